@@ -1,0 +1,113 @@
+"""``supplychain``: the root command group and the one error boundary (STYLE.md section 2).
+
+Subcommand modules are imported lazily, so ``supplychain --help`` loads neither httpx nor cryptography.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from supplychain import __version__
+from supplychain.errors import ExitCode, SupplyChainError
+
+# command name -> "module:attribute"; the module is imported only when the command runs or --help lists it.
+_COMMANDS: dict[str, str] = {
+    "inspect": "supplychain.cli.image:inspect_command",
+    "tree": "supplychain.cli.image:tree_command",
+    "copy": "supplychain.cli.image:copy_command",
+    "login": "supplychain.cli.auth:login_command",
+    "logout": "supplychain.cli.auth:logout_command",
+    "version": "supplychain.cli.main:version_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in modules imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from a static table so that --help imports no command module.
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(_SHORT_HELP.items()))
+
+
+_SHORT_HELP = {
+    "inspect": "Show an image's digest, media type, platforms, config and labels.",
+    "tree": "Show an image's referrers and cosign attachments as a tree.",
+    "copy": "Copy an image (and its attachments) between registries and OCI layouts.",
+    "login": "Save registry credentials to the docker config file.",
+    "logout": "Remove saved registry credentials.",
+    "version": "Print the version.",
+}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="supplychain")
+@click.option("--debug", is_flag=True, envvar="SUPPLYCHAIN_DEBUG", help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Sign, attest, attach SBOMs to and verify OCI images, in registries or OCI layouts on disk.
+
+    Wire-compatible with cosign. Exit codes: 0 ok, 1 verification failed, 2 usage, 3 invalid input,
+    4 not found, 5 authentication, 6 unavailable (network/TLS/registry), 7 integrity, 70 internal error.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+@click.command("version")
+def version_command() -> None:
+    """Print the version."""
+    click.echo(f"supplychain {__version__}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; turn every error into one line on stderr and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result: Any = cli.main(args=args, prog_name="supplychain", standalone_mode=False)
+    except SupplyChainError as exc:
+        _report(exc, debug)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes a message, not a crash dump
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("hint: this is a bug in supplychain; rerun with --debug and report it", err=True)
+        sys.exit(int(ExitCode.INTERNAL))
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+def _report(exc: SupplyChainError, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(exc)
+    message = " ".join(exc.message.split())  # one line, whatever the source said
+    click.echo(f"error: {message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)

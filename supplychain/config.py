@@ -1,0 +1,83 @@
+"""Frozen settings, from explicit arguments first, then ``SUPPLYCHAIN_*`` environment variables, then defaults.
+
+Read once at the edge (the CLI builds one ``Settings``) and passed down; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+
+from supplychain.errors import ConfigurationError
+from supplychain.oci.limits import MAX_ATTACHMENT_BYTES, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES
+
+ENV_PREFIX = "SUPPLYCHAIN_"
+_N = TypeVar("_N", int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about talking to registries and reading content."""
+
+    # Hosts (host or host:port) where plain HTTP and unverified TLS are allowed. Loopback is always allowed
+    # plain HTTP (but still tries HTTPS first unless listed).
+    insecure_registries: frozenset[str] = frozenset()
+    ca_file: Path | None = None
+    # Where docker's certs.d lives (per-host ca.crt, client.cert, client.key).
+    certs_dir: Path = Path("/etc/docker/certs.d")
+    # Docker CLI config directory (config.json); $DOCKER_CONFIG or ~/.docker.
+    docker_config_dir: Path = field(default_factory=lambda: Path.home() / ".docker")
+    timeout: float = 30.0
+    retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    max_manifest_bytes: int = MAX_MANIFEST_BYTES
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    max_blob_bytes: int = MAX_BLOB_BYTES
+    max_pages: int = 1000  # tags/catalog pagination cap
+    chunk_size: int = 8 * 1024 * 1024  # upload chunk size; 0 = monolithic
+    user_agent: str = "supplychain"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with the non-None ``changes`` applied (explicit CLI flags)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``SUPPLYCHAIN_*`` variables (and ``DOCKER_CONFIG``) in ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    base = Settings()
+    insecure = frozenset(
+        h.strip() for h in env.get(f"{ENV_PREFIX}INSECURE_REGISTRIES", "").split(",") if h.strip()
+    )
+    docker_config = env.get("DOCKER_CONFIG")
+    ca_file = env.get(f"{ENV_PREFIX}CA_FILE")
+    return replace(
+        base,
+        insecure_registries=insecure,
+        ca_file=Path(ca_file) if ca_file else None,
+        certs_dir=Path(env.get(f"{ENV_PREFIX}CERTS_DIR", str(base.certs_dir))),
+        docker_config_dir=Path(docker_config) if docker_config else base.docker_config_dir,
+        timeout=_number(env, "TIMEOUT", base.timeout, float),
+        retries=_number(env, "RETRIES", base.retries, int),
+        max_attachment_bytes=_number(env, "MAX_ATTACHMENT_SIZE", base.max_attachment_bytes, int),
+        max_blob_bytes=_number(env, "MAX_BLOB_SIZE", base.max_blob_bytes, int),
+    )
+
+
+def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N]) -> _N:
+    raw = env.get(f"{ENV_PREFIX}{key}")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{key}={raw!r} is not a number", hint=f"unset it or give a {kind.__name__}"
+        ) from exc
+    if value < 0:
+        raise ConfigurationError(f"{ENV_PREFIX}{key} must not be negative", hint="unset it or give a positive value")
+    return value

@@ -1,0 +1,51 @@
+"""The referrers tag (distribution spec 1.1, "Referrers tag schema"): the fallback index a client keeps
+at tag ``<alg>-<hex>`` of the subject when the registry has no referrers API, and that an OCI layout uses too.
+Pure functions shared by every store."""
+
+from __future__ import annotations
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidManifestError
+from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index
+
+
+def referrers_tag(subject: Digest) -> str:
+    """``sha256-<hex>``: the tag holding the referrers index of ``subject``."""
+    return subject.tag_form
+
+
+def referrers_in(tag_content: AnyManifest, *, where: str) -> list[Descriptor]:
+    """The referrer descriptors listed by a referrers-tag index; anything else there is an error."""
+    if not isinstance(tag_content, Index):
+        raise InvalidManifestError(
+            f"the referrers tag {where} holds an image manifest, not an index",
+            hint="another tool wrote this tag; remove it (supplychain clean) and push the referrers again",
+        )
+    return list(tag_content.manifests)
+
+
+def with_referrer(current: list[Descriptor], added: Descriptor) -> Index | None:
+    """The new referrers index with ``added`` appended, or ``None`` when it is already listed."""
+    if any(d.digest == added.digest for d in current):
+        return None
+    return build_index([*current, added])
+
+
+def without_referrer(current: list[Descriptor], removed: Digest) -> Index | None:
+    """The referrers index without ``removed``, or ``None`` when it was not listed."""
+    kept = [d for d in current if d.digest != removed]
+    if len(kept) == len(current):
+        return None
+    return build_index(kept)
+
+
+def filter_by_type(descriptors: list[Descriptor], artifact_type: str | None) -> list[Descriptor]:
+    """Keep referrers of ``artifact_type`` (all when ``None``), deduplicated by digest in order."""
+    seen: set[Digest] = set()
+    out = []
+    for desc in descriptors:
+        if desc.digest in seen or (artifact_type and desc.artifact_type != artifact_type):
+            continue
+        seen.add(desc.digest)
+        out.append(desc)
+    return out

@@ -1,0 +1,82 @@
+"""The ``ArtifactStore`` protocol: one repository's content, wherever it lives.
+
+``supplychain.registry.RegistryRepository`` (a repository in an OCI distribution registry) and
+``supplychain.layout.OciLayout`` (an OCI image layout directory) implement it. Domain logic (signing, verify,
+copy, tree) receives a store and never knows which one it has (STYLE.md section 1).
+
+Contract every implementation keeps:
+- every manifest and blob handed out has been checked against its digest and its size caps;
+- ``put_manifest`` of a manifest with a ``subject`` makes it findable by ``referrers(subject)``: a store whose
+  backend indexes referrers itself says so, others maintain the referrers tag ``<alg>-<hex>`` (distribution
+  spec 1.1, "Referrers tag schema");
+- nothing is left half-written when an operation fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from supplychain.digest import Digest
+from supplychain.oci.model import AnyManifest, Descriptor
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """What ``put_manifest`` did."""
+
+    descriptor: Descriptor
+    # The backend indexes referrers itself (registry returned OCI-Subject); no referrers tag was written.
+    subject_indexed: bool = False
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """One repository of manifests, blobs, tags and referrers."""
+
+    @property
+    def name(self) -> str:
+        """Human name of the repository (``registry/repo`` or ``oci:path``), for messages."""
+        ...
+
+    def resolve(self, ref: str | Digest) -> Descriptor:
+        """Tag or digest to the manifest's descriptor (digest, media type, size). Raises ``NotFoundError``."""
+        ...
+
+    def get_manifest(self, ref: str | Digest | Descriptor) -> AnyManifest:
+        """Fetch, check (digest, 4 MiB cap) and parse a manifest or index."""
+        ...
+
+    def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
+        """Store ``manifest.raw`` (by digest, and under ``tag`` if given); maintain referrers for a subject."""
+        ...
+
+    def delete_manifest(self, digest: Digest) -> None:
+        """Delete a manifest by digest (and any tags pointing at it where the backend allows)."""
+        ...
+
+    def has_blob(self, digest: Digest) -> bool:
+        """Whether the blob is already stored (skip uploads)."""
+        ...
+
+    def open_blob(self, desc: Descriptor) -> AbstractContextManager[Iterator[bytes]]:
+        """Stream a blob's bytes; the iterator raises ``DigestMismatchError`` before its end on bad content."""
+        ...
+
+    def get_blob(self, desc: Descriptor, *, limit: int | None = None) -> bytes:
+        """Read a small blob whole, checked against its digest and capped at ``limit`` bytes."""
+        ...
+
+    def put_blob(self, desc: Descriptor, chunks: Iterable[bytes]) -> None:
+        """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``."""
+        ...
+
+    def tags(self) -> Iterator[str]:
+        """Every tag of the repository (paginated lazily where the backend pages)."""
+        ...
+
+    def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
+        """Descriptors of manifests whose ``subject`` is ``subject`` (API or referrers tag, merged)."""
+        ...

@@ -1,0 +1,106 @@
+"""Run the real CNCF distribution registry (Debian's ``docker-registry``) as a plain process for tests.
+
+Each ``RegistryProcess`` gets its own storage directory and a free 127.0.0.1 port; variants add htpasswd Basic
+auth, TLS with a test CA, or token auth. Nothing is mocked: this is the server users run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RegistryProcess:
+    """A running registry: ``host`` is ``127.0.0.1:<port>``; ``url`` its base URL."""
+
+    root: Path
+    auth: Mapping[str, Any] | None = None
+    tls: Mapping[str, str] | None = None  # {"certificate": path, "key": path}
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    def config(self) -> dict[str, Any]:
+        http: dict[str, Any] = {"addr": self.host, "secret": "test-only-secret"}
+        if self.tls:
+            http["tls"] = dict(self.tls)
+        cfg: dict[str, Any] = {
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.root / "data")},
+                "delete": {"enabled": True},
+                "cache": {"blobdescriptor": "inmemory"},
+            },
+            "http": http,
+        }
+        if self.auth:
+            cfg["auth"] = dict(self.auth)
+        return cfg
+
+    def start(self, verify: str | bool = False) -> RegistryProcess:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config_path = self.root / "config.yml"
+        config_path.write_text(yaml.safe_dump(self.config()))
+        log = open(self.root / "registry.log", "wb")  # noqa: SIM115 - handed to the child
+        self.process = subprocess.Popen(
+            [REGISTRY_BINARY, "serve", str(config_path)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"registry exited: {(self.root / 'registry.log').read_text()}")
+            try:
+                httpx.get(f"{self.url}/v2/", verify=verify, timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"registry did not start: {(self.root / 'registry.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def write_htpasswd(path: Path, users: Mapping[str, str]) -> Path:
+    """An htpasswd file with bcrypt entries (the only kind distribution accepts), via apache2-utils."""
+    path.write_text("")
+    for user, password in users.items():
+        subprocess.run(["htpasswd", "-Bb", str(path), user, password],
+                       check=True, capture_output=True)
+    return path
