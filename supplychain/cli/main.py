@@ -23,6 +23,9 @@ _COMMANDS: dict[str, str] = {
     "login": "supplychain.cli.auth:login_command",
     "logout": "supplychain.cli.auth:logout_command",
     "version": "supplychain.cli.main:version_command",
+    "generate-key-pair": "supplychain.cli.keys:generate_key_pair_command",
+    "import-key-pair": "supplychain.cli.keys:import_key_pair_command",
+    "public-key": "supplychain.cli.keys:public_key_command",
 }
 
 
@@ -54,6 +57,9 @@ _SHORT_HELP = {
     "login": "Save registry credentials to the docker config file.",
     "logout": "Remove saved registry credentials.",
     "version": "Print the version.",
+    "generate-key-pair": "Generate a cosign-compatible encrypted key pair.",
+    "import-key-pair": "Import a PEM private key into the cosign encrypted key format.",
+    "public-key": "Print the public key of a private key file.",
 }
 
 
