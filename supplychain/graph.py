@@ -1,0 +1,109 @@
+"""The graph around an image: platform manifests, OCI 1.1 referrers, and cosign's legacy attachment tags.
+
+``build_tree`` walks it from one digest and returns a value (``TreeNode``) that ``report`` renders and
+``transfer`` follows. The walk is cycle-safe (a digest is expanded once; a second sighting is marked, not
+followed) and depth-limited, because a referrers tag is written by anyone with push access and can point
+anywhere, including back at its own subject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from supplychain.digest import Digest
+from supplychain.errors import NotFoundError
+from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.model import Descriptor, Index
+from supplychain.oci.store import ArtifactStore
+
+DEFAULT_MAX_DEPTH = 8
+
+
+class NodeKind(StrEnum):
+    """How a node hangs off its parent."""
+
+    ROOT = "root"
+    PLATFORM = "platform"  # an entry of an image index
+    REFERRER = "referrer"  # OCI 1.1 referrer (API or referrers tag)
+    SIGNATURE = "signature"  # cosign .sig tag
+    ATTESTATION = "attestation"  # cosign .att tag
+    SBOM = "sbom"  # cosign .sbom tag
+
+
+_ATTACHMENT_NODE = {
+    AttachmentKind.SIGNATURE: NodeKind.SIGNATURE,
+    AttachmentKind.ATTESTATION: NodeKind.ATTESTATION,
+    AttachmentKind.SBOM: NodeKind.SBOM,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """One manifest in the graph and what hangs off it."""
+
+    kind: NodeKind
+    descriptor: Descriptor
+    tag: str | None = None  # the tag it was found under (cosign attachments)
+    children: tuple[TreeNode, ...] = ()
+    # Set instead of children when the walk stopped here: "cycle", "depth limit".
+    truncated: str | None = None
+    layers: tuple[Descriptor, ...] = field(default=())
+
+    def walk(self) -> list[TreeNode]:
+        """This node and every node below it, depth first."""
+        out = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+def build_tree(
+    store: ArtifactStore,
+    root: Descriptor,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    legacy: bool = True,
+) -> TreeNode:
+    """Walk the graph below ``root`` (a resolved manifest or index descriptor) in ``store``."""
+    expanded: set[Digest] = set()
+    return _expand(store, NodeKind.ROOT, root, None, 0, max_depth, legacy, expanded)
+
+
+def _expand(
+    store: ArtifactStore,
+    kind: NodeKind,
+    desc: Descriptor,
+    tag: str | None,
+    depth: int,
+    max_depth: int,
+    legacy: bool,
+    expanded: set[Digest],
+) -> TreeNode:
+    if desc.digest in expanded:
+        return TreeNode(kind, desc, tag, truncated="cycle")
+    if depth >= max_depth:
+        return TreeNode(kind, desc, tag, truncated="depth limit")
+    expanded.add(desc.digest)
+    manifest = store.get_manifest(desc)
+    children: list[TreeNode] = []
+    layers: tuple[Descriptor, ...] = ()
+    if isinstance(manifest, Index):
+        for entry in manifest.manifests:
+            if entry.is_index or entry.is_manifest:
+                children.append(
+                    _expand(store, NodeKind.PLATFORM, entry, None, depth + 1, max_depth, legacy, expanded)
+                )
+    else:
+        layers = manifest.layers
+    for referrer in store.referrers(desc.digest):
+        children.append(_expand(store, NodeKind.REFERRER, referrer, None, depth + 1, max_depth, legacy, expanded))
+    if legacy:
+        for attachment, node_kind in _ATTACHMENT_NODE.items():
+            name = attachment_tag(desc.digest, attachment)
+            try:
+                found = store.resolve(name)
+            except NotFoundError:
+                continue
+            children.append(_expand(store, node_kind, found, name, depth + 1, max_depth, legacy, expanded))
+    return TreeNode(kind, desc, tag, tuple(children), layers=layers)

@@ -1,0 +1,1 @@
+"""Results to text: pure functions from result values to ``str`` (JSON, plain text). No I/O."""

@@ -1,0 +1,178 @@
+"""Render ``inspect``, ``tree`` and ``copy`` results as text or as stable JSON (documented in docs/output.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from supplychain.graph import NodeKind, TreeNode
+from supplychain.oci.model import Descriptor
+from supplychain.summary import ImageSummary
+from supplychain.transfer import CopyResult
+
+
+def human_size(size: int) -> str:
+    """``1.2 MB`` style sizes (decimal units, as registries and docker print them)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def descriptor_json(desc: Descriptor) -> dict[str, Any]:
+    out: dict[str, Any] = {"mediaType": desc.media_type, "digest": str(desc.digest), "size": desc.size}
+    if desc.artifact_type:
+        out["artifactType"] = desc.artifact_type
+    if desc.platform:
+        out["platform"] = str(desc.platform)
+    if desc.annotations:
+        out["annotations"] = dict(desc.annotations)
+    return out
+
+
+def summary_json(summary: ImageSummary) -> dict[str, Any]:
+    """The JSON form of ``inspect`` (stable: keys are only ever added)."""
+    out: dict[str, Any] = {
+        "reference": summary.reference,
+        "digest": str(summary.descriptor.digest),
+        "mediaType": summary.descriptor.media_type,
+        "size": summary.descriptor.size,
+    }
+    if summary.artifact_type:
+        out["artifactType"] = summary.artifact_type
+    if summary.subject:
+        out["subject"] = str(summary.subject)
+    if summary.annotations:
+        out["annotations"] = dict(summary.annotations)
+    if summary.platforms:
+        out["platforms"] = [
+            {"platform": str(p) if p else None, **descriptor_json(d)} for p, d in summary.platforms
+        ]
+    if summary.config is not None:
+        c = summary.config
+        out["platform"] = "/".join(x for x in (c.os, c.architecture, c.variant) if x) or None
+        out["config"] = {
+            "created": c.created,
+            "author": c.author,
+            "labels": dict(c.labels),
+            "env": list(c.env),
+            "entrypoint": list(c.entrypoint),
+            "cmd": list(c.cmd),
+        }
+    if summary.layers or summary.config is not None:
+        out["layers"] = [descriptor_json(layer) for layer in summary.layers]
+        out["totalSize"] = summary.total_size
+    return out
+
+
+def render_summary_text(summary: ImageSummary) -> str:
+    """The text form of ``inspect``."""
+    lines = [
+        f"Reference:   {summary.reference}",
+        f"Digest:      {summary.descriptor.digest}",
+        f"Media type:  {summary.descriptor.media_type}",
+        f"Size:        {summary.descriptor.size} bytes",
+    ]
+    if summary.artifact_type:
+        lines.append(f"Artifact:    {summary.artifact_type}")
+    if summary.subject:
+        lines.append(f"Subject:     {summary.subject}")
+    if summary.platforms:
+        lines.append("Platforms:")
+        for platform, desc in summary.platforms:
+            lines.append(f"  {str(platform) if platform else '(none)':<22} {desc.digest}  {human_size(desc.size)}")
+    if summary.config is not None:
+        c = summary.config
+        platform = "/".join(x for x in (c.os, c.architecture, c.variant) if x)
+        lines.append(f"Platform:    {platform or '(unknown)'}")
+        if c.created:
+            lines.append(f"Created:     {c.created}")
+        if summary.layers:
+            lines.append(f"Layers:      {len(summary.layers)} ({human_size(summary.total_size)})")
+        if c.labels:
+            lines.append("Labels:")
+            lines.extend(f"  {key}={value}" for key, value in sorted(c.labels.items()))
+    if summary.annotations:
+        lines.append("Annotations:")
+        lines.extend(f"  {key}={value}" for key, value in sorted(summary.annotations.items()))
+    return "\n".join(lines)
+
+
+_KIND_LABEL = {
+    NodeKind.ROOT: "",
+    NodeKind.PLATFORM: "platform",
+    NodeKind.REFERRER: "referrer",
+    NodeKind.SIGNATURE: "signature (cosign tag)",
+    NodeKind.ATTESTATION: "attestation (cosign tag)",
+    NodeKind.SBOM: "sbom (cosign tag)",
+}
+
+
+def _node_label(node: TreeNode) -> str:
+    desc = node.descriptor
+    parts = []
+    if node.kind is not NodeKind.ROOT:
+        parts.append(f"{_KIND_LABEL[node.kind]}:")
+    parts.append(str(desc.digest))
+    if desc.platform:
+        parts.append(str(desc.platform))
+    if desc.artifact_type:
+        parts.append(f"[{desc.artifact_type}]")
+    if node.tag:
+        parts.append(f"(tag {node.tag})")
+    if node.truncated:
+        parts.append(f"... ({node.truncated})")
+    return " ".join(parts)
+
+
+def render_tree_text(reference: str, root: TreeNode) -> str:
+    """The text form of ``tree``: box-drawing lines, one manifest a line, layers of attachments listed."""
+    lines = [f"{reference} @ {root.descriptor.digest}"]
+
+    def add(node: TreeNode, prefix: str) -> None:
+        items: list[TreeNode | Descriptor] = [*node.children]
+        if node.kind is not NodeKind.ROOT and node.kind is not NodeKind.PLATFORM:
+            items.extend(node.layers)
+        for i, item in enumerate(items):
+            last = i == len(items) - 1
+            branch = "└── " if last else "├── "
+            if isinstance(item, TreeNode):
+                lines.append(prefix + branch + _node_label(item))
+                add(item, prefix + ("    " if last else "│   "))
+            else:
+                lines.append(prefix + branch + f"{item.media_type} {item.digest.short} {human_size(item.size)}")
+
+    add(root, "")
+    if len(lines) == 1:
+        lines.append("(no platforms, referrers or attachments)")
+    return "\n".join(lines)
+
+
+def tree_json(root: TreeNode) -> dict[str, Any]:
+    """The JSON form of ``tree``: nested nodes."""
+    out: dict[str, Any] = {"kind": root.kind.value, **descriptor_json(root.descriptor)}
+    if root.tag:
+        out["tag"] = root.tag
+    if root.truncated:
+        out["truncated"] = root.truncated
+    if root.layers and root.kind not in (NodeKind.ROOT, NodeKind.PLATFORM):
+        out["layers"] = [descriptor_json(layer) for layer in root.layers]
+    out["children"] = [tree_json(child) for child in root.children]
+    return out
+
+
+def copy_json(result: CopyResult) -> dict[str, Any]:
+    return {
+        "digest": str(result.digest),
+        "manifests": result.manifests,
+        "blobsCopied": result.blobs_copied,
+        "blobsSkipped": result.blobs_skipped,
+        "bytesCopied": result.bytes_copied,
+        "attachments": list(result.attachments),
+    }
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False)

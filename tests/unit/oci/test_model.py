@@ -1,0 +1,142 @@
+"""Manifest parsing keeps raw bytes, validates untrusted JSON and enforces caps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidManifestError, SizeLimitError, UnsupportedMediaTypeError
+from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
+from supplychain.oci.mediatype import MediaType
+from supplychain.oci.model import (
+    EMPTY_DESCRIPTOR,
+    Descriptor,
+    Index,
+    Manifest,
+    Platform,
+    build_index,
+    build_manifest,
+    parse_manifest,
+)
+from supplychain.oci.platform import matches, select_platform
+from supplychain.oci.referrers import filter_by_type, referrers_in, with_referrer, without_referrer
+from supplychain.errors import NotFoundError
+
+LAYER = Descriptor.for_bytes(MediaType.OCI_LAYER_GZIP, b"layer")
+
+
+def test_raw_bytes_are_identity():
+    # A manifest with unusual spacing keeps its bytes: re-serialising would change its digest.
+    raw = b'{ "schemaVersion": 2,  "mediaType": "application/vnd.oci.image.manifest.v1+json", ' \
+          b'"config": ' + json.dumps(EMPTY_DESCRIPTOR.to_json()).encode() + b', "layers": []}'
+    manifest = parse_manifest(raw)
+    assert isinstance(manifest, Manifest)
+    assert manifest.raw == raw
+    assert manifest.digest == Digest.of(raw)
+
+
+def test_build_and_parse_artifact_manifest():
+    subject = Descriptor.for_bytes(MediaType.OCI_MANIFEST, b"{}", annotations={"x": "y"})
+    built = build_manifest(EMPTY_DESCRIPTOR, [LAYER], subject=subject, artifact_type="application/x-test",
+                           annotations={"a": "b"})
+    parsed = parse_manifest(built.raw)
+    assert isinstance(parsed, Manifest)
+    assert parsed.subject == Descriptor(subject.media_type, subject.digest, subject.size)
+    assert parsed.artifact_type == "application/x-test"
+    assert parsed.descriptor().artifact_type == "application/x-test"
+    assert parsed.layers == (LAYER,)
+
+
+def test_index_round_trip_with_platforms():
+    amd = Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"1"), 1, platform=Platform("linux", "amd64"))
+    arm = Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"2"), 1, platform=Platform("linux", "arm64", "v8"))
+    index = parse_manifest(build_index([amd, arm]).raw)
+    assert isinstance(index, Index)
+    assert select_platform(index, Platform.parse("linux/arm64")).digest == arm.digest
+    assert select_platform(index, Platform.parse("linux/arm64/v8")).digest == arm.digest
+    with pytest.raises(NotFoundError, match="linux/s390x"):
+        select_platform(index, Platform.parse("linux/s390x"))
+
+
+def test_arm64_without_variant_counts_as_v8():
+    assert matches(Platform("linux", "arm64"), Platform("linux", "arm64", "v8"))
+    assert not matches(Platform("linux", "arm", "v6"), Platform("linux", "arm", "v7"))
+    assert not matches(None, Platform("linux", "amd64"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"not json", InvalidManifestError),
+        (b"[]", InvalidManifestError),
+        (b'{"schemaVersion": 2, "mediaType": "application/x-unknown"}', UnsupportedMediaTypeError),
+        (b'{"schemaVersion": 1, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}',
+         InvalidManifestError),
+        (b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json"}', InvalidManifestError),
+        (b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": []}',
+         InvalidManifestError),
+        (b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", '
+         b'"manifests": [{"mediaType": "x", "digest": "sha256:zz", "size": 1}]}', InvalidManifestError),
+        (b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", '
+         b'"manifests": [{"mediaType": "x", "digest": "sha256:' + b"a" * 64 + b'", "size": -1}]}',
+         InvalidManifestError),
+        (b'{"schemaVersion": 2, "manifests": [], "annotations": {"a": 1}}', InvalidManifestError),
+    ],
+)
+def test_rejects_bad_documents(raw: bytes, error: type[Exception]):
+    with pytest.raises(error):
+        parse_manifest(raw)
+
+
+def test_header_and_body_media_types_must_agree():
+    raw = build_index([]).raw
+    with pytest.raises(InvalidManifestError, match="served as"):
+        parse_manifest(raw, MediaType.OCI_MANIFEST)
+    assert isinstance(parse_manifest(raw, MediaType.OCI_INDEX + "; charset=utf-8"), Index)
+
+
+def test_size_caps():
+    with pytest.raises(SizeLimitError):
+        parse_manifest(b" " * (4 * 1024 * 1024 + 1))
+    entries = [LAYER.to_json()] * 10_001
+    with pytest.raises(SizeLimitError):
+        parse_manifest(json.dumps({"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX,
+                                   "manifests": entries}).encode())
+    with pytest.raises(SizeLimitError):
+        parse_manifest(json.dumps({"schemaVersion": 2, "mediaType": MediaType.OCI_MANIFEST,
+                                   "config": LAYER.to_json(), "layers": [LAYER.to_json()] * 1001}).encode())
+
+
+def test_embedded_data_is_checked():
+    good = {**LAYER.to_json(), "data": "bGF5ZXI="}  # base64("layer")
+    assert Descriptor.from_json(good).data == b"layer"
+    with pytest.raises(Exception, match="digest mismatch"):
+        Descriptor.from_json({**LAYER.to_json(), "data": "b3RoZXI="})
+
+
+def test_referrers_index_helpers():
+    a = Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"a"), 1, artifact_type="t1")
+    b = Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"b"), 1, artifact_type="t2")
+    first = with_referrer([], a)
+    assert first is not None
+    assert with_referrer(list(first.manifests), a) is None  # no duplicates
+    both = with_referrer(list(first.manifests), b)
+    assert both is not None
+    listed = referrers_in(parse_manifest(both.raw), where="t")
+    assert [d.digest for d in filter_by_type(listed, "t2")] == [b.digest]
+    assert without_referrer(listed, a.digest) is not None
+    assert without_referrer(listed, Digest.of(b"zz")) is None
+    with pytest.raises(InvalidManifestError, match="not an index"):
+        referrers_in(build_manifest(EMPTY_DESCRIPTOR, []), where="sha256-x")
+
+
+def test_attachment_tags():
+    d = Digest.of(b"img")
+    tag = attachment_tag(d, AttachmentKind.SIGNATURE)
+    assert tag == f"sha256-{d.hex}.sig"
+    assert parse_attachment_tag(tag) == (d, AttachmentKind.SIGNATURE)
+    assert parse_attachment_tag("latest") is None
+    assert parse_attachment_tag("sha256-abc.sig") is None
+    assert parse_attachment_tag(f"sha256-{d.hex}.txt") is None
