@@ -29,8 +29,8 @@ def inspect_command(
     from supplychain.summary import summarize
 
     ref = parse_reference(reference)
-    store = open_store(ref, build_settings(ca_file, insecure_registries))
     wanted = Platform.parse(platform) if platform else None
+    store = open_store(ref, build_settings(ca_file, insecure_registries))
     summary = summarize(store, ref.identifier, platform=wanted, reference=str(ref))
     click.echo(to_json(summary_json(summary)) if output == "json" else render_summary_text(summary))
 
@@ -84,6 +84,7 @@ def copy_command(
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms exclude each other")
     settings = build_settings(ca_file, insecure_registries)
+    wanted = Platform.parse(platform) if platform else None
     src_ref = parse_reference(source)
     dst_ref = parse_reference(destination)
     if dst_ref.digest is not None and dst_ref.tag is None:
@@ -93,7 +94,7 @@ def copy_command(
     with TransferProgress() as progress:
         result = copy_image(
             src, src_ref.identifier, dst, tag=dst_ref.tag,
-            platform=Platform.parse(platform) if platform else None,
+            platform=wanted,
             with_referrers=with_referrers, on_progress=progress.update,
         )
     if output == "json":

@@ -1,0 +1,101 @@
+"""``supplychain copy`` of an image with a 200 MB layer, OCI layout -> registry -> OCI layout, against
+``skopeo copy`` of the same image in the same run (issue 2: <= 1.2x), with the peak RSS of each process
+(issue 2: <= 100 MB: blobs stream, never whole in memory).
+
+Needs Debian's docker-registry and skopeo. Usage: python3 bench/copy.py [LAYER_MB] [RUNS]
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.registry import RegistryProcess  # noqa: E402
+
+
+def write_blob(layout: Path, data: bytes) -> dict[str, object]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def build_layout(layout: Path, layer_mb: int) -> None:
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    # Incompressible content, gzip level 1: the layer is ~layer_mb MB on the wire, as real layers are.
+    raw = os.urandom(layer_mb * 1024 * 1024)
+    layer = gzip.compress(raw, compresslevel=1, mtime=0)
+    layer_desc = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **write_blob(layout, layer)}
+    config = json.dumps({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(raw).hexdigest()}"]},
+    }).encode()
+    config_desc = {"mediaType": "application/vnd.oci.image.config.v1+json", **write_blob(layout, config)}
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_desc, "layers": [layer_desc],
+    }).encode()
+    manifest_desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **write_blob(layout, manifest),
+                     "annotations": {"org.opencontainers.image.ref.name": "big"}}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest_desc]}))
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{argv} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    layer_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    work = Path(tempfile.mkdtemp(prefix="bench-copy-"))
+    registry = RegistryProcess(work / "registry").start()
+    try:
+        build_layout(work / "src", layer_mb)
+        ours: list[float] = []
+        theirs: list[float] = []
+        rss: list[float] = []
+        skopeo_rss: list[float] = []
+        sc = [sys.executable, "-m", "supplychain"]
+        for i in range(runs):
+            # Fresh repositories and directories each run: nothing can be skipped as already present.
+            t1, r1 = run([*sc, "copy", f"oci:{work}/src:big", f"{registry.host}/ours{i}/big:1"])
+            t2, r2 = run([*sc, "copy", f"{registry.host}/ours{i}/big:1", f"oci:{work}/ours{i}:big"])
+            s1, q1 = run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/src:big",
+                          f"docker://{registry.host}/skopeo{i}/big:1"])
+            s2, q2 = run(["skopeo", "copy", "-q", "--src-tls-verify=false",
+                          f"docker://{registry.host}/skopeo{i}/big:1", f"oci:{work}/skopeo{i}:big"])
+            ours.append(t1 + t2)
+            theirs.append(s1 + s2)
+            rss.append(max(r1, r2))
+            skopeo_rss.append(max(q1, q2))
+            shutil.rmtree(work / f"ours{i}")
+            shutil.rmtree(work / f"skopeo{i}")
+        a, b = statistics.median(ours), statistics.median(theirs)
+        print(f"layer: {layer_mb} MiB, runs: {runs} (layout -> registry -> layout)")
+        print(f"skopeo copy:      {b:.2f} s (median), peak RSS {max(skopeo_rss):.0f} MB")
+        print(f"supplychain copy: {a:.2f} s (median), peak RSS {max(rss):.0f} MB")
+        print(f"ratio: {a / b:.2f}x (target <= 1.2x); peak RSS {max(rss):.0f} MB (target <= 100 MB)")
+    finally:
+        registry.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
