@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.registry import RegistryProcess  # noqa: E402
+from tests.support.registry import RegistryProcess
 
 
 def write_blob(layout: Path, data: bytes) -> dict[str, object]:

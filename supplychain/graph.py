@@ -66,44 +66,43 @@ def build_tree(
     legacy: bool = True,
 ) -> TreeNode:
     """Walk the graph below ``root`` (a resolved manifest or index descriptor) in ``store``."""
-    expanded: set[Digest] = set()
-    return _expand(store, NodeKind.ROOT, root, None, 0, max_depth, legacy, expanded)
+    return _Walker(store, max_depth, legacy).expand(NodeKind.ROOT, root, None, 0)
 
 
-def _expand(
-    store: ArtifactStore,
-    kind: NodeKind,
-    desc: Descriptor,
-    tag: str | None,
-    depth: int,
-    max_depth: int,
-    legacy: bool,
-    expanded: set[Digest],
-) -> TreeNode:
-    if desc.digest in expanded:
-        return TreeNode(kind, desc, tag, truncated="cycle")
-    if depth >= max_depth:
-        return TreeNode(kind, desc, tag, truncated="depth limit")
-    expanded.add(desc.digest)
-    manifest = store.get_manifest(desc)
-    children: list[TreeNode] = []
-    layers: tuple[Descriptor, ...] = ()
-    if isinstance(manifest, Index):
-        for entry in manifest.manifests:
-            if entry.is_index or entry.is_manifest:
-                children.append(
-                    _expand(store, NodeKind.PLATFORM, entry, None, depth + 1, max_depth, legacy, expanded)
-                )
-    else:
-        layers = manifest.layers
-    for referrer in store.referrers(desc.digest):
-        children.append(_expand(store, NodeKind.REFERRER, referrer, None, depth + 1, max_depth, legacy, expanded))
-    if legacy:
-        for attachment, node_kind in _ATTACHMENT_NODE.items():
-            name = attachment_tag(desc.digest, attachment)
-            try:
-                found = store.resolve(name)
-            except NotFoundError:
-                continue
-            children.append(_expand(store, node_kind, found, name, depth + 1, max_depth, legacy, expanded))
-    return TreeNode(kind, desc, tag, tuple(children), layers=layers)
+class _Walker:
+    def __init__(self, store: ArtifactStore, max_depth: int, legacy: bool) -> None:
+        self.store = store
+        self.max_depth = max_depth
+        self.legacy = legacy
+        self.expanded: set[Digest] = set()
+
+    def expand(self, kind: NodeKind, desc: Descriptor, tag: str | None, depth: int) -> TreeNode:
+        if desc.digest in self.expanded:
+            return TreeNode(kind, desc, tag, truncated="cycle")
+        if depth >= self.max_depth:
+            return TreeNode(kind, desc, tag, truncated="depth limit")
+        self.expanded.add(desc.digest)
+        manifest = self.store.get_manifest(desc)
+        children: list[TreeNode] = []
+        layers: tuple[Descriptor, ...] = ()
+        if isinstance(manifest, Index):
+            children.extend(
+                self.expand(NodeKind.PLATFORM, entry, None, depth + 1)
+                for entry in manifest.manifests
+                if entry.is_index or entry.is_manifest
+            )
+        else:
+            layers = manifest.layers
+        children.extend(
+            self.expand(NodeKind.REFERRER, referrer, None, depth + 1)
+            for referrer in self.store.referrers(desc.digest)
+        )
+        if self.legacy:
+            for attachment, node_kind in _ATTACHMENT_NODE.items():
+                name = attachment_tag(desc.digest, attachment)
+                try:
+                    found = self.store.resolve(name)
+                except NotFoundError:
+                    continue
+                children.append(self.expand(node_kind, found, name, depth + 1))
+        return TreeNode(kind, desc, tag, tuple(children), layers=layers)

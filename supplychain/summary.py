@@ -93,8 +93,8 @@ def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
         raise InvalidManifestError(f"image config {desc.digest.short} is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise InvalidManifestError(f"image config {desc.digest.short} is not a JSON object")
-    inner = doc.get("config") if isinstance(doc.get("config"), dict) else {}
-    rootfs = doc.get("rootfs") if isinstance(doc.get("rootfs"), dict) else {}
+    inner: dict[str, Any] = doc["config"] if isinstance(doc.get("config"), dict) else {}
+    rootfs: dict[str, Any] = doc["rootfs"] if isinstance(doc.get("rootfs"), dict) else {}
     return ImageConfig(
         os=_str(doc.get("os")),
         architecture=_str(doc.get("architecture")),

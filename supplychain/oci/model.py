@@ -6,6 +6,8 @@ pushed again byte for byte, never re-serialised (STYLE.md section 4).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +113,6 @@ class Descriptor:
             raise InvalidManifestError(f"{where} urls must be a list of strings")
         data = None
         if isinstance(obj.get("data"), str):
-            import base64
-            import binascii
-
             try:
                 data = base64.b64decode(obj["data"], validate=True)
             except binascii.Error as exc:

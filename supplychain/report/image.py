@@ -85,8 +85,8 @@ def render_summary_text(summary: ImageSummary) -> str:
             lines.append(f"  {str(platform) if platform else '(none)':<22} {desc.digest}  {human_size(desc.size)}")
     if summary.config is not None:
         c = summary.config
-        platform = "/".join(x for x in (c.os, c.architecture, c.variant) if x)
-        lines.append(f"Platform:    {platform or '(unknown)'}")
+        config_platform = "/".join(x for x in (c.os, c.architecture, c.variant) if x)
+        lines.append(f"Platform:    {config_platform or '(unknown)'}")
         if c.created:
             lines.append(f"Created:     {c.created}")
         if summary.layers:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from supplychain.digest import Digest
-from supplychain.errors import InvalidManifestError, SizeLimitError, UnsupportedMediaTypeError
+from supplychain.errors import InvalidManifestError, NotFoundError, SizeLimitError, UnsupportedMediaTypeError
 from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import (
@@ -22,7 +22,6 @@ from supplychain.oci.model import (
 )
 from supplychain.oci.platform import matches, select_platform
 from supplychain.oci.referrers import filter_by_type, referrers_in, with_referrer, without_referrer
-from supplychain.errors import NotFoundError
 
 LAYER = Descriptor.for_bytes(MediaType.OCI_LAYER_GZIP, b"layer")
 
