@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from supplychain.digest import Digest
+from supplychain.graph import NodeKind, TreeNode, build_tree
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.platform import select_platform
 from supplychain.oci.store import ArtifactStore
-from supplychain.graph import NodeKind, TreeNode, build_tree
 
 # Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
 ProgressCallback = Callable[[Descriptor, int], None]
