@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from supplychain.errors import ConfigurationError
-from supplychain.oci.limits import MAX_ATTACHMENT_BYTES, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES
 
 ENV_PREFIX = "SUPPLYCHAIN_"
 _N = TypeVar("_N", int, float)

@@ -15,7 +15,7 @@ from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError, InvalidManifestError, SizeLimitError, UnsupportedMediaTypeError
-from supplychain.oci.limits import MAX_INDEX_ENTRIES, MAX_LAYERS, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_INDEX_ENTRIES, MAX_LAYERS, MAX_MANIFEST_BYTES
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, INDEX_TYPES, MANIFEST_TYPES, MediaType
 
 

@@ -37,6 +37,7 @@ class RegistryProcess:
     tls: Mapping[str, str] | None = None  # {"certificate": path, "key": path}
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    _log: Any = None
 
     @property
     def host(self) -> str:
@@ -68,10 +69,10 @@ class RegistryProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         config_path = self.root / "config.yml"
         config_path.write_text(yaml.safe_dump(self.config()))
-        log = open(self.root / "registry.log", "wb")  # noqa: SIM115 - handed to the child
+        self._log = open(self.root / "registry.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [REGISTRY_BINARY, "serve", str(config_path)],
-            stdout=log,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
         )
@@ -95,6 +96,9 @@ class RegistryProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 def write_htpasswd(path: Path, users: Mapping[str, str]) -> Path:

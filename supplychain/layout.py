@@ -1,0 +1,522 @@
+"""An OCI image layout directory as an ``ArtifactStore`` (``oci:PATH`` references).
+
+The on-disk format is OCI image-spec image-layout.md: an ``oci-layout`` file (``{"imageLayoutVersion":"1.0.0"}``),
+an ``index.json`` image index whose entries are the layout's entry points, and content-addressed blobs at
+``blobs/<alg>/<hex>``. Tags are ``org.opencontainers.image.ref.name`` annotations of ``index.json`` entries
+(annotations.md, "Pre-Defined Annotation Keys"); a tag is unique, so putting a tag moves it.
+
+Safety (``supplychain.oci.store`` contract):
+- every write is atomic: bytes go to a temp file in the layout directory while they are hashed, are fsynced, and
+  are renamed into place only when digest and size match; a failure removes the temp file;
+- ``index.json`` is read, changed and replaced (temp file + rename) under an exclusive ``flock`` on
+  ``.supplychain.lock``, so concurrent writers (threads or processes) never lose each other's entries; readers
+  need no lock because the rename is atomic;
+- every blob and manifest read is checked against its digest; manifests are capped at 4 MiB.
+
+A layout has no referrers API. Every manifest put here gets an ``index.json`` entry (untagged unless a tag is
+given, as oras does), and entries of manifests with a ``subject`` carry ``artifactType`` and annotations, so
+``referrers()`` finds them by scanning the entries' manifests; it also merges the referrers tag ``<alg>-<hex>``
+(distribution spec 1.1, "Referrers tag schema") when another tool keeps one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import fcntl
+import functools
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from supplychain.config import Settings
+from supplychain.digest import Digest, verify_stream
+from supplychain.errors import (
+    IntegrityError,
+    InvalidDigestError,
+    InvalidInputError,
+    InvalidManifestError,
+    InvalidReferenceError,
+    NotFoundError,
+    SizeLimitError,
+    UnavailableError,
+)
+from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
+from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
+from supplychain.oci.referrers import filter_by_type, referrers_in, referrers_tag, without_referrer
+from supplychain.oci.store import PushResult
+
+LAYOUT_FILE = "oci-layout"
+INDEX_FILE = "index.json"
+BLOBS_DIR = "blobs"
+LAYOUT_VERSION = "1.0.0"
+REF_NAME = "org.opencontainers.image.ref.name"
+LOCK_FILE = ".supplychain.lock"
+TEMP_PREFIX = ".supplychain-tmp-"
+# index.json is local and may list many untagged referrers, so it gets a larger cap than a manifest.
+MAX_INDEX_JSON_BYTES = 64 * 1024 * 1024
+_CHUNK = 1024 * 1024
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # distribution spec tag grammar
+
+
+class LayoutError(InvalidInputError):
+    """A directory that cannot be used as an OCI image layout."""
+
+    default_hint = (
+        "give the directory of an OCI image layout (oci-layout, index.json, blobs/), as written by "
+        "skopeo, oras, umoci or `supplychain copy IMAGE oci:DIR`"
+    )
+
+
+class NotALayoutError(LayoutError):
+    """The directory has no ``oci-layout`` file, or one of an unsupported version."""
+
+
+class CorruptLayoutError(LayoutError):
+    """``index.json`` (or ``oci-layout``) is missing or malformed."""
+
+    default_hint = "the layout was damaged or half-written by another tool; recreate it (e.g. skopeo copy)"
+
+
+class LayoutIOError(UnavailableError):
+    """The filesystem refused an operation (permissions, disk full, read-only mount)."""
+
+    default_hint = "check the directory's permissions and free space"
+
+
+class OciLayout:
+    """An OCI image layout directory implementing ``supplychain.oci.store.ArtifactStore``.
+
+    ``create=True`` makes the layout when the directory is absent or empty; otherwise the directory must
+    already be a layout (``NotALayoutError`` / ``CorruptLayoutError`` with a hint if not).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False, settings: Settings | None = None):
+        self.path = Path(path)
+        self._settings = settings or Settings()
+        # digest -> (subject digest, referrer descriptor): content-addressed and verified once, so never stale.
+        self._subjects: dict[Digest, tuple[Digest | None, Descriptor]] = {}
+        if create:
+            self._create()
+        self._check_layout()
+        self._entries()  # fail now, not on first use, when index.json is malformed
+
+    @property
+    def name(self) -> str:
+        """``oci:<path>``, for messages."""
+        return f"oci:{self.path}"
+
+    # -- opening ----------------------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        with self._io("create the layout"):
+            if self.path.exists() and not self.path.is_dir():
+                raise NotALayoutError(f"{self.path} exists and is not a directory")
+            self.path.mkdir(parents=True, exist_ok=True)
+            if (self.path / LAYOUT_FILE).exists():
+                return
+            if not self._is_blank() and not (self.path / LOCK_FILE).exists():
+                return  # someone else's files: _check_layout says so; write nothing, not even a lock
+            with self._lock():  # another writer may be creating it: wait for it, then look again
+                if (self.path / LAYOUT_FILE).exists() or not self._is_blank():
+                    return
+                (self.path / BLOBS_DIR).mkdir(exist_ok=True)
+                empty = {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
+                self._write_atomic(self.path / INDEX_FILE, [encode_json(empty)])
+                # oci-layout last: its presence marks a complete layout.
+                self._write_atomic(self.path / LAYOUT_FILE, [encode_json({"imageLayoutVersion": LAYOUT_VERSION})])
+
+    def _is_blank(self) -> bool:
+        """Empty but for our lock and temp files (only such a directory becomes a layout)."""
+        return all(p.name == LOCK_FILE or p.name.startswith(TEMP_PREFIX) for p in self.path.iterdir())
+
+    def _check_layout(self) -> None:
+        if not self.path.is_dir():
+            hint = "check the path, or create a layout with `supplychain copy IMAGE oci:DIR`"
+            raise NotALayoutError(f"{self.name}: no such directory", hint=hint)
+        marker = self.path / LAYOUT_FILE
+        if not marker.is_file():
+            raise NotALayoutError(f"{self.name} is not an OCI image layout: it has no {LAYOUT_FILE} file")
+        try:
+            with self._io("read oci-layout"), open(marker, "rb") as handle:
+                doc = json.loads(handle.read(4096))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptLayoutError(f"{self.name}: {LAYOUT_FILE} is not JSON: {exc}") from exc
+        version = doc.get("imageLayoutVersion") if isinstance(doc, dict) else None
+        # image-layout.md "oci-layout file": imageLayoutVersion is "1.0.0"; accept any 1.x, refuse the rest.
+        if not isinstance(version, str) or version.split(".")[0] != "1":
+            raise NotALayoutError(
+                f"{self.name}: unsupported imageLayoutVersion {version!r} (supported: {LAYOUT_VERSION})",
+                hint="this layout was written by a tool of another layout version; convert it with skopeo copy",
+            )
+        if not (self.path / INDEX_FILE).is_file():
+            raise CorruptLayoutError(f"{self.name} has an {LAYOUT_FILE} file but no {INDEX_FILE}")
+
+    # -- index.json ---------------------------------------------------------------------------------------
+
+    def _load_index(self) -> dict[str, Any]:
+        """Read and validate ``index.json`` (image-layout.md "index.json file": an image index)."""
+        where = f"{self.name}/{INDEX_FILE}"
+        try:
+            with self._io("read index.json"), open(self.path / INDEX_FILE, "rb") as handle:
+                raw = handle.read(MAX_INDEX_JSON_BYTES + 1)
+        except FileNotFoundError as exc:
+            raise CorruptLayoutError(f"{where} is missing") from exc
+        if len(raw) > MAX_INDEX_JSON_BYTES:
+            raise SizeLimitError(f"{where} is larger than {MAX_INDEX_JSON_BYTES} bytes")
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CorruptLayoutError(f"{where} is not valid JSON: {exc}") from exc
+        if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
+            raise CorruptLayoutError(f"{where} is not an image index (no manifests list)")
+        if doc.get("schemaVersion") != 2:
+            raise CorruptLayoutError(f"{where} has schemaVersion {doc.get('schemaVersion')!r}, not 2")
+        return doc
+
+    def _entries(self, doc: dict[str, Any] | None = None) -> list[Descriptor]:
+        """The validated descriptors of ``index.json`` (re-read each call: other processes write it)."""
+        doc = self._load_index() if doc is None else doc
+        try:
+            return [Descriptor.from_json(e, where=f"{INDEX_FILE} entry {i}") for i, e in enumerate(doc["manifests"])]
+        except InvalidManifestError as exc:
+            raise CorruptLayoutError(f"{self.name}: {exc.message}") from exc
+
+    @contextlib.contextmanager
+    def _index_transaction(self) -> Iterator[dict[str, Any]]:
+        """Lock, load ``index.json`` and yield it; rewrite it (temp + rename) if the caller changed it.
+
+        Entries are kept as the raw JSON objects another tool wrote, so fields we do not model survive.
+        """
+        with self._lock():
+            doc = self._load_index()
+            before = copy.deepcopy(doc)
+            yield doc
+            self._entries(doc)  # never write an index we could not read back
+            if doc != before:
+                self._write_atomic(self.path / INDEX_FILE, [encode_json(doc)])
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    def resolve(self, ref: str | Digest) -> Descriptor:
+        """The descriptor of a tag (any ``ref.name`` value) or digest. Manifests not listed in ``index.json``
+        (platform manifests of an index) resolve by digest when their blob is present. Raises ``NotFoundError``."""
+        digest = _as_digest(ref)
+        entries = self._entries()
+        if digest is None:
+            tag = str(ref)
+            for desc in entries:
+                if desc.annotations.get(REF_NAME) == tag:
+                    return _without_ref_name(desc)
+            known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
+            raise NotFoundError(f"tag {tag!r} not found in {self.name}", hint=f"tags: {', '.join(known) or 'none'}")
+        for desc in entries:
+            if desc.digest == digest:
+                return _without_ref_name(desc)
+        if self.has_blob(digest):
+            return self._read_manifest(digest, None, None).descriptor()
+        raise NotFoundError(f"manifest {digest} not found in {self.name}")
+
+    def get_manifest(self, ref: str | Digest | Descriptor) -> AnyManifest:
+        """Read, check (digest, size, 4 MiB cap) and parse a manifest or index."""
+        desc = ref if isinstance(ref, Descriptor) else self.resolve(ref)
+        return self._read_manifest(desc.digest, desc.size, desc.media_type)
+
+    def _read_manifest(self, digest: Digest, size: int | None, media_type: str | None) -> AnyManifest:
+        cap = self._settings.max_manifest_bytes
+        if size is not None and size > cap:
+            raise SizeLimitError(
+                f"manifest {digest.short} in {self.name} is {size} bytes, over the {cap}-byte limit",
+                hint="manifests over 4 MiB are refused (distribution spec); this one is malformed or hostile",
+            )
+        with self._open(digest) as handle:
+            checked = verify_stream(_chunks(handle), digest, size=size, limit=cap, what=f"manifest {digest.short}")
+            raw = b"".join(checked)
+        return parse_manifest(raw, media_type)
+
+    def has_blob(self, digest: Digest) -> bool:
+        """Whether ``blobs/<alg>/<hex>`` exists."""
+        return self._blob_path(digest).is_file()
+
+    @contextlib.contextmanager
+    def open_blob(self, desc: Descriptor) -> Iterator[Iterator[bytes]]:
+        """Stream a blob; the iterator raises ``DigestMismatchError`` before its end when the bytes are wrong."""
+        if desc.size > self._settings.max_blob_bytes:
+            raise SizeLimitError(f"blob {desc.digest.short} is {desc.size} bytes, over the blob limit")
+        with self._open(desc.digest) as handle:
+            yield verify_stream(_chunks(handle), desc.digest, size=desc.size, what=f"blob {desc.digest.short}")
+
+    def get_blob(self, desc: Descriptor, *, limit: int | None = None) -> bytes:
+        """Read a small blob whole, checked against its digest and size and capped at ``limit`` bytes
+        (default: the attachment cap of the settings)."""
+        cap = self._settings.max_attachment_bytes if limit is None else limit
+        if desc.size > cap:
+            raise SizeLimitError(
+                f"blob {desc.digest.short} in {self.name} is {desc.size} bytes, over the {cap}-byte limit",
+                hint="raise SUPPLYCHAIN_MAX_ATTACHMENT_SIZE only if you trust the layout",
+            )
+        with self.open_blob(desc) as chunks:
+            return b"".join(chunks)
+
+    def tags(self) -> Iterator[str]:
+        """The tags of ``index.json`` entries, in index order, each once."""
+        seen: dict[str, None] = {}
+        for desc in self._entries():
+            name = desc.annotations.get(REF_NAME)
+            if name is not None:
+                seen.setdefault(name)
+        return iter(list(seen))
+
+    def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
+        """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``
+        entries, merged with the referrers tag ``<alg>-<hex>`` if one exists (which must be an index)."""
+        found: list[Descriptor] = []
+        tag, tag_desc, scanned = referrers_tag(subject), None, set[Digest]()
+        for desc in self._entries():
+            if desc.annotations.get(REF_NAME) == tag:
+                tag_desc = desc
+                continue
+            if desc.digest in scanned or desc.media_type not in ALL_MANIFEST_TYPES:
+                continue
+            scanned.add(desc.digest)
+            if desc.digest not in self._subjects:
+                manifest = self.get_manifest(desc)
+                named = manifest.subject.digest if manifest.subject is not None else None
+                self._subjects[desc.digest] = (named, manifest.descriptor())
+            named, referrer = self._subjects[desc.digest]
+            if named == subject:
+                found.append(referrer)
+        if tag_desc is not None:
+            found.extend(referrers_in(self.get_manifest(tag_desc), where=f"{self.name}:{tag}"))
+        return filter_by_type(found, artifact_type)
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def put_blob(self, desc: Descriptor, chunks: Iterable[bytes]) -> None:
+        """Store a blob from ``chunks``, atomically; bytes not matching ``desc`` raise and leave nothing."""
+        if desc.size > self._settings.max_blob_bytes:
+            raise SizeLimitError(f"blob {desc.digest.short} is {desc.size} bytes, over the blob limit")
+        target = self._blob_path(desc.digest)
+        with self._io("write a blob"):
+            # Content addressing: an existing file of the right size is this blob (reads still verify it).
+            if target.is_file() and target.stat().st_size == desc.size:
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+        checked = verify_stream(chunks, desc.digest, size=desc.size, what=f"blob {desc.digest.short}")
+        self._write_atomic(target, checked)
+
+    def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
+        """Store ``manifest.raw`` as a blob and add it to ``index.json`` (under ``tag`` if given, moving the
+        tag off any other manifest). The layout indexes referrers by scan, so ``subject_indexed`` is True."""
+        if tag is not None and not _TAG.match(tag):
+            raise InvalidReferenceError(f"invalid tag {tag!r}", hint="a tag is 1-128 of [A-Za-z0-9_.-]")
+        cap = self._settings.max_manifest_bytes
+        if len(manifest.raw) > cap:
+            raise SizeLimitError(f"manifest is {len(manifest.raw)} bytes, over the {cap}-byte limit")
+        desc = manifest.descriptor()
+        self.put_blob(desc, [manifest.raw])
+        entry: dict[str, Any] = {"mediaType": desc.media_type, "digest": str(desc.digest), "size": desc.size}
+        if desc.artifact_type:
+            entry["artifactType"] = desc.artifact_type
+        annotations = {k: v for k, v in desc.annotations.items() if k != REF_NAME}
+        if manifest.subject is not None and annotations:
+            entry["annotations"] = annotations
+        with self._index_transaction() as doc:
+            _add_entry(doc["manifests"], entry, tag)
+        return PushResult(desc, subject_indexed=True)
+
+    def delete_manifest(self, digest: Digest) -> None:
+        """Remove every ``index.json`` entry (and tag) of ``digest``, and drop it from its subject's referrers
+        tag if one lists it. Blobs stay until ``gc()``. Raises ``NotFoundError`` if the layout lacks it."""
+        subject = None
+        if self.has_blob(digest):
+            # A damaged manifest can still be deleted; it just cannot name a subject to clean up after.
+            with contextlib.suppress(InvalidManifestError, IntegrityError):
+                manifest = self._read_manifest(digest, None, None)
+                subject = manifest.subject.digest if manifest.subject is not None else None
+        with self._index_transaction() as doc:
+            kept = [e for e in doc["manifests"] if e.get("digest") != str(digest)]
+            if len(kept) == len(doc["manifests"]) and not self.has_blob(digest):
+                raise NotFoundError(f"manifest {digest} not found in {self.name}")
+            doc["manifests"] = kept
+            if subject is not None:
+                self._drop_from_referrers_tag(doc, subject, digest)
+
+    def _drop_from_referrers_tag(self, doc: dict[str, Any], subject: Digest, removed: Digest) -> None:
+        tag = referrers_tag(subject)
+        for entry, desc in zip(doc["manifests"], self._entries(doc), strict=True):
+            if desc.annotations.get(REF_NAME) != tag:
+                continue
+            listed = referrers_in(self.get_manifest(desc), where=f"{self.name}:{tag}")
+            updated = without_referrer(listed, removed)
+            if updated is not None:
+                self.put_blob(updated.descriptor(), [updated.raw])
+                entry.update(mediaType=updated.media_type, digest=str(updated.digest), size=len(updated.raw))
+            return
+
+    def gc(self) -> list[Digest]:
+        """Delete blobs unreachable from ``index.json`` (following index entries, configs and layers, not
+        subjects); return their digests. Do not run it while another process is pushing into the layout:
+        blobs uploaded before their manifest is indexed would look unreachable."""
+        with self._lock():
+            keep: set[Digest] = set()
+            stack = self._entries()
+            while stack:
+                desc = stack.pop()
+                if desc.digest in keep:
+                    continue
+                keep.add(desc.digest)
+                if desc.media_type in ALL_MANIFEST_TYPES and self.has_blob(desc.digest):
+                    manifest = self.get_manifest(desc)
+                    stack.extend(manifest.manifests if isinstance(manifest, Index) else
+                                 [manifest.config, *manifest.layers])
+            removed = []
+            with self._io("garbage-collect blobs"):
+                for blob in sorted((self.path / BLOBS_DIR).glob("*/*")):
+                    try:
+                        digest = Digest(blob.parent.name, blob.name)
+                    except InvalidDigestError:
+                        continue  # not a blob file of ours: leave it alone
+                    if digest not in keep:
+                        blob.unlink()
+                        removed.append(digest)
+        return removed
+
+    # -- files --------------------------------------------------------------------------------------------
+
+    def _blob_path(self, digest: Digest) -> Path:
+        # image-layout.md "Blobs": blobs/<alg>/<encoded>; Digest validated both parts, so no path tricks.
+        return self.path / BLOBS_DIR / digest.algorithm / digest.hex
+
+    @contextlib.contextmanager
+    def _open(self, digest: Digest) -> Iterator[BinaryIO]:
+        try:
+            handle = open(self._blob_path(digest), "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"blob {digest} not found in {self.name}") from exc
+        except OSError as exc:
+            raise LayoutIOError(f"cannot read blob {digest.short} in {self.name}: {exc}") from exc
+        with handle:
+            yield handle
+
+    def _write_atomic(self, target: Path, chunks: Iterable[bytes]) -> None:
+        """Write ``chunks`` to a temp file beside the layout's files, fsync, rename onto ``target``.
+
+        ``chunks`` may raise (``verify_stream`` does on a mismatch, before it ends; a network source may fail):
+        then the temp file is removed, ``target`` is untouched and the error passes through unchanged.
+        """
+        action = f"write {target.name}"
+        with self._io(action):
+            fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.path)
+        committed = False
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    with self._io(action):
+                        handle.write(chunk)
+                with self._io(action):
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            with self._io(action):
+                os.chmod(temp, 0o644)  # mkstemp makes 0600; blobs are world-readable as other tools write them
+                os.replace(temp, target)
+            committed = True
+        finally:
+            if not committed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+        with self._io(action):
+            _fsync_dir(target.parent)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Exclusive ``flock`` on the lock file. Each call opens its own file description, so the lock
+        excludes other threads of this process as well as other processes."""
+        with self._io("lock the layout"):
+            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            with self._io("lock the layout"):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextlib.contextmanager
+    def _io(self, action: str) -> Iterator[None]:
+        """Wrap filesystem errors (permissions, disk full) into ``LayoutIOError``."""
+        try:
+            yield
+        except OSError as exc:
+            raise LayoutIOError(f"cannot {action} in {self.name}: {exc.strerror or exc}") from exc
+
+
+def _as_digest(ref: str | Digest) -> Digest | None:
+    """A digest, or ``None`` for a name to look up. Other tools may write ``ref.name`` values that are not
+    plain tags (annotations.md allows ``/``, ``:`` and ``@``), so only ``sha256:``/``sha512:`` mean a digest."""
+    if isinstance(ref, Digest):
+        return ref
+    if ref.startswith(("sha256:", "sha512:")):
+        try:
+            return Digest.parse(ref)
+        except InvalidDigestError as exc:
+            raise InvalidReferenceError(f"invalid digest {ref!r}: {exc.message}") from exc
+    return None
+
+
+def _without_ref_name(desc: Descriptor) -> Descriptor:
+    annotations = {k: v for k, v in desc.annotations.items() if k != REF_NAME}
+    return dataclasses.replace(desc, annotations=annotations)
+
+
+def _ref_name(entry: dict[str, Any]) -> str | None:
+    value = (entry.get("annotations") or {}).get(REF_NAME)
+    return value if isinstance(value, str) else None
+
+
+def _add_entry(entries: list[dict[str, Any]], entry: dict[str, Any], tag: str | None) -> None:
+    """Add ``entry`` to the raw ``index.json`` entries: at most one entry per (digest, tag), a tag on one
+    entry only (moving it leaves the old manifest as an untagged entry, as oras keeps it), and an untagged
+    entry only for a digest no other entry lists."""
+    digest = entry["digest"]
+    if tag is not None:
+        for other in entries:
+            if _ref_name(other) == tag and other.get("digest") != digest:
+                del other["annotations"][REF_NAME]
+                if not other["annotations"]:
+                    del other["annotations"]
+        if not any(e.get("digest") == digest and _ref_name(e) == tag for e in entries):
+            untagged = next((e for e in entries if e.get("digest") == digest and _ref_name(e) is None), None)
+            if untagged is not None:
+                untagged.setdefault("annotations", {})[REF_NAME] = tag
+            else:
+                entries.append({**entry, "annotations": {**entry.get("annotations", {}), REF_NAME: tag}})
+    elif not any(e.get("digest") == digest for e in entries):
+        entries.append(entry)
+    # Drop untagged entries made redundant by another entry of the same digest.
+    listed: set[str] = {e["digest"] for e in entries if _ref_name(e) is not None}
+    kept = []
+    for e in entries:
+        if _ref_name(e) is None:
+            if e.get("digest") in listed:
+                continue
+            listed.add(e["digest"])
+        kept.append(e)
+    entries[:] = kept
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    return iter(functools.partial(handle.read, _CHUNK), b"")
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename durable (POSIX: the directory entry lives in the directory)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,497 @@
+"""``OciLayout``: the on-disk OCI image layout store (image-spec image-layout.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplychain.digest import Digest
+from supplychain.errors import (
+    DigestMismatchError,
+    InvalidManifestError,
+    InvalidReferenceError,
+    NotFoundError,
+    SizeLimitError,
+)
+from supplychain.layout import (
+    LOCK_FILE,
+    REF_NAME,
+    TEMP_PREFIX,
+    CorruptLayoutError,
+    LayoutIOError,
+    NotALayoutError,
+    OciLayout,
+)
+from supplychain.oci.mediatype import MediaType
+from supplychain.oci.model import (
+    EMPTY_DESCRIPTOR,
+    EMPTY_JSON,
+    Descriptor,
+    Manifest,
+    build_index,
+    build_manifest,
+)
+from supplychain.oci.store import ArtifactStore
+
+SBOM_TYPE = "application/spdx+json"
+SIG_TYPE = MediaType.SIGSTORE_BUNDLE_V03
+
+
+def _index_json(layout: OciLayout) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((layout.path / "index.json").read_bytes())
+    return data
+
+
+def _leftovers(layout: OciLayout) -> list[str]:
+    return [p.name for p in layout.path.rglob(f"{TEMP_PREFIX}*")]
+
+
+def _image(layout: OciLayout, name: str) -> Manifest:
+    """Store a small image (config + one layer) and return its manifest (not yet put)."""
+    config = json.dumps({"architecture": "amd64", "os": "linux", "name": name}).encode()
+    layer = f"layer of {name}".encode()
+    config_desc = Descriptor.for_bytes(MediaType.OCI_CONFIG, config)
+    layer_desc = Descriptor.for_bytes(MediaType.OCI_LAYER, layer)
+    layout.put_blob(config_desc, [config])
+    layout.put_blob(layer_desc, [layer])
+    return build_manifest(config_desc, [layer_desc])
+
+
+def _artifact(layout: OciLayout, subject: Descriptor, artifact_type: str, payload: bytes, **annotations: str):
+    layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
+    blob = Descriptor.for_bytes(artifact_type, payload)
+    layout.put_blob(blob, [payload])
+    return build_manifest(EMPTY_DESCRIPTOR, [blob], subject=subject, artifact_type=artifact_type,
+                          annotations=annotations or None)
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> OciLayout:
+    return OciLayout(tmp_path / "layout", create=True)
+
+
+# -- opening -----------------------------------------------------------------------------------------------
+
+
+def test_create_writes_an_empty_layout(tmp_path: Path):
+    layout = OciLayout(tmp_path / "new" / "nested", create=True)
+    assert layout.name == f"oci:{tmp_path / 'new' / 'nested'}"
+    assert json.loads((layout.path / "oci-layout").read_bytes()) == {"imageLayoutVersion": "1.0.0"}
+    assert _index_json(layout) == {"schemaVersion": 2, "mediaType": MediaType.OCI_INDEX, "manifests": []}
+    assert (layout.path / "blobs").is_dir()
+    assert list(layout.tags()) == []
+    assert isinstance(layout, ArtifactStore)
+
+
+def test_create_opens_an_existing_layout_without_touching_it(fixture_layout_copy: Path):
+    before = (fixture_layout_copy / "index.json").read_bytes()
+    layout = OciLayout(fixture_layout_copy, create=True)
+    assert list(layout.tags()) == ["single", "multi"]
+    assert (fixture_layout_copy / "index.json").read_bytes() == before
+
+
+def test_create_refuses_a_non_empty_foreign_directory(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(NotALayoutError, match="no oci-layout file") as info:
+        OciLayout(tmp_path, create=True)
+    assert "skopeo" in info.value.hint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written, not even a lock
+
+
+def test_missing_directory_without_create(tmp_path: Path):
+    with pytest.raises(NotALayoutError, match="no such directory") as info:
+        OciLayout(tmp_path / "absent")
+    assert "supplychain copy" in info.value.hint
+
+
+def test_a_file_is_not_a_layout(tmp_path: Path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotALayoutError):
+        OciLayout(tmp_path / "file", create=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (b'{"imageLayoutVersion":"2.0.0"}', NotALayoutError, "unsupported imageLayoutVersion '2.0.0'"),
+        (b"{}", NotALayoutError, "unsupported imageLayoutVersion None"),
+        (b"not json", CorruptLayoutError, "oci-layout is not JSON"),
+    ],
+)
+def test_bad_oci_layout_file(layout: OciLayout, content: bytes, error: type[Exception], message: str):
+    (layout.path / "oci-layout").write_bytes(content)
+    with pytest.raises(error, match=message):
+        OciLayout(layout.path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "index.json is not valid JSON"),
+        (b"[]", "not an image index"),
+        (b'{"schemaVersion":2}', "not an image index"),
+        (b'{"schemaVersion":1,"manifests":[]}', "schemaVersion 1"),
+        (b'{"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"sha256:nothex","size":1}]}', "entry 0"),
+    ],
+)
+def test_malformed_index_json(layout: OciLayout, content: bytes, message: str):
+    (layout.path / "index.json").write_bytes(content)
+    with pytest.raises(CorruptLayoutError, match=message) as info:
+        OciLayout(layout.path)
+    assert info.value.hint
+
+
+def test_missing_index_json(layout: OciLayout):
+    (layout.path / "index.json").unlink()
+    with pytest.raises(CorruptLayoutError, match=r"no index\.json"):
+        OciLayout(layout.path)
+
+
+# -- blobs -------------------------------------------------------------------------------------------------
+
+
+def test_blob_round_trip(layout: OciLayout):
+    data = b"hello layout" * 1000
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, data)
+    assert not layout.has_blob(desc.digest)
+    layout.put_blob(desc, [data[:5000], data[5000:]])
+    path = layout.path / "blobs" / "sha256" / desc.digest.hex
+    assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert layout.has_blob(desc.digest)
+    assert layout.get_blob(desc) == data
+    with layout.open_blob(desc) as chunks:
+        assert b"".join(chunks) == data
+    layout.put_blob(desc, iter(()))  # already there: nothing is read, nothing changes
+    assert path.read_bytes() == data
+    assert _leftovers(layout) == []
+
+
+def test_sha512_blobs_live_under_their_algorithm(layout: OciLayout):
+    data = b"five twelve"
+    desc = Descriptor(MediaType.OCI_LAYER, Digest.of(data, "sha512"), len(data))
+    layout.put_blob(desc, [data])
+    assert (layout.path / "blobs" / "sha512" / desc.digest.hex).read_bytes() == data
+    assert layout.get_blob(desc) == data
+
+
+@pytest.mark.parametrize(
+    ("chunks", "error"),
+    [
+        ([b"other bytes!"], DigestMismatchError),  # same size, other content
+        ([b"right bytes", b"and more"], DigestMismatchError),  # more than promised
+        ([b"right"], DigestMismatchError),  # fewer than promised
+    ],
+)
+def test_put_blob_with_wrong_bytes_leaves_nothing(layout: OciLayout, chunks: list[bytes], error: type[Exception]):
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, b"right bytes!")
+    with pytest.raises(error):
+        layout.put_blob(desc, chunks)
+    assert not layout.has_blob(desc.digest)
+    assert [p for p in (layout.path / "blobs").rglob("*") if p.is_file()] == [] and _leftovers(layout) == []
+    assert sorted(p.name for p in layout.path.iterdir()) == sorted([LOCK_FILE, "blobs", "index.json", "oci-layout"])
+
+
+def test_put_blob_whose_source_fails_midway_leaves_nothing(layout: OciLayout):
+    data = b"0123456789" * 10
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, data)
+
+    def broken():
+        yield data[:50]
+        raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ConnectionResetError):
+        layout.put_blob(desc, broken())
+    assert not layout.has_blob(desc.digest)
+    assert _leftovers(layout) == []
+
+
+def test_tampered_blob_is_refused_on_read(layout: OciLayout):
+    data = b"genuine content"
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, data)
+    layout.put_blob(desc, [data])
+    (layout.path / "blobs" / "sha256" / desc.digest.hex).write_bytes(b"tampered content")
+    with pytest.raises(DigestMismatchError) as info:
+        layout.get_blob(desc)
+    assert info.value.expected == str(desc.digest)
+    with layout.open_blob(desc) as chunks, pytest.raises(DigestMismatchError):
+        list(chunks)
+    # A file of the wrong size is not mistaken for the blob: putting the real bytes repairs it.
+    (layout.path / "blobs" / "sha256" / desc.digest.hex).write_bytes(b"short")
+    layout.put_blob(desc, [data])
+    assert layout.get_blob(desc) == data
+
+
+def test_get_blob_limits(layout: OciLayout):
+    data = b"x" * 100
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, data)
+    layout.put_blob(desc, [data])
+    with pytest.raises(SizeLimitError, match="over the 99-byte limit"):
+        layout.get_blob(desc, limit=99)
+    assert layout.get_blob(desc, limit=100) == data
+    missing = Descriptor.for_bytes(MediaType.OCI_LAYER, b"never stored")
+    with pytest.raises(NotFoundError, match="not found in oci:"):
+        layout.get_blob(missing)
+
+
+def test_filesystem_errors_are_wrapped(layout: OciLayout):
+    os.rmdir(layout.path / "blobs")
+    (layout.path / "blobs").write_text("a file where a directory should be")
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, b"data")
+    with pytest.raises(LayoutIOError, match="cannot write a blob") as info:
+        layout.put_blob(desc, [b"data"])
+    assert "permissions" in info.value.hint
+    assert _leftovers(layout) == []
+
+
+# -- manifests and tags ------------------------------------------------------------------------------------
+
+
+def test_manifest_round_trip(layout: OciLayout):
+    manifest = _image(layout, "a")
+    result = layout.put_manifest(manifest, tag="v1")
+    assert result.descriptor.digest == manifest.digest and result.subject_indexed
+    desc = layout.resolve("v1")
+    assert (desc.digest, desc.media_type, desc.size) == (manifest.digest, MediaType.OCI_MANIFEST, len(manifest.raw))
+    assert REF_NAME not in desc.annotations
+    assert layout.resolve(manifest.digest) == desc
+    assert layout.resolve(str(manifest.digest)) == desc
+    assert layout.get_manifest("v1").raw == manifest.raw
+    assert layout.get_manifest(manifest.digest).raw == manifest.raw
+    assert list(layout.tags()) == ["v1"]
+    assert _index_json(layout)["manifests"] == [
+        {"mediaType": MediaType.OCI_MANIFEST, "digest": str(manifest.digest), "size": len(manifest.raw),
+         "annotations": {REF_NAME: "v1"}}
+    ]
+    # Putting it again changes nothing.
+    before = (layout.path / "index.json").read_bytes()
+    layout.put_manifest(manifest, tag="v1")
+    assert (layout.path / "index.json").read_bytes() == before
+
+
+def test_untagged_manifests_get_one_entry(layout: OciLayout):
+    manifest = _image(layout, "a")
+    layout.put_manifest(manifest)
+    layout.put_manifest(manifest)
+    assert _index_json(layout)["manifests"] == [
+        {"mediaType": MediaType.OCI_MANIFEST, "digest": str(manifest.digest), "size": len(manifest.raw)}
+    ]
+    assert list(layout.tags()) == []
+    layout.put_manifest(manifest, tag="later")  # tagging it reuses the untagged entry
+    assert [e["annotations"][REF_NAME] for e in _index_json(layout)["manifests"]] == ["later"]
+
+
+def test_putting_a_tag_moves_it(layout: OciLayout):
+    first, second = _image(layout, "a"), _image(layout, "b")
+    layout.put_manifest(first, tag="latest")
+    layout.put_manifest(first, tag="stable")
+    layout.put_manifest(second, tag="latest")
+    assert layout.resolve("latest").digest == second.digest
+    assert layout.resolve("stable").digest == first.digest
+    assert sorted(layout.tags()) == ["latest", "stable"]
+    entries = _index_json(layout)["manifests"]
+    assert [e["annotations"][REF_NAME] for e in entries if REF_NAME in e.get("annotations", {})].count("latest") == 1
+    # Move it back: the second image stays reachable as an untagged entry (as oras keeps it).
+    layout.put_manifest(first, tag="latest")
+    assert layout.resolve("latest").digest == first.digest
+    assert layout.resolve(second.digest).digest == second.digest
+    entries = _index_json(layout)["manifests"]
+    assert len(entries) == 3
+    assert {(e["digest"], e.get("annotations", {}).get(REF_NAME)) for e in entries} == {
+        (str(first.digest), "stable"), (str(first.digest), "latest"), (str(second.digest), None)
+    }
+
+
+def test_resolve_unknown_names(layout: OciLayout):
+    layout.put_manifest(_image(layout, "a"), tag="v1")
+    with pytest.raises(NotFoundError, match="tag 'v2' not found") as info:
+        layout.resolve("v2")
+    assert "v1" in info.value.hint
+    with pytest.raises(NotFoundError):
+        layout.resolve(Digest.of(b"nothing"))
+    with pytest.raises(NotFoundError):
+        layout.get_manifest("v2")
+    with pytest.raises(InvalidReferenceError):
+        layout.resolve("sha256:abc")
+    with pytest.raises(InvalidReferenceError):
+        layout.put_manifest(_image(layout, "b"), tag="-bad tag")
+
+
+def test_child_manifests_resolve_by_digest(fixture_layout_copy: Path):
+    layout = OciLayout(fixture_layout_copy)
+    index = layout.get_manifest("multi")
+    arm = index.manifests[1]  # type: ignore[union-attr]
+    desc = layout.resolve(arm.digest)  # not an index.json entry: read from its blob
+    assert (desc.digest, desc.media_type, desc.size) == (arm.digest, arm.media_type, arm.size)
+
+
+def test_foreign_entries_and_fields_survive_our_writes(layout: OciLayout):
+    foreign = _image(layout, "foreign")
+    layout.put_blob(foreign.descriptor(), [foreign.raw])
+    doc = {
+        "schemaVersion": 2,
+        "manifests": [
+            {"mediaType": MediaType.OCI_MANIFEST, "digest": str(foreign.digest), "size": len(foreign.raw),
+             "platform": {"architecture": "amd64", "os": "linux"},
+             "annotations": {REF_NAME: "example.com/app:1.0", "vendor.note": "kept"}}
+        ],
+        "annotations": {"vendor.layout": "kept"},
+    }
+    (layout.path / "index.json").write_text(json.dumps(doc, indent=4))
+    layout.put_manifest(_image(layout, "ours"), tag="ours")
+    written = _index_json(layout)
+    assert written["annotations"] == {"vendor.layout": "kept"}
+    assert written["manifests"][0] == doc["manifests"][0]  # type: ignore[index]
+    # ref.name values other tools write (annotations.md allows '/' and ':') resolve too.
+    assert layout.resolve("example.com/app:1.0").digest == foreign.digest
+    assert list(layout.tags()) == ["example.com/app:1.0", "ours"]
+
+
+def test_manifest_size_cap(layout: OciLayout):
+    big = b'{"schemaVersion":2,"pad":"' + b"x" * (4 * 1024 * 1024) + b'"}'
+    too_big = Manifest(big, MediaType.OCI_MANIFEST, EMPTY_DESCRIPTOR, ())
+    with pytest.raises(SizeLimitError):
+        layout.put_manifest(too_big, tag="big")
+    assert not layout.has_blob(too_big.digest) and list(layout.tags()) == []
+    # Written behind our back: an index.json entry that admits to its size is refused before reading...
+    desc = Descriptor(MediaType.OCI_MANIFEST, Digest.of(big), len(big))
+    layout.put_blob(desc, [big])
+    doc = _index_json(layout)
+    doc["manifests"].append({**desc.to_json(), "annotations": {REF_NAME: "big"}})
+    (layout.path / "index.json").write_text(json.dumps(doc))
+    with pytest.raises(SizeLimitError, match="over the 4194304-byte limit"):
+        layout.get_manifest("big")
+    # ...and one that lies about it is cut off at the promised size.
+    doc["manifests"][-1]["size"] = 1000
+    (layout.path / "index.json").write_text(json.dumps(doc))
+    with pytest.raises(DigestMismatchError, match="more than the 1000 bytes"):
+        layout.get_manifest("big")
+
+
+def test_tampered_manifest_is_refused(layout: OciLayout):
+    manifest = _image(layout, "a")
+    layout.put_manifest(manifest, tag="v1")
+    path = layout.path / "blobs" / "sha256" / manifest.digest.hex
+    path.write_bytes(manifest.raw.replace(b'"size"', b'"Size"'))
+    with pytest.raises(DigestMismatchError):
+        layout.get_manifest("v1")
+
+
+# -- referrers ---------------------------------------------------------------------------------------------
+
+
+def test_referrers_by_subject_scan(layout: OciLayout):
+    image = _image(layout, "subject")
+    subject = layout.put_manifest(image, tag="app").descriptor
+    sbom = _artifact(layout, subject, SBOM_TYPE, b'{"spdxVersion":"SPDX-2.3"}', **{"org.example": "sbom"})
+    sig = _artifact(layout, subject, SIG_TYPE, b'{"bundle":1}')
+    assert layout.put_manifest(sbom).subject_indexed
+    layout.put_manifest(sig)
+    other = _artifact(layout, _image(layout, "other").descriptor(), SBOM_TYPE, b"{}")
+    layout.put_manifest(other)
+
+    found = layout.referrers(image.digest)
+    assert [d.digest for d in found] == [sbom.digest, sig.digest]
+    assert found[0].artifact_type == SBOM_TYPE and found[0].annotations == {"org.example": "sbom"}
+    assert found[0].media_type == MediaType.OCI_MANIFEST and found[0].size == len(sbom.raw)
+    assert [d.digest for d in layout.referrers(image.digest, SIG_TYPE)] == [sig.digest]
+    assert layout.referrers(image.digest, "application/unknown") == []
+    assert layout.referrers(Digest.of(b"no such subject")) == []
+    # The index.json entry carries artifactType and annotations, so tools listing entries see what it is.
+    entry = next(e for e in _index_json(layout)["manifests"] if e["digest"] == str(sbom.digest))
+    assert entry["artifactType"] == SBOM_TYPE and entry["annotations"] == {"org.example": "sbom"}
+
+
+def test_referrer_manifest_annotations_never_become_tags(layout: OciLayout):
+    subject = layout.put_manifest(_image(layout, "a"), tag="app").descriptor
+    sneaky = _artifact(layout, subject, SBOM_TYPE, b"{}", **{REF_NAME: "app"})
+    layout.put_manifest(sneaky)
+    assert layout.resolve("app").digest == subject.digest
+    assert list(layout.tags()) == ["app"]
+
+
+def test_foreign_referrers_tag_is_merged(layout: OciLayout):
+    image = _image(layout, "subject")
+    subject = layout.put_manifest(image, tag="app").descriptor
+    ours = _artifact(layout, subject, SBOM_TYPE, b"ours")
+    layout.put_manifest(ours)
+    # Another tool kept only a referrers tag (distribution spec "Referrers tag schema") for its artifact.
+    theirs = _artifact(layout, subject, SIG_TYPE, b"theirs")
+    layout.put_blob(theirs.descriptor(), [theirs.raw])
+    tag_index = build_index([theirs.descriptor(), ours.descriptor()])
+    layout.put_manifest(tag_index, tag=image.digest.tag_form)
+
+    found = layout.referrers(image.digest)
+    assert [d.digest for d in found] == [ours.digest, theirs.digest]  # merged, each once
+    assert [d.digest for d in layout.referrers(image.digest, SIG_TYPE)] == [theirs.digest]
+
+
+def test_referrers_tag_that_is_not_an_index(layout: OciLayout):
+    image = _image(layout, "subject")
+    layout.put_manifest(image, tag="app")
+    layout.put_manifest(_image(layout, "impostor"), tag=image.digest.tag_form)
+    with pytest.raises(InvalidManifestError, match="holds an image manifest, not an index") as info:
+        layout.referrers(image.digest)
+    assert info.value.hint
+
+
+# -- delete and gc -----------------------------------------------------------------------------------------
+
+
+def test_delete_manifest_removes_entries_and_keeps_blobs(layout: OciLayout):
+    manifest = _image(layout, "a")
+    layout.put_manifest(manifest, tag="v1")
+    layout.put_manifest(manifest, tag="v2")
+    keep = _image(layout, "b")
+    layout.put_manifest(keep, tag="other")
+    layout.delete_manifest(manifest.digest)
+    assert list(layout.tags()) == ["other"]
+    with pytest.raises(NotFoundError):
+        layout.resolve("v1")
+    assert layout.has_blob(manifest.digest)
+    with pytest.raises(NotFoundError):
+        layout.delete_manifest(Digest.of(b"never stored"))
+
+
+def test_delete_referrer_also_drops_it_from_a_referrers_tag(layout: OciLayout):
+    image = _image(layout, "subject")
+    subject = layout.put_manifest(image, tag="app").descriptor
+    sbom, sig = _artifact(layout, subject, SBOM_TYPE, b"a"), _artifact(layout, subject, SIG_TYPE, b"b")
+    layout.put_manifest(sbom)
+    layout.put_manifest(sig)
+    layout.put_manifest(build_index([sbom.descriptor(), sig.descriptor()]), tag=image.digest.tag_form)
+    layout.delete_manifest(sbom.digest)
+    assert [d.digest for d in layout.referrers(image.digest)] == [sig.digest]
+    tag_index = layout.get_manifest(image.digest.tag_form)
+    assert [d.digest for d in tag_index.manifests] == [sig.digest]  # type: ignore[union-attr]
+
+
+def test_gc_removes_only_unreachable_blobs(fixture_layout_copy: Path):
+    layout = OciLayout(fixture_layout_copy)
+    assert layout.gc() == []
+    single = layout.resolve("single")
+    stray = Descriptor.for_bytes(MediaType.OCI_LAYER, b"stray")
+    layout.put_blob(stray, [b"stray"])
+    layout.delete_manifest(layout.resolve("multi").digest)
+    removed = set(layout.gc())
+    # The arm64 image (manifest, config, base layer) and the index go; layers shared with single stay.
+    assert stray.digest in removed and len(removed) == 5
+    manifest = layout.get_manifest(single)
+    assert isinstance(manifest, Manifest)
+    for desc in [manifest.config, *manifest.layers]:
+        assert layout.get_blob(desc)
+    (layout.path / "blobs" / "sha256" / "README").write_text("not a blob")
+    assert layout.gc() == [] and (layout.path / "blobs" / "sha256" / "README").exists()
+
+
+# -- files left behind -------------------------------------------------------------------------------------
+
+
+def test_writes_leave_only_layout_files(layout: OciLayout):
+    layout.put_manifest(_image(layout, "a"), tag="v1")
+    assert sorted(p.name for p in layout.path.iterdir()) == sorted([LOCK_FILE, "blobs", "index.json", "oci-layout"])
+    assert _leftovers(layout) == []
