@@ -1,0 +1,146 @@
+"""``generate-key-pair``, ``import-key-pair``, ``public-key``: cosign's key commands.
+
+Passwords never come from the command line (argv is visible to every user of the machine): they come from
+``--password-stdin`` (one line), else ``SUPPLYCHAIN_PASSWORD``, else ``COSIGN_PASSWORD`` (set but empty means
+the empty password, as in cosign), else a hidden prompt on the terminal, asked twice when a key is being written.
+``supplychain.keys`` (and with it cryptography) is imported inside the commands, so ``supplychain --help``
+stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from supplychain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from supplychain.keys import KeyPairFiles
+
+# The values of supplychain.keys.KeyAlgorithm, repeated so that --help needs no cryptography import
+# (a unit test keeps the two in step).
+ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519")
+PASSWORD_ENV_VARS = ("SUPPLYCHAIN_PASSWORD", "COSIGN_PASSWORD")
+_PROMPT = "Enter password for private key"  # cosign's wording
+_KEY_COMMAND_EPILOG = (
+    "The password comes from --password-stdin, else SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, "
+    "else a hidden prompt; it may be empty."
+)
+
+
+class PasswordMismatchError(InvalidInputError):
+    """The two passwords typed at the prompt differ."""
+
+    default_hint = "type the same password twice, or set SUPPLYCHAIN_PASSWORD"
+
+
+def read_password(*, confirm: bool, password_stdin: bool) -> bytes:
+    """The password, from the first source that has one (see the module docstring)."""
+    if password_stdin:
+        line = click.get_binary_stream("stdin").readline()
+        return line.removesuffix(b"\n").removesuffix(b"\r")
+    for name in PASSWORD_ENV_VARS:
+        if name in os.environ:
+            return os.fsencode(os.environ[name])
+    first: str = click.prompt(_PROMPT, hide_input=True, default="", show_default=False, err=True)
+    if confirm:
+        again: str = click.prompt(f"{_PROMPT} again", hide_input=True, default="", show_default=False, err=True)
+        if again != first:
+            raise PasswordMismatchError("passwords do not match")
+    return first.encode("utf-8")
+
+
+_password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
+)
+_force_option = click.option("--force", is_flag=True, help="Overwrite existing key files.")
+
+
+@click.command("generate-key-pair", epilog=_KEY_COMMAND_EPILOG)
+@click.option(
+    "--output-key-prefix",
+    default="cosign",
+    show_default=True,
+    help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
+)
+@click.option(
+    "--algorithm",
+    type=click.Choice(ALGORITHMS),
+    default=ALGORITHMS[0],
+    show_default=True,
+    help="Key algorithm.",
+)
+@_force_option
+@_password_stdin_option
+def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: bool, password_stdin: bool) -> None:
+    """Generate a cosign-compatible key pair: an encrypted private key and its PEM public key."""
+    from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
+
+    if not force:
+        keys.ensure_key_pair_absent(output_key_prefix)
+    password = read_password(confirm=True, password_stdin=password_stdin)
+    written = keys.write_key_pair(output_key_prefix, keys.generate_key_pair(algorithm), password, force=force)
+    _report_written(written)
+
+
+@click.command("import-key-pair", epilog=_KEY_COMMAND_EPILOG)
+@click.option(
+    "--key",
+    "-k",
+    "key_file",
+    required=True,
+    help="PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.",
+)
+@click.option(
+    "--output-key-prefix",
+    default="import-cosign",
+    show_default=True,
+    help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
+)
+@_force_option
+@_password_stdin_option
+def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, password_stdin: bool) -> None:
+    """Import a PEM private key into cosign's encrypted key format, under a new password."""
+    from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
+
+    private_key = keys.load_private_key_pem(keys.read_key_file(key_file))
+    if not force:
+        keys.ensure_key_pair_absent(output_key_prefix)
+    password = read_password(confirm=True, password_stdin=password_stdin)
+    written = keys.write_key_pair(output_key_prefix, keys.KeyPair(private_key), password, force=force)
+    _report_written(written)
+
+
+@click.command("public-key", epilog=_KEY_COMMAND_EPILOG)
+@click.option(
+    "--key",
+    "-k",
+    "key_file",
+    required=True,
+    help="Private key: a cosign encrypted key, or an unencrypted PEM private key.",
+)
+@click.option("--outfile", default=None, help="Write the public key to this file instead of standard output.")
+@_password_stdin_option
+def public_key_command(key_file: str, outfile: str | None, password_stdin: bool) -> None:
+    """Print the PKIX PEM public key of a private key."""
+    from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
+
+    data = keys.read_key_file(key_file)
+    if keys.is_encrypted_private_key(data):
+        private_key = keys.decrypt_private_key(data, read_password(confirm=False, password_stdin=password_stdin))
+    else:
+        private_key = keys.load_private_key_pem(data)
+    public_key = private_key.public_key()
+    if outfile is None:
+        click.echo(public_key.pem().decode("ascii"), nl=False)
+        return
+    keys.write_public_key(outfile, public_key)
+    click.echo(f"Public key written to {outfile}", err=True)
+
+
+def _report_written(written: KeyPairFiles) -> None:
+    # cosign prints these two lines to stderr; stdout stays empty (there is no result to pipe).
+    click.echo(f"Private key written to {written.private_key}", err=True)
+    click.echo(f"Public key written to {written.public_key}", err=True)

@@ -1,0 +1,242 @@
+"""Key files on disk: bounded reads, and writes that are atomic, private, and all-or-nothing.
+
+``write_key_pair`` writes ``<prefix>.key`` (mode 0600) and ``<prefix>.pub`` the way a careful ``cosign
+generate-key-pair`` would: each file goes to a temporary file in the target directory (``O_CREAT|O_EXCL``,
+created with its final mode, fsynced), then is moved into place, and the directory is fsynced. Without ``force``
+an existing file is never replaced (checked first, and enforced race-free by ``link(2)``, which fails on an
+existing name); with ``force`` the old files are kept as hard links until both new ones are in place, so a failure
+half-way restores them. On any failure nothing new is left behind: no temporary file, no lone ``.key``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from supplychain.keys.encrypted import (
+    SIGSTORE_PRIVATE_KEY_LABEL,
+    EncryptedLabel,
+    Password,
+    encrypt_private_key,
+)
+from supplychain.keys.envelope import SCRYPT_LEGACY, ScryptParams
+from supplychain.keys.error import KeyExistsError, KeyFileError
+from supplychain.keys.key import KeyPair, PublicKey
+
+MAX_KEY_FILE_BYTES = 64 * 1024  # an RSA-4096 cosign key is about 4 KiB
+PRIVATE_KEY_MODE = 0o600
+PUBLIC_KEY_MODE = 0o644  # before the umask, as cosign's os.WriteFile
+# link(2) is not available on every file system (FAT, some network and FUSE mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPairFiles:
+    """Where ``write_key_pair`` put the two files."""
+
+    private_key: Path
+    public_key: Path
+
+
+def read_key_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a key file, refusing missing, unreadable and implausibly large files."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"key file {os.fspath(path)} does not exist") from exc
+    except OSError as exc:
+        raise KeyFileError(f"cannot read key file {os.fspath(path)}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise KeyFileError(f"{os.fspath(path)} is larger than {MAX_KEY_FILE_BYTES // 1024} KiB: not a key file")
+    return data
+
+
+def key_pair_paths(prefix: str | os.PathLike[str]) -> KeyPairFiles:
+    """``<prefix>.key`` and ``<prefix>.pub``, as cosign's ``--output-key-prefix`` names them."""
+    base = os.fspath(prefix)
+    return KeyPairFiles(Path(f"{base}.key"), Path(f"{base}.pub"))
+
+
+def ensure_key_pair_absent(prefix: str | os.PathLike[str]) -> None:
+    """Raise ``KeyExistsError`` if ``<prefix>.key`` or ``<prefix>.pub`` exists (to fail before asking a password)."""
+    paths = key_pair_paths(prefix)
+    _refuse_existing([paths.private_key, paths.public_key])
+
+
+def write_key_pair(
+    prefix: str | os.PathLike[str],
+    keypair: KeyPair,
+    password: Password,
+    *,
+    force: bool = False,
+    label: EncryptedLabel = SIGSTORE_PRIVATE_KEY_LABEL,
+    scrypt_params: ScryptParams = SCRYPT_LEGACY,
+) -> KeyPairFiles:
+    """Encrypt ``keypair`` under ``password`` and write ``<prefix>.key`` (0600) and ``<prefix>.pub`` (PKIX PEM).
+
+    Raises ``KeyExistsError`` if either file exists and ``force`` is false, ``KeyFileError`` if writing fails;
+    in both cases no file is created or changed.
+    """
+    paths = key_pair_paths(prefix)
+    if not force:
+        _refuse_existing([paths.private_key, paths.public_key])
+    # Encrypt (scrypt takes a while) before touching the file system.
+    private_pem = encrypt_private_key(keypair.private_key, password, label=label, scrypt_params=scrypt_params)
+    _install(
+        [
+            (paths.private_key, private_pem, PRIVATE_KEY_MODE),
+            (paths.public_key, keypair.public_key.pem(), PUBLIC_KEY_MODE),
+        ],
+        force=force,
+    )
+    return paths
+
+
+def write_public_key(path: str | os.PathLike[str], public_key: PublicKey, *, force: bool = True) -> Path:
+    """Write ``public_key`` as PKIX PEM to ``path`` atomically (replacing a file there unless ``force`` is off)."""
+    target = Path(os.fspath(path))
+    if not force:
+        _refuse_existing([target])
+    _install([(target, public_key.pem(), PUBLIC_KEY_MODE)], force=force)
+    return target
+
+
+def _refuse_existing(paths: list[Path]) -> None:
+    existing = [str(path) for path in paths if os.path.lexists(path)]
+    if existing:
+        raise KeyExistsError(f"refusing to overwrite {' and '.join(existing)}")
+
+
+def _install(files: list[tuple[Path, bytes, int]], *, force: bool) -> None:
+    """Move every file into place, or none: see the module docstring."""
+    temps: dict[Path, Path] = {}
+    backups: dict[Path, Path] = {}
+    placed: list[Path] = []
+    try:
+        for target, data, mode in files:
+            temps[target] = _write_temporary(target, data, mode)
+        for target, _, _ in files:
+            if force:
+                backup = _keep_old(target)
+                if backup is not None:
+                    backups[target] = backup
+                _replace(temps[target], target)
+                del temps[target]
+                placed.append(target)
+            elif _place_new(temps[target], target):
+                del temps[target]
+                placed.append(target)
+            else:  # hard-linked: the new file is in place under both names; drop the temporary name
+                placed.append(target)
+                _remove(temps[target], target)
+                del temps[target]
+        for directory in {target.parent for target, _, _ in files}:
+            _fsync_directory(directory)
+    except BaseException:
+        # Undo, newest first; a failure to undo must not hide the error that got us here.
+        for target in reversed(placed):
+            with contextlib.suppress(OSError):
+                if target in backups:
+                    os.replace(backups.pop(target), target)
+                else:
+                    os.unlink(target)
+        for leftover in [*temps.values(), *backups.values()]:
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        raise
+    for backup in backups.values():
+        with contextlib.suppress(OSError):  # the new files are in place; a stale link is only clutter
+            os.unlink(backup)
+
+
+def _sibling(target: Path, suffix: str) -> Path:
+    # Same directory, so the final rename stays on one file system; dot-prefixed and random, never guessed.
+    return target.with_name(f".{target.name}.{secrets.token_hex(8)}.{suffix}")
+
+
+def _write_temporary(target: Path, data: bytes, mode: int) -> Path:
+    temporary = _sibling(target, "tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(temporary, flags, mode)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            if mode == PRIVATE_KEY_MODE:
+                os.fchmod(handle.fileno(), PRIVATE_KEY_MODE)  # exactly 0600, whatever the umask
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise _write_error(target, exc) from exc
+        raise
+    return temporary
+
+
+def _replace(temporary: Path, target: Path) -> None:
+    try:
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+
+
+def _place_new(temporary: Path, target: Path) -> bool:
+    """Put ``temporary`` at ``target`` without replacing anything; True if it was renamed, False if linked.
+
+    link(2) fails if ``target`` exists, so a file created there since we checked is never overwritten.
+    """
+    try:
+        os.link(temporary, target, follow_symlinks=False)
+    except FileExistsError as exc:
+        raise KeyExistsError(f"refusing to overwrite {target}") from exc
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise _write_error(target, exc) from exc
+        if os.path.lexists(target):  # best effort where link(2) is missing
+            raise KeyExistsError(f"refusing to overwrite {target}") from exc
+        _replace(temporary, target)
+        return True
+    return False
+
+
+def _remove(temporary: Path, target: Path) -> None:
+    try:
+        os.unlink(temporary)
+    except OSError as exc:
+        raise _write_error(target, exc) from exc
+
+
+def _keep_old(target: Path) -> Path | None:
+    """A hard link to the file about to be replaced, to restore it on failure (None if nothing to keep)."""
+    if not os.path.lexists(target) or os.path.isdir(target):
+        return None
+    backup = _sibling(target, "old")
+    try:
+        os.link(target, backup, follow_symlinks=False)
+    except OSError:
+        return None  # no hard links here: replace without a way back, as a plain rename would
+    return backup
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Make the renames durable (POSIX leaves directory entries in the page cache until the directory is synced).
+    # Some file systems refuse to fsync a directory; the files themselves were synced already.
+    with contextlib.suppress(OSError):
+        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _write_error(target: Path, exc: OSError) -> KeyFileError:
+    return KeyFileError(f"cannot write {target}: {exc.strerror or exc}")

@@ -1,0 +1,357 @@
+"""Key values, generation, plain PEM loading, and the sign/verify primitives, on pyca/cryptography.
+
+What is accepted follows cosign (``pkg/cosign/keys.go`` import rules, sigstore ``cryptoutils.ValidatePubKey``):
+ECDSA on P-256, P-384 and P-521; RSA from 2048 to 4096 bits; Ed25519. Everything else (P-224, secp256k1,
+RSA 1024 or 5120, RSA-PSS-only keys, DSA, Ed448, X25519) is refused with a one-line reason.
+
+Signatures are what cosign and sigstore-go produce: ECDSA as ASN.1 DER over the curve's hash (P-256 SHA-256,
+P-384 SHA-384, P-521 SHA-512: sigstore ``signature.LoadDefaultSignerVerifier``), RSA PKCS#1 v1.5 over SHA-256,
+Ed25519 over the message itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, TypeAlias, assert_never
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from supplychain.keys import asn1
+from supplychain.keys.error import InvalidKeyError, UnsupportedKeyError
+from supplychain.keys.pem import decode_pem, encode_pem
+
+PrivateKeyType: TypeAlias = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKeyType: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+HashName: TypeAlias = Literal["sha256", "sha384", "sha512"]
+
+PUBLIC_KEY_LABEL = "PUBLIC KEY"  # PKIX SubjectPublicKeyInfo, RFC 7468 section 13
+RSA_MIN_BITS = 2048
+RSA_MAX_BITS = 4096  # cosign refuses larger keys ("key size not supported: 5120")
+_RSA_EXPONENT = 65537
+
+
+class KeyAlgorithm(StrEnum):
+    """The algorithms ``generate-key-pair --algorithm`` offers (cosign's default is ECDSA P-256)."""
+
+    ECDSA_P256 = "ecdsa-p256"
+    ECDSA_P384 = "ecdsa-p384"
+    ECDSA_P521 = "ecdsa-p521"
+    RSA_2048 = "rsa-2048"
+    RSA_3072 = "rsa-3072"
+    RSA_4096 = "rsa-4096"
+    ED25519 = "ed25519"
+
+
+DEFAULT_ALGORITHM = KeyAlgorithm.ECDSA_P256
+
+# Curve name (cryptography's, SEC 2) -> (our algorithm name, the hash cosign/sigstore-go pairs with it).
+_CURVES: dict[str, tuple[str, HashName]] = {
+    "secp256r1": ("ecdsa-p256", "sha256"),
+    "secp384r1": ("ecdsa-p384", "sha384"),
+    "secp521r1": ("ecdsa-p521", "sha512"),
+}
+_CURVE_NICKNAMES = {"secp224r1": "P-224", "secp192r1": "P-192", "secp256k1": "secp256k1"}
+_HASHES: dict[HashName, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+_PKCS8_ALGORITHMS = {asn1.OID_RSA_ENCRYPTION, asn1.OID_EC_PUBLIC_KEY, asn1.OID_ED25519}
+# PEM label of a plain private key -> the DER structure that label promises (RFC 7468 sections 10/11; SEC1).
+_PRIVATE_LABELS = {
+    "PRIVATE KEY": asn1.PrivateKeyForm.PKCS8,
+    "RSA PRIVATE KEY": asn1.PrivateKeyForm.PKCS1,
+    "EC PRIVATE KEY": asn1.PrivateKeyForm.SEC1,
+}
+
+
+def _check_supported(key: object) -> str:
+    """Our algorithm name for ``key``, or ``UnsupportedKeyError`` with cosign's reason."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        _check_rsa_bits(key.key_size)
+        return f"rsa-{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        curve = key.curve.name
+        if curve not in _CURVES:
+            raise UnsupportedKeyError(f"ECDSA curve {_CURVE_NICKNAMES.get(curve, curve)} is not allowed")
+        return _CURVES[curve][0]
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return KeyAlgorithm.ED25519.value
+    raise UnsupportedKeyError(f"unsupported key type {type(key).__name__}")
+
+
+def _check_rsa_bits(bits: int) -> None:
+    if not RSA_MIN_BITS <= bits <= RSA_MAX_BITS:
+        raise UnsupportedKeyError(
+            f"RSA key size not supported: {bits} bits (cosign accepts {RSA_MIN_BITS} to {RSA_MAX_BITS})"
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PublicKey:
+    """A supported public key (checked on construction). Equal and hashed by its PKIX DER encoding."""
+
+    key: PublicKeyType
+
+    def __post_init__(self) -> None:
+        _check_supported(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PublicKey) and self.der() == other.der()
+
+    def __hash__(self) -> int:
+        return hash(self.der())
+
+    @property
+    def algorithm(self) -> str:
+        """``ecdsa-p256``, ``ecdsa-p384``, ``ecdsa-p521``, ``rsa-<bits>`` or ``ed25519``."""
+        return _check_supported(self.key)
+
+    @property
+    def hash_name(self) -> HashName | None:
+        """The hash signed over by default (``None`` for Ed25519, which signs the message itself)."""
+        return _default_hash(self.key)
+
+    def der(self) -> bytes:
+        """PKIX ``SubjectPublicKeyInfo`` DER."""
+        return self.key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def pem(self) -> bytes:
+        """PKIX ``PUBLIC KEY`` PEM, as cosign writes ``cosign.pub``."""
+        return encode_pem(PUBLIC_KEY_LABEL, self.der())
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class PrivateKey:
+    """A supported private key (checked on construction). Its ``repr`` never shows key material."""
+
+    key: PrivateKeyType
+
+    def __post_init__(self) -> None:
+        _check_supported(self.key)
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(algorithm={self.algorithm!r})"
+
+    @property
+    def algorithm(self) -> str:
+        """``ecdsa-p256``, ``ecdsa-p384``, ``ecdsa-p521``, ``rsa-<bits>`` or ``ed25519``."""
+        return _check_supported(self.key)
+
+    def public_key(self) -> PublicKey:
+        """The matching public key."""
+        return PublicKey(self.key.public_key())
+
+    def pkcs8_der(self) -> bytes:
+        """Unencrypted PKCS#8 v1 DER: the plaintext inside cosign's envelope."""
+        return self.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KeyPair:
+    """A private key and its public key."""
+
+    private_key: PrivateKey
+
+    def __repr__(self) -> str:
+        return f"KeyPair(algorithm={self.private_key.algorithm!r})"
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The public half."""
+        return self.private_key.public_key()
+
+
+def generate_key_pair(algorithm: KeyAlgorithm | str = DEFAULT_ALGORITHM) -> KeyPair:
+    """A fresh key pair of ``algorithm`` (a ``KeyAlgorithm`` or its name)."""
+    try:
+        chosen = KeyAlgorithm(algorithm)
+    except ValueError as exc:
+        choices = ", ".join(a.value for a in KeyAlgorithm)
+        raise UnsupportedKeyError(f"unknown key algorithm {algorithm!r}", hint=f"choose one of {choices}") from exc
+    key: PrivateKeyType
+    match chosen:
+        case KeyAlgorithm.ECDSA_P256:
+            key = ec.generate_private_key(ec.SECP256R1())
+        case KeyAlgorithm.ECDSA_P384:
+            key = ec.generate_private_key(ec.SECP384R1())
+        case KeyAlgorithm.ECDSA_P521:
+            key = ec.generate_private_key(ec.SECP521R1())
+        case KeyAlgorithm.RSA_2048:
+            key = rsa.generate_private_key(_RSA_EXPONENT, 2048)
+        case KeyAlgorithm.RSA_3072:
+            key = rsa.generate_private_key(_RSA_EXPONENT, 3072)
+        case KeyAlgorithm.RSA_4096:
+            key = rsa.generate_private_key(_RSA_EXPONENT, 4096)
+        case KeyAlgorithm.ED25519:
+            key = ed25519.Ed25519PrivateKey.generate()
+        case _:
+            assert_never(chosen)
+    return KeyPair(PrivateKey(key))
+
+
+def load_private_key_der(der: bytes, *, pkcs8_only: bool = False) -> PrivateKey:
+    """A private key from DER: PKCS#8 v1/v2, or (unless ``pkcs8_only``) PKCS#1 RSA or SEC1 EC."""
+    return _load_private_der(der, asn1.PrivateKeyForm.PKCS8 if pkcs8_only else None)
+
+
+def load_private_key_pem(data: bytes) -> PrivateKey:
+    """An unencrypted PEM private key: ``PRIVATE KEY`` (PKCS#8 v1/v2), ``RSA PRIVATE KEY``, ``EC PRIVATE KEY``."""
+    block = decode_pem(data)
+    form = _PRIVATE_LABELS.get(block.label)
+    if form is None:
+        raise _wrong_label(block.label, wanted="a plain PEM private key")
+    return _load_private_der(block.body, form)
+
+
+def load_public_key_pem(data: bytes) -> PublicKey:
+    """A PKIX ``PUBLIC KEY`` PEM (what cosign writes to ``cosign.pub``)."""
+    block = decode_pem(data)
+    if block.label != PUBLIC_KEY_LABEL:
+        raise _wrong_label(block.label, wanted="a PUBLIC KEY PEM")
+    return load_public_key_der(block.body)
+
+
+def load_public_key_der(der: bytes) -> PublicKey:
+    """A PKIX ``SubjectPublicKeyInfo`` DER public key."""
+    oid, rsa_bits = asn1.spki_algorithm(der)
+    _check_algorithm_oid(oid)
+    if rsa_bits is not None:
+        _check_rsa_bits(rsa_bits)
+    try:
+        key = serialization.load_der_public_key(der)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise InvalidKeyError("cannot parse the public key: malformed or unsupported key data") from exc
+    if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+        return PublicKey(key)
+    raise UnsupportedKeyError(f"unsupported key type {type(key).__name__}")
+
+
+def sign(private_key: PrivateKey, data: bytes, *, hash_name: HashName | None = None) -> bytes:
+    """Sign ``data``: ECDSA (DER) over the curve's hash, RSA PKCS#1 v1.5 over SHA-256, or pure Ed25519.
+
+    ``hash_name`` overrides the hash (e.g. ``sha256`` with a P-384 key, as cosign before sigstore-go did).
+    """
+    key = private_key.key
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        _no_prehash(hash_name)
+        return key.sign(data)
+    digest = _HASHES[hash_name or _hash_for(key)]()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(digest))
+    return key.sign(data, padding.PKCS1v15(), digest)
+
+
+def verify(public_key: PublicKey, signature: bytes, data: bytes, *, hash_name: HashName | None = None) -> bool:
+    """Whether ``signature`` is ``public_key``'s signature over ``data`` (see ``sign``).
+
+    A wrong or malformed signature is an answer, ``False``; only an unusable request (a hash with Ed25519)
+    raises.
+    """
+    key = public_key.key
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            _no_prehash(hash_name)
+            key.verify(signature, data)
+            return True
+        digest = _HASHES[hash_name or _hash_for(key)]()
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(digest))
+        else:
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _hash_for(key: PrivateKeyType | PublicKeyType) -> HashName:
+    name = _default_hash(key)
+    assert name is not None
+    return name
+
+
+def _default_hash(key: PrivateKeyType | PublicKeyType) -> HashName | None:
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return _CURVES[key.curve.name][1]
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "sha256"
+    return None
+
+
+def _no_prehash(hash_name: HashName | None) -> None:
+    if hash_name is not None:
+        raise UnsupportedKeyError(
+            "Ed25519 signs the message itself; a hash cannot be chosen", hint="omit the hash for Ed25519 keys"
+        )
+
+
+def _check_algorithm_oid(oid: str) -> None:
+    if oid not in _PKCS8_ALGORITHMS:
+        names = {"1.2.840.113549.1.1.10": "RSA-PSS", "1.3.101.113": "Ed448", "1.2.840.10040.4.1": "DSA"}
+        raise UnsupportedKeyError(f"unsupported key algorithm {names.get(oid, oid)}")
+
+
+def _wrong_label(label: str, *, wanted: str) -> InvalidKeyError:
+    if label.startswith("ENCRYPTED ") and label.endswith(" PRIVATE KEY") and label != "ENCRYPTED PRIVATE KEY":
+        return InvalidKeyError(f"expected {wanted}, got an encrypted cosign key ({label})")
+    if label == "ENCRYPTED PRIVATE KEY":
+        return UnsupportedKeyError(
+            "password-protected PKCS#8 keys (ENCRYPTED PRIVATE KEY) are not supported",
+            hint="decrypt it first: openssl pkcs8 -in KEY -out PLAIN.pem",
+        )
+    if label == "OPENSSH PRIVATE KEY":
+        return UnsupportedKeyError(
+            "OpenSSH private keys are not supported", hint="convert it: ssh-keygen -p -m PKCS8 -f KEY"
+        )
+    return InvalidKeyError(f"expected {wanted}, got PEM type {label!r}")
+
+
+def _load_private_der(der: bytes, expected: asn1.PrivateKeyForm | None) -> PrivateKey:
+    form = asn1.private_key_form(der)
+    if expected is not None and form is not expected:
+        raise InvalidKeyError(f"expected a {expected.value} private key, found a {form.value} key")
+    info: asn1.Pkcs8Info | None = None
+    match form:
+        case asn1.PrivateKeyForm.PKCS8:
+            info = asn1.inspect_pkcs8(der)
+            _check_algorithm_oid(info.algorithm_oid)
+            if info.rsa_bits is not None:
+                _check_rsa_bits(info.rsa_bits)
+            der = info.v1_der
+        case asn1.PrivateKeyForm.PKCS1:
+            _check_rsa_bits(asn1.rsa_modulus_bits(der))  # before cryptography's costly RSA checks
+        case asn1.PrivateKeyForm.SEC1:
+            pass
+        case _:
+            assert_never(form)
+    try:
+        key = serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise InvalidKeyError(f"cannot parse the {form.value} private key: malformed or unsupported") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
+        raise UnsupportedKeyError(f"unsupported key type {type(key).__name__}")
+    private_key = PrivateKey(key)
+    if info is not None and info.public_key_field is not None:
+        _check_public_key_field(private_key, info.public_key_field)
+    return private_key
+
+
+def _check_public_key_field(private_key: PrivateKey, field: bytes) -> None:
+    """RFC 5958 v2 keys repeat the public key; refuse a key whose copy does not match its private part."""
+    public = private_key.key.public_key()
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        candidates = [public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)]
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        candidates = [
+            public.public_bytes(serialization.Encoding.X962, point)
+            for point in (serialization.PublicFormat.UncompressedPoint, serialization.PublicFormat.CompressedPoint)
+        ]
+    else:
+        candidates = [public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)]
+    if field not in candidates:
+        raise InvalidKeyError("malformed PKCS#8 v2 key: its publicKey field does not match the private key")
