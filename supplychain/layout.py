@@ -272,6 +272,9 @@ class OciLayout:
                 seen.setdefault(name)
         return iter(list(seen))
 
+    def close(self) -> None:
+        """Nothing to release: every operation opens and closes its own files."""
+
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``
         entries, merged with the referrers tag ``<alg>-<hex>`` if one exists (which must be an index)."""

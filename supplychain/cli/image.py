@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -30,8 +31,8 @@ def inspect_command(
 
     ref = parse_reference(reference)
     wanted = Platform.parse(platform) if platform else None
-    store = open_store(ref, build_settings(ca_file, insecure_registries))
-    summary = summarize(store, ref.identifier, platform=wanted, reference=str(ref))
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        summary = summarize(store, ref.identifier, platform=wanted, reference=str(ref))
     click.echo(to_json(summary_json(summary)) if output == "json" else render_summary_text(summary))
 
 
@@ -53,8 +54,8 @@ def tree_command(
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
-    store = open_store(ref, build_settings(ca_file, insecure_registries))
-    root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
     click.echo(to_json(tree_json(root)) if output == "json" else render_tree_text(str(ref), root))
 
 
@@ -89,9 +90,11 @@ def copy_command(
     dst_ref = parse_reference(destination)
     if dst_ref.digest is not None and dst_ref.tag is None:
         raise click.UsageError("the destination names a digest; give a tag (or nothing) instead")
-    src = open_store(src_ref, settings)
-    dst = open_store(dst_ref, settings, create=True)
-    with TransferProgress() as progress:
+    with (
+        closing(open_store(src_ref, settings)) as src,
+        closing(open_store(dst_ref, settings, create=True)) as dst,
+        TransferProgress() as progress,
+    ):
         result = copy_image(
             src, src_ref.identifier, dst, tag=dst_ref.tag,
             platform=wanted,

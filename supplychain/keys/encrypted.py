@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from typing import Final, Literal, TypeAlias
 
-from supplychain.keys import asn1
 from supplychain.keys.envelope import SCRYPT_LEGACY, ScryptParams, open_envelope, seal
 from supplychain.keys.error import InvalidKeyError
-from supplychain.keys.key import PrivateKey, load_private_key_der, load_private_key_pem
+from supplychain.keys.key import (
+    PrivateKey,
+    PrivateKeyForm,
+    load_private_key_der,
+    load_private_key_pem,
+    private_key_form,
+)
 from supplychain.keys.pem import decode_pem, encode_pem
 
 EncryptedLabel: TypeAlias = Literal["ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY"]
@@ -62,8 +67,8 @@ def decrypt_private_key(data: bytes, password: Password) -> PrivateKey:
             hint="give a key written by generate-key-pair or import-key-pair (ENCRYPTED SIGSTORE PRIVATE KEY)",
         )
     plaintext = open_envelope(block.body, password_bytes(password))
-    form = asn1.private_key_form(plaintext)
-    if form is not asn1.PrivateKeyForm.PKCS8:
+    form = private_key_form(plaintext)
+    if form is not PrivateKeyForm.PKCS8:
         raise InvalidKeyError(
             f"the encrypted key holds a {form.value} private key, not PKCS#8",
             hint="cosign refuses it too; re-import the plain key with import-key-pair",

@@ -7,19 +7,28 @@ RSA 1024 or 5120, RSA-PSS-only keys, DSA, Ed448, X25519) is refused with a one-l
 Signatures are what cosign and sigstore-go produce: ECDSA as ASN.1 DER over the curve's hash (P-256 SHA-256,
 P-384 SHA-384, P-521 SHA-512: sigstore ``signature.LoadDefaultSignerVerifier``), RSA PKCS#1 v1.5 over SHA-256,
 Ed25519 over the message itself.
+
+Before a key reaches cryptography, asn1crypto reads its outer DER shape to do what cryptography does not: tell
+PKCS#8 (RFC 5208/5958) from PKCS#1 (RFC 8017 A.1.2) and SEC1 (RFC 5915), since cosign takes only PKCS#8 inside
+its envelope; refuse unsupported algorithms (RSA-PSS, which cryptography would load as plain RSA) and absurd RSA
+sizes before cryptography's costly RSA checks; and rewrite an RFC 5958 v2 key (sigstore-rs writes Ed25519 keys
+so) as v1, which cryptography refuses as-is. Key types, curves and public RSA sizes are cryptography's answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Literal, TypeAlias, assert_never
 
+from asn1crypto import core as asn1_core
+from asn1crypto import keys as asn1_keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from supplychain.keys import asn1
 from supplychain.keys.error import InvalidKeyError, UnsupportedKeyError
 from supplychain.keys.pem import decode_pem, encode_pem
 
@@ -59,12 +68,24 @@ _HASHES: dict[HashName, type[hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384,
     "sha512": hashes.SHA512,
 }
-_PKCS8_ALGORITHMS = {asn1.OID_RSA_ENCRYPTION, asn1.OID_EC_PUBLIC_KEY, asn1.OID_ED25519}
+# asn1crypto's names for rsaEncryption (RFC 8017 A.1), id-ecPublicKey (RFC 5480 2.1.1), id-Ed25519 (RFC 8410 3).
+_ALGORITHMS = {"rsa", "ec", "ed25519"}
+_ALGORITHM_NICKNAMES = {"rsassa_pss": "RSA-PSS", "ed448": "Ed448", "dsa": "DSA", "x25519": "X25519", "x448": "X448"}
+
+
+class PrivateKeyForm(Enum):
+    """The outer structure of a private key's DER."""
+
+    PKCS8 = "PKCS#8"
+    PKCS1 = "PKCS#1 RSA"
+    SEC1 = "SEC1 EC"
+
+
 # PEM label of a plain private key -> the DER structure that label promises (RFC 7468 sections 10/11; SEC1).
 _PRIVATE_LABELS = {
-    "PRIVATE KEY": asn1.PrivateKeyForm.PKCS8,
-    "RSA PRIVATE KEY": asn1.PrivateKeyForm.PKCS1,
-    "EC PRIVATE KEY": asn1.PrivateKeyForm.SEC1,
+    "PRIVATE KEY": PrivateKeyForm.PKCS8,
+    "RSA PRIVATE KEY": PrivateKeyForm.PKCS1,
+    "EC PRIVATE KEY": PrivateKeyForm.SEC1,
 }
 
 
@@ -197,7 +218,7 @@ def generate_key_pair(algorithm: KeyAlgorithm | str = DEFAULT_ALGORITHM) -> KeyP
 
 def load_private_key_der(der: bytes, *, pkcs8_only: bool = False) -> PrivateKey:
     """A private key from DER: PKCS#8 v1/v2, or (unless ``pkcs8_only``) PKCS#1 RSA or SEC1 EC."""
-    return _load_private_der(der, asn1.PrivateKeyForm.PKCS8 if pkcs8_only else None)
+    return _load_private_der(der, PrivateKeyForm.PKCS8 if pkcs8_only else None)
 
 
 def load_private_key_pem(data: bytes) -> PrivateKey:
@@ -219,10 +240,8 @@ def load_public_key_pem(data: bytes) -> PublicKey:
 
 def load_public_key_der(der: bytes) -> PublicKey:
     """A PKIX ``SubjectPublicKeyInfo`` DER public key."""
-    oid, rsa_bits = asn1.spki_algorithm(der)
-    _check_algorithm_oid(oid)
-    if rsa_bits is not None:
-        _check_rsa_bits(rsa_bits)
+    with _parsing("PKIX public key (SubjectPublicKeyInfo)"):
+        _check_algorithm(_SubjectPublicKeyInfo.load(der, strict=True)["algorithm"]["algorithm"].native)
     try:
         key = serialization.load_der_public_key(der)
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -290,10 +309,10 @@ def _no_prehash(hash_name: HashName | None) -> None:
         )
 
 
-def _check_algorithm_oid(oid: str) -> None:
-    if oid not in _PKCS8_ALGORITHMS:
-        names = {"1.2.840.113549.1.1.10": "RSA-PSS", "1.3.101.113": "Ed448", "1.2.840.10040.4.1": "DSA"}
-        raise UnsupportedKeyError(f"unsupported key algorithm {names.get(oid, oid)}")
+def _check_algorithm(name: str) -> None:
+    """Refuse an algorithm by its asn1crypto name (the dotted OID when asn1crypto has none for it)."""
+    if name not in _ALGORITHMS:
+        raise UnsupportedKeyError(f"unsupported key algorithm {_ALGORITHM_NICKNAMES.get(name, name)}")
 
 
 def _wrong_label(label: str, *, wanted: str) -> InvalidKeyError:
@@ -311,21 +330,17 @@ def _wrong_label(label: str, *, wanted: str) -> InvalidKeyError:
     return InvalidKeyError(f"expected {wanted}, got PEM type {label!r}")
 
 
-def _load_private_der(der: bytes, expected: asn1.PrivateKeyForm | None) -> PrivateKey:
-    form = asn1.private_key_form(der)
+def _load_private_der(der: bytes, expected: PrivateKeyForm | None) -> PrivateKey:
+    form = private_key_form(der)
     if expected is not None and form is not expected:
         raise InvalidKeyError(f"expected a {expected.value} private key, found a {form.value} key")
-    info: asn1.Pkcs8Info | None = None
+    public_key_field: bytes | None = None
     match form:
-        case asn1.PrivateKeyForm.PKCS8:
-            info = asn1.inspect_pkcs8(der)
-            _check_algorithm_oid(info.algorithm_oid)
-            if info.rsa_bits is not None:
-                _check_rsa_bits(info.rsa_bits)
-            der = info.v1_der
-        case asn1.PrivateKeyForm.PKCS1:
-            _check_rsa_bits(asn1.rsa_modulus_bits(der))  # before cryptography's costly RSA checks
-        case asn1.PrivateKeyForm.SEC1:
+        case PrivateKeyForm.PKCS8:
+            der, public_key_field = _pkcs8_v1(der)
+        case PrivateKeyForm.PKCS1:
+            _check_rsa_bits(_rsa_modulus_bits(der))  # before cryptography's costly RSA checks
+        case PrivateKeyForm.SEC1:
             pass
         case _:
             assert_never(form)
@@ -336,9 +351,94 @@ def _load_private_der(der: bytes, expected: asn1.PrivateKeyForm | None) -> Priva
     if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
         raise UnsupportedKeyError(f"unsupported key type {type(key).__name__}")
     private_key = PrivateKey(key)
-    if info is not None and info.public_key_field is not None:
-        _check_public_key_field(private_key, info.public_key_field)
+    if public_key_field is not None:
+        _check_public_key_field(private_key, public_key_field)
     return private_key
+
+
+def private_key_form(der: bytes) -> PrivateKeyForm:
+    """Classify a private key DER by its second field, after the version INTEGER.
+
+    PKCS#8: ``SEQUENCE { INTEGER version, SEQUENCE algorithm, OCTET STRING key, ... }``;
+    PKCS#1: ``SEQUENCE { INTEGER 0, INTEGER modulus, ... }``;
+    SEC1: ``SEQUENCE { INTEGER 1, OCTET STRING privateKey, [0] parameters, [1] publicKey }``.
+    """
+    with _parsing("private key DER"):
+        outer = asn1_core.load(der, strict=True)
+        fields = [outer[0], outer[1]] if isinstance(outer, asn1_core.Sequence) and len(outer) >= 3 else []
+    match fields:
+        case [asn1_core.Integer(), asn1_core.Sequence()]:
+            return PrivateKeyForm.PKCS8
+        case [asn1_core.Integer(), asn1_core.Integer()]:
+            return PrivateKeyForm.PKCS1
+        case [asn1_core.Integer(), asn1_core.OctetString()]:
+            return PrivateKeyForm.SEC1
+    raise InvalidKeyError("not a private key: unexpected DER structure")
+
+
+class _OneAsymmetricKey(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto ships no type hints
+    """RFC 5958 section 2 ``OneAsymmetricKey``: asn1crypto's ``PrivateKeyInfo`` stops before v2's publicKey.
+
+    ``SEQUENCE { version INTEGER (v1(0)|v2(1)), privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
+    attributes [0] IMPLICIT Attributes OPTIONAL, ..., [[2: publicKey [1] IMPLICIT PublicKey OPTIONAL ]], ... }``
+    """
+
+    _fields = [
+        ("version", asn1_core.Integer),
+        ("private_key_algorithm", asn1_keys.PrivateKeyAlgorithm),
+        ("private_key", asn1_core.OctetString),
+        ("attributes", asn1_keys.Attributes, {"implicit": 0, "optional": True}),
+        ("public_key", asn1_core.OctetBitString, {"implicit": 1, "optional": True}),
+    ]
+
+
+class _SubjectPublicKeyInfo(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto ships no type hints
+    """RFC 5280 section 4.1.2.7, the key left as bits: asn1crypto's ``PublicKeyInfo`` chooses the key's parser
+    by algorithm and fails with ``KeyError`` on an algorithm it does not know."""
+
+    _fields = [("algorithm", asn1_keys.PublicKeyAlgorithm), ("public_key", asn1_core.BitString)]
+
+
+def _pkcs8_v1(der: bytes) -> tuple[bytes, bytes | None]:
+    """Check a PKCS#8 key's algorithm and RSA size; return it as v1 and the v2 publicKey it dropped, if any.
+
+    The caller must check the dropped public key against the private key.
+    """
+    with _parsing("PKCS#8 private key"):
+        info = _OneAsymmetricKey.load(der, strict=True)
+        version = info["version"].native
+        algorithm = info["private_key_algorithm"]["algorithm"].native
+        private_key = info["private_key"].native
+        public_key: bytes | None = info["public_key"].native  # a whole-octet BIT STRING, or None when absent
+    if version not in (0, 1):
+        raise InvalidKeyError("unsupported PKCS#8 version (RFC 5958 defines v1 and v2)")
+    if public_key is not None and version != 1:
+        raise InvalidKeyError("malformed PKCS#8 private key: publicKey field in a v1 key")
+    _check_algorithm(algorithm)
+    if algorithm == "rsa":
+        _check_rsa_bits(_rsa_modulus_bits(private_key))  # before cryptography's costly RSA checks
+    if version == 0:
+        return der, None
+    with _parsing("PKCS#8 v2 private key"):
+        info["version"] = 0
+        info["public_key"] = None
+        return info.dump(), public_key
+
+
+def _rsa_modulus_bits(pkcs1_der: bytes) -> int:
+    """Modulus size of a PKCS#1 ``RSAPrivateKey`` (RFC 8017 A.1.2)."""
+    with _parsing("RSA private key"):
+        modulus: int = asn1_keys.RSAPrivateKey.load(pkcs1_der, strict=True)["modulus"].native
+    return modulus.bit_length()
+
+
+@contextmanager
+def _parsing(what: str) -> Iterator[None]:
+    """Turn asn1crypto's parse errors into ``InvalidKeyError``: it parses lazily, so any field access may raise."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise InvalidKeyError(f"malformed or truncated {what}") from exc
 
 
 def _check_public_key_field(private_key: PrivateKey, field: bytes) -> None:

@@ -80,3 +80,7 @@ class ArtifactStore(Protocol):
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Descriptors of manifests whose ``subject`` is ``subject`` (API or referrers tag, merged)."""
         ...
+
+    def close(self) -> None:
+        """Release connections and files; the store is unusable afterwards. Safe to call twice."""
+        ...

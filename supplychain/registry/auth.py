@@ -1,21 +1,783 @@
-"""Registry authentication as an ``httpx.Auth`` flow (placeholder interface; implemented in the auth work)."""
+"""Registry authentication as an ``httpx.Auth`` flow: answer 401 challenges with Basic or a Bearer token.
+
+One ``RegistryAuth`` serves one registry origin (scheme, host, port). The flow sends the request; on
+``401 Unauthorized`` it reads the ``WWW-Authenticate`` challenges (RFC 7235, parsed in ``challenge``) and:
+
+- **Basic** (RFC 7617): attaches the saved user name and password and sends the request once more; afterwards
+  every request to the registry carries them up front.
+- **Bearer** (the distribution token spec, ``docs/spec/auth/token.md`` and ``oauth.md``): asks the token
+  service named by ``realm`` for a token for ``service`` and the challenge's ``scope`` s, by a GET with Basic
+  credentials (or anonymously), or, holding an identity token, by the OAuth2 POST form
+  (``grant_type=refresh_token``); accepts ``token`` or ``access_token``; honours ``expires_in`` (default 60 s)
+  and refreshes a little early. Tokens are cached per scope set for the object's lifetime and attached up
+  front to later requests for the same scope, so a pull costs one token request, not one per blob.
+
+The token request is yielded from the flow, so httpx sends it with the same client (TLS, timeouts, proxies).
+A second 401 after answering a challenge is an ``AuthError``.
+
+Safety (issue 2, item 4): credentials are attached only to requests for this registry's origin; never sent
+over plain HTTP to a host that is not loopback; a token realm is refused when it downgrades TLS, has a scheme
+other than http/https, carries user info, or is a loopback, link-local (the 169.254.169.254 metadata
+service), private, shared, reserved or unspecified IP literal other than the registry's own host. A realm on
+another public DNS name is legitimate (Docker Hub's registry sends clients to ``auth.docker.io``).
+
+The flow remembers, per repository and kind of access (pull, push, delete), the challenge the registry sent;
+the next such request gets the cached token up front, or a fresh one fetched first when it expired, so the
+registry does not have to challenge again.
+
+The flow owns the ``Authorization`` header of requests to the registry: it sets it from its own state and
+drops any other value. Request bodies are not buffered (``requires_request_body`` is false) so that blob
+uploads stream: when a request whose body is a one-shot stream meets a 401, the flow learns the challenge and
+returns the 401 unanswered; send the request again with a fresh body and the credentials go up front (a token
+is fetched before the body is sent). Registry clients avoid the round trip by starting an upload with a
+bodiless POST, which teaches the flow the push scope.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import base64
+import ipaddress
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 import httpx
 
-from supplychain.registry.credentials import Credentials
+from supplychain.config import Settings
+from supplychain.errors import (
+    AuthError,
+    ConfigurationError,
+    RegistryError,
+    UnavailableError,
+    UnsafeRequestError,
+)
+from supplychain.reference import DOCKER_HUB, DOCKER_HUB_API
+from supplychain.registry.challenge import Challenge, MalformedChallengeError, parse_challenges
+from supplychain.registry.credentials import (
+    CredentialLocation,
+    Credentials,
+    registry_host,
+    save_credentials,
+)
+from supplychain.transport import (
+    allows_plain_http,
+    build_client,
+    certificate_error,
+    is_insecure,
+    is_loopback,
+    map_transport_error,
+)
+
+# Distribution token spec: "expires_in ... When omitted, this defaults to 60 seconds."
+DEFAULT_TOKEN_LIFETIME = 60.0
+# Refresh this long before expiry (a quarter of very short lifetimes), so a token never dies in flight.
+EARLY_REFRESH = 10.0
+# Token answers are a few kilobytes; a token service sending more is broken or hostile.
+MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
+# OAuth2 client_id sent with refresh-token grants (distribution oauth.md: "client_id (REQUIRED)").
+CLIENT_ID = "supplychain"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 6750 section 2.1 b64token, widened to every visible ASCII character: no spaces, no CR/LF.
+_TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
+_NUMERIC_HOST = re.compile(r"^[0-9a-fA-FxX.]+$")
+# Distribution API paths that name a repository (the scope's resource name).
+_REPOSITORY_PATH = re.compile(
+    r"^/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$"
+)
+_MAX_SHOWN = 200
+
+
+class TokenServiceError(UnavailableError):
+    """The token service failed, or answered something that is not a token."""
+
+    default_hint = "retry; if it persists the registry's token service is broken: ask its operator"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """An RFC 6454 origin: scheme, host and port (the default port filled in)."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: httpx.URL) -> Origin:
+        """The origin of ``url``."""
+        return cls(url.scheme.lower(), url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme.lower(), 0))
+
+    @property
+    def url(self) -> str:
+        """``scheme://host[:port]`` without the default port."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.port == _DEFAULT_PORTS.get(self.scheme):
+            return f"{self.scheme}://{host}"
+        return f"{self.scheme}://{host}:{self.port}"
+
+
+@dataclass(slots=True, repr=False)
+class _Token:
+    value: str
+    valid_until: float
+
+    def __repr__(self) -> str:
+        return f"_Token(***, valid_until={self.valid_until})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A request the flow wants sent; token requests have their (small, capped) answer read before use."""
+
+    request: httpx.Request
+    is_token_request: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What the flow attached up front."""
+
+    basic: bool = False
+    token: str | None = None
+    scopes: frozenset[str] | None = None
+    fresh: bool = False  # fetched during this request, not taken from the cache
 
 
 class RegistryAuth(httpx.Auth):
-    """Answers a registry's 401 challenges (Basic or Bearer token) for one registry origin."""
+    """Answers a registry's 401 challenges (Basic or Bearer token) for one registry origin.
 
-    def __init__(self, registry: str, credentials: Credentials | None, *, plain_http: bool = False) -> None:
-        self.registry = registry
-        self.credentials = credentials
+    ``registry`` is ``host[:port]`` (``docker.io`` for Docker Hub, whose API is ``registry-1.docker.io``);
+    ``plain_http`` selects ``http://`` for its origin. ``clock`` (seconds, monotonic) times token expiry.
+    Thread-safe: one instance may serve concurrent requests of one client.
+    """
+
+    requires_request_body = False  # streamed uploads stay streamed (see the module docstring)
+    requires_response_body = False  # only token answers are read, capped, by the flow itself
+
+    def __init__(
+        self,
+        registry: str,
+        credentials: Credentials | None,
+        *,
+        plain_http: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.registry = registry_host(registry)
+        self.credentials = None if credentials is None or credentials.is_empty else credentials
         self.plain_http = plain_http
+        self._clock = clock
+        api_host = DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+        try:
+            self.origin = Origin.of(httpx.URL(f"{'http' if plain_http else 'https'}://{api_host}/"))
+        except httpx.InvalidURL as exc:
+            raise ConfigurationError(
+                f"invalid registry address {registry!r}", hint="give the registry as host[:port]"
+            ) from exc
+        if not self.origin.host:
+            raise ConfigurationError(f"invalid registry address {registry!r}", hint="give the registry as host[:port]")
+        self._lock = threading.Lock()
+        self._tokens: dict[frozenset[str], _Token] = {}
+        # (repository or path, pull|push|delete) -> the Bearer challenge the registry sent for it last time.
+        self._learned: dict[tuple[str, str], Challenge] = {}
+        self._use_basic = False
+        self._refresh_token = self.credentials.identity_token if self.credentials else None
+
+    def __repr__(self) -> str:
+        return f"RegistryAuth({self.origin.url!r}, credentials={'yes' if self.credentials else 'no'})"
+
+    # -- httpx drives these ----------------------------------------------------------------------------------
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        yield request
+        """The synchronous flow: send, answer a challenge, retry once."""
+        flow = self._flow(request)
+        step = next(flow)
+        while True:
+            response = yield step.request
+            if step.is_token_request:
+                _read_capped(response)
+            try:
+                step = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The same flow for ``httpx.AsyncClient``."""
+        flow = self._flow(request)
+        step = next(flow)
+        while True:
+            response = yield step.request
+            if step.is_token_request:
+                await _aread_capped(response)
+            try:
+                step = flow.send(response)
+            except StopIteration:
+                return
+
+    # -- the flow --------------------------------------------------------------------------------------------
+
+    def _flow(self, request: httpx.Request) -> Generator[_Step, httpx.Response, None]:
+        if Origin.of(request.url) != self.origin:
+            # Another origin (a redirect to a CDN, a foreign upload Location): never our credentials, not even
+            # a header copied from an earlier request to the registry.
+            request.headers.pop("Authorization", None)
+            yield _Step(request)
+            return
+        key = _request_key(request)
+        sent = yield from self._authorize_up_front(request, key)
+        response = yield _Step(request)
+        if response.status_code != 401:
+            return
+        challenge = self._select_challenge(response)
+        replayable = _has_replayable_body(request)
+        if challenge.scheme == "basic":
+            credentials = self.credentials
+            if credentials is None or not (credentials.username or credentials.password):
+                raise AuthError(f"no basic auth credentials for {self.registry}", hint=self._login_hint())
+            if sent.basic:
+                raise self._unauthorized()
+            self._refuse_plain_http(request.url, "the password")
+            with self._lock:
+                self._use_basic = True
+            if not replayable:
+                return  # the caller sends again with a fresh body; Basic then goes up front
+            request.headers["Authorization"] = _basic(credentials)
+            response = yield _Step(request)
+            if response.status_code == 401:
+                raise self._unauthorized()
+            return
+        scopes = _challenge_scopes(challenge)
+        if sent.fresh and sent.scopes == frozenset(scopes):
+            # A token fetched just now for exactly this scope was refused: another one would be too.
+            raise self._refused_token(response, scopes)
+        with self._lock:
+            self._learned[key] = challenge
+            if sent.token is not None:
+                self._forget_token(sent.token)
+        if not replayable:
+            return  # learned: the caller's next attempt fetches the token first (see the module docstring)
+        token = yield from self._bearer_token(challenge, scopes, request)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield _Step(request)
+        if response.status_code == 401:
+            raise self._refused_token(response, scopes)
+
+    def _authorize_up_front(
+        self, request: httpx.Request, key: tuple[str, str]
+    ) -> Generator[_Step, httpx.Response, _Sent]:
+        """Attach what earlier challenges taught us, before the registry has to ask again.
+
+        Basic once the registry asked for it; else a valid cached token for the scope the registry asked for
+        this kind of request, or any cached token covering it; else, when the challenge is known but its token
+        expired or was refused, a fresh token fetched first.
+        """
+        request.headers.pop("Authorization", None)
+        now = self._clock()
+        with self._lock:
+            if self._use_basic and self.credentials is not None:
+                request.headers["Authorization"] = _basic(self.credentials)
+                return _Sent(basic=True)
+            learned = self._learned.get(key)
+            learned_scopes = frozenset(_challenge_scopes(learned)) if learned is not None else None
+            found: tuple[frozenset[str], str] | None = None
+            if learned_scopes is not None:
+                cached = self._tokens.get(learned_scopes)
+                if cached is not None and cached.valid_until > now:
+                    found = (learned_scopes, cached.value)
+            guess = _guess_scope(key)
+            if found is None and guess is not None:
+                for scopes, cached in self._tokens.items():
+                    if cached.valid_until > now and _covers(scopes, guess):
+                        found = (scopes, cached.value)
+                        break
+        if found is not None:
+            request.headers["Authorization"] = f"Bearer {found[1]}"
+            return _Sent(token=found[1], scopes=found[0])
+        if learned is None or learned_scopes is None:
+            return _Sent()
+        token = yield from self._bearer_token(learned, _challenge_scopes(learned), request)
+        request.headers["Authorization"] = f"Bearer {token}"
+        return _Sent(token=token, scopes=learned_scopes, fresh=True)
+
+    def _forget_token(self, value: str) -> None:
+        """Drop a token the registry refused (caller holds the lock)."""
+        for scopes in [scopes for scopes, cached in self._tokens.items() if cached.value == value]:
+            del self._tokens[scopes]
+
+    def _select_challenge(self, response: httpx.Response) -> Challenge:
+        values = response.headers.get_list("www-authenticate")
+        if not values:
+            raise AuthError(
+                f"{self.registry} answered 401 Unauthorized but sent no challenge (no WWW-Authenticate header)",
+                hint="the registry did not say how to authenticate; check the registry address and its auth "
+                "configuration, or report it to its operator",
+            )
+        challenges = parse_challenges(values)
+        # Prefer Bearer: it keeps the password away from the registry itself.
+        for scheme in ("bearer", "basic"):
+            for challenge in challenges:
+                if challenge.scheme == scheme:
+                    return challenge
+        schemes = ", ".join(sorted({c.scheme for c in challenges}))
+        raise AuthError(
+            f"{self.registry} asks for {schemes} authentication, which supplychain does not support",
+            hint="supplychain answers Basic and Bearer token challenges (distribution token auth)",
+        )
+
+    def _bearer_token(
+        self, challenge: Challenge, scopes: list[str], request: httpx.Request
+    ) -> Generator[_Step, httpx.Response, str]:
+        """A token for ``scopes``: from the cache, else from the token service (yielded as a request)."""
+        key = frozenset(scopes)
+        with self._lock:
+            cached = self._tokens.get(key)
+        if cached is not None and cached.valid_until > self._clock():
+            return cached.value
+        realm = self._checked_realm(challenge)
+        if self.credentials is not None:
+            # The token stands for the credentials: it must not travel in the clear either.
+            self._refuse_plain_http(request.url, "a token obtained with the credentials")
+            self._refuse_plain_http(realm, "the credentials")
+        token_request = self._token_request(realm, challenge.param("service"), scopes, request)
+        started = self._clock()
+        response = yield _Step(token_request, is_token_request=True)
+        token, lifetime = self._read_token_answer(response, realm)
+        early = min(EARLY_REFRESH, lifetime / 4)
+        with self._lock:
+            self._tokens[key] = _Token(token, started + lifetime - early)
+        return token
+
+    def _token_request(
+        self, realm: httpx.URL, service: str | None, scopes: list[str], original: httpx.Request
+    ) -> httpx.Request:
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
+        user_agent = original.headers.get("User-Agent")
+        if user_agent:
+            headers["User-Agent"] = user_agent
+        with self._lock:
+            refresh_token = self._refresh_token
+        if refresh_token:
+            # distribution oauth.md: POST form, one space-separated scope field.
+            form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID}
+            if service:
+                form["service"] = service
+            if scopes:
+                form["scope"] = " ".join(scopes)
+            return httpx.Request("POST", realm, headers=headers, data=form)
+        # distribution token.md: GET with one scope parameter per scope, Basic credentials if we have them.
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if service:
+            params.append(("service", service))
+        params.extend(("scope", scope) for scope in scopes)
+        if self.credentials is not None:
+            params.append(("account", self.credentials.username))
+            headers["Authorization"] = _basic(self.credentials)
+        return httpx.Request("GET", realm, headers=headers, params=params)
+
+    def _read_token_answer(self, response: httpx.Response, realm: httpx.URL) -> tuple[str, float]:
+        shown = _display(realm)
+        status = response.status_code
+        if status in (401, 403):
+            detail = _error_detail(response)
+            if self.credentials is None:
+                raise AuthError(
+                    f"unauthorized: authentication required: the token service {shown} refused anonymous "
+                    f"access{detail}",
+                    hint=self._login_hint(),
+                )
+            raise self._unauthorized(detail)
+        if 300 <= status < 400:
+            raise TokenServiceError(
+                f"token service {shown} answered HTTP {status} (a redirect); supplychain does not follow "
+                "redirects of token services"
+            )
+        if not response.is_success:
+            raise TokenServiceError(f"token service {shown} answered HTTP {status}{_error_detail(response)}")
+        try:
+            answer = json.loads(response.content)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise TokenServiceError(f"token service {shown} answered with something that is not JSON") from exc
+        if not isinstance(answer, dict):
+            raise TokenServiceError(f"token service {shown} answered JSON that is not an object")
+        # "token" and "access_token" may both appear (token.md); "token" wins.
+        token = answer.get("token") or answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise TokenServiceError(f"token service {shown} answered without a token")
+        if not _TOKEN_CHARS.match(token):
+            raise TokenServiceError(f"token service {shown} answered a token with invalid characters")
+        expires_in = answer.get("expires_in")
+        lifetime = DEFAULT_TOKEN_LIFETIME
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
+            lifetime = float(expires_in)
+        refresh_token = answer.get("refresh_token")
+        if isinstance(refresh_token, str) and refresh_token and _TOKEN_CHARS.match(refresh_token):
+            with self._lock:
+                if self._refresh_token:  # oauth.md: the service may rotate the refresh token
+                    self._refresh_token = refresh_token
+        return token, lifetime
+
+    # -- safety ----------------------------------------------------------------------------------------------
+
+    def _checked_realm(self, challenge: Challenge) -> httpx.URL:
+        """The token realm as a URL, if it is safe to send a token request (and maybe credentials) there."""
+        raw = challenge.param("realm")
+        if not raw:
+            raise MalformedChallengeError(f"the Bearer challenge of {self.registry} names no realm (token service)")
+        try:
+            realm = httpx.URL(raw)
+        except httpx.InvalidURL as exc:
+            raise MalformedChallengeError(f"the token realm of {self.registry} is not a URL: {raw!r}") from exc
+        shown = _display_raw(raw)
+        hint = (
+            "the registry pointed the client at a token service we will not call; if this is your own "
+            "registry, serve its token service over HTTPS on a public DNS name or on the registry's own host"
+        )
+        if realm.scheme not in ("http", "https"):
+            raise UnsafeRequestError(
+                f"refusing token realm {shown} of {self.registry}: scheme {realm.scheme!r} is not http or https",
+                hint=hint,
+            )
+        if not realm.host:
+            raise MalformedChallengeError(f"the token realm of {self.registry} has no host: {raw!r}")
+        if realm.userinfo:
+            raise UnsafeRequestError(
+                f"refusing token realm of {self.registry}: the URL carries user information", hint=hint
+            )
+        if self.origin.scheme == "https" and realm.scheme == "http":
+            raise UnsafeRequestError(
+                f"refusing token realm {shown} of {self.registry}: it downgrades HTTPS to plain HTTP", hint=hint
+            )
+        address = _ip_literal(realm.host)
+        if address is not None and not _is_public(address) and not self._is_own_host(realm.host, address):
+            raise UnsafeRequestError(
+                f"refusing token realm {shown} of {self.registry}: {address} is a {_address_kind(address)} "
+                "address, not the registry's own host",
+                hint=hint,
+            )
+        return realm
+
+    def _is_own_host(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        own = _ip_literal(self.origin.host)
+        if own is not None and own == address:
+            return True
+        if host.lower() == self.origin.host:
+            return True
+        # Both on this machine (a registry on localhost:5000 with its token service on 127.0.0.1:5001).
+        return _is_loopback_address(address) and is_loopback(self.origin.host)
+
+    def _refuse_plain_http(self, url: httpx.URL, what: str) -> None:
+        if url.scheme == "http" and not is_loopback(url.host):
+            raise UnsafeRequestError(
+                f"refusing to send {what} for {self.registry} over plain HTTP to {url.host}",
+                hint="serve the registry (and its token service) over HTTPS, with --ca-file for a private CA; "
+                "only loopback registries may receive credentials over plain HTTP",
+            )
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    def _login_hint(self) -> str:
+        target = "" if self.registry == DOCKER_HUB else f" {self.registry}"
+        return f"log in first: supplychain login{target}"
+
+    def _unauthorized(self, detail: str = "") -> AuthError:
+        credentials = self.credentials
+        who = "the saved identity token" if credentials and credentials.identity_token else (
+            f"the credentials of user {credentials.username!r}" if credentials else "anonymous access"
+        )
+        target = "" if self.registry == DOCKER_HUB else f" {self.registry}"
+        return AuthError(
+            f"unauthorized: authentication required: {self.registry} refused {who}{detail}",
+            hint=f"check the user name and password (supplychain login{target}), or the account's permissions",
+        )
+
+    def _refused_token(self, response: httpx.Response, scopes: list[str]) -> AuthError:
+        """A 401 to a request carrying a fresh token: denied (insufficient scope) or unauthorized."""
+        error = ""
+        try:
+            for challenge in parse_challenges(response.headers.get_list("www-authenticate")):
+                error = challenge.param("error") or error
+        except MalformedChallengeError:
+            pass
+        if error != "insufficient_scope":
+            return self._unauthorized()
+        wanted = " ".join(scopes) or "the registry"
+        if self.credentials is None:
+            return AuthError(
+                f"denied: requested access to the resource is denied ({wanted})",
+                hint=f"the repository may not exist, or may need credentials: {self._login_hint()}",
+            )
+        return AuthError(
+            f"denied: requested access to the resource is denied ({wanted})",
+            hint="the account lacks this permission on the repository; check its permissions or log in as "
+            "another user",
+        )
+
+
+# -- login -----------------------------------------------------------------------------------------------------
+
+
+def check_credentials(
+    registry: str, credentials: Credentials, settings: Settings, *, client: httpx.Client | None = None
+) -> None:
+    """Prove that ``registry`` accepts ``credentials``: ``GET /v2/`` answering its challenge, as docker login does.
+
+    HTTPS first; plain HTTP only for loopback and insecure-listed hosts, and only when HTTPS cannot connect
+    (not when its certificate is refused). Raises ``AuthError`` when refused, ``UnavailableError``/``TLSError``
+    when the registry cannot be reached, ``UnsafeRequestError`` when the credentials would travel unsafely.
+    """
+    name = registry_host(registry)
+    host = DOCKER_HUB_API if name == DOCKER_HUB else name
+    schemes = ["https", "http"] if allows_plain_http(host, settings) else ["https"]
+    owned = client is None
+    http = build_client(settings, host, insecure=is_insecure(host, settings)) if client is None else client
+    try:
+        for index, scheme in enumerate(schemes):
+            auth = RegistryAuth(name, credentials, plain_http=scheme == "http")
+            url = f"{auth.origin.url}/v2/"
+            try:
+                with http.stream("GET", url, auth=auth) as response:
+                    status = response.status_code
+            except httpx.TransportError as exc:
+                if index + 1 < len(schemes) and certificate_error(exc) is None:
+                    continue  # docker: an insecure registry that does not speak TLS is tried over HTTP
+                raise map_transport_error(exc, host=host, certs_dir=settings.certs_dir) from exc
+            if 200 <= status < 300:
+                return
+            if status == 404:
+                raise RegistryError(
+                    f"{url} answered 404: no registry API there",
+                    hint="check the registry address (host[:port] of an OCI distribution registry)",
+                )
+            raise RegistryError(
+                f"{url} answered HTTP {status}", hint="retry later; if it persists ask the registry's operator"
+            )
+    finally:
+        if owned:
+            http.close()
+
+
+def login(
+    registry: str, credentials: Credentials, settings: Settings, *, client: httpx.Client | None = None
+) -> CredentialLocation:
+    """``docker login``: check ``credentials`` against the registry, then save them; return where they went."""
+    check_credentials(registry, credentials, settings, client=client)
+    return save_credentials(registry, credentials, settings)
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _basic(credentials: Credentials) -> str:
+    """RFC 7617 section 2: ``Basic base64(user-id ":" password)``, UTF-8 (section 2.1 charset)."""
+    raw = f"{credentials.username}:{credentials.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def _challenge_scopes(challenge: Challenge) -> list[str]:
+    """The challenge's ``scope``: one or more space-separated resource scopes (token.md "Requesting a Token")."""
+    raw = challenge.param("scope") or ""
+    seen: dict[str, None] = {}
+    for scope in raw.split():
+        seen.setdefault(scope, None)
+    return list(seen)
+
+
+def _request_key(request: httpx.Request) -> tuple[str, str]:
+    """The repository (or path) a request acts on and the kind of access it needs."""
+    path = request.url.path
+    match = _REPOSITORY_PATH.match(path)
+    resource = match.group("name") if match else path
+    method = request.method.upper()
+    if method in ("GET", "HEAD"):
+        access = "pull"
+    elif method == "DELETE":
+        access = "delete"
+    else:
+        access = "push"
+    return resource, access
+
+
+def _guess_scope(key: tuple[str, str]) -> tuple[str, str, frozenset[str]] | None:
+    """The resource scope distribution would ask for (registry/handlers/app.go ``appendAccessRecords``)."""
+    resource, access = key
+    if resource.startswith("/"):
+        return None  # not a repository path
+    actions = {"pull": {"pull"}, "push": {"pull", "push"}, "delete": {"delete"}}[access]
+    return "repository", resource, frozenset(actions)
+
+
+def _parse_scope(scope: str) -> tuple[str, str, frozenset[str]] | None:
+    """``type:name:actions`` (names may hold ``:``, e.g. a registry host with a port)."""
+    kind, sep, rest = scope.partition(":")
+    name, sep2, actions = rest.rpartition(":")
+    if not sep or not sep2 or not kind or not name:
+        return None
+    return kind, name, frozenset(a for a in actions.split(",") if a)
+
+
+def _covers(granted: frozenset[str], needed: tuple[str, str, frozenset[str]]) -> bool:
+    kind, name, actions = needed
+    for scope in granted:
+        parsed = _parse_scope(scope)
+        if parsed is None:
+            continue
+        g_kind, g_name, g_actions = parsed
+        if g_kind == kind and g_name == name and ("*" in g_actions or actions <= g_actions):
+            return True
+    return False
+
+
+def _has_replayable_body(request: httpx.Request) -> bool:
+    """Whether the body is held in memory, so the request can be sent again after a 401."""
+    try:
+        request.content  # noqa: B018 - raises RequestNotRead for a one-shot stream
+    except httpx.RequestNotRead:
+        return False
+    return True
+
+
+_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip_literal(host: str) -> _IPAddress | None:
+    """``host`` as an IP address when it is one, including the legacy IPv4 forms resolvers accept
+    (``2130706433``, ``0x7f.1``, ``127.1``: inet_aton), which would otherwise slip past a dotted-quad check."""
+    text = unquote(host).strip("[]").rstrip(".")
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    if _NUMERIC_HOST.match(text) and any(c.isdigit() for c in text):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(text))
+        except OSError:
+            return None
+    return None
+
+
+def _embedded_ipv4(address: _IPAddress) -> ipaddress.IPv4Address | None:
+    if isinstance(address, ipaddress.IPv6Address):
+        return address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+    return None
+
+
+def _is_public(address: _IPAddress) -> bool:
+    """Globally routable unicast (RFC 6890 registries), including any IPv4 address embedded in IPv6."""
+    if not address.is_global or address.is_multicast:
+        return False
+    embedded = _embedded_ipv4(address)
+    return embedded is None or _is_public(embedded)
+
+
+def _is_loopback_address(address: _IPAddress) -> bool:
+    embedded = _embedded_ipv4(address)
+    return address.is_loopback or (embedded is not None and embedded.is_loopback)
+
+
+def _address_kind(address: _IPAddress) -> str:
+    embedded = _embedded_ipv4(address) or address
+    if embedded.is_loopback:
+        return "loopback"
+    if embedded.is_link_local:
+        return "link-local (cloud metadata service)"
+    if embedded.is_unspecified:
+        return "unspecified"
+    if embedded.is_private:
+        return "private"
+    if embedded.is_multicast:
+        return "multicast"
+    return "non-public"
+
+
+def _display(url: httpx.URL) -> str:
+    """A URL for messages: no user info, no query (it may hold a refresh token or an account)."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _display_raw(raw: str) -> str:
+    text = raw.split("?", 1)[0]
+    return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "...")
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """`` (what the token service said)`` from its JSON error body, or ``""``."""
+    try:
+        answer = json.loads(response.content)
+    except ValueError:
+        return ""
+    said: object = None
+    if isinstance(answer, dict):
+        errors = answer.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            said = errors[0].get("message") or errors[0].get("code")
+        said = said or answer.get("details") or answer.get("error_description") or answer.get("error")
+    if not isinstance(said, str) or not said:
+        return ""
+    line = " ".join("".join(c if c.isprintable() else " " for c in said).split())
+    return f" ({line if len(line) <= _MAX_SHOWN else line[:_MAX_SHOWN] + '...'})"
+
+
+def _too_large() -> TokenServiceError:
+    return TokenServiceError(f"the token service's answer exceeds {MAX_TOKEN_RESPONSE_BYTES // 1024} KiB")
+
+
+class _CappedStream(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[bytes]:
+        seen = 0
+        for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise _too_large()
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _AsyncCappedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise _too_large()
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _declared_too_large(response: httpx.Response) -> bool:
+    declared = response.headers.get("Content-Length", "")
+    return declared.isdigit() and int(declared) > MAX_TOKEN_RESPONSE_BYTES
+
+
+def _read_capped(response: httpx.Response) -> None:
+    """Read a token answer, refusing more than ``MAX_TOKEN_RESPONSE_BYTES`` (raw; we ask for no compression)."""
+    if _declared_too_large(response):
+        raise _too_large()
+    if isinstance(response.stream, httpx.SyncByteStream):
+        response.stream = _CappedStream(response.stream, MAX_TOKEN_RESPONSE_BYTES)
+    if len(response.read()) > MAX_TOKEN_RESPONSE_BYTES:
+        raise _too_large()
+
+
+async def _aread_capped(response: httpx.Response) -> None:
+    if _declared_too_large(response):
+        raise _too_large()
+    if isinstance(response.stream, httpx.AsyncByteStream):
+        response.stream = _AsyncCappedStream(response.stream, MAX_TOKEN_RESPONSE_BYTES)
+    if len(await response.aread()) > MAX_TOKEN_RESPONSE_BYTES:
+        raise _too_large()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Mapping
@@ -65,7 +66,7 @@ class RegistryProcess:
             cfg["auth"] = dict(self.auth)
         return cfg
 
-    def start(self, verify: str | bool = False) -> RegistryProcess:
+    def start(self, verify: ssl.SSLContext | bool = False) -> RegistryProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         config_path = self.root / "config.yml"
         config_path.write_text(yaml.safe_dump(self.config()))

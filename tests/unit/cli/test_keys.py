@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -22,6 +23,20 @@ from tests.support.fixture import fixture_path
 COSIGN = ("vectors", "keys", "sigstore-cosign", "pkg", "cosign", "keys_test_consts")
 POLICY_CONTROLLER = ("vectors", "keys", "sigstore-policy-controller", "examples", "keys")
 NO_PASSWORD_ENV: dict[str, str | None] = {"SUPPLYCHAIN_PASSWORD": None, "COSIGN_PASSWORD": None}
+NO_PASSWORD_MESSAGE = (
+    "no password: set SUPPLYCHAIN_PASSWORD (or COSIGN_PASSWORD), pass --password-stdin, or run in a terminal"
+)
+
+
+class TerminalInput(io.BytesIO):
+    """What a user types at a terminal: a stdin that is a TTY, so the CLI may prompt on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def typed(text: str) -> TerminalInput:
+    return TerminalInput(text.encode())
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class Result:
         return [line for line in self.stderr.strip().splitlines() if not line.startswith("Enter password")]
 
 
-def run(args: list[str], *, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+def run(args: list[str], *, input: str | bytes | io.BytesIO | None = None, env: dict[str, str] | None = None) -> Result:
     """Run ``supplychain ARGS`` through ``cli.main.main`` (the one boundary), with isolated stdio and env."""
     runner = CliRunner()
     with runner.isolation(input=input, env={**NO_PASSWORD_ENV, **(env or {})}) as (stdout, stderr, _):
@@ -121,7 +136,7 @@ def test_password_stdin_wins_over_the_environment(tmp_path: Path):
 
 
 def test_prompt_asks_twice(tmp_path: Path):
-    result = run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")], input="typed\ntyped\n")
+    result = run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")], input=typed("typed\ntyped\n"))
     assert result.code == 0, result
     assert result.stderr.count("Enter password for private key") == 2
     assert "typed" not in result.stderr + result.stdout  # hidden input is not echoed
@@ -129,9 +144,27 @@ def test_prompt_asks_twice(tmp_path: Path):
 
 
 def test_prompt_mismatch_is_an_error_and_writes_nothing(tmp_path: Path):
-    result = run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")], input="one\ntwo\n")
+    result = run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")], input=typed("one\ntwo\n"))
     assert_one_line_error(result, ExitCode.INVALID_INPUT, "passwords do not match")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["generate-key-pair"], ["import-key-pair", "--key", str(fixture_path(*COSIGN, "ed25519key.pem"))]],
+    ids=["generate", "import"],
+)
+def test_no_password_source_and_no_terminal_is_an_error_not_an_abort(tmp_path: Path, args: list[str]):
+    result = run([*args, "--output-key-prefix", str(tmp_path / "k")], input="piped\npiped\n")  # a pipe, not a TTY
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, NO_PASSWORD_MESSAGE)
+    assert "Enter password" not in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_public_key_with_no_password_source_and_no_terminal_is_an_error():
+    result = run(["public-key", "--key", str(fixture_path(*COSIGN, "pemsigstorekey.pem"))])  # stdin is empty
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, NO_PASSWORD_MESSAGE)
+    assert result.stdout == ""
 
 
 @pytest.mark.parametrize("argv", [["--password", "x"], ["--password=x"], ["-p", "x"]])
@@ -246,7 +279,9 @@ def test_import_rejects_missing_truncated_and_encrypted_files(tmp_path: Path):
 
 def test_import_prompts_twice_for_the_new_password(tmp_path: Path):
     source = str(fixture_path(*COSIGN, "ed25519key.pem"))
-    result = run(["import-key-pair", "--key", source, "--output-key-prefix", str(tmp_path / "i")], input="new\nnew\n")
+    result = run(
+        ["import-key-pair", "--key", source, "--output-key-prefix", str(tmp_path / "i")], input=typed("new\nnew\n")
+    )
     assert result.code == 0, result
     assert keys.decrypt_private_key((tmp_path / "i.key").read_bytes(), "new").algorithm == "ed25519"
 
@@ -264,7 +299,7 @@ def test_public_key_of_an_encrypted_key_matches_cosign_pub():
 
 def test_public_key_prompts_once_for_an_encrypted_key():
     key = str(fixture_path(*COSIGN, "pemsigstorekey.pem"))
-    result = run(["public-key", "--key", key], input="hello\n")
+    result = run(["public-key", "--key", key], input=typed("hello\n"))
     assert result.code == 0, result
     assert result.stderr.count("Enter password for private key") == 1
     assert "-----BEGIN PUBLIC KEY-----" in result.stdout

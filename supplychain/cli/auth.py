@@ -1,0 +1,113 @@
+"""``login`` and ``logout``: save and remove registry credentials in the docker config file, as docker does.
+
+Thin adapters: options, one library call (``supplychain.registry.auth.login`` / ``credentials.remove_credentials``),
+then a line of output. The password never comes from argv: it is read from stdin (``--password-stdin``) or from a
+hidden prompt. ``-p/--password`` exists only to refuse, so that a docker habit fails loudly instead of leaking
+the password into shell history and the process list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from supplychain.cli.options import build_settings, registry_options
+from supplychain.errors import ExitCode, InvalidInputError
+
+DEFAULT_REGISTRY = "docker.io"
+
+
+class LoginUsageError(InvalidInputError):
+    """Options of ``login`` that cannot be used as given (exit status 2, like click's usage errors)."""
+
+    exit_code = ExitCode.USAGE
+
+
+@click.command("login")
+@click.argument("registry", required=False, default=DEFAULT_REGISTRY, metavar="[REGISTRY]")
+@click.option("-u", "--username", help="User name (prompted for when omitted).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password (or token) from stdin, e.g. `printenv TOKEN | supplychain login -u me "
+    "--password-stdin REGISTRY`.",
+)
+@click.option(
+    "-p",
+    "--password",
+    "password_argument",
+    metavar="PASSWORD",
+    help="Not accepted: a password on the command line leaks into shell history and the process list. "
+    "Use --password-stdin or the prompt.",
+)
+@click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS for REGISTRY.")
+@registry_options
+def login_command(
+    registry: str,
+    username: str | None,
+    password_stdin: bool,
+    password_argument: str | None,
+    insecure: bool,
+    ca_file: Path | None,
+    insecure_registries: tuple[str, ...],
+) -> None:
+    """Log in to a registry: check the credentials against it, then save them to the docker config file.
+
+    REGISTRY is host[:port] (default: Docker Hub). Credentials go to the credential helper configured in
+    config.json (credHelpers, credsStore) when there is one, else into config.json itself (mode 0600).
+    """
+    from supplychain.registry.auth import login
+    from supplychain.registry.credentials import Credentials, registry_host
+
+    if password_argument is not None:
+        raise LoginUsageError(
+            "--password is not accepted: a password on the command line leaks into shell history and the "
+            "process list",
+            hint="pipe it in with --password-stdin, or leave both out to be prompted",
+        )
+    host = registry_host(registry)
+    settings = build_settings(ca_file, (*insecure_registries, host) if insecure else insecure_registries)
+    if password_stdin:
+        if not username:
+            raise LoginUsageError("--password-stdin needs --username", hint="add -u USER")
+        password = click.get_text_stream("stdin").read()
+        # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
+        password = password.removesuffix("\n").removesuffix("\r")
+    else:
+        if not username:
+            username = click.prompt("Username", err=True)
+        password = click.prompt("Password", hide_input=True, err=True)
+    username = username.strip()
+    if not username:
+        raise LoginUsageError("a user name is required", hint="give it with -u USER")
+    if ":" in username:
+        # RFC 7617 section 2: the user-id of Basic credentials cannot contain a colon.
+        raise LoginUsageError(f"user name {username!r} contains ':'", hint="a registry user name has no colon")
+    if not password:
+        raise LoginUsageError("a password is required", hint="pipe it in with --password-stdin, or type it")
+    location = login(registry, Credentials(username, password), settings)
+    if location.helper is None:
+        click.echo(
+            f"warning: the password is saved unencrypted in {location.config_path}; configure a credential "
+            "helper (credsStore) to avoid it",
+            err=True,
+        )
+    click.echo("Login Succeeded")
+
+
+@click.command("logout")
+@click.argument("registry", required=False, default=DEFAULT_REGISTRY, metavar="[REGISTRY]")
+def logout_command(registry: str) -> None:
+    """Log out of a registry: remove its saved credentials (config.json and credential helper).
+
+    REGISTRY is host[:port] (default: Docker Hub).
+    """
+    from supplychain.config import load_settings
+    from supplychain.registry.credentials import remove_credentials, server_address
+
+    server = server_address(registry)
+    if remove_credentials(registry, load_settings()):
+        click.echo(f"Removing login credentials for {server}")
+    else:
+        click.echo(f"Not logged in to {server}")

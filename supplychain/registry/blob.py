@@ -1,0 +1,205 @@
+"""Blobs on a registry: existence, streaming reads, uploads and cross-repository mounts.
+
+Distribution spec sections "Pulling blobs", "Pushing blobs" (monolithic POST-then-PUT, chunked PATCHes with
+``Content-Range``), "Mounting a blob from another repository" and "Canceling an upload". Reads stream through
+``verify_stream`` so a wrong byte raises before the consumer's last chunk; uploads hash what they send and stop
+before the closing PUT when the bytes do not match, so nothing wrong is ever committed. Memory stays at about
+one chunk (``settings.chunk_size``) whatever the blob's size.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import httpx
+
+from supplychain.digest import Digest, verify_stream
+from supplychain.errors import (
+    DigestMismatchError,
+    IntegrityError,
+    InvalidReferenceError,
+    NotFoundError,
+    RegistryError,
+    SizeLimitError,
+    SupplyChainError,
+)
+from supplychain.oci.model import Descriptor
+from supplychain.registry.errors import Action
+
+if TYPE_CHECKING:
+    from supplychain.registry.repository import RegistryRepository
+
+logger = logging.getLogger("supplychain.registry")
+
+_RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+_OCTET_STREAM = "application/octet-stream"
+
+
+def has_blob(repo: RegistryRepository, digest: Digest) -> bool:
+    """``HEAD /v2/<name>/blobs/<digest>``: 200 yes, 404 no, anything else an error."""
+    what = f"blob {repo.name}@{digest}"
+    with repo.client.open("HEAD", repo.url(f"blobs/{digest}"), what=what, action=Action.PULL,
+                          expect=(200, 404)) as response:
+        return response.status_code == 200
+
+
+@contextmanager
+def open_blob(repo: RegistryRepository, desc: Descriptor) -> Iterator[Iterator[bytes]]:
+    """Stream a blob (following a redirect to storage without credentials), digest- and size-checked."""
+    what = f"blob {repo.name}@{desc.digest}"
+    if desc.data is not None:
+        # Embedded data (image-spec descriptor.md "data"): no request needed, still checked.
+        yield verify_stream([desc.data], desc.digest, size=desc.size, what=what)
+        return
+    limit = repo.client.settings.max_blob_bytes
+    if desc.size > limit:
+        raise SizeLimitError(f"{what} is {desc.size} bytes, over the {limit}-byte limit",
+                             hint="raise the limit (SUPPLYCHAIN_MAX_BLOB_SIZE) only if you trust the source")
+    with repo.client.open("GET", repo.url(f"blobs/{desc.digest}"), what=what, action=Action.PULL,
+                          expect=(200,)) as response:
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) != desc.size:
+            raise DigestMismatchError(str(desc.digest), f"{length} bytes announced instead of {desc.size}",
+                                      what=what)
+        yield verify_stream(repo.client.iter_body(response, raw=True), desc.digest, size=desc.size, what=what)
+
+
+def put_blob(repo: RegistryRepository, desc: Descriptor, chunks: Iterable[bytes]) -> None:
+    """Upload a blob unless the registry has it; the bytes must match ``desc`` or nothing is committed.
+
+    Small blobs (at most ``settings.chunk_size``) are verified in memory and sent in one PUT; larger ones
+    go as PATCHes of ``chunk_size`` (or the registry's ``OCI-Chunk-Min-Length``, if larger) and a closing
+    PUT ``?digest=``. ``chunk_size`` 0 sends one streamed PUT, which cannot be retried.
+    """
+    if repo.has_blob(desc.digest):
+        return
+    what = f"blob {repo.name}@{desc.digest}"
+    checked = verify_stream(chunks, desc.digest, size=desc.size, what=f"{what} to upload")
+    chunk_size = repo.client.settings.chunk_size
+    body: bytes | None = None
+    if chunk_size and desc.size <= chunk_size:
+        body = b"".join(checked)  # raises on wrong bytes before an upload session exists
+    location, min_chunk = _start_upload(repo, what)
+    committed = False
+    try:
+        if body is not None:
+            _finish(repo, location, desc, body, what)
+        elif not chunk_size:
+            _finish(repo, location, desc, checked, what)
+        else:
+            location = _send_chunks(repo, location, checked, max(chunk_size, min_chunk), what)
+            _finish(repo, location, desc, b"", what)
+        committed = True
+    finally:
+        if not committed:
+            cancel_upload(repo, location, what)
+
+
+def mount_blob(repo: RegistryRepository, desc: Descriptor, from_repository: str) -> bool:
+    """``POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repo>``: 201 mounted, 202 not (upload instead)."""
+    if from_repository == repo.repository:
+        return repo.has_blob(desc.digest)
+    if not from_repository or not all(_COMPONENT.match(c) for c in from_repository.split("/")):
+        raise InvalidReferenceError(f"invalid repository name {from_repository!r} to mount from")
+    what = f"mount of blob {desc.digest.short} from {from_repository} into {repo.name}"
+    url = repo.url("blobs/uploads/", {"mount": str(desc.digest), "from": from_repository})
+    with repo.client.open("POST", url, what=what, action=Action.PUSH_BLOB, expect=(201, 202),
+                          replayable=True, follow=False) as response:
+        status = response.status_code
+        location = response.headers.get("Location")
+        announced = response.headers.get("Docker-Content-Digest")
+    if status == 201:
+        if announced and announced.strip() != str(desc.digest):
+            raise IntegrityError(f"{what}: the registry mounted {announced.strip()} instead",
+                                 hint="the registry answered outside the distribution spec")
+        return True
+    # 202: the registry could not mount and opened an upload session instead; put_blob opens its own.
+    if location:
+        cancel_upload(repo, repo.client.follow_link(url, location, what=what), what)
+    return False
+
+
+def cancel_upload(repo: RegistryRepository, location: httpx.URL, what: str) -> None:
+    """``DELETE <location>`` (spec "Canceling an upload"); best effort, failures are only logged."""
+    try:
+        with repo.client.open("DELETE", location, what=f"cancel upload of {what}", action=Action.PUSH_BLOB,
+                              expect=(200, 202, 204, 404), follow=False):
+            pass
+    except SupplyChainError as exc:
+        logger.debug("could not cancel the upload of %s: %s", what, exc)
+
+
+def _start_upload(repo: RegistryRepository, what: str) -> tuple[httpx.URL, int]:
+    """Open an upload session: its URL and the registry's minimum chunk size (0 when it names none)."""
+    url = repo.url("blobs/uploads/")
+    with repo.client.open("POST", url, what=what, action=Action.PUSH_BLOB, expect=(202,),
+                          replayable=True, follow=False) as response:
+        location = response.headers.get("Location")
+        min_chunk = response.headers.get("OCI-Chunk-Min-Length", "")
+    if not location:
+        raise RegistryError(f"{what}: the registry opened an upload without a Location",
+                            hint="the registry answered outside the distribution spec")
+    return repo.client.follow_link(url, location, what=what), int(min_chunk) if min_chunk.isdigit() else 0
+
+
+def _send_chunks(
+    repo: RegistryRepository, location: httpx.URL, chunks: Iterator[bytes], size: int, what: str
+) -> httpx.URL:
+    """PATCH ``chunks`` regrouped into pieces of ``size`` bytes; the upload's latest URL."""
+    offset = 0
+    buffer = bytearray()
+    for piece in chunks:
+        buffer += piece
+        while len(buffer) >= size:
+            with memoryview(buffer) as view:
+                chunk = bytes(view[:size])
+            del buffer[:size]
+            location = _patch(repo, location, chunk, offset, what)
+            offset += len(chunk)
+    if buffer:
+        location = _patch(repo, location, bytes(buffer), offset, what)
+    return location
+
+
+def _patch(repo: RegistryRepository, location: httpx.URL, chunk: bytes, offset: int, what: str) -> httpx.URL:
+    # Spec "Pushing a blob in chunks": Content-Range is "<start>-<end>" inclusive, without a unit.
+    end = offset + len(chunk) - 1
+    headers = {"Content-Type": _OCTET_STREAM, "Content-Range": f"{offset}-{end}"}
+    with repo.client.open("PATCH", location, what=what, action=Action.PUSH_BLOB, expect=(202,),
+                          headers=headers, content=chunk, follow=False) as response:
+        following = response.headers.get("Location")
+        received = _RANGE.match(response.headers.get("Range", "").strip())
+    if received is not None and int(received.group(1)) != end:
+        raise RegistryError(
+            f"{what}: upload out of step: the registry has bytes 0-{received.group(1)}, we sent up to {end}",
+            hint="retry the push",
+        )
+    return repo.client.follow_link(location, following, what=what) if following else location
+
+
+def _finish(
+    repo: RegistryRepository, location: httpx.URL, desc: Descriptor, body: bytes | Iterator[bytes], what: str
+) -> None:
+    """The closing ``PUT <location>?digest=`` (with the whole body, the last bytes, or nothing)."""
+    # Merge, do not replace: the Location carries the registry's session state in its query (_state=...).
+    url = location.copy_merge_params({"digest": str(desc.digest)})
+    headers = {"Content-Type": _OCTET_STREAM}
+    if not isinstance(body, bytes):
+        headers["Content-Length"] = str(desc.size)
+    try:
+        with repo.client.open("PUT", url, what=what, action=Action.PUSH_BLOB, expect=(201, 204),
+                              headers=headers, content=body, follow=False) as response:
+            announced = response.headers.get("Docker-Content-Digest")
+    except NotFoundError:
+        # A retried PUT whose first try did commit finds its session gone: the blob is what counts.
+        if repo.has_blob(desc.digest):
+            return
+        raise
+    if announced and announced.strip() != str(desc.digest):
+        raise IntegrityError(f"{what}: the registry stored {announced.strip()} instead",
+                             hint="the registry answered outside the distribution spec; retry the push")

@@ -1,0 +1,147 @@
+"""Referrers on a registry: the OCI 1.1 referrers API, and the referrers tag where the registry has none.
+
+Distribution spec 1.1, "Listing referrers": ``GET /v2/<name>/referrers/<digest>[?artifactType=]`` answers an
+image index. A registry without the API answers 404 (some 400/405/501); then, and also when the API answers an
+empty list (a known quirk: data sits in the tag while the API says nothing), the client reads the referrers
+tag ``<alg>-<hex>`` ("Referrers tag schema"), and results are merged and deduplicated by digest.
+
+Writers keep that tag up to date ("Pushing manifests with subject"): read it (missing = empty), append, put.
+The registry offers no compare-and-swap, so two writers can overwrite each other; each writer therefore
+waits a moment after its put, re-reads, and tries again until its entry is listed (bounded attempts).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidManifestError, NotFoundError, RegistryError
+from supplychain.oci.mediatype import MediaType
+from supplychain.oci.model import Descriptor, Index, parse_manifest
+from supplychain.oci.referrers import (
+    filter_by_type,
+    referrers_in,
+    referrers_tag,
+    with_referrer,
+    without_referrer,
+)
+from supplychain.registry.errors import Action, parse_error_body
+from supplychain.registry.paging import next_link, paginate
+
+if TYPE_CHECKING:
+    from supplychain.registry.repository import RegistryRepository
+
+logger = logging.getLogger("supplychain.registry")
+
+# Statuses by which a registry says "no referrers API" (spec: 404; seen in the field: 400, 405, 501).
+NO_API_STATUSES = frozenset({400, 404, 405, 501})
+# Read-append-put rounds before giving up on a busy referrers tag.
+TAG_UPDATE_ATTEMPTS = 6
+# After our put, wait this long (seconds, uniform) so that a writer who read the tag before our put has
+# landed its own put before we check that ours survived.
+SETTLE_DELAY = (0.05, 0.25)
+
+
+def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> list[Descriptor]:
+    """Descriptors of the manifests whose ``subject`` is ``subject``, optionally of one ``artifact_type``."""
+    found: list[Descriptor] = []
+    if repo.client.referrers_api is not False:
+        found = _from_api(repo, subject, artifact_type)
+    if not filter_by_type(found, artifact_type):
+        found += read_referrers_tag(repo, subject)
+    return filter_by_type(found, artifact_type)
+
+
+def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> list[Descriptor]:
+    what = f"referrers of {repo.name}@{subject}"
+    params = {"artifactType": artifact_type} if artifact_type else None
+    first = repo.url(f"referrers/{subject}", params)
+    unsupported = False
+
+    def fetch(url_text: str) -> tuple[list[Descriptor], str | None]:
+        nonlocal unsupported
+        url = httpx.URL(url_text)
+        expect = (200, *NO_API_STATUSES)
+        with repo.client.open("GET", url, what=what, action=Action.PULL, expect=expect,
+                              headers={"Accept": MediaType.OCI_INDEX}) as response:
+            limit = repo.client.settings.max_manifest_bytes
+            raw = repo.client.read(response, limit=limit, what=what, truncate=response.status_code != 200)
+            if response.status_code != 200:
+                codes = {e.code for e in parse_error_body(raw)}
+                # A missing repository is not a missing API: do not remember that.
+                unsupported = "NAME_UNKNOWN" not in codes
+                return [], None
+            content_type = response.headers.get("Content-Type")
+            link = response.headers.get("Link")
+        try:
+            index = parse_manifest(raw, content_type)
+        except InvalidManifestError as exc:
+            raise InvalidManifestError(f"{what}: the referrers API answered {exc.message}",
+                                       hint="the registry answered outside the distribution spec") from exc
+        if not isinstance(index, Index):
+            raise InvalidManifestError(f"{what}: the referrers API answered an image manifest, not an index",
+                                       hint="the registry answered outside the distribution spec")
+        following = next_link(link)
+        return list(index.manifests), (
+            str(repo.client.follow_link(url, following, what=what)) if following else None
+        )
+
+    found = list(paginate(str(first), fetch, max_pages=repo.client.settings.max_pages, what=what))
+    if unsupported:
+        repo.client.referrers_api = False
+    elif repo.client.referrers_api is None:
+        repo.client.referrers_api = True
+    return found
+
+
+def read_referrers_tag(repo: RegistryRepository, subject: Digest) -> list[Descriptor]:
+    """The descriptors listed by the referrers tag of ``subject`` (missing tag: none)."""
+    tag = referrers_tag(subject)
+    try:
+        content = repo.get_manifest(tag)
+    except NotFoundError:
+        return []
+    return referrers_in(content, where=f"{repo.name}:{tag}")
+
+
+def add_to_referrers_tag(repo: RegistryRepository, subject: Digest, added: Descriptor) -> None:
+    """Append ``added`` to the referrers tag of ``subject``, tolerating concurrent writers."""
+    _update(repo, subject, added.digest, lambda current: with_referrer(current, added), present=True)
+
+
+def remove_from_referrers_tag(repo: RegistryRepository, subject: Digest, removed: Digest) -> None:
+    """Remove ``removed`` from the referrers tag of ``subject`` (nothing to do when it is not listed)."""
+    _update(repo, subject, removed, lambda current: without_referrer(current, removed), present=False)
+
+
+def _update(
+    repo: RegistryRepository,
+    subject: Digest,
+    digest: Digest,
+    change: Callable[[list[Descriptor]], Index | None],
+    *,
+    present: bool,
+) -> None:
+    tag = referrers_tag(subject)
+    client = repo.client
+    for attempt in range(TAG_UPDATE_ATTEMPTS):
+        updated = change(read_referrers_tag(repo, subject))
+        if updated is None:
+            return  # already as wanted
+        repo.put_manifest(updated, tag=tag)
+        client.sleep(random.uniform(*SETTLE_DELAY))  # noqa: S311 - timing jitter, not a secret
+        listed = any(d.digest == digest for d in read_referrers_tag(repo, subject))
+        if listed == present:
+            return
+        logger.debug("referrers tag %s of %s was overwritten by another writer; retrying", tag, repo.name)
+        client.sleep(client.retry.delay(attempt))
+    raise RegistryError(
+        f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
+        f"({TAG_UPDATE_ATTEMPTS} attempts)",
+        hint="push the referrer again when the concurrent pushes are over",
+    )

@@ -1,0 +1,430 @@
+"""The one place an ``httpx.Client`` is built, and the one place transport failures become supplychain errors.
+
+What lives here (STYLE.md section 1, row 4):
+
+- ``build_client``: TLS verification with the system CA store, ``--ca-file`` and docker's
+  ``certs.d/<host:port>/`` directory (``*.crt`` CAs, ``client.cert`` + ``client.key``); verification off
+  only for hosts on the insecure list; timeouts, a User-Agent, no automatic redirects (the registry client
+  follows them itself so that credentials never cross origins).
+- the plain-HTTP policy: ``is_loopback`` and ``allows_plain_http``;
+- ``send``: one request with bounded retries (exponential backoff with full jitter, ``Retry-After`` honoured)
+  on 429/502/503/504 and connection resets, for replayable requests only;
+- ``map_transport_error``: httpx/ssl exceptions to ``UnavailableError``/``TLSError`` with a remedy;
+- debug logging through :mod:`logging` with ``Authorization`` and other secrets redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import random
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from supplychain import __version__
+from supplychain.config import Settings
+from supplychain.errors import ConfigurationError, SupplyChainError, TLSError, UnavailableError
+
+logger = logging.getLogger("supplychain.transport")
+_E = TypeVar("_E", bound=BaseException)
+
+DEFAULT_CERTS_DIR = Path("/etc/docker/certs.d")
+
+# Statuses worth another try (RFC 9110 section 15.6; RFC 6585 section 4 for 429). 500 is not among them: a
+# registry's 500 is usually a bug that answers the same way again.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# RFC 9110 section 9.2.2: idempotent methods can be sent again without changing the outcome.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SECRET_QUERY = re.compile(r"(sig|signature|token|credential|secret|password|key)", re.IGNORECASE)
+
+
+# -- the plain-HTTP policy ----------------------------------------------------------------------
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """``host[:port]`` (IPv6 in brackets) to ``(hostname, port)``; the hostname loses its brackets."""
+    if host.startswith("["):
+        end = host.find("]")
+        name, rest = host[1:end], host[end + 1 :]
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and ":" not in name:
+        return name, int(port)
+    return host, None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host[:port]`` names this machine: ``localhost`` or a loopback IP literal (no DNS lookup)."""
+    name, _ = split_host(host)
+    if name.lower() == "localhost" or name.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_insecure(host: str, settings: Settings) -> bool:
+    """Whether the user listed ``host`` (as ``host:port`` or bare ``host``) as an insecure registry."""
+    name, _ = split_host(host)
+    return host in settings.insecure_registries or name in settings.insecure_registries
+
+
+def allows_plain_http(host: str, settings: Settings) -> bool:
+    """Plain HTTP is allowed only for loopback hosts and hosts on the insecure list (issue 2, item 4)."""
+    return is_loopback(host) or is_insecure(host, settings)
+
+
+# -- building the client ------------------------------------------------------------------------
+
+
+def ssl_context(settings: Settings, host: str, *, insecure: bool) -> ssl.SSLContext:
+    """The TLS context for ``host``: system CAs + ``settings.ca_file`` + ``certs_dir/<host>/*.crt``, and a
+    client certificate from ``certs_dir/<host>/*.cert`` with its ``.key`` (docker's certs.d layout)."""
+    context = ssl.create_default_context()
+    if insecure:
+        # The user asked for it by listing the host; the client certificate still goes out below.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if settings.ca_file is not None:
+        _load_cas(context, settings.ca_file, "--ca-file")
+    host_dir = settings.certs_dir / host
+    if host_dir.is_dir():
+        for ca in sorted(host_dir.glob("*.crt")):
+            _load_cas(context, ca, "certs.d")
+        for cert in sorted(host_dir.glob("*.cert")):
+            key = cert.with_suffix(".key")
+            if not key.is_file():
+                raise ConfigurationError(
+                    f"client certificate {cert} has no matching key {key.name}",
+                    hint=f"put the private key of {cert.name} next to it as {key.name}",
+                )
+            try:
+                context.load_cert_chain(cert, key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigurationError(
+                    f"cannot load client certificate {cert}: {exc}",
+                    hint="client.cert must be a PEM certificate and client.key its unencrypted PEM key",
+                ) from exc
+    return context
+
+
+def _load_cas(context: ssl.SSLContext, path: Path, origin: str) -> None:
+    try:
+        context.load_verify_locations(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"cannot load CA certificates from {path} ({origin}): {exc}",
+            hint="give a readable PEM file of CA certificates",
+        ) from exc
+
+
+def build_client(
+    settings: Settings, host: str, *, insecure: bool, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An ``httpx.Client`` for talking to ``host`` (``host[:port]``) with the TLS, timeout and logging policy.
+
+    ``insecure`` turns TLS verification off; pass ``is_insecure(host, settings)``, nothing looser.
+    Redirects are not followed here: the registry client follows them itself and drops credentials when
+    a redirect leaves the registry's origin. ``transport`` replaces the network (tests pass an
+    ``httpx.MockTransport``; the TLS context is then unused).
+    """
+    return httpx.Client(
+        verify=ssl_context(settings, host, insecure=insecure),
+        timeout=httpx.Timeout(settings.timeout),
+        headers={"User-Agent": user_agent(settings)},
+        follow_redirects=False,
+        event_hooks={"request": [_log_request], "response": [_log_response]},
+        transport=transport,
+    )
+
+
+def user_agent(settings: Settings) -> str:
+    """``supplychain/<version> (python-httpx/<version>)`` (the product name from ``settings.user_agent``)."""
+    return f"{settings.user_agent}/{__version__} (python-httpx/{httpx.__version__})"
+
+
+# -- logging, with secrets redacted ---------------------------------------------------------------
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers safe to log: credentials and cookies replaced by ``***``."""
+    return {k: ("***" if k.lower() in _SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def redact_url(url: httpx.URL) -> str:
+    """A URL safe to log: user info dropped, values of signature/token-like query parameters replaced."""
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        (k, "***" if _SECRET_QUERY.search(k) else v) for k, v in url.params.multi_items()
+    ]
+    clean = url.copy_with(username=None, password=None, query=None)
+    return str(clean.copy_merge_params(params)) if params else str(clean)
+
+
+def _log_request(request: httpx.Request) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("> %s %s %s", request.method, redact_url(request.url), redact_headers(request.headers))
+
+
+def _log_response(response: httpx.Response) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "< %s %s %s %s",
+            response.status_code,
+            response.request.method,
+            redact_url(response.request.url),
+            redact_headers(response.headers),
+        )
+
+
+# -- retries ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how long to wait before sending a request again.
+
+    Exponential backoff with full jitter (the delay is uniform in ``[0, min(max, base * 2**attempt)]``),
+    unless the server said ``Retry-After`` (RFC 9110 section 10.2.3), which wins but is capped at
+    ``backoff_max``.
+    ``sleep``, ``jitter`` (uniform in [0, 1)) and ``clock`` are injected so tests never wait.
+    """
+
+    retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> RetryPolicy:
+        """The policy configured in ``settings``."""
+        return cls(settings.retries, settings.backoff_base, settings.backoff_max, sleep)
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait before retry number ``attempt + 1`` (``attempt`` counts from 0)."""
+        if retry_after is not None:
+            asked = parse_retry_after(retry_after, now=self.clock())
+            if asked is not None:
+                return min(asked, self.backoff_max)
+        ceiling: float = min(self.backoff_max, self.backoff_base * 2.0**attempt)
+        return self.jitter() * ceiling
+
+
+def parse_retry_after(value: str, *, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP-date; ``None`` when unreadable."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def is_replayable(request: httpx.Request) -> bool:
+    """A request that can be sent again as is: an idempotent method and a body held in memory."""
+    return request.method in IDEMPOTENT_METHODS and isinstance(request.stream, httpx.ByteStream)
+
+
+def is_transient(exc: httpx.HTTPError) -> bool:
+    """A connection reset or a peer that hung up: worth retrying. Refused connections, timeouts (we already
+    waited) and TLS failures (they will fail the same way) are not."""
+    if _find_cause(exc, ssl.SSLError) is not None:
+        return False
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+        return True
+    return isinstance(exc, httpx.ConnectError) and _find_cause(exc, ConnectionResetError) is not None
+
+
+def send(
+    client: httpx.Client,
+    request: httpx.Request,
+    *,
+    auth: httpx.Auth | None,
+    policy: RetryPolicy,
+    replayable: bool | None = None,
+    certs_dir: Path = DEFAULT_CERTS_DIR,
+) -> httpx.Response:
+    """Send ``request`` (streaming: the caller reads and closes the response), retrying transient failures.
+
+    ``replayable`` defaults to ``is_replayable(request)``; pass ``True`` for a POST that is safe to repeat
+    (starting an upload session). When retries run out the last response is returned as is (the caller maps
+    its status), and the last transport failure is raised through ``map_transport_error``.
+    """
+    if replayable is None:
+        replayable = is_replayable(request)
+    attempt = 0
+    current = request
+    while True:
+        try:
+            response = client.send(current, auth=auth, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            if replayable and attempt < policy.retries and is_transient(exc):
+                delay = policy.delay(attempt)
+                logger.debug(
+                    "retrying %s %s in %.2fs after %s", request.method, redact_url(request.url), delay, exc
+                )
+                policy.sleep(delay)
+                attempt += 1
+                current = _replay(request)
+                continue
+            raise map_transport_error(exc, host=url_host(request.url), certs_dir=certs_dir) from exc
+        if response.status_code in RETRY_STATUSES and replayable and attempt < policy.retries:
+            delay = policy.delay(attempt, response.headers.get("Retry-After"))
+            release(response)
+            logger.debug(
+                "retrying %s %s in %.2fs after HTTP %s",
+                request.method, redact_url(request.url), delay, response.status_code,
+            )
+            policy.sleep(delay)
+            attempt += 1
+            current = _replay(request)
+            continue
+        return response
+
+
+def release(response: httpx.Response) -> None:
+    """Close ``response`` and break httpx's response <-> bound-stream reference cycle.
+
+    Without this the response, and through it the request and its body (an upload chunk of up to
+    ``settings.chunk_size``), lives until the next cyclic garbage collection, which counts objects, not
+    bytes: a 200 MB upload then peaks at a dozen chunks in memory instead of one.
+    """
+    response.close()
+    response.stream = httpx.ByteStream(b"")
+
+
+def _replay(request: httpx.Request) -> httpx.Request:
+    """A fresh copy of ``request``: the auth flow adds credentials again rather than reusing stale ones."""
+    headers = httpx.Headers({k: v for k, v in request.headers.items() if k.lower() != "authorization"})
+    return httpx.Request(request.method, request.url, headers=headers, content=request.content,
+                         extensions=request.extensions)
+
+
+def url_host(url: httpx.URL) -> str:
+    """``host[:port]`` of ``url`` as docker names it (the port only when explicit)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port is not None else host
+
+
+# -- the one mapping of transport failures --------------------------------------------------------
+
+
+def map_transport_error(
+    exc: BaseException, *, host: str, certs_dir: Path = DEFAULT_CERTS_DIR
+) -> SupplyChainError:
+    """The supplychain error for an httpx/ssl/socket failure while talking to ``host``; raise it ``from exc``.
+
+    Certificate problems become ``TLSError`` with docker's wording ("x509: ...") and the two remedies
+    (``--ca-file`` and ``<certs_dir>/<host:port>/ca.crt``); everything else ``UnavailableError`` naming
+    the host.
+    """
+    ca_hint = (
+        f"if {host} uses a private CA, pass its certificate with --ca-file or install it as "
+        f"{certs_dir / host / 'ca.crt'}; or, only for a test registry, list it in "
+        "SUPPLYCHAIN_INSECURE_REGISTRIES"
+    )
+    verify = _find_cause(exc, ssl.SSLCertVerificationError)
+    if verify is not None:
+        return TLSError(f"tls: cannot verify {host}: {_x509_reason(verify)}", hint=ca_hint)
+    tls = _find_cause(exc, ssl.SSLError)
+    if tls is not None:
+        reason = (tls.reason or str(tls)).lower().replace("_", " ")
+        if "certificate required" in reason or "bad certificate" in reason or "unknown ca" in reason:
+            return TLSError(
+                f"remote error: tls: {host} refused our client certificate ({reason})",
+                hint=f"put the client certificate and key {host} expects in {certs_dir / host}/client.cert "
+                "and client.key",
+            )
+        return TLSError(
+            f"tls handshake with {host} failed: {reason}",
+            hint=f"check that {host} serves HTTPS on that port; {ca_hint}",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        kind = {
+            httpx.ConnectTimeout: "connecting to",
+            httpx.ReadTimeout: "waiting for an answer from",
+            httpx.WriteTimeout: "sending to",
+            httpx.PoolTimeout: "waiting for a connection to",
+        }.get(type(exc), "talking to")
+        return UnavailableError(
+            f"timed out {kind} {host}",
+            hint="check the network and the registry, or raise SUPPLYCHAIN_TIMEOUT",
+        )
+    if _find_cause(exc, ConnectionRefusedError) is not None or "connection refused" in str(exc).lower():
+        return UnavailableError(
+            f"connection refused by {host}", hint=f"is a registry running at {host}? check the host and port"
+        )
+    if _find_cause(exc, socket.gaierror) is not None:
+        return UnavailableError(
+            f"cannot resolve {host}: {_find_cause(exc, socket.gaierror)}",
+            hint="check the registry host name and your DNS",
+        )
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError | httpx.CloseError):
+        return UnavailableError(
+            f"connection to {host} was lost: {exc or type(exc).__name__}",
+            hint="retry; if it persists check proxies and the registry's logs",
+        )
+    if isinstance(exc, httpx.TransportError):
+        return UnavailableError(f"cannot talk to {host}: {exc or type(exc).__name__}",
+                                hint="check the network and the registry address")
+    if isinstance(exc, OSError):
+        return UnavailableError(
+            f"cannot talk to {host}: {exc}", hint="check the network and the registry address"
+        )
+    # StreamConsumed, InvalidURL and friends: our bug, not the network's.
+    return SupplyChainError(f"internal error talking to {host}: {type(exc).__name__}: {exc}",
+                            hint="please report this")
+
+
+def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure behind ``exc`` (any depth of ``__cause__``/``__context__``)."""
+    return _find_cause(exc, ssl.SSLCertVerificationError)
+
+
+def tls_peer_answered(exc: BaseException) -> bool:
+    """Whether a TLS failure behind ``exc`` was an alert sent by the peer: it speaks TLS (so a plain-HTTP
+    fallback would be wrong), it just did not accept us."""
+    err = _find_cause(exc, ssl.SSLError)
+    return err is not None and "alert" in (err.reason or "").lower()
+
+
+def _x509_reason(err: ssl.SSLCertVerificationError) -> str:
+    """OpenSSL's verify code in the words docker/Go users know (crypto/x509 error strings)."""
+    code = err.verify_code
+    if code in (2, 19, 20, 21):  # unable to get issuer cert / self-signed in chain / local issuer / leaf
+        return "x509: certificate signed by unknown authority"
+    if code == 18:
+        return "x509: certificate signed by unknown authority (self-signed certificate)"
+    if code == 10:
+        return "x509: certificate has expired or is not yet valid"
+    if code == 9:
+        return "x509: certificate is not yet valid"
+    if code == 62:
+        return f"x509: certificate is not valid for this host ({err.verify_message})"
+    return f"x509: {err.verify_message or err.reason or err}"
+
+
+def _find_cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

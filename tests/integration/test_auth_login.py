@@ -1,0 +1,74 @@
+"""``supplychain login``/``logout`` against real registries (htpasswd Basic and token auth), through ``cli.main``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+
+from supplychain.config import Settings
+from supplychain.errors import ExitCode
+from supplychain.registry.auth import RegistryAuth
+from supplychain.registry.credentials import find_credentials
+from tests.integration.conftest import TEST_PASSWORD, TEST_USER
+from tests.support.registry import RegistryProcess
+from tests.support.token_issuer import (  # noqa: F401 - fixtures
+    PUSH_PASSWORD,
+    PUSH_USER,
+    token_issuer,
+    token_registry,
+)
+from tests.unit.cli.test_auth_command import Result, one_line_error, run
+
+pytestmark = pytest.mark.integration
+
+
+def login(registry: RegistryProcess, config: Path, user: str, password: str) -> Result:
+    return run(["login", "-u", user, "--password-stdin", registry.host], config, stdin=password + "\n")
+
+
+def test_login_checks_then_saves_0600_keeping_other_keys(auth_registry: RegistryProcess, tmp_path: Path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auths": {"other.example": {"auth": "YTpi"}}, "psFormat": "table"}))
+    result = login(auth_registry, tmp_path, TEST_USER, TEST_PASSWORD)
+    assert result.code == 0, result.err
+    assert result.out == "Login Succeeded\n"
+    assert "saved unencrypted" in result.err
+    assert TEST_PASSWORD not in result.out + result.err
+    saved = json.loads(config.read_text())
+    assert saved["psFormat"] == "table"
+    assert saved["auths"]["other.example"] == {"auth": "YTpi"}
+    expected = base64.b64encode(f"{TEST_USER}:{TEST_PASSWORD}".encode()).decode()
+    assert saved["auths"][auth_registry.host] == {"auth": expected}
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    # The saved credentials work for the registry client's auth.
+    credentials = find_credentials(auth_registry.host, Settings(docker_config_dir=tmp_path))
+    auth = RegistryAuth(auth_registry.host, credentials, plain_http=True)
+    with httpx.Client() as client:
+        assert client.get(f"{auth_registry.url}/v2/", auth=auth).status_code == 200
+    # And logout takes them away again.
+    result = run(["logout", auth_registry.host], tmp_path)
+    assert result.out == f"Removing login credentials for {auth_registry.host}\n"
+    assert auth_registry.host not in json.loads(config.read_text())["auths"]
+
+
+def test_wrong_password_exits_with_the_auth_code_and_saves_nothing(auth_registry: RegistryProcess, tmp_path: Path):
+    result = login(auth_registry, tmp_path, TEST_USER, "wrong")
+    assert result.code == ExitCode.AUTH
+    assert "unauthorized: authentication required" in one_line_error(result)
+    assert "check the user name and password" in result.err
+    assert result.out == ""
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_login_to_a_token_registry(token_registry: RegistryProcess, tmp_path: Path):  # noqa: F811
+    result = login(token_registry, tmp_path, PUSH_USER, PUSH_PASSWORD)
+    assert (result.code, result.out) == (0, "Login Succeeded\n")
+    assert token_registry.host in json.loads((tmp_path / "config.json").read_text())["auths"]
+    refused = login(token_registry, tmp_path / "other", PUSH_USER, "wrong")
+    assert refused.code == ExitCode.AUTH
+    assert "incorrect username or password" in one_line_error(refused)

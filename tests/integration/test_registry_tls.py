@@ -1,0 +1,118 @@
+"""TLS against real registries: --ca-file, docker's certs.d (CA and client certificate), the x509 error."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from supplychain.config import Settings
+from supplychain.errors import TLSError
+from supplychain.oci.model import Descriptor
+from supplychain.reference import parse_image_reference
+from supplychain.registry import open_repository
+from supplychain.registry.client import RegistryClient
+from tests.support import tlsca
+from tests.support.registry import RegistryProcess
+
+pytestmark = pytest.mark.integration
+
+_open: list[RegistryClient] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _open:
+        _open.pop().close()
+
+
+def connect(registry: RegistryProcess, settings: Settings) -> RegistryClient:
+    client = RegistryClient(registry.host, settings)
+    _open.append(client)
+    return client
+
+
+def round_trip(client: RegistryClient) -> None:
+    data = b"over tls"
+    desc = Descriptor.for_bytes("application/octet-stream", data)
+    repo = client.repository("tls/check")
+    repo.put_blob(desc, [data])
+    assert repo.get_blob(desc) == data
+
+
+def test_ca_file(tls_registry: RegistryProcess, test_certificates: tlsca.TestCertificates) -> None:
+    client = connect(tls_registry, Settings(ca_file=test_certificates.ca_cert))
+    assert client.scheme == "https"
+    assert client.ping().status == 200
+    round_trip(client)
+
+
+def test_certs_dir(tls_registry: RegistryProcess, test_certificates: tlsca.TestCertificates, tmp_path: Path) -> None:
+    host_dir = tmp_path / "certs.d" / tls_registry.host
+    host_dir.mkdir(parents=True)
+    shutil.copy(test_certificates.ca_cert, host_dir / "ca.crt")
+    client = connect(tls_registry, Settings(certs_dir=tmp_path / "certs.d"))
+    assert client.scheme == "https"
+    round_trip(client)
+
+
+def test_unknown_authority_is_a_clear_x509_error(tls_registry: RegistryProcess, tmp_path: Path) -> None:
+    # Loopback allows plain HTTP, but a certificate failure must not silently downgrade: it is reported.
+    client = connect(tls_registry, Settings(certs_dir=tmp_path))
+    with pytest.raises(TLSError) as info:
+        client.ping()
+    assert "x509: certificate signed by unknown authority" in info.value.message
+    assert tls_registry.host in info.value.message
+    assert "--ca-file" in info.value.hint
+    assert f"{tmp_path}/{tls_registry.host}/ca.crt" in info.value.hint
+
+
+def test_default_hint_names_etc_docker_certs_d(tls_registry: RegistryProcess) -> None:
+    if (Path("/etc/docker/certs.d") / tls_registry.host).exists():
+        pytest.skip("this machine trusts the test registry through /etc/docker/certs.d")
+    ref = parse_image_reference(f"{tls_registry.host}/tls/check:v1")
+    with pytest.raises(TLSError) as info:
+        open_repository(ref, Settings())
+    assert f"/etc/docker/certs.d/{tls_registry.host}/ca.crt" in info.value.hint
+
+
+def test_insecure_listed_registry_skips_verification(tls_registry: RegistryProcess, tmp_path: Path) -> None:
+    client = connect(tls_registry, Settings(certs_dir=tmp_path,
+                                            insecure_registries=frozenset({tls_registry.host})))
+    assert client.scheme == "https"
+    round_trip(client)
+
+
+def test_open_repository_over_tls(tls_registry: RegistryProcess, test_certificates: tlsca.TestCertificates,
+                                  tmp_path: Path) -> None:
+    ref = parse_image_reference(f"{tls_registry.host}/tls/opened:v1")
+    with open_repository(ref, Settings(ca_file=test_certificates.ca_cert, docker_config_dir=tmp_path)) as repo:
+        assert repo.client.scheme == "https"
+        data = b"opened over tls"
+        desc = Descriptor.for_bytes("application/octet-stream", data)
+        repo.put_blob(desc, [data])
+        assert repo.get_blob(desc) == data
+
+
+def test_client_certificate_from_certs_dir(
+    mtls_registry: RegistryProcess,
+    test_certificates: tlsca.TestCertificates,
+    client_certificate: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    host_dir = tmp_path / "certs.d" / mtls_registry.host
+    host_dir.mkdir(parents=True)
+    shutil.copy(test_certificates.ca_cert, host_dir / "ca.crt")
+    without = connect(mtls_registry, Settings(certs_dir=tmp_path / "certs.d"))
+    with pytest.raises(TLSError) as info:
+        without.ping()
+    assert "client certificate" in info.value.message
+    assert str(host_dir / "client.cert") in info.value.hint
+    shutil.copy(client_certificate[0], host_dir / "client.cert")
+    shutil.copy(client_certificate[1], host_dir / "client.key")
+    client = connect(mtls_registry, Settings(certs_dir=tmp_path / "certs.d"))
+    assert client.ping().status == 200
+    round_trip(client)
