@@ -8,6 +8,7 @@ the password into shell history and the process list.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -71,7 +72,7 @@ def login_command(
     if password_stdin:
         if not username:
             raise LoginUsageError("--password-stdin needs --username", hint="add -u USER")
-        password = click.get_text_stream("stdin").read()
+        password = sys.stdin.read()
         # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
         password = password.removesuffix("\n").removesuffix("\r")
     else:

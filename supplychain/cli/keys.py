@@ -47,7 +47,7 @@ class NoPasswordError(InvalidInputError):
 def read_password(*, confirm: bool, password_stdin: bool) -> bytes:
     """The password, from the first source that has one (see the module docstring)."""
     if password_stdin:
-        line = click.get_binary_stream("stdin").readline()
+        line = sys.stdin.buffer.readline()
         return line.removesuffix(b"\n").removesuffix(b"\r")
     for name in PASSWORD_ENV_VARS:
         if name in os.environ:

@@ -94,12 +94,11 @@ def test_generate_with_env_password(tmp_path: Path):
     assert stat.S_IMODE((tmp_path / "cosign.key").stat().st_mode) == 0o600
 
 
-def test_default_prefix_is_cosign_in_the_current_directory(tmp_path: Path):
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path) as here:
-        result = run(["generate-key-pair"], env={"COSIGN_PASSWORD": ""})
-        assert result.error_lines == ["Private key written to cosign.key", "Public key written to cosign.pub"]
-        assert sorted(os.listdir(here)) == ["cosign.key", "cosign.pub"]
+def test_default_prefix_is_cosign_in_the_current_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(["generate-key-pair"], env={"COSIGN_PASSWORD": ""})
+    assert result.error_lines == ["Private key written to cosign.key", "Public key written to cosign.pub"]
+    assert sorted(os.listdir(tmp_path)) == ["cosign.key", "cosign.pub"]
 
 
 def test_supplychain_password_wins_over_cosign_password(tmp_path: Path):
