@@ -38,7 +38,11 @@ class Settings:
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
     max_blob_bytes: int = MAX_BLOB_BYTES
     max_pages: int = 1000  # tags/catalog pagination cap
-    chunk_size: int = 8 * 1024 * 1024  # upload chunk size; 0 = monolithic
+    # Blobs up to chunk_size are uploaded from memory in one PUT (retried on failure); larger ones stream in
+    # one PUT with Content-Length (as docker and skopeo stream them), or, with chunked_upload, as PATCHes of
+    # chunk_size bytes for proxies that cap request bodies. chunk_size 0 streams everything.
+    chunk_size: int = 8 * 1024 * 1024
+    chunked_upload: bool = False
     user_agent: str = "supplychain"
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -65,6 +69,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         retries=_number(env, "RETRIES", base.retries, int),
         max_attachment_bytes=_number(env, "MAX_ATTACHMENT_SIZE", base.max_attachment_bytes, int),
         max_blob_bytes=_number(env, "MAX_BLOB_SIZE", base.max_blob_bytes, int),
+        chunk_size=_number(env, "CHUNK_SIZE", base.chunk_size, int),
+        chunked_upload=env.get(f"{ENV_PREFIX}CHUNKED_UPLOAD", "").lower() in {"1", "true", "yes"},
     )
 
 

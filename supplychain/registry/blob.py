@@ -72,9 +72,11 @@ def open_blob(repo: RegistryRepository, desc: Descriptor) -> Iterator[Iterator[b
 def put_blob(repo: RegistryRepository, desc: Descriptor, chunks: Iterable[bytes]) -> None:
     """Upload a blob unless the registry has it; the bytes must match ``desc`` or nothing is committed.
 
-    Small blobs (at most ``settings.chunk_size``) are verified in memory and sent in one PUT; larger ones
-    go as PATCHes of ``chunk_size`` (or the registry's ``OCI-Chunk-Min-Length``, if larger) and a closing
-    PUT ``?digest=``. ``chunk_size`` 0 sends one streamed PUT, which cannot be retried.
+    Small blobs (at most ``settings.chunk_size``) are verified in memory and sent in one PUT, retried on
+    failure. Larger ones stream in one PUT ``?digest=`` with Content-Length (spec "Monolithic upload"; what
+    docker and skopeo do, and the fastest), which cannot be retried; with ``settings.chunked_upload`` they go as
+    PATCHes of ``chunk_size`` (or the registry's ``OCI-Chunk-Min-Length``, if larger) and a closing PUT, for
+    proxies that cap request bodies. ``chunk_size`` 0 streams every blob.
     """
     if repo.has_blob(desc.digest):
         return
@@ -89,7 +91,7 @@ def put_blob(repo: RegistryRepository, desc: Descriptor, chunks: Iterable[bytes]
     try:
         if body is not None:
             _finish(repo, location, desc, body, what)
-        elif not chunk_size:
+        elif not chunk_size or not repo.client.settings.chunked_upload:
             _finish(repo, location, desc, checked, what)
         else:
             location = _send_chunks(repo, location, checked, max(chunk_size, min_chunk), what)

@@ -58,7 +58,7 @@ def _close_clients() -> Iterator[None]:
 
 def repo_at(registry: RegistryProcess, name: str, *, recorder: Recorder | None = None,
             **settings: object) -> RegistryRepository:
-    client = RegistryClient(registry.host, Settings(**settings),  # type: ignore[arg-type]
+    client = RegistryClient(registry.host, Settings(**{"chunked_upload": True, **settings}),  # type: ignore[arg-type]
                             client=recorder.client if recorder else None)
     _open.append(client)
     return client.repository(name)

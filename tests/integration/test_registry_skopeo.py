@@ -39,7 +39,7 @@ def _close_clients() -> Iterator[None]:
 
 
 def repo_at(registry: RegistryProcess, name: str, **settings: object) -> RegistryRepository:
-    client = RegistryClient(registry.host, Settings(**settings))  # type: ignore[arg-type]
+    client = RegistryClient(registry.host, Settings(**{"chunked_upload": True, **settings}))  # type: ignore[arg-type]
     _open.append(client)
     return client.repository(name)
 

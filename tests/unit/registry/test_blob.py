@@ -18,7 +18,7 @@ NAME = "team/app"
 
 
 def open_repo(fake: FakeRegistry, **settings: object) -> RegistryRepository:
-    client = RegistryClient(fake.host, Settings(**settings), client=fake.client(),  # type: ignore[arg-type]
+    client = RegistryClient(fake.host, Settings(**{"chunked_upload": True, **settings}), client=fake.client(),  # type: ignore[arg-type]
                             sleep=lambda s: None)
     return client.repository(NAME)
 
@@ -136,7 +136,7 @@ def test_registry_minimum_chunk_size_is_honoured() -> None:
             response.headers["OCI-Chunk-Min-Length"] = "2000"
         return response
 
-    client = RegistryClient(fake.host, Settings(chunk_size=1000),
+    client = RegistryClient(fake.host, Settings(chunk_size=1000, chunked_upload=True),
                             client=httpx.Client(transport=httpx.MockTransport(handler)))
     data, desc = blob(4500)
     client.repository(NAME).put_blob(desc, pieces(data))
@@ -221,3 +221,16 @@ def test_mount_refused_falls_back_and_cancels_the_session() -> None:
     assert fake.seen("DELETE", "/blobs/uploads/") and fake.uploads == {}
     repo.put_blob(desc, [data])
     assert fake.blobs[(NAME, str(desc.digest))] == data
+
+
+def test_large_blobs_stream_in_one_put_by_default() -> None:
+    # Without chunked_upload, a blob over chunk_size goes as one streamed PUT with its Content-Length,
+    # as docker and skopeo upload (no PATCH round trips).
+    fake = FakeRegistry()
+    client = RegistryClient(fake.host, Settings(chunk_size=1000), client=fake.client(), sleep=lambda s: None)
+    data, desc = blob(4500)
+    client.repository(NAME).put_blob(desc, iter(pieces(data, 300)))
+    assert fake.seen("PATCH") == []
+    (put,) = fake.seen("PUT")
+    assert put.headers["Content-Length"] == "4500"
+    assert put.content == data

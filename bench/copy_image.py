@@ -2,7 +2,7 @@
 ``skopeo copy`` of the same image in the same run (issue 2: <= 1.2x), with the peak RSS of each process
 (issue 2: <= 100 MB: blobs stream, never whole in memory).
 
-Needs Debian's docker-registry and skopeo. Usage: python3 bench/copy.py [LAYER_MB] [RUNS]
+Needs Debian's docker-registry and skopeo. Usage: python3 bench/copy_image.py [LAYER_MB] [RUNS]
 """
 
 from __future__ import annotations
@@ -65,37 +65,46 @@ def main() -> None:
     layer_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     work = Path(tempfile.mkdtemp(prefix="bench-copy-"))
-    registry = RegistryProcess(work / "registry").start()
     try:
-        build_layout(work / "src", layer_mb)
+        # Built in a child process: a forked child's peak RSS starts at its parent's, so this process stays small.
+        subprocess.run([sys.executable, __file__, "--build", str(work / "src"), str(layer_mb)], check=True)
         ours: list[float] = []
         theirs: list[float] = []
         rss: list[float] = []
         skopeo_rss: list[float] = []
         sc = [sys.executable, "-m", "supplychain"]
         for i in range(runs):
-            # Fresh repositories and directories each run: nothing can be skipped as already present.
-            t1, r1 = run([*sc, "copy", f"oci:{work}/src:big", f"{registry.host}/ours{i}/big:1"])
-            t2, r2 = run([*sc, "copy", f"{registry.host}/ours{i}/big:1", f"oci:{work}/ours{i}:big"])
-            s1, q1 = run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/src:big",
-                          f"docker://{registry.host}/skopeo{i}/big:1"])
-            s2, q2 = run(["skopeo", "copy", "-q", "--src-tls-verify=false",
-                          f"docker://{registry.host}/skopeo{i}/big:1", f"oci:{work}/skopeo{i}:big"])
+            # A fresh registry per tool and run: nothing can be skipped as already present, and skopeo's blob
+            # info cache cannot turn its upload into a cross-repository mount.
+            mine = RegistryProcess(work / f"registry-ours{i}").start()
+            theirs_registry = RegistryProcess(work / f"registry-skopeo{i}").start()
+            try:
+                t1, r1 = run([*sc, "copy", f"oci:{work}/src:big", f"{mine.host}/bench/big:1"])
+                t2, r2 = run([*sc, "copy", f"{mine.host}/bench/big:1", f"oci:{work}/ours{i}:big"])
+                s1, q1 = run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/src:big",
+                              f"docker://{theirs_registry.host}/bench/big:1"])
+                s2, q2 = run(["skopeo", "copy", "-q", "--src-tls-verify=false",
+                              f"docker://{theirs_registry.host}/bench/big:1", f"oci:{work}/skopeo{i}:big"])
+            finally:
+                mine.stop()
+                theirs_registry.stop()
             ours.append(t1 + t2)
             theirs.append(s1 + s2)
             rss.append(max(r1, r2))
             skopeo_rss.append(max(q1, q2))
-            shutil.rmtree(work / f"ours{i}")
-            shutil.rmtree(work / f"skopeo{i}")
+            for leftover in (f"ours{i}", f"skopeo{i}", f"registry-ours{i}", f"registry-skopeo{i}"):
+                shutil.rmtree(work / leftover)
         a, b = statistics.median(ours), statistics.median(theirs)
         print(f"layer: {layer_mb} MiB, runs: {runs} (layout -> registry -> layout)")
         print(f"skopeo copy:      {b:.2f} s (median), peak RSS {max(skopeo_rss):.0f} MB")
         print(f"supplychain copy: {a:.2f} s (median), peak RSS {max(rss):.0f} MB")
         print(f"ratio: {a / b:.2f}x (target <= 1.2x); peak RSS {max(rss):.0f} MB (target <= 100 MB)")
     finally:
-        registry.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--build"]:
+        build_layout(Path(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
