@@ -1,0 +1,79 @@
+"""Render ``sign`` and ``verify`` results: pure functions to ``str`` (STYLE.md section 9).
+
+stdout carries results: for ``verify -o json`` one line per verified image holding the JSON list of its verified
+payloads in cosign's simple-signing shape (``cosign verify -o json`` prints exactly such a line per image); for
+text, each verified payload as compact JSON on its own line (cosign's text mode prints the payloads). stderr
+carries the rest: cosign's "The following checks were performed" block, one line per image, and the reasons
+when an image fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from supplychain.signing import SignedImage, SignResult
+from supplychain.signing.gojson import encode
+from supplychain.verify import VerificationResult
+
+
+def verified_payloads_json(result: VerificationResult) -> str:
+    """The cosign-shaped JSON list of ``result``'s verified payloads (one line, no trailing newline)."""
+    payloads = [dict(s.payload) for s in result.verified_signatures if s.payload is not None]
+    return encode(payloads, sort_keys=False).decode("utf-8")
+
+
+def verified_payloads_text(result: VerificationResult) -> list[str]:
+    """Each verified payload as one compact JSON line."""
+    return [encode(dict(s.payload), sort_keys=False).decode("utf-8")
+            for s in result.verified_signatures if s.payload is not None]
+
+
+def checks_performed_text(reference: str, descriptions: Sequence[str]) -> str:
+    """cosign's stderr block naming the checks that every accepted signature passed."""
+    lines = [f"\nVerification for {reference} --", "The following checks were performed on each of these signatures:"]
+    lines += [f"  - {d}" for d in descriptions]
+    return "\n".join(lines)
+
+
+def image_line(result: VerificationResult) -> str:
+    """One stderr line for an image: what was verified and how it went."""
+    where = _where(result)
+    if result.error is not None:
+        return f"ERROR {where}: {' '.join(result.error.message.split())}"
+    if result.verified:
+        good = result.verified_signatures
+        sources = ", ".join(sorted({s.source.value for s in good}))
+        return f"Verified OK {where}: {len(good)} of {len(result.signatures)} signatures ({sources})"
+    return f"Verification FAILED {where}: no signature verified"
+
+
+def failure_reasons(result: VerificationResult) -> list[str]:
+    """The indented reason lines under a failed image."""
+    if result.verified or result.error is not None:
+        return []
+    return [f"  - {' '.join(reason.split())}" for reason in result.reasons()]
+
+
+def _where(result: VerificationResult) -> str:
+    if result.digest is None:
+        return result.reference
+    if result.resolved_from is not None:
+        return f"{result.reference} ({result.digest}, resolved from tag {result.resolved_from})"
+    return f"{result.reference}" if str(result.digest) in result.reference else f"{result.reference}@{result.digest}"
+
+
+def signed_lines(result: SignResult, store_name: str) -> list[str]:
+    """stderr lines for ``sign``: what was stored where, or that nothing was uploaded."""
+    return [_signed_line(image, store_name, result.uploaded) for image in result.images]
+
+
+def _signed_line(image: SignedImage, store_name: str, uploaded: bool) -> str:
+    subject = image.subject.digest
+    if not uploaded:
+        return f"Signed {subject} ({image.signature_format.value}); not uploaded"
+    if image.already_present:
+        return f"Signature already present for {subject} in {store_name}:{image.tag}"
+    artifact = image.artifact.digest if image.artifact else "?"
+    if image.tag is not None:
+        return f"Pushed signature for {subject} to {store_name}:{image.tag} ({artifact})"
+    return f"Pushed bundle referrer {artifact} for {subject} to {store_name}"

@@ -1,0 +1,44 @@
+"""Signing images the way cosign does, and the wire formats it signs (row 7: store-agnostic).
+
+- ``payload``: cosign's simple-signing payload, byte-identical to Go's encoding, strict parsing;
+- ``statement``: the in-toto Statement v1 cosign v3 signs (``https://sigstore.dev/cosign/sign/v1``);
+- ``dsse``: DSSE envelope and its Pre-Authentication Encoding;
+- ``bundle``: Sigstore bundle v0.3 and the OCI 1.1 referrer manifest that stores it;
+- ``legacy``: the ``sha256-<hex>.sig`` manifest (one layer per signature, append, dedupe);
+- ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
+- ``signer``: ``sign_image`` over any ``ArtifactStore``.
+"""
+
+from __future__ import annotations
+
+from supplychain.signing.error import (
+    InvalidAnnotationError,
+    InvalidPayloadError,
+    ReferenceNameError,
+    SignatureTagError,
+)
+from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
+from supplychain.signing.signer import (
+    Clock,
+    SignatureFormat,
+    SignedImage,
+    SignResult,
+    sign_image,
+    utc_now,
+)
+
+__all__ = [
+    "Clock",
+    "InvalidAnnotationError",
+    "InvalidPayloadError",
+    "ReferenceNameError",
+    "SignResult",
+    "SignatureFormat",
+    "SignatureTagError",
+    "SignedImage",
+    "check_reference_name",
+    "cosign_reference_name",
+    "parse_annotations",
+    "sign_image",
+    "utc_now",
+]

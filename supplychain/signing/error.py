@@ -1,0 +1,33 @@
+"""Errors of signing: each an ``InvalidInputError`` or ``IntegrityError`` subclass with a hint."""
+
+from __future__ import annotations
+
+from supplychain.errors import InvalidInputError, InvalidManifestError
+
+
+class InvalidPayloadError(InvalidInputError):
+    """A simple-signing payload, in-toto statement, DSSE envelope or bundle that is not well formed."""
+
+    default_hint = "the signature artifact was not written by cosign or supplychain, or was damaged"
+
+
+class InvalidAnnotationError(InvalidInputError):
+    """A ``-a key=value`` signature annotation that is not of that form."""
+
+    default_hint = "write annotations as -a key=value (the key may not be empty)"
+
+
+class ReferenceNameError(InvalidInputError):
+    """No usable docker-reference to put into the signature."""
+
+    default_hint = (
+        "pass --reference-name REGISTRY/REPOSITORY: the name the image is published and verified under"
+    )
+
+
+class SignatureTagError(InvalidManifestError):
+    """The ``sha256-<hex>.sig`` tag holds something we must not append to (an index, a foreign manifest)."""
+
+    default_hint = (
+        "another tool wrote this tag; inspect it (supplychain tree), and remove it before signing again"
+    )

@@ -1,0 +1,115 @@
+"""The in-toto Statement v1 that cosign v3 signs for an image (in-toto attestation spec ``statement.md``).
+
+cosign v3 (``cosign sign`` with the new bundle format, SPECS.md "cosign v3") signs::
+
+    {"_type":"https://in-toto.io/Statement/v1",
+     "subject":[{"name":"<registry/repository>","digest":{"sha256":"<hex>"},"annotations":{...}}],
+     "predicateType":"https://sigstore.dev/cosign/sign/v1",
+     "predicate":{}}
+
+with the ``-a`` annotations as the subject's ``annotations`` (an in-toto ResourceDescriptor field). Parsing
+accepts Statement v1 and v0.1 (``https://in-toto.io/Statement/v0.1``, the same shape), refuses duplicate keys,
+and keeps every subject: the digest claim is satisfied by any subject naming the verified digest (in-toto
+``statement.md`` "subject": the statement applies to each subject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidDigestError
+from supplychain.signing import gojson
+from supplychain.signing.error import InvalidPayloadError
+
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
+COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """An in-toto ResourceDescriptor as a statement subject: name, digests by algorithm, annotations."""
+
+    name: str
+    digests: Mapping[str, str]
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+
+    def names(self, digest: Digest) -> bool:
+        """Whether this subject's digest set contains ``digest`` (lowercase hex compare)."""
+        return self.digests.get(digest.algorithm, "").lower() == digest.hex
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A parsed in-toto statement."""
+
+    type: str
+    subjects: tuple[Subject, ...]
+    predicate_type: str
+    predicate: Any
+
+    def subject_for(self, digest: Digest) -> Subject | None:
+        """The first subject naming ``digest``, if any."""
+        return next((s for s in self.subjects if s.names(digest)), None)
+
+
+def build_statement(name: str, digest: Digest, annotations: Mapping[str, str] | None = None) -> bytes:
+    """The statement cosign v3 signs for ``digest`` named ``name``: compact, keys in the in-toto order."""
+    subject: dict[str, Any] = {"name": name, "digest": {digest.algorithm: digest.hex}}
+    if annotations:
+        subject["annotations"] = dict(sorted(annotations.items()))
+    doc = {
+        "_type": STATEMENT_V1,
+        "subject": [subject],
+        "predicateType": COSIGN_SIGN_PREDICATE,
+        "predicate": {},
+    }
+    return gojson.encode(doc, sort_keys=False)
+
+
+def parse_statement(data: bytes) -> Statement:
+    """Parse an in-toto statement; raise ``InvalidPayloadError`` saying what is wrong."""
+    try:
+        doc = gojson.decode_strict(data)
+    except ValueError as exc:
+        raise InvalidPayloadError(f"in-toto statement is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidPayloadError("in-toto statement is not a JSON object")
+    kind = doc.get("_type")
+    if kind not in (STATEMENT_V1, STATEMENT_V01):
+        raise InvalidPayloadError(f"in-toto statement _type: expected {STATEMENT_V1!r}, got {kind!r}")
+    predicate_type = doc.get("predicateType")
+    if not isinstance(predicate_type, str) or not predicate_type:
+        raise InvalidPayloadError("in-toto statement has no predicateType")
+    raw_subjects = doc.get("subject")
+    if not isinstance(raw_subjects, list) or not raw_subjects:
+        raise InvalidPayloadError("in-toto statement has no subject list")
+    subjects = tuple(_subject(item, i) for i, item in enumerate(raw_subjects))
+    return Statement(kind, subjects, predicate_type, doc.get("predicate"))
+
+
+def _subject(item: Any, index: int) -> Subject:
+    where = f"in-toto statement subject {index}"
+    if not isinstance(item, dict):
+        raise InvalidPayloadError(f"{where} is not a JSON object")
+    name = item.get("name", "")
+    digests = item.get("digest")
+    annotations = item.get("annotations") or {}
+    if not isinstance(name, str):
+        raise InvalidPayloadError(f"{where} name is not a string")
+    if not isinstance(digests, dict) or not digests or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in digests.items()
+    ):
+        raise InvalidPayloadError(f"{where} digest must map algorithms to hex strings")
+    if not isinstance(annotations, dict):
+        raise InvalidPayloadError(f"{where} annotations must be an object")
+    for algorithm in ("sha256", "sha512"):
+        if algorithm in digests:
+            try:
+                Digest(algorithm, digests[algorithm].lower())
+            except InvalidDigestError as exc:
+                raise InvalidPayloadError(f"{where}: {exc.message}") from exc
+    return Subject(name, dict(digests), dict(annotations))

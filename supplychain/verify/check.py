@@ -1,0 +1,169 @@
+"""The checks one signature goes through, each returning a ``CheckOutcome`` ("expected X, got Y").
+
+Order matters: the signature is verified first, and only then are the signed claims parsed (untrusted bytes
+are not interpreted before they are authenticated). Then the claim checks run, each an ``EvidenceCheck``:
+
+- ``ClaimsCheck``: the digest claim names the image being verified (simple-signing ``docker-manifest-digest``,
+  or a statement subject with predicateType ``https://sigstore.dev/cosign/sign/v1``). Without it, a signature
+  copied from another image would verify (SPECS.md "cosign, legacy tag scheme"; cosign ``--check-claims``);
+- ``AnnotationCheck``: every ``-a key=value`` is signed, with that exact string value (cosign ``verify -a``);
+- ``ReferenceCheck``: the signed docker-reference names the repository being verified (containers/image's
+  ``matchRepository``; off by default as in cosign, since mirrored images keep their original name).
+
+The transparency-log issue adds its check as one more ``EvidenceCheck`` over the same evidence (the bundle's
+``tlogEntries`` or the layer's ``dev.sigstore.cosign/bundle`` annotation are kept in ``SignatureEvidence``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, assert_never
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidReferenceError
+from supplychain.keys import PublicKey
+from supplychain.reference import parse_image_reference
+from supplychain.signing.error import InvalidPayloadError
+from supplychain.signing.payload import SIMPLE_SIGNING_TYPE, parse_payload
+from supplychain.signing.signature import first_verifying_key
+from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, parse_statement
+from supplychain.verify.evidence import PayloadKind, SignatureEvidence
+from supplychain.verify.result import CheckName, CheckOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a verified signature says, whatever its format."""
+
+    docker_reference: str
+    claimed_digests: tuple[str, ...]  # "sha256:<hex>" strings as signed
+    annotations: Mapping[str, Any]
+    predicate_type: str | None  # in-toto only
+    shaped: Mapping[str, Any]  # the cosign simple-signing JSON shape, for output
+
+    def names(self, digest: Digest) -> bool:
+        return str(digest) in self.claimed_digests
+
+
+def check_signature(evidence: SignatureEvidence, keys: tuple[PublicKey, ...]) -> tuple[CheckOutcome, int | None]:
+    """Verify the signature over the signed bytes with each key; the outcome and the verifying key's index."""
+    assert evidence.signature is not None and evidence.signed_bytes is not None
+    index = first_verifying_key(keys, evidence.signature, evidence.signed_bytes)
+    if index is None:
+        what = "the payload" if evidence.kind is PayloadKind.SIMPLE_SIGNING else "the DSSE envelope"
+        plural = "key" if len(keys) == 1 else f"{len(keys)} keys"
+        detail = f"expected a signature over {what} by the given {plural}, got one that does not verify"
+        return CheckOutcome(CheckName.SIGNATURE, False, detail), None
+    return CheckOutcome(CheckName.SIGNATURE, True, f"verified with key {index + 1}"), index
+
+
+def read_claims(evidence: SignatureEvidence, subject: Digest) -> Claims:
+    """Parse the signed document into ``Claims``; raise ``InvalidPayloadError`` if it is malformed."""
+    assert evidence.payload is not None
+    match evidence.kind:
+        case PayloadKind.SIMPLE_SIGNING:
+            payload = parse_payload(evidence.payload)
+            return Claims(payload.docker_reference, (str(payload.digest),), dict(payload.optional or {}), None,
+                          payload.to_json())
+        case PayloadKind.IN_TOTO:
+            statement = parse_statement(evidence.payload)
+            chosen = statement.subject_for(subject) or statement.subjects[0]
+            claimed = tuple(f"{alg}:{hex_.lower()}" for s in statement.subjects for alg, hex_ in s.digests.items())
+            matched = statement.subject_for(subject) is not None
+            shaped = {
+                "critical": {
+                    "identity": {"docker-reference": chosen.name},
+                    "image": {"docker-manifest-digest": str(subject) if matched else claimed[0]},
+                    "type": SIMPLE_SIGNING_TYPE,
+                },
+                "optional": dict(chosen.annotations) or None,
+            }
+            return Claims(chosen.name, claimed, dict(chosen.annotations), statement.predicate_type, shaped)
+        case _:
+            assert_never(evidence.kind)
+
+
+class EvidenceCheck(Protocol):
+    """A check on a signature whose cryptography passed (claims are ``None`` if they could not be parsed)."""
+
+    @property
+    def name(self) -> CheckName: ...
+
+    @property
+    def description(self) -> str:
+        """The line ``verify`` prints under "The following checks were performed"."""
+        ...
+
+    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsCheck:
+    """The signed digest claim equals the digest being verified."""
+
+    name: CheckName = CheckName.CLAIMS
+    description: str = "The cosign claims were validated"
+
+    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+        if claims is None:
+            return CheckOutcome(self.name, False, "the signed payload could not be parsed")
+        if claims.predicate_type is not None and claims.predicate_type != COSIGN_SIGN_PREDICATE:
+            return CheckOutcome(self.name, False,
+                                f"expected predicateType {COSIGN_SIGN_PREDICATE}, got {claims.predicate_type}")
+        if not claims.names(subject):
+            got = ", ".join(claims.claimed_digests)
+            return CheckOutcome(self.name, False, f"expected a signature for {subject}, got one for {got}")
+        return CheckOutcome(self.name, True, f"signed digest is {subject}")
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationCheck:
+    """Every required annotation is signed with exactly the required string value."""
+
+    required: Mapping[str, str]
+    name: CheckName = CheckName.ANNOTATIONS
+    description: str = "The required annotations were present in the signed payload"
+
+    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+        if claims is None:
+            return CheckOutcome(self.name, False, "the signed payload could not be parsed")
+        for key, wanted in sorted(self.required.items()):
+            if key not in claims.annotations:
+                return CheckOutcome(self.name, False, f"expected annotation {key}={wanted}, got none for {key}")
+            have = claims.annotations[key]
+            if have != wanted:
+                return CheckOutcome(self.name, False,
+                                    f"expected annotation {key}={wanted}, got {key}={json.dumps(have)}")
+        return CheckOutcome(self.name, True, f"{len(self.required)} annotations matched")
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceCheck:
+    """The signed docker-reference names ``repository`` (tag and digest ignored, names normalised)."""
+
+    repository: str
+    name: CheckName = CheckName.REFERENCE
+    description: str = "The signed docker-reference was matched against the repository being verified"
+
+    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+        if claims is None:
+            return CheckOutcome(self.name, False, "the signed payload could not be parsed")
+        try:
+            signed = parse_image_reference(claims.docker_reference).name
+        except InvalidReferenceError:
+            return CheckOutcome(self.name, False, f"expected a docker-reference naming {self.repository}, "
+                                                  f"got {claims.docker_reference!r}, which does not parse")
+        if signed != self.repository:
+            return CheckOutcome(self.name, False,
+                                f"expected a docker-reference naming {self.repository}, got {claims.docker_reference}")
+        return CheckOutcome(self.name, True, f"docker-reference {claims.docker_reference}")
+
+
+def parse_claims(evidence: SignatureEvidence, subject: Digest) -> tuple[Claims | None, str | None]:
+    """``read_claims`` as a value: the claims, or the parse error's message."""
+    try:
+        return read_claims(evidence, subject), None
+    except InvalidPayloadError as exc:
+        return None, exc.message

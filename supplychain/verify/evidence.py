@@ -1,0 +1,201 @@
+"""Gather the signatures of one digest from a store: both places cosign keeps them, always both.
+
+1. OCI 1.1 referrers of artifact type ``application/vnd.dev.sigstore.bundle.v0.3+json`` (cosign v3; the store
+   uses the referrers API or the referrers tag): each is a manifest whose first bundle layer is a Sigstore bundle.
+2. The legacy tag ``sha256-<hex>.sig`` (cosign v1/v2): each ``simplesigning`` layer is one signature.
+
+cosign v3 looks at the ``.sig`` tag only when no parseable bundle exists; we read both, so a broken or hostile
+referrer cannot hide a valid legacy signature (and vice versa).
+
+Bounded, and checked from descriptors *before* any blob is read: at most ``max_signatures`` candidate
+signatures per image (else none is read and the image gets a problem), at most ``max_layers`` layers in the
+``.sig`` manifest (the model refuses more than 1,000 while parsing), and no blob larger than
+``max_attachment_bytes``. Every blob read is digest-checked by the store.
+
+Damaged evidence is a *problem* or a per-signature failure, not an exception: the image may still verify
+through another signature. Only failures to talk to the store at all (network, authentication) propagate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from supplychain.digest import Digest
+from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError
+from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES
+from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.store import ArtifactStore
+from supplychain.signing import legacy
+from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, ParsedBundle, parse_bundle
+from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE
+from supplychain.signing.error import InvalidPayloadError
+from supplychain.signing.statement import COSIGN_SIGN_PREDICATE
+from supplychain.verify.result import EvidenceSource
+
+DEFAULT_MAX_SIGNATURES = 100
+# What read failures turn into a reason instead of an error: bad bytes, bad documents, missing blobs.
+_EVIDENCE_ERRORS = (IntegrityError, InvalidInputError, NotFoundError)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on what one image's evidence may make us read."""
+
+    max_signatures: int = DEFAULT_MAX_SIGNATURES
+    max_layers: int = MAX_LAYERS
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+
+
+class PayloadKind(StrEnum):
+    """What the signed document is."""
+
+    SIMPLE_SIGNING = "simple-signing"  # legacy layer: the signature covers the payload bytes
+    IN_TOTO = "in-toto"  # bundle: the signature covers DSSE PAE(payloadType, statement)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureEvidence:
+    """One signature as found, before any check: the signed bytes, the signature, or why it is unreadable."""
+
+    source: EvidenceSource
+    location: str
+    kind: PayloadKind
+    payload: bytes | None = None  # the claims document (simple-signing payload or in-toto statement)
+    signed_bytes: bytes | None = None  # what the signature covers
+    signature: bytes | None = None
+    problem: str | None = None  # set when the evidence could not be read; then nothing else is
+    # Layer (legacy) or manifest (referrer) annotations: certificates, Rekor bundles, for later checks.
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    bundle: ParsedBundle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Everything found for one digest."""
+
+    subject: Digest
+    signatures: tuple[SignatureEvidence, ...]
+    problems: tuple[str, ...] = ()
+    skipped: int = 0  # non-signature attachments: other layer media types, other bundle predicates
+
+
+def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Evidence:
+    """Find and read the signatures of ``subject`` in ``store`` (see the module docstring)."""
+    problems: list[str] = []
+    skipped = 0
+
+    referrers: list[Descriptor] = []
+    try:
+        found = store.referrers(subject, BUNDLE_MEDIA_TYPE)
+    except _EVIDENCE_ERRORS as exc:
+        problems.append(f"referrers of {subject}: {exc}")
+        found = []
+    for desc in found:
+        predicate = desc.annotations.get(PREDICATE_TYPE_ANNOTATION)
+        if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
+            skipped += 1  # an attestation bundle, not an image signature
+            continue
+        referrers.append(desc)
+
+    tag = attachment_tag(subject, AttachmentKind.SIGNATURE)
+    layers: list[tuple[int, Descriptor]] = []
+    sig_manifest = _legacy_manifest(store, tag, limits, problems)
+    if sig_manifest is not None:
+        for i, layer in enumerate(sig_manifest.layers):
+            if layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
+                layers.append((i, layer))
+            else:
+                skipped += 1  # containers/image: "sigstore non-signature attachments"
+
+    total = len(referrers) + len(layers)
+    if total > limits.max_signatures:
+        problems.append(
+            f"found {total} signatures ({len(layers)} in {tag}, {len(referrers)} referrers), more than the "
+            f"limit of {limits.max_signatures} (--max-signatures): none was read"
+        )
+        return Evidence(subject, (), tuple(problems), skipped)
+
+    signatures = [_read_layer(store, tag, i, layer, limits) for i, layer in layers]
+    signatures += [_read_referrer(store, desc, limits) for desc in referrers]
+    return Evidence(subject, tuple(signatures), tuple(problems), skipped)
+
+
+def _legacy_manifest(store: ArtifactStore, tag: str, limits: Limits, problems: list[str]) -> Manifest | None:
+    try:
+        found = store.get_manifest(tag)
+    except NotFoundError:
+        return None
+    except (IntegrityError, InvalidInputError) as exc:
+        problems.append(f"{tag}: {exc}")
+        return None
+    if not isinstance(found, Manifest):
+        problems.append(f"{tag} holds an image index, not a signature manifest: ignored")
+        return None
+    if len(found.layers) > limits.max_layers:
+        problems.append(f"{tag} has {len(found.layers)} layers, over the limit of {limits.max_layers}: ignored")
+        return None
+    return found
+
+
+def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, limits: Limits) -> SignatureEvidence:
+    location = f"{tag} layer {index}"
+    base = SignatureEvidence(EvidenceSource.LEGACY_TAG, location, PayloadKind.SIMPLE_SIGNING,
+                             annotations=dict(layer.annotations))
+    value = layer.annotations.get(legacy.SIGNATURE_ANNOTATION)
+    if value is None:
+        return _failed(base, f"missing {legacy.SIGNATURE_ANNOTATION} annotation")
+    try:
+        signature = legacy.decode_signature(value)
+    except InvalidPayloadError as exc:
+        return _failed(base, exc.message)
+    if layer.size > limits.max_attachment_bytes:
+        return _failed(base, _too_large("payload", layer, limits.max_attachment_bytes))
+    try:
+        payload = store.get_blob(layer, limit=limits.max_attachment_bytes)
+    except _EVIDENCE_ERRORS as exc:
+        return _failed(base, f"payload blob: {exc}")
+    return replace(base, payload=payload, signed_bytes=payload, signature=signature)
+
+
+def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> SignatureEvidence:
+    base = SignatureEvidence(EvidenceSource.REFERRER, f"referrer {desc.digest}", PayloadKind.IN_TOTO,
+                             annotations=dict(desc.annotations))
+    if desc.size > MAX_MANIFEST_BYTES:
+        return _failed(base, _too_large("referrer manifest", desc, MAX_MANIFEST_BYTES))
+    try:
+        manifest = store.get_manifest(desc)
+    except _EVIDENCE_ERRORS as exc:
+        return _failed(base, f"referrer manifest: {exc}")
+    if not isinstance(manifest, Manifest):
+        return _failed(base, "expected an image manifest holding a bundle, got an image index")
+    layer = next((la for la in manifest.layers if la.media_type == BUNDLE_MEDIA_TYPE), None)
+    if layer is None:
+        return _failed(base, f"expected a layer of media type {BUNDLE_MEDIA_TYPE}, got none")
+    if layer.size > limits.max_attachment_bytes:
+        return _failed(base, _too_large("bundle", layer, limits.max_attachment_bytes))
+    try:
+        bundle = parse_bundle(store.get_blob(layer, limit=limits.max_attachment_bytes))
+    except _EVIDENCE_ERRORS as exc:
+        return _failed(base, f"bundle: {exc}")
+    envelope = bundle.envelope
+    if envelope is None:
+        return _failed(base, "expected a DSSE envelope in the bundle, got a message signature "
+                             "(it does not carry the signed claims)")
+    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
+        return _failed(base, f"expected DSSE payloadType {IN_TOTO_PAYLOAD_TYPE}, got {envelope.payload_type!r}")
+    if len(envelope.signatures) != 1:
+        # Bundle spec: a DSSE envelope in a bundle carries exactly one signature.
+        return _failed(base, f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
+    return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
+                 signature=envelope.signatures[0].sig, bundle=bundle)
+
+
+def _too_large(what: str, desc: Descriptor, cap: int) -> str:
+    return f"{what} declares {desc.size} bytes, over the {cap}-byte limit: not read"
+
+
+def _failed(base: SignatureEvidence, problem: str) -> SignatureEvidence:
+    return replace(base, problem=problem)

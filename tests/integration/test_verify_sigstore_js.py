@@ -1,0 +1,134 @@
+"""Interop proof: our Sigstore bundles verify with an independent verifier, sigstore-js (``@sigstore/verify``).
+
+The npm packages are installed once into a cache directory (``$SUPPLYCHAIN_TEST_CACHE`` or
+``~/.cache/supplychain-tests``); the npm registry must be reachable the first time. If npm cannot install them
+the test FAILS with the npm output (CI has npm), it is never skipped.
+
+The node script verifies offline with trust material that names only our public key, looked up by the hint the
+bundle carries (sigstore-js computes nothing else from it); the tlog, CT log and timestamp thresholds are 0
+because no transparency log exists yet (tlog entries come with the transparency-log issue).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from supplychain.layout import OciLayout
+from supplychain.signing import SignatureFormat, sign_image
+from supplychain.signing.bundle import key_hint
+from tests.unit.verify.support import fixed_clock, new_key
+
+pytestmark = pytest.mark.integration
+
+PACKAGES = ["@sigstore/verify@3", "@sigstore/bundle@4"]
+NAME = "registry.example/team/app"
+
+VERIFY_SCRIPT = r"""
+const fs = require('fs');
+const crypto = require('crypto');
+const { bundleFromJSON } = require('@sigstore/bundle');
+const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify');
+
+const [bundlePath, keyPath] = process.argv.slice(2);
+const bundle = bundleFromJSON(JSON.parse(fs.readFileSync(bundlePath, 'utf8')));
+const der = crypto.createPublicKey(fs.readFileSync(keyPath, 'utf8')).export({ type: 'spki', format: 'der' });
+// sigstore-go's key hint: base64(sha256(PKIX DER)); the trust material knows our key under that name only.
+const hint = crypto.createHash('sha256').update(der).digest('base64');
+const trustedRoot = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+const keys = { [hint]: { rawBytes: der, keyDetails: 0 } };
+const verifier = new Verifier(toTrustMaterial(trustedRoot, keys),
+                              { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+try {
+  verifier.verify(toSignedEntity(bundle));
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, error: `${e.code || e.name}: ${e.message}` }));
+  process.exit(1);
+}
+const env = bundle.content.dsseEnvelope;
+console.log(JSON.stringify({ ok: true, hint, payloadType: env.payloadType,
+                             statement: JSON.parse(Buffer.from(env.payload).toString('utf8')) }));
+"""
+
+
+@pytest.fixture(scope="session")
+def sigstore_js() -> Path:
+    """A directory whose node_modules holds @sigstore/verify and @sigstore/bundle."""
+    npm = shutil.which("npm")
+    node = shutil.which("node")
+    if npm is None or node is None:
+        pytest.fail("node and npm are needed to verify bundles with sigstore-js (install nodejs and npm)")
+    cache = Path(os.environ.get("SUPPLYCHAIN_TEST_CACHE", Path.home() / ".cache" / "supplychain-tests"))
+    target = cache / "sigstore-js"
+    marker = target / "node_modules" / "@sigstore" / "verify" / "package.json"
+    if not marker.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(target), *PACKAGES],
+            capture_output=True, text=True, timeout=300,
+        )
+        if done.returncode != 0 or not marker.exists():
+            pytest.fail(f"npm install {' '.join(PACKAGES)} failed (is the npm registry reachable?):\n"
+                        f"{done.stdout}\n{done.stderr}")
+    (target / "verify-bundle.js").write_text(VERIFY_SCRIPT)
+    return target
+
+
+def run_node(sigstore_js: Path, bundle: bytes, public_key_pem: bytes, tmp_path: Path) -> tuple[int, dict]:
+    bundle_path, key_path = tmp_path / "bundle.json", tmp_path / "key.pub"
+    bundle_path.write_bytes(bundle)
+    key_path.write_bytes(public_key_pem)
+    done = subprocess.run(["node", str(sigstore_js / "verify-bundle.js"), str(bundle_path), str(key_path)],
+                          capture_output=True, text=True, timeout=60, cwd=sigstore_js)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("algorithm", ["ecdsa-p256", "rsa-2048", "ed25519"])
+def test_sigstore_js_verifies_our_bundle(sigstore_js: Path, fixture_layout_copy: Path, tmp_path: Path,
+                                         algorithm: str):
+    layout = OciLayout(fixture_layout_copy)
+    subject = layout.resolve("single")
+    pair = new_key(algorithm)
+    result = sign_image(layout, subject, pair.private_key, docker_reference=NAME, annotations={"env": "prod"},
+                        signature_format=SignatureFormat.BUNDLE, clock=fixed_clock)
+    bundle = result.images[0].bundle
+    assert bundle is not None
+    code, out = run_node(sigstore_js, bundle, pair.public_key.pem(), tmp_path)
+    assert code == 0 and out["ok"], out
+    assert out["hint"] == key_hint(pair.public_key)
+    assert out["payloadType"] == "application/vnd.in-toto+json"
+    statement = out["statement"]
+    assert statement["predicateType"] == "https://sigstore.dev/cosign/sign/v1"
+    assert statement["subject"] == [{"name": NAME, "digest": {"sha256": subject.digest.hex},
+                                     "annotations": {"env": "prod"}}]
+    # The bundle stored in the layout is the same bytes.
+    (referrer,) = layout.referrers(subject.digest, "application/vnd.dev.sigstore.bundle.v0.3+json")
+    stored = layout.get_manifest(referrer)
+    assert layout.get_blob(stored.layers[0]) == bundle  # type: ignore[union-attr]
+
+
+def test_sigstore_js_refuses_a_tampered_bundle_and_another_key(sigstore_js: Path, fixture_layout_copy: Path,
+                                                               tmp_path: Path):
+    """The independent verifier really checks: an edited statement and a foreign key both fail."""
+    layout = OciLayout(fixture_layout_copy)
+    pair = new_key()
+    result = sign_image(layout, layout.resolve("single"), pair.private_key, docker_reference=NAME,
+                        signature_format=SignatureFormat.BUNDLE, upload=False, clock=fixed_clock)
+    doc = json.loads(result.images[0].bundle)  # type: ignore[arg-type]
+    statement = json.loads(base64.b64decode(doc["dsseEnvelope"]["payload"]))
+    statement["subject"][0]["digest"]["sha256"] = hashlib.sha256(b"another image").hexdigest()
+    doc["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    code, out = run_node(sigstore_js, json.dumps(doc).encode(), pair.public_key.pem(), tmp_path)
+    assert code == 1 and "SIGNATURE_ERROR" in out["error"]
+
+    other = new_key()
+    code, out = run_node(sigstore_js, result.images[0].bundle, other.public_key.pem(), tmp_path)  # type: ignore[arg-type]
+    assert code == 1 and "key not found" in out["error"]  # the hint names our key, not this one
