@@ -27,6 +27,7 @@ import dataclasses
 import fcntl
 import functools
 import json
+import logging
 import os
 import re
 import tempfile
@@ -50,6 +51,8 @@ from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
 from supplychain.oci.referrers import filter_by_type, referrers_in, referrers_tag, without_referrer
 from supplychain.oci.store import PushResult
+
+logger = logging.getLogger(__name__)
 
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
@@ -288,7 +291,14 @@ class OciLayout:
                 continue
             scanned.add(desc.digest)
             if desc.digest not in self._subjects:
-                manifest = self.get_manifest(desc)
+                try:
+                    manifest = self.get_manifest(desc)
+                except (InvalidManifestError, IntegrityError) as exc:
+                    # One unreadable manifest (foreign, malformed, oversized, tampered) must not hide the
+                    # referrers of every image in the layout; it cannot be trusted as a referrer either way.
+                    logger.warning("skipping %s@%s while looking for referrers: %s", self.name, desc.digest, exc)
+                    self._subjects[desc.digest] = (None, desc)
+                    continue
                 named = manifest.subject.digest if manifest.subject is not None else None
                 self._subjects[desc.digest] = (named, manifest.descriptor())
             named, referrer = self._subjects[desc.digest]

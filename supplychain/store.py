@@ -15,7 +15,7 @@ def open_store(reference: AnyReference, settings: Settings, *, create: bool = Fa
     if isinstance(reference, LayoutReference):
         from supplychain.layout import OciLayout
 
-        return OciLayout(reference.path, create=create)
+        return OciLayout(reference.path, create=create, settings=settings)
     from supplychain.registry import open_repository
 
     return open_repository(reference, settings)

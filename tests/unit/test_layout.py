@@ -495,3 +495,24 @@ def test_writes_leave_only_layout_files(layout: OciLayout):
     layout.put_manifest(_image(layout, "a"), tag="v1")
     assert sorted(p.name for p in layout.path.iterdir()) == sorted([LOCK_FILE, "blobs", "index.json", "oci-layout"])
     assert _leftovers(layout) == []
+
+
+def test_referrers_skip_an_unreadable_manifest(tmp_path: Path) -> None:
+    # A manifest with too many layers (or malformed) in index.json must not hide other images' referrers.
+    from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, build_manifest
+
+    layout = OciLayout(tmp_path / "l", create=True)
+    layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
+    subject = build_manifest(EMPTY_DESCRIPTOR, [])
+    layout.put_manifest(subject, tag="image")
+    referrer = build_manifest(EMPTY_DESCRIPTOR, [], subject=subject.descriptor(), artifact_type="x/y")
+    layout.put_manifest(referrer)
+    hostile = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                          "config": EMPTY_DESCRIPTOR.to_json(),
+                          "layers": [EMPTY_DESCRIPTOR.to_json()] * 1001}).encode()
+    hostile_desc = Descriptor.for_bytes("application/vnd.oci.image.manifest.v1+json", hostile)
+    layout.put_blob(hostile_desc, [hostile])
+    index = json.loads((tmp_path / "l" / "index.json").read_text())
+    index["manifests"].append(hostile_desc.to_json())
+    (tmp_path / "l" / "index.json").write_text(json.dumps(index))
+    assert [d.digest for d in OciLayout(tmp_path / "l").referrers(subject.digest)] == [referrer.digest]

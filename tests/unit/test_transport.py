@@ -330,3 +330,18 @@ def test_redact_url_hides_signatures() -> None:
     text = redact_url(url)
     assert "abc" not in text and "def" not in text and "pw" not in text
     assert "part=2" in text
+
+
+def test_tls_contexts_are_shared_until_a_ca_file_changes(tmp_path: Path) -> None:
+    # Loading the system store costs ~18 ms a context; concurrent verification builds many clients.
+    from supplychain.transport import ssl_context
+    from tests.support.tlsca import make_certificates
+
+    certs = make_certificates(tmp_path / "a")
+    settings = Settings(ca_file=certs.ca_cert, certs_dir=tmp_path / "none")
+    first = ssl_context(settings, "registry.test:5000", insecure=False)
+    assert ssl_context(settings, "registry.test:5000", insecure=False) is first
+    assert ssl_context(settings, "registry.test:5000", insecure=True) is not first
+    other = make_certificates(tmp_path / "b")
+    certs.ca_cert.write_bytes(other.ca_cert.read_bytes() + b"\n")
+    assert ssl_context(settings, "registry.test:5000", insecure=False) is not first
