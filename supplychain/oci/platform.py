@@ -33,8 +33,11 @@ def matches(candidate: Platform | None, wanted: Platform) -> bool:
     return have == wanted.variant
 
 
-def select_platform(index: Index, wanted: Platform) -> Descriptor:
-    """The entry of ``index`` for ``wanted``; attestation entries (``unknown/unknown``) never match."""
+def select_platform(index: Index, wanted: Platform | None = None) -> Descriptor:
+    """The entry of ``index`` for ``wanted`` (default: this machine's platform, as docker pulls);
+    attestation entries (``unknown/unknown``) never match."""
+    if wanted is None:
+        wanted = host_platform()
     for desc in index.manifests:
         if matches(desc.platform, wanted):
             return desc

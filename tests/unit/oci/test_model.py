@@ -139,3 +139,13 @@ def test_attachment_tags():
     assert parse_attachment_tag("latest") is None
     assert parse_attachment_tag("sha256-abc.sig") is None
     assert parse_attachment_tag(f"sha256-{d.hex}.txt") is None
+
+
+def test_platform_selection_defaults_to_the_host():
+    from supplychain.oci.platform import host_platform
+
+    host = host_platform()
+    other = Platform("linux", "s390x")
+    entries = [Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"o"), 1, platform=other),
+               Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"h"), 1, platform=host)]
+    assert select_platform(build_index(entries)).digest == Digest.of(b"h")
