@@ -1,6 +1,6 @@
 """``login`` and ``logout``: save and remove registry credentials in the docker config file, as docker does.
 
-Thin adapters: options, one library call (``supplychain.registry.auth.login`` / ``credentials.remove_credentials``),
+Thin adapters: options, one library call (``supplychain.registry.login.login`` / ``credentials.remove_credentials``),
 then a line of output. The password never comes from argv: it is read from stdin (``--password-stdin``) or from a
 hidden prompt. ``-p/--password`` exists only to refuse, so that a docker habit fails loudly instead of leaking
 the password into shell history and the process list.
@@ -58,8 +58,8 @@ def login_command(
     REGISTRY is host[:port] (default: Docker Hub). Credentials go to the credential helper configured in
     config.json (credHelpers, credsStore) when there is one, else into config.json itself (mode 0600).
     """
-    from supplychain.registry.auth import login
     from supplychain.registry.credentials import Credentials, registry_host
+    from supplychain.registry.login import login
 
     if password_argument is not None:
         raise LoginUsageError(

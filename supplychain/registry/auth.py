@@ -39,38 +39,28 @@ import base64
 import ipaddress
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
-from urllib.parse import unquote
 
 import httpx
 
-from supplychain.config import Settings
 from supplychain.errors import (
     AuthError,
     ConfigurationError,
-    RegistryError,
     UnavailableError,
     UnsafeRequestError,
 )
 from supplychain.reference import DOCKER_HUB, DOCKER_HUB_API
+from supplychain.registry.address import address_kind, ip_literal, is_loopback_address, is_public
 from supplychain.registry.challenge import Challenge, MalformedChallengeError, parse_challenges
 from supplychain.registry.credentials import (
-    CredentialLocation,
     Credentials,
     registry_host,
-    save_credentials,
 )
 from supplychain.transport import (
-    allows_plain_http,
-    build_client,
-    certificate_error,
-    is_insecure,
     is_loopback,
-    map_transport_error,
 )
 
 # Distribution token spec: "expires_in ... When omitted, this defaults to 60 seconds."
@@ -85,7 +75,6 @@ CLIENT_ID = "supplychain"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 6750 section 2.1 b64token, widened to every visible ASCII character: no spaces, no CR/LF.
 _TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
-_NUMERIC_HOST = re.compile(r"^[0-9a-fA-FxX.]+$")
 # Distribution API paths that name a repository (the scope's resource name).
 _REPOSITORY_PATH = re.compile(
     r"^/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$"
@@ -451,23 +440,23 @@ class RegistryAuth(httpx.Auth):
             raise UnsafeRequestError(
                 f"refusing token realm {shown} of {self.registry}: it downgrades HTTPS to plain HTTP", hint=hint
             )
-        address = _ip_literal(realm.host)
-        if address is not None and not _is_public(address) and not self._is_own_host(realm.host, address):
+        address = ip_literal(realm.host)
+        if address is not None and not is_public(address) and not self._is_own_host(realm.host, address):
             raise UnsafeRequestError(
-                f"refusing token realm {shown} of {self.registry}: {address} is a {_address_kind(address)} "
+                f"refusing token realm {shown} of {self.registry}: {address} is a {address_kind(address)} "
                 "address, not the registry's own host",
                 hint=hint,
             )
         return realm
 
     def _is_own_host(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        own = _ip_literal(self.origin.host)
+        own = ip_literal(self.origin.host)
         if own is not None and own == address:
             return True
         if host.lower() == self.origin.host:
             return True
         # Both on this machine (a registry on localhost:5000 with its token service on 127.0.0.1:5001).
-        return _is_loopback_address(address) and is_loopback(self.origin.host)
+        return is_loopback_address(address) and is_loopback(self.origin.host)
 
     def _refuse_plain_http(self, url: httpx.URL, what: str) -> None:
         if url.scheme == "http" and not is_loopback(url.host):
@@ -515,57 +504,6 @@ class RegistryAuth(httpx.Auth):
             hint="the account lacks this permission on the repository; check its permissions or log in as "
             "another user",
         )
-
-
-# -- login -----------------------------------------------------------------------------------------------------
-
-
-def check_credentials(
-    registry: str, credentials: Credentials, settings: Settings, *, client: httpx.Client | None = None
-) -> None:
-    """Prove that ``registry`` accepts ``credentials``: ``GET /v2/`` answering its challenge, as docker login does.
-
-    HTTPS first; plain HTTP only for loopback and insecure-listed hosts, and only when HTTPS cannot connect
-    (not when its certificate is refused). Raises ``AuthError`` when refused, ``UnavailableError``/``TLSError``
-    when the registry cannot be reached, ``UnsafeRequestError`` when the credentials would travel unsafely.
-    """
-    name = registry_host(registry)
-    host = DOCKER_HUB_API if name == DOCKER_HUB else name
-    schemes = ["https", "http"] if allows_plain_http(host, settings) else ["https"]
-    owned = client is None
-    http = build_client(settings, host, insecure=is_insecure(host, settings)) if client is None else client
-    try:
-        for index, scheme in enumerate(schemes):
-            auth = RegistryAuth(name, credentials, plain_http=scheme == "http")
-            url = f"{auth.origin.url}/v2/"
-            try:
-                with http.stream("GET", url, auth=auth) as response:
-                    status = response.status_code
-            except httpx.TransportError as exc:
-                if index + 1 < len(schemes) and certificate_error(exc) is None:
-                    continue  # docker: an insecure registry that does not speak TLS is tried over HTTP
-                raise map_transport_error(exc, host=host, certs_dir=settings.certs_dir) from exc
-            if 200 <= status < 300:
-                return
-            if status == 404:
-                raise RegistryError(
-                    f"{url} answered 404: no registry API there",
-                    hint="check the registry address (host[:port] of an OCI distribution registry)",
-                )
-            raise RegistryError(
-                f"{url} answered HTTP {status}", hint="retry later; if it persists ask the registry's operator"
-            )
-    finally:
-        if owned:
-            http.close()
-
-
-def login(
-    registry: str, credentials: Credentials, settings: Settings, *, client: httpx.Client | None = None
-) -> CredentialLocation:
-    """``docker login``: check ``credentials`` against the registry, then save them; return where they went."""
-    check_credentials(registry, credentials, settings, client=client)
-    return save_credentials(registry, credentials, settings)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -638,59 +576,6 @@ def _has_replayable_body(request: httpx.Request) -> bool:
     except httpx.RequestNotRead:
         return False
     return True
-
-
-_IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _ip_literal(host: str) -> _IPAddress | None:
-    """``host`` as an IP address when it is one, including the legacy IPv4 forms resolvers accept
-    (``2130706433``, ``0x7f.1``, ``127.1``: inet_aton), which would otherwise slip past a dotted-quad check."""
-    text = unquote(host).strip("[]").rstrip(".")
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        pass
-    if _NUMERIC_HOST.match(text) and any(c.isdigit() for c in text):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(text))
-        except OSError:
-            return None
-    return None
-
-
-def _embedded_ipv4(address: _IPAddress) -> ipaddress.IPv4Address | None:
-    if isinstance(address, ipaddress.IPv6Address):
-        return address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
-    return None
-
-
-def _is_public(address: _IPAddress) -> bool:
-    """Globally routable unicast (RFC 6890 registries), including any IPv4 address embedded in IPv6."""
-    if not address.is_global or address.is_multicast:
-        return False
-    embedded = _embedded_ipv4(address)
-    return embedded is None or _is_public(embedded)
-
-
-def _is_loopback_address(address: _IPAddress) -> bool:
-    embedded = _embedded_ipv4(address)
-    return address.is_loopback or (embedded is not None and embedded.is_loopback)
-
-
-def _address_kind(address: _IPAddress) -> str:
-    embedded = _embedded_ipv4(address) or address
-    if embedded.is_loopback:
-        return "loopback"
-    if embedded.is_link_local:
-        return "link-local (cloud metadata service)"
-    if embedded.is_unspecified:
-        return "unspecified"
-    if embedded.is_private:
-        return "private"
-    if embedded.is_multicast:
-        return "multicast"
-    return "non-public"
 
 
 def _display(url: httpx.URL) -> str:
