@@ -264,7 +264,7 @@ def main() -> None:
         server = Server(workdir / "append-log")
         try:
             expected = int(args.seconds * 4000) + 1000  # enough pre-signed proposals for any client
-            print(f"signing {expected} proposals per client ...", flush=True)
+            print(f"signing {expected} proposals for each client count ...", flush=True)
             for clients in (1, 8):
                 pool = [proposals(expected // clients) for _ in range(clients)]
                 rate = appends_per_second(server.port, clients, args.seconds, pool)

@@ -26,6 +26,7 @@ _COMMANDS: dict[str, str] = {
     "generate-key-pair": "supplychain.cli.keys:generate_key_pair_command",
     "import-key-pair": "supplychain.cli.keys:import_key_pair_command",
     "public-key": "supplychain.cli.keys:public_key_command",
+    "tlog": "supplychain.cli.tlog:tlog_group",
     "sign": "supplychain.cli.sign:sign_command",
     "verify": "supplychain.cli.sign:verify_command",
 }
@@ -62,6 +63,7 @@ _SHORT_HELP = {
     "generate-key-pair": "Generate a cosign-compatible encrypted key pair.",
     "import-key-pair": "Import a PEM private key into the cosign encrypted key format.",
     "public-key": "Print the public key of a private key file.",
+    "tlog": "Run a local transparency log; get, verify and monitor Rekor entries.",
     "sign": "Sign an image (cosign .sig tag or Sigstore bundle referrer).",
     "verify": "Verify image signatures against public keys.",
 }

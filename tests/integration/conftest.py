@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.registry import RegistryProcess, write_htpasswd
+from tests.support.tlog import tlog_server  # noqa: F401 - session fixture: the local transparency log
 from tests.support.tlsca import TestCertificates, make_certificates
 
 TEST_USER = "tester"

@@ -1,0 +1,309 @@
+"""``supplychain tlog``: run a local transparency log and inspect, verify and monitor Rekor logs.
+
+``init`` and ``serve`` run the local Rekor v1-compatible log; ``info``, ``get``, ``verify`` and ``monitor`` are
+operator tools for any Rekor v1 log. Which log keys to trust comes from ``--rekor-public-key``, ``--trusted-root``,
+or (for the public-good instance) Sigstore's production trusted root shipped with the ``sigstore`` package.
+``supplychain.tlog`` (and with it cryptography, httpx, pydantic) is imported inside the commands, so
+``supplychain --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from supplychain.cli.options import build_settings, output_option
+from supplychain.errors import InvalidInputError, VerificationError
+
+if TYPE_CHECKING:
+    from supplychain.tlog.client import RekorClient
+    from supplychain.tlog.evidence import EntryVerification, RekorEntry
+    from supplychain.tlog.trust import LogKeyring
+
+F = TypeVar("F", bound=Callable[..., Any])
+PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.tlog.trust.PUBLIC_GOOD_URL, repeated for --help
+KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
+
+
+def tlog_trust_options(func: F) -> F:
+    """``--rekor-url`` (alias ``--url``), ``--rekor-public-key``, ``--trusted-root`` and ``--ca-file``."""
+    func = click.option(
+        "--ca-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="PEM CA certificates to trust for the log's HTTPS (besides the system store).",
+    )(func)
+    func = click.option(
+        "--trusted-root",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Sigstore trusted_root.json (TrustedRoot v0.1) listing the log keys to trust.",
+    )(func)
+    func = click.option(
+        "--rekor-public-key",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The log's PEM public key (a local log's is DIR/log.pub).",
+    )(func)
+    func = click.option(
+        "--rekor-url",
+        "--url",
+        "rekor_url",
+        envvar="SUPPLYCHAIN_REKOR_URL",
+        default=PUBLIC_GOOD_URL,
+        show_default=True,
+        help="Base URL of the Rekor log (also SUPPLYCHAIN_REKOR_URL).",
+    )(func)
+    return func
+
+
+def _keyring(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None) -> LogKeyring:
+    from supplychain.tlog.trust import select_keyring
+
+    return select_keyring(rekor_url, rekor_public_key, trusted_root)
+
+
+def _client(rekor_url: str, keyring: LogKeyring, ca_file: Path | None) -> RekorClient:
+    from supplychain.tlog.client import RekorClient
+
+    return RekorClient.open(rekor_url, keyring, build_settings(ca_file, ()))
+
+
+def _when(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if seconds else "(not recorded)"
+
+
+@click.group("tlog")
+def tlog_group() -> None:
+    """Run a local transparency log; get, verify and monitor Rekor entries and checkpoints."""
+
+
+# -- the local log ---------------------------------------------------------------------------------------------
+
+
+@tlog_group.command("init")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the log (created 0700 if missing; must not hold a log already).")
+@click.option("--key-type", type=click.Choice(KEY_TYPES), default=KEY_TYPES[0], show_default=True,
+              help="The log's signing key algorithm.")
+@click.option("--name", default="localhost", show_default=True,
+              help="Host name the log signs checkpoints under (origin '<name> - <treeID>').")
+def init_command(directory: Path, key_type: str, name: str) -> None:
+    """Create a local log: its signing key (DIR/log.key, 0600), public key (DIR/log.pub) and config."""
+    from supplychain.tlog.server.directory import init_log_directory
+
+    log = init_log_directory(directory, key_type=key_type, name=name)  # type: ignore[arg-type]
+    click.echo(f"initialised log {log.config.origin!r} in {directory}")
+    click.echo(f"public key: {log.public_key_path}")
+    click.echo(f"log ID: {log.log_key().log_id_hex}")
+
+
+@tlog_group.command("serve")
+@click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The log directory made by `tlog init`.")
+@click.option("--addr", default="127.0.0.1:3000", show_default=True, metavar="HOST:PORT",
+              help="Address to listen on (port 0 picks a free one).")
+@click.option("--quiet", is_flag=True, help="Do not log each request.")
+def serve_command(directory: Path, addr: str, quiet: bool) -> None:
+    """Serve a local Rekor v1-compatible log over HTTP until SIGTERM or Ctrl-C."""
+    from supplychain.tlog.server.directory import open_log_directory
+    from supplychain.tlog.server.http import serve
+    from supplychain.tlog.server.log import LocalLog
+
+    host, _, port_text = addr.rpartition(":")
+    if not host or not port_text.isdigit() or int(port_text) > 65535:
+        raise InvalidInputError(f"--addr {addr!r} is not HOST:PORT", hint="e.g. --addr 127.0.0.1:3000")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    server_logger = logging.getLogger("supplychain.tlog.server")
+    server_logger.addHandler(handler)
+    server_logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    log = LocalLog(open_log_directory(directory)).start()
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+    def ready(url: str) -> None:
+        click.echo(f"serving {log.origin!r} ({log.size} entries) at {url}", err=True)
+
+    serve(log, host.strip("[]"), int(port_text), stop, ready=ready)
+    click.echo("stopped", err=True)
+
+
+# -- operator tools ------------------------------------------------------------------------------------------
+
+
+@tlog_group.command("info")
+@tlog_trust_options
+@output_option
+def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
+                 output: str) -> None:
+    """Show the log's current checkpoint, verified with a trusted key."""
+    keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
+    with _client(rekor_url, keyring, ca_file) as client:
+        info = client.log_info()
+    if output == "json":
+        click.echo(json.dumps({"origin": info.checkpoint.origin, "treeSize": info.checkpoint.size,
+                               "rootHash": info.checkpoint.root_hash.hex(), "treeID": info.tree_id,
+                               "logID": info.log.key.log_id_hex, "signedTreeHead": info.signed_tree_head}, indent=2))
+        return
+    click.echo(f"origin:    {info.checkpoint.origin}")
+    click.echo(f"tree size: {info.checkpoint.size}")
+    click.echo(f"root hash: {info.checkpoint.root_hash.hex()}")
+    click.echo(f"log ID:    {info.log.key.log_id_hex}")
+    click.echo("checkpoint (verified):")
+    click.echo(info.signed_tree_head, nl=False)
+
+
+@tlog_group.command("get")
+@click.option("--uuid", help="Entry UUID (64 hex digits, or 80 with the tree ID).")
+@click.option("--index", type=int, help="Entry log index.")
+@tlog_trust_options
+@output_option
+def get_command(uuid: str | None, index: int | None, rekor_url: str, rekor_public_key: Path | None,
+                trusted_root: Path | None, ca_file: Path | None, output: str) -> None:
+    """Fetch one entry and verify it (SET, inclusion proof against a signed checkpoint, key validity)."""
+    if (uuid is None) == (index is None):
+        raise click.UsageError("give exactly one of --uuid and --index")
+    keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
+    with _client(rekor_url, keyring, ca_file) as client:
+        verified = client.get_entry(uuid) if uuid is not None else client.get_entry_by_index(index or 0)
+    if output == "json":
+        click.echo(json.dumps(verified.entry.to_wire(), indent=2))
+        return
+    _print_entry(verified.entry, verified.verification)
+
+
+def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
+    from supplychain.tlog.kind import DsseRecord, EntryKindError, HashedRekord, parse_body
+
+    click.echo(f"UUID:            {entry.uuid}")
+    click.echo(f"log index:       {entry.log_index}")
+    click.echo(f"integrated time: {_when(entry.entry.integrated_time)}")
+    click.echo(f"log ID:          {entry.entry.log_id}")
+    click.echo(f"kind:            {entry.kind or '?'} {entry.version or ''}".rstrip())
+    try:
+        record = parse_body(entry.entry.body)
+    except EntryKindError:
+        record = None
+    if isinstance(record, HashedRekord):
+        click.echo(f"artifact:        {record.algorithm}:{record.digest.hex()}")
+    elif isinstance(record, DsseRecord):
+        click.echo(f"payload hash:    sha256:{record.payload_hash.hex()}")
+        click.echo(f"envelope hash:   sha256:{record.envelope_hash.hex()}")
+    click.echo(f"verified:        {verification.summary()}")
+
+
+@tlog_group.command("verify")
+@click.option("--bundle", "bundle_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Evidence: a Sigstore bundle, a cosign Rekor bundle (dev.sigstore.cosign/bundle), "
+              "or `tlog get -o json` output.")
+@click.option("--artifact", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also require the (hashedrekord) entry to be about this file.")
+@click.option("--digest", help="Also require the (hashedrekord) entry to be about this digest (sha256:<hex>).")
+@click.option("--online", is_flag=True,
+              help="Also fetch the entry from the log and prove its inclusion in the log's current tree.")
+@tlog_trust_options
+@output_option
+def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None, online: bool, rekor_url: str,
+                   rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
+                   output: str) -> None:
+    """Verify the inclusion of an entry: offline (SET, inclusion proof and checkpoint), or --online."""
+    from supplychain.tlog.evidence import read_evidence, verify_entry
+    from supplychain.tlog.kind import artifact_mismatch
+
+    if artifact is not None and digest is not None:
+        raise click.UsageError("give at most one of --artifact and --digest")
+    wanted = _wanted_digest(artifact, digest)
+    keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
+    entries = read_evidence(bundle_path.read_bytes())
+    results: list[tuple[RekorEntry, EntryVerification]] = []
+    client = _client(rekor_url, keyring, ca_file) if online else None
+    try:
+        for entry in entries:
+            if wanted is not None:
+                problem = artifact_mismatch(entry.entry.body, *wanted)
+                if problem is not None:
+                    raise VerificationError(f"entry {entry.log_index} does not match the artifact: {problem}")
+            verification = verify_entry(entry, keyring)
+            if client is not None:
+                verification = client.confirm_entry(entry).verification
+            results.append((entry, verification))
+    finally:
+        if client is not None:
+            client.close()
+    if output == "json":
+        click.echo(json.dumps([_verification_json(entry, verification, online) for entry, verification in results],
+                              indent=2))
+        return
+    for entry, verification in results:
+        click.echo(f"verified entry {entry.log_index} ({entry.uuid}): {verification.summary()}"
+                   + (" [online]" if online else ""))
+
+
+def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, bytes] | None:
+    if artifact is not None:
+        hasher = hashlib.sha256()
+        with artifact.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(chunk)
+        return "sha256", hasher.digest()
+    if digest is None:
+        return None
+    algorithm, _, value = digest.partition(":")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if algorithm not in ("sha256", "sha384", "sha512") or len(raw) != hashlib.new(algorithm).digest_size:
+        raise InvalidInputError(f"--digest {digest!r} is not <algorithm>:<hex>", hint="e.g. sha256:<64 hex digits>")
+    return algorithm, raw
+
+
+def _verification_json(entry: RekorEntry, verification: EntryVerification, online: bool) -> dict[str, Any]:
+    checkpoint = verification.checkpoint
+    return {
+        "uuid": entry.uuid,
+        "logIndex": entry.log_index,
+        "logID": entry.entry.log_id,
+        "integratedTime": entry.entry.integrated_time,
+        "log": verification.log.base_url,
+        "signedEntryTimestamp": verification.timestamp_verified,
+        "inclusion": None if checkpoint is None else {
+            "origin": checkpoint.origin, "treeSize": checkpoint.size, "rootHash": checkpoint.root_hash.hex()},
+        "keyValidityChecked": verification.time_checked,
+        "online": online,
+    }
+
+
+@tlog_group.command("monitor")
+@click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File holding the last verified checkpoint (created on the first run).")
+@tlog_trust_options
+@output_option
+def monitor_command(state_path: Path, rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None,
+                    ca_file: Path | None, output: str) -> None:
+    """Check the log's checkpoint is consistent with the last one seen; fail on a rollback or split view."""
+    from supplychain.tlog.monitor import monitor
+
+    keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
+    with _client(rekor_url, keyring, ca_file) as client:
+        result = monitor(client, state_path)
+    if output == "json":
+        click.echo(json.dumps({"status": str(result.status), "ok": result.ok, "detail": result.detail,
+                               "previousSize": None if result.previous is None else result.previous.size,
+                               "treeSize": result.current.size, "rootHash": result.current.root_hash}, indent=2))
+    elif result.ok:
+        click.echo(f"{rekor_url}: {result.detail}")
+    if not result.ok:
+        raise VerificationError(
+            f"{rekor_url}: {result.detail}",
+            hint=f"the state in {state_path} was kept as evidence; report the log's two checkpoints to its operator",
+        )

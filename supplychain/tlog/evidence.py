@@ -1,0 +1,446 @@
+"""Transparency-log evidence for one entry, in every wire form, and its offline verification against trusted keys.
+
+Three forms carry the same facts (the body, when and where it was logged, a SET and/or an inclusion proof):
+
+* a Rekor v1 API answer: ``{"<uuid>": {"body", "integratedTime", "logID", "logIndex", "verification":
+  {"signedEntryTimestamp", "inclusionProof": {"logIndex", "rootHash", "treeSize", "hashes", "checkpoint"}}}}``
+  (hex hashes; Rekor ``openapi.yaml`` ``LogEntry``);
+* a Sigstore bundle's ``verificationMaterial.tlogEntries[]``, the TransparencyLogEntry of protobuf-specs
+  (``sigstore_rekor.proto``) that both Rekor v1 and v2 entries take there: int64 as strings, base64 hashes,
+  ``logId.keyId``, ``kindVersion``, ``inclusionPromise.signedEntryTimestamp``, ``inclusionProof.checkpoint.envelope``,
+  ``canonicalizedBody``;
+* cosign's ``dev.sigstore.cosign/bundle`` annotation (``RekorBundle``): SET only.
+
+All three become a ``RekorEntry``. The entry UUID is the hex leaf hash ``SHA-256(0x00 || body)`` (RFC 9162 2.1.1),
+optionally prefixed by the 16-hex-digit tree ID of the shard (Rekor's "entry ID"); a UUID whose leaf part is not
+the body's hash is refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from supplychain.errors import IntegrityError
+from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, parse_rekor_origin
+from supplychain.tlog.entry import (
+    MAX_BUNDLE_BYTES,
+    EntryFormatError,
+    EntryInclusionError,
+    EntryTimestampError,
+    InclusionProof,
+    LogEntry,
+    LogEntryError,
+    RekorBundle,
+    verify_entry_inclusion,
+    verify_entry_timestamp,
+)
+from supplychain.tlog.kind import EntryKindError, body_kind
+from supplychain.tlog.merkle import hash_leaf
+from supplychain.tlog.trust import LogKeyring, TrustedLog
+
+_UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
+
+
+class RekorResponseError(IntegrityError):
+    """A transparency log's answer that is malformed, too large, or not the one asked for."""
+
+    default_hint = "the log (or something between us and it) answered wrongly; retry, and report it if it persists"
+
+
+class EntryUuidError(RekorResponseError):
+    """An entry returned under a UUID that is not the one asked for, or not its own leaf hash."""
+
+
+# -- UUIDs -------------------------------------------------------------------------------------------------------
+
+
+def split_uuid(uuid: str) -> tuple[int | None, bytes]:
+    """``(tree ID or None, leaf hash)`` of an entry UUID (64 hex digits, or 80 with the tree ID in front)."""
+    if not _UUID_RE.fullmatch(uuid):
+        raise EntryUuidError(
+            f"entry UUID {uuid[:100]!r} is not 64 (or 80) lowercase hex digits",
+            hint="a Rekor entry UUID is the entry's leaf hash in hex, optionally after a 16-hex-digit tree ID",
+        )
+    if len(uuid) == 80:
+        return int(uuid[:16], 16), bytes.fromhex(uuid[16:])
+    return None, bytes.fromhex(uuid)
+
+
+def entry_uuid(body: bytes, tree_id: int | None = None) -> str:
+    """The UUID of an entry with ``body``: hex leaf hash, after ``%016x`` of the tree ID if given (Rekor v1)."""
+    leaf = hash_leaf(body).hex()
+    return leaf if tree_id is None else f"{tree_id:016x}{leaf}"
+
+
+def same_entry(asked: str, returned: str) -> bool:
+    """Whether a returned UUID names the asked entry: the leaf hashes agree, and so do the tree IDs if both have one."""
+    asked_tree, asked_leaf = split_uuid(asked.lower())
+    got_tree, got_leaf = split_uuid(returned)
+    return asked_leaf == got_leaf and (asked_tree is None or got_tree is None or asked_tree == got_tree)
+
+
+# -- the entry value ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RekorEntry:
+    """One log entry with its evidence, not yet verified."""
+
+    uuid: str
+    entry: LogEntry
+    signed_entry_timestamp: bytes | None = None
+    inclusion_proof: InclusionProof | None = None
+    kind: str | None = None
+    version: str | None = None
+
+    def __post_init__(self) -> None:
+        _, leaf = split_uuid(self.uuid)
+        if leaf != hash_leaf(self.entry.body):
+            raise EntryUuidError(
+                f"entry UUID {self.uuid} is not the leaf hash of its body ({hash_leaf(self.entry.body).hex()})"
+            )
+
+    @property
+    def tree_id(self) -> int | None:
+        """The shard's tree ID from an 80-digit UUID."""
+        return split_uuid(self.uuid)[0]
+
+    @property
+    def log_index(self) -> int:
+        """The entry's (global) index in the log."""
+        return self.entry.log_index
+
+    def to_rekor_bundle(self) -> RekorBundle:
+        """cosign's ``dev.sigstore.cosign/bundle`` annotation for this entry (needs the SET)."""
+        if self.signed_entry_timestamp is None:
+            raise EntryTimestampError("the entry has no signed entry timestamp to put in a cosign bundle")
+        return RekorBundle(self.signed_entry_timestamp, self.entry)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The Rekor v1 API ``LogEntry`` map ``{uuid: {...}}`` (hex proof hashes), as Rekor serves it."""
+        value: dict[str, Any] = {
+            "body": self.entry.body_base64,
+            "integratedTime": self.entry.integrated_time,
+            "logID": self.entry.log_id,
+            "logIndex": self.entry.log_index,
+        }
+        verification: dict[str, Any] = {}
+        if self.inclusion_proof is not None:
+            proof = self.inclusion_proof
+            verification["inclusionProof"] = {
+                "checkpoint": proof.checkpoint,
+                "hashes": [value.hex() for value in proof.hashes],
+                "logIndex": proof.log_index,
+                "rootHash": proof.root_hash.hex(),
+                "treeSize": proof.tree_size,
+            }
+        if self.signed_entry_timestamp is not None:
+            verification["signedEntryTimestamp"] = base64.b64encode(self.signed_entry_timestamp).decode()
+        if verification:
+            value["verification"] = verification
+        return {self.uuid: value}
+
+
+# -- Rekor v1 API answers ----------------------------------------------------------------------------------------
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class _V1Proof(_Wire):
+    logIndex: int
+    rootHash: str
+    treeSize: int
+    hashes: list[str] = Field(max_length=128)
+    checkpoint: str | None = None
+
+
+class _V1Verification(_Wire):
+    inclusionProof: _V1Proof | None = None
+    signedEntryTimestamp: str | None = None
+
+
+class _V1Entry(_Wire):
+    body: str
+    integratedTime: int
+    logID: str
+    logIndex: int
+    verification: _V1Verification | None = None
+
+
+_V1_ENTRIES = TypeAdapter(dict[str, _V1Entry])
+
+
+def parse_log_entries(data: bytes | dict[str, Any]) -> list[RekorEntry]:
+    """The entries of a Rekor v1 ``LogEntry`` map (``GET /api/v1/log/entries/{uuid}``, ``POST`` answers).
+
+    Raise ``RekorResponseError`` for anything malformed (including a UUID that is not its body's leaf hash).
+    """
+    try:
+        entries = _V1_ENTRIES.validate_python(data) if isinstance(data, dict) else _V1_ENTRIES.validate_json(data)
+    except ValidationError as exc:
+        raise RekorResponseError(f"the log's entry is malformed: {_first_error(exc)}") from exc
+    result = []
+    for uuid, raw in entries.items():
+        try:
+            entry = LogEntry.from_base64(raw.body, raw.integratedTime, raw.logIndex, raw.logID.lower())
+            verification = raw.verification or _V1Verification()
+            proof = verification.inclusionProof
+            result.append(
+                RekorEntry(
+                    uuid.lower(),
+                    entry,
+                    _b64(verification.signedEntryTimestamp, "signedEntryTimestamp")
+                    if verification.signedEntryTimestamp is not None
+                    else None,
+                    InclusionProof.from_wire(
+                        proof.logIndex, proof.treeSize, proof.rootHash, proof.hashes, proof.checkpoint
+                    )
+                    if proof is not None
+                    else None,
+                    *_kind_or_none(entry.body),
+                )
+            )
+        except EntryFormatError as exc:
+            raise RekorResponseError(f"the log's entry {uuid[:80]} is malformed: {exc}") from exc
+    return result
+
+
+def _kind_or_none(body: bytes) -> tuple[str | None, str | None]:
+    try:
+        return body_kind(body)
+    except EntryKindError:
+        return None, None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "document"
+    return f"{where}: {error['msg']}"
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EntryFormatError(f"{what} is not valid base64") from exc
+
+
+# -- Sigstore bundles (TransparencyLogEntry) ---------------------------------------------------------------------
+
+
+def _int64(value: object) -> object:
+    """protobuf JSON writes int64 as a decimal string; accept that or a JSON integer."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value, re.ASCII):
+        return int(value)
+    return value
+
+
+Int64 = Annotated[int, BeforeValidator(_int64)]
+
+
+class _KindVersion(_Wire):
+    kind: str
+    version: str
+
+
+class _LogId(_Wire):
+    keyId: str
+
+
+class _Promise(_Wire):
+    signedEntryTimestamp: str
+
+
+class _Envelope(_Wire):
+    envelope: str
+
+
+class _BundleProof(_Wire):
+    logIndex: Int64
+    rootHash: str
+    treeSize: Int64
+    hashes: list[str] = Field(default_factory=list, max_length=128)
+    checkpoint: _Envelope | None = None
+
+
+class _TlogEntry(_Wire):
+    logIndex: Int64
+    logId: _LogId
+    kindVersion: _KindVersion | None = None
+    integratedTime: Int64 = 0
+    inclusionPromise: _Promise | None = None
+    inclusionProof: _BundleProof | None = None
+    canonicalizedBody: str
+
+
+class _Material(_Wire):
+    tlogEntries: list[_TlogEntry] = Field(default_factory=list, max_length=64)
+
+
+class _Bundle(_Wire):
+    mediaType: str
+    verificationMaterial: _Material
+
+
+def bundle_entries(data: bytes | str) -> list[RekorEntry]:
+    """The tlog entries of a Sigstore bundle (v0.1 to v0.3), Rekor v1 or v2; ``EntryFormatError`` if malformed.
+
+    The UUID of each is its leaf hash (bundles do not carry the tree ID). ``kindVersion`` must agree with the body.
+    """
+    if len(data) > MAX_BUNDLE_BYTES * 16:
+        raise EntryFormatError("the Sigstore bundle is larger than 16 MiB")
+    try:
+        bundle = _Bundle.model_validate_json(data)
+    except ValidationError as exc:
+        raise EntryFormatError(f"not a Sigstore bundle: {_first_error(exc)}") from exc
+    if not bundle.mediaType.startswith("application/vnd.dev.sigstore.bundle"):
+        raise EntryFormatError(f"media type {bundle.mediaType!r} is not a Sigstore bundle's")
+    result = []
+    for number, raw in enumerate(bundle.verificationMaterial.tlogEntries):
+        log_id = _b64(raw.logId.keyId, f"tlogEntries[{number}].logId.keyId")
+        body = _b64(raw.canonicalizedBody, f"tlogEntries[{number}].canonicalizedBody")
+        try:
+            kind = body_kind(body)
+        except EntryKindError as exc:
+            raise EntryFormatError(f"tlogEntries[{number}]: {exc}") from exc
+        if raw.kindVersion is not None and (raw.kindVersion.kind, raw.kindVersion.version) != kind:
+            raise EntryFormatError(
+                f"tlogEntries[{number}] says {raw.kindVersion.kind} {raw.kindVersion.version}, "
+                f"but its body is {kind[0]} {kind[1]}"
+            )
+        proof = raw.inclusionProof
+        result.append(
+            RekorEntry(
+                hash_leaf(body).hex(),
+                LogEntry(body, raw.integratedTime, raw.logIndex, log_id.hex()),
+                None if raw.inclusionPromise is None else _b64(raw.inclusionPromise.signedEntryTimestamp, "SET"),
+                None
+                if proof is None
+                else InclusionProof.from_wire(
+                    proof.logIndex,
+                    proof.treeSize,
+                    proof.rootHash,
+                    proof.hashes,
+                    None if proof.checkpoint is None else proof.checkpoint.envelope,
+                ),
+                *kind,
+            )
+        )
+    if not result:
+        raise EntryFormatError("the Sigstore bundle has no transparency-log entry")
+    return result
+
+
+def rekor_bundle_entry(bundle: RekorBundle) -> RekorEntry:
+    """A cosign ``dev.sigstore.cosign/bundle`` annotation as a ``RekorEntry`` (SET, no proof)."""
+    return RekorEntry(hash_leaf(bundle.entry.body).hex(), bundle.entry, bundle.signed_entry_timestamp, None,
+                      *_kind_or_none(bundle.entry.body))
+
+
+def read_evidence(data: bytes) -> list[RekorEntry]:
+    """Entries from any evidence file: a Sigstore bundle, cosign's Rekor bundle annotation, or a Rekor v1 entry
+    map (what ``rekor-cli get --format json`` and ``supplychain tlog get -o json`` print)."""
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise EntryFormatError(f"the evidence is not JSON: {exc}") from exc
+    if isinstance(document, dict) and "mediaType" in document:
+        return bundle_entries(data)
+    if isinstance(document, dict) and "SignedEntryTimestamp" in document:
+        return [rekor_bundle_entry(RekorBundle.parse(data))]
+    if isinstance(document, dict) and document and all(_UUID_RE.fullmatch(key.lower()) for key in document):
+        try:
+            return parse_log_entries(data)
+        except RekorResponseError as exc:
+            raise EntryFormatError(str(exc)) from exc
+    raise EntryFormatError(
+        "unrecognised evidence: expected a Sigstore bundle, a cosign Rekor bundle or a Rekor entry",
+        hint="give the bundle file, the value of the dev.sigstore.cosign/bundle annotation, or `tlog get -o json`",
+    )
+
+
+# -- offline verification ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryVerification:
+    """What was proven about an entry: by which trusted key, the SET, inclusion up to a checkpoint, key window."""
+
+    log: TrustedLog
+    timestamp_verified: bool
+    checkpoint: Checkpoint | None
+    time_checked: bool
+
+    def summary(self) -> str:
+        """One line for people: which checks passed."""
+        parts = []
+        if self.timestamp_verified:
+            parts.append("signed entry timestamp")
+        if self.checkpoint is not None:
+            parts.append(f"inclusion in tree of size {self.checkpoint.size} ({self.checkpoint.origin})")
+        if not self.time_checked:
+            parts.append("integration time unknown: key validity window not checked")
+        return "; ".join(parts)
+
+
+def verify_entry(
+    entry: RekorEntry,
+    keyring: LogKeyring,
+    *,
+    require_timestamp: bool = False,
+    require_inclusion: bool = False,
+) -> EntryVerification:
+    """Verify ``entry`` offline with the trusted keys; return what was proven, raise a ``LogEntryError`` otherwise.
+
+    1. the entry's log ID names a trusted key (``UnknownLogError``), valid at the entry's ``integratedTime``
+       when the entry has one (``KeyValidityError``; Rekor v2 entries carry none);
+    2. the SET, if present (or required), verifies with that key over the entry (``EntryTimestampError``);
+    3. the inclusion proof, if present (or required), leads from the body's leaf to a checkpoint signed by that key
+       (RFC 9162 2.1.3.2; ``InclusionProofError``, ``NoteSignatureError``, ``CheckpointMismatchError``), whose
+       origin names the entry's shard when both are known, and whose index is not past the entry's.
+
+    An entry with neither a SET nor a proof proves nothing and is refused.
+    """
+    log = keyring.key_for(entry.entry.log_id, entry.entry.integrated_time)
+    timestamp_verified = False
+    if entry.signed_entry_timestamp is not None:
+        verify_entry_timestamp(entry.entry, entry.signed_entry_timestamp, log.key)
+        timestamp_verified = True
+    elif require_timestamp:
+        raise EntryTimestampError(f"entry {entry.log_index} has no signed entry timestamp")
+    checkpoint = None
+    if entry.inclusion_proof is not None:
+        proof = entry.inclusion_proof
+        if proof.log_index > entry.log_index:
+            raise EntryInclusionError(
+                f"inclusion proof is for leaf {proof.log_index}, past the entry's log index {entry.log_index}"
+            )
+        checkpoint = verify_entry_inclusion(entry.entry.body, proof, log.note_verifier())
+        _check_shard(entry, checkpoint)
+    elif require_inclusion:
+        raise EntryInclusionError(
+            f"entry {entry.log_index} has no inclusion proof", hint="fetch it from the log (--online)"
+        )
+    if not timestamp_verified and checkpoint is None:
+        raise LogEntryError(f"entry {entry.log_index} has neither a signed entry timestamp nor an inclusion proof")
+    return EntryVerification(log, timestamp_verified, checkpoint, entry.entry.integrated_time > 0)
+
+
+def _check_shard(entry: RekorEntry, checkpoint: Checkpoint) -> None:
+    """A Rekor v1 checkpoint's origin ``host - treeID`` must name the entry's shard when the UUID gives it."""
+    if entry.tree_id is None:
+        return
+    _, tree_id = parse_rekor_origin(checkpoint.origin)
+    if tree_id is not None and tree_id != entry.tree_id:
+        raise CheckpointMismatchError(
+            f"the inclusion proof's checkpoint is for tree {tree_id}, but the entry is in tree {entry.tree_id}"
+        )

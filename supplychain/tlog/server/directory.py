@@ -1,0 +1,209 @@
+"""A local log's directory: its signing key, public key, configuration and database (``tlog init``).
+
+Layout::
+
+    DIR/config.json   {"name": "<host name>", "treeID": <int>, "keyType": "ecdsa-p256" | "ed25519"}
+    DIR/log.key       the log's private key, PKCS#8 PEM, mode 0600 (unencrypted: the server signs unattended)
+    DIR/log.pub       its public key, PKIX PEM: what clients pass as --rekor-public-key
+    DIR/log.db        the SQLite store (created by ``tlog serve``), with -wal and -shm files
+
+Every file is written to a temporary name (``O_CREAT|O_EXCL``), synced, then linked into place (``link(2)`` never
+replaces an existing file) and the directory synced; ``config.json`` goes last, so a directory with a config is
+complete. The checkpoint origin is Rekor's ``<name> - <treeID>`` and checkpoints are signed under key name
+``<name>`` with Rekor v1's key ID (``SHA-256(SPKI DER)[:4]``); the log ID is ``SHA-256(SPKI DER)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from supplychain.errors import ConfigurationError
+from supplychain.tlog.checkpoint import LogKeyError, LogPrivateKey, NoteSigner, check_public_key, rekor_origin
+from supplychain.tlog.entry import LogKey
+
+KeyType = Literal["ecdsa-p256", "ed25519"]
+KEY_TYPES: tuple[str, ...] = get_args(KeyType)
+CONFIG_FILE = "config.json"
+PRIVATE_KEY_FILE = "log.key"
+PUBLIC_KEY_FILE = "log.pub"
+DATABASE_FILE = "log.db"
+DEFAULT_NAME = "localhost"
+_MAX_TREE_ID = 2**63 - 1  # Trillian tree IDs are positive int64
+
+
+class LogDirectoryError(ConfigurationError):
+    """A log directory that cannot be created or opened."""
+
+    default_hint = "create the log with `supplychain tlog init --dir DIR`"
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """What ``config.json`` records."""
+
+    name: str
+    tree_id: int
+    key_type: KeyType
+
+    @property
+    def origin(self) -> str:
+        """The checkpoint origin, Rekor v1 style: ``<name> - <treeID>``."""
+        return rekor_origin(self.name, self.tree_id)
+
+
+@dataclass(frozen=True, slots=True)
+class LogDirectory:
+    """An opened log directory: its configuration and signing key."""
+
+    path: Path
+    config: LogConfig
+    private_key: LogPrivateKey
+
+    @property
+    def database_path(self) -> Path:
+        """Where the SQLite store lives."""
+        return self.path / DATABASE_FILE
+
+    @property
+    def public_key_path(self) -> Path:
+        """The PEM public key clients trust (``--rekor-public-key``)."""
+        return self.path / PUBLIC_KEY_FILE
+
+    def signer(self) -> NoteSigner:
+        """The checkpoint signer: key name = the log's name, Rekor v1 key ID."""
+        return NoteSigner.rekor_v1(self.config.name, self.private_key)
+
+    def log_key(self) -> LogKey:
+        """The log's public key and log ID."""
+        return LogKey.from_public_key(check_public_key(self.private_key.public_key()))
+
+    def public_key_pem(self) -> bytes:
+        """The public key as PKIX PEM (``GET /api/v1/log/publicKey``)."""
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+
+def generate_key(key_type: KeyType) -> LogPrivateKey:
+    """A new log signing key: ECDSA P-256 (Rekor's default) or Ed25519."""
+    if key_type == "ed25519":
+        return Ed25519PrivateKey.generate()
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def init_log_directory(
+    path: str | os.PathLike[str],
+    *,
+    key_type: KeyType = "ecdsa-p256",
+    name: str = DEFAULT_NAME,
+    tree_id: int | None = None,
+) -> LogDirectory:
+    """Create a log in ``path`` (created 0700 if missing): key pair and config. Refuse an initialised directory."""
+    if key_type not in KEY_TYPES:
+        raise LogDirectoryError(f"unknown key type {key_type!r}: expected one of {', '.join(KEY_TYPES)}")
+    tree_id = secrets.randbelow(_MAX_TREE_ID) + 1 if tree_id is None else tree_id
+    try:
+        config = LogConfig(name, tree_id, key_type)
+        config.origin  # noqa: B018 - validates the name (a note key name: no spaces, no '+')
+    except LogKeyError as exc:
+        raise LogDirectoryError(f"invalid log name {name!r}: {exc}", hint="use a host name, e.g. localhost") from exc
+    directory = Path(path)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LogDirectoryError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    existing = [name for name in (CONFIG_FILE, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, DATABASE_FILE)
+                if (directory / name).exists()]
+    if existing:
+        raise LogDirectoryError(
+            f"{directory} already holds a log ({', '.join(existing)})",
+            hint="serve it with `supplychain tlog serve --dir`, or choose an empty directory",
+        )
+    private_key = generate_key(key_type)
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    opened = LogDirectory(directory, config, private_key)
+    _write_new(directory / PRIVATE_KEY_FILE, pem, 0o600)
+    _write_new(directory / PUBLIC_KEY_FILE, opened.public_key_pem(), 0o644)
+    document = {"name": config.name, "treeID": config.tree_id, "keyType": config.key_type}
+    _write_new(directory / CONFIG_FILE, (json.dumps(document, indent=2) + "\n").encode(), 0o644)
+    return opened
+
+
+def open_log_directory(path: str | os.PathLike[str]) -> LogDirectory:
+    """Open an initialised log directory; the private key must not be readable by group or others."""
+    directory = Path(path)
+    config_path, key_path = directory / CONFIG_FILE, directory / PRIVATE_KEY_FILE
+    if not config_path.is_file():
+        raise LogDirectoryError(f"{directory} is not a log directory (no {CONFIG_FILE})")
+    try:
+        document = json.loads(config_path.read_bytes())
+        config = LogConfig(str(document["name"]), int(document["treeID"]), document["keyType"])
+        config.origin  # noqa: B018 - validates the name
+    except (OSError, ValueError, KeyError, TypeError, LogKeyError) as exc:
+        raise LogDirectoryError(f"cannot read {config_path}: {exc}") from exc
+    if config.key_type not in KEY_TYPES or not 0 < config.tree_id <= _MAX_TREE_ID:
+        raise LogDirectoryError(f"{config_path}: bad keyType or treeID")
+    try:
+        mode = key_path.stat().st_mode
+        pem = key_path.read_bytes()
+    except OSError as exc:
+        raise LogDirectoryError(f"cannot read {key_path}: {exc.strerror or exc}") from exc
+    if stat.S_IMODE(mode) & 0o077:
+        raise LogDirectoryError(
+            f"{key_path} is readable by other users (mode {stat.S_IMODE(mode):04o})", hint=f"chmod 600 {key_path}"
+        )
+    try:
+        private_key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise LogDirectoryError(f"cannot load the log key {key_path}: {exc}") from exc
+    if not isinstance(private_key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise LogDirectoryError(f"{key_path} is not an ECDSA P-256 or Ed25519 key")
+    try:
+        check_public_key(private_key.public_key())
+    except LogKeyError as exc:
+        raise LogDirectoryError(f"{key_path}: {exc}") from exc
+    return LogDirectory(directory, config, private_key)
+
+
+def _write_new(target: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to ``target`` durably without ever replacing an existing file (see the module docstring)."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(temporary, flags, mode)
+        try:
+            os.fchmod(descriptor, mode)  # exactly this mode, whatever the umask
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.link(temporary, target)
+    except FileExistsError as exc:
+        raise LogDirectoryError(f"refusing to overwrite {target}") from exc
+    except OSError as exc:
+        raise LogDirectoryError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    with contextlib.suppress(OSError):  # some file systems cannot fsync a directory; the file itself is synced
+        descriptor = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)

@@ -1,0 +1,330 @@
+"""Which transparency logs to trust, with which keys, and when: ``trusted_root.json`` and single log keys.
+
+Three ways to name a log and its key (issue 4, item 3):
+
+* ``--rekor-public-key FILE`` (with ``--rekor-url``): one key, valid forever;
+* ``--trusted-root FILE``: a Sigstore TrustedRoot v0.1 (``application/vnd.dev.sigstore.trustedroot+json;version=0.1``),
+  whose ``tlogs[]`` each give a ``baseUrl``, a ``hashAlgorithm``, a ``publicKey`` (``rawBytes`` = DER
+  SubjectPublicKeyInfo, ``keyDetails``, ``validFor {start, end}``) and a ``logId.keyId``;
+* nothing: the Sigstore public-good instance, through the production trusted root that the ``sigstore`` package
+  ships (read offline from its package data, no TUF refresh, and without importing ``sigstore`` itself).
+
+Each key's log ID is *computed* and must equal the one the root declares: SHA-256 of the DER key for Rekor v1, or
+the C2SP signed-note key hash under the log's host name for Rekor v2 (``LogKey.rekor_v2``). A key is used only
+inside its validity window: an entry integrated outside ``validFor`` is refused (``KeyValidityError``), as
+sigstore-go and sigstore-python do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib.resources
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.tlog.checkpoint import LogKeyError, NoteVerifier, load_public_key
+from supplychain.tlog.entry import LogEntryError, LogKey
+
+TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"
+MAX_TRUSTED_ROOT_BYTES = 4 << 20
+
+# The sigstore package's embedded TUF targets, one directory per TUF repository (percent-encoded URL).
+_SIGSTORE_STORE = {
+    "production": "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev",
+    "staging": "https%3A%2F%2Ftuf-repo-cdn.sigstage.dev",
+}
+# keyDetails values (Sigstore protobuf-specs PublicKeyDetails) a transparency log key may carry.
+_LOG_KEY_DETAILS = frozenset({"PKIX_ECDSA_P256_SHA_256", "PKIX_ED25519"})
+
+
+class TrustedRootError(ConfigurationError):
+    """A trusted root that cannot be read or used."""
+
+    default_hint = "give a Sigstore trusted_root.json (TrustedRoot v0.1), or the log's key with --rekor-public-key"
+
+
+class UnknownLogError(LogEntryError):
+    """Evidence from a log that no trusted key names."""
+
+    default_hint = "the entry was made by another log; pass that log's key (--rekor-public-key or --trusted-root)"
+
+
+class KeyValidityError(LogEntryError):
+    """A log key used outside its validity window."""
+
+    default_hint = "the log key was not valid when the entry was made; the evidence cannot be trusted"
+
+
+def _parse_time(text: str, what: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise TrustedRootError(f"{what} {text!r} is not an RFC 3339 timestamp") from exc
+    if moment.tzinfo is None:
+        raise TrustedRootError(f"{what} {text!r} has no time zone")
+    return int(moment.timestamp())
+
+
+def format_time(seconds: int) -> str:
+    """RFC 3339 UTC, for messages."""
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedLog:
+    """One transparency log key: where the log lives, the key, and when the key may be used (Unix seconds)."""
+
+    base_url: str
+    key: LogKey
+    valid_from: int | None = None
+    valid_until: int | None = None
+
+    def covers(self, when: int) -> bool:
+        """Whether the key was valid at ``when`` (the window is inclusive at both ends)."""
+        return (self.valid_from is None or when >= self.valid_from) and (
+            self.valid_until is None or when <= self.valid_until
+        )
+
+    def check_time(self, when: int, what: str = "entry") -> None:
+        """Raise ``KeyValidityError`` unless the key was valid at ``when``."""
+        if not self.covers(when):
+            window = f"{_describe(self.valid_from)} .. {_describe(self.valid_until)}"
+            raise KeyValidityError(
+                f"{what} time {format_time(when)} is outside the validity window {window} of log key "
+                f"{self.key.log_id_hex[:16]}... ({self.base_url})"
+            )
+
+    @property
+    def host(self) -> str:
+        """The host name of ``base_url`` (Rekor v1 and v2 sign checkpoints under it)."""
+        return urlsplit(self.base_url).hostname or ""
+
+    def note_verifier(self) -> NoteVerifier:
+        """The checkpoint verifier for this key (see ``LogKey.note_verifier``)."""
+        return self.key.note_verifier()
+
+
+def _describe(seconds: int | None) -> str:
+    return "(open)" if seconds is None else format_time(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class LogKeyring:
+    """The transparency-log keys a verifier trusts, looked up by log ID."""
+
+    logs: tuple[TrustedLog, ...]
+
+    def __iter__(self) -> Iterator[TrustedLog]:
+        return iter(self.logs)
+
+    def __len__(self) -> int:
+        return len(self.logs)
+
+    def find(self, log_id: bytes | str) -> TrustedLog:
+        """The trusted key with this log ID (bytes or hex); ``UnknownLogError`` if none."""
+        wanted = log_id if isinstance(log_id, bytes) else _hex_id(log_id)
+        for log in self.logs:
+            if log.key.log_id == wanted:
+                return log
+        known = ", ".join(f"{log.key.log_id_hex[:16]}... ({log.base_url})" for log in self.logs) or "none"
+        raise UnknownLogError(f"no trusted key for log {wanted.hex()}; trusted logs: {known}")
+
+    def key_for(self, log_id: bytes | str, integrated_time: int | None) -> TrustedLog:
+        """The trusted key for ``log_id``, checked against ``integrated_time`` when known (> 0)."""
+        log = self.find(log_id)
+        if integrated_time:
+            log.check_time(integrated_time)
+        return log
+
+    def for_url(self, url: str) -> LogKeyring:
+        """The keys of the log at ``url`` (scheme, host and port compared; a trailing slash ignored)."""
+        wanted = _normal_url(url)
+        return LogKeyring(tuple(log for log in self.logs if _normal_url(log.base_url) == wanted))
+
+    def valid_at(self, when: int) -> LogKeyring:
+        """The keys valid at ``when``."""
+        return LogKeyring(tuple(log for log in self.logs if log.covers(when)))
+
+    def merged(self, other: Iterable[TrustedLog]) -> LogKeyring:
+        """Both sets of keys, without duplicates."""
+        unique: dict[tuple[str, bytes, int | None, int | None], TrustedLog] = {}
+        for log in (*self.logs, *other):
+            unique.setdefault((log.base_url, log.key.log_id, log.valid_from, log.valid_until), log)
+        return LogKeyring(tuple(unique.values()))
+
+
+def _hex_id(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"log ID {text[:80]!r} is not hex") from exc
+
+
+def _normal_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme, 0)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}{parts.path.rstrip('/')}"
+
+
+# -- trusted_root.json -------------------------------------------------------------------------------------
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _ValidFor(_Wire):
+    start: str | None = None
+    end: str | None = None
+
+
+class _PublicKey(_Wire):
+    rawBytes: str
+    keyDetails: str
+    validFor: _ValidFor = Field(default_factory=_ValidFor)
+
+
+class _LogId(_Wire):
+    keyId: str
+
+
+class _TransparencyLog(_Wire):
+    baseUrl: str
+    hashAlgorithm: str = "SHA2_256"
+    publicKey: _PublicKey
+    logId: _LogId
+
+
+class _TrustedRoot(_Wire):
+    mediaType: str
+    tlogs: list[_TransparencyLog] = Field(default_factory=list)
+
+
+def load_trusted_root(data: bytes, *, source: str = "trusted root") -> LogKeyring:
+    """The transparency-log keys of a TrustedRoot v0.1 document.
+
+    Keys of other types than ECDSA P-256 and Ed25519 (``keyDetails``) are skipped, as is any log whose hash
+    algorithm is not SHA2_256; a declared log ID that does not match the key is an error (a root that lies about
+    its own keys is not usable).
+    """
+    if len(data) > MAX_TRUSTED_ROOT_BYTES:
+        raise TrustedRootError(f"{source} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
+    try:
+        root = _TrustedRoot.model_validate_json(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "document"
+        raise TrustedRootError(f"{source} is not a trusted root: {where}: {error['msg']}") from exc
+    if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
+        raise TrustedRootError(f"{source} has media type {root.mediaType!r}, expected {TRUSTED_ROOT_MEDIA_TYPE!r}")
+    logs = []
+    for number, tlog in enumerate(root.tlogs):
+        if tlog.publicKey.keyDetails not in _LOG_KEY_DETAILS or tlog.hashAlgorithm != "SHA2_256":
+            continue
+        logs.append(_trusted_log(tlog, f"{source} tlogs[{number}]"))
+    if not logs:
+        raise TrustedRootError(f"{source} lists no usable transparency log key")
+    return LogKeyring(tuple(logs))
+
+
+def _trusted_log(tlog: _TransparencyLog, where: str) -> TrustedLog:
+    try:
+        raw = base64.b64decode(tlog.publicKey.rawBytes, validate=True)
+        declared = base64.b64decode(tlog.logId.keyId, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise TrustedRootError(f"{where}: invalid base64: {exc}") from exc
+    try:
+        public_key = load_public_key(raw)
+    except LogKeyError as exc:
+        raise TrustedRootError(f"{where}: {exc}") from exc
+    key = LogKey.from_public_key(public_key)
+    host = urlsplit(tlog.baseUrl).hostname
+    if key.log_id != declared and isinstance(public_key, Ed25519PublicKey) and host:
+        key = LogKey.rekor_v2(host, public_key)  # Rekor v2: the C2SP key hash under the log's name
+    if key.log_id != declared:
+        raise TrustedRootError(
+            f"{where}: declared log ID {declared.hex()} does not match its key (computed {key.log_id.hex()})"
+        )
+    valid_for = tlog.publicKey.validFor
+    return TrustedLog(
+        tlog.baseUrl.rstrip("/"),
+        key,
+        None if valid_for.start is None else _parse_time(valid_for.start, f"{where} validFor.start"),
+        None if valid_for.end is None else _parse_time(valid_for.end, f"{where} validFor.end"),
+    )
+
+
+def read_trusted_root(path: str | Path) -> LogKeyring:
+    """``load_trusted_root`` of a file."""
+    return load_trusted_root(_read(path, "trusted root"), source=str(path))
+
+
+def sigstore_trusted_root(instance: Literal["production", "staging"] = "production") -> LogKeyring:
+    """The trusted root the ``sigstore`` package ships for Sigstore's public-good (or staging) instance, offline.
+
+    Only the package data is read: ``sigstore`` is not imported beyond its (empty) ``__init__``.
+    """
+    try:
+        store = importlib.resources.files("sigstore") / "_store" / _SIGSTORE_STORE[instance] / "trusted_root.json"
+        data = store.read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as exc:
+        raise TrustedRootError(
+            f"cannot read Sigstore's {instance} trusted root from the sigstore package: {exc}",
+            hint="install it (pip install sigstore), or pass --trusted-root or --rekor-public-key",
+        ) from exc
+    return load_trusted_root(data, source=f"sigstore {instance} trusted root")
+
+
+def public_key_keyring(data: bytes, url: str, *, source: str = "log public key") -> LogKeyring:
+    """A keyring of one Rekor v1 key (PEM or DER), valid forever, for the log at ``url``."""
+    try:
+        key = LogKey.load(data)
+    except LogKeyError as exc:
+        raise ConfigurationError(f"{source}: {exc}", hint=exc.hint) from exc
+    return LogKeyring((TrustedLog(url.rstrip("/"), key),))
+
+
+def read_public_key(path: str | Path, url: str) -> LogKeyring:
+    """``public_key_keyring`` of a file (``--rekor-public-key``)."""
+    return public_key_keyring(_read(path, "log public key"), url, source=str(path))
+
+
+def select_keyring(url: str | None, public_key: str | Path | None, trusted_root: str | Path | None) -> LogKeyring:
+    """The keys for the CLI's ``--rekor-url``, ``--rekor-public-key`` and ``--trusted-root``.
+
+    A public key wins and applies to ``url`` (default: the public-good instance). A trusted root gives every key
+    it lists (the caller narrows to one URL with ``for_url`` when it talks to a log). Neither: Sigstore's
+    production root, but only for the public-good URL: a log at another URL needs its key named.
+    """
+    target = (url or PUBLIC_GOOD_URL).rstrip("/")
+    if public_key is not None:
+        return read_public_key(public_key, target)
+    if trusted_root is not None:
+        return read_trusted_root(trusted_root)
+    if _normal_url(target) != _normal_url(PUBLIC_GOOD_URL):
+        raise ConfigurationError(
+            f"no key for the transparency log at {target}",
+            hint="pass its public key with --rekor-public-key (a local log's is DIR/log.pub) or --trusted-root",
+        )
+    return sigstore_trusted_root("production")
+
+
+def _read(path: str | Path, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_TRUSTED_ROOT_BYTES + 1)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_TRUSTED_ROOT_BYTES:
+        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
+    return data

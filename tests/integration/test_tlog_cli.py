@@ -1,0 +1,177 @@
+"""``supplychain tlog`` through the real entry point and its error boundary, against real log processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from supplychain.cli.main import main
+from supplychain.errors import ExitCode
+from supplychain.tlog.checkpoint import sign_checkpoint
+from supplychain.tlog.merkle import MerkleTree
+from supplychain.tlog.server.directory import open_log_directory
+from tests.support.fixture import fixture_path
+from tests.support.registry import free_port
+from tests.support.tlog import LogProcess, Signer
+
+pytestmark = pytest.mark.integration
+VECTORS = ("vectors", "tlog", "sigstore-python")
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str | Path) -> Result:
+    runner = CliRunner()
+    with runner.isolation() as (stdout, stderr, _):
+        try:
+            main([str(arg) for arg in args])
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        else:
+            code = 0
+        return Result(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+
+
+def assert_one_line_error(result: Result, code: int, *fragments: str) -> None:
+    assert result.code == code, result
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert lines[0].startswith("error: ") and len(lines) <= 2, lines
+    assert all(line.startswith("hint: ") for line in lines[1:])
+    for fragment in fragments:
+        assert fragment in lines[0], lines
+
+
+def trust(proc: LogProcess) -> list[str | Path]:
+    return ["--url", proc.url, "--rekor-public-key", proc.public_key_path]
+
+
+def add_entry(proc: LogProcess, artifact: bytes) -> str:
+    with proc.client() as client:
+        return client.create_hashedrekord(Signer().hashedrekord(artifact)).entry.uuid
+
+
+@pytest.fixture
+def own_log(tmp_path: Path) -> Iterator[LogProcess]:
+    proc = LogProcess(tmp_path / "own").init().start(quiet=True)
+    yield proc
+    proc.stop()
+
+
+def test_init(tmp_path: Path) -> None:
+    result = run("tlog", "init", "--dir", tmp_path / "log", "--key-type", "ed25519", "--name", "log.test")
+    assert result.code == 0 and "initialised log 'log.test - " in result.stdout
+    assert (tmp_path / "log" / "log.pub").is_file()
+    assert_one_line_error(run("tlog", "init", "--dir", tmp_path / "log"), ExitCode.INVALID_INPUT, "already holds a log")
+
+
+def test_info_get_and_verify(tlog_server: LogProcess, tmp_path: Path) -> None:
+    uuid = add_entry(tlog_server, b"cli artifact")
+    info = run("tlog", "info", *trust(tlog_server), "-o", "json")
+    assert info.code == 0 and json.loads(info.stdout)["treeSize"] >= 1
+    text = run("tlog", "get", "--uuid", uuid, *trust(tlog_server))
+    assert text.code == 0 and "signed entry timestamp; inclusion in tree of size" in text.stdout
+    got = run("tlog", "get", "--uuid", uuid, *trust(tlog_server), "-o", "json")
+    assert got.code == 0 and list(json.loads(got.stdout)) == [uuid]
+    index = json.loads(got.stdout)[uuid]["logIndex"]
+    assert run("tlog", "get", "--index", str(index), *trust(tlog_server), "-o", "json").stdout == got.stdout
+
+    evidence = tmp_path / "entry.json"
+    evidence.write_text(got.stdout)
+    offline = run("tlog", "verify", "--bundle", evidence, *trust(tlog_server))
+    assert offline.code == 0 and f"verified entry {index}" in offline.stdout
+    add_entry(tlog_server, b"grow the log")
+    online = run("tlog", "verify", "--bundle", evidence, "--online", *trust(tlog_server), "-o", "json")
+    assert online.code == 0 and json.loads(online.stdout)[0]["online"] is True
+    import hashlib
+
+    digest = "sha256:" + hashlib.sha256(b"cli artifact").hexdigest()
+    assert run("tlog", "verify", "--bundle", evidence, "--digest", digest, *trust(tlog_server)).code == 0
+    artifact = tmp_path / "artifact"
+    artifact.write_bytes(b"another artifact")
+    assert_one_line_error(run("tlog", "verify", "--bundle", evidence, "--artifact", artifact, *trust(tlog_server)),
+                          ExitCode.VERIFICATION_FAILED, "does not match the artifact")
+
+
+def test_verify_with_the_wrong_key(tlog_server: LogProcess, own_log: LogProcess, tmp_path: Path) -> None:
+    uuid = add_entry(tlog_server, b"whose log?")
+    evidence = tmp_path / "entry.json"
+    evidence.write_text(run("tlog", "get", "--uuid", uuid, *trust(tlog_server), "-o", "json").stdout)
+    assert_one_line_error(run("tlog", "verify", "--bundle", evidence, *trust(own_log)),
+                          ExitCode.VERIFICATION_FAILED, "no trusted key for log")
+
+
+def test_verify_real_bundles_offline(tmp_path: Path) -> None:
+    """Production evidence verifies with the sigstore package's root, offline; staging with its trusted root."""
+    production = fixture_path(*VECTORS, "bundle_v3_github.whl.sigstore")
+    result = run("tlog", "verify", "--bundle", production)
+    assert result.code == 0 and "rekor.sigstore.dev - 2605736670972794746" in result.stdout
+    staging = ["--trusted-root", fixture_path(*VECTORS, "trusted_root.staging.json")]
+    assert run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "staging-rekor-v2.txt.sigstore.json"),
+               *staging).code == 0
+    assert_one_line_error(run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "bundle_v3.txt.sigstore")),
+                          ExitCode.VERIFICATION_FAILED, "no trusted key")
+    tampered = tmp_path / "tampered.sigstore"
+    tampered.write_text(production.read_text().replace('"integratedTime": "', '"integratedTime": "1'))
+    assert_one_line_error(run("tlog", "verify", "--bundle", tampered), ExitCode.VERIFICATION_FAILED)
+
+
+def test_get_errors(tlog_server: LogProcess) -> None:
+    assert run("tlog", "get", *trust(tlog_server)).code == ExitCode.USAGE
+    assert run("tlog", "get", "--uuid", "ab" * 32, "--index", "1", *trust(tlog_server)).code == ExitCode.USAGE
+    assert_one_line_error(run("tlog", "get", "--index", "99999999", *trust(tlog_server)), ExitCode.NOT_FOUND)
+    assert_one_line_error(run("tlog", "get", "--index", "-1", *trust(tlog_server)), ExitCode.INVALID_INPUT, "negative")
+    dead = ["--url", f"http://127.0.0.1:{free_port()}", "--rekor-public-key", tlog_server.public_key_path]
+    assert_one_line_error(run("tlog", "get", "--index", "0", *dead), ExitCode.UNAVAILABLE, "refused")
+    assert_one_line_error(run("tlog", "info", "--url", tlog_server.url), ExitCode.INVALID_INPUT,
+                          "no key for the transparency log")
+
+
+def forge_state(proc: LogProcess, state: Path, leaves: list[bytes]) -> None:
+    """Overwrite the monitor state with a checkpoint the log's own key signed for another tree (a split view)."""
+    directory = open_log_directory(proc.directory)
+    tree = MerkleTree.from_entries(leaves)
+    document = json.loads(state.read_text())
+    document.update(checkpoint=sign_checkpoint(directory.config.origin, tree.size, tree.root(), directory.signer()),
+                    treeSize=tree.size, rootHash=tree.root().hex())
+    state.write_text(json.dumps(document))
+
+
+def test_monitor(own_log: LogProcess, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    add_entry(own_log, b"m1")
+    first = run("tlog", "monitor", "--state", state, *trust(own_log))
+    assert first.code == 0 and "first checkpoint: size 1" in first.stdout
+    add_entry(own_log, b"m2")
+    grew = run("tlog", "monitor", "--state", state, *trust(own_log), "-o", "json")
+    assert grew.code == 0 and json.loads(grew.stdout)["status"] == "grew"
+
+    good = state.read_text()
+    forge_state(own_log, state, [b"x"] * 5)
+    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(own_log)),
+                          ExitCode.VERIFICATION_FAILED, "rollback")
+    forge_state(own_log, state, [b"a", b"b"])
+    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(own_log)),
+                          ExitCode.VERIFICATION_FAILED, "split view")
+    forge_state(own_log, state, [b"a"])
+    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(own_log)),
+                          ExitCode.VERIFICATION_FAILED, "does not extend")
+    state.write_text(good)
+    assert run("tlog", "monitor", "--state", state, *trust(own_log)).code == 0
+
+
+def test_monitor_pointed_at_another_log(tlog_server: LogProcess, own_log: LogProcess, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    assert run("tlog", "monitor", "--state", state, *trust(own_log)).code == 0
+    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(tlog_server)), ExitCode.VERIFICATION_FAILED,
+                          "the state is for log")

@@ -1,0 +1,239 @@
+"""The local log without HTTP: its directory, SQLite store, append path (group commit, duplicates, fail-stop),
+the Merkle tree rebuilt from disk, and the proofs it hands out."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from supplychain.tlog.checkpoint import verify_checkpoint
+from supplychain.tlog.evidence import split_uuid, verify_entry
+from supplychain.tlog.kind import CanonicalEntry, canonicalize
+from supplychain.tlog.merkle import verify_consistency
+from supplychain.tlog.server.directory import (
+    LogDirectory,
+    LogDirectoryError,
+    init_log_directory,
+    open_log_directory,
+)
+from supplychain.tlog.server.log import Appended, Duplicate, LocalLog, LogClosedError
+from supplychain.tlog.server.storage import LogStorage, LogStorageError, NewEntry
+from supplychain.tlog.trust import public_key_keyring
+from tests.support.tlog import Signer
+
+
+def proposal(signer: Signer, n: int) -> CanonicalEntry:
+    return canonicalize(signer.hashedrekord(b"artifact %d" % n).proposed_entry())
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> LogDirectory:
+    return init_log_directory(tmp_path / "log", tree_id=42)
+
+
+@pytest.fixture
+def log(directory: LogDirectory) -> Iterator[LocalLog]:
+    with LocalLog(directory, clock=lambda: 1_700_000_000) as opened:
+        yield opened
+
+
+def appended(result: Appended | Duplicate) -> Appended:
+    assert isinstance(result, Appended), result
+    return result
+
+
+# -- the directory ---------------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_private_key_and_config(tmp_path: Path) -> None:
+    for key_type in ("ecdsa-p256", "ed25519"):
+        created = init_log_directory(tmp_path / key_type, key_type=key_type, name="log.example.test")  # type: ignore[arg-type]
+        assert stat.S_IMODE((created.path / "log.key").stat().st_mode) == 0o600
+        assert stat.S_IMODE(created.path.stat().st_mode) == 0o700
+        opened = open_log_directory(created.path)
+        assert opened.config == created.config and opened.config.origin.startswith("log.example.test - ")
+        assert opened.log_key() == created.log_key()
+        assert not list(created.path.glob(".*tmp"))
+    with pytest.raises(LogDirectoryError, match="already holds a log"):
+        init_log_directory(tmp_path / "ed25519")
+
+
+def test_open_refuses_bad_directories(tmp_path: Path) -> None:
+    with pytest.raises(LogDirectoryError, match="not a log directory"):
+        open_log_directory(tmp_path)
+    with pytest.raises(LogDirectoryError, match="invalid log name"):
+        init_log_directory(tmp_path / "x", name="has space")
+    created = init_log_directory(tmp_path / "log")
+    os.chmod(created.path / "log.key", 0o644)
+    with pytest.raises(LogDirectoryError, match="readable by other users") as caught:
+        open_log_directory(created.path)
+    assert "chmod 600" in caught.value.hint
+    os.chmod(created.path / "log.key", 0o600)
+    (created.path / "config.json").write_text("{}")
+    with pytest.raises(LogDirectoryError, match="cannot read"):
+        open_log_directory(created.path)
+
+
+# -- appends and proofs ----------------------------------------------------------------------------------------
+
+
+def test_appends_are_numbered_signed_and_provable(log: LocalLog, directory: LogDirectory) -> None:
+    signer = Signer()
+    keyring = public_key_keyring(directory.public_key_pem(), "http://127.0.0.1")
+    entries = [appended(log.append(proposal(signer, n))).entry for n in range(7)]
+    assert [entry.log_index for entry in entries] == list(range(7))
+    assert all(entry.entry.integrated_time == 1_700_000_000 for entry in entries)
+    for entry in entries:
+        result = verify_entry(entry, keyring, require_timestamp=True, require_inclusion=True)
+        assert result.checkpoint is not None and result.checkpoint.origin == "localhost - 42"
+        assert split_uuid(entry.uuid)[0] == 42
+    head = log.tree_head()
+    assert head.size == 7 and verify_checkpoint(head.note, directory.signer().verifier()).size == 7
+    # read back: a proof against the current tree
+    fetched = log.entry_by_index(2)
+    assert fetched is not None and fetched.inclusion_proof is not None and fetched.inclusion_proof.tree_size == 7
+    assert log.entry_by_uuid(entries[2].uuid) == fetched
+    assert log.entry_by_uuid(entries[2].uuid[16:]) == fetched
+    assert log.entry_by_uuid(f"{43:016x}" + entries[2].uuid[16:]) is None  # another tree
+    assert log.entry_by_index(7) is None and log.entry_by_index(-1) is None
+    for first in range(1, 8):
+        hashes, root = log.consistency_proof(first, 7)
+        verify_consistency(first, 7, hashes, log.consistency_proof(first, first)[1], root)
+
+
+def test_duplicates(log: LocalLog) -> None:
+    item = proposal(Signer(), 1)  # ECDSA signatures are randomised: the same proposal, not a new signature
+    first = appended(log.append(item)).entry
+    again = log.append(item)
+    assert again == Duplicate(first.uuid)
+    assert log.size == 1
+
+
+def test_concurrent_appends_share_commits_and_lose_nothing(directory: LogDirectory) -> None:
+    commits: list[int] = []
+
+    class CountingStorage(LogStorage):
+        def append(self, entries: Sequence[NewEntry]) -> None:
+            commits.append(len(entries))
+            time.sleep(0.002)  # a slow disk: lets a queue build up
+            super().append(entries)
+
+    signer = Signer()
+    proposals = [proposal(signer, n) for n in range(200)]
+    results: list[Appended | Duplicate] = []
+    lock = threading.Lock()
+    with LocalLog(directory, storage=CountingStorage(directory.database_path)) as log:
+
+        def worker(chunk: list[CanonicalEntry]) -> None:
+            for item in chunk:
+                outcome = log.append(item)
+                with lock:
+                    results.append(outcome)
+
+        # every proposal twice, from different threads: each is logged exactly once
+        threads = [threading.Thread(target=worker, args=(proposals[i::4] + proposals[(i + 1) % 4::4],))
+                   for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert log.size == 200
+    created = [r.entry.log_index for r in results if isinstance(r, Appended)]
+    assert sorted(created) == list(range(200))
+    assert sum(isinstance(r, Duplicate) for r in results) == 200
+    assert len(commits) < 200  # batches formed
+    with LocalLog(directory) as reopened:
+        assert reopened.size == 200
+
+
+def test_reopening_rebuilds_the_same_tree(directory: LogDirectory) -> None:
+    signer = Signer()
+    with LocalLog(directory) as log:
+        for n in range(10):
+            log.append(proposal(signer, n))
+        before = log.tree_head()
+    with LocalLog(directory) as log:
+        after = log.tree_head()
+        assert (after.size, after.root_hash) == (before.size, before.root_hash)
+        assert appended(log.append(proposal(signer, 10))).entry.log_index == 10
+        hashes, root = log.consistency_proof(before.size, 11)
+        verify_consistency(before.size, 11, hashes, before.root_hash, root)
+
+
+def test_storage_failure_stops_appends(directory: LogDirectory) -> None:
+    class FailingStorage(LogStorage):
+        fail = False
+
+        def append(self, entries: Sequence[NewEntry]) -> None:
+            if self.fail:
+                raise LogStorageError("disk full (TEST)")
+            super().append(entries)
+
+    storage = FailingStorage(directory.database_path)
+    signer = Signer()
+    with LocalLog(directory, storage=storage) as log:
+        log.append(proposal(signer, 0))
+        storage.fail = True
+        with pytest.raises(LogStorageError, match="disk full"):
+            log.append(proposal(signer, 1))
+        storage.fail = False
+        with pytest.raises(LogClosedError, match="not taking appends"):
+            log.append(proposal(signer, 2))
+        assert log.size == 1 and log.entry_by_index(0) is not None  # reads still work
+    with LocalLog(directory) as log:  # a restart recovers
+        assert appended(log.append(proposal(signer, 1))).entry.log_index == 1
+
+
+def test_closed_log_refuses_appends(directory: LogDirectory) -> None:
+    log = LocalLog(directory).start()
+    log.close()
+    with pytest.raises(LogClosedError):
+        log.append(proposal(Signer(), 0))
+
+
+def test_search(log: LocalLog) -> None:
+    alice, bob = Signer(), Signer()
+    a = appended(log.append(canonicalize(alice.hashedrekord(b"shared").proposed_entry()))).entry
+    b = appended(log.append(canonicalize(bob.hashedrekord(b"shared").proposed_entry()))).entry
+    digest = "sha256:" + hashlib.sha256(b"shared").hexdigest()
+    from supplychain.tlog.kind import public_key_index
+
+    assert log.search([digest], match_all=False, limit=10) == [a.uuid, b.uuid]
+    assert log.search([digest, public_key_index(bob.pem)], match_all=True, limit=10) == [b.uuid]
+    assert log.search(["sha256:" + "00" * 32], match_all=False, limit=10) == []
+
+
+def test_gaps_in_the_store_are_detected(directory: LogDirectory) -> None:
+    signer = Signer()
+    with LocalLog(directory) as log:
+        for n in range(3):
+            log.append(proposal(signer, n))
+    with sqlite3.connect(directory.database_path) as connection:
+        connection.execute("DELETE FROM entries WHERE log_index = 1")
+    with pytest.raises(LogStorageError, match="entry 1 is missing"):
+        LocalLog(directory)
+
+
+def test_rebuilding_100k_entries_is_fast(directory: LogDirectory) -> None:
+    storage = LogStorage(directory.database_path)
+    batch = 10_000
+    for start in range(0, 100_000, batch):
+        storage.append([
+            NewEntry(i, hashlib.sha256(i.to_bytes(8, "big")).digest(), b"{}", 0, b"TEST", "hashedrekord", "0.0.1", ())
+            for i in range(start, start + batch)
+        ])
+    storage.close()
+    started = time.perf_counter()
+    log = LocalLog(directory)
+    elapsed = time.perf_counter() - started
+    assert log.size == 100_000
+    log.close()
+    assert elapsed < 5.0, f"rebuilding 100k entries took {elapsed:.2f}s"
