@@ -262,7 +262,7 @@ def test_a_200_mb_layer_round_trip_streams(registry: RegistryProcess, tmp_path: 
     # Run in a fresh interpreter so the measured peak RSS is this transfer's, not the test session's.
     script = textwrap.dedent(
         f"""
-        import hashlib, random, resource, sys
+        import hashlib, random, sys
         from supplychain.config import Settings
         from supplychain.oci.model import Descriptor
         from supplychain.digest import Digest
@@ -284,16 +284,17 @@ def test_a_200_mb_layer_round_trip_streams(registry: RegistryProcess, tmp_path: 
             for c in stream:
                 seen += len(c)
         assert seen == 200 * MIB
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        # VmHWM is this address space's peak; ru_maxrss would include the forking pytest process's size.
+        print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) // 1024)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
                             cwd=Path(__file__).resolve().parents[2], check=False)
     assert result.returncode == 0, result.stderr
     peak_mib = int(result.stdout.strip().splitlines()[-1])
-    # Streaming, never the whole blob: holding it would add 200 MiB. The 100 MB target itself is measured by
-    # bench/copy.py (a benchmark, not a test: the exact peak varies with the garbage collector).
-    assert peak_mib < 150, f"peak RSS {peak_mib} MiB"
+    # Streaming, never the whole blob: holding it would add 200 MiB (issue 2: <= 100 MB; bench/copy_image.py
+    # measures the same for the whole `copy` command against skopeo).
+    assert peak_mib < 100, f"peak RSS {peak_mib} MiB"
 
 
 def test_an_unclosed_client_does_not_leak_its_sockets(registry: RegistryProcess) -> None:
