@@ -29,6 +29,10 @@ _COMMANDS: dict[str, str] = {
     "tlog": "supplychain.cli.tlog:tlog_group",
     "sign": "supplychain.cli.sign:sign_command",
     "verify": "supplychain.cli.sign:verify_command",
+    "attach": "supplychain.cli.attachment:attach_group",
+    "download": "supplychain.cli.attachment:download_group",
+    "triangulate": "supplychain.cli.attachment:triangulate_command",
+    "clean": "supplychain.cli.attachment:clean_command",
 }
 
 
@@ -66,6 +70,10 @@ _SHORT_HELP = {
     "tlog": "Run a local transparency log; get, verify and monitor Rekor entries.",
     "sign": "Sign an image (cosign .sig tag or Sigstore bundle referrer).",
     "verify": "Verify image signatures against public keys.",
+    "attach": "Attach a signature made elsewhere to an image (attach signature).",
+    "download": "Print an image's signatures as cosign does (download signature).",
+    "triangulate": "Print where an image's signatures, attestations, SBOMs or bundles live.",
+    "clean": "Remove an image's signatures, attestations, SBOMs and referrers.",
 }
 
 

@@ -199,7 +199,7 @@ def verify_command(
 
 def _load_private_key(path: str) -> PrivateKey:
     from supplychain import keys
-    from supplychain.cli.keys import read_password
+    from supplychain.cli.password import read_password
 
     data = keys.read_key_file(path)
     if keys.is_encrypted_private_key(data):

@@ -1,0 +1,204 @@
+"""``attach signature``, ``download signature``, ``triangulate`` and ``clean``: cosign's commands around signing.
+
+Thin adapters (STYLE.md section 1): options, the library call (``signing.attach``, ``attachments``), a renderer
+(``report.attachment``). REFERENCE is registry/name[:tag][@digest] or oci:PATH[:tag|@digest]; a tag is resolved
+to its digest once, here, and stderr says so.
+
+``clean`` asks for confirmation on a terminal, as cosign does; without a terminal (CI, a pipe) it needs
+``--force`` and says so in one line rather than waiting on a prompt nobody can answer. Nothing to clean is
+exit 0 with a note (clean is idempotent, like cosign's, which ignores missing tags).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from supplychain.cli.options import build_settings, registry_options
+from supplychain.errors import ExitCode, SupplyChainError
+from supplychain.reference import AnyReference, parse_reference
+
+if TYPE_CHECKING:
+    from supplychain.oci.model import Descriptor
+    from supplychain.oci.store import ArtifactStore
+
+
+class ConfirmationRequiredError(SupplyChainError):
+    """``clean`` without ``--force`` where no one can answer the prompt."""
+
+    exit_code = ExitCode.USAGE
+    default_hint = "pass --force to delete without asking (CI, scripts), or run clean in a terminal"
+
+
+@click.group("attach")
+def attach_group() -> None:
+    """Attach artifacts made elsewhere to an image (cosign attach)."""
+
+
+@attach_group.command("signature")
+@click.argument("reference")
+@click.option("--payload", "payload_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The signed cosign simple-signing payload, its exact bytes (at most 1 MiB).")
+@click.option("--signature", "signature_file", required=True, metavar="FILE|-",
+              help="The signature: base64 (as cosign sign --output-signature writes) or raw DER; - reads stdin "
+              "(at most 64 KiB).")
+@click.option("--certificate", "certificate_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM leaf certificate of the signing key (stored as dev.sigstore.cosign/certificate).")
+@click.option("--certificate-chain", "chain_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM chain of --certificate up to the root (stored as dev.sigstore.cosign/chain).")
+@registry_options
+def attach_signature_command(
+    reference: str, payload_file: Path, signature_file: str, certificate_file: Path | None, chain_file: Path | None,
+    ca_file: Path | None, insecure_registries: tuple[str, ...],
+) -> None:
+    """Attach a signature made elsewhere to an image, as a layer of its cosign .sig manifest.
+
+    The payload must name the image's digest (a payload of another image is refused: it would be a replayed
+    signature). The signature is not checked here: run `supplychain verify --key` afterwards.
+    """
+    from supplychain.attachments import repository_name
+    from supplychain.report.attachment import attached_line
+    from supplychain.signing import attach
+    from supplychain.store import open_store
+
+    payload = attach.read_input_file(payload_file, limit=attach.MAX_PAYLOAD_BYTES, what="payload")
+    if signature_file == "-":
+        raw = attach.check_input(sys.stdin.buffer.read(attach.MAX_SIGNATURE_BYTES + 1),
+                                 limit=attach.MAX_SIGNATURE_BYTES, what="the signature on standard input")
+        signature = attach.decode_signature_file(raw, what="the signature on standard input")
+    else:
+        raw = attach.read_input_file(signature_file, limit=attach.MAX_SIGNATURE_BYTES, what="signature")
+        signature = attach.decode_signature_file(raw, what=f"signature file {signature_file}")
+    certificate = (attach.read_input_file(certificate_file, limit=attach.MAX_CERTIFICATE_BYTES, what="certificate")
+                   if certificate_file is not None else None)
+    chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
+             if chain_file is not None else None)
+    ref = parse_reference(reference)
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        subject = _resolve(store, ref, "attaching a signature to")
+        result = attach.attach_signature(store, subject, payload, signature, certificate=certificate, chain=chain)
+    click.echo(attached_line(result, repository_name(ref)), err=True)
+
+
+@click.group("download")
+def download_group() -> None:
+    """Download what is attached to an image (cosign download)."""
+
+
+@download_group.command("signature")
+@click.argument("reference")
+@click.option("--max-signatures", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="Refuse an image with more signatures than this, before reading any (cosign's limit is 100).")
+@registry_options
+def download_signature_command(
+    reference: str, max_signatures: int, ca_file: Path | None, insecure_registries: tuple[str, ...]
+) -> None:
+    """Print every signature of an image, one JSON object per line, as cosign prints them.
+
+    Sigstore bundle referrers (cosign v3) come first, printed as the bundle document; then each layer of the
+    legacy .sig manifest as cosign's {"Base64Signature", "Payload", "Cert", "Chain", "Bundle",
+    "RFC3161Timestamp"} object (Payload is the base64 of the signed payload). Exit status 4 when the image has
+    no signature.
+    """
+    from supplychain.attachments import download_signatures
+    from supplychain.report.attachment import download_lines, problem_lines
+    from supplychain.store import open_store
+
+    settings = build_settings(ca_file, insecure_registries)
+    ref = parse_reference(reference)
+    with closing(open_store(ref, settings)) as store:
+        subject = _resolve(store, ref, None)
+        result = download_signatures(store, subject.digest, max_signatures=max_signatures,
+                                     max_attachment_bytes=settings.max_attachment_bytes)
+    for line in problem_lines(result):
+        click.echo(line, err=True)
+    for line in download_lines(result):
+        click.echo(line)
+
+
+@click.command("triangulate")
+@click.argument("reference")
+@click.option("--type", "kind", type=click.Choice(["signature", "attestation", "sbom", "bundle"]),
+              default="signature", show_default=True,
+              help="Which attachment to locate; bundle lists the Sigstore bundle referrers (they have no tag).")
+@registry_options
+def triangulate_command(
+    reference: str, kind: str, ca_file: Path | None, insecure_registries: tuple[str, ...]
+) -> None:
+    """Print where an image's attachments live, as full references.
+
+    For signature, attestation and sbom: cosign's tag sha256-<hex>.sig|.att|.sbom in the image's repository
+    (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does. For bundle:
+    registry/repo@<digest> of each Sigstore bundle referrer; exit status 4 when there is none.
+    """
+    from supplychain.attachments import TriangulateType, repository_name, triangulate
+    from supplychain.store import open_store
+
+    ref = parse_reference(reference)
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        subject = _resolve(store, ref, None)
+        locations = triangulate(store, subject.digest, TriangulateType(kind), repository=repository_name(ref))
+    for location in locations:
+        click.echo(location)
+
+
+@click.command("clean")
+@click.argument("reference")
+@click.option("--type", "clean_type", type=click.Choice(["signature", "attestation", "sbom", "all"]),
+              default="all", show_default=True,
+              help="What to remove: the cosign tag of that kind and the referrers of that kind; all removes the "
+              "three tags and every referrer.")
+@click.option("--force", "-f", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@registry_options
+def clean_command(
+    reference: str, clean_type: str, force: bool, ca_file: Path | None, insecure_registries: tuple[str, ...]
+) -> None:
+    """Remove the signatures, attestations or SBOMs attached to an image.
+
+    Deletes the manifests of cosign's sha256-<hex>.sig/.att/.sbom tags and the OCI referrers of the chosen
+    kind (signature bundles count as signatures), referrers first, keeping the referrers tag up to date.
+    Each removal is printed. If a delete fails, what was removed so far is printed, the rest stays, and the
+    exit status is the failure's (a registry with deletes disabled: 6). Nothing to remove is exit status 0.
+    """
+    from supplychain.attachments import CleanType, clean_attachments, plan_clean, repository_name
+    from supplychain.report import attachment as report
+    from supplychain.store import open_store
+
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if not force and not interactive:
+        raise ConfirmationRequiredError("clean deletes attachments and standard input is not a terminal to "
+                                        "confirm on: pass --force")
+    ref = parse_reference(reference)
+    repository = repository_name(ref)
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        subject = _resolve(store, ref, "cleaning the attachments of")
+        plan = plan_clean(store, subject.digest, CleanType(clean_type))
+        if not plan.deletions:
+            click.echo(report.nothing_to_clean_line(plan, reference), err=True)
+            return
+        if not force:
+            click.echo(report.clean_warning(plan), err=True)
+            for line in report.plan_lines(plan, repository):
+                click.echo(line, err=True)
+            # cosign's ui.ConfirmContinue wording; anything but y/yes aborts and deletes nothing.
+            click.confirm("Are you sure you want to continue?", default=False, abort=True, err=True)
+        result = clean_attachments(
+            store, plan, on_deleted=lambda d: click.echo(report.removed_line(d, reference, repository), err=True)
+        )
+    for line in report.gone_lines(result.already_gone, repository):
+        click.echo(line, err=True)
+
+
+def _resolve(store: ArtifactStore, ref: AnyReference, doing: str | None) -> Descriptor:
+    """Resolve ``ref`` in ``store`` once; unless ``doing`` is ``None``, say on stderr which digest (and from
+    which tag) the command acts on."""
+    subject = store.resolve(ref.identifier)
+    if doing is not None:
+        origin = f" (resolved from tag {ref.tag or 'latest'})" if ref.digest is None else ""
+        click.echo(f"{doing} {subject.digest}{origin}", err=True)
+    return subject
+

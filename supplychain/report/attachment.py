@@ -1,0 +1,135 @@
+"""Render ``attach``, ``download``, ``triangulate`` and ``clean`` results: pure functions to ``str``.
+
+``download signature`` prints one JSON object per line, per signature, in the two shapes cosign prints:
+
+- a legacy ``.sig`` layer as cosign's ``SignedPayload`` (``pkg/cosign/fetch.go``, Go ``json.Marshal``, field
+  order kept): ``{"Base64Signature": ..., "Payload": <base64 of the payload bytes>, "Cert": null|{...},
+  "Chain": null|[{...}], "Bundle": null|{"SignedEntryTimestamp", "Payload": {...}}, "RFC3161Timestamp":
+  null|{"SignedRFC3161Timestamp"}}``. ``Cert`` and chain entries carry the raw parts of Go's ``x509.Certificate``
+  (``Raw``, ``RawTBSCertificate``, ``RawSubjectPublicKeyInfo``, ``RawSubject``, ``RawIssuer``, ``Signature``,
+  base64) and ``Version``, ``SerialNumber``, ``NotBefore``, ``NotAfter``; the decoded subject, issuer, public key
+  and extensions that Go adds are left out (``Raw`` is the whole DER certificate: decode it for those);
+- a Sigstore bundle referrer as cosign v3 prints it: the bundle document itself, compact (it has
+  ``mediaType``, ``verificationMaterial`` and ``dsseEnvelope``/``messageSignature`` where the legacy shape has
+  ``Base64Signature``: tell the two apart by those keys).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, assert_never
+
+from supplychain.attachments import (
+    BundleSignature,
+    CleanPlan,
+    CleanType,
+    Deletion,
+    DownloadedSignature,
+    LegacySignature,
+    SignatureDownload,
+)
+from supplychain.attachments import Certificate as CertificateParts
+from supplychain.signing.attach import AttachedSignature
+from supplychain.signing.gojson import encode
+
+_CLEAN_PROMPT = {
+    # cosign's warnings before its confirmation prompt (cmd/cosign/cli/clean.go, prompt()).
+    CleanType.SIGNATURE: "this will remove all signatures from the image",
+    CleanType.ATTESTATION: "this will remove all attestations from the image",
+    CleanType.SBOM: "this will remove all SBOMs from the image",
+    CleanType.ALL: "this will remove all signatures, SBOMs and attestations from the image",
+}
+
+
+def download_lines(download: SignatureDownload) -> list[str]:
+    """One compact JSON line per signature (see the module docstring for the two shapes)."""
+    return [signature_json(item) for item in download.signatures]
+
+
+def signature_json(item: DownloadedSignature) -> str:
+    """One signature as the JSON line cosign prints for it."""
+    match item:
+        case BundleSignature():
+            return encode(dict(item.bundle), sort_keys=False).decode("utf-8")
+        case LegacySignature():
+            doc: dict[str, Any] = {
+                "Base64Signature": item.base64_signature,
+                "Payload": _b64(item.payload),
+                "Cert": _certificate(item.certificate) if item.certificate is not None else None,
+                "Chain": [_certificate(c) for c in item.chain] if item.chain is not None else None,
+                "Bundle": dict(item.rekor_bundle) if item.rekor_bundle is not None else None,
+                "RFC3161Timestamp": dict(item.rfc3161_timestamp) if item.rfc3161_timestamp is not None else None,
+            }
+            return encode(doc, sort_keys=False).decode("utf-8")
+        case _:
+            assert_never(item)
+
+
+def problem_lines(download: SignatureDownload) -> list[str]:
+    """stderr lines for the signatures that could not be read."""
+    return [f"warning: skipped {p}" for p in download.problems]
+
+
+def _certificate(cert: CertificateParts) -> dict[str, Any]:
+    """The fields of Go's ``x509.Certificate`` JSON we can give exactly (see the module docstring)."""
+    return {
+        "Raw": _b64(cert.raw),
+        "RawTBSCertificate": _b64(cert.raw_tbs_certificate),
+        "RawSubjectPublicKeyInfo": _b64(cert.raw_subject_public_key_info),
+        "RawSubject": _b64(cert.raw_subject),
+        "RawIssuer": _b64(cert.raw_issuer),
+        "Signature": _b64(cert.signature),
+        "Version": cert.version,
+        "SerialNumber": cert.serial_number,
+        "NotBefore": _go_time(cert.not_before),
+        "NotAfter": _go_time(cert.not_after),
+    }
+
+
+def attached_line(result: AttachedSignature, repository: str) -> str:
+    """The stderr line after ``attach signature``."""
+    where = f"{repository}:{result.tag}"
+    if result.already_present:
+        return f"Signature already attached at {where} ({result.artifact.digest}): nothing written"
+    return f"Signature attached to {repository}@{result.subject.digest} at {where} ({result.artifact.digest})"
+
+
+def clean_warning(plan: CleanPlan) -> str:
+    """cosign's warning line before the confirmation prompt."""
+    return f"WARNING: {_CLEAN_PROMPT[plan.clean_type]}"
+
+
+def plan_lines(plan: CleanPlan, repository: str) -> list[str]:
+    """What will be deleted, one line each."""
+    return [f"  - {d.describe(repository)}" for d in plan.deletions]
+
+
+def removed_line(deletion: Deletion, reference: str, repository: str) -> str:
+    """cosign's line after each delete: ``Removed <what> from <image>``."""
+    return f"Removed {deletion.describe(repository)} from {reference}"
+
+
+def nothing_to_clean_line(plan: CleanPlan, reference: str) -> str:
+    """The stderr note when there is nothing of ``plan.clean_type`` to delete."""
+    what = {CleanType.ALL: "Nothing", CleanType.SIGNATURE: "No signatures", CleanType.ATTESTATION: "No attestations",
+            CleanType.SBOM: "No SBOMs"}[plan.clean_type]
+    return f"{what} attached to {reference} ({plan.subject}): nothing to clean"
+
+
+def gone_lines(gone: Sequence[Deletion], repository: str) -> list[str]:
+    """Notes for manifests deleted by someone else between planning and deleting."""
+    return [f"Already gone: {d.describe(repository)}" for d in gone]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _go_time(moment: datetime) -> str:
+    """Go's ``time.Time`` JSON (RFC 3339 with nanoseconds trimmed) of a UTC time."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
