@@ -143,8 +143,12 @@ class TokenIssuer:
             self.records.clear()
 
     def count(self, *, scopes: tuple[str, ...] | None = None) -> int:
+        """Tokens issued (for exactly ``scopes``, compared with each scope's actions as a set: the registry
+        builds its challenges from a Go map, so it may ask for ``push,pull`` as well as ``pull,push``)."""
+        wanted = _normalised(scopes) if scopes is not None else None
         with self._lock:
-            return sum(1 for r in self.records if r.status == 200 and (scopes is None or r.scopes == scopes))
+            return sum(1 for r in self.records
+                       if r.status == 200 and (wanted is None or _normalised(r.scopes) == wanted))
 
     # -- the endpoint ---------------------------------------------------------------------------------------
 
@@ -327,3 +331,11 @@ def token_registry(
     ).start()
     yield proc
     proc.stop()
+
+
+def _normalised(scopes: tuple[str, ...]) -> frozenset[tuple[str, frozenset[str]]]:
+    out = set()
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        out.add((resource, frozenset(actions.split(","))))
+    return frozenset(out)
