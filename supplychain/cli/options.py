@@ -52,3 +52,126 @@ def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...]) -
         if insecure_registries
         else None,
     )
+
+
+# -- transparency log and certificates ------------------------------------------------------------------------
+
+PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.tlog.trust.PUBLIC_GOOD_URL, repeated for --help
+REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def tlog_trust_options(func: F) -> F:
+    """``--rekor-url`` (alias ``--url``), ``--rekor-public-key``, ``--trusted-root`` and ``--ca-file``: the
+    ``tlog`` operator commands' trust options (the public-good log by default)."""
+    func = click.option(
+        "--ca-file",
+        type=_EXISTING_FILE,
+        help="PEM CA certificates to trust for the log's HTTPS (besides the system store).",
+    )(func)
+    func = _trusted_root_option(func)
+    func = click.option(
+        "--rekor-public-key",
+        type=_EXISTING_FILE,
+        help="The log's PEM public key (a local log's is DIR/log.pub).",
+    )(func)
+    func = click.option(
+        "--rekor-url",
+        "--url",
+        "rekor_url",
+        envvar=REKOR_URL_ENV,
+        default=PUBLIC_GOOD_URL,
+        show_default=True,
+        help=f"Base URL of the Rekor log (also {REKOR_URL_ENV}).",
+    )(func)
+    return func
+
+
+def _trusted_root_option(func: F) -> F:
+    return click.option(
+        "--trusted-root",
+        type=_EXISTING_FILE,
+        help="Sigstore trusted_root.json (TrustedRoot v0.1) listing the log keys (and CAs) to trust.",
+    )(func)
+
+
+def sign_tlog_options(func: F) -> F:
+    """``sign``'s transparency-log options (cosign's ``--tlog-upload``, ``--rekor-url``); ``--ca-file`` is shared
+    with the registry options."""
+    func = _trusted_root_option(func)
+    func = click.option(
+        "--rekor-public-key",
+        type=_EXISTING_FILE,
+        help="The log's PEM public key, to check its answers. A log on this machine (loopback) may omit it: its "
+        "own key is then fetched and trusted on first use.",
+    )(func)
+    func = click.option(
+        "--rekor-url",
+        "--tlog-url",
+        "rekor_url",
+        envvar=REKOR_URL_ENV,
+        metavar="URL",
+        help=f"The transparency log to record signatures in (also {REKOR_URL_ENV}); none by default.",
+    )(func)
+    func = click.option(
+        "--tlog-upload/--no-tlog-upload",
+        default=None,
+        help="Record the signature in the transparency log before storing it (default: on when a log is "
+        "configured with --rekor-url or " + REKOR_URL_ENV + ").",
+    )(func)
+    return func
+
+
+def verify_tlog_options(func: F) -> F:
+    """``verify``'s transparency-log options: trust (``--rekor-public-key``, ``--trusted-root``; default Sigstore's
+    production trusted root), ``--tlog-online`` and ``--insecure-ignore-tlog`` (cosign's names)."""
+    func = click.option(
+        "--insecure-ignore-tlog",
+        is_flag=True,
+        help="Do not require transparency-log evidence (insecure: nothing proves the signature was ever public).",
+    )(func)
+    func = click.option(
+        "--tlog-online",
+        is_flag=True,
+        help="Also fetch each entry from the log (--rekor-url) and prove its inclusion in the log's current tree.",
+    )(func)
+    func = _trusted_root_option(func)
+    func = click.option(
+        "--rekor-public-key",
+        "rekor_public_keys",
+        multiple=True,
+        type=_EXISTING_FILE,
+        help="A trusted log's PEM public key (repeatable). Default: the logs of Sigstore's production trusted root.",
+    )(func)
+    func = click.option(
+        "--rekor-url",
+        "--tlog-url",
+        "rekor_url",
+        envvar=REKOR_URL_ENV,
+        default=PUBLIC_GOOD_URL,
+        show_default=True,
+        help=f"The transparency log --tlog-online asks (also {REKOR_URL_ENV}).",
+    )(func)
+    return func
+
+
+def certificate_options(func: F) -> F:
+    """cosign's certificate-based verification flags (keyless Fulcio certificates and BYO PKI)."""
+    for name, text in reversed([
+        ("--certificate-identity", "Require this email or URI subject alternative name in the signing certificate."),
+        ("--certificate-identity-regexp", "Require a SAN matching this regular expression (unanchored, as cosign)."),
+        ("--certificate-oidc-issuer", "Require this OIDC issuer (Fulcio extension 1.3.6.1.4.1.57264.1.8/.1.1)."),
+        ("--certificate-oidc-issuer-regexp", "Require an OIDC issuer matching this regular expression."),
+    ]):
+        func = click.option(name, metavar="TEXT", help=text)(func)
+    func = click.option(
+        "--ca-intermediates",
+        type=_EXISTING_FILE,
+        help="PEM intermediate CA certificates (besides the signature's dev.sigstore.cosign/chain).",
+    )(func)
+    func = click.option(
+        "--ca-roots",
+        type=_EXISTING_FILE,
+        help="PEM root CA certificates the signing certificate must chain to (default: --trusted-root's CAs).",
+    )(func)
+    return func

@@ -15,14 +15,13 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from supplychain.cli.options import build_settings, output_option
+from supplychain.cli.options import build_settings, output_option, tlog_trust_options
 from supplychain.errors import InvalidInputError, VerificationError
 
 if TYPE_CHECKING:
@@ -30,38 +29,7 @@ if TYPE_CHECKING:
     from supplychain.tlog.evidence import EntryVerification, RekorEntry
     from supplychain.tlog.trust import LogKeyring
 
-F = TypeVar("F", bound=Callable[..., Any])
-PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.tlog.trust.PUBLIC_GOOD_URL, repeated for --help
 KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
-
-
-def tlog_trust_options(func: F) -> F:
-    """``--rekor-url`` (alias ``--url``), ``--rekor-public-key``, ``--trusted-root`` and ``--ca-file``."""
-    func = click.option(
-        "--ca-file",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="PEM CA certificates to trust for the log's HTTPS (besides the system store).",
-    )(func)
-    func = click.option(
-        "--trusted-root",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="Sigstore trusted_root.json (TrustedRoot v0.1) listing the log keys to trust.",
-    )(func)
-    func = click.option(
-        "--rekor-public-key",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
-        help="The log's PEM public key (a local log's is DIR/log.pub).",
-    )(func)
-    func = click.option(
-        "--rekor-url",
-        "--url",
-        "rekor_url",
-        envvar="SUPPLYCHAIN_REKOR_URL",
-        default=PUBLIC_GOOD_URL,
-        show_default=True,
-        help="Base URL of the Rekor log (also SUPPLYCHAIN_REKOR_URL).",
-    )(func)
-    return func
 
 
 def _keyring(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None) -> LogKeyring:

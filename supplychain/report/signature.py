@@ -1,10 +1,11 @@
 """Render ``sign`` and ``verify`` results: pure functions to ``str`` (STYLE.md section 9).
 
 stdout carries results: for ``verify -o json`` one line per verified image holding the JSON list of its verified
-payloads in cosign's simple-signing shape (``cosign verify -o json`` prints exactly such a line per image); for
-text, each verified payload as compact JSON on its own line (cosign's text mode prints the payloads). stderr
-carries the rest: cosign's "The following checks were performed" block, one line per image, and the reasons
-when an image fails.
+payloads in cosign's simple-signing shape (``cosign verify -o json`` prints exactly such a line per image, with
+the Rekor ``Bundle`` and the certificate's ``Issuer`` and ``Subject`` added to ``optional``); for text, each
+verified payload as compact JSON on its own line (cosign's text mode prints the payloads). stderr carries the
+rest: cosign's "The following checks were performed" block, one line per image, and the reasons when an image
+fails.
 """
 
 from __future__ import annotations
@@ -63,8 +64,15 @@ def _where(result: VerificationResult) -> str:
 
 
 def signed_lines(result: SignResult, store_name: str) -> list[str]:
-    """stderr lines for ``sign``: what was stored where, or that nothing was uploaded."""
-    return [_signed_line(image, store_name, result.uploaded) for image in result.images]
+    """stderr lines for ``sign``: the transparency-log entry made (cosign's "tlog entry created with index"),
+    then what was stored where, or that nothing was uploaded."""
+    lines = []
+    for image in result.images:
+        if image.tlog_entry is not None:
+            entry = image.tlog_entry
+            lines.append(f"tlog entry created with index: {entry.log_index} (UUID {entry.uuid}, {result.log_url})")
+        lines.append(_signed_line(image, store_name, result.uploaded))
+    return lines
 
 
 def _signed_line(image: SignedImage, store_name: str, uploaded: bool) -> str:

@@ -6,6 +6,8 @@
 - ``bundle``: Sigstore bundle v0.3 and the OCI 1.1 referrer manifest that stores it;
 - ``legacy``: the ``sha256-<hex>.sig`` manifest (one layer per signature, append, dedupe);
 - ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
+- ``transparency``: what is recorded in a Rekor transparency log at sign time, and how its evidence is stored
+  (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's ``tlogEntries``);
 - ``signer``: ``sign_image`` over any ``ArtifactStore``.
 """
 
@@ -26,6 +28,7 @@ from supplychain.signing.signer import (
     sign_image,
     utc_now,
 )
+from supplychain.signing.transparency import TlogUploadError, open_signing_log
 
 __all__ = [
     "Clock",
@@ -36,8 +39,10 @@ __all__ = [
     "SignatureFormat",
     "SignatureTagError",
     "SignedImage",
+    "TlogUploadError",
     "check_reference_name",
     "cosign_reference_name",
+    "open_signing_log",
     "parse_annotations",
     "sign_image",
     "utc_now",

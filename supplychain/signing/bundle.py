@@ -8,8 +8,9 @@ Bundle JSON is protojson of ``dev.sigstore.bundle.v1.Bundle``::
      "dsseEnvelope":{"payload":..,"payloadType":..,"signatures":[{"sig":..}]}}
 
 The key hint is what sigstore-go's keypairs use: standard base64 of SHA-256 over the PKIX DER public key.
-``tlogEntries`` is empty until the transparency-log issue: we write no log entry, and verification never claims
-a log check. Reading keeps the tlog entries and timestamps raw so that a later check can examine them.
+``tlogEntries`` holds the ``dsse`` entry ``sign`` logged (``signing.transparency.tlog_entry_json``: inclusion
+promise and inclusion proof with its checkpoint), or nothing when no log was used. Reading keeps the tlog entries,
+timestamps and the raw bundle, for ``verify``'s transparency-log check, and the leaf certificate's DER.
 
 The referrer: an OCI image manifest with ``artifactType`` = the bundle media type, the empty config, one layer
 (the bundle, same media type), ``subject`` = the signed image, and the annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +32,7 @@ from supplychain.keys import PublicKey
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, Descriptor, Manifest, build_manifest
 from supplychain.signing import gojson
-from supplychain.signing.dsse import Envelope, envelope_from_json
+from supplychain.signing.dsse import Envelope, decode_bytes, envelope_from_json
 from supplychain.signing.error import InvalidPayloadError
 
 BUNDLE_MEDIA_TYPE = MediaType.SIGSTORE_BUNDLE_V03.value
@@ -49,11 +51,12 @@ def key_hint(public_key: PublicKey) -> str:
     return base64.b64encode(hashlib.sha256(public_key.der()).digest()).decode("ascii")
 
 
-def build_bundle(envelope: Envelope, hint: str) -> bytes:
-    """A v0.3 bundle holding ``envelope``, verification material = the key hint, no tlog entries."""
+def build_bundle(envelope: Envelope, hint: str, tlog_entries: Sequence[Mapping[str, Any]] = ()) -> bytes:
+    """A v0.3 bundle holding ``envelope``, verification material = the key hint and the transparency-log
+    entries (``TransparencyLogEntry`` protojson, see ``signing.transparency.tlog_entry_json``)."""
     doc = {
         "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": hint}, "tlogEntries": []},
+        "verificationMaterial": {"publicKey": {"hint": hint}, "tlogEntries": [dict(e) for e in tlog_entries]},
         "dsseEnvelope": envelope.to_json(),
     }
     return gojson.encode(doc, sort_keys=False)
@@ -67,9 +70,11 @@ class ParsedBundle:
     envelope: Envelope | None  # None for a message-signature bundle
     public_key_hint: str | None
     has_certificate: bool
-    # Raw protojson, for the transparency-log and timestamp checks of a later issue.
+    # Raw protojson of the transparency-log entries (read into RekorEntry values by ``verify``) and timestamps.
     tlog_entries: tuple[Any, ...]
     timestamp_verification_data: Any
+    certificate: bytes | None = None  # DER of the signing (leaf) certificate, for certificate-based verification
+    raw: bytes = b""  # the bundle as stored (``tlog.evidence.bundle_entries`` reads its tlogEntries)
 
 
 def parse_bundle(data: bytes) -> ParsedBundle:
@@ -108,7 +113,23 @@ def parse_bundle(data: bytes) -> ParsedBundle:
         has_certificate,
         tuple(tlog_entries),
         material.get("timestampVerificationData"),
+        _leaf_certificate(material),
+        data,
     )
+
+
+def _leaf_certificate(material: dict[str, Any]) -> bytes | None:
+    """The leaf's DER: ``certificate.rawBytes`` (v0.3) or the first of ``x509CertificateChain.certificates``."""
+    single = material.get("certificate")
+    if isinstance(single, dict):
+        return decode_bytes(single.get("rawBytes"), "bundle certificate")
+    chain = material.get("x509CertificateChain")
+    certificates = chain.get("certificates") if isinstance(chain, dict) else None
+    if isinstance(certificates, list) and certificates and isinstance(certificates[0], dict):
+        return decode_bytes(certificates[0].get("rawBytes"), "bundle certificate chain")
+    if single is not None or chain is not None:
+        raise InvalidPayloadError("bundle certificate material is malformed")
+    return None
 
 
 def rfc3339(moment: datetime) -> str:

@@ -126,14 +126,20 @@ def has_signature(
     payload_digest: Digest,
     payload: bytes,
     verifies: Callable[[bytes, bytes], bool],
+    *,
+    required_annotation: str | None = None,
 ) -> bool:
     """Whether ``layers`` already hold a signature of ``payload`` that ``verifies(signature, payload)``.
 
     ECDSA signatures are randomized, so "the same signature" means: a layer with the same payload (same digest,
-    so no blob needs reading) whose signature verifies with the signer's key.
+    so no blob needs reading) whose signature verifies with the signer's key. With ``required_annotation``
+    (e.g. the Rekor bundle when signing with a transparency log) a layer without it does not count: signing
+    again adds what it lacks.
     """
     for layer in layers:
         if layer.media_type != SIMPLE_SIGNING_MEDIA_TYPE or layer.digest != payload_digest:
+            continue
+        if required_annotation is not None and annotation_value(layer.annotations, (required_annotation,)) is None:
             continue
         value = layer.annotations.get(SIGNATURE_ANNOTATION)
         if value is None:

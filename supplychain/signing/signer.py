@@ -1,12 +1,16 @@
 """``sign_image``: sign a digest and store the signature artifact, legacy tag or Sigstore bundle referrer.
 
 Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a resolved descriptor, never a tag
-(the CLI resolves once, at the edge). Work happens in two phases so that nothing is written half-way: first
-every signature is made and every artifact built (reading what is already stored, refusing what we must not
-append to), then, only if all of that succeeded and ``upload`` is set, each artifact is written blobs first and
-manifest last (a manifest never points at a missing blob; a failed write leaves at most unreferenced blobs).
+(the CLI resolves once, at the edge). Work happens in phases so that nothing is written half-way:
 
-No transparency-log entry is made (a later issue adds Rekor); bundles carry ``tlogEntries: []``.
+1. every signature is made (reading what is already stored, refusing what we must not append to);
+2. with a transparency log (``log``, a ``RekorClient``), each signature is logged: a ``hashedrekord`` entry for a
+   legacy layer, a ``dsse`` entry for a bundle (``signing.transparency``). The log is written to *before* the
+   store, so a signature never sits in the store without its log evidence; a log that cannot be reached stops
+   everything with nothing stored (an entry already logged for another manifest of ``--recursive`` is harmless);
+3. the artifacts are built with the log's evidence (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's
+   ``tlogEntries``) and, only if ``upload`` is set, written blobs first and manifest last (a manifest never points
+   at a missing blob; a failed write leaves at most unreferenced blobs).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import assert_never
 
 from supplychain.digest import Digest
 from supplychain.errors import NotFoundError
-from supplychain.keys import PrivateKey
+from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
@@ -31,6 +35,15 @@ from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
 from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement
+from supplychain.signing.transparency import (
+    check_loggable,
+    log_envelope,
+    log_legacy_signature,
+    rekor_bundle_annotation,
+    tlog_entry_json,
+)
+from supplychain.tlog.client import RekorClient
+from supplychain.tlog.evidence import RekorEntry
 
 Clock = Callable[[], datetime]
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
@@ -50,7 +63,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class SignedImage:
-    """One signed digest: what was signed, the signature, and where it was stored."""
+    """One signed digest: what was signed, the signature, where it was stored, and its log entry."""
 
     subject: Descriptor
     signature_format: SignatureFormat
@@ -60,6 +73,7 @@ class SignedImage:
     artifact: Descriptor | None  # the manifest written (None: nothing uploaded)
     tag: str | None  # the .sig tag (legacy)
     already_present: bool = False  # legacy: an equal signature by the same key was already there
+    tlog_entry: RekorEntry | None = None  # the transparency-log entry made for this signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,21 @@ class SignResult:
 
     images: tuple[SignedImage, ...]
     uploaded: bool
+    log_url: str | None = None  # the transparency log the signatures were recorded in
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """Phase 1: a signature made, with what the store already holds (legacy), before the log sees it."""
+
+    subject: Descriptor
+    signature_format: SignatureFormat
+    payload: bytes
+    signature: bytes
+    envelope: Envelope | None = None  # bundle
+    tag: str | None = None  # legacy
+    existing: tuple[Descriptor, ...] = ()  # legacy: the layers of the .sig manifest already stored
+    present: Descriptor | None = None  # legacy: the stored manifest that already holds this signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +118,32 @@ def sign_image(
     recursive: bool = False,
     upload: bool = True,
     clock: Clock = utc_now,
+    log: RekorClient | None = None,
 ) -> SignResult:
     """Sign ``subject`` (and with ``recursive``, every manifest of an index) in ``store``.
 
     ``docker_reference`` is the name signed as the identity (simple-signing ``docker-reference``, statement
     subject ``name``); ``annotations`` are signed with it. ``clock`` stamps bundle referrers
-    (``org.opencontainers.image.created``). With ``upload=False`` nothing is written; the result still holds
-    payloads and signatures.
+    (``org.opencontainers.image.created``). With ``log``, every new signature is recorded in that transparency log
+    before anything is stored (see the module docstring). With ``upload=False`` nothing is written to the store;
+    the result still holds payloads, signatures, bundles and log entries.
     """
+    if log is not None:
+        check_loggable(private_key, legacy=signature_format is SignatureFormat.LEGACY)
     claims = dict(annotations or {})
     targets = _targets(store, subject) if recursive else [subject]
-    plans = [
-        _plan(store, target, private_key, docker_reference, claims, signature_format, clock, upload)
+    public_key = private_key.public_key()
+    signed = [
+        _sign(store, target, private_key, docker_reference, claims, signature_format, upload,
+              log is not None)
         for target in targets
     ]
+    entries = [None if log is None or item.present is not None else _log(log, item, public_key) for item in signed]
+    plans = [_assemble(item, entry, public_key, clock, upload) for item, entry in zip(signed, entries, strict=True)]
     if upload:
         for plan in plans:
             _write(store, plan)
-    return SignResult(tuple(plan.image for plan in plans), upload)
+    return SignResult(tuple(plan.image for plan in plans), upload, None if log is None else log.url)
 
 
 def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:
@@ -131,53 +168,57 @@ def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:
     return out
 
 
-def _plan(
+def _sign(
     store: ArtifactStore,
     subject: Descriptor,
     private_key: PrivateKey,
     docker_reference: str,
     annotations: dict[str, str],
     signature_format: SignatureFormat,
-    clock: Clock,
     upload: bool,
-) -> _Plan:
+    logged: bool,
+) -> _Signed:
     match signature_format:
         case SignatureFormat.LEGACY:
-            return _plan_legacy(store, subject, private_key, docker_reference, annotations, upload)
+            return _sign_legacy(store, subject, private_key, docker_reference, annotations, upload, logged)
         case SignatureFormat.BUNDLE:
-            return _plan_bundle(subject, private_key, docker_reference, annotations, clock)
+            statement = build_statement(docker_reference, subject.digest, annotations)
+            unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
+            signature = create_signature(private_key, unsigned.signed_bytes)
+            envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signature),))
+            return _Signed(subject, SignatureFormat.BUNDLE, statement, signature, envelope=envelope)
         case _:
             assert_never(signature_format)
 
 
-def _plan_legacy(
+def _sign_legacy(
     store: ArtifactStore,
     subject: Descriptor,
     private_key: PrivateKey,
     docker_reference: str,
     annotations: dict[str, str],
     upload: bool,
-) -> _Plan:
+    logged: bool,
+) -> _Signed:
     payload = build_payload(docker_reference, subject.digest, annotations)
     signature = create_signature(private_key, payload)
     tag = attachment_tag(subject.digest, AttachmentKind.SIGNATURE)
-    image = SignedImage(subject, SignatureFormat.LEGACY, payload, signature, None, None, tag)
+    signed = _Signed(subject, SignatureFormat.LEGACY, payload, signature, tag=tag)
     if not upload:
-        return _Plan(image, (), None, tag)
+        return signed
     existing = _existing_layers(store, tag)
-    layer = legacy.signature_layer(payload, signature)
     public_key = private_key.public_key()
-    if legacy.has_signature(existing, layer.digest, payload, lambda s, p: signature_verifies(public_key, s, p)):
-        present = store.resolve(tag)
-        return _Plan(replace(image, artifact=present, already_present=True), (), None, tag)
+    digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
+    # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one).
+    if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
+                            required_annotation=legacy.REKOR_BUNDLE_ANNOTATION if logged else None):
+        return replace(signed, existing=tuple(existing), present=store.resolve(tag))
     if len(existing) >= MAX_LAYERS:
         raise SignatureTagError(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before signing again",
         )
-    manifest, config = legacy.build_signature_manifest([*existing, layer])
-    blobs = ((manifest.config, config), (layer, payload))
-    return _Plan(replace(image, artifact=manifest.descriptor()), blobs, manifest, tag)
+    return replace(signed, existing=tuple(existing))
 
 
 def _existing_layers(store: ArtifactStore, tag: str) -> list[Descriptor]:
@@ -191,22 +232,33 @@ def _existing_layers(store: ArtifactStore, tag: str) -> list[Descriptor]:
     return list(current.layers)
 
 
-def _plan_bundle(
-    subject: Descriptor,
-    private_key: PrivateKey,
-    docker_reference: str,
-    annotations: dict[str, str],
-    clock: Clock,
-) -> _Plan:
-    statement = build_statement(docker_reference, subject.digest, annotations)
-    unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
-    signature = create_signature(private_key, unsigned.signed_bytes)
-    envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signature),))
-    bundle = build_bundle(envelope, key_hint(private_key.public_key()))
-    referrer = bundle_referrer(bundle, subject, COSIGN_SIGN_PREDICATE, clock())
-    image = SignedImage(subject, SignatureFormat.BUNDLE, statement, signature, bundle, referrer.descriptor(), None)
-    blobs = ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle))
-    return _Plan(image, blobs, referrer, None)
+def _log(log: RekorClient, item: _Signed, public_key: PublicKey) -> RekorEntry:
+    """Phase 2: record one signature in the transparency log."""
+    if item.envelope is not None:
+        return log_envelope(log, item.envelope, public_key)
+    return log_legacy_signature(log, item.payload, item.signature, public_key)
+
+
+def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, clock: Clock, upload: bool) -> _Plan:
+    """Phase 3: the artifact to store for one signature, with the log's evidence (legacy: none if not uploading,
+    since the ``.sig`` manifest depends on what is stored)."""
+    image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
+                        tlog_entry=entry)
+    if item.envelope is not None:
+        tlog_entries = [] if entry is None else [tlog_entry_json(entry)]
+        bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries)
+        referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())
+        blobs = ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle))
+        return _Plan(replace(image, bundle=bundle, artifact=referrer.descriptor()), blobs, referrer, None)
+    if item.present is not None:
+        return _Plan(replace(image, artifact=item.present, already_present=True), (), None, item.tag)
+    if not upload:
+        return _Plan(image, (), None, item.tag)
+    extra = None if entry is None else {legacy.REKOR_BUNDLE_ANNOTATION: rekor_bundle_annotation(entry)}
+    layer = legacy.signature_layer(item.payload, item.signature, extra)
+    manifest, config = legacy.build_signature_manifest([*item.existing, layer])
+    blobs = ((manifest.config, config), (layer, item.payload))
+    return _Plan(replace(image, artifact=manifest.descriptor()), blobs, manifest, item.tag)
 
 
 def _write(store: ArtifactStore, plan: _Plan) -> None:

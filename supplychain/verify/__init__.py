@@ -1,17 +1,27 @@
-"""Verify image signatures, cosign-compatible and key-based (row 8: store-agnostic).
+"""Verify image signatures, cosign-compatible: by public key or signing certificate, with transparency-log
+evidence (row 8: store-agnostic).
 
 - ``evidence``: find the signatures of one digest, in referrers (Sigstore bundles) and the ``.sig`` tag, both,
   bounded before any blob is read;
 - ``check``: the signature check, then the claim checks ("expected X, got Y");
+- ``transparency``: the transparency-log check (Rekor SET, inclusion proof, splice checks; online confirmation);
+- ``certificate``: the signing-certificate check (chain at the log's time, identity, OIDC issuer);
 - ``result``: the result values;
 - ``verifier``: ``verify_image`` over a store, ``verify_images`` concurrently over several.
-
-No transparency-log check yet: results never claim one. It will be another ``EvidenceCheck``.
 """
 
 from __future__ import annotations
 
-from supplychain.verify.check import AnnotationCheck, Claims, ClaimsCheck, EvidenceCheck, ReferenceCheck
+from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, load_certificates
+from supplychain.verify.check import (
+    AnnotationCheck,
+    CheckContext,
+    Claims,
+    ClaimsCheck,
+    EvidenceCheck,
+    ReferenceCheck,
+    Signer,
+)
 from supplychain.verify.evidence import (
     DEFAULT_MAX_SIGNATURES,
     Evidence,
@@ -27,18 +37,25 @@ from supplychain.verify.result import (
     SignatureOutcome,
     VerificationResult,
 )
+from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
 from supplychain.verify.verifier import (
+    TLOG_IGNORED_WARNING,
     VerifyPolicy,
     VerifyTarget,
     check_descriptions,
     evaluate,
+    evidence_checks,
     verify_image,
     verify_images,
 )
 
 __all__ = [
     "DEFAULT_MAX_SIGNATURES",
+    "TLOG_IGNORED_WARNING",
     "AnnotationCheck",
+    "CertificateCheck",
+    "CertificatePolicy",
+    "CheckContext",
     "CheckName",
     "CheckOutcome",
     "Claims",
@@ -51,12 +68,17 @@ __all__ = [
     "ReferenceCheck",
     "SignatureEvidence",
     "SignatureOutcome",
+    "Signer",
+    "TlogPolicy",
+    "TransparencyLogCheck",
     "VerificationResult",
     "VerifyPolicy",
     "VerifyTarget",
     "check_descriptions",
     "evaluate",
+    "evidence_checks",
     "gather_evidence",
+    "load_certificates",
     "verify_image",
     "verify_images",
 ]

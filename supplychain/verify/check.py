@@ -1,17 +1,19 @@
 """The checks one signature goes through, each returning a ``CheckOutcome`` ("expected X, got Y").
 
-Order matters: the signature is verified first, and only then are the signed claims parsed (untrusted bytes
-are not interpreted before they are authenticated). Then the claim checks run, each an ``EvidenceCheck``:
+Order matters. The signature is verified first, with the given public keys or with the key of the signing
+certificate the evidence carries (certificate mode), and only then are the signed claims parsed (untrusted bytes
+are not interpreted before they are authenticated). Then each ``EvidenceCheck`` runs, in this order:
 
+- ``TransparencyLogCheck`` (``verify.transparency``): the Rekor evidence of exactly this signature verifies with a
+  trusted log key; its verified ``integratedTime`` is handed on in the ``CheckContext``;
+- ``CertificateCheck`` (``verify.certificate``): the signing certificate chains to the trusted roots *at that time*
+  and names the expected identity and OIDC issuer;
 - ``ClaimsCheck``: the digest claim names the image being verified (simple-signing ``docker-manifest-digest``,
   or a statement subject with predicateType ``https://sigstore.dev/cosign/sign/v1``). Without it, a signature
   copied from another image would verify (SPECS.md "cosign, legacy tag scheme"; cosign ``--check-claims``);
 - ``AnnotationCheck``: every ``-a key=value`` is signed, with that exact string value (cosign ``verify -a``);
 - ``ReferenceCheck``: the signed docker-reference names the repository being verified (containers/image's
   ``matchRepository``; off by default as in cosign, since mirrored images keep their original name).
-
-The transparency-log issue adds its check as one more ``EvidenceCheck`` over the same evidence (the bundle's
-``tlogEntries`` or the layer's ``dev.sigstore.cosign/bundle`` annotation are kept in ``SignatureEvidence``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
+
+from cryptography import x509
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidReferenceError
@@ -47,16 +51,42 @@ class Claims:
         return str(digest) in self.claimed_digests
 
 
-def check_signature(evidence: SignatureEvidence, keys: tuple[PublicKey, ...]) -> tuple[CheckOutcome, int | None]:
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Who made a signature: the public key that verified it and, in certificate mode, the (untrusted until
+    ``CertificateCheck`` passes) leaf certificate and the chain the evidence carries."""
+
+    public_key: PublicKey
+    certificate: x509.Certificate | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What the checks of one signature share: the image, the verified signer, the signed claims (``None`` if
+    they could not be parsed, with ``parse_error``), and the time a transparency log vouched for."""
+
+    subject: Digest
+    signer: Signer
+    claims: Claims | None = None
+    parse_error: str | None = None
+    log_time: int | None = None  # Unix seconds: the SET-verified integratedTime of the signature's log entry
+
+
+def check_signature(
+    evidence: SignatureEvidence, keys: tuple[PublicKey, ...], *, certificate: bool = False
+) -> tuple[CheckOutcome, int | None]:
     """Verify the signature over the signed bytes with each key; the outcome and the verifying key's index."""
     assert evidence.signature is not None and evidence.signed_bytes is not None
     index = first_verifying_key(keys, evidence.signature, evidence.signed_bytes)
     if index is None:
         what = "the payload" if evidence.kind is PayloadKind.SIMPLE_SIGNING else "the DSSE envelope"
-        plural = "key" if len(keys) == 1 else f"{len(keys)} keys"
-        detail = f"expected a signature over {what} by the given {plural}, got one that does not verify"
+        by = "the signing certificate's key" if certificate else (
+            "the given key" if len(keys) == 1 else f"the given {len(keys)} keys")
+        detail = f"expected a signature over {what} by {by}, got one that does not verify"
         return CheckOutcome(CheckName.SIGNATURE, False, detail), None
-    return CheckOutcome(CheckName.SIGNATURE, True, f"verified with key {index + 1}"), index
+    detail = "verified with the signing certificate's key" if certificate else f"verified with key {index + 1}"
+    return CheckOutcome(CheckName.SIGNATURE, True, detail), index
 
 
 def read_claims(evidence: SignatureEvidence, subject: Digest) -> Claims:
@@ -86,7 +116,7 @@ def read_claims(evidence: SignatureEvidence, subject: Digest) -> Claims:
 
 
 class EvidenceCheck(Protocol):
-    """A check on a signature whose cryptography passed (claims are ``None`` if they could not be parsed)."""
+    """A check on a signature whose cryptography passed; a verdict, never an exception for bad evidence."""
 
     @property
     def name(self) -> CheckName: ...
@@ -96,7 +126,7 @@ class EvidenceCheck(Protocol):
         """The line ``verify`` prints under "The following checks were performed"."""
         ...
 
-    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome: ...
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +136,8 @@ class ClaimsCheck:
     name: CheckName = CheckName.CLAIMS
     description: str = "The cosign claims were validated"
 
-    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
+        claims, subject = context.claims, context.subject
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
         if claims.predicate_type is not None and claims.predicate_type != COSIGN_SIGN_PREDICATE:
@@ -126,7 +157,8 @@ class AnnotationCheck:
     name: CheckName = CheckName.ANNOTATIONS
     description: str = "The required annotations were present in the signed payload"
 
-    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
+        claims = context.claims
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
         for key, wanted in sorted(self.required.items()):
@@ -147,7 +179,8 @@ class ReferenceCheck:
     name: CheckName = CheckName.REFERENCE
     description: str = "The signed docker-reference was matched against the repository being verified"
 
-    def run(self, evidence: SignatureEvidence, claims: Claims | None, subject: Digest) -> CheckOutcome:
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
+        claims = context.claims
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
         try:

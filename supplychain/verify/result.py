@@ -25,10 +25,12 @@ class EvidenceSource(StrEnum):
 
 
 class CheckName(StrEnum):
-    """The checks a signature goes through, in order. A transparency-log check joins here later."""
+    """The checks a signature goes through, in order."""
 
     READ = "read"  # the evidence could be fetched and decoded
-    SIGNATURE = "signature"  # the signature verifies with one of the given public keys
+    SIGNATURE = "signature"  # the signature verifies with one of the given public keys (or the certificate's)
+    TLOG = "tlog"  # a trusted transparency log recorded exactly this signature (SET, inclusion proof)
+    CERTIFICATE = "certificate"  # the signing certificate chains to a trusted root and names the identity
     CLAIMS = "claims"  # the signed digest claim names the image being verified
     ANNOTATIONS = "annotations"  # the required -a annotations are signed
     REFERENCE = "reference"  # the signed docker-reference names the repository being verified
@@ -41,6 +43,9 @@ class CheckOutcome:
     check: CheckName
     passed: bool
     detail: str  # what was found; on failure "expected X, got Y"
+    log_time: int | None = None  # tlog: the integratedTime (Unix seconds) the log vouched for with its SET
+    # What cosign adds to a verified payload's "optional" when it prints it (Bundle, Issuer, Subject).
+    optional: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

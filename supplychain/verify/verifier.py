@@ -10,41 +10,75 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import ConfigurationError, SupplyChainError
 from supplychain.keys import PublicKey
 from supplychain.oci.store import ArtifactStore
+from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, signer_of
 from supplychain.verify.check import (
     AnnotationCheck,
+    CheckContext,
     ClaimsCheck,
     EvidenceCheck,
     ReferenceCheck,
+    Signer,
     check_signature,
     parse_claims,
 )
 from supplychain.verify.evidence import Evidence, Limits, SignatureEvidence, gather_evidence
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
+from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
 
 DEFAULT_WORKERS = 8
 _DIGEST_PREFIXES = ("sha256:", "sha512:")
 SIGNATURE_CHECK_DESCRIPTION = "The signatures were verified against the specified public key"
+TLOG_IGNORED_WARNING = (
+    "WARNING: Skipping tlog verification is an insecure practice that lacks transparency and auditability "
+    "verification for the signature."
+)
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyPolicy:
-    """What a signature must satisfy."""
+    """What a signature must satisfy.
 
-    keys: tuple[PublicKey, ...]
+    Exactly one way to name the signer: ``keys`` (any of them), or ``certificate`` (a signing certificate from
+    trusted roots naming an identity). The transparency log is required by default, checked offline with
+    Sigstore's production trusted root (``TlogPolicy()``), as cosign requires Rekor evidence unless told
+    otherwise; ``insecure_ignore_tlog`` turns that off (cosign ``--insecure-ignore-tlog``: the signature is then
+    trusted without any proof that it was ever made public). ``clock`` is the time a certificate is checked at
+    when no log vouches for one.
+    """
+
+    keys: tuple[PublicKey, ...] = ()
     annotations: Mapping[str, str] = field(default_factory=dict)
     check_claims: bool = True
     check_reference: bool = False
     limits: Limits = field(default_factory=Limits)
+    certificate: CertificatePolicy | None = None
+    tlog: TlogPolicy = field(default_factory=TlogPolicy)
+    insecure_ignore_tlog: bool = False
+    clock: Callable[[], datetime] = utc_now
 
     def __post_init__(self) -> None:
-        if not self.keys:
-            raise ConfigurationError("no public key to verify with", hint="pass --key PUB (repeatable)")
+        if not self.keys and self.certificate is None:
+            raise ConfigurationError(
+                "no public key or certificate identity to verify with",
+                hint="pass --key PUB (repeatable), or --certificate-identity and --certificate-oidc-issuer",
+            )
+        if self.keys and self.certificate is not None:
+            raise ConfigurationError("give public keys or a certificate identity, not both",
+                                     hint="--key verifies key-signed images; the certificate options keyless ones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +91,14 @@ class VerifyTarget:
     repository: str | None = None  # the name --check-reference compares the signed docker-reference with
 
 
-def claim_checks(policy: VerifyPolicy, repository: str | None) -> tuple[EvidenceCheck, ...]:
+def evidence_checks(policy: VerifyPolicy, repository: str | None) -> tuple[EvidenceCheck, ...]:
     """The checks after the signature check, in order, for ``policy``."""
     checks: list[EvidenceCheck] = []
+    if not policy.insecure_ignore_tlog:
+        checks.append(TransparencyLogCheck(policy.tlog))
+    if policy.certificate is not None:
+        checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
+                                       clock=policy.clock))
     if policy.check_claims:
         checks.append(ClaimsCheck())
     if policy.annotations:
@@ -75,9 +114,14 @@ def claim_checks(policy: VerifyPolicy, repository: str | None) -> tuple[Evidence
 
 
 def check_descriptions(policy: VerifyPolicy) -> list[str]:
-    """The "checks performed" lines for ``policy``, in cosign's order (claims, then the signature)."""
+    """The "checks performed" lines for ``policy``, in cosign's order (claims, log, key or certificate, ...)."""
     lines = [ClaimsCheck().description] if policy.check_claims else []
-    lines.append(SIGNATURE_CHECK_DESCRIPTION)
+    if not policy.insecure_ignore_tlog:
+        lines.append(TransparencyLogCheck(policy.tlog).description)
+    if policy.certificate is not None:
+        lines.append(CertificateCheck(policy.certificate).description)
+    else:
+        lines.append(SIGNATURE_CHECK_DESCRIPTION)
     if policy.annotations:
         lines.append(AnnotationCheck(policy.annotations).description)
     if policy.check_reference:
@@ -95,9 +139,10 @@ def verify_image(
 ) -> VerificationResult:
     """Verify one image of ``store``: resolve ``identifier`` once, gather its signatures, check each.
 
-    Raises ``SupplyChainError`` only when it cannot answer (the image is missing, the store unreachable).
+    Raises ``SupplyChainError`` only when it cannot answer (the image is missing, the store or the transparency
+    log unreachable).
     """
-    checks = claim_checks(policy, repository)
+    checks = evidence_checks(policy, repository)
     descriptor = store.resolve(identifier)
     resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) else identifier
     evidence = gather_evidence(store, descriptor.digest, policy.limits)
@@ -113,7 +158,7 @@ def evaluate(
     reference: str,
     resolved_from: str | None = None,
 ) -> VerificationResult:
-    """Run the checks over gathered evidence (pure: no store)."""
+    """Run the checks over gathered evidence (no store; only an online transparency-log check does I/O)."""
     outcomes = tuple(_check_one(item, evidence.subject, policy, checks) for item in evidence.signatures)
     performed = (CheckName.SIGNATURE, *(c.name for c in checks))
     return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
@@ -125,24 +170,48 @@ def _check_one(
 ) -> SignatureOutcome:
     if item.problem is not None:
         return SignatureOutcome(item.source, item.location, (CheckOutcome(CheckName.READ, False, item.problem),))
-    signature, key_index = check_signature(item, policy.keys)
-    if not signature.passed:
+    keys, certified = policy.keys, None
+    if policy.certificate is not None:
+        certified, problem = signer_of(item)
+        if certified is None:
+            return SignatureOutcome(item.source, item.location,
+                                    (CheckOutcome(CheckName.CERTIFICATE, False, problem or "no certificate"),))
+        keys = (certified.public_key,)
+    signature, key_index = check_signature(item, keys, certificate=certified is not None)
+    if key_index is None:
         return SignatureOutcome(item.source, item.location, (signature,))
     claims, parse_error = parse_claims(item, subject)
+    context = CheckContext(subject, certified or Signer(keys[key_index]), claims, parse_error)
     results = [signature]
+    optional: dict[str, Any] = {}
     for check in checks:
-        outcome = check.run(item, claims, subject)
-        if claims is None and parse_error is not None and not outcome.passed:
+        outcome = check.run(item, context)
+        if claims is None and parse_error is not None and not outcome.passed and outcome.check in _CLAIM_CHECKS:
             outcome = CheckOutcome(outcome.check, False, f"the signed payload could not be parsed: {parse_error}")
+        if outcome.log_time is not None:
+            context = replace(context, log_time=outcome.log_time)
+        optional.update(outcome.optional or {})
         results.append(outcome)
     return SignatureOutcome(
         item.source,
         item.location,
         tuple(results),
         docker_reference=claims.docker_reference if claims else None,
-        key_index=key_index,
-        payload=claims.shaped if claims else None,
+        key_index=key_index if certified is None else None,
+        payload=_printed(claims.shaped, optional) if claims else None,
     )
+
+
+_CLAIM_CHECKS = frozenset({CheckName.CLAIMS, CheckName.ANNOTATIONS, CheckName.REFERENCE})
+
+
+def _printed(shaped: Mapping[str, Any], optional: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The payload as cosign prints it: with the Rekor bundle, issuer and subject merged into ``optional``."""
+    if not optional:
+        return shaped
+    merged = dict(shaped)
+    merged["optional"] = {**(shaped.get("optional") or {}), **optional}
+    return merged
 
 
 def verify_images(

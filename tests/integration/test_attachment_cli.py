@@ -155,7 +155,7 @@ def test_attach_out_of_band_signature_then_verify(target: Target, pair: tuple[ke
         in result.stderr
     assert result.stdout == ""
 
-    verified = target.run("verify", target.ref(), "--key", str(pub), "-o", "json")
+    verified = target.run("verify", target.ref(), "--key", str(pub), "-o", "json", "--insecure-ignore-tlog")
     assert verified.code == 0, verified
     assert json.loads(verified.stdout) == [json.loads(payload.read_bytes())]
 
@@ -176,7 +176,7 @@ def test_attach_out_of_band_signature_then_verify(target: Target, pair: tuple[ke
                        stdin=stdin_sig)
     assert piped.code == 0, piped
     assert target.sig_layers(digest) == 3
-    assert target.run("verify", target.ref(), "--key", str(pub)).code == 0
+    assert target.run("verify", target.ref(), "--key", str(pub), "--insecure-ignore-tlog").code == 0
 
 
 def test_attaching_another_images_payload_is_refused(target: Target, pair: tuple[keys.KeyPair, Path],
@@ -332,7 +332,8 @@ def test_clean(target: Target, pair: tuple[keys.KeyPair, Path]):
     assert len(lines) == 3
     assert target.sig_layers(digest) is None
     target.run("download", "signature", target.ref()).assert_one_line_error(ExitCode.NOT_FOUND)
-    assert target.run("verify", target.ref(), "--key", str(pub)).code == ExitCode.VERIFICATION_FAILED
+    assert target.run("verify", target.ref(), "--key", str(pub), "--insecure-ignore-tlog").code == \
+        ExitCode.VERIFICATION_FAILED
     assert target.run("triangulate", target.ref(), "--type", "bundle").code == ExitCode.NOT_FOUND
 
     # The attestation was not a signature: it is still there, and `all` removes it.

@@ -80,7 +80,8 @@ def test_attachment_commands_behind_basic_auth(auth_registry: RegistryProcess, f
     attached = run(["attach", "signature", f"{repository}:1", "--payload", str(tmp_path / "payload.json"),
                     "--signature", str(tmp_path / "sig")], tmp_path)
     assert attached.code == 0, attached
-    assert run(["verify", f"{repository}:1", "--key", str(tmp_path / "cosign.pub")], tmp_path).code == 0
+    assert run(["verify", f"{repository}:1", "--key", str(tmp_path / "cosign.pub"), "--insecure-ignore-tlog"],
+               tmp_path).code == 0
     downloaded = run(["download", "signature", f"{repository}:1"], tmp_path)
     assert base64.b64decode(json.loads(downloaded.stdout)["Payload"]) == payload
     assert run(["triangulate", f"{repository}:1"], tmp_path).stdout == (

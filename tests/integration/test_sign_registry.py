@@ -24,6 +24,7 @@ from supplychain.verify import EvidenceSource, VerifyPolicy, verify_image
 from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.support import tlsca
 from tests.support.registry import RegistryProcess
+from tests.support.tlog import LogProcess
 from tests.unit.verify.support import new_key, put_bytes, run_cli
 
 pytestmark = pytest.mark.integration
@@ -82,38 +83,46 @@ def push(target: Target, fixture_layout: Path, repo: str, tag: str = "multi") ->
     return out.strip().rpartition("@")[2]
 
 
-def test_sign_and_verify_both_formats(target: Target, fixture_layout: Path, keys: tuple[Path, Path]):
+def test_sign_and_verify_both_formats(target: Target, fixture_layout: Path, keys: tuple[Path, Path],
+                                     tlog_server: LogProcess):
+    """Signed with upload to the local transparency log (its key trusted on first use: it is on loopback),
+    verified with the log's key, offline."""
     key, pub = keys
     repo = f"sign/{target.mode}"
     digest = push(target, fixture_layout, repo)
-    code, _, err = cli(target, "sign", f"{target.host}/{repo}:1", "--key", str(key), "--recursive", "-a", "k=v")
+    log = ("--rekor-url", tlog_server.url)
+    code, _, err = cli(target, "sign", f"{target.host}/{repo}:1", "--key", str(key), "--recursive", "-a", "k=v", *log)
     assert code == 0, err
     assert f"signing {digest} (resolved from tag 1)" in err
-    assert err.count("Pushed signature for") == 3
+    assert err.count("Pushed signature for") == 3 and err.count("tlog entry created with index: ") == 3
     code, _, err = cli(target, "sign", f"{target.host}/{repo}@{digest}", "--key", str(key), "--format", "bundle",
-                       "-a", "k=v")
+                       "-a", "k=v", *log)
     assert code == 0, err
-    code, _, err = cli(target, "sign", f"{target.host}/{repo}@{digest}", "--key", str(key))
+    code, _, err = cli(target, "sign", f"{target.host}/{repo}@{digest}", "--key", str(key), *log)
     assert code == 0 and "Pushed signature" in err  # another payload (no annotation): appended
-    code, _, err = cli(target, "sign", f"{target.host}/{repo}@{digest}", "--key", str(key))
-    assert "Signature already present" in err
+    code, _, err = cli(target, "sign", f"{target.host}/{repo}@{digest}", "--key", str(key), *log)
+    assert "Signature already present" in err and "tlog entry created" not in err  # nothing logged twice
 
     code, out, err = cli(target, "verify", f"{target.host}/{repo}:1", "--key", str(pub), "-a", "k=v",
-                         "--check-reference", "-o", "json")
+                         "--check-reference", "-o", "json", "--rekor-public-key", str(tlog_server.public_key_path))
     assert code == 0, err
     payloads = json.loads(out)
     assert len(payloads) == 2  # the legacy layer with k=v, and the bundle
     assert {p["critical"]["identity"]["docker-reference"] for p in payloads} == {f"{target.host}/{repo}"}
     assert "(legacy-tag, referrer)" in err
+    legacy_payload = next(p for p in payloads if "Bundle" in (p["optional"] or {}))
+    assert set(legacy_payload["optional"]["Bundle"]) == {"SignedEntryTimestamp", "Payload"}  # as cosign prints it
 
     with target.repository(repo) as store:
         sig = store.get_manifest(attachment_tag(store.resolve("1").digest, AttachmentKind.SIGNATURE))
         assert isinstance(sig, Manifest) and len(sig.layers) == 2
         children = store.get_manifest(digest).manifests  # type: ignore[union-attr]
     refs = [f"{target.host}/{repo}@{child.digest}" for child in children]
-    code, _, err = cli(target, "verify", *refs, "--key", str(pub), "--concurrency", "2")
+    code, _, err = cli(target, "verify", *refs, "--key", str(pub), "--concurrency", "2", "--tlog-online",
+                       "--rekor-url", tlog_server.url, "--rekor-public-key", str(tlog_server.public_key_path))
     assert code == 0, err
     assert err.count("Verified OK") == 2
+    assert "The claims were present in the transparency log, and its inclusion was proven online" in err
 
 
 def test_replay_and_broken_referrer_on_the_registry(target: Target, fixture_layout: Path):
@@ -122,7 +131,7 @@ def test_replay_and_broken_referrer_on_the_registry(target: Target, fixture_layo
     repo = f"bad/{target.mode}"
     digest = push(target, fixture_layout, repo)
     pair = new_key()
-    policy = VerifyPolicy((pair.public_key,))
+    policy = VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True)  # signed without a log: key-only
     with target.repository(repo) as store:
         index = store.resolve(digest)
         amd64, arm64 = store.get_manifest(index).manifests  # type: ignore[union-attr]
@@ -152,7 +161,8 @@ def test_replay_and_broken_referrer_on_the_registry(target: Target, fixture_layo
 
 
 def test_verify_errors_are_one_line(target: Target, keys: tuple[Path, Path]):
-    code, _, err = cli(target, "verify", f"{target.host}/missing/repo:1", "--key", str(keys[1]))
+    code, _, err = cli(target, "verify", f"{target.host}/missing/repo:1", "--key", str(keys[1]),
+                       "--insecure-ignore-tlog")
     assert code not in (0, 1) and "Traceback" not in err
-    assert err.startswith("ERROR ") and "\nerror: " in err
+    assert err.startswith("WARNING: Skipping tlog verification") and "\nERROR " in err and "\nerror: " in err
 

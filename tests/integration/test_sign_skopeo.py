@@ -26,6 +26,7 @@ from supplychain.oci.model import Manifest
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
+from tests.support.tlog import LogProcess
 from tests.unit.verify.support import run_cli
 
 pytestmark = pytest.mark.integration
@@ -60,13 +61,14 @@ def skopeo(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120)
 
 
-def push_and_sign(fixture_layout: Path, registry: RegistryProcess, repo: str, key: Path) -> str:
+def push_and_sign(fixture_layout: Path, registry: RegistryProcess, repo: str, key: Path, log: LogProcess) -> str:
+    """Copy the fixture image in and sign it, logged in the local transparency log."""
     target = f"{registry.host}/{repo}:1"
     result = run_cli(["copy", f"oci:{fixture_layout}:single", target, "--without-referrers"])
     assert result.code == 0, result
     digest = result.stdout.strip().rpartition("@")[2]
-    result = run_cli(["sign", f"{registry.host}/{repo}@{digest}", "--key", str(key), "-a", "team=interop"],
-                     env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
+    result = run_cli(["sign", f"{registry.host}/{repo}@{digest}", "--key", str(key), "-a", "team=interop",
+                      "--rekor-url", log.url], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
     assert result.code == 0, result
     return digest
 
@@ -82,9 +84,10 @@ def sig_layers(host: str, repo: str, digest: str) -> list:
 
 def test_skopeo_accepts_copies_and_we_verify_again(fixture_layout: Path, registry: RegistryProcess,
                                                     second_registry: RegistryProcess, keys: tuple[Path, Path],
-                                                    tmp_path: Path):
+                                                    tmp_path: Path, tlog_server: LogProcess):
+    """skopeo copies the layer with its Rekor bundle annotation; the copy verifies, transparency log included."""
     key, pub = keys
-    digest = push_and_sign(fixture_layout, registry, "interop/skopeo", key)
+    digest = push_and_sign(fixture_layout, registry, "interop/skopeo", key, tlog_server)
     config = registries_d(tmp_path, registry.host, second_registry.host)
     copied = skopeo("--insecure-policy", "--registries.d", str(config), "copy", "--src-tls-verify=false",
                     "--dest-tls-verify=false", f"docker://{registry.host}/interop/skopeo@{digest}",
@@ -92,7 +95,7 @@ def test_skopeo_accepts_copies_and_we_verify_again(fixture_layout: Path, registr
     assert copied.returncode == 0, copied.stderr
 
     result = run_cli(["verify", f"{second_registry.host}/mirror/app:copied", "--key", str(pub),
-                      "-a", "team=interop", "-o", "json"])
+                      "-a", "team=interop", "-o", "json", "--rekor-public-key", str(tlog_server.public_key_path)])
     assert result.code == 0, result
     (payload,) = json.loads(result.stdout)
     assert payload["critical"]["identity"]["docker-reference"] == f"{registry.host}/interop/skopeo"
@@ -107,14 +110,15 @@ def test_skopeo_accepts_copies_and_we_verify_again(fixture_layout: Path, registr
 
 def test_without_sigstore_attachments_skopeo_does_not_copy_them(
     fixture_layout: Path, registry: RegistryProcess, second_registry: RegistryProcess, keys: tuple[Path, Path],
-    tmp_path: Path,
+    tmp_path: Path, tlog_server: LogProcess,
 ):
     """The control: the copy above carried the signature because of use-sigstore-attachments."""
     key, pub = keys
-    digest = push_and_sign(fixture_layout, registry, "interop/control", key)
+    digest = push_and_sign(fixture_layout, registry, "interop/control", key, tlog_server)
     copied = skopeo("--insecure-policy", "copy", "--src-tls-verify=false", "--dest-tls-verify=false",
                     f"docker://{registry.host}/interop/control@{digest}",
                     f"docker://{second_registry.host}/mirror/control:copied")
     assert copied.returncode == 0, copied.stderr
-    result = run_cli(["verify", f"{second_registry.host}/mirror/control:copied", "--key", str(pub)])
+    result = run_cli(["verify", f"{second_registry.host}/mirror/control:copied", "--key", str(pub),
+                      "--rekor-public-key", str(tlog_server.public_key_path)])
     assert result.code == 1 and "no signatures found" in result.stderr

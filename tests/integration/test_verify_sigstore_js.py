@@ -4,9 +4,11 @@ The npm packages are installed once into a cache directory (``$SUPPLYCHAIN_TEST_
 ``~/.cache/supplychain-tests``); the npm registry must be reachable the first time. If npm cannot install them
 the test FAILS with the npm output (CI has npm), it is never skipped.
 
-The node script verifies offline with trust material that names only our public key, looked up by the hint the
-bundle carries (sigstore-js computes nothing else from it); the tlog, CT log and timestamp thresholds are 0
-because no transparency log exists yet (tlog entries come with the transparency-log issue).
+The node script verifies offline with trust material that names our public key, looked up by the hint the
+bundle carries (sigstore-js computes nothing else from it), and, for bundles signed with upload to the local
+transparency log, that log (its key and log ID): then the tlog threshold is 1, so sigstore-js checks the entry's
+body against the envelope, the inclusion promise (SET) and the inclusion proof with its signed checkpoint. The CT
+log and timestamp thresholds are 0 (no Fulcio certificate, no TSA).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from supplychain.layout import OciLayout
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import key_hint
+from tests.support.tlog import LogProcess
 from tests.unit.verify.support import fixed_clock, new_key
 
 pytestmark = pytest.mark.integration
@@ -37,15 +40,24 @@ const crypto = require('crypto');
 const { bundleFromJSON } = require('@sigstore/bundle');
 const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify');
 
-const [bundlePath, keyPath] = process.argv.slice(2);
+const [bundlePath, keyPath, logKeyPath, logURL] = process.argv.slice(2);
 const bundle = bundleFromJSON(JSON.parse(fs.readFileSync(bundlePath, 'utf8')));
-const der = crypto.createPublicKey(fs.readFileSync(keyPath, 'utf8')).export({ type: 'spki', format: 'der' });
+const spki = (path) => crypto.createPublicKey(fs.readFileSync(path, 'utf8')).export({ type: 'spki', format: 'der' });
+const der = spki(keyPath);
 // sigstore-go's key hint: base64(sha256(PKIX DER)); the trust material knows our key under that name only.
 const hint = crypto.createHash('sha256').update(der).digest('base64');
-const trustedRoot = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+const tlogs = [];
+if (logKeyPath) {
+  // A Rekor v1 log: log ID = sha256(PKIX DER) of its key (keyDetails 5 = PKIX_ECDSA_P256_SHA_256). sigstore-js
+  // matches a checkpoint signer's name against baseUrl, hence a URL naming the log's host name.
+  const logDer = spki(logKeyPath);
+  tlogs.push({ baseUrl: logURL, hashAlgorithm: 1, publicKey: { rawBytes: logDer, keyDetails: 5 },
+               logId: { keyId: crypto.createHash('sha256').update(logDer).digest() } });
+}
+const trustedRoot = { certificateAuthorities: [], timestampAuthorities: [], tlogs, ctlogs: [] };
 const keys = { [hint]: { rawBytes: der, keyDetails: 0 } };
 const verifier = new Verifier(toTrustMaterial(trustedRoot, keys),
-                              { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 });
+                              { tlogThreshold: tlogs.length ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 });
 try {
   verifier.verify(toSignedEntity(bundle));
 } catch (e) {
@@ -53,7 +65,8 @@ try {
   process.exit(1);
 }
 const env = bundle.content.dsseEnvelope;
-console.log(JSON.stringify({ ok: true, hint, payloadType: env.payloadType,
+console.log(JSON.stringify({ ok: true, hint, payloadType: env.payloadType, tlogEntries: tlogs.length
+                             ? bundle.verificationMaterial.tlogEntries.length : 0,
                              statement: JSON.parse(Buffer.from(env.payload).toString('utf8')) }));
 """
 
@@ -81,11 +94,14 @@ def sigstore_js() -> Path:
     return target
 
 
-def run_node(sigstore_js: Path, bundle: bytes, public_key_pem: bytes, tmp_path: Path) -> tuple[int, dict]:
+def run_node(sigstore_js: Path, bundle: bytes, public_key_pem: bytes, tmp_path: Path,
+             log: tuple[Path, str] | None = None) -> tuple[int, dict]:
+    """Verify with sigstore-js; ``log`` = (the log's PEM key, its base URL) makes the tlog threshold 1."""
     bundle_path, key_path = tmp_path / "bundle.json", tmp_path / "key.pub"
     bundle_path.write_bytes(bundle)
     key_path.write_bytes(public_key_pem)
-    done = subprocess.run(["node", str(sigstore_js / "verify-bundle.js"), str(bundle_path), str(key_path)],
+    extra = [] if log is None else [str(log[0]), log[1]]
+    done = subprocess.run(["node", str(sigstore_js / "verify-bundle.js"), str(bundle_path), str(key_path), *extra],
                           capture_output=True, text=True, timeout=60, cwd=sigstore_js)
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
@@ -132,3 +148,40 @@ def test_sigstore_js_refuses_a_tampered_bundle_and_another_key(sigstore_js: Path
     other = new_key()
     code, out = run_node(sigstore_js, result.images[0].bundle, other.public_key.pem(), tmp_path)  # type: ignore[arg-type]
     assert code == 1 and "key not found" in out["error"]  # the hint names our key, not this one
+
+
+def localhost_url(log: LogProcess) -> str:
+    """The log's URL under the host name it signs checkpoints as (``tlog init --name``, default localhost)."""
+    return f"http://localhost:{log.port}"
+
+
+@pytest.mark.parametrize("algorithm", ["ecdsa-p256", "ed25519"])
+def test_sigstore_js_verifies_our_logged_bundle_with_tlog_threshold_1(
+    sigstore_js: Path, fixture_layout_copy: Path, tmp_path: Path, tlog_server: LogProcess, algorithm: str
+):
+    """A bundle signed with upload to the local log carries a dsse TransparencyLogEntry that sigstore-js accepts:
+    body (payload hash, signature), inclusion promise and inclusion proof with the signed checkpoint."""
+    layout = OciLayout(fixture_layout_copy)
+    pair = new_key(algorithm)
+    with tlog_server.client() as log:
+        result = sign_image(layout, layout.resolve("single"), pair.private_key, docker_reference=NAME,
+                            signature_format=SignatureFormat.BUNDLE, clock=fixed_clock, log=log)
+    bundle = result.images[0].bundle
+    assert bundle is not None
+    (entry,) = json.loads(bundle)["verificationMaterial"]["tlogEntries"]
+    assert entry["kindVersion"] == {"kind": "dsse", "version": "0.0.1"}
+    assert {"inclusionPromise", "inclusionProof"} <= set(entry)
+    assert isinstance(entry["logIndex"], str) and isinstance(entry["inclusionProof"]["treeSize"], str)
+    assert "checkpoint" in entry["inclusionProof"]
+
+    code, out = run_node(sigstore_js, bundle, pair.public_key.pem(), tmp_path,
+                         log=(tlog_server.public_key_path, localhost_url(tlog_server)))
+    assert code == 0 and out["ok"], out
+    assert out["tlogEntries"] == 1
+
+    # The same bundle against trust material naming another log: the inclusion promise does not verify.
+    other_key = tmp_path / "other-log.pub"
+    other_key.write_bytes(new_key().public_key.pem())
+    code, out = run_node(sigstore_js, bundle, pair.public_key.pem(), tmp_path,
+                         log=(other_key, localhost_url(tlog_server)))
+    assert code == 1 and "TLOG_INCLUSION_PROMISE_ERROR" in out["error"], out

@@ -59,6 +59,9 @@ def sig_manifest(layout: OciLayout, digest: Digest) -> Manifest:
 
 
 def policy(**kwargs) -> VerifyPolicy:
+    """Key-only (these signatures were made without a transparency log: the tlog checks are tested in
+    ``test_transparency.py``)."""
+    kwargs.setdefault("insecure_ignore_tlog", True)
     return VerifyPolicy((KEY.public_key,), **kwargs)
 
 
@@ -123,7 +126,7 @@ def test_line_wrapped_signature_annotation_is_accepted(layout: OciLayout):
     wrapped = "\n".join(textwrap.wrap(encode_signature(raw_sign(pair.private_key, payload)), 76)) + "\n"
     layer = Descriptor.for_bytes(MediaType.COSIGN_SIMPLE_SIGNING, payload, annotations={SIGNATURE_ANNOTATION: wrapped})
     put_sig_manifest(layout, amd64.digest, [(layer, payload)])
-    assert verify_image(layout, amd64.digest, VerifyPolicy((pair.public_key,))).verified
+    assert verify_image(layout, amd64.digest, VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True)).verified
 
 
 def test_missing_signature_annotation(layout: OciLayout):
@@ -254,7 +257,7 @@ def test_curve_hash_signatures_verify_too(layout: OciLayout):
     payload = build_payload(NAME, amd64.digest)
     layer = signature_layer(payload, raw_sign(pair.private_key, payload))  # SHA-384, the curve's default
     put_sig_manifest(layout, amd64.digest, [(layer, payload)])
-    assert verify_image(layout, amd64.digest, VerifyPolicy((pair.public_key,))).verified
+    assert verify_image(layout, amd64.digest, VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True)).verified
 
 
 def test_several_images_concurrently_in_order_with_isolated_errors(fixture_layout_copy: Path):

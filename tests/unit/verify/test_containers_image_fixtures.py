@@ -5,10 +5,11 @@ the image, each ``signature-N`` as one layer of the image's ``sha256-<hex>.sig``
 ``verify_image`` runs over it. Identity rules: containers/image's default ``matchRepository`` is our
 ``check_reference`` with the repository of the image reference its test uses.
 
-Not here, on purpose: ``dir-img-cosign-key-rekor-valid`` (key + Rekor SET) and ``dir-img-cosign-fulcio-rekor-valid``
-(Fulcio certificate + Rekor) need transparency-log verification, which the transparency-log issue adds; their
-expected outcomes depend on it, so they are not faked with a key-only check. The BYO-PKI fixture is used only for
-its line-wrapped RSA signature annotation, verified with the leaf certificate's public key.
+These are the key-only fixtures, verified as containers/image does with no Rekor key configured: the
+transparency-log check is off (``insecure_ignore_tlog``). ``dir-img-cosign-key-rekor-valid``,
+``dir-img-cosign-fulcio-rekor-valid`` and the BYO-PKI certificate checks are in ``test_containers_image_rekor.py``;
+here the BYO-PKI fixture serves only for its line-wrapped RSA signature annotation, verified with the leaf
+certificate's public key.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def repository(ref: str) -> str:
 
 
 def policy(*names: str, check_reference: bool = False) -> VerifyPolicy:
-    return VerifyPolicy(tuple(cosign_public_key(n) for n in names), check_reference=check_reference)
+    """Key-only, as containers/image verifies these fixtures (no Rekor key configured): tlog ignored."""
+    return VerifyPolicy(tuple(cosign_public_key(n) for n in names), check_reference=check_reference,
+                        insecure_ignore_tlog=True)
 
 
 def matching(*names: str) -> VerifyPolicy:
@@ -194,7 +197,7 @@ def test_pki_signature_with_line_wrapped_base64_verifies_with_the_leaf_key(tmp_p
     """The BYO-PKI fixture's signature annotation is wrapped at 76 columns (+ trailing newline), as Go's
     StdEncoding accepts; key-only verification with the leaf's public key must accept it."""
     layout, digest = layout_with(tmp_path, "pki-valid")
-    result = verify_image(layout, "image", VerifyPolicy((pki_leaf_key(),), check_reference=True),
-                          repository=repository("localhost:5000/test"))
+    key_only = VerifyPolicy((pki_leaf_key(),), check_reference=True, insecure_ignore_tlog=True)
+    result = verify_image(layout, "image", key_only, repository=repository("localhost:5000/test"))
     assert result.verified, result.reasons()
     assert str(digest) == "sha256:253c890b744fe3efa923b68e3a1be07bd007eb44ba29da1e7deb1d4c53b3e212"

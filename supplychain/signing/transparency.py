@@ -1,0 +1,145 @@
+"""Recording a signature in a Rekor transparency log at sign time (cosign's ``--tlog-upload``), and the forms the
+log's evidence takes in what ``sign`` stores.
+
+What is logged, as cosign v2/v3 log it (Rekor ``pkg/types``):
+
+* legacy ``.sig`` layer: a ``hashedrekord`` 0.0.1 entry: SHA-256 of the simple-signing payload, the signature over
+  it, and the signer's public key PEM. The log's answer is stored as cosign's Rekor bundle in the layer annotation
+  ``dev.sigstore.cosign/bundle`` (``{"SignedEntryTimestamp", "Payload": {"body", "integratedTime", "logIndex",
+  "logID"}}``; cosign ``pkg/cosign/bundle/rekor.go``), which containers/image and ``verify`` check offline;
+* Sigstore bundle: a ``dsse`` 0.0.1 entry of the DSSE envelope, and the log's answer as a ``TransparencyLogEntry``
+  in the bundle's ``verificationMaterial.tlogEntries`` (protobuf-specs ``sigstore_rekor.proto``, protojson: int64
+  as decimal strings, bytes as standard base64) with its inclusion promise (the SET) and inclusion proof (with the
+  checkpoint), as sigstore-go and sigstore-js require of v0.2+ bundles.
+
+Which key checks the log's answers at sign time (``open_signing_log``): ``--rekor-public-key``, else the logs of
+``--trusted-root``, else, for the public-good instance, Sigstore's production trusted root. A log on this machine
+(a loopback address, e.g. ``supplychain tlog serve``) may instead be trusted on first use: its own
+``GET /api/v1/log/publicKey`` is fetched and used. That is acceptable only for a loopback log, which the user runs
+and reaches without a network in between; for any other log, trusting the key it serves would let whoever answers
+in its place vouch for itself, so its key must be named.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from supplychain import transport
+from supplychain.config import Settings
+from supplychain.errors import InvalidInputError
+from supplychain.keys import PrivateKey, PublicKey
+from supplychain.signing.dsse import Envelope
+from supplychain.tlog.client import RekorClient, VerifiedEntry
+from supplychain.tlog.evidence import RekorEntry
+from supplychain.tlog.kind import HashedRekord
+from supplychain.tlog.trust import LogKeyring, TrustedLog, select_keyring
+
+
+class TlogUploadError(InvalidInputError):
+    """A signature that cannot be recorded in the transparency log as asked."""
+
+    default_hint = "use an ECDSA or RSA key, sign with --format bundle, or skip the log with --no-tlog-upload"
+
+
+def check_loggable(private_key: PrivateKey, *, legacy: bool) -> None:
+    """Refuse, before anything is signed or written, a key the log cannot take for this format.
+
+    A ``hashedrekord`` signature is over a digest: Rekor verifies an Ed25519 one as Ed25519ph, which cosign does
+    not produce and the local log does not implement (``supplychain.tlog.kind``). DSSE entries take Ed25519.
+    """
+    if legacy and private_key.algorithm == "ed25519":
+        raise TlogUploadError(
+            "an Ed25519 signature over a payload cannot be logged as a hashedrekord entry (Rekor needs Ed25519ph)"
+        )
+
+
+def hashedrekord_for(payload: bytes, signature: bytes, public_key: PublicKey) -> HashedRekord:
+    """cosign's legacy entry: SHA-256 of ``payload``, the raw ``signature`` over it, the public key PEM."""
+    return HashedRekord("sha256", hashlib.sha256(payload).digest(), signature, public_key.pem())
+
+
+def log_legacy_signature(log: RekorClient, payload: bytes, signature: bytes, public_key: PublicKey) -> RekorEntry:
+    """Upload the ``hashedrekord`` of one legacy signature; the verified entry (the client checked the logged
+    body is ours and its SET and inclusion proof verify with the log's key)."""
+    return _entry(log.create_hashedrekord(hashedrekord_for(payload, signature, public_key)))
+
+
+def log_envelope(log: RekorClient, envelope: Envelope, public_key: PublicKey) -> RekorEntry:
+    """Upload a ``dsse`` entry of ``envelope`` (its JSON, as the bundle carries it) signed by ``public_key``."""
+    body = json.dumps(envelope.to_json(), separators=(",", ":")).encode("utf-8")
+    return _entry(log.create_dsse(body, [public_key.pem()]))
+
+
+def _entry(verified: VerifiedEntry) -> RekorEntry:
+    if verified.entry.signed_entry_timestamp is None:
+        raise TlogUploadError(
+            f"the log returned entry {verified.entry.log_index} without a signed entry timestamp",
+            hint="cosign's bundle annotation needs the SET; use a Rekor v1-compatible log",
+        )
+    return verified.entry
+
+
+def rekor_bundle_annotation(entry: RekorEntry) -> str:
+    """The ``dev.sigstore.cosign/bundle`` annotation value, exactly as cosign writes it."""
+    return entry.to_rekor_bundle().to_json()
+
+
+def tlog_entry_json(entry: RekorEntry) -> dict[str, Any]:
+    """``entry`` as a Sigstore bundle's ``TransparencyLogEntry`` (protojson, fields in proto order)."""
+    doc: dict[str, Any] = {
+        "logIndex": str(entry.entry.log_index),
+        "logId": {"keyId": _b64(bytes.fromhex(entry.entry.log_id))},
+    }
+    if entry.kind is not None and entry.version is not None:
+        doc["kindVersion"] = {"kind": entry.kind, "version": entry.version}
+    doc["integratedTime"] = str(entry.entry.integrated_time)
+    if entry.signed_entry_timestamp is not None:
+        doc["inclusionPromise"] = {"signedEntryTimestamp": _b64(entry.signed_entry_timestamp)}
+    proof = entry.inclusion_proof
+    if proof is not None:
+        inclusion: dict[str, Any] = {
+            "logIndex": str(proof.log_index),
+            "rootHash": _b64(proof.root_hash),
+            "treeSize": str(proof.tree_size),
+            "hashes": [_b64(value) for value in proof.hashes],
+        }
+        if proof.checkpoint is not None:
+            inclusion["checkpoint"] = {"envelope": proof.checkpoint}
+        doc["inclusionProof"] = inclusion
+    doc["canonicalizedBody"] = _b64(entry.entry.body)
+    return doc
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def open_signing_log(
+    url: str,
+    settings: Settings,
+    *,
+    public_key: str | Path | None = None,
+    trusted_root: str | Path | None = None,
+) -> RekorClient:
+    """A client for the log at ``url`` with the key that checks its answers (see the module docstring).
+
+    Raises ``ConfigurationError`` when no key can be had for a log that is not on this machine, and
+    ``RekorUnavailableError`` when a loopback log cannot be reached for its key.
+    """
+    if public_key is not None or trusted_root is not None or not _is_loopback(url):
+        keyring = select_keyring(url, public_key, trusted_root)
+        narrowed = keyring.for_url(url)
+        return RekorClient.open(url, narrowed if len(narrowed) else keyring, settings)
+    with RekorClient.open(url, LogKeyring(()), settings) as probe:
+        key = probe.public_key()  # trust on first use: only for a log on this machine
+    return RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
+
+
+def _is_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.hostname) and transport.is_loopback(parts.hostname or "")

@@ -1,0 +1,342 @@
+"""Certificate-based verification: the signing certificate of a keyless (Fulcio) or BYO-PKI signature.
+
+cosign's flags: ``--certificate-identity`` / ``--certificate-identity-regexp``, ``--certificate-oidc-issuer`` /
+``--certificate-oidc-issuer-regexp``, ``--ca-roots`` and ``--ca-intermediates``. What must hold (cosign
+``pkg/cosign/verify.go`` ``ValidateAndUnpackCert``/``CheckCertificatePolicy``; containers/image
+``signature/fulcio_cert.go`` and ``pki_cert.go``):
+
+1. **The leaf** comes from the layer annotation ``dev.sigstore.cosign/certificate`` (either spelling, SPECS.md) or
+   the bundle's ``verificationMaterial.certificate``; the signature must verify with its public key (that is the
+   signature check, run with this key). Intermediates come from ``--ca-intermediates`` and the layer's
+   ``dev.sigstore.cosign/chain`` annotation, whose *last* certificate (the root) is not used as an intermediate
+   (containers/image): only ``--ca-roots`` are trust anchors.
+2. **The chain** is built and verified by pyca/cryptography (``cryptography.x509.verification``, RFC 5280 path
+   validation) at a fixed time: the transparency log's SET-verified ``integratedTime`` (a Fulcio certificate lives
+   ten minutes; "now" would reject every keyless signature), or, when the log is deliberately ignored
+   (``--insecure-ignore-tlog``, BYO PKI), the current time (containers/image's PKI mode). Extension profile:
+   Go's ``crypto/x509`` rules as cosign applies them, not the Web PKI's: CA certificates must have
+   basicConstraints ``CA:TRUE`` and, if they have keyUsage, ``keyCertSign``; the leaf must not be a CA, and if it
+   has extendedKeyUsage it must allow ``codeSigning`` (a leaf without one is unrestricted, as in Go).
+3. **The identity**: a subject alternative name (email or URI) equal to ``--certificate-identity`` or matching
+   ``--certificate-identity-regexp`` (Go ``regexp.MatchString`` semantics, as cosign: unanchored unless the
+   pattern says ``^...$``), and the OIDC issuer from Fulcio's extension 1.3.6.1.4.1.57264.1.8 (a DER UTF8String)
+   or the older 1.3.6.1.4.1.57264.1.1 (the raw string), which must agree when both are present, equal to
+   ``--certificate-oidc-issuer`` or matching its regexp.
+
+The transparency-log check, when it runs, also requires the log entry to record this certificate
+(``verify.transparency``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import verification
+from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+
+from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.keys import PublicKey, load_public_key_der
+from supplychain.signing import legacy
+from supplychain.verify.check import CheckContext, Signer
+from supplychain.verify.evidence import SignatureEvidence
+from supplychain.verify.result import CheckName, CheckOutcome
+
+ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # Fulcio: OIDC issuer, raw string (deprecated)
+ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")  # Fulcio: OIDC issuer, DER UTF8String
+MAX_CERTIFICATE_FILE_BYTES = 1 << 20
+_UTF8_STRING = 0x0C
+
+
+class CertificateError(InvalidInputError):
+    """A certificate file that cannot be used as trust material."""
+
+    default_hint = "give PEM certificates (--ca-roots, --ca-intermediates)"
+
+
+def load_certificates(path: str | Path, what: str) -> tuple[x509.Certificate, ...]:
+    """The PEM certificates of a ``--ca-roots``/``--ca-intermediates`` file (at least one)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CERTIFICATE_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CertificateError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_CERTIFICATE_FILE_BYTES:
+        raise CertificateError(f"{what} {path} is larger than {MAX_CERTIFICATE_FILE_BYTES} bytes")
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        raise CertificateError(f"{what} {path} holds no usable PEM certificate: {exc}") from exc
+
+
+def trusted_root_authorities(path: str | Path) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
+    """The certificate authorities of a Sigstore ``trusted_root.json``: ``(roots, intermediates)``.
+
+    Each ``certificateAuthorities[].certChain.certificates`` lists a chain (protobuf-specs ``CertificateAuthority``);
+    its self-signed certificates are trust anchors and the others intermediates. The authorities' ``validFor``
+    windows are not applied (the certificates' own validity is).
+    """
+    try:
+        with open(path, "rb") as handle:
+            document = json.loads(handle.read(MAX_CERTIFICATE_FILE_BYTES * 4 + 1))
+    except (OSError, ValueError) as exc:
+        raise CertificateError(f"cannot read the trusted root {path}: {exc}") from exc
+    authorities = document.get("certificateAuthorities") if isinstance(document, dict) else None
+    roots: list[x509.Certificate] = []
+    intermediates: list[x509.Certificate] = []
+    for authority in authorities if isinstance(authorities, list) else []:
+        chain = authority.get("certChain", {}) if isinstance(authority, dict) else {}
+        for item in chain.get("certificates", []) if isinstance(chain, dict) else []:
+            try:
+                certificate = x509.load_der_x509_certificate(base64.b64decode(item["rawBytes"], validate=True))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CertificateError(f"the trusted root {path} holds a malformed certificate: {exc}") from exc
+            (roots if certificate.subject == certificate.issuer else intermediates).append(certificate)
+    if not roots:
+        raise CertificateError(f"the trusted root {path} lists no certificate authority",
+                               hint="pass the root certificates with --ca-roots")
+    return tuple(roots), tuple(intermediates)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificatePolicy:
+    """What the signing certificate must chain to and name.
+
+    ``identity``/``identity_regexp``: at least one is required (cosign). ``issuer``/``issuer_regexp``: optional
+    only with roots of one's own (BYO PKI certificates carry no OIDC issuer); ``None`` for both means any issuer.
+    """
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...] = ()
+    identity: str | None = None
+    identity_regexp: str | None = None
+    issuer: str | None = None
+    issuer_regexp: str | None = None
+    _patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            raise ConfigurationError("no trusted root certificate for certificate-based verification",
+                                     hint="pass --ca-roots FILE (PEM)")
+        if self.identity is None and self.identity_regexp is None:
+            raise ConfigurationError("certificate-based verification needs the identity to require",
+                                     hint="pass --certificate-identity or --certificate-identity-regexp")
+        object.__setattr__(self, "_patterns", (_compile(self.identity_regexp, "--certificate-identity-regexp"),
+                                               _compile(self.issuer_regexp, "--certificate-oidc-issuer-regexp")))
+
+    def identity_matches(self, names: list[str]) -> bool:
+        """Whether one of the certificate's SANs is the required identity."""
+        pattern = self._patterns[0]
+        return any(name == self.identity or (pattern is not None and pattern.search(name)) for name in names)
+
+    def issuer_matches(self, issuer: str | None) -> bool:
+        """Whether the certificate's OIDC issuer is the required one (any issuer when none is required)."""
+        pattern = self._patterns[1]
+        if self.issuer is None and pattern is None:
+            return True
+        return issuer is not None and (issuer == self.issuer or (pattern is not None and bool(pattern.search(issuer))))
+
+    def describe_identity(self) -> str:
+        return self.identity if self.identity is not None else f"matching /{self.identity_regexp}/"
+
+    def describe_issuer(self) -> str:
+        return self.issuer if self.issuer is not None else f"matching /{self.issuer_regexp}/"
+
+
+def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigurationError(f"{flag} {pattern!r} is not a regular expression: {exc}") from exc
+
+
+# -- the leaf, before the signature check ------------------------------------------------------------------
+
+
+def signer_of(evidence: SignatureEvidence) -> tuple[Signer | None, str | None]:
+    """The leaf certificate (and carried chain) of a signature, as a ``Signer``; or why there is none."""
+    chain: tuple[x509.Certificate, ...] = ()
+    if evidence.bundle is not None:
+        if evidence.bundle.certificate is None:
+            return None, "expected a signing certificate in the bundle's verificationMaterial, got none"
+        try:
+            leaf = x509.load_der_x509_certificate(evidence.bundle.certificate)
+        except ValueError as exc:
+            return None, f"expected a signing certificate in the bundle, got one that does not parse: {exc}"
+    else:
+        pem = legacy.annotation_value(evidence.annotations, legacy.CERTIFICATE_ANNOTATIONS)
+        if pem is None:
+            return None, f"expected a signing certificate in the {legacy.CERTIFICATE_ANNOTATIONS[0]} annotation, " \
+                         "got none"
+        try:
+            leaf = x509.load_pem_x509_certificate(pem.encode("utf-8"))
+            chain_pem = legacy.annotation_value(evidence.annotations, legacy.CHAIN_ANNOTATIONS)
+            chain = tuple(x509.load_pem_x509_certificates(chain_pem.encode("utf-8"))) if chain_pem else ()
+        except ValueError as exc:
+            return None, f"expected PEM certificates in the certificate annotations, got: {exc}"
+    try:
+        key = _public_key(leaf)
+    except InvalidInputError as exc:
+        return None, f"expected a signing certificate with a supported key, got: {exc.message}"
+    return Signer(key, leaf, chain), None
+
+
+def _public_key(certificate: x509.Certificate) -> PublicKey:
+    spki = certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    return load_public_key_der(spki)
+
+
+# -- the check ---------------------------------------------------------------------------------------------
+
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateCheck:
+    """The signing certificate chains to the trusted roots at the log's time, and names the identity and issuer.
+
+    ``at_current_time``: verify the chain now (the transparency log is ignored, so no time is vouched for).
+    """
+
+    policy: CertificatePolicy
+    at_current_time: bool = False
+    clock: Clock = _utc_now
+    name: CheckName = CheckName.CERTIFICATE
+    description: str = "The code-signing certificate was verified using trusted certificate authority certificates"
+
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
+        """The verdict on the signer's certificate (see the module docstring)."""
+        leaf = context.signer.certificate
+        if leaf is None:
+            return CheckOutcome(self.name, False, "expected a signing certificate, got a public key only")
+        if context.log_time is not None:
+            when, source = datetime.fromtimestamp(context.log_time, UTC), "the log's integratedTime"
+        elif self.at_current_time:
+            when, source = self.clock(), "the current time (transparency log ignored)"
+        else:
+            return CheckOutcome(self.name, False, "expected a time vouched for by the transparency log to check the "
+                                                  "certificate at, got none (the log check failed)")
+        intermediates = [*context.signer.chain[:-1], *self.policy.intermediates]
+        try:
+            verified = self._verifier(when).verify(leaf, intermediates)
+        except (verification.VerificationError, ValueError) as exc:
+            return CheckOutcome(self.name, False, f"expected a certificate chaining to the trusted roots at "
+                                                  f"{_rfc3339(when)} ({source}), got: {exc}")
+        names = _identities(verified.subjects or [])
+        if not self.policy.identity_matches(names):
+            got = ", ".join(names) or "none"
+            return CheckOutcome(self.name, False,
+                                f"expected identity {self.policy.describe_identity()}, got {got}")
+        issuer, problem = oidc_issuer(leaf)
+        if problem is not None:
+            return CheckOutcome(self.name, False, problem)
+        if not self.policy.issuer_matches(issuer):
+            return CheckOutcome(self.name, False,
+                                f"expected OIDC issuer {self.policy.describe_issuer()}, got {issuer or 'none'}")
+        subject = next(iter(names), "")
+        detail = f"{subject} (issuer {issuer or 'none'}) at {_rfc3339(when)}, chain of {len(verified.chain)}"
+        optional = {"Issuer": issuer or "", "Subject": subject}
+        return CheckOutcome(self.name, True, detail, optional=optional)
+
+    def _verifier(self, when: datetime) -> verification.ClientVerifier:
+        critical = verification.Criticality.AGNOSTIC
+        ca_policy = (verification.ExtensionPolicy.permit_all()
+                     .require_present(x509.BasicConstraints, critical, _must_be_ca)
+                     .may_be_present(x509.KeyUsage, critical, _may_sign_certificates))
+        ee_policy = (verification.ExtensionPolicy.permit_all()
+                     .may_be_present(x509.BasicConstraints, critical, _must_not_be_ca)
+                     .may_be_present(x509.ExtendedKeyUsage, critical, _allows_code_signing))
+        return (verification.PolicyBuilder()
+                .store(verification.Store(list(self.policy.roots)))
+                .time(when)
+                .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+                .build_client_verifier())
+
+
+def _must_be_ca(_policy: verification.Policy, _cert: x509.Certificate, value: x509.BasicConstraints) -> None:
+    if not value.ca:
+        raise ValueError("an issuer certificate is not a CA (basicConstraints CA:FALSE)")
+
+
+def _may_sign_certificates(_policy: verification.Policy, _cert: x509.Certificate, value: x509.KeyUsage | None) -> None:
+    if value is not None and not value.key_cert_sign:
+        raise ValueError("an issuer certificate's keyUsage does not allow keyCertSign")
+
+
+def _must_not_be_ca(_policy: verification.Policy, _cert: x509.Certificate, value: x509.BasicConstraints | None) -> None:
+    if value is not None and value.ca:
+        raise ValueError("the signing certificate is a CA certificate")
+
+
+def _allows_code_signing(
+    _policy: verification.Policy, _cert: x509.Certificate, value: x509.ExtendedKeyUsage | None
+) -> None:
+    allowed = {ExtendedKeyUsageOID.CODE_SIGNING, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    if value is not None and not allowed & set(value):
+        raise ValueError("the signing certificate's extendedKeyUsage does not include codeSigning")
+
+
+def _identities(names: list[x509.GeneralName]) -> list[str]:
+    """Email and URI subject alternative names, the identities cosign matches."""
+    return [str(name.value) for name in names
+            if isinstance(name, x509.RFC822Name | x509.UniformResourceIdentifier)]
+
+
+def oidc_issuer(certificate: x509.Certificate) -> tuple[str | None, str | None]:
+    """The OIDC issuer Fulcio recorded (extension .1.8, else .1.1), or why it is unusable."""
+    values = {}
+    for oid in (ISSUER_V2, ISSUER_V1):
+        try:
+            extension = certificate.extensions.get_extension_for_oid(oid)
+        except x509.ExtensionNotFound:
+            continue
+        raw = extension.value.value if isinstance(extension.value, x509.UnrecognizedExtension) else b""
+        text = _utf8_string(raw) if oid == ISSUER_V2 else _text(raw)
+        if text is None:
+            return None, f"expected a UTF-8 OIDC issuer in certificate extension {oid.dotted_string}, got bad bytes"
+        values[oid] = text
+    if len(values) == 2 and values[ISSUER_V1] != values[ISSUER_V2]:
+        return None, (f"expected the certificate's two OIDC issuer extensions to agree, got "
+                      f"{values[ISSUER_V2]!r} (1.8) and {values[ISSUER_V1]!r} (1.1)")
+    return values.get(ISSUER_V2, values.get(ISSUER_V1)), None
+
+
+def _text(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _utf8_string(der: bytes) -> str | None:
+    """A DER ``UTF8String`` (tag 12, definite length) as text."""
+    if len(der) < 2 or der[0] != _UTF8_STRING:
+        return None
+    length, offset = der[1], 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 2 or len(der) < 2 + count:
+            return None
+        length, offset = int.from_bytes(der[2:2 + count], "big"), 2 + count
+    if len(der) != offset + length:
+        return None
+    return _text(der[offset:])
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

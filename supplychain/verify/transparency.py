@@ -1,0 +1,224 @@
+"""The transparency-log check of one signature: its Rekor evidence, verified offline (and with ``online``, again
+against the log itself).
+
+Where the evidence is (what ``sign`` and cosign write):
+
+* legacy ``.sig`` layer: cosign's Rekor bundle in the annotation ``dev.sigstore.cosign/bundle`` (SET only);
+* Sigstore bundle: ``verificationMaterial.tlogEntries`` (inclusion promise and/or inclusion proof with checkpoint).
+
+What must hold, for at least one entry (cosign and containers/image ``signature/internal/rekor_set.go``; the
+Sigstore client spec "Transparency log entry verification"):
+
+1. **The entry is about exactly this signature.** Its body, compared *before* anything else is believed, must
+   record the signature being verified, the key (or certificate) that verified it, and the digest of the signed
+   payload: a ``hashedrekord`` with ``sha256(payload)`` for a legacy layer, a ``dsse`` entry with
+   ``sha256(statement)`` and the one envelope signature for a bundle. A valid entry of another signature, key or
+   artifact spliced next to ours proves nothing about ours (cosign CVE-2022-23649, where the bundle's body was not
+   compared with the signature; CVE-2026-22703, evidence checked against other material than what was verified).
+2. **A trusted log made it** (``tlog.evidence.verify_entry``): the entry's log ID names a trusted key (a SET from
+   another log is refused), valid at the entry's ``integratedTime``; the SET verifies over the entry (RFC 8785
+   canonical JSON of body, integratedTime, logID, logIndex); an inclusion proof, where present, leads from the
+   body's leaf to a root in a checkpoint signed by that key (RFC 9162 2.1.3.2). A legacy annotation must carry the
+   SET; a bundle entry needs a SET or a proof with a checkpoint.
+3. **Online** (``--tlog-online``): the log still holds the entry (fetched by UUID, same body, index, time and log)
+   and proves its inclusion in its current signed tree; a checkpoint held in the evidence must be consistent with
+   it (``RekorClient.confirm_entry``). A log without the entry is a rejection; a log that cannot be reached is an
+   error (the tool could not answer).
+
+The outcome carries the SET-verified ``integratedTime`` (``log_time``), at which ``CertificateCheck`` verifies a
+short-lived signing certificate, and, for a legacy layer, cosign's ``Bundle`` for the printed payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from cryptography.hazmat.primitives import serialization
+
+from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, VerificationError
+from supplychain.signing import legacy
+from supplychain.tlog.client import RekorClient
+from supplychain.tlog.entry import RekorBundle
+from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
+from supplychain.tlog.kind import DsseRecord, EntryKindError, HashedRekord, VerifierKey, parse_body
+from supplychain.tlog.trust import LogKeyring, sigstore_trusted_root
+from supplychain.verify.check import CheckContext, Signer
+from supplychain.verify.evidence import PayloadKind, SignatureEvidence
+from supplychain.verify.result import CheckName, CheckOutcome
+
+IGNORE_FLAG = "--insecure-ignore-tlog"
+# Failures that are a verdict on the evidence, not an inability to answer (those, e.g. an unreachable log, raise).
+_VERDICT_ERRORS = (VerificationError, IntegrityError, InvalidInputError, NotFoundError)
+
+
+@functools.cache
+def _public_good() -> LogKeyring:
+    return sigstore_trusted_root("production")
+
+
+@dataclass(frozen=True, slots=True)
+class TlogPolicy:
+    """Which logs to trust, and whether to ask the log itself too.
+
+    ``keyring`` ``None`` means Sigstore's production trusted root, read offline from the ``sigstore`` package (as
+    cosign defaults to the public-good Rekor). ``online`` is a client for the log to confirm entries with.
+    """
+
+    keyring: LogKeyring | None = None
+    online: RekorClient | None = None
+
+    def trusted_logs(self) -> LogKeyring:
+        """The keyring to verify with."""
+        return _public_good() if self.keyring is None else self.keyring
+
+
+@dataclass(frozen=True, slots=True)
+class TransparencyLogCheck:
+    """At least one transparency-log entry of the evidence records exactly this signature and verifies."""
+
+    policy: TlogPolicy
+    name: CheckName = CheckName.TLOG
+
+    @property
+    def description(self) -> str:
+        """cosign's wording for what was checked."""
+        if self.policy.online is not None:
+            return "The claims were present in the transparency log, and its inclusion was proven online"
+        return "Existence of the claims in the transparency log was verified offline"
+
+    def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
+        """The verdict on the signature's log evidence (see the module docstring)."""
+        entries, problem = _entries(evidence)
+        if problem is not None:
+            return CheckOutcome(self.name, False, problem)
+        keyring = self.policy.trusted_logs()
+        require_timestamp = evidence.kind is PayloadKind.SIMPLE_SIGNING  # cosign's annotation carries only the SET
+        failures = []
+        for entry in entries:
+            mismatch = _body_mismatch(entry, evidence, context.signer)
+            if mismatch is not None:
+                failures.append(f"entry {entry.log_index}: {mismatch}")
+                continue
+            try:
+                verification = verify_entry(entry, keyring, require_timestamp=require_timestamp)
+                if self.policy.online is not None:
+                    verification = self.policy.online.confirm_entry(entry).verification
+            except _VERDICT_ERRORS as exc:
+                failures.append(f"entry {entry.log_index}: {exc.message}")
+                continue
+            log_time = entry.entry.integrated_time if verification.timestamp_verified else None
+            where = " online" if self.policy.online is not None else ""
+            detail = f"entry {entry.log_index} of {verification.log.base_url}{where}: {verification.summary()}"
+            return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
+        return CheckOutcome(self.name, False, "; ".join(failures))
+
+
+def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]:
+    """The log entries the evidence carries, or why there are none to check."""
+    match evidence.kind:
+        case PayloadKind.SIMPLE_SIGNING:
+            value = legacy.annotation_value(evidence.annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+            if value is None:
+                return [], (f"expected a Rekor bundle in the {legacy.REKOR_BUNDLE_ANNOTATION} annotation, got none "
+                            f"(missing {legacy.REKOR_BUNDLE_ANNOTATION} annotation; {IGNORE_FLAG} skips this check)")
+            try:
+                return [rekor_bundle_entry(RekorBundle.parse(value))], None
+            except _VERDICT_ERRORS as exc:
+                return [], f"expected a Rekor bundle in {legacy.REKOR_BUNDLE_ANNOTATION}, got one that is invalid: " \
+                           f"{exc.message}"
+        case PayloadKind.IN_TOTO:
+            bundle = evidence.bundle
+            if bundle is None or not bundle.tlog_entries:
+                return [], ("expected a transparency-log entry in the bundle's verificationMaterial.tlogEntries, "
+                            f"got none ({IGNORE_FLAG} skips this check)")
+            try:
+                return bundle_entries(bundle.raw), None
+            except _VERDICT_ERRORS as exc:
+                return [], f"expected valid tlogEntries in the bundle, got: {exc.message}"
+        case _:
+            assert_never(evidence.kind)
+
+
+def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signer) -> str | None:
+    """Why the logged body is not a record of exactly this signature, key and payload; ``None`` when it is."""
+    assert evidence.payload is not None and evidence.signature is not None
+    try:
+        record = parse_body(entry.entry.body)
+    except EntryKindError as exc:
+        return f"expected a hashedrekord or dsse 0.0.1 entry, got {exc.message}"
+    payload_hash = hashlib.sha256(evidence.payload).digest()
+    match evidence.kind:
+        case PayloadKind.SIMPLE_SIGNING:
+            if not isinstance(record, HashedRekord):
+                return "expected a hashedrekord entry for a signature layer, got a dsse entry"
+            if (record.algorithm, record.digest) != ("sha256", payload_hash):
+                return (f"expected an entry for the payload's digest sha256:{payload_hash.hex()}, "
+                        f"got {record.algorithm}:{record.digest.hex()}")
+            if record.signature != evidence.signature:
+                return "expected the entry to record the signature being verified, got another signature"
+            return _key_mismatch(record.public_key, signer)
+        case PayloadKind.IN_TOTO:
+            if not isinstance(record, DsseRecord):
+                return "expected a dsse entry for a bundle's DSSE envelope, got a hashedrekord entry"
+            if record.payload_hash != payload_hash:
+                return (f"expected an entry for the statement's digest sha256:{payload_hash.hex()}, "
+                        f"got sha256:{record.payload_hash.hex()}")
+            if len(record.signatures) != 1:
+                return f"expected an entry with the envelope's 1 signature, got {len(record.signatures)}"
+            (logged,) = record.signatures
+            if logged.signature != _b64(evidence.signature):
+                return "expected the entry to record the signature being verified, got another signature"
+            return _key_mismatch(logged.public_key, signer)
+        case _:
+            assert_never(evidence.kind)
+
+
+def _key_mismatch(pem: bytes, signer: Signer) -> str | None:
+    """The logged key or certificate must be the signer's: the certificate itself in certificate mode (as
+    containers/image compares it), else the verifying public key (a certificate for that key is accepted)."""
+    try:
+        logged = VerifierKey.load(pem)
+    except EntryKindError as exc:
+        return f"expected the verifying key in the entry, got an unusable one: {exc.message}"
+    spki = logged.public_key.public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    if signer.certificate is not None:
+        wanted = signer.certificate.public_bytes(serialization.Encoding.DER)
+        if logged.der != wanted:
+            got = "another certificate" if logged.der != spki else "a public key"
+            return (f"expected the entry to record the signing certificate ({_fingerprint(wanted)}), "
+                    f"got {got} ({_fingerprint(logged.der)})")
+        return None
+    wanted = signer.public_key.der()
+    if spki != wanted:
+        return (f"expected the entry to record the verifying public key ({_fingerprint(wanted)}), "
+                f"got another key ({_fingerprint(spki)})")
+    return None
+
+
+def _fingerprint(der: bytes) -> str:
+    return "sha256:" + hashlib.sha256(der).hexdigest()[:16]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _cosign_optional(evidence: SignatureEvidence) -> dict[str, Any] | None:
+    """cosign adds the layer's Rekor bundle to the printed payload as ``optional.Bundle``."""
+    value = legacy.annotation_value(evidence.annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+    if evidence.kind is not PayloadKind.SIMPLE_SIGNING or value is None:
+        return None
+    try:
+        document = json.loads(value)
+    except ValueError:
+        return None
+    return {"Bundle": document} if isinstance(document, dict) else None
+
+
+__all__ = ["IGNORE_FLAG", "TlogPolicy", "TransparencyLogCheck"]

@@ -1,0 +1,215 @@
+"""``sign`` and ``verify`` with the transparency log, through the CLI: the local log as a real process
+(``supplychain tlog serve``, the ``tlog_server`` fixture), OCI layouts, the containers/image fixtures, and the
+command-line bad input (no log, unreachable log, unknown log key, flags that contradict each other).
+
+The registry flows with the log are in ``test_sign_registry.py`` (every auth mode) and ``test_sign_skopeo.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from supplychain.errors import ExitCode
+from supplychain.layout import OciLayout
+from supplychain.verify import TLOG_IGNORED_WARNING
+from tests.support.tlog import LogProcess
+from tests.unit.verify.support import CONTAINERS_FIXTURES, CliResult, load_cosign_fixture, run_cli
+
+pytestmark = pytest.mark.integration
+
+NAME = "registry.example/team/app"
+PASSWORD = "TEST-ONLY-tlog"
+
+
+def snapshot(path: Path) -> dict[str, str]:
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".supplychain")}
+
+
+@pytest.fixture(scope="module")
+def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    prefix = tmp_path_factory.mktemp("tlog-keys") / "cosign"
+    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
+    assert result.code == 0, result
+    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+
+
+def sign(layout: Path, key: Path, *extra: str, env: dict[str, str | None] | None = None) -> CliResult:
+    return run_cli(["sign", f"oci:{layout}:single", "--key", str(key), "--reference-name", NAME, *extra],
+                   env={"SUPPLYCHAIN_PASSWORD": PASSWORD, "SUPPLYCHAIN_REKOR_URL": None, **(env or {})})
+
+
+def verify(layout: Path, *extra: str) -> CliResult:
+    return run_cli(["verify", f"oci:{layout}:single", *extra], env={"SUPPLYCHAIN_REKOR_URL": None})
+
+
+def log_trust(log: LogProcess) -> tuple[str, ...]:
+    return ("--rekor-url", log.url, "--rekor-public-key", str(log.public_key_path))
+
+
+def test_sign_with_upload_then_verify_offline_and_online(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                          tlog_server: LogProcess):
+    key, pub = key_pair
+    for fmt in ("legacy", "bundle"):
+        result = sign(fixture_layout_copy, key, "--format", fmt, "--rekor-url", tlog_server.url)
+        assert result.code == 0, result
+        assert "tlog entry created with index: " in result.stderr and "note:" not in result.stderr
+
+    result = verify(fixture_layout_copy, "--key", str(pub), "--rekor-public-key", str(tlog_server.public_key_path),
+                    "-o", "json")
+    assert result.code == 0, result
+    assert "2 of 2 signatures (legacy-tag, referrer)" in result.stderr
+    assert len(json.loads(result.stdout)) == 2
+
+    result = verify(fixture_layout_copy, "--key", str(pub), *log_trust(tlog_server), "--tlog-online")
+    assert result.code == 0, result
+    assert "  - The claims were present in the transparency log, and its inclusion was proven online" in result.stderr
+
+    # The same image under the default trust (Sigstore's production root): the local log is not trusted.
+    result = verify(fixture_layout_copy, "--key", str(pub))
+    assert result.code == ExitCode.VERIFICATION_FAILED
+    assert "tlog: entry " in result.stderr and "no trusted key for log" in result.stderr
+
+    # A local log's key is needed to trust it, even to ask it online.
+    result = verify(fixture_layout_copy, "--key", str(pub), "--rekor-url", tlog_server.url, "--tlog-online")
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, f"no key for the transparency log at {tlog_server.url}")
+
+    # The checkpoint the log hands out now covers our entries.
+    info = run_cli(["tlog", "info", *log_trust(tlog_server), "-o", "json"])
+    assert info.code == 0 and json.loads(info.stdout)["treeSize"] >= 2
+
+
+def test_no_log_configured_is_a_note_and_verify_needs_the_flag(fixture_layout_copy: Path,
+                                                               key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    result = sign(fixture_layout_copy, key)
+    assert result.code == 0
+    assert result.stderr.count("note: no transparency log configured") == 1
+    assert "tlog entry" not in result.stderr
+
+    result = verify(fixture_layout_copy, "--key", str(pub))
+    assert result.code == ExitCode.VERIFICATION_FAILED
+    assert "tlog: expected a Rekor bundle in the dev.sigstore.cosign/bundle annotation, got none" in result.stderr
+    assert "--insecure-ignore-tlog" in result.stderr
+
+    result = verify(fixture_layout_copy, "--key", str(pub), "--insecure-ignore-tlog")
+    assert result.code == 0
+    assert result.stderr.splitlines()[0] == TLOG_IGNORED_WARNING
+    assert "transparency log" not in result.stderr.partition("\n")[2]  # no log check is claimed
+
+    quiet = sign(fixture_layout_copy, key, "--no-tlog-upload", "-a", "x=y")
+    assert quiet.code == 0 and "note:" not in quiet.stderr  # asked for explicitly: no note
+
+
+def test_env_names_the_log(fixture_layout_copy: Path, key_pair: tuple[Path, Path], tlog_server: LogProcess):
+    result = sign(fixture_layout_copy, key_pair[0], env={"SUPPLYCHAIN_REKOR_URL": tlog_server.url})
+    assert result.code == 0 and "tlog entry created with index: " in result.stderr
+    skipped = sign(fixture_layout_copy, key_pair[0], "--no-tlog-upload", "-a", "k=v",
+                   env={"SUPPLYCHAIN_REKOR_URL": tlog_server.url})
+    assert skipped.code == 0 and "tlog entry" not in skipped.stderr
+
+
+def test_unreachable_log_is_one_line_and_writes_nothing(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                        tlog_server: LogProcess):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    before = snapshot(fixture_layout_copy)
+    for trust in ((), ("--rekor-public-key", str(tlog_server.public_key_path))):  # trust on first use, or a key
+        for fmt in ("legacy", "bundle"):
+            result = sign(fixture_layout_copy, key_pair[0], "--format", fmt, "--rekor-url", dead, *trust)
+            result.assert_one_line_error(ExitCode.UNAVAILABLE, "transparency log")
+    assert snapshot(fixture_layout_copy) == before
+
+
+def test_remote_log_without_a_key_and_bad_flags_write_nothing(fixture_layout_copy: Path,
+                                                              key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    before = snapshot(fixture_layout_copy)
+    result = sign(fixture_layout_copy, key, "--rekor-url", "https://rekor.example.test")
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, "no key for the transparency log at https://rekor.example.test")
+    assert sign(fixture_layout_copy, key, "--tlog-upload").code == ExitCode.USAGE  # no log to upload to
+    ed25519 = fixture_layout_copy.parent / "ed"
+    assert run_cli(["generate-key-pair", "--output-key-prefix", str(ed25519), "--algorithm", "ed25519"],
+                   env={"SUPPLYCHAIN_PASSWORD": PASSWORD}).code == 0
+    sign(fixture_layout_copy, Path(f"{ed25519}.key"), "--rekor-url", "http://127.0.0.1:9").assert_one_line_error(
+        ExitCode.INVALID_INPUT, "Ed25519")
+    assert snapshot(fixture_layout_copy) == before
+
+    ref = f"oci:{fixture_layout_copy}:single"
+    for args in (["--key", str(pub), "--certificate-identity", "a@b.c"], [],
+                 ["--key", str(pub), "--tlog-online", "--insecure-ignore-tlog"],
+                 ["--certificate-identity", "a@b.c"],  # keyless without an issuer
+                 ["--certificate-oidc-issuer", "https://issuer.example"]):  # without an identity
+        assert run_cli(["verify", ref, *args]).code == ExitCode.USAGE, args
+
+
+def test_online_against_a_log_without_the_entry_is_rejected(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                            tlog_server: LogProcess, tmp_path: Path):
+    key, pub = key_pair
+    assert sign(fixture_layout_copy, key, "--rekor-url", tlog_server.url).code == 0
+    other = LogProcess(tmp_path / "other-log").init().start(quiet=True)
+    try:
+        result = verify(fixture_layout_copy, "--key", str(pub), "--tlog-online", "--rekor-url", other.url,
+                        "--rekor-public-key", str(tlog_server.public_key_path),
+                        "--rekor-public-key", str(other.public_key_path))
+    finally:
+        other.stop()
+    assert result.code == ExitCode.VERIFICATION_FAILED, result
+    assert "tlog: entry " in result.stderr and f"in the transparency log at {other.url}" in result.stderr
+
+
+# -- the containers/image fixtures through the CLI ------------------------------------------------------------
+
+
+def fixture_layout_of(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    load_cosign_fixture(OciLayout(path, create=True), name)
+    return path
+
+
+def test_cosign_key_and_rekor_fixture(tmp_path: Path):
+    layout = fixture_layout_of(tmp_path, "key-rekor-valid")
+    ref = f"oci:{layout}:image"
+    good = run_cli(["verify", ref, "--key", str(CONTAINERS_FIXTURES / "cosign2.pub"), "-o", "json"])
+    assert good.code == 0, good  # default trust: Sigstore's production root holds the fixture's Rekor key
+    (payload,) = json.loads(good.stdout)
+    assert payload["optional"]["Bundle"]["Payload"]["logIndex"] == 11608800
+    text = run_cli(["verify", ref, "--key", str(CONTAINERS_FIXTURES / "cosign2.pub")])
+    assert "  - Existence of the claims in the transparency log was verified offline" in text.stderr
+    wrong_log = run_cli(["verify", ref, "--key", str(CONTAINERS_FIXTURES / "cosign2.pub"),
+                         "--rekor-public-key", str(CONTAINERS_FIXTURES / "cosign.pub")])
+    assert wrong_log.code == ExitCode.VERIFICATION_FAILED and "no trusted key for log" in wrong_log.stderr
+
+
+def test_cosign_fulcio_and_rekor_fixture(tmp_path: Path):
+    layout = fixture_layout_of(tmp_path, "fulcio-rekor-valid")
+    base = ["verify", f"oci:{layout}:image", "--ca-roots", str(CONTAINERS_FIXTURES / "fulcio_v1.crt.pem"),
+            "--certificate-oidc-issuer", "https://github.com/login/oauth",
+            "--rekor-public-key", str(CONTAINERS_FIXTURES / "rekor.pub")]
+    good = run_cli([*base, "--certificate-identity", "mitr@redhat.com", "-o", "json"])
+    assert good.code == 0, good
+    (payload,) = json.loads(good.stdout)
+    assert payload["optional"]["Subject"] == "mitr@redhat.com"
+    assert payload["optional"]["Issuer"] == "https://github.com/login/oauth"
+    text = run_cli([*base, "--certificate-identity-regexp", "@redhat[.]com$"])
+    assert text.code == 0, text
+    assert ("  - The code-signing certificate was verified using trusted certificate authority certificates"
+            in text.stderr)
+    bad = run_cli([*base, "--certificate-identity", "this-does-not-match@example.com"])
+    assert bad.code == ExitCode.VERIFICATION_FAILED
+    assert "certificate: expected identity this-does-not-match@example.com, got mitr@redhat.com" in bad.stderr
+
+
+def test_cosign_byo_pki_fixture(tmp_path: Path):
+    layout = fixture_layout_of(tmp_path, "pki-valid")
+    result = run_cli(["verify", f"oci:{layout}:image", "--ca-roots", str(CONTAINERS_FIXTURES / "pki_root_crts.pem"),
+                      "--ca-intermediates", str(CONTAINERS_FIXTURES / "pki_intermediate_crts.pem"),
+                      "--certificate-identity", "qiwan@redhat.com", "--insecure-ignore-tlog"])
+    assert result.code == 0, result
+    assert result.stderr.startswith(TLOG_IGNORED_WARNING)
