@@ -5,6 +5,7 @@ Read once at the edge (the CLI builds one ``Settings``) and passed down; nothing
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -59,13 +60,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     docker_config = env.get("DOCKER_CONFIG")
     ca_file = env.get(f"{ENV_PREFIX}CA_FILE")
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigurationError(
+            f"{ENV_PREFIX}CA_FILE={ca_file!r} is not a readable file",
+            hint="point it at a PEM file of CA certificates, or unset it",
+        )
     return replace(
         base,
         insecure_registries=insecure,
         ca_file=Path(ca_file) if ca_file else None,
         certs_dir=Path(env.get(f"{ENV_PREFIX}CERTS_DIR", str(base.certs_dir))),
         docker_config_dir=Path(docker_config) if docker_config else base.docker_config_dir,
-        timeout=_number(env, "TIMEOUT", base.timeout, float),
+        timeout=_number(env, "TIMEOUT", base.timeout, float, positive=True),
         retries=_number(env, "RETRIES", base.retries, int),
         max_attachment_bytes=_number(env, "MAX_ATTACHMENT_SIZE", base.max_attachment_bytes, int),
         max_blob_bytes=_number(env, "MAX_BLOB_SIZE", base.max_blob_bytes, int),
@@ -74,7 +80,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N]) -> _N:
+def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N], *, positive: bool = False) -> _N:
     raw = env.get(f"{ENV_PREFIX}{key}")
     if raw is None or raw == "":
         return default
@@ -84,6 +90,9 @@ def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N]) -> _N
         raise ConfigurationError(
             f"{ENV_PREFIX}{key}={raw!r} is not a number", hint=f"unset it or give a {kind.__name__}"
         ) from exc
-    if value < 0:
-        raise ConfigurationError(f"{ENV_PREFIX}{key} must not be negative", hint="unset it or give a positive value")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{key}={raw!r} is out of range",
+            hint=f"unset it or give a finite {'positive' if positive else 'non-negative'} number",
+        )
     return value

@@ -42,7 +42,8 @@ class LoginUsageError(InvalidInputError):
     help="Not accepted: a password on the command line leaks into shell history and the process list. "
     "Use --password-stdin or the prompt.",
 )
-@click.option("--insecure", is_flag=True, help="Allow plain HTTP and unverified TLS for REGISTRY.")
+@click.option("--insecure", is_flag=True, help="Shorthand for --insecure-registry REGISTRY: allow plain HTTP and "
+              "unverified TLS for it.")
 @registry_options
 def login_command(
     registry: str,
@@ -76,6 +77,11 @@ def login_command(
         # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
         password = password.removesuffix("\n").removesuffix("\r")
     else:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise InvalidInputError(
+                "no terminal to prompt for the password on",
+                hint="pipe it in: printenv TOKEN | supplychain login -u USER --password-stdin REGISTRY",
+            )
         if not username:
             username = click.prompt("Username", err=True)
         password = click.prompt("Password", hide_input=True, err=True)

@@ -6,6 +6,8 @@ Subcommand modules are imported lazily, so ``supplychain --help`` loads neither 
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 import traceback
 from typing import Any
@@ -79,13 +81,16 @@ _SHORT_HELP = {
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="supplychain")
-@click.option("--debug", is_flag=True, envvar="SUPPLYCHAIN_DEBUG", help="Show tracebacks for errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks (anywhere on the line, or SUPPLYCHAIN_DEBUG=1).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """Sign, attest, attach SBOMs to and verify OCI images, in registries or OCI layouts on disk.
+    """Inspect, copy, sign and verify OCI images, in registries or OCI layouts on disk; run and check a
+    transparency log.
 
-    Wire-compatible with cosign. Exit codes: 0 ok, 1 verification failed, 2 usage, 3 invalid input,
-    4 not found, 5 authentication, 6 unavailable (network/TLS/registry), 7 integrity, 70 internal error.
+    Wire-compatible with cosign (keys, signatures, bundles, Rekor) and skopeo (registries, oci: layouts).
+
+    Exit codes: 0 ok, 1 verification failed, 2 usage, 3 invalid input, 4 not found, 5 authentication,
+    6 unavailable (network/TLS/registry), 7 integrity, 70 internal error, 130 interrupted, 143 terminated.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -97,10 +102,18 @@ def version_command() -> None:
     click.echo(f"supplychain {__version__}")
 
 
+class Terminated(BaseException):
+    """SIGTERM (timeout, CI cancellation, docker stop): unwind like Ctrl-C so temp files are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn every error into one line on stderr and an exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    args, debug = _debug_flag(sys.argv[1:] if argv is None else argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         result: Any = cli.main(args=args, prog_name="supplychain", standalone_mode=False)
     except SupplyChainError as exc:
@@ -115,13 +128,26 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("error: terminated", err=True)
+        sys.exit(128 + signal.SIGTERM)
     except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes a message, not a crash dump
         if debug:
             traceback.print_exc()
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("hint: this is a bug in supplychain; rerun with --debug and report it", err=True)
         sys.exit(int(ExitCode.INTERNAL))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _debug_flag(args: list[str]) -> tuple[list[str], bool]:
+    """``--debug`` anywhere before ``--`` (not only before the command), or ``SUPPLYCHAIN_DEBUG=1``."""
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end] or os.environ.get("SUPPLYCHAIN_DEBUG", "").lower() in {"1", "true", "yes"}
+    rest = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return (["--debug", *rest] if debug else rest), debug
 
 
 def _report(exc: SupplyChainError, debug: bool) -> None:

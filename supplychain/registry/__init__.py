@@ -33,12 +33,16 @@ def open_repository(
     """
     from supplychain.registry.auth import RegistryAuth
     from supplychain.registry.client import RegistryClient
-    from supplychain.registry.credentials import find_credentials
+    from supplychain.registry.credentials import Credentials, find_credentials
 
     host = ref.api_host
     registry = RegistryClient(host, settings, client=client)
     try:
-        credentials = find_credentials(ref.registry, settings)
+        # Looked up on the registry's first challenge only, as skopeo does: anonymous registries work even
+        # when the docker config names a credential helper that is missing or broken.
+        def credentials() -> Credentials | None:
+            return find_credentials(ref.registry, settings)
+
         # RegistryAuth names the registry as credentials do (docker.io for Docker Hub) and derives the API host.
         registry.auth = RegistryAuth(ref.registry, credentials, plain_http=registry.scheme == "http")
         return registry.repository(ref.repository)

@@ -151,13 +151,19 @@ class RegistryAuth(httpx.Auth):
     def __init__(
         self,
         registry: str,
-        credentials: Credentials | None,
+        credentials: Credentials | Callable[[], Credentials | None] | None,
         *,
         plain_http: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry_host(registry)
-        self.credentials = None if credentials is None or credentials.is_empty else credentials
+        # Credentials (or a function finding them) are resolved on the first challenge only: a registry that
+        # never asks must work even when the docker config names a broken credential helper (as skopeo does).
+        self._credential_source = credentials
+        self._credentials: Credentials | None = None
+        self._resolved = False
+        self._resolve_lock = threading.Lock()
+        self._refresh_token: str | None = None
         self.plain_http = plain_http
         self._clock = clock
         api_host = DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
@@ -174,10 +180,22 @@ class RegistryAuth(httpx.Auth):
         # (repository or path, pull|push|delete) -> the Bearer challenge the registry sent for it last time.
         self._learned: dict[tuple[str, str], Challenge] = {}
         self._use_basic = False
-        self._refresh_token = self.credentials.identity_token if self.credentials else None
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials for this registry (looked up on first use), or ``None`` for anonymous access."""
+        with self._resolve_lock:
+            if not self._resolved:
+                source = self._credential_source
+                found = source() if callable(source) else source
+                self._credentials = None if found is None or found.is_empty else found
+                self._refresh_token = self._credentials.identity_token if self._credentials else None
+                self._resolved = True
+            return self._credentials
 
     def __repr__(self) -> str:
-        return f"RegistryAuth({self.origin.url!r}, credentials={'yes' if self.credentials else 'no'})"
+        known = "unresolved" if not self._resolved else ("yes" if self._credentials else "no")
+        return f"RegistryAuth({self.origin.url!r}, credentials={known})"
 
     # -- httpx drives these ----------------------------------------------------------------------------------
 
@@ -347,6 +365,7 @@ class RegistryAuth(httpx.Auth):
         user_agent = original.headers.get("User-Agent")
         if user_agent:
             headers["User-Agent"] = user_agent
+        credentials = self.credentials  # resolves them, and the identity token they may hold
         with self._lock:
             refresh_token = self._refresh_token
         if refresh_token:
@@ -362,9 +381,9 @@ class RegistryAuth(httpx.Auth):
         if service:
             params.append(("service", service))
         params.extend(("scope", scope) for scope in scopes)
-        if self.credentials is not None:
-            params.append(("account", self.credentials.username))
-            headers["Authorization"] = _basic(self.credentials)
+        if credentials is not None:
+            params.append(("account", credentials.username))
+            headers["Authorization"] = _basic(credentials)
         return httpx.Request("GET", realm, headers=headers, params=params)
 
     def _read_token_answer(self, response: httpx.Response, realm: httpx.URL) -> tuple[str, float]:

@@ -6,6 +6,7 @@ Logins that reach a real registry are in ``tests/integration/test_auth_login.py`
 from __future__ import annotations
 
 import base64
+import io
 import json
 import stat
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ class Result:
     err: str
 
 
-def run(args: list[str], docker_config: Path, stdin: str | None = None) -> Result:
+class TerminalInput(io.BytesIO):
+    """What a user types at a terminal: a stdin that is a TTY, so login may prompt on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run(args: list[str], docker_config: Path, stdin: str | io.BytesIO | None = None) -> Result:
     runner = CliRunner()
     env = {"DOCKER_CONFIG": str(docker_config), "SUPPLYCHAIN_INSECURE_REGISTRIES": None}
     with runner.isolation(input=stdin, env=env) as (out, err, _):
@@ -92,10 +100,19 @@ def test_login_to_an_unreachable_registry_saves_nothing(tmp_path: Path):
 
 def test_prompted_credentials_are_not_echoed(tmp_path: Path):
     host = f"127.0.0.1:{free_port()}"
-    result = run(["login", host], tmp_path, stdin=f"alice\n{SECRET}\n")
+    result = run(["login", host], tmp_path, stdin=TerminalInput(f"alice\n{SECRET}\n".encode()))
     assert "Username" in result.err and "Password" in result.err  # prompts go to stderr
     assert SECRET not in result.out + result.err
     assert result.code == ExitCode.UNAVAILABLE
+
+
+def test_no_terminal_and_no_password_stdin_is_one_clear_error(tmp_path: Path):
+    # A CI job piping into login without --password-stdin: no getpass warnings, no "aborted".
+    result = run(["login", f"127.0.0.1:{free_port()}", "-u", "alice"], tmp_path, stdin=f"{SECRET}\n")
+    assert result.code == ExitCode.INVALID_INPUT
+    assert "no terminal" in one_line_error(result)
+    assert "--password-stdin" in result.err
+    assert "Warning" not in result.err and SECRET not in result.err
 
 
 def test_login_help_documents_the_password_policy(tmp_path: Path):

@@ -68,3 +68,60 @@ def test_help_does_not_import_heavy_modules():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def test_debug_after_the_command_and_from_the_environment(capsys: pytest.CaptureFixture[str], monkeypatch):
+    code, _, err = run(["inspect", "Not/A:Ref:", "--debug"], capsys)
+    assert code == ExitCode.INVALID_INPUT
+    assert "Traceback" in err
+    monkeypatch.setenv("SUPPLYCHAIN_DEBUG", "1")
+    code, _, err = run(["inspect", "Not/A:Ref:"], capsys)
+    assert code == ExitCode.INVALID_INPUT
+    assert "Traceback" in err
+
+
+def test_sigterm_unwinds_and_leaves_no_temp_file(tmp_path):
+    # A layout whose only layer is a FIFO: the copy blocks reading it, half-written into the destination's
+    # temp file, when SIGTERM arrives (timeout, CI cancellation). Finally-blocks must run: no temp file left.
+    import json
+    import os
+    import signal
+    import time
+
+    from supplychain.digest import Digest
+
+    data = b"x" * (1 << 20)
+    src = tmp_path / "src"
+    (src / "blobs" / "sha256").mkdir(parents=True)
+    (src / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+
+    def blob(content: bytes) -> dict[str, object]:
+        digest = Digest.of(content)
+        (src / "blobs" / "sha256" / digest.hex).write_bytes(content)
+        return {"digest": str(digest), "size": len(content)}
+
+    layer_digest = Digest.of(data)
+    os.mkfifo(src / "blobs" / "sha256" / layer_digest.hex)
+    config = {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(b'{"os":"linux"}')}
+    layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": str(layer_digest), "size": len(data)}
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": config, "layers": [layer]}).encode()
+    entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(manifest),
+             "annotations": {"org.opencontainers.image.ref.name": "t"}}
+    (src / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "supplychain", "copy", f"oci:{src}:t", f"oci:{dst}:t"],
+                            stderr=subprocess.PIPE, text=True)
+    with open(src / "blobs" / "sha256" / layer_digest.hex, "wb") as fifo:
+        fifo.write(data[: len(data) // 2])
+        fifo.flush()
+        deadline = time.monotonic() + 20
+        while not any(p.name.startswith(".supplychain-tmp") for p in dst.rglob("*")):
+            assert time.monotonic() < deadline, "the copy never started writing"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    assert not [p for p in dst.rglob("*") if p.name.startswith(".supplychain-tmp")]

@@ -72,3 +72,27 @@ def test_docker_hub_goes_to_its_api_host(tmp_path: Path) -> None:
                          client=httpx.Client(transport=httpx.MockTransport(handler))) as repo:
         assert repo.resolve(ref.identifier).digest == manifest.digest
     assert str(seen[0].url) == "https://registry-1.docker.io/v2/library/alpine/manifests/latest"
+
+
+def test_a_broken_credential_helper_does_not_block_an_anonymous_registry(tmp_path: Path) -> None:
+    # skopeo behaves so: credentials are looked up when the registry asks for them, not before.
+    fake = FakeRegistry()
+    manifest = image()
+    fake.put("team/app", manifest.raw, MediaType.OCI_MANIFEST, "v1")
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "no-such-helper-anywhere"}))
+    settings = Settings(docker_config_dir=tmp_path)
+    with open_repository(parse_image_reference(f"{fake.host}/team/app:v1"), settings,
+                         client=httpx.Client(transport=httpx.MockTransport(fake.handle))) as repo:
+        assert repo.resolve("v1").digest == manifest.digest
+
+
+def test_the_broken_helper_is_reported_when_the_registry_asks(tmp_path: Path) -> None:
+    from supplychain.errors import ConfigurationError
+
+    fake = FakeRegistry()
+    (tmp_path / "config.json").write_text(json.dumps({"credsStore": "no-such-helper-anywhere"}))
+    settings = Settings(docker_config_dir=tmp_path)
+    with open_repository(parse_image_reference(f"{fake.host}/team/app:v1"), settings,
+                         client=guarded(fake, "Basic x", [])) as repo, pytest.raises(ConfigurationError) as info:
+        repo.resolve("v1")
+    assert "no-such-helper-anywhere" in info.value.message

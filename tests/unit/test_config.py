@@ -1,0 +1,47 @@
+"""Settings from the environment: bad values are one clear error, not an internal error later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from supplychain.config import Settings, load_settings
+from supplychain.errors import ConfigurationError, ExitCode
+
+
+def test_defaults_and_overrides(tmp_path: Path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    settings = load_settings({
+        "SUPPLYCHAIN_INSECURE_REGISTRIES": "a:5000, b ,",
+        "SUPPLYCHAIN_TIMEOUT": "2.5",
+        "SUPPLYCHAIN_CA_FILE": str(ca),
+        "DOCKER_CONFIG": str(tmp_path),
+        "SUPPLYCHAIN_CHUNKED_UPLOAD": "1",
+    })
+    assert settings.insecure_registries == frozenset({"a:5000", "b"})
+    assert settings.timeout == 2.5
+    assert settings.ca_file == ca
+    assert settings.docker_config_dir == tmp_path
+    assert settings.chunked_upload is True
+    assert load_settings({}).timeout == Settings().timeout
+    assert settings.with_overrides(timeout=None, retries=1).retries == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("TIMEOUT", "nan"), ("TIMEOUT", "inf"), ("TIMEOUT", "0"), ("TIMEOUT", "-1"), ("TIMEOUT", "soon"),
+     ("RETRIES", "1.5"), ("RETRIES", "-2"), ("MAX_BLOB_SIZE", "big")],
+)
+def test_bad_numbers_are_configuration_errors(key: str, value: str):
+    with pytest.raises(ConfigurationError) as info:
+        load_settings({f"SUPPLYCHAIN_{key}": value})
+    assert info.value.exit_code == ExitCode.INVALID_INPUT
+    assert f"SUPPLYCHAIN_{key}" in info.value.message
+    assert info.value.hint
+
+
+def test_missing_ca_file_names_the_variable(tmp_path: Path):
+    with pytest.raises(ConfigurationError, match="SUPPLYCHAIN_CA_FILE"):
+        load_settings({"SUPPLYCHAIN_CA_FILE": str(tmp_path / "nope.pem")})
