@@ -10,6 +10,7 @@ inside the commands, so ``supplychain --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import click
@@ -33,11 +34,19 @@ _password_stdin_option = click.option(
 _force_option = click.option("--force", is_flag=True, help="Overwrite existing key files.")
 
 
+def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A prefix must name files: not empty, not a directory (``dir/`` would write hidden ``dir/.key``)."""
+    if not value or value.endswith(("/", os.sep)) or os.path.basename(value) in ("", ".", ".."):
+        raise click.BadParameter(f"{value!r} does not name files; give e.g. cosign or keys/release")
+    return value
+
+
 @click.command("generate-key-pair", epilog=_KEY_COMMAND_EPILOG)
 @click.option(
     "--output-key-prefix",
     default="cosign",
     show_default=True,
+    callback=_check_prefix,
     help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
 )
 @click.option(
@@ -72,6 +81,7 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
     "--output-key-prefix",
     default="import-cosign",
     show_default=True,
+    callback=_check_prefix,
     help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
 )
 @_force_option

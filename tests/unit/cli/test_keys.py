@@ -367,3 +367,11 @@ def test_help_does_not_import_cryptography(args: list[str]):
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("prefix", ["", "keys/", ".", ".."])
+def test_output_key_prefix_must_name_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefix: str):
+    monkeypatch.chdir(tmp_path)
+    result = run(["generate-key-pair", "--output-key-prefix", prefix], env={"COSIGN_PASSWORD": ""})
+    assert result.code == 2
+    assert os.listdir(tmp_path) == []
