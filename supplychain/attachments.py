@@ -12,7 +12,9 @@ the image. Every function looks at both.
 - ``triangulate``: the full reference of the ``.sig``/``.att``/``.sbom`` tag (cosign prints it whether or not the tag
   exists), or the references of the bundle referrers, which have no tag.
 - ``plan_clean`` then ``clean_attachments``: delete the tags' manifests and the referrers of a kind. Planning only
-  reads, so the caller can show the plan and ask before anything is deleted.
+  reads, so the caller can show the plan and ask before anything is deleted. A damaged referrers tag (not an
+  index: it blocks every referrer read and write) is removed first, whatever the kind, and the referrers it hid
+  are listed and deleted after it.
 
 ``COSIGN_REPOSITORY`` (attachments kept in another repository) is not supported here, as in ``sign``/``verify``:
 attachments are looked for in the image's own repository.
@@ -40,7 +42,8 @@ from supplychain.errors import (
 )
 from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_MANIFEST_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.model import Descriptor, Index, Manifest, build_index
+from supplychain.oci.referrers import referrers_tag
 from supplychain.oci.store import ArtifactStore
 from supplychain.reference import AnyReference, ImageReference
 from supplychain.signing import gojson, legacy
@@ -447,14 +450,21 @@ _TAG_KINDS = {
 
 @dataclass(frozen=True, slots=True)
 class Deletion:
-    """One manifest ``clean`` deletes: a cosign tag's manifest, or a referrer."""
+    """One manifest ``clean`` deletes: a cosign tag's manifest, a referrer, or a damaged referrers tag's."""
 
     digest: Digest
-    tag: str | None = None  # the .sig/.att/.sbom tag, for a legacy attachment
+    tag: str | None = None  # the .sig/.att/.sbom tag, for a legacy attachment; the referrers tag if damaged
     artifact_type: str | None = None  # for a referrer
+    damaged: str | None = None  # for a referrers tag that is not a readable index: what is wrong with it
+    # A damaged referrers tag whose manifest is also the image, one of its platforms, or under another tag: the
+    # tag is pointed at an empty referrers index instead, so that nothing else is deleted with it.
+    reset: bool = False
 
     def describe(self, repository: str) -> str:
         """``<repository>:<tag>`` or ``<repository>@<digest>`` (and the artifact type), for messages."""
+        if self.damaged is not None:
+            how = "; it is reset to an empty index, its manifest being in use elsewhere" if self.reset else ""
+            return f"{repository}:{self.tag} (damaged referrers tag: {self.damaged}{how})"
         if self.tag is not None:
             return f"{repository}:{self.tag}"
         return f"{repository}@{self.digest}" + (f" ({self.artifact_type})" if self.artifact_type else "")
@@ -462,11 +472,16 @@ class Deletion:
 
 @dataclass(frozen=True, slots=True)
 class CleanPlan:
-    """What ``clean_attachments`` will delete, in order: referrers first, then the tags."""
+    """What ``clean_attachments`` will delete, in order: a damaged referrers tag, referrers, then the tags.
+
+    ``relist_referrers``: a damaged referrers tag kept the referrers from being listed; they are listed (and
+    those of ``clean_type`` deleted) once it is removed.
+    """
 
     subject: Digest
     clean_type: CleanType
     deletions: tuple[Deletion, ...]
+    relist_referrers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,13 +501,19 @@ def plan_clean(store: ArtifactStore, subject: Digest, clean_type: CleanType) -> 
     points at the image itself, and an ``.sbom`` manifest that another image's ``.sbom`` tag shares (a legacy
     SBOM manifest has no subject, so the same SBOM attached to two images is one manifest; deleting it by
     digest would remove both).
+
+    A referrers tag that is not a readable index (another tool pushed an image there) blocks every referrer
+    read and write; it comes first, whatever ``clean_type``, and the referrers are listed after it is gone
+    (``CleanPlan.relist_referrers``). Finding out whether its manifest is used elsewhere reads every tag.
     """
-    deletions = [
-        Deletion(d.digest, artifact_type=d.artifact_type)
-        for d in store.referrers(subject)
-        if clean_type is CleanType.ALL or _referrer_kind(d) is clean_type
-    ]
-    seen = {d.digest for d in deletions}
+    damaged = _damaged_referrers_tag(store, subject)
+    deletions: list[Deletion] = []
+    if damaged is None:
+        deletions = [Deletion(d.digest, artifact_type=d.artifact_type)
+                     for d in _of_type(store.referrers(subject), clean_type)]
+    else:
+        deletions = [damaged]
+    seen = {d.digest for d in deletions if not d.reset}
     for kind in _TAG_KINDS[clean_type]:
         tag = attachment_tag(subject, kind)
         try:
@@ -506,7 +527,51 @@ def plan_clean(store: ArtifactStore, subject: Digest, clean_type: CleanType) -> 
         if found.digest not in seen:
             seen.add(found.digest)
             deletions.append(Deletion(found.digest, tag=tag))
-    return CleanPlan(subject, clean_type, tuple(deletions))
+    return CleanPlan(subject, clean_type, tuple(deletions), relist_referrers=damaged is not None)
+
+
+def _of_type(referrers: list[Descriptor], clean_type: CleanType) -> list[Descriptor]:
+    return [d for d in referrers if clean_type is CleanType.ALL or _referrer_kind(d) is clean_type]
+
+
+def _damaged_referrers_tag(store: ArtifactStore, subject: Digest) -> Deletion | None:
+    """The referrers tag of ``subject`` when it holds something other than a readable index, else ``None``."""
+    tag = referrers_tag(subject)
+    try:
+        found = store.resolve(tag)
+    except NotFoundError:
+        return None
+    try:
+        content = store.get_manifest(found)
+    except (InvalidInputError, IntegrityError) as exc:
+        reason = exc.message
+    else:
+        if isinstance(content, Index):
+            return None
+        reason = "an image manifest, not an index"
+    return Deletion(found.digest, tag=tag, damaged=reason, reset=_in_use(store, found.digest, subject, tag))
+
+
+def _in_use(store: ArtifactStore, digest: Digest, subject: Digest, tag: str) -> bool:
+    """Whether deleting manifest ``digest`` would take more than ``tag`` with it: it is the image, one of its
+    platforms, or another tag's manifest."""
+    if digest == subject:
+        return True
+    try:
+        image = store.get_manifest(subject)
+    except NotFoundError:
+        image = None
+    if isinstance(image, Index) and any(child.digest == digest for child in image.manifests):
+        return True
+    for other in store.tags():
+        if other == tag:
+            continue
+        try:
+            if store.resolve(other).digest == digest:
+                return True
+        except NotFoundError:
+            continue  # deleted meanwhile
+    return False
 
 
 def _refuse_shared(store: ArtifactStore, digest: Digest, tag: str) -> None:
@@ -535,22 +600,42 @@ def clean_attachments(
     A manifest already gone is skipped (cosign ignores a 404 too). Any other failure stops at once and raises
     ``CleanIncompleteError`` naming what was deleted before it; the failed one and those after it stay.
     Deleting a referrer also takes it out of the subject's referrers tag (``ArtifactStore.delete_manifest``).
+    A damaged referrers tag is deleted (or reset to an empty index, ``Deletion.reset``), then, with
+    ``plan.relist_referrers``, the referrers of the plan's type are listed and deleted before the tags.
     """
     deleted: list[Deletion] = []
     gone: list[Deletion] = []
-    for i, item in enumerate(plan.deletions):
+    todo = list(plan.deletions)
+    while todo:
+        item = todo.pop(0)
         try:
-            store.delete_manifest(item.digest)
+            if item.reset and item.tag is not None:
+                store.put_manifest(build_index([]), tag=item.tag)
+            else:
+                store.delete_manifest(item.digest)
         except NotFoundError:
             gone.append(item)
-            continue
         except SupplyChainError as exc:
-            raise CleanIncompleteError(tuple(deleted), item, len(plan.deletions) - i - 1, exc,
-                                       where=store.name) from exc
-        deleted.append(item)
-        if on_deleted is not None:
-            on_deleted(item)
+            raise CleanIncompleteError(tuple(deleted), item, len(todo), exc, where=store.name) from exc
+        else:
+            deleted.append(item)
+            if on_deleted is not None:
+                on_deleted(item)
+        if item.damaged is not None and plan.relist_referrers:
+            todo[:0] = _relisted(store, plan, todo, tuple(deleted))
     return CleanResult(tuple(deleted), tuple(gone))
+
+
+def _relisted(store: ArtifactStore, plan: CleanPlan, todo: list[Deletion], deleted: tuple[Deletion, ...]
+              ) -> list[Deletion]:
+    """The referrers of ``plan``'s type, listed now that the damaged referrers tag is gone."""
+    try:
+        found = _of_type(store.referrers(plan.subject), plan.clean_type)
+    except SupplyChainError as exc:
+        listing = Deletion(plan.subject, artifact_type="its referrers, which could not be listed")
+        raise CleanIncompleteError(deleted, listing, len(todo), exc, where=store.name) from exc
+    planned = {d.digest for d in todo}
+    return [Deletion(d.digest, artifact_type=d.artifact_type) for d in found if d.digest not in planned]
 
 
 # -- referrer kinds ---------------------------------------------------------------------------------

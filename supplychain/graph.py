@@ -3,7 +3,8 @@
 ``build_tree`` walks it from one digest and returns a value (``TreeNode``) that ``report`` renders and
 ``transfer`` follows. The walk is cycle-safe (a digest is expanded once; a second sighting is marked, not
 followed) and depth-limited, because a referrers tag is written by anyone with push access and can point
-anywhere, including back at its own subject.
+anywhere, including back at its own subject. A referrers tag that is not an index (or cannot be read) becomes a
+``DAMAGED`` node saying why, rather than ending the walk: what else hangs off the image is still shown.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from supplychain.digest import Digest
-from supplychain.errors import NotFoundError
+from supplychain.errors import IntegrityError, InvalidManifestError, NotFoundError
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor, Index
+from supplychain.oci.referrers import referrers_tag
 from supplychain.oci.store import ArtifactStore
 
 DEFAULT_MAX_DEPTH = 8
@@ -29,6 +31,7 @@ class NodeKind(StrEnum):
     SIGNATURE = "signature"  # cosign .sig tag
     ATTESTATION = "attestation"  # cosign .att tag
     SBOM = "sbom"  # cosign .sbom tag
+    DAMAGED = "damaged"  # a referrers tag that is not a readable index (``truncated`` says why)
 
 
 _ATTACHMENT_NODE = {
@@ -46,7 +49,7 @@ class TreeNode:
     descriptor: Descriptor
     tag: str | None = None  # the tag it was found under (cosign attachments)
     children: tuple[TreeNode, ...] = ()
-    # Set instead of children when the walk stopped here: "cycle", "depth limit".
+    # Set instead of children when the walk stopped here: "cycle", "depth limit", or why a node is damaged.
     truncated: str | None = None
     layers: tuple[Descriptor, ...] = field(default=())
 
@@ -93,10 +96,7 @@ class _Walker:
             )
         else:
             layers = manifest.layers
-        children.extend(
-            self.expand(NodeKind.REFERRER, referrer, None, depth + 1)
-            for referrer in self.store.referrers(desc.digest)
-        )
+        children.extend(self._referrers(desc.digest, depth))
         if self.legacy:
             for attachment, node_kind in _ATTACHMENT_NODE.items():
                 name = attachment_tag(desc.digest, attachment)
@@ -106,3 +106,22 @@ class _Walker:
                     continue
                 children.append(self.expand(node_kind, found, name, depth + 1))
         return TreeNode(kind, desc, tag, tuple(children), layers=layers)
+
+    def _referrers(self, subject: Digest, depth: int) -> list[TreeNode]:
+        try:
+            found = self.store.referrers(subject)
+        except (InvalidManifestError, IntegrityError) as exc:
+            # The referrers tag may be what is broken: show it as a node. Otherwise the error is another's.
+            tag = referrers_tag(subject)
+            try:
+                damaged = self.store.resolve(tag)
+            except NotFoundError:
+                raise exc from None
+            try:
+                content = self.store.get_manifest(damaged)
+            except (InvalidManifestError, IntegrityError) as unreadable:
+                return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated=unreadable.message)]
+            if isinstance(content, Index):
+                raise  # the tag is fine: the error came from elsewhere (a referrers API answer)
+            return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated="an image manifest, not an index")]
+        return [self.expand(NodeKind.REFERRER, referrer, None, depth + 1) for referrer in found]

@@ -8,14 +8,19 @@ an ``index.json`` image index whose entries are the layout's entry points, and c
 Safety (``supplychain.oci.store`` contract):
 - every write is atomic: bytes go to a temp file in the layout directory while they are hashed, are fsynced, and
   are renamed into place only when digest and size match; a failure removes the temp file;
-- ``index.json`` is read, changed and replaced (temp file + rename) under an exclusive ``flock`` on
-  ``.supplychain.lock``, so concurrent writers (threads or processes) never lose each other's entries; readers
-  need no lock because the rename is atomic;
-- every blob and manifest read is checked against its digest; manifests are capped at 4 MiB.
+- ``index.json`` is read, changed and replaced (temp file + rename) under an exclusive ``flock`` on the layout
+  directory itself (no lock file is left in the layout), so concurrent writers (threads or processes) never lose
+  each other's entries; readers need no lock because the rename is atomic;
+- every blob and manifest read is checked against its digest; manifests are capped at 4 MiB;
+- an instance remembers the blobs it wrote, so a failed copy can take back exactly those that nothing in
+  ``index.json`` reaches (``discard_orphans``, ``abort``), never a blob another writer put there.
 
-A layout has no referrers API. Every manifest put here gets an ``index.json`` entry (untagged unless a tag is
-given, as oras does), and entries of manifests with a ``subject`` carry ``artifactType`` and annotations, so
-``referrers()`` finds them by scanning the entries' manifests; it also merges the referrers tag ``<alg>-<hex>``
+``index.json`` lists the layout's entry points only, so that skopeo and umoci (which read one image per entry
+and refuse an untagged layout of several) keep working: a tagged manifest gets an entry; an untagged one only
+when it has a ``subject`` (a referrer: a layout has no referrers API, so ``referrers()`` finds them by scanning
+the entries, which carry ``artifactType`` and annotations); a manifest a tag moved away from loses its entry
+unless it has a subject or another tag. Other manifests (the platform manifests of an index, untagged images)
+are blobs only and resolve by digest. ``referrers()`` also merges the referrers tag ``<alg>-<hex>``
 (distribution spec 1.1, "Referrers tag schema") when another tool keeps one.
 """
 
@@ -29,9 +34,8 @@ import functools
 import json
 import logging
 import os
-import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -51,6 +55,7 @@ from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
 from supplychain.oci.referrers import filter_by_type, referrers_in, referrers_tag, without_referrer
 from supplychain.oci.store import PushResult
+from supplychain.reference import is_ref_name
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +64,17 @@ INDEX_FILE = "index.json"
 BLOBS_DIR = "blobs"
 LAYOUT_VERSION = "1.0.0"
 REF_NAME = "org.opencontainers.image.ref.name"
-LOCK_FILE = ".supplychain.lock"
+# Lock file of earlier versions (the lock is now the directory itself): tolerated in a directory to create into.
+LEGACY_LOCK_FILE = ".supplychain.lock"
 TEMP_PREFIX = ".supplychain-tmp-"
 # index.json is local and may list many untagged referrers, so it gets a larger cap than a manifest.
 MAX_INDEX_JSON_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
-_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # distribution spec tag grammar
+_REF_NAME_HINT = (
+    "a layout tag is an org.opencontainers.image.ref.name: letters and digits separated by one of - . _ : @ + "
+    "or --, in components joined by / (e.g. v1.0, app/v1)"
+)
+_BLOB_LIMIT_HINT = "raise SUPPLYCHAIN_MAX_BLOB_SIZE (bytes) only if you trust the source"
 
 
 class LayoutError(InvalidInputError):
@@ -77,7 +87,13 @@ class LayoutError(InvalidInputError):
 
 
 class NotALayoutError(LayoutError):
-    """The directory has no ``oci-layout`` file, or one of an unsupported version."""
+    """The directory has no ``oci-layout`` file, or one of an unsupported version, or is not a directory."""
+
+
+class LayoutNotFoundError(NotFoundError):
+    """The layout directory does not exist (exit status 4, as for a missing image)."""
+
+    default_hint = "check the path, or create a layout with `supplychain copy IMAGE oci:DIR[:tag]`"
 
 
 class CorruptLayoutError(LayoutError):
@@ -104,6 +120,12 @@ class OciLayout:
         self._settings = settings or Settings()
         # digest -> (subject digest, referrer descriptor): content-addressed and verified once, so never stale.
         self._subjects: dict[Digest, tuple[Digest | None, Descriptor]] = {}
+        # What this instance wrote, so that a failed operation can take back exactly that (``abort``).
+        self.created = False  # this instance made the layout (wrote its oci-layout file)
+        self._made_dirs: list[Path] = []  # directories this instance created, outermost first
+        self._written: set[Digest] = set()  # blob files this instance wrote (not those already present)
+        self._anchored: set[Digest] = set()  # manifests it put that index.json lists (tagged, or with a subject)
+        self._references: dict[Digest, tuple[Digest, ...]] = {}  # manifests it put -> the blobs they name
         if create:
             self._create()
         self._check_layout()
@@ -119,12 +141,14 @@ class OciLayout:
     def _create(self) -> None:
         with self._io("create the layout"):
             if self.path.exists() and not self.path.is_dir():
-                raise NotALayoutError(f"{self.path} exists and is not a directory")
+                raise NotALayoutError(f"{self.name}: {self.path} is not a directory")
+            missing = [p for p in (self.path, *self.path.parents) if not p.exists()]
             self.path.mkdir(parents=True, exist_ok=True)
+            self._made_dirs = list(reversed(missing))
             if (self.path / LAYOUT_FILE).exists():
                 return
-            if not self._is_blank() and not (self.path / LOCK_FILE).exists():
-                return  # someone else's files: _check_layout says so; write nothing, not even a lock
+            # Locking writes nothing (the lock is the directory), so a directory of someone else's files is
+            # left as it was; _check_layout then says what it is.
             with self._lock():  # another writer may be creating it: wait for it, then look again
                 if (self.path / LAYOUT_FILE).exists() or not self._is_blank():
                     return
@@ -133,15 +157,21 @@ class OciLayout:
                 self._write_atomic(self.path / INDEX_FILE, [encode_json(empty)])
                 # oci-layout last: its presence marks a complete layout.
                 self._write_atomic(self.path / LAYOUT_FILE, [encode_json({"imageLayoutVersion": LAYOUT_VERSION})])
+                self.created = True
 
     def _is_blank(self) -> bool:
-        """Empty but for our lock and temp files (only such a directory becomes a layout)."""
-        return all(p.name == LOCK_FILE or p.name.startswith(TEMP_PREFIX) for p in self.path.iterdir())
+        """Empty but for temp files (and an earlier version's lock file): only such a directory becomes a layout."""
+        return all(p.name == LEGACY_LOCK_FILE or p.name.startswith(TEMP_PREFIX) for p in self.path.iterdir())
 
     def _check_layout(self) -> None:
+        if not self.path.exists():
+            raise LayoutNotFoundError(f"{self.name}: no such directory")
         if not self.path.is_dir():
-            hint = "check the path, or create a layout with `supplychain copy IMAGE oci:DIR`"
-            raise NotALayoutError(f"{self.name}: no such directory", hint=hint)
+            raise NotALayoutError(
+                f"{self.name}: {self.path} is not a directory",
+                hint="an OCI layout is a directory (oci-layout, index.json, blobs/); the path ends at the first "
+                "':' of oci:PATH:tag",
+            )
         marker = self.path / LAYOUT_FILE
         if not marker.is_file():
             raise NotALayoutError(f"{self.name} is not an OCI image layout: it has no {LAYOUT_FILE} file")
@@ -249,8 +279,7 @@ class OciLayout:
     @contextlib.contextmanager
     def open_blob(self, desc: Descriptor) -> Iterator[Iterator[bytes]]:
         """Stream a blob; the iterator raises ``DigestMismatchError`` before its end when the bytes are wrong."""
-        if desc.size > self._settings.max_blob_bytes:
-            raise SizeLimitError(f"blob {desc.digest.short} is {desc.size} bytes, over the blob limit")
+        self._check_blob_size(desc)
         with self._open(desc.digest) as handle:
             yield verify_stream(_chunks(handle), desc.digest, size=desc.size, what=f"blob {desc.digest.short}")
 
@@ -312,8 +341,7 @@ class OciLayout:
 
     def put_blob(self, desc: Descriptor, chunks: Iterable[bytes]) -> None:
         """Store a blob from ``chunks``, atomically; bytes not matching ``desc`` raise and leave nothing."""
-        if desc.size > self._settings.max_blob_bytes:
-            raise SizeLimitError(f"blob {desc.digest.short} is {desc.size} bytes, over the blob limit")
+        self._check_blob_size(desc)
         target = self._blob_path(desc.digest)
         with self._io("write a blob"):
             # Content addressing: an existing file of the right size is this blob (reads still verify it).
@@ -322,17 +350,35 @@ class OciLayout:
             target.parent.mkdir(parents=True, exist_ok=True)
         checked = verify_stream(chunks, desc.digest, size=desc.size, what=f"blob {desc.digest.short}")
         self._write_atomic(target, checked)
+        self._written.add(desc.digest)
+
+    def _check_blob_size(self, desc: Descriptor) -> None:
+        cap = self._settings.max_blob_bytes
+        if desc.size > cap:
+            raise SizeLimitError(
+                f"blob {desc.digest.short} in {self.name} is {desc.size} bytes, over the {cap}-byte blob limit",
+                hint=_BLOB_LIMIT_HINT,
+            )
 
     def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
-        """Store ``manifest.raw`` as a blob and add it to ``index.json`` (under ``tag`` if given, moving the
-        tag off any other manifest). The layout indexes referrers by scan, so ``subject_indexed`` is True."""
-        if tag is not None and not _TAG.match(tag):
-            raise InvalidReferenceError(f"invalid tag {tag!r}", hint="a tag is 1-128 of [A-Za-z0-9_.-]")
+        """Store ``manifest.raw`` as a blob; under ``tag`` if given (moving the tag off any other manifest).
+
+        ``index.json`` gets an entry for a tagged manifest, and for an untagged one only when it has a
+        ``subject`` (the layout indexes referrers by scanning entries, so ``subject_indexed`` is True). Any other
+        untagged manifest is a blob only (resolvable by digest), as skopeo and umoci expect one entry per image.
+        A manifest the tag moves away from loses its entry unless it has a subject or another tag.
+        """
+        if tag is not None and not is_ref_name(tag):
+            raise InvalidReferenceError(f"invalid tag {tag!r} for {self.name}", hint=_REF_NAME_HINT)
         cap = self._settings.max_manifest_bytes
         if len(manifest.raw) > cap:
             raise SizeLimitError(f"manifest is {len(manifest.raw)} bytes, over the {cap}-byte limit")
         desc = manifest.descriptor()
         self.put_blob(desc, [manifest.raw])
+        self._references[desc.digest] = (
+            tuple(d.digest for d in manifest.manifests) if isinstance(manifest, Index)
+            else (manifest.config.digest, *(layer.digest for layer in manifest.layers))
+        )
         entry: dict[str, Any] = {"mediaType": desc.media_type, "digest": str(desc.digest), "size": desc.size}
         if desc.artifact_type:
             entry["artifactType"] = desc.artifact_type
@@ -340,8 +386,19 @@ class OciLayout:
         if manifest.subject is not None and annotations:
             entry["annotations"] = annotations
         with self._index_transaction() as doc:
-            _add_entry(doc["manifests"], entry, tag)
+            _add_entry(doc["manifests"], entry, tag, indexed=manifest.subject is not None,
+                       keeps_entry=self._has_subject)
+        if tag is not None or manifest.subject is not None:
+            self._anchored.add(desc.digest)
         return PushResult(desc, subject_indexed=True)
+
+    def _has_subject(self, digest: Digest) -> bool:
+        """Whether the manifest ``digest`` names a subject (an unreadable one counts as yes: keep its entry)."""
+        try:
+            manifest = self._read_manifest(digest, None, None)
+        except (InvalidManifestError, IntegrityError, NotFoundError, LayoutIOError):
+            return True
+        return manifest.subject is not None
 
     def delete_manifest(self, digest: Digest) -> None:
         """Remove every ``index.json`` entry (and tag) of ``digest``, and drop it from its subject's referrers
@@ -377,28 +434,115 @@ class OciLayout:
         subjects); return their digests. Do not run it while another process is pushing into the layout:
         blobs uploaded before their manifest is indexed would look unreachable."""
         with self._lock():
-            keep: set[Digest] = set()
-            stack = self._entries()
-            while stack:
-                desc = stack.pop()
-                if desc.digest in keep:
-                    continue
-                keep.add(desc.digest)
-                if desc.media_type in ALL_MANIFEST_TYPES and self.has_blob(desc.digest):
-                    manifest = self.get_manifest(desc)
-                    stack.extend(manifest.manifests if isinstance(manifest, Index) else
-                                 [manifest.config, *manifest.layers])
+            keep = self._reachable(strict=True)
             removed = []
             with self._io("garbage-collect blobs"):
-                for blob in sorted((self.path / BLOBS_DIR).glob("*/*")):
-                    try:
-                        digest = Digest(blob.parent.name, blob.name)
-                    except InvalidDigestError:
-                        continue  # not a blob file of ours: leave it alone
+                for digest, blob in self._blob_files():
                     if digest not in keep:
                         blob.unlink()
                         removed.append(digest)
         return removed
+
+    # -- taking back a failed operation's writes ----------------------------------------------------------
+
+    def discard_orphans(self) -> list[Digest]:
+        """Delete the blobs this instance wrote that nothing in ``index.json`` reaches (what a failed or partly
+        failed copy leaves: layers of a manifest never put); return their digests. Blobs this instance did not
+        write are never touched, whatever their state: another writer may be mid-push."""
+        if not self._written - self._known_reachable():
+            return []  # everything written is reachable from manifests this instance indexed: no full walk
+        with self._lock():
+            return self._discard_orphans_locked()
+
+    def abort(self) -> None:
+        """Take back what this instance wrote after a failed operation: a layout it created is removed whole
+        (files and the directories it made) when it holds nothing another writer put there; otherwise only
+        ``discard_orphans``. ``index.json`` entries are left as they are (a tag that was put, was put)."""
+        with self._lock():
+            if self.created and self._holds_only_ours():
+                self._remove_layout()
+                return
+            self._discard_orphans_locked()
+
+    def _known_reachable(self) -> set[Digest]:
+        """Blobs reachable from the manifests this instance indexed, following what it put (no reads)."""
+        seen: set[Digest] = set()
+        stack = list(self._anchored)
+        while stack:
+            digest = stack.pop()
+            if digest not in seen:
+                seen.add(digest)
+                stack.extend(self._references.get(digest, ()))
+        return seen
+
+    def _discard_orphans_locked(self) -> list[Digest]:
+        candidates = self._written - self._reachable(strict=False)
+        removed = []
+        for digest in sorted(candidates):
+            with self._io("remove a blob"):
+                self._blob_path(digest).unlink(missing_ok=True)
+            removed.append(digest)
+            self._written.discard(digest)
+        return removed
+
+    def _holds_only_ours(self) -> bool:
+        """Every file of the layout is one this instance wrote (no foreign entry, blob or temp file)."""
+        with self._io("list the layout"):
+            if {p.name for p in self.path.iterdir()} - {LAYOUT_FILE, INDEX_FILE, BLOBS_DIR}:
+                return False  # another writer's temp file, or files that are not ours
+            if any(desc.digest not in self._written for desc in self._entries()):
+                return False
+            blobs = self.path / BLOBS_DIR
+            for algorithm in blobs.iterdir() if blobs.is_dir() else ():
+                if not algorithm.is_dir():
+                    return False
+                if any(_blob_digest(blob) not in self._written for blob in algorithm.iterdir()):
+                    return False
+        return True
+
+    def _remove_layout(self) -> None:
+        """Remove a layout this instance created (``abort``): oci-layout first, so it stops being a layout."""
+        with self._io("remove the layout it created"):
+            (self.path / LAYOUT_FILE).unlink(missing_ok=True)
+            (self.path / INDEX_FILE).unlink(missing_ok=True)
+            for _, blob in self._blob_files():
+                blob.unlink(missing_ok=True)
+        self._written.clear()
+        blobs = self.path / BLOBS_DIR
+        # Then the directories, innermost first; one another process put files in meanwhile stays.
+        for directory in [*sorted(blobs.glob("*")), blobs, *reversed(self._made_dirs)]:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+
+    def _blob_files(self) -> Iterator[tuple[Digest, Path]]:
+        """``(digest, path)`` of each ``blobs/<alg>/<hex>`` file; files whose name is not a digest are skipped."""
+        for blob in sorted((self.path / BLOBS_DIR).glob("*/*")):
+            digest = _blob_digest(blob)
+            if digest is not None:
+                yield digest, blob
+
+    def _reachable(self, *, strict: bool) -> set[Digest]:
+        """Digests reachable from ``index.json`` entries (index children, configs, layers; not subjects).
+        Strict (gc): an unreadable manifest raises; else it is skipped with a warning (it reaches nothing)."""
+        keep: set[Digest] = set()
+        stack = self._entries()
+        while stack:
+            desc = stack.pop()
+            if desc.digest in keep:
+                continue
+            keep.add(desc.digest)
+            if desc.media_type not in ALL_MANIFEST_TYPES or not self.has_blob(desc.digest):
+                continue
+            try:
+                manifest = self.get_manifest(desc)
+            except (InvalidManifestError, IntegrityError) as exc:
+                if strict:
+                    raise
+                logger.warning("%s@%s is unreadable, so what it names counts as unreachable: %s",
+                               self.name, desc.digest, exc)
+                continue
+            stack.extend(manifest.manifests if isinstance(manifest, Index) else [manifest.config, *manifest.layers])
+        return keep
 
     # -- files --------------------------------------------------------------------------------------------
 
@@ -448,10 +592,11 @@ class OciLayout:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        """Exclusive ``flock`` on the lock file. Each call opens its own file description, so the lock
-        excludes other threads of this process as well as other processes."""
+        """Exclusive ``flock`` on the layout directory itself (Linux allows it on a directory descriptor), so
+        no lock file is left among the layout's files. Each call opens its own file description, so the lock
+        excludes other threads of this process as well as other processes (and must not be nested)."""
         with self._io("lock the layout"):
-            fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             with self._io("lock the layout"):
                 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -481,6 +626,14 @@ def _as_digest(ref: str | Digest) -> Digest | None:
     return None
 
 
+def _blob_digest(path: Path) -> Digest | None:
+    """The digest a ``blobs/<alg>/<hex>`` path stands for, or ``None`` for a file that is not a blob."""
+    try:
+        return Digest(path.parent.name, path.name)
+    except InvalidDigestError:
+        return None
+
+
 def _without_ref_name(desc: Descriptor) -> Descriptor:
     annotations = {k: v for k, v in desc.annotations.items() if k != REF_NAME}
     return dataclasses.replace(desc, annotations=annotations)
@@ -491,31 +644,44 @@ def _ref_name(entry: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _add_entry(entries: list[dict[str, Any]], entry: dict[str, Any], tag: str | None) -> None:
-    """Add ``entry`` to the raw ``index.json`` entries: at most one entry per (digest, tag), a tag on one
-    entry only (moving it leaves the old manifest as an untagged entry, as oras keeps it), and an untagged
-    entry only for a digest no other entry lists."""
+def _add_entry(
+    entries: list[dict[str, Any]],
+    entry: dict[str, Any],
+    tag: str | None,
+    *,
+    indexed: bool,
+    keeps_entry: Callable[[Digest], bool],
+) -> None:
+    """Add ``entry`` to the raw ``index.json`` entries: at most one entry per (digest, tag), a tag on one entry
+    only, an untagged entry only when ``indexed`` (a referrer) and for a digest no other entry lists. A manifest
+    the tag moves away from keeps an untagged entry only if another entry tags it or ``keeps_entry`` says so
+    (it has a subject)."""
     digest = entry["digest"]
+    moved: set[str] = set()
     if tag is not None:
         for other in entries:
             if _ref_name(other) == tag and other.get("digest") != digest:
                 del other["annotations"][REF_NAME]
                 if not other["annotations"]:
                     del other["annotations"]
+                moved.add(other["digest"])
         if not any(e.get("digest") == digest and _ref_name(e) == tag for e in entries):
             untagged = next((e for e in entries if e.get("digest") == digest and _ref_name(e) is None), None)
             if untagged is not None:
                 untagged.setdefault("annotations", {})[REF_NAME] = tag
             else:
                 entries.append({**entry, "annotations": {**entry.get("annotations", {}), REF_NAME: tag}})
-    elif not any(e.get("digest") == digest for e in entries):
+    elif indexed and not any(e.get("digest") == digest for e in entries):
         entries.append(entry)
-    # Drop untagged entries made redundant by another entry of the same digest.
-    listed: set[str] = {e["digest"] for e in entries if _ref_name(e) is not None}
+    # Drop untagged entries made redundant by another entry of the same digest, and those of manifests the tag
+    # left that nothing else keeps listed.
+    tagged: set[str] = {e["digest"] for e in entries if _ref_name(e) is not None}
+    orphaned = {d for d in moved - tagged if not keeps_entry(Digest.parse(d))}
+    listed = set(tagged)
     kept = []
     for e in entries:
         if _ref_name(e) is None:
-            if e.get("digest") in listed:
+            if e.get("digest") in listed or e.get("digest") in orphaned:
                 continue
             listed.add(e["digest"])
         kept.append(e)

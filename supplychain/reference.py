@@ -5,7 +5,12 @@
 ``.`` or a ``:`` or is ``localhost`` (or is an IPv6 literal in brackets). A tag and a digest may both be given:
 the digest wins, the tag is kept for display.
 
-``oci:PATH[:tag|@digest]`` names an image in an OCI image layout on disk (skopeo's ``oci:`` transport).
+``docker://`` (skopeo's name for the registry transport) may prefix a registry reference.
+
+``oci:PATH[:REF]`` names an image in an OCI image layout on disk, split as skopeo's ``oci:`` transport splits it
+(containers/image ``oci/internal.SplitPathAndImage``): at the first ``:`` after ``oci:``, so PATH has no colon and
+REF is an ``org.opencontainers.image.ref.name`` (annotations.md), which may hold ``/``, ``:``, ``@`` and ``+``.
+``oci:PATH@sha256:<hex>`` and ``oci:PATH:@sha256:<hex>`` name a manifest by digest.
 """
 
 from __future__ import annotations
@@ -24,11 +29,24 @@ MAX_NAME_LENGTH = 255  # distribution/reference NameTotalLengthMax
 
 # distribution/reference regexp.go
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)  # Go's \w is ASCII; used with fullmatch
+# annotations.md "org.opencontainers.image.ref.name"; containers/image oci/internal refRegexp (skopeo's check).
+_REF_NAME_COMPONENT = r"[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*"
+REF_NAME_PATTERN = re.compile(rf"{_REF_NAME_COMPONENT}(?:/{_REF_NAME_COMPONENT})*")
+MAX_PORT = 65535
+# Transports of skopeo (containers/image) other than docker:// and oci:, which have no meaning here.
+_OTHER_TRANSPORTS = ("docker-archive:", "oci-archive:", "containers-storage:", "docker-daemon:", "dir:", "ostree:",
+                     "sif:", "tarball:")
+_DIGEST_ALGORITHMS = ("sha256", "sha512")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(
-    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$"
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::(?P<port>[0-9]+))?"
 )
+
+
+def is_ref_name(text: str) -> bool:
+    """Whether ``text`` is a valid ``org.opencontainers.image.ref.name`` (what an OCI layout tag may be)."""
+    return REF_NAME_PATTERN.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +127,20 @@ AnyReference = ImageReference | LayoutReference
 
 
 def parse_reference(text: str) -> AnyReference:
-    """Parse an image reference or an ``oci:`` layout reference."""
+    """Parse an image reference (``docker://`` prefix allowed, as skopeo writes it) or an ``oci:`` layout
+    reference. Other skopeo transports are refused with a message naming what is supported."""
     if text.startswith("oci:"):
         return parse_layout_reference(text)
+    if text.startswith("docker://"):
+        return parse_image_reference(text[len("docker://") :])
+    for prefix in _OTHER_TRANSPORTS:
+        if text.startswith(prefix):
+            raise InvalidReferenceError(
+                f"invalid reference {text!r}: the {prefix[:-1]} transport is not supported",
+                hint="supported: registry references ([docker://]registry/name[:tag][@digest]) and OCI layouts "
+                "(oci:PATH[:tag|@digest]); convert with e.g. `skopeo copy " + prefix + "... oci:DIR:tag`. "
+                "A Docker Hub image of that name is written docker.io/library/NAME",
+            )
     return parse_image_reference(text)
 
 
@@ -132,18 +161,25 @@ def parse_image_reference(text: str) -> ImageReference:
     colon = remainder.rfind(":")
     if colon > remainder.rfind("/"):
         remainder, tag = remainder[:colon], remainder[colon + 1 :]
-        if not _TAG.match(tag):
+        if not _TAG.fullmatch(tag):
             raise InvalidReferenceError(
                 f"invalid reference {text!r}: tag {tag!r} must be 1-128 of [A-Za-z0-9_.-], not starting with . or -"
             )
     if not remainder:
         raise InvalidReferenceError(f"invalid reference {text!r}: no repository name")
     registry, path = _split_registry(remainder)
-    if registry is not None and not _DOMAIN.match(registry):
-        raise InvalidReferenceError(f"invalid reference {text!r}: bad registry host {registry!r}")
+    if registry is not None:
+        domain = _DOMAIN.fullmatch(registry)
+        if domain is None:
+            raise InvalidReferenceError(f"invalid reference {text!r}: bad registry host {registry!r}")
+        port = domain.group("port")
+        if port is not None and not 1 <= int(port) <= MAX_PORT:
+            raise InvalidReferenceError(
+                f"invalid reference {text!r}: registry port {port} is outside 1-{MAX_PORT}"
+            )
     components = path.split("/")
     for component in components:
-        if not _PATH_COMPONENT.match(component):
+        if not _PATH_COMPONENT.fullmatch(component):
             problem = "uppercase letters" if component.lower() != component else "characters"
             raise InvalidReferenceError(
                 f"invalid reference {text!r}: repository component {component!r} has invalid {problem} "
@@ -169,23 +205,39 @@ def _split_registry(name: str) -> tuple[str | None, str]:
 
 
 def parse_layout_reference(text: str) -> LayoutReference:
-    """Parse ``oci:PATH[:tag|@digest]`` (a ``:`` after the last ``/`` starts the tag, as skopeo reads it)."""
+    """Parse ``oci:PATH[:REF]``, ``oci:PATH@<digest>`` or ``oci:PATH:@<digest>``.
+
+    As skopeo: PATH ends at the first ``:`` and REF (the rest, ``/`` and ``:`` included) must match the
+    ``org.opencontainers.image.ref.name`` grammar. ``PATH@sha256:<hex>`` (which skopeo would read as the
+    directory ``PATH@sha256``) and ``PATH:@sha256:<hex>`` name a manifest by digest.
+    """
     body = text[len("oci:") :]
+    path, colon, ref = body.partition(":")
     digest = None
-    if "@" in body:
-        body, _, digest_text = body.rpartition("@")
-        try:
-            digest = Digest.parse(digest_text)
-        except InvalidDigestError as exc:
-            raise InvalidReferenceError(f"invalid layout reference {text!r}: {exc.message}") from exc
     tag = None
-    colon = body.rfind(":")
-    if colon > body.rfind("/"):
-        body, tag = body[:colon], body[colon + 1 :]
-        if not tag or not _TAG.match(tag):
-            raise InvalidReferenceError(f"invalid layout reference {text!r}: bad tag {tag!r}")
-    if not body:
+    if colon and ref.startswith("@"):
+        digest = _layout_digest(ref[1:], text)
+    elif colon and path.rpartition("@")[2] in _DIGEST_ALGORITHMS and "@" in path:
+        path, _, algorithm = path.rpartition("@")
+        digest = _layout_digest(f"{algorithm}:{ref}", text)
+    elif colon:
+        if not is_ref_name(ref):
+            raise InvalidReferenceError(
+                f"invalid layout reference {text!r}: bad tag {ref!r}",
+                hint="an OCI layout tag (org.opencontainers.image.ref.name) is letters and digits separated by one "
+                "of - . _ : @ + or --, in components joined by /; the directory ends at the first ':' "
+                "(write oci:PATH[:tag|@digest])",
+            )
+        tag = ref
+    if not path:
         raise InvalidReferenceError(f"invalid layout reference {text!r}: no directory", hint="write oci:PATH[:tag]")
     if tag is None and digest is None:
         tag = DEFAULT_TAG
-    return LayoutReference(body, tag, digest)
+    return LayoutReference(path, tag, digest)
+
+
+def _layout_digest(digest_text: str, text: str) -> Digest:
+    try:
+        return Digest.parse(digest_text)
+    except InvalidDigestError as exc:
+        raise InvalidReferenceError(f"invalid layout reference {text!r}: {exc.message}") from exc

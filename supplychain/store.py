@@ -5,9 +5,16 @@ The one place that knows both kinds of store; everything above receives the prot
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+
 from supplychain.config import Settings
+from supplychain.errors import SupplyChainError
 from supplychain.oci.store import ArtifactStore
 from supplychain.reference import AnyReference, LayoutReference
+
+logger = logging.getLogger(__name__)
 
 
 def open_store(reference: AnyReference, settings: Settings, *, create: bool = False) -> ArtifactStore:
@@ -19,3 +26,43 @@ def open_store(reference: AnyReference, settings: Settings, *, create: bool = Fa
     from supplychain.registry import open_repository
 
     return open_repository(reference, settings)
+
+
+@contextlib.contextmanager
+def open_destination(reference: AnyReference, settings: Settings) -> Iterator[ArtifactStore]:
+    """The store to copy into, closed on exit; for an OCI layout (made if missing), a transaction:
+
+    - when the block raises, a layout this copy created is removed whole, and in a layout that existed the blobs
+      this copy wrote that no ``index.json`` entry reaches are deleted (``OciLayout.abort``);
+    - when it ends normally, blobs it wrote that nothing reaches (those of attachments that failed, reported as
+      values) are deleted too (``OciLayout.discard_orphans``).
+
+    Blobs another writer put in the layout are never touched. A registry keeps what was pushed (its own garbage
+    collection reclaims unreferenced blobs).
+    """
+    if not isinstance(reference, LayoutReference):
+        from supplychain.registry import open_repository
+
+        with contextlib.closing(open_repository(reference, settings)) as repository:
+            yield repository
+        return
+    from supplychain.layout import OciLayout
+
+    layout = OciLayout(reference.path, create=True, settings=settings)
+    try:
+        yield layout
+    except BaseException:
+        _tidy(layout.abort, layout.name)
+        raise
+    else:
+        _tidy(layout.discard_orphans, layout.name)
+    finally:
+        layout.close()
+
+
+def _tidy(action: Callable[[], object], where: str) -> None:
+    """Run a clean-up; its own failure is logged, never raised over the error (or result) being returned."""
+    try:
+        action()
+    except SupplyChainError as exc:
+        logger.warning("could not remove the unused blobs this copy wrote to %s: %s", where, exc)

@@ -8,10 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from supplychain.digest import Digest
-from supplychain.errors import InvalidManifestError
-from supplychain.oci.model import Descriptor, Index, Manifest, Platform
-from supplychain.oci.platform import select_platform
+from supplychain.errors import InvalidManifestError, NotFoundError
+from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
+from supplychain.oci.platform import matches, select_platform
 from supplychain.oci.store import ArtifactStore
+
+# Image config media types (OCI config.md; Docker's container image v1): what a platform is read from.
+_IMAGE_CONFIG_SUFFIXES = ("config.v1+json", "container.image.v1+json")
+_MAX_CONFIG_BYTES = 16 * 1024 * 1024
+
+
+class PlatformMismatchError(NotFoundError):
+    """``--platform`` given for an image that is not an index, and whose config names another platform."""
+
+    default_hint = "drop --platform: it chooses one platform of a multi-platform image (an index)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +34,18 @@ class ImageConfig:
     created: str | None = None
     author: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
-    env: tuple[str, ...] = ()
-    entrypoint: tuple[str, ...] = ()
-    cmd: tuple[str, ...] = ()
+    # None when the config has no such field (or null), () when it is an empty list.
+    env: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
     diff_ids: tuple[str, ...] = ()
+
+    @property
+    def platform(self) -> Platform | None:
+        """``os/architecture[/variant]`` of the image, when the config names os and architecture."""
+        if not self.os or not self.architecture:
+            return None
+        return Platform(self.os, self.architecture, self.variant or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,22 +55,30 @@ class ImageSummary:
     reference: str
     descriptor: Descriptor
     platforms: tuple[tuple[Platform | None, Descriptor], ...] = ()  # for an index
-    config: ImageConfig | None = None  # for an image manifest
+    config: ImageConfig | None = None  # for an image manifest with an image config
     layers: tuple[Descriptor, ...] = ()
     annotations: Mapping[str, str] = field(default_factory=dict)
     artifact_type: str | None = None
     subject: Digest | None = None
+    config_descriptor: Descriptor | None = None  # for an image manifest
+
+    @property
+    def layers_size(self) -> int:
+        """The layers' sizes (compressed, as stored), summed."""
+        return sum(layer.size for layer in self.layers)
 
     @property
     def total_size(self) -> int:
-        """Manifest plus config plus layers (compressed), for an image manifest."""
-        return sum(layer.size for layer in self.layers) + self.descriptor.size
+        """Manifest plus config plus layers (compressed): what a pull of this manifest transfers."""
+        config = self.config_descriptor.size if self.config_descriptor is not None else 0
+        return self.descriptor.size + config + self.layers_size
 
 
 def summarize(
     store: ArtifactStore, identifier: str | Digest, *, platform: Platform | None = None, reference: str = ""
 ) -> ImageSummary:
-    """Describe ``identifier`` in ``store``; with ``platform``, descend into an index to that platform."""
+    """Describe ``identifier`` in ``store``; with ``platform``, descend into an index to that platform, or check
+    that a single-platform image is of that platform (``PlatformMismatchError`` if not)."""
     desc = store.resolve(identifier)
     manifest = store.get_manifest(desc)
     if isinstance(manifest, Index) and platform is not None:
@@ -69,11 +95,9 @@ def summarize(
             subject=subject,
         )
     assert isinstance(manifest, Manifest)
-    config = None
-    if manifest.config.media_type.endswith("config.v1+json") or manifest.config.media_type.endswith(
-        "container.image.v1+json"
-    ):
-        config = _read_config(store, manifest.config)
+    config = read_image_config(store, manifest)
+    if platform is not None:
+        _require_platform(config, platform)
     return ImageSummary(
         reference,
         desc,
@@ -82,11 +106,34 @@ def summarize(
         annotations=dict(manifest.annotations),
         artifact_type=manifest.artifact_type,
         subject=subject,
+        config_descriptor=manifest.config,
     )
 
 
+def read_image_config(store: ArtifactStore, manifest: Manifest) -> ImageConfig | None:
+    """The image config of ``manifest``, or ``None`` when its config is not an image config (an artifact)."""
+    if not manifest.config.media_type.endswith(_IMAGE_CONFIG_SUFFIXES):
+        return None
+    return _read_config(store, manifest.config)
+
+
+def check_platform(store: ArtifactStore, manifest: AnyManifest, wanted: Platform) -> None:
+    """For ``--platform`` on what is not an index: pass when the image's config is of ``wanted``, else raise
+    ``PlatformMismatchError`` (a platform that cannot be chosen is not silently ignored)."""
+    if isinstance(manifest, Manifest):
+        _require_platform(read_image_config(store, manifest), wanted)
+
+
+def _require_platform(config: ImageConfig | None, wanted: Platform) -> None:
+    have = config.platform if config is not None else None
+    if have is not None and matches(have, wanted):
+        return
+    what = f"it is {have}" if have is not None else "its config names no platform"
+    raise PlatformMismatchError(f"the image is not multi-platform: {what}, not {wanted}")
+
+
 def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
-    raw = store.get_blob(desc, limit=16 * 1024 * 1024)
+    raw = store.get_blob(desc, limit=_MAX_CONFIG_BYTES)
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -102,9 +149,9 @@ def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
         created=_str(doc.get("created")),
         author=_str(doc.get("author")),
         labels=_labels(inner.get("Labels")),
-        env=_strings(inner.get("Env")),
-        entrypoint=_strings(inner.get("Entrypoint")),
-        cmd=_strings(inner.get("Cmd")),
+        env=_optional_strings(inner.get("Env")),
+        entrypoint=_optional_strings(inner.get("Entrypoint")),
+        cmd=_optional_strings(inner.get("Cmd")),
         diff_ids=_strings(rootfs.get("diff_ids")),
     )
 
@@ -117,6 +164,11 @@ def _labels(value: Any) -> dict[str, str]:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _optional_strings(value: Any) -> tuple[str, ...] | None:
+    """A list of strings, or ``None`` when absent (or null, as Go writes a nil slice)."""
+    return None if value is None else _strings(value)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

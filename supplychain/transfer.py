@@ -4,7 +4,12 @@ Registry to layout, layout to registry, registry to registry: the stores do the 
 to copy and in which order (blobs before the manifests that name them, children before the index, subjects
 before their referrers, so a reader never sees a dangling reference). Blobs stream from source to destination
 chunk by chunk; neither side holds a whole layer in memory. Digests are preserved: an index is copied whole
-unless a platform is chosen, so signatures made over it stay valid.
+unless a platform is chosen, so signatures made over it stay valid. Manifests are copied byte for byte, so a
+Docker-typed image stays Docker-typed (``CopyResult.docker_manifests`` counts them).
+
+The image is the transaction: an error copying it raises. Its attachments are copied after it, each on its own:
+one that fails is recorded in ``CopyResult.failed_attachments`` (verdicts are values, STYLE.md section 3) and the
+others are still copied, so the caller can say what was copied before it says what was not.
 """
 
 from __future__ import annotations
@@ -13,13 +18,50 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from supplychain.digest import Digest
+from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.graph import NodeKind, TreeNode, build_tree
+from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.platform import select_platform
+from supplychain.oci.referrers import damaged_tag_hint
 from supplychain.oci.store import ArtifactStore
+from supplychain.summary import check_platform
 
 # Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
 ProgressCallback = Callable[[Descriptor, int], None]
+
+_DOCKER_TYPES = frozenset({MediaType.DOCKER_MANIFEST, MediaType.DOCKER_MANIFEST_LIST})
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFailure:
+    """An attachment (its tag, or its digest for a referrer) that was not copied, and why."""
+
+    attachment: str
+    reason: str
+    exit_code: ExitCode
+    hint: str = ""
+
+    @classmethod
+    def of(cls, attachment: str, error: SupplyChainError) -> AttachmentFailure:
+        return cls(attachment, error.message, error.exit_code, error.hint)
+
+
+class IncompleteCopyError(SupplyChainError):
+    """The image was copied, and some of its attachments were not: says where the image is, which attachment
+    failed and why, with the exit code (and hint) of the first failure."""
+
+    def __init__(self, result: CopyResult, destination: str) -> None:
+        failed = result.failed_attachments
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more, listed above)" if len(failed) > 1 else ""
+        super().__init__(
+            f"the image was copied to {destination}@{result.digest}, but {len(failed)} of "
+            f"{len(failed) + len(result.attachments)} attachments were not: {first.attachment}: {first.reason}{more}",
+            hint=first.hint or "fix the cause and run the copy again: what is already copied is skipped",
+        )
+        self.exit_code = first.exit_code
+        self.result = result
 
 
 @dataclass
@@ -32,6 +74,13 @@ class CopyResult:
     blobs_skipped: int = 0
     bytes_copied: int = 0
     attachments: list[str] = field(default_factory=list)  # tags and referrer digests copied alongside
+    failed_attachments: list[AttachmentFailure] = field(default_factory=list)  # not copied, in tree order
+    docker_manifests: int = 0  # manifests of the image copied with a Docker media type (kept as they are)
+
+    @property
+    def complete(self) -> bool:
+        """The image and every attachment asked for were copied."""
+        return not self.failed_attachments
 
 
 def copy_image(
@@ -46,24 +95,30 @@ def copy_image(
 ) -> CopyResult:
     """Copy the image ``identifier`` (tag or digest) of ``source`` to ``destination`` (tagged ``tag``).
 
-    With ``platform``, only that platform's manifest of an index is copied (its digest is the child's);
-    otherwise the whole index. With ``with_referrers``, OCI referrers and cosign ``.sig/.att/.sbom`` tags of
-    every copied manifest follow it.
+    With ``platform``, only that platform's manifest of an index is copied (its digest is the child's); an image
+    that is not an index must be of that platform (``summary.PlatformMismatchError`` otherwise). Without it, the
+    whole index. With ``with_referrers``, OCI referrers and cosign ``.sig/.att/.sbom`` tags of every copied
+    manifest follow it; those that fail are recorded in ``failed_attachments`` instead of raising.
     """
     root = source.resolve(identifier)
     if platform is not None:
         top = source.get_manifest(root)
         if isinstance(top, Index):
             root = select_platform(top, platform)
+        else:
+            check_platform(source, top, platform)
     result = CopyResult(digest=root.digest)
     copier = _Copier(source, destination, result, on_progress)
     copier.copy_manifest(root, tag=tag)
+    result.docker_manifests = copier.docker_manifests
     if with_referrers:
-        tree = build_tree(source, root)
-        for node in tree.walk()[1:]:
-            if node.kind is NodeKind.PLATFORM:
-                continue
-            copier.copy_attachment(node)
+        try:
+            tree = build_tree(source, root)
+        except SupplyChainError as exc:
+            result.failed_attachments.append(AttachmentFailure.of(f"the attachments of {root.digest}", exc))
+            return result
+        for node in tree.children:
+            copier.copy_attachments(node)
     return result
 
 
@@ -80,6 +135,7 @@ class _Copier:
         self.result = result
         self.on_progress = on_progress
         self.done: set[Digest] = set()
+        self.docker_manifests = 0
 
     def copy_manifest(self, desc: Descriptor, *, tag: str | None = None) -> AnyManifest:
         manifest = self.source.get_manifest(desc)
@@ -95,6 +151,8 @@ class _Copier:
                     self.copy_blob(blob)
         # The subject of a referrer must exist first on registries that validate it.
         self.destination.put_manifest(manifest, tag=tag)
+        if desc.digest not in self.done and manifest.media_type in _DOCKER_TYPES:
+            self.docker_manifests += 1
         self.done.add(desc.digest)
         self.result.manifests += 1
         return manifest
@@ -120,8 +178,34 @@ class _Copier:
                 self.on_progress(desc, moved)
             yield chunk
 
-    def copy_attachment(self, node: TreeNode) -> None:
+    def copy_attachments(self, node: TreeNode) -> None:
+        """Copy ``node`` (an attachment, or a platform whose attachments follow) and what hangs below it. An
+        attachment that fails is recorded; what hangs below it is not copied (its subject would be missing)."""
+        if node.kind is NodeKind.PLATFORM:
+            for child in node.children:
+                self.copy_attachments(child)
+            return
+        name = node.tag or str(node.descriptor.digest)
+        failed = self.result.failed_attachments
+        if node.kind is NodeKind.DAMAGED:
+            # Not an index: what it should list cannot be known, so neither it nor its referrers are copied.
+            where = f"{self.source.name}:{node.tag}"
+            failed.append(AttachmentFailure(name, f"the referrers tag {where} is damaged: {node.truncated}",
+                                            ExitCode.INVALID_INPUT, damaged_tag_hint(where)))
+            return
         if node.truncated is not None or node.descriptor.digest in self.done:
             return
-        self.copy_manifest(node.descriptor, tag=node.tag)
-        self.result.attachments.append(node.tag or str(node.descriptor.digest))
+        try:
+            self.copy_manifest(node.descriptor, tag=node.tag)
+        except SupplyChainError as exc:
+            failed.append(AttachmentFailure.of(name, exc))
+            failed.extend(
+                AttachmentFailure(below.tag or str(below.descriptor.digest),
+                                  f"not copied: it is attached to {name}, which failed", exc.exit_code)
+                for below in node.walk()[1:]
+                if below.truncated is None
+            )
+            return
+        self.result.attachments.append(name)
+        for child in node.children:
+            self.copy_attachments(child)

@@ -10,29 +10,40 @@ import click
 from supplychain.cli.options import build_settings, output_option, registry_options
 from supplychain.cli.progress import TransferProgress
 from supplychain.oci.model import Platform
-from supplychain.reference import parse_reference
+from supplychain.reference import LayoutReference, parse_reference
+
+
+def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> Platform | None:
+    """``--platform os/arch[/variant]``: given empty is a usage error (never read as "no platform"); a
+    malformed one is invalid input (``Platform.parse``)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("empty: write it as os/arch[/variant], e.g. linux/arm64/v8, or leave it out")
+    return Platform.parse(value)
 
 
 @click.command("inspect")
 @click.argument("reference")
-@click.option("--platform", help="For an index, describe this platform's manifest (os/arch[/variant]).")
+@click.option("--platform", callback=_parse_platform, metavar="OS/ARCH[/VARIANT]",
+              help="For an index, describe this platform's manifest; for a single image, require this platform.")
 @output_option
 @registry_options
 def inspect_command(
-    reference: str, platform: str | None, output: str, ca_file: Path | None, insecure_registries: tuple[str, ...]
+    reference: str, platform: Platform | None, output: str, ca_file: Path | None,
+    insecure_registries: tuple[str, ...],
 ) -> None:
     """Show an image's digest, media type, size, platforms, config and OCI labels.
 
-    REFERENCE is registry/name[:tag][@digest] or oci:PATH[:tag|@digest].
+    REFERENCE is [docker://]registry/name[:tag][@digest] or oci:PATH[:tag|@digest].
     """
     from supplychain.report.image import render_summary_text, summary_json, to_json
     from supplychain.store import open_store
     from supplychain.summary import summarize
 
     ref = parse_reference(reference)
-    wanted = Platform.parse(platform) if platform else None
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
-        summary = summarize(store, ref.identifier, platform=wanted, reference=str(ref))
+        summary = summarize(store, ref.identifier, platform=platform, reference=str(ref))
     click.echo(to_json(summary_json(summary)) if output == "json" else render_summary_text(summary))
 
 
@@ -48,21 +59,31 @@ def tree_command(
     reference: str, max_depth: int, legacy: bool, output: str, ca_file: Path | None,
     insecure_registries: tuple[str, ...],
 ) -> None:
-    """Show an image's platforms, OCI referrers and cosign attachments as a tree."""
+    """Show an image's platforms, OCI referrers and cosign attachments as a tree.
+
+    A referrers tag that is not an index is shown as a damaged node, with the command that removes it.
+    """
     from supplychain.graph import build_tree
-    from supplychain.report.image import render_tree_text, to_json, tree_json
+    from supplychain.oci.referrers import damaged_tag_hint
+    from supplychain.report.image import damaged_tags, render_tree_text, to_json, tree_json
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
+        name = store.name
     click.echo(to_json(tree_json(root)) if output == "json" else render_tree_text(str(ref), root))
+    for node in damaged_tags(root):
+        click.echo(f"warning: damaged referrers tag {name}:{node.tag}: {node.truncated}", err=True)
+        click.echo(f"hint: {damaged_tag_hint(f'{name}:{node.tag}')}", err=True)
 
 
 @click.command("copy")
 @click.argument("source")
 @click.argument("destination")
-@click.option("--platform", help="Copy only this platform's manifest of an index (changes the digest).")
+@click.option("--platform", callback=_parse_platform, metavar="OS/ARCH[/VARIANT]",
+              help="Copy only this platform's manifest of an index (changes the digest); a single image must be "
+              "of this platform.")
 @click.option("--all-platforms", is_flag=True,
               help="Copy the whole index (the default: the digest, and signatures over it, are kept).")
 @click.option("--with-referrers/--without-referrers", default=True, show_default=True,
@@ -70,42 +91,60 @@ def tree_command(
 @output_option
 @registry_options
 def copy_command(
-    source: str, destination: str, platform: str | None, all_platforms: bool, with_referrers: bool, output: str,
-    ca_file: Path | None, insecure_registries: tuple[str, ...],
+    source: str, destination: str, platform: Platform | None, all_platforms: bool, with_referrers: bool,
+    output: str, ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """Copy an image between registries and OCI layouts (either way), attachments included.
 
-    SOURCE and DESTINATION are registry/name[:tag][@digest] or oci:PATH[:tag]. A missing destination
-    layout directory is created.
+    SOURCE is [docker://]registry/name[:tag][@digest] or oci:PATH[:tag|@digest]. DESTINATION is
+    [docker://]registry/name[:tag] or oci:PATH[:tag] (a tag, not a digest: the copy keeps the source's
+    digest). A missing destination layout is created, and removed again if the copy fails; in an existing
+    layout a failed copy leaves no blob behind.
+
+    Manifests are copied byte for byte, so digests and signatures stay valid: a Docker-typed image (schema 2
+    or manifest list) stays Docker-typed in an OCI layout, where skopeo and umoci do not read it (a warning
+    says so; `skopeo copy --format oci` converts, changing the digest).
+
+    If the image is copied and an attachment is not, the others are still copied; what was copied is
+    printed, then the failure, and the exit status is the failure's.
     """
-    from supplychain.report.image import copy_json, to_json
-    from supplychain.store import open_store
-    from supplychain.transfer import copy_image
+    from supplychain.report.image import (
+        copy_json,
+        copy_summary_line,
+        docker_in_layout_warning,
+        failed_attachment_lines,
+        to_json,
+    )
+    from supplychain.store import open_destination, open_store
+    from supplychain.transfer import IncompleteCopyError, copy_image
 
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms exclude each other")
     settings = build_settings(ca_file, insecure_registries)
-    wanted = Platform.parse(platform) if platform else None
     src_ref = parse_reference(source)
     dst_ref = parse_reference(destination)
-    if dst_ref.digest is not None and dst_ref.tag is None:
-        raise click.UsageError("the destination names a digest; give a tag (or nothing) instead")
+    if dst_ref.digest is not None:
+        raise click.UsageError("the destination names a digest; give a tag (or nothing): the copy keeps the "
+                               "source's digest")
     with (
         closing(open_store(src_ref, settings)) as src,
-        closing(open_store(dst_ref, settings, create=True)) as dst,
+        open_destination(dst_ref, settings) as dst,
         TransferProgress() as progress,
     ):
         result = copy_image(
             src, src_ref.identifier, dst, tag=dst_ref.tag,
-            platform=wanted,
+            platform=platform,
             with_referrers=with_referrers, on_progress=progress.update,
         )
+    where = f"{dst_ref.name}:{dst_ref.tag}" if dst_ref.tag else dst_ref.name
     if output == "json":
         click.echo(to_json(copy_json(result)))
     else:
-        click.echo(f"{dst_ref.name}:{dst_ref.tag or ''}@{result.digest}".replace(":@", "@"))
-    click.echo(
-        f"copied {result.manifests} manifests, {result.blobs_copied} blobs ({result.bytes_copied} bytes), "
-        f"skipped {result.blobs_skipped} present; {len(result.attachments)} attachments",
-        err=True,
-    )
+        click.echo(f"{where}@{result.digest}")
+    click.echo(copy_summary_line(result), err=True)
+    if isinstance(dst_ref, LayoutReference) and result.docker_manifests:
+        click.echo(docker_in_layout_warning(result, dst_ref.name), err=True)
+    for line in failed_attachment_lines(result):
+        click.echo(line, err=True)
+    if not result.complete:
+        raise IncompleteCopyError(result, where)

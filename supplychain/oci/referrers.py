@@ -4,6 +4,8 @@ Pure functions shared by every store."""
 
 from __future__ import annotations
 
+import shlex
+
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError
 from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index
@@ -19,9 +21,18 @@ def referrers_in(tag_content: AnyManifest, *, where: str) -> list[Descriptor]:
     if not isinstance(tag_content, Index):
         raise InvalidManifestError(
             f"the referrers tag {where} holds an image manifest, not an index",
-            hint="another tool wrote this tag; remove it (supplychain clean) and push the referrers again",
+            hint=damaged_tag_hint(where),
         )
     return list(tag_content.manifests)
+
+
+def damaged_tag_hint(where: str) -> str:
+    """What to run about a damaged referrers tag ``where`` (``<repository>:<alg>-<hex>``): the exact command."""
+    repository, _, tag = where.rpartition(":")
+    subject = tag.replace("-", ":", 1)
+    command = f"supplychain clean {shlex.quote(f'{repository}@{subject}')} --type all --force"
+    return (f"another tool wrote this tag; `{command}` removes it (and the image's other attachments); "
+            "then sign or attach again")
 
 
 def with_referrer(current: list[Descriptor], added: Descriptor) -> Index | None:

@@ -102,8 +102,12 @@ def clean_warning(plan: CleanPlan) -> str:
 
 
 def plan_lines(plan: CleanPlan, repository: str) -> list[str]:
-    """What will be deleted, one line each."""
-    return [f"  - {d.describe(repository)}" for d in plan.deletions]
+    """What will be deleted, one line each (the referrers a damaged referrers tag hides, as one line)."""
+    lines = [f"  - {d.describe(repository)}" for d in plan.deletions]
+    if plan.relist_referrers:
+        kind = "every referrer" if plan.clean_type is CleanType.ALL else f"the {plan.clean_type.value} referrers"
+        lines.insert(1, f"  - then {kind} of {plan.subject}, listed once the damaged tag is gone")
+    return lines
 
 
 def removed_line(deletion: Deletion, reference: str, repository: str) -> str:

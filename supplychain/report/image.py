@@ -57,14 +57,20 @@ def summary_json(summary: ImageSummary) -> dict[str, Any]:
             "created": c.created,
             "author": c.author,
             "labels": dict(c.labels),
-            "env": list(c.env),
-            "entrypoint": list(c.entrypoint),
-            "cmd": list(c.cmd),
+            # null when the config has no such field, [] when it is an empty list
+            "env": _optional_list(c.env),
+            "entrypoint": _optional_list(c.entrypoint),
+            "cmd": _optional_list(c.cmd),
         }
     if summary.layers or summary.config is not None:
         out["layers"] = [descriptor_json(layer) for layer in summary.layers]
-        out["totalSize"] = summary.total_size
+        out["layersSize"] = summary.layers_size
+        out["totalSize"] = summary.total_size  # manifest + config + layers
     return out
+
+
+def _optional_list(value: tuple[str, ...] | None) -> list[str] | None:
+    return None if value is None else list(value)
 
 
 def render_summary_text(summary: ImageSummary) -> str:
@@ -90,7 +96,8 @@ def render_summary_text(summary: ImageSummary) -> str:
         if c.created:
             lines.append(f"Created:     {c.created}")
         if summary.layers:
-            lines.append(f"Layers:      {len(summary.layers)} ({human_size(summary.total_size)})")
+            lines.append(f"Layers:      {len(summary.layers)} ({human_size(summary.layers_size)})")
+        lines.append(f"Total size:  {human_size(summary.total_size)} (manifest + config + layers)")
         if c.labels:
             lines.append("Labels:")
             lines.extend(f"  {key}={value}" for key, value in sorted(c.labels.items()))
@@ -107,6 +114,7 @@ _KIND_LABEL = {
     NodeKind.SIGNATURE: "signature (cosign tag)",
     NodeKind.ATTESTATION: "attestation (cosign tag)",
     NodeKind.SBOM: "sbom (cosign tag)",
+    NodeKind.DAMAGED: "damaged referrers tag",
 }
 
 
@@ -123,7 +131,7 @@ def _node_label(node: TreeNode) -> str:
     if node.tag:
         parts.append(f"(tag {node.tag})")
     if node.truncated:
-        parts.append(f"... ({node.truncated})")
+        parts.append(f"({node.truncated})" if node.kind is NodeKind.DAMAGED else f"... ({node.truncated})")
     return " ".join(parts)
 
 
@@ -163,7 +171,13 @@ def tree_json(root: TreeNode) -> dict[str, Any]:
     return out
 
 
+def damaged_tags(root: TreeNode) -> list[TreeNode]:
+    """The damaged referrers tags of a tree, for a note after it."""
+    return [node for node in root.walk() if node.kind is NodeKind.DAMAGED]
+
+
 def copy_json(result: CopyResult) -> dict[str, Any]:
+    """The JSON form of ``copy`` (stable: keys are only ever added)."""
     return {
         "digest": str(result.digest),
         "manifests": result.manifests,
@@ -171,7 +185,32 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
         "blobsSkipped": result.blobs_skipped,
         "bytesCopied": result.bytes_copied,
         "attachments": list(result.attachments),
+        "failedAttachments": [
+            {"attachment": f.attachment, "error": f.reason, "exitCode": int(f.exit_code)}
+            for f in result.failed_attachments
+        ],
+        "dockerManifests": result.docker_manifests,
     }
+
+
+def copy_summary_line(result: CopyResult) -> str:
+    """The stderr line after ``copy``."""
+    failed = f", {len(result.failed_attachments)} failed" if result.failed_attachments else ""
+    return (f"copied {result.manifests} manifests, {result.blobs_copied} blobs ({result.bytes_copied} bytes), "
+            f"skipped {result.blobs_skipped} present; {len(result.attachments)} attachments{failed}")
+
+
+def docker_in_layout_warning(result: CopyResult, destination: str) -> str:
+    """The one-line stderr warning after copying Docker-typed manifests into an OCI layout."""
+    return (f"warning: copied {result.docker_manifests} Docker-typed manifest(s) to {destination} as they are "
+            "(digests and signatures stay valid); skopeo and umoci do not read Docker-typed manifests from an OCI "
+            "layout (`skopeo copy --format oci` converts them, changing the digest)")
+
+
+def failed_attachment_lines(result: CopyResult) -> list[str]:
+    """One stderr line per attachment that was not copied, when there are several (the error names the first)."""
+    failed = result.failed_attachments
+    return [f"failed: {f.attachment}: {f.reason}" for f in failed] if len(failed) > 1 else []
 
 
 def to_json(obj: Any) -> str:

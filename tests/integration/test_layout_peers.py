@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,3 +168,85 @@ def test_peers_read_what_we_write(fixture_layout: Path, tmp_path: Path):
     assert (bundle / "rootfs/etc/os-release").is_file()
     assert MediaType.OCI_MANIFEST in {e["mediaType"] for e in json.loads((ours.path / "index.json").read_bytes())
                                      ["manifests"]}
+
+
+# -- references and entries as skopeo reads them (through the CLI) ------------------------------------------
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    from tests.unit.verify.support import run_cli
+
+    result = run_cli(list(args))
+    return result.code, result.stdout, result.stderr
+
+
+def _entries(path: Path) -> list[tuple[str, str | None]]:
+    doc = json.loads((path / "index.json").read_bytes())
+    return [(e["digest"], (e.get("annotations") or {}).get(REF_NAME)) for e in doc["manifests"]]
+
+
+def test_ref_names_with_slashes_and_colons_both_ways(fixture_layout: Path, tmp_path: Path):
+    # containers/image splits oci:PATH:REF at the first ':' and REF is an org.opencontainers.image.ref.name.
+    sk1 = tmp_path / "sk1"
+    _skopeo("copy", f"oci:{fixture_layout}:single", f"oci:{sk1}:a/b")
+    for ref in (f"oci:{sk1}:a/b", f"oci:{sk1}@{SINGLE_DIGEST}", f"oci:{sk1}:@{SINGLE_DIGEST}"):
+        code, out, err = _cli("inspect", ref, "-o", "json")
+        assert code == 0, err
+        assert json.loads(out)["digest"] == SINGLE_DIGEST
+
+    tagtest = tmp_path / "tagtest"
+    for tag in ("a/b", "example.com/app:1.0"):
+        code, out, err = _cli("copy", f"oci:{fixture_layout}:single", f"oci:{tagtest}:{tag}")
+        assert code == 0, err
+        assert out.strip() == f"oci:{tagtest}:{tag}@{SINGLE_DIGEST}"
+        assert json.loads(_skopeo("inspect", f"oci:{tagtest}:{tag}"))["Digest"] == SINGLE_DIGEST
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sk1", "tagtest"]  # no "tagtest:a" directory
+    assert _entries(tagtest) == [(SINGLE_DIGEST, "a/b"), (SINGLE_DIGEST, "example.com/app:1.0")]
+    assert set(_run(UMOCI, "ls", "--layout", str(tagtest)).split()) == {"a/b", "example.com/app:1.0"}
+
+
+def test_skopeo_inspects_a_copied_index_without_a_tag_and_after_re_signing(fixture_layout: Path, tmp_path: Path):
+    from supplychain import keys
+    from supplychain.signing import sign_image
+
+    out1 = tmp_path / "out1"
+    code, _, err = _cli("copy", f"oci:{fixture_layout}:multi", f"oci:{out1}:m")
+    assert code == 0, err
+    assert _entries(out1) == [(MULTI_DIGEST, "m")]  # the platform manifests are blobs, not entries
+    # One entry: skopeo picks it without a tag (it refuses "more than one image in oci, choose an image").
+    assert json.loads(_skopeo("inspect", "--raw", f"oci:{out1}"))["mediaType"] == MediaType.OCI_INDEX
+    assert json.loads(_skopeo("inspect", f"oci:{out1}"))["Digest"] == MULTI_DIGEST
+
+    layout = OciLayout(out1)
+    pair = keys.generate_key_pair("ecdsa-p256")
+    for _ in range(3):
+        sign_image(layout, layout.resolve("m"), pair.private_key, docker_reference="registry.example/app")
+    sig_tag = f"sha256-{MULTI_DIGEST.removeprefix('sha256:')}.sig"
+    assert [ref for _, ref in _entries(out1)] == ["m", sig_tag]  # no stale untagged .sig entries
+    assert json.loads(_skopeo("inspect", f"oci:{out1}:m"))["Digest"] == MULTI_DIGEST
+    assert sorted(p.name for p in out1.iterdir()) == ["blobs", "index.json", "oci-layout"]  # no lock file
+
+
+def test_docker_typed_images_are_kept_with_a_warning(fixture_layout: Path, registry: Any, tmp_path: Path):
+    # A Docker schema 2 image and manifest list, pushed by skopeo, copied into a layout byte for byte.
+    repo = f"{registry.host}/peers/docker-typed"
+    _skopeo("copy", "--dest-tls-verify=false", "--format", "v2s2", f"oci:{fixture_layout}:single",
+            f"docker://{repo}:v2s2")
+    _skopeo("copy", "--dest-tls-verify=false", "--format", "v2s2", "--all", f"oci:{fixture_layout}:multi",
+            f"docker://{repo}:list")
+    out = tmp_path / "out"
+    for tag, count in (("v2s2", 1), ("list", 3)):
+        code, stdout, err = _cli("copy", f"{repo}:{tag}", f"oci:{out}:{tag}")
+        assert code == 0, err
+        raw = _skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{repo}:{tag}").encode()
+        assert stdout.strip() == f"oci:{out}:{tag}@{Digest.of(raw)}"  # the digest is kept: no conversion
+        warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+        assert len(warnings) == 1
+        assert f"{count} Docker-typed manifest(s)" in warnings[0]
+        assert "skopeo and umoci do not read Docker-typed manifests from an OCI layout" in warnings[0]
+        assert OciLayout(out).get_manifest(tag).raw == raw
+    # Why the warning: skopeo finds no (OCI) descriptor for the tag.
+    done = subprocess.run([SKOPEO, "inspect", f"oci:{out}:v2s2"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "no descriptor found" in done.stderr
+    code, _, err = _cli("copy", f"oci:{fixture_layout}:single", f"oci:{out}:oci")
+    assert code == 0 and "warning" not in err

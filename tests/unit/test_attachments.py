@@ -25,6 +25,7 @@ from supplychain.attachments import (
     BundleSignature,
     CleanIncompleteError,
     CleanType,
+    Deletion,
     LegacySignature,
     NoBundlesError,
     NoSignaturesError,
@@ -38,7 +39,8 @@ from supplychain.attachments import (
     triangulate,
 )
 from supplychain.digest import Digest
-from supplychain.errors import ExitCode, NotFoundError, RegistryError
+from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
+from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.mediatype import MediaType
@@ -53,6 +55,7 @@ from supplychain.report.attachment import (
     removed_line,
     signature_json,
 )
+from supplychain.report.image import render_tree_text
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import build_bundle, bundle_referrer
 from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
@@ -465,3 +468,98 @@ def test_broken_referrers_tag_does_not_hide_a_legacy_signature(layout: OciLayout
     result = download_signatures(layout, subject.digest)
     assert [type(s) for s in result.signatures] == [LegacySignature]
     assert result.problems and result.problems[0].startswith(f"referrers of {subject.digest}:")
+
+
+# -- a damaged referrers tag -------------------------------------------------------------------------------
+
+
+def _damage_referrers_tag(store: OciLayout, subject: Digest) -> Manifest:
+    """Another tool pushed an image manifest (of its own) at the referrers tag ``sha256-<hex>``."""
+    config = put(store, MediaType.OCI_CONFIG, b'{"architecture":"amd64","os":"linux","note":"pushed by mistake"}')
+    manifest = build_manifest(config, [put(store, MediaType.OCI_LAYER, b"some layer")])
+    store.put_manifest(manifest, tag=subject.tag_form)
+    return manifest
+
+
+def test_damaged_referrers_tag_blocks_the_referrers_read(layout: OciLayout):
+    subject = layout.resolve("single")
+    _damage_referrers_tag(layout, subject.digest)
+    with pytest.raises(InvalidManifestError, match="not an index") as info:
+        layout.referrers(subject.digest)
+    # The hint is the exact command that works (see the next test).
+    assert info.value.hint.split("`")[1] == (
+        f"supplychain clean oci:{layout.path}@{subject.digest} --type all --force")
+
+
+@pytest.mark.parametrize("clean_type", list(CleanType))
+def test_clean_removes_a_damaged_referrers_tag_then_the_referrers_behind_it(
+    layout: OciLayout, pair: keys.KeyPair, clean_type: CleanType
+):
+    subject = layout.resolve("single")
+    digests = everything(layout, subject, pair)
+    damaged = _damage_referrers_tag(layout, subject.digest)
+
+    plan = plan_clean(layout, subject.digest, clean_type)
+    assert plan.relist_referrers
+    first = plan.deletions[0]
+    assert (first.digest, first.tag, first.reset) == (damaged.digest, subject.digest.tag_form, False)
+    lines = plan_lines(plan, "oci:l")
+    assert lines[0] == f"  - oci:l:{subject.digest.tag_form} (damaged referrers tag: an image manifest, not an index)"
+    assert lines[1].startswith("  - then ") and "listed once the damaged tag is gone" in lines[1]
+
+    seen: list[Deletion] = []
+    result = clean_attachments(layout, plan, on_deleted=seen.append)
+    assert list(result.deleted) == seen and seen[0] == first
+    with pytest.raises(NotFoundError):
+        layout.resolve(subject.digest.tag_form)
+    by_digest = {v: k for k, v in digests.items()}
+    expected = {
+        CleanType.SIGNATURE: {"sig-bundle", "sig"},
+        CleanType.ATTESTATION: {"att-bundle", "att"},
+        CleanType.SBOM: {"sbom-referrer", "sbom"},
+        CleanType.ALL: set(digests),
+    }[clean_type]
+    assert {by_digest[d.digest] for d in seen[1:]} == expected
+    assert build_tree(layout, subject)  # readable again
+    assert plan_clean(layout, subject.digest, clean_type).deletions == ()
+
+
+@pytest.mark.parametrize("where", ["the image itself", "another tag", "the .sbom tag"])
+def test_damaged_referrers_tag_in_use_elsewhere_is_reset_not_deleted(layout: OciLayout, where: str):
+    subject = layout.resolve("single")
+    if where == "the image itself":
+        shared = layout.get_manifest(subject)
+    elif where == "another tag":
+        shared = layout.get_manifest("multi")
+        shared = layout.get_manifest(shared.manifests[1])  # type: ignore[union-attr]
+        layout.put_manifest(shared, tag="arm64-only")
+    else:
+        shared = add_tag_attachment(layout, subject.digest, AttachmentKind.SBOM, "text/spdx+json", SPDX)
+    layout.put_manifest(shared, tag=subject.digest.tag_form)
+
+    plan = plan_clean(layout, subject.digest, CleanType.ALL)
+    assert plan.deletions[0].reset
+    assert "reset to an empty index" in plan_lines(plan, "r")[0]
+    clean_attachments(layout, plan)
+    assert layout.referrers(subject.digest) == []  # the tag now holds an empty referrers index
+    assert layout.resolve("single").digest == subject.digest
+    assert layout.has_blob(shared.digest)
+    if where == "another tag":
+        assert layout.resolve("arm64-only").digest == shared.digest
+    if where == "the .sbom tag":
+        with pytest.raises(NotFoundError):  # --type all removed the .sbom tag as an SBOM (not as the damage)
+            layout.resolve(attachment_tag(subject.digest, AttachmentKind.SBOM))
+
+
+def test_tree_shows_a_damaged_referrers_tag(layout: OciLayout, pair: keys.KeyPair):
+    subject = layout.resolve("single")
+    sign_image(layout, subject, pair.private_key, docker_reference=NAME)
+    damaged = _damage_referrers_tag(layout, subject.digest)
+    root = build_tree(layout, subject)
+    kinds = [(child.kind, child.descriptor.digest) for child in root.children]
+    assert kinds[0] == (NodeKind.DAMAGED, damaged.digest)
+    assert kinds[1][0] is NodeKind.SIGNATURE  # the rest of the tree is still there
+    assert root.children[0].truncated == "an image manifest, not an index"
+    text = render_tree_text("oci:l:single", root)
+    assert (f"damaged referrers tag: {damaged.digest} (tag {subject.digest.tag_form}) "
+            "(an image manifest, not an index)") in text

@@ -12,17 +12,18 @@ import pytest
 from supplychain.digest import Digest
 from supplychain.errors import (
     DigestMismatchError,
+    ExitCode,
     InvalidManifestError,
     InvalidReferenceError,
     NotFoundError,
     SizeLimitError,
 )
 from supplychain.layout import (
-    LOCK_FILE,
     REF_NAME,
     TEMP_PREFIX,
     CorruptLayoutError,
     LayoutIOError,
+    LayoutNotFoundError,
     NotALayoutError,
     OciLayout,
 )
@@ -102,16 +103,19 @@ def test_create_refuses_a_non_empty_foreign_directory(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing written, not even a lock
 
 
-def test_missing_directory_without_create(tmp_path: Path):
-    with pytest.raises(NotALayoutError, match="no such directory") as info:
+def test_missing_directory_without_create_is_not_found(tmp_path: Path):
+    with pytest.raises(LayoutNotFoundError, match="no such directory") as info:
         OciLayout(tmp_path / "absent")
+    assert isinstance(info.value, NotFoundError) and info.value.exit_code == ExitCode.NOT_FOUND
     assert "supplychain copy" in info.value.hint
 
 
-def test_a_file_is_not_a_layout(tmp_path: Path):
+@pytest.mark.parametrize("create", [False, True])
+def test_a_file_is_not_a_layout(tmp_path: Path, create: bool):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotALayoutError):
-        OciLayout(tmp_path / "file", create=True)
+    with pytest.raises(NotALayoutError, match="is not a directory") as info:
+        OciLayout(tmp_path / "file", create=create)
+    assert info.value.exit_code == ExitCode.INVALID_INPUT and info.value.hint
 
 
 @pytest.mark.parametrize(
@@ -193,7 +197,7 @@ def test_put_blob_with_wrong_bytes_leaves_nothing(layout: OciLayout, chunks: lis
         layout.put_blob(desc, chunks)
     assert not layout.has_blob(desc.digest)
     assert [p for p in (layout.path / "blobs").rglob("*") if p.is_file()] == [] and _leftovers(layout) == []
-    assert sorted(p.name for p in layout.path.iterdir()) == sorted([LOCK_FILE, "blobs", "index.json", "oci-layout"])
+    assert sorted(p.name for p in layout.path.iterdir()) == ["blobs", "index.json", "oci-layout"]
 
 
 def test_put_blob_whose_source_fails_midway_leaves_nothing(layout: OciLayout):
@@ -273,16 +277,27 @@ def test_manifest_round_trip(layout: OciLayout):
     assert (layout.path / "index.json").read_bytes() == before
 
 
-def test_untagged_manifests_get_one_entry(layout: OciLayout):
+def test_untagged_manifests_without_subject_are_blobs_only(layout: OciLayout):
+    # skopeo and umoci read one image per index.json entry and refuse an untagged layout of several.
     manifest = _image(layout, "a")
     layout.put_manifest(manifest)
     layout.put_manifest(manifest)
-    assert _index_json(layout)["manifests"] == [
-        {"mediaType": MediaType.OCI_MANIFEST, "digest": str(manifest.digest), "size": len(manifest.raw)}
-    ]
+    assert _index_json(layout)["manifests"] == []
+    assert layout.has_blob(manifest.digest)
+    desc = layout.resolve(manifest.digest)  # still found by digest: the blob is read and parsed
+    assert (desc.digest, desc.media_type, desc.size) == (manifest.digest, MediaType.OCI_MANIFEST, len(manifest.raw))
+    assert layout.get_manifest(manifest.digest).raw == manifest.raw
     assert list(layout.tags()) == []
-    layout.put_manifest(manifest, tag="later")  # tagging it reuses the untagged entry
+    layout.put_manifest(manifest, tag="later")
     assert [e["annotations"][REF_NAME] for e in _index_json(layout)["manifests"]] == ["later"]
+
+
+def test_untagged_referrers_get_one_entry(layout: OciLayout):
+    subject = layout.put_manifest(_image(layout, "a"), tag="app").descriptor
+    referrer = _artifact(layout, subject, SBOM_TYPE, b"{}")
+    layout.put_manifest(referrer)
+    layout.put_manifest(referrer)
+    assert [e["digest"] for e in _index_json(layout)["manifests"]] == [str(subject.digest), str(referrer.digest)]
 
 
 def test_putting_a_tag_moves_it(layout: OciLayout):
@@ -295,15 +310,67 @@ def test_putting_a_tag_moves_it(layout: OciLayout):
     assert sorted(layout.tags()) == ["latest", "stable"]
     entries = _index_json(layout)["manifests"]
     assert [e["annotations"][REF_NAME] for e in entries if REF_NAME in e.get("annotations", {})].count("latest") == 1
-    # Move it back: the second image stays reachable as an untagged entry (as oras keeps it).
+    # Move it back: the second image has no tag and no subject left, so it loses its entry (it stays a blob,
+    # found by digest); the first keeps one entry per tag.
     layout.put_manifest(first, tag="latest")
     assert layout.resolve("latest").digest == first.digest
     assert layout.resolve(second.digest).digest == second.digest
     entries = _index_json(layout)["manifests"]
-    assert len(entries) == 3
     assert {(e["digest"], e.get("annotations", {}).get(REF_NAME)) for e in entries} == {
-        (str(first.digest), "stable"), (str(first.digest), "latest"), (str(second.digest), None)
+        (str(first.digest), "stable"), (str(first.digest), "latest")
     }
+
+
+def test_moving_a_tag_keeps_an_entry_for_a_referrer(layout: OciLayout):
+    subject = layout.put_manifest(_image(layout, "a"), tag="app").descriptor
+    old, new = _artifact(layout, subject, SBOM_TYPE, b"old"), _artifact(layout, subject, SBOM_TYPE, b"new")
+    layout.put_manifest(old, tag="sbom")
+    layout.put_manifest(new, tag="sbom")
+    # The old one still names a subject: it stays listed (untagged), so referrers() still finds it.
+    assert {d.digest for d in layout.referrers(subject.digest)} == {old.digest, new.digest}
+    untagged = [e for e in _index_json(layout)["manifests"] if REF_NAME not in e.get("annotations", {})]
+    assert [e["digest"] for e in untagged] == [str(old.digest)]
+
+
+def test_re_signing_leaves_one_entry(layout: OciLayout):
+    # Each `sign` rewrites the .sig manifest under the same tag: the previous one must not pile up untagged.
+    subject = layout.put_manifest(_image(layout, "a"), tag="app").descriptor
+    tag = f"{subject.digest.tag_form}.sig"
+    for i in range(3):
+        layout.put_manifest(_image(layout, f"signature {i}"), tag=tag)
+    entries = _index_json(layout)["manifests"]
+    assert [e["annotations"][REF_NAME] for e in entries] == ["app", tag]
+
+
+def test_copying_an_index_lists_only_the_index(fixture_layout: Path, tmp_path: Path):
+    source = OciLayout(fixture_layout)
+    target = OciLayout(tmp_path / "copy", create=True)
+    index = source.get_manifest("multi")
+    for child in index.manifests:  # type: ignore[union-attr]
+        manifest = source.get_manifest(child)
+        for blob in (manifest.config, *manifest.layers):  # type: ignore[union-attr]
+            with source.open_blob(blob) as chunks:
+                target.put_blob(blob, chunks)
+        target.put_manifest(manifest)
+    target.put_manifest(index, tag="multi")
+    assert [e["digest"] for e in _index_json(target)["manifests"]] == [str(index.digest)]
+    for child in index.manifests:  # type: ignore[union-attr]
+        assert target.resolve(child.digest).digest == child.digest
+
+
+@pytest.mark.parametrize("tag", ["a/b", "example.com/app:1.0", "v1@x", "a+b", "a--b", "A.B_C-D"])
+def test_tags_follow_the_ref_name_grammar(layout: OciLayout, tag: str):
+    manifest = _image(layout, "a")
+    layout.put_manifest(manifest, tag=tag)
+    assert layout.resolve(tag).digest == manifest.digest
+
+
+@pytest.mark.parametrize("tag", ["-bad", "bad tag", "_x", "a//b", "a/", "a__b", ""])
+def test_tags_outside_the_ref_name_grammar_are_refused(layout: OciLayout, tag: str):
+    with pytest.raises(InvalidReferenceError, match="invalid tag") as info:
+        layout.put_manifest(_image(layout, "a"), tag=tag)
+    assert "ref.name" in info.value.hint
+    assert _index_json(layout)["manifests"] == []
 
 
 def test_resolve_unknown_names(layout: OciLayout):
@@ -317,8 +384,6 @@ def test_resolve_unknown_names(layout: OciLayout):
         layout.get_manifest("v2")
     with pytest.raises(InvalidReferenceError):
         layout.resolve("sha256:abc")
-    with pytest.raises(InvalidReferenceError):
-        layout.put_manifest(_image(layout, "b"), tag="-bad tag")
 
 
 def test_child_manifests_resolve_by_digest(fixture_layout_copy: Path):
@@ -492,9 +557,36 @@ def test_gc_removes_only_unreachable_blobs(fixture_layout_copy: Path):
 
 
 def test_writes_leave_only_layout_files(layout: OciLayout):
+    # The lock is an flock on the directory itself: no lock file among the layout's files.
     layout.put_manifest(_image(layout, "a"), tag="v1")
-    assert sorted(p.name for p in layout.path.iterdir()) == sorted([LOCK_FILE, "blobs", "index.json", "oci-layout"])
+    layout.put_manifest(_image(layout, "b"), tag="v1")
+    layout.gc()
+    assert sorted(p.name for p in layout.path.iterdir()) == ["blobs", "index.json", "oci-layout"]
     assert _leftovers(layout) == []
+
+
+def test_the_lock_is_the_directory(layout: OciLayout):
+    import fcntl
+    import threading
+
+    manifest = _image(layout, "a")
+    fd = os.open(layout.path, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as another writer holding the layout's lock
+    done = threading.Event()
+
+    def put() -> None:
+        layout.put_manifest(manifest, tag="v1")
+        done.set()
+
+    thread = threading.Thread(target=put)
+    thread.start()
+    try:
+        assert not done.wait(0.3)  # index.json waits for the directory's lock
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    thread.join(10)
+    assert done.is_set() and layout.resolve("v1").digest == manifest.digest
 
 
 def test_referrers_skip_an_unreadable_manifest(tmp_path: Path) -> None:
@@ -516,3 +608,89 @@ def test_referrers_skip_an_unreadable_manifest(tmp_path: Path) -> None:
     index["manifests"].append(hostile_desc.to_json())
     (tmp_path / "l" / "index.json").write_text(json.dumps(index))
     assert [d.digest for d in OciLayout(tmp_path / "l").referrers(subject.digest)] == [referrer.digest]
+
+
+# -- size caps -----------------------------------------------------------------------------------------------
+
+
+def test_blob_size_cap_names_its_setting(tmp_path: Path):
+    from supplychain.config import Settings
+
+    layout = OciLayout(tmp_path / "l", create=True, settings=Settings(max_blob_bytes=10))
+    desc = Descriptor.for_bytes(MediaType.OCI_LAYER, b"eleven byte")
+    with pytest.raises(SizeLimitError, match="over the 10-byte blob limit") as info:
+        layout.put_blob(desc, [b"eleven byte"])
+    assert "SUPPLYCHAIN_MAX_BLOB_SIZE" in info.value.hint
+    with pytest.raises(SizeLimitError) as info, layout.open_blob(desc):
+        pass
+    assert "SUPPLYCHAIN_MAX_BLOB_SIZE" in info.value.hint
+
+
+# -- taking back a failed operation's writes ---------------------------------------------------------------
+
+
+def _blob_names(path: Path) -> set[str]:
+    return {p.name for p in (path / "blobs").rglob("*") if p.is_file()}
+
+
+def test_abort_removes_a_layout_it_created_and_the_directories_it_made(tmp_path: Path):
+    layout = OciLayout(tmp_path / "new" / "nested", create=True)
+    assert layout.created
+    layout.put_manifest(_image(layout, "a"), tag="v1")
+    layout.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_abort_keeps_a_directory_that_was_there(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    layout = OciLayout(tmp_path / "empty", create=True)
+    layout.put_blob(Descriptor.for_bytes(MediaType.OCI_LAYER, b"x"), [b"x"])
+    layout.abort()
+    assert (tmp_path / "empty").is_dir() and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_abort_in_an_existing_layout_removes_only_its_own_unreachable_blobs(fixture_layout_copy: Path):
+    other_writer = OciLayout(fixture_layout_copy)
+    theirs = Descriptor.for_bytes(MediaType.OCI_LAYER, b"another writer, mid-push")
+    other_writer.put_blob(theirs, [b"another writer, mid-push"])
+    before = (fixture_layout_copy / "index.json").read_bytes()
+
+    layout = OciLayout(fixture_layout_copy, create=True)
+    assert not layout.created
+    kept = _image(layout, "tagged")  # config and layer, reachable once the manifest is tagged
+    layout.put_manifest(kept, tag="kept")
+    orphan = Descriptor.for_bytes(MediaType.OCI_LAYER, b"the layer of a manifest never put")
+    layout.put_blob(orphan, [b"the layer of a manifest never put"])
+    shared = layout.resolve("single")  # already there: not written by this instance, never removed
+    layout.put_blob(shared, [])
+    layout.abort()
+
+    assert fixture_layout_copy.is_dir() and not layout.has_blob(orphan.digest)
+    assert layout.has_blob(theirs.digest)  # not ours: left alone, even though nothing reaches it
+    assert layout.resolve("kept").digest == kept.digest and layout.get_blob(kept.config)
+    assert layout.resolve("single").digest == shared.digest
+    assert json.loads(before)["manifests"][0] in _index_json(layout)["manifests"]
+
+
+def test_abort_keeps_a_created_layout_another_writer_used(tmp_path: Path):
+    layout = OciLayout(tmp_path / "shared", create=True)
+    mine = Descriptor.for_bytes(MediaType.OCI_LAYER, b"mine")
+    layout.put_blob(mine, [b"mine"])
+    other = OciLayout(tmp_path / "shared", create=True)
+    assert not other.created
+    theirs = _image(other, "theirs")
+    other.put_manifest(theirs, tag="theirs")
+    layout.abort()
+    assert OciLayout(tmp_path / "shared").resolve("theirs").digest == theirs.digest
+    assert not layout.has_blob(mine.digest)
+
+
+def test_discard_orphans(layout: OciLayout):
+    image = _image(layout, "a")
+    layout.put_manifest(image, tag="v1")
+    assert layout.discard_orphans() == []  # all reachable from what this instance tagged: nothing read
+    orphan = Descriptor.for_bytes(MediaType.OCI_LAYER, b"orphan")
+    layout.put_blob(orphan, [b"orphan"])
+    assert layout.discard_orphans() == [orphan.digest]
+    assert layout.get_blob(image.layers[0]) and not layout.has_blob(orphan.digest)
+    assert sorted(p.name for p in layout.path.iterdir()) == ["blobs", "index.json", "oci-layout"]

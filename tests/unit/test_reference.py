@@ -92,21 +92,75 @@ def test_rejects_malformed(text: str):
     [
         ("oci:layout", "layout", "latest", None),
         ("oci:./out/img:v1", "./out/img", "v1", None),
-        ("oci:/tmp/a:b/c", "/tmp/a:b/c", "latest", None),
+        # skopeo (containers/image SplitPathAndImage) splits at the FIRST ':'; the rest is a ref.name.
+        ("oci:/tmp/a:b/c", "/tmp/a", "b/c", None),
+        ("oci:sk1:a/b", "sk1", "a/b", None),
+        ("oci:x:example.com/app:1.0", "x", "example.com/app:1.0", None),
+        ("oci:x:a@b+c--d_e", "x", "a@b+c--d_e", None),
+        ("oci:x:_tag", None, None, None),
+        ("oci:dir@home:v1", "dir@home", "v1", None),
         (f"oci:/tmp/x@{DIGEST}", "/tmp/x", None, DIGEST),
+        (f"oci:/tmp/x:@{DIGEST}", "/tmp/x", None, DIGEST),
+        (f"oci:a@b@{DIGEST}", "a@b", None, DIGEST),
+        (f"oci:x:v1@{DIGEST}", "x", f"v1@{DIGEST}", None),  # a ref.name may hold '@' and ':', as skopeo reads it
     ],
 )
-def test_layout_references(text: str, path: str, tag: str | None, digest: str | None):
+def test_layout_references(text: str, path: str | None, tag: str | None, digest: str | None):
+    if path is None:
+        with pytest.raises(InvalidReferenceError):
+            parse_reference(text)
+        return
     ref = parse_reference(text)
     assert isinstance(ref, LayoutReference)
     assert (ref.path, ref.tag) == (path, tag)
     assert (str(ref.digest) if ref.digest else None) == digest
+    assert parse_reference(str(ref)) == ref
 
 
-@pytest.mark.parametrize("text", ["oci:", "oci::tag", "oci:x@sha256:zz", "oci:x:bad tag"])
+@pytest.mark.parametrize(
+    "text",
+    ["oci:", "oci::tag", "oci:x@sha256:zz", "oci:x:bad tag", "oci:x:", "oci:x:a//b", "oci:x:-a", "oci:x:a/",
+     "oci:x:a__b", "oci:x:@", "oci:x:@sha256:zz", "oci:x:é"],
+)
 def test_layout_rejects_malformed(text: str):
-    with pytest.raises(InvalidReferenceError):
+    with pytest.raises(InvalidReferenceError) as info:
         parse_reference(text)
+    assert info.value.hint
+
+
+def test_docker_transport_prefix_is_accepted():
+    assert parse_reference("docker://127.0.0.1:5000/app:1") == parse_image_reference("127.0.0.1:5000/app:1")
+    assert parse_reference("docker://busybox") == parse_image_reference("docker.io/library/busybox:latest")
+    with pytest.raises(InvalidReferenceError):
+        parse_reference("docker://")
+
+
+@pytest.mark.parametrize(
+    "text", ["docker-archive:/tmp/a.tar", "containers-storage:app:1", "dir:/tmp/img", "oci-archive:/tmp/a.tar:1",
+             "docker-daemon:app:1"],
+)
+def test_other_skopeo_transports_say_what_is_supported(text: str):
+    with pytest.raises(InvalidReferenceError, match=r"transport is not supported") as info:
+        parse_reference(text)
+    assert "docker://" in info.value.hint and "oci:PATH" in info.value.hint
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999", "00000"])
+def test_registry_port_out_of_range(port: str):
+    with pytest.raises(InvalidReferenceError, match=f"port {port} is outside 1-65535"):
+        parse_image_reference(f"127.0.0.1:{port}/app")
+
+
+def test_registry_port_bounds():
+    assert parse_image_reference("127.0.0.1:1/app").registry == "127.0.0.1:1"
+    assert parse_image_reference("127.0.0.1:65535/app").registry == "127.0.0.1:65535"
+
+
+@pytest.mark.parametrize("text", ["app:\u00fc", "app:v1\u0661", "a\n/b", "ex\u00e1mple.com/app"])
+def test_tags_and_components_are_ascii_and_whole(text: str):
+    # Go's \w is ASCII, and a component must match whole (Python's $ would accept a trailing newline).
+    with pytest.raises(InvalidReferenceError):
+        parse_image_reference(text)
 
 
 _component = st.from_regex(r"\A[a-z0-9]{1,8}(?:[._-][a-z0-9]{1,6}){0,2}\Z")

@@ -121,7 +121,9 @@ def test_sigterm_unwinds_and_leaves_no_temp_file(tmp_path):
             assert time.monotonic() < deadline, "the copy never started writing"
             time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
+    # The writer is closed now: had the signal landed just before the blocking read of the FIFO, that read
+    # returns (EOF) and the pending handler runs at once.
+    _, err = proc.communicate(timeout=20)
     assert proc.returncode == 128 + signal.SIGTERM
     assert err.strip().splitlines()[-1] == "error: terminated"
     assert not [p for p in dst.rglob("*") if p.name.startswith(".supplychain-tmp")]
