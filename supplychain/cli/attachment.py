@@ -161,8 +161,10 @@ def clean_command(
 
     Deletes the manifests of cosign's sha256-<hex>.sig/.att/.sbom tags and the OCI referrers of the chosen
     kind (signature bundles count as signatures), referrers first, keeping the referrers tag up to date.
-    Each removal is printed. If a delete fails, what was removed so far is printed, the rest stays, and the
-    exit status is the failure's (a registry with deletes disabled: 6). Nothing to remove is exit status 0.
+    A referrers tag sha256-<hex> that is not an index (another tool pushed an image there; it blocks every
+    referrer read and write) is removed first, whatever the kind. Each removal is printed. If a delete fails,
+    what was removed so far is printed, the rest stays, and the exit status is the failure's (a registry with
+    deletes disabled: 6). Nothing to remove is exit status 0.
     """
     from supplychain.attachments import CleanType, clean_attachments, plan_clean, repository_name
     from supplychain.report import attachment as report

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from supplychain.cli.boolflag import GoBoolOption
 from supplychain.config import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -115,9 +116,10 @@ def sign_tlog_options(func: F) -> F:
     )(func)
     func = click.option(
         "--tlog-upload/--no-tlog-upload",
+        cls=GoBoolOption,
         default=None,
         help="Record the signature in the transparency log before storing it (default: on when a log is "
-        "configured with --rekor-url or " + REKOR_URL_ENV + ").",
+        "configured with --rekor-url or " + REKOR_URL_ENV + "). --tlog-upload=false or --no-tlog-upload: do not.",
     )(func)
     return func
 
@@ -127,7 +129,8 @@ def verify_tlog_options(func: F) -> F:
     production trusted root), ``--tlog-online`` and ``--insecure-ignore-tlog`` (cosign's names)."""
     func = click.option(
         "--insecure-ignore-tlog",
-        is_flag=True,
+        cls=GoBoolOption,
+        default=False,
         help="Do not require transparency-log evidence (insecure: nothing proves the signature was ever public).",
     )(func)
     func = click.option(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
 from supplychain.cli.options import (
     PUBLIC_GOOD_URL,
     build_settings,
@@ -37,7 +38,7 @@ from supplychain.cli.options import (
     sign_tlog_options,
     verify_tlog_options,
 )
-from supplychain.errors import ExitCode, InvalidInputError
+from supplychain.errors import ExitCode, InvalidInputError, SupplyChainError
 from supplychain.reference import ImageReference, parse_image_reference, parse_reference
 
 if TYPE_CHECKING:
@@ -60,8 +61,21 @@ class OutputFileError(InvalidInputError):
     default_hint = "check the path and its directory's permissions"
 
 
-@click.command("sign", epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a "
-               "hidden prompt; it may be empty.")
+class UnansweredImagesError(SupplyChainError):
+    """``verify`` of several images, some of which could not be answered for (missing, unreachable): each has had
+    its ``ERROR`` line; this is the one-line summary, with the exit status of the first of them."""
+
+    def __init__(self, errors: list[SupplyChainError], total: int) -> None:
+        first = errors[0]
+        same = all(e.exit_code == first.exit_code for e in errors)
+        super().__init__(f"{len(errors)} of {total} images could not be verified (see the ERROR lines above)",
+                         hint=first.hint if same else "")
+        self.exit_code = first.exit_code
+
+
+@click.command("sign", cls=GoFlagCommand,
+               epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
+               "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("reference")
 @click.option("--key", "-k", "key_file", required=True, help="Private key: a cosign key file or a PEM private key.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
@@ -71,22 +85,25 @@ class OutputFileError(InvalidInputError):
               show_default=True,
               help="legacy: a layer of the sha256-<hex>.sig manifest (cosign v2); bundle: a Sigstore bundle "
               "v0.3 as an OCI 1.1 referrer (cosign v3).")
-@click.option("--upload/--no-upload", default=True, show_default=True,
-              help="Store the signature (--no-upload writes nothing to the registry or layout; a configured "
-              "transparency log still records it).")
+@click.option("--upload/--no-upload", cls=GoBoolOption, show_negative=True, default=True,
+              help="Store the signature (default: on; --no-upload or --upload=false writes nothing to the registry "
+              "or layout; a configured transparency log still records it).")
 @click.option("--output-signature", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the signature here: base64 (legacy) or the bundle JSON (bundle).")
 @click.option("--output-payload", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the signed document here: the simple-signing payload or the in-toto statement.")
 @click.option("--reference-name", "--sign-container-identity", "reference_name", metavar="REGISTRY/REPOSITORY",
               help="The docker-reference to sign (default: the image's registry/repository). Required for oci:.")
+@click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
+              help="Accepted for cosign compatibility (skip confirmation prompts); sign never prompts, so it has "
+              "no effect.")
 @sign_tlog_options
 @registry_options
 def sign_command(
     reference: str, key_file: str, annotations: tuple[str, ...], recursive: bool, signature_format: str,
     upload: bool, output_signature: Path | None, output_payload: Path | None, reference_name: str | None,
     ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
-    rekor_public_key: Path | None, trusted_root: Path | None,
+    rekor_public_key: Path | None, trusted_root: Path | None, yes: bool,
 ) -> None:
     """Sign an image by digest, as cosign does, and store the signature next to it.
 
@@ -109,6 +126,8 @@ def sign_command(
 
     if recursive and (output_signature or output_payload):
         raise click.UsageError("--output-signature/--output-payload name one file each: not with --recursive")
+    outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
+    _check_output_paths({option: path for option, path in outputs.items() if path is not None})
     claims = parse_annotations(annotations)
     ref = parse_reference(reference)
     if reference_name is not None:
@@ -153,22 +172,25 @@ def sign_command(
     first = result.images[0]
     signature_text = (first.bundle if first.bundle is not None
                       else (encode_signature(first.signature) + "\n").encode("ascii"))
+    done = "the signature was stored" if upload else "nothing was stored"
     if output_signature is not None:
-        _write_file(output_signature, signature_text)
+        _write_file(output_signature, signature_text, done)
     if output_payload is not None:
-        _write_file(output_payload, first.payload)
+        _write_file(output_payload, first.payload, done)
     if not upload and output_signature is None:
         click.echo(signature_text.decode("utf-8").rstrip("\n"))
 
 
-@click.command("verify")
+@click.command("verify", cls=GoFlagCommand,
+               epilog="Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("references", nargs=-1, required=True)
 @click.option("--key", "-k", "key_files", multiple=True,
               help="PEM public key (repeatable: a signature by any of them counts). Or the certificate options.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Require this signed annotation (repeatable).")
-@click.option("--check-claims/--no-check-claims", default=True, show_default=True,
-              help="Require the signed digest to be the image's (turning it off accepts replayed signatures).")
+@click.option("--check-claims/--no-check-claims", cls=GoBoolOption, default=True,
+              help="Require the signed digest to be the image's (default: on; --check-claims=false or "
+              "--no-check-claims turns it off and accepts replayed signatures).")
 @click.option("--check-reference", is_flag=True,
               help="Require the signed docker-reference to name the repository being verified.")
 @click.option("--reference-name", metavar="REGISTRY/REPOSITORY",
@@ -195,20 +217,25 @@ def verify_command(
     tag sha256-<hex>.sig. An image passes when at least one signature passes every check. Exit status 1
     when some image has no valid signature, with a reason per signature on stderr.
 
+    An image that cannot be answered for (missing, unreachable) is an error: alone, one error line and its exit
+    status (4 not found, 5 authentication, 6 unavailable...); among several images, an ERROR line for it, the
+    others still verified, then a one-line summary, and the exit status of the first such image (before 1).
+
     Each signature needs transparency-log evidence (a Rekor SET, and an inclusion proof where present) recorded
     by a trusted log for exactly that signature, checked offline; --tlog-online also asks the log.
     --insecure-ignore-tlog skips this. Keyless and BYO-PKI signatures verify with --certificate-identity,
     --certificate-oidc-issuer and --ca-roots (the certificate is checked at the log's integratedTime).
 
-    With -o json, stdout has one line per verified image: the JSON list of its verified payloads in cosign's
-    simple-signing shape (a bundle's statement is shown in that shape too).
+    With -o json, stdout has the JSON list of the verified payloads in cosign's simple-signing shape (a bundle's
+    statement is shown in that shape too): for one image, one line if it verified, as cosign prints; for
+    several, exactly one line per image in argument order, [] for an image that failed or had an error.
     """
     from supplychain import keys
     from supplychain.report.signature import (
         checks_performed_text,
         failure_reasons,
         image_line,
-        verified_payloads_json,
+        json_line,
         verified_payloads_text,
     )
     from supplychain.signing import parse_annotations
@@ -257,21 +284,24 @@ def verify_command(
         results = verify_images(targets, policy, max_workers=concurrency)
     finally:
         _close(online)
+    several = len(results) > 1
     for result in results:
+        if result.error is not None and not several:
+            raise result.error  # one image: one error line, as cosign's one "Error:" (cli.main prints it)
         click.echo(image_line(result), err=True)
         for line in failure_reasons(result):
             click.echo(line, err=True)
-        if not result.verified:
-            continue
         if output == "json":
-            click.echo(verified_payloads_json(result))
-        else:
+            printed = json_line(result, several=several)
+            if printed is not None:
+                click.echo(printed)
+        elif result.verified:
             click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)
             for line in verified_payloads_text(result):
                 click.echo(line)
     errors = [r.error for r in results if r.error is not None]
     if errors:
-        raise errors[0]
+        raise UnansweredImagesError(errors, len(results))
     return int(ExitCode.OK if all(r.verified for r in results) else ExitCode.VERIFICATION_FAILED)
 
 
@@ -329,12 +359,38 @@ def _load_private_key(path: str) -> PrivateKey:
 
     data = keys.read_key_file(path)
     if keys.is_encrypted_private_key(data):
-        return keys.decrypt_private_key(data, read_password(confirm=False, password_stdin=False))
+        password = read_password(confirm=False, password_stdin=False, offers_password_stdin=False)
+        return keys.decrypt_private_key(data, password)
     return keys.load_private_key_pem(data)
 
 
-def _write_file(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically (temp file in the same directory, then rename)."""
+def _check_output_paths(paths: dict[str, Path]) -> None:
+    """Refuse ``--output-*`` files that could not be written, before anything is logged or stored: the path
+    must not be a directory, and its directory must exist and take a new file (probed by creating and removing
+    a temp file there, which also catches read-only filesystems and runs as root)."""
+    if len(set(paths.values())) < len(paths):
+        raise click.UsageError("--output-signature and --output-payload name the same file")
+    for option, path in paths.items():
+        parent = path.parent
+        if path.is_dir():
+            raise OutputFileError(f"{option} {path} is a directory; name a file")
+        if not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise OutputFileError(f"{option} {path}: the directory {parent} {what}; nothing was signed",
+                                  hint="create the directory first, or name a file in an existing one")
+        try:
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+        except OSError as exc:
+            raise OutputFileError(
+                f"{option} {path}: cannot create a file in {parent}: {exc.strerror or exc}; nothing was signed"
+            ) from exc
+        os.close(fd)
+        os.unlink(probe)
+
+
+def _write_file(path: Path, content: bytes, done: str) -> None:
+    """Write ``content`` to ``path`` atomically (temp file in the same directory, then rename); ``done`` says in
+    the error what already happened (the paths were checked before signing, so this is a late failure)."""
     temp = None
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -346,7 +402,7 @@ def _write_file(path: Path, content: bytes) -> None:
         if temp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        raise OutputFileError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise OutputFileError(f"cannot write {path}: {exc.strerror or exc} ({done})") from exc
 
 
 def _close(store: object) -> None:

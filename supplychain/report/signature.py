@@ -1,11 +1,12 @@
 """Render ``sign`` and ``verify`` results: pure functions to ``str`` (STYLE.md section 9).
 
-stdout carries results: for ``verify -o json`` one line per verified image holding the JSON list of its verified
-payloads in cosign's simple-signing shape (``cosign verify -o json`` prints exactly such a line per image, with
-the Rekor ``Bundle`` and the certificate's ``Issuer`` and ``Subject`` added to ``optional``); for text, each
-verified payload as compact JSON on its own line (cosign's text mode prints the payloads). stderr carries the
-rest: cosign's "The following checks were performed" block, one line per image, and the reasons when an image
-fails.
+stdout carries results: for ``verify -o json`` the JSON list of an image's verified payloads in cosign's
+simple-signing shape (``cosign verify -o json`` prints exactly such a line, with the Rekor ``Bundle`` and the
+certificate's ``Issuer`` and ``Subject`` added to ``optional``): for one image, a line only if it verified (as
+cosign); for several, exactly one line per image in the order asked, ``[]`` for an image that failed or could not
+be answered, so that line N belongs to image N. For text, each verified payload as compact JSON on its own line
+(cosign's text mode prints the payloads). stderr carries the rest: cosign's "The following checks were
+performed" block, one line per image, and the reasons when an image fails.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ def verified_payloads_json(result: VerificationResult) -> str:
     """The cosign-shaped JSON list of ``result``'s verified payloads (one line, no trailing newline)."""
     payloads = [dict(s.payload) for s in result.verified_signatures if s.payload is not None]
     return encode(payloads, sort_keys=False).decode("utf-8")
+
+
+def json_line(result: VerificationResult, *, several: bool) -> str | None:
+    """``result``'s stdout line for ``-o json``: its verified payloads; for a failed image, ``[]`` among several
+    images (one line per image) and nothing when it is the only one (cosign's shape)."""
+    if result.verified:
+        return verified_payloads_json(result)
+    return "[]" if several else None
 
 
 def verified_payloads_text(result: VerificationResult) -> list[str]:

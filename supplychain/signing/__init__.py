@@ -5,6 +5,7 @@
 - ``dsse``: DSSE envelope and its Pre-Authentication Encoding;
 - ``bundle``: Sigstore bundle v0.3 and the OCI 1.1 referrer manifest that stores it;
 - ``legacy``: the ``sha256-<hex>.sig`` manifest (one layer per signature, append, dedupe);
+- ``writer``: appending a layer to that manifest, confirmed against concurrent writers;
 - ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
 - ``transparency``: what is recorded in a Rekor transparency log at sign time, and how its evidence is stored
   (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's ``tlogEntries``);
@@ -18,6 +19,7 @@ from supplychain.signing.error import (
     InvalidPayloadError,
     ReferenceNameError,
     SignatureTagError,
+    SignatureWriteError,
 )
 from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
 from supplychain.signing.signer import (
@@ -38,6 +40,7 @@ __all__ = [
     "SignResult",
     "SignatureFormat",
     "SignatureTagError",
+    "SignatureWriteError",
     "SignedImage",
     "TlogUploadError",
     "check_reference_name",

@@ -21,7 +21,9 @@ Stricter than cosign, on purpose:
 - inputs are capped before they are read whole: payload 1 MiB, signature 64 KiB, certificate 64 KiB, chain 256 KiB.
 
 The signature is not verified here (there is no key to verify it with); ``supplychain verify --key`` does that.
-Writes follow ``sign_image``: everything is read and built first, then blobs are written, the manifest last.
+Writes follow ``sign_image``: everything is checked and built first, then blobs are written, the manifest last,
+through ``signing.writer``, which re-reads the ``.sig`` manifest right before its put and confirms the put by
+reading it back (concurrent attachers and signers do not silently drop each other's layers).
 """
 
 from __future__ import annotations
@@ -29,16 +31,18 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 from dataclasses import dataclass
 
-from supplychain.errors import InvalidInputError, NotFoundError
+from supplychain.errors import InvalidInputError
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.model import Descriptor
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
 from supplychain.signing.error import InvalidPayloadError, SignatureTagError
 from supplychain.signing.payload import parse_payload
+from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
@@ -163,13 +167,15 @@ def attach_signature(
     *,
     certificate: bytes | None = None,
     chain: bytes | None = None,
+    sleep: Sleep = time.sleep,
 ) -> AttachedSignature:
     """Append ``signature`` over ``payload`` to ``subject``'s ``.sig`` manifest in ``store``.
 
     ``payload`` must be a simple-signing payload for ``subject.digest`` (else ``ReplayedPayloadError``, and
     nothing is written). ``signature`` is the raw signature (see ``decode_signature_file``). ``certificate`` and
     ``chain`` are PEM; they become cosign's ``dev.sigstore.cosign/certificate`` and ``.../chain`` layer
-    annotations (a chain needs a certificate).
+    annotations (a chain needs a certificate). ``sleep`` paces the confirmation of the append; when concurrent
+    writers kept overwriting the ``.sig`` tag, ``SignatureWriteError`` is raised (``signing.writer``).
     """
     check_input(payload, limit=MAX_PAYLOAD_BYTES, what="the payload")
     check_input(signature, limit=MAX_SIGNATURE_BYTES, what="the signature")
@@ -189,22 +195,19 @@ def attach_signature(
     extra = _certificate_annotations(certificate, chain)
 
     tag = attachment_tag(subject.digest, AttachmentKind.SIGNATURE)
-    existing = _existing_layers(store, tag)
+    current, existing = read_signature_layers(store, tag, sleep=sleep)
     layer = legacy.signature_layer(payload, signature, extra)
     if legacy.has_signature(existing, layer.digest, payload, lambda found, _: found == signature):
-        return AttachedSignature(subject, claims.docker_reference, tag, layer, store.resolve(tag), True)
+        assert current is not None  # it holds the signature
+        return AttachedSignature(subject, claims.docker_reference, tag, layer, current.descriptor(), True)
     if len(existing) >= MAX_LAYERS:
         raise SignatureTagError(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before attaching more",
         )
-    manifest, config = legacy.build_signature_manifest([*existing, layer])
-    # Blobs first, manifest last: a manifest never points at a missing blob (as sign_image writes).
-    for desc, content in ((manifest.config, config), (layer, payload)):
-        if not store.has_blob(desc.digest):
-            store.put_blob(desc, [content])
-    pushed = store.put_manifest(manifest, tag=tag)
-    return AttachedSignature(subject, claims.docker_reference, tag, layer, pushed.descriptor, False)
+    appended = append_signature_layer(store, tag, layer, payload, sleep=sleep)
+    return AttachedSignature(subject, claims.docker_reference, tag, layer, appended.manifest,
+                             appended.already_present)
 
 
 def _certificate_annotations(certificate: bytes | None, chain: bytes | None) -> dict[str, str]:
@@ -225,16 +228,6 @@ def _certificate_annotations(certificate: bytes | None, chain: bytes | None) -> 
         out[legacy.CHAIN_ANNOTATIONS[0]] = "".join(parse_certificates(chain, what="the certificate chain"))
     return out
 
-
-def _existing_layers(store: ArtifactStore, tag: str) -> list[Descriptor]:
-    """The layers of the ``.sig`` manifest at ``tag`` (none if absent); refuse an index there."""
-    try:
-        current = store.get_manifest(tag)
-    except NotFoundError:
-        return []
-    if not isinstance(current, Manifest):
-        raise SignatureTagError(f"{store.name}:{tag} holds an image index, not a signature manifest")
-    return list(current.layers)
 
 
 def _size(limit: int) -> str:

@@ -1,8 +1,9 @@
-"""Errors of signing: each an ``InvalidInputError`` or ``IntegrityError`` subclass with a hint."""
+"""Errors of signing: each an ``InvalidInputError``, ``InvalidManifestError`` or ``UnavailableError`` subclass
+with a hint."""
 
 from __future__ import annotations
 
-from supplychain.errors import InvalidInputError, InvalidManifestError
+from supplychain.errors import InvalidInputError, InvalidManifestError, UnavailableError
 
 
 class InvalidPayloadError(InvalidInputError):
@@ -30,4 +31,13 @@ class SignatureTagError(InvalidManifestError):
 
     default_hint = (
         "another tool wrote this tag; inspect it (supplychain tree), and remove it before signing again"
+    )
+
+
+class SignatureWriteError(UnavailableError):
+    """A signature appended to the ``sha256-<hex>.sig`` manifest kept being overwritten by concurrent writers."""
+
+    default_hint = (
+        "run the command again once the other signing of this image is over (a signature already stored by the "
+        "same key is not added twice)"
     )

@@ -10,11 +10,14 @@ Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a reso
    everything with nothing stored (an entry already logged for another manifest of ``--recursive`` is harmless);
 3. the artifacts are built with the log's evidence (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's
    ``tlogEntries``) and, only if ``upload`` is set, written blobs first and manifest last (a manifest never points
-   at a missing blob; a failed write leaves at most unreferenced blobs).
+   at a missing blob; a failed write leaves at most unreferenced blobs). A legacy layer is appended by
+   ``signing.writer``: the ``.sig`` manifest is read again right before the put, and the put is confirmed by
+   reading it back, so a concurrent signer cannot silently drop our signature (or we theirs).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -22,7 +25,6 @@ from enum import StrEnum
 from typing import assert_never
 
 from supplychain.digest import Digest
-from supplychain.errors import NotFoundError
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -42,6 +44,7 @@ from supplychain.signing.transparency import (
     rekor_bundle_annotation,
     tlog_entry_json,
 )
+from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.evidence import RekorEntry
 
@@ -95,16 +98,15 @@ class _Signed:
     signature: bytes
     envelope: Envelope | None = None  # bundle
     tag: str | None = None  # legacy
-    existing: tuple[Descriptor, ...] = ()  # legacy: the layers of the .sig manifest already stored
     present: Descriptor | None = None  # legacy: the stored manifest that already holds this signature
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     image: SignedImage
-    blobs: tuple[tuple[Descriptor, bytes], ...]
-    manifest: Manifest | None
-    tag: str | None
+    blobs: tuple[tuple[Descriptor, bytes], ...] = ()  # bundle: the referrer's blobs
+    manifest: Manifest | None = None  # bundle: the referrer manifest
+    layer: Descriptor | None = None  # legacy: the layer to append to the .sig manifest (blob: image.payload)
 
 
 def sign_image(
@@ -119,6 +121,7 @@ def sign_image(
     upload: bool = True,
     clock: Clock = utc_now,
     log: RekorClient | None = None,
+    sleep: Sleep = time.sleep,
 ) -> SignResult:
     """Sign ``subject`` (and with ``recursive``, every manifest of an index) in ``store``.
 
@@ -126,7 +129,9 @@ def sign_image(
     subject ``name``); ``annotations`` are signed with it. ``clock`` stamps bundle referrers
     (``org.opencontainers.image.created``). With ``log``, every new signature is recorded in that transparency log
     before anything is stored (see the module docstring). With ``upload=False`` nothing is written to the store;
-    the result still holds payloads, signatures, bundles and log entries.
+    the result still holds payloads, signatures, bundles and log entries. ``sleep`` paces the confirmation of a
+    legacy append (``signing.writer``); it raises ``SignatureWriteError`` when concurrent writers kept
+    overwriting the ``.sig`` tag, never reporting a lost signature as stored.
     """
     if log is not None:
         check_loggable(private_key, legacy=signature_format is SignatureFormat.LEGACY)
@@ -135,15 +140,13 @@ def sign_image(
     public_key = private_key.public_key()
     signed = [
         _sign(store, target, private_key, docker_reference, claims, signature_format, upload,
-              log is not None)
+              log is not None, sleep)
         for target in targets
     ]
     entries = [None if log is None or item.present is not None else _log(log, item, public_key) for item in signed]
     plans = [_assemble(item, entry, public_key, clock, upload) for item, entry in zip(signed, entries, strict=True)]
-    if upload:
-        for plan in plans:
-            _write(store, plan)
-    return SignResult(tuple(plan.image for plan in plans), upload, None if log is None else log.url)
+    images = [_write(store, plan, sleep) for plan in plans] if upload else [plan.image for plan in plans]
+    return SignResult(tuple(images), upload, None if log is None else log.url)
 
 
 def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:
@@ -177,10 +180,11 @@ def _sign(
     signature_format: SignatureFormat,
     upload: bool,
     logged: bool,
+    sleep: Sleep,
 ) -> _Signed:
     match signature_format:
         case SignatureFormat.LEGACY:
-            return _sign_legacy(store, subject, private_key, docker_reference, annotations, upload, logged)
+            return _sign_legacy(store, subject, private_key, docker_reference, annotations, upload, logged, sleep)
         case SignatureFormat.BUNDLE:
             statement = build_statement(docker_reference, subject.digest, annotations)
             unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
@@ -199,6 +203,7 @@ def _sign_legacy(
     annotations: dict[str, str],
     upload: bool,
     logged: bool,
+    sleep: Sleep,
 ) -> _Signed:
     payload = build_payload(docker_reference, subject.digest, annotations)
     signature = create_signature(private_key, payload)
@@ -206,30 +211,20 @@ def _sign_legacy(
     signed = _Signed(subject, SignatureFormat.LEGACY, payload, signature, tag=tag)
     if not upload:
         return signed
-    existing = _existing_layers(store, tag)
+    current, existing = read_signature_layers(store, tag, sleep=sleep)
     public_key = private_key.public_key()
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
     # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one).
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
                             required_annotation=legacy.REKOR_BUNDLE_ANNOTATION if logged else None):
-        return replace(signed, existing=tuple(existing), present=store.resolve(tag))
+        assert current is not None  # it holds the signature
+        return replace(signed, present=current.descriptor())
     if len(existing) >= MAX_LAYERS:
         raise SignatureTagError(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before signing again",
         )
-    return replace(signed, existing=tuple(existing))
-
-
-def _existing_layers(store: ArtifactStore, tag: str) -> list[Descriptor]:
-    """The layers of the ``.sig`` manifest already at ``tag`` (none if the tag is absent)."""
-    try:
-        current = store.get_manifest(tag)
-    except NotFoundError:
-        return []
-    if not isinstance(current, Manifest):
-        raise SignatureTagError(f"{store.name}:{tag} holds an image index, not a signature manifest")
-    return list(current.layers)
+    return signed
 
 
 def _log(log: RekorClient, item: _Signed, public_key: PublicKey) -> RekorEntry:
@@ -240,8 +235,8 @@ def _log(log: RekorClient, item: _Signed, public_key: PublicKey) -> RekorEntry:
 
 
 def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, clock: Clock, upload: bool) -> _Plan:
-    """Phase 3: the artifact to store for one signature, with the log's evidence (legacy: none if not uploading,
-    since the ``.sig`` manifest depends on what is stored)."""
+    """Phase 3: the artifact to store for one signature, with the log's evidence (legacy: the layer only; the
+    ``.sig`` manifest depends on what is stored when it is written)."""
     image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
                         tlog_entry=entry)
     if item.envelope is not None:
@@ -249,22 +244,24 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries)
         referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())
         blobs = ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle))
-        return _Plan(replace(image, bundle=bundle, artifact=referrer.descriptor()), blobs, referrer, None)
+        return _Plan(replace(image, bundle=bundle, artifact=referrer.descriptor()), blobs, referrer)
     if item.present is not None:
-        return _Plan(replace(image, artifact=item.present, already_present=True), (), None, item.tag)
+        return _Plan(replace(image, artifact=item.present, already_present=True))
     if not upload:
-        return _Plan(image, (), None, item.tag)
+        return _Plan(image)
     extra = None if entry is None else {legacy.REKOR_BUNDLE_ANNOTATION: rekor_bundle_annotation(entry)}
-    layer = legacy.signature_layer(item.payload, item.signature, extra)
-    manifest, config = legacy.build_signature_manifest([*item.existing, layer])
-    blobs = ((manifest.config, config), (layer, item.payload))
-    return _Plan(replace(image, artifact=manifest.descriptor()), blobs, manifest, item.tag)
+    return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra))
 
 
-def _write(store: ArtifactStore, plan: _Plan) -> None:
-    if plan.manifest is None:
-        return
-    for desc, content in plan.blobs:
-        if not store.has_blob(desc.digest):
-            store.put_blob(desc, [content])
-    store.put_manifest(plan.manifest, tag=plan.tag)
+def _write(store: ArtifactStore, plan: _Plan, sleep: Sleep) -> SignedImage:
+    """Store one plan's artifact; the image as stored (legacy: with the ``.sig`` manifest written)."""
+    if plan.manifest is not None:
+        for desc, content in plan.blobs:
+            if not store.has_blob(desc.digest):
+                store.put_blob(desc, [content])
+        store.put_manifest(plan.manifest)
+        return plan.image
+    if plan.layer is None or plan.image.tag is None:
+        return plan.image
+    appended = append_signature_layer(store, plan.image.tag, plan.layer, plan.image.payload, sleep=sleep)
+    return replace(plan.image, artifact=appended.manifest, already_present=appended.already_present)

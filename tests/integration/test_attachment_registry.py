@@ -18,10 +18,14 @@ from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from supplychain.signing import SignatureFormat, sign_image
+from supplychain.signing.attach import attach_signature
 from supplychain.signing.payload import build_payload
+from supplychain.signing.writer import is_listed
+from supplychain.verify import VerifyPolicy, verify_image
 from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.integration.test_attachment_cli import NAME, run
 from tests.support.registry import RegistryProcess
+from tests.unit.signing.support import run_together
 
 pytestmark = pytest.mark.integration
 
@@ -90,3 +94,29 @@ def test_attachment_commands_behind_basic_auth(auth_registry: RegistryProcess, f
     assert cleaned.code == 0 and "Removed" in cleaned.stderr
     anonymous = run(["clean", f"{repository}:1", "--force"], tmp_path / "nowhere")
     anonymous.assert_one_line_error(ExitCode.AUTH, "no basic auth credentials")
+
+
+def test_concurrent_attachers_keep_every_signature(registry: RegistryProcess, fixture_layout: Path, tmp_path: Path):
+    """Six ``attach signature`` of one digest at once: every layer is in the .sig manifest afterwards."""
+    repository = f"{registry.host}/attach-concurrent"
+    assert run(["copy", f"oci:{fixture_layout}:single", f"{repository}:1"], tmp_path).code == 0
+    settings = Settings(docker_config_dir=tmp_path)
+    with open_repository(parse_image_reference(repository), settings) as store:
+        subject = store.resolve("1")
+    pairs = [keys.generate_key_pair("ecdsa-p256") for _ in range(6)]
+    payload = build_payload(NAME, subject.digest)
+
+    def attacher(pair: keys.KeyPair):  # one repository client per writer, as separate processes would have
+        def attach():
+            with open_repository(parse_image_reference(repository), settings) as store:
+                return attach_signature(store, subject, payload, keys.sign(pair.private_key, payload))
+        return attach
+
+    results = run_together([attacher(pair) for pair in pairs])
+    with open_repository(parse_image_reference(repository), settings) as store:
+        sig = store.get_manifest(attachment_tag(subject.digest, AttachmentKind.SIGNATURE))
+        layers = list(sig.layers)  # type: ignore[union-attr]
+        assert len(layers) == 6 and all(is_listed(layers, result.layer) for result in results)
+        for pair in pairs:
+            assert verify_image(store, subject.digest,
+                                VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True)).verified

@@ -89,7 +89,7 @@ def test_verify_failure_exit_code_and_reasons(fixture_layout_copy: Path, key_pai
     result = verify(f"oci:{fixture_layout_copy}:single", f"oci:{fixture_layout_copy}:multi", "--key", str(pub),
                     "-a", "env=prod", "-o", "json")
     assert result.code == ExitCode.VERIFICATION_FAILED
-    assert result.stdout == ""
+    assert result.stdout == "[]\n[]\n"  # several images: one line each, [] for a failed one
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"Verification FAILED oci:{fixture_layout_copy}:single")
     assert lines[1].endswith("annotations: expected annotation env=prod, got none for env")
@@ -158,11 +158,108 @@ def test_no_upload_writes_only_the_output_files(fixture_layout_copy: Path, key_p
     public_key = load_public_key_pem(pub.read_bytes())
     assert signature_verifies(public_key, base64.b64decode(sig.read_text()), payload.read_bytes())
 
-    result = sign(fixture_layout_copy, key, "--no-upload", "--format", "bundle", "--output-signature", str(sig))
+    result = sign(fixture_layout_copy, key, "--upload=false", "--format", "bundle", "--output-signature", str(sig))
     assert json.loads(sig.read_text())["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     result = sign(fixture_layout_copy, key, "--no-upload")
     assert base64.b64decode(result.stdout.strip())  # the signature on stdout when no file is named
     assert snapshot(fixture_layout_copy) == before
+
+
+def test_output_files_are_checked_before_signing_and_written_atomically(
+    fixture_layout_copy: Path, key_pair: tuple[Path, Path], tmp_path: Path
+):
+    key = key_pair[0]
+    before = snapshot(fixture_layout_copy)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (str(tmp_path / "nonexistent" / "dir" / "sig"), "does not exist"),
+        (str(a_file / "sig"), "is not a directory"),
+    ]
+    for path, fragment in cases:
+        for option in ("--output-signature", "--output-payload"):
+            result = sign(fixture_layout_copy, key, option, path)
+            result.assert_one_line_error(ExitCode.INVALID_INPUT, option, fragment, "nothing was signed")
+            assert "Pushed" not in result.stderr
+    same = str(tmp_path / "same")
+    result = sign(fixture_layout_copy, key, "--output-signature", same, "--output-payload", same)
+    assert result.code == ExitCode.USAGE and "name the same file" in result.stderr
+    assert sign(fixture_layout_copy, key, "--output-signature", str(tmp_path)).code == ExitCode.USAGE  # a directory
+    assert snapshot(fixture_layout_copy) == before  # nothing stored by any of them
+
+    sig = tmp_path / "out" / "sig"
+    sig.parent.mkdir()
+    result = sign(fixture_layout_copy, key, "--output-signature", str(sig))
+    assert result.code == 0, result
+    assert base64.b64decode(sig.read_text()) and sorted(p.name for p in sig.parent.iterdir()) == ["sig"]
+
+
+@pytest.mark.parametrize("flags", [("-y",), ("--yes",), ("--yes=true",), ("--yes=false",), ("-y=1",),
+                                   ("-y", "--upload=true")])
+def test_sign_accepts_cosigns_yes(fixture_layout_copy: Path, key_pair: tuple[Path, Path], flags: tuple[str, ...]):
+    result = sign(fixture_layout_copy, key_pair[0], *flags)
+    assert result.code == 0, result
+    assert "Pushed signature for" in result.stderr
+
+
+def test_sign_help_reads_well():
+    result = run_cli(["sign", "--help"])
+    assert result.code == 0
+    assert "-y, --yes[=true|false]" in result.stdout and "sign never prompts" in result.stdout
+    assert "--tlog-upload[=true|false]" in result.stdout and "--no-tlog-upload" in result.stdout
+    assert "--upload[=true|false] / --no-upload" in result.stdout  # ours, kept in view
+    assert " / --no-tlog-upload" not in result.stdout and "--no-yes" not in result.stdout  # hidden negatives
+
+
+@pytest.mark.parametrize(("flags", "ignored"), [
+    (("--insecure-ignore-tlog",), True),
+    (("--insecure-ignore-tlog=true",), True),
+    (("--insecure-ignore-tlog=TRUE",), True),
+    (("--insecure-ignore-tlog=false",), False),
+    (("--no-insecure-ignore-tlog",), False),
+    (("--insecure-ignore-tlog", "--insecure-ignore-tlog=0"), False),  # the last spelling wins, as in Go
+])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_insecure_ignore_tlog_spellings(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                        flags: tuple[str, ...], ignored: bool, where: str):
+    """The flag never takes the next argument as its value: ``verify --insecure-ignore-tlog IMAGE`` works."""
+    assert sign(fixture_layout_copy, key_pair[0]).code == 0  # without a log: verifies only when the log is ignored
+    ref = f"oci:{fixture_layout_copy}:single"
+    args = [*flags, ref, "--key", str(key_pair[1])] if where == "before" else [ref, "--key", str(key_pair[1]), *flags]
+    result = run_cli(["verify", *args])
+    assert result.code == (0 if ignored else ExitCode.VERIFICATION_FAILED), result
+    assert result.stderr.startswith(TLOG_IGNORED_WARNING) == ignored
+
+
+@pytest.mark.parametrize(("flags", "checked"), [
+    ((), True),
+    (("--check-claims",), True),
+    (("--check-claims=true",), True),
+    (("--check-claims=false",), False),
+    (("--check-claims=f",), False),
+    (("--no-check-claims",), False),
+])
+def test_check_claims_spellings(fixture_layout_copy: Path, key_pair: tuple[Path, Path], flags: tuple[str, ...],
+                                checked: bool):
+    assert sign(fixture_layout_copy, key_pair[0]).code == 0
+    result = verify(*flags, f"oci:{fixture_layout_copy}:single", "--key", str(key_pair[1]))
+    assert result.code == 0, result
+    assert ("  - The cosign claims were validated" in result.stderr) == checked
+
+
+def test_go_bool_values_are_checked_and_option_values_left_alone(fixture_layout_copy: Path,
+                                                                 key_pair: tuple[Path, Path]):
+    assert sign(fixture_layout_copy, key_pair[0]).code == 0
+    ref = f"oci:{fixture_layout_copy}:single"
+    bad = run_cli(["verify", ref, "--key", str(key_pair[1]), "--check-claims=maybe"])
+    assert bad.code == ExitCode.USAGE and "invalid value 'maybe' for --check-claims" in bad.stderr
+    # The value of -a is an annotation, even when it looks like a flag: required, and absent, so a verdict.
+    result = verify(ref, "--key", str(key_pair[1]), "-a", "--check-claims=false")
+    assert result.code == ExitCode.VERIFICATION_FAILED, result
+    assert "expected annotation --check-claims=false" in result.stderr
+    help_text = run_cli(["verify", "--help"]).stdout
+    assert "--insecure-ignore-tlog[=true|false]" in help_text and "--check-claims[=true|false]" in help_text
+    assert "--no-insecure-ignore-tlog" not in help_text and " / --no-check-claims" not in help_text
 
 
 def test_recursive_signs_the_index_and_its_manifests(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
@@ -193,6 +290,17 @@ def test_resigning_does_not_add_a_duplicate(fixture_layout_copy: Path, key_pair:
 def test_wrong_password(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
     before = snapshot(fixture_layout_copy)
     sign(fixture_layout_copy, key_pair[0], password="wrong").assert_one_line_error(ExitCode.INVALID_INPUT)
+    assert snapshot(fixture_layout_copy) == before
+
+
+def test_no_password_names_only_what_sign_offers(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
+    """``sign`` has no --password-stdin: without a password variable or a terminal, it must not suggest one."""
+    before = snapshot(fixture_layout_copy)
+    result = run_cli(["sign", f"oci:{fixture_layout_copy}:single", "--key", str(key_pair[0]), "--reference-name",
+                      NAME])  # no password variable; CliRunner's stdin is not a terminal
+    result.assert_one_line_error(
+        ExitCode.INVALID_INPUT, "no password: set SUPPLYCHAIN_PASSWORD (or COSIGN_PASSWORD) or run in a terminal")
+    assert "--password-stdin" not in result.stderr
     assert snapshot(fixture_layout_copy) == before
 
 
@@ -230,7 +338,33 @@ def test_private_key_given_to_verify_and_missing_image(fixture_layout_copy: Path
         ExitCode.INVALID_INPUT)
     result = verify(f"oci:{fixture_layout_copy}:nope", "--key", str(key_pair[1]))
     result.assert_one_line_error(ExitCode.NOT_FOUND, "nope")
-    assert result.stderr.startswith("ERROR ")
+    assert result.stderr.startswith("error: ") and "ERROR " not in result.stderr  # said once, as cosign does
+
+
+def test_verify_json_has_one_line_per_image_in_argument_order(fixture_layout_copy: Path,
+                                                               key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    assert sign(fixture_layout_copy, key).code == 0
+    digest = OciLayout(fixture_layout_copy).resolve("single").digest
+    good, unsigned, missing = (f"oci:{fixture_layout_copy}:{tag}" for tag in ("single", "multi", "nope"))
+    expected = [json.loads(build_payload(NAME, digest))]
+
+    result = verify(unsigned, good, "--key", str(pub), "-o", "json")
+    assert result.code == ExitCode.VERIFICATION_FAILED
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [[], expected]
+
+    result = verify(missing, good, unsigned, good, "--key", str(pub), "-o", "json", "--concurrency", "4")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [[], expected, [], expected]
+    # The image that could not be answered: its ERROR line, then one summary line, with its exit status.
+    result.assert_one_line_error(ExitCode.NOT_FOUND, "1 of 4 images could not be verified")
+    assert result.stderr.startswith(f"ERROR {missing}: tag 'nope' not found")
+    assert result.stderr.count("not found") == 1  # said once
+    assert f"Verification FAILED {unsigned}" in result.stderr
+
+    result = verify(unsigned, "--key", str(pub), "-o", "json")  # one image: cosign's shape, no line when failed
+    assert result.code == ExitCode.VERIFICATION_FAILED and result.stdout == ""
+    result = verify(good, "--key", str(pub), "-o", "json")
+    assert result.code == 0 and [json.loads(line) for line in result.stdout.splitlines()] == [expected]
 
 
 def test_bad_annotation_flag(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):

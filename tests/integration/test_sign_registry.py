@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.support import tlsca
 from tests.support.registry import RegistryProcess
 from tests.support.tlog import LogProcess
+from tests.unit.signing.support import run_together
 from tests.unit.verify.support import new_key, put_bytes, run_cli
 
 pytestmark = pytest.mark.integration
@@ -161,8 +165,62 @@ def test_replay_and_broken_referrer_on_the_registry(target: Target, fixture_layo
 
 
 def test_verify_errors_are_one_line(target: Target, keys: tuple[Path, Path]):
+    """One image the tool cannot answer for: one ``error:`` line (cosign prints one ``Error:``), its exit code."""
     code, _, err = cli(target, "verify", f"{target.host}/missing/repo:1", "--key", str(keys[1]),
                        "--insecure-ignore-tlog")
-    assert code not in (0, 1) and "Traceback" not in err
-    assert err.startswith("WARNING: Skipping tlog verification") and "\nERROR " in err and "\nerror: " in err
+    assert code == 4 and "Traceback" not in err
+    lines = err.splitlines()
+    assert lines[0].startswith("WARNING: Skipping tlog verification")
+    assert lines[1].startswith("error: ") and "missing/repo" in lines[1]
+    assert all(line.startswith("hint: ") for line in lines[2:]) and "ERROR " not in err
 
+
+
+CONCURRENT_SIGNERS = 6
+
+
+def test_concurrent_legacy_signing_keeps_every_signature(registry: RegistryProcess, fixture_layout: Path,
+                                                         tmp_path: Path):
+    """Six signers of one digest at once (read-append-put of one .sig tag, no compare-and-swap in the registry):
+    each signature is stored, or its signer fails; none is reported stored and then lost."""
+    target = Target("plain", registry.host, (), {"DOCKER_CONFIG": str(tmp_path)}, Settings(docker_config_dir=tmp_path))
+    repo = "sign/concurrent-library"
+    digest = push(target, fixture_layout, repo, tag="single")
+    pair = new_key()
+
+    def signer(n: int):  # one repository client per writer, as separate processes would have
+        def run() -> bytes:
+            with target.repository(repo) as store:
+                result = sign_image(store, store.resolve(digest), pair.private_key,
+                                    docker_reference=f"{target.host}/{repo}", annotations={"n": str(n)})
+            return result.images[0].signature
+        return run
+
+    signatures = run_together([signer(n) for n in range(1, CONCURRENT_SIGNERS + 1)])
+    with target.repository(repo) as store:
+        sig = store.get_manifest(attachment_tag(store.resolve(digest).digest, AttachmentKind.SIGNATURE))
+        assert isinstance(sig, Manifest)
+        stored = {layer.annotations["dev.cosignproject.cosign/signature"] for layer in sig.layers}
+        assert stored == {base64.b64encode(s).decode() for s in signatures}
+        for n in range(1, CONCURRENT_SIGNERS + 1):
+            policy = VerifyPolicy((pair.public_key,), {"n": str(n)}, insecure_ignore_tlog=True)
+            assert verify_image(store, digest, policy).verified, n
+
+
+def test_concurrent_sign_commands_keep_every_signature(registry: RegistryProcess, fixture_layout: Path,
+                                                       keys: tuple[Path, Path], tmp_path: Path):
+    """The report's reproduction: ``sign REF -a n=$i &`` six times, then ``verify -a n=2``."""
+    target = Target("plain", registry.host, (), {"DOCKER_CONFIG": str(tmp_path)}, Settings(docker_config_dir=tmp_path))
+    repo = "sign/concurrent-cli"
+    ref = f"{target.host}/{repo}@{push(target, fixture_layout, repo, tag='single')}"
+    env = {**os.environ, "DOCKER_CONFIG": str(tmp_path), "SUPPLYCHAIN_PASSWORD": PASSWORD}
+    env.pop("SUPPLYCHAIN_REKOR_URL", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "supplychain", "sign", ref, "--key", str(keys[0]), "-a", f"n={n}"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for n in range(1, CONCURRENT_SIGNERS + 1)]
+    outcomes = [(proc.wait(timeout=120), proc.communicate()[1]) for proc in procs]
+    assert [code for code, _ in outcomes] == [0] * CONCURRENT_SIGNERS, outcomes
+    assert all("Pushed signature for" in err for _, err in outcomes)
+    for n in range(1, CONCURRENT_SIGNERS + 1):
+        code, _, err = cli(target, "verify", ref, "--key", str(keys[1]), "-a", f"n={n}", "--insecure-ignore-tlog")
+        assert code == 0, (n, err)

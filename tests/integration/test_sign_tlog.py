@@ -12,6 +12,7 @@ import json
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from supplychain.errors import ExitCode
@@ -213,3 +214,50 @@ def test_cosign_byo_pki_fixture(tmp_path: Path):
                       "--certificate-identity", "qiwan@redhat.com", "--insecure-ignore-tlog"])
     assert result.code == 0, result
     assert result.stderr.startswith(TLOG_IGNORED_WARNING)
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "bundle"])
+@pytest.mark.parametrize("option", ["--output-signature", "--output-payload"])
+def test_unwritable_output_file_is_refused_before_the_log_and_the_store(
+    fixture_layout_copy: Path, key_pair: tuple[Path, Path], tlog_server: LogProcess, tmp_path: Path, fmt: str,
+    option: str,
+):
+    before = snapshot(fixture_layout_copy)
+    tree_size = httpx.get(f"{tlog_server.url}/api/v1/log", timeout=10).json()["treeSize"]
+    result = sign(fixture_layout_copy, key_pair[0], "--format", fmt, "--rekor-url", tlog_server.url,
+                  option, str(tmp_path / "nonexistent" / "dir" / "sig"))
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, option, "does not exist", "nothing was signed")
+    assert "tlog entry created" not in result.stderr and "Pushed" not in result.stderr
+    assert snapshot(fixture_layout_copy) == before
+    assert httpx.get(f"{tlog_server.url}/api/v1/log", timeout=10).json()["treeSize"] == tree_size
+
+
+@pytest.mark.parametrize(("flags", "logged"), [
+    ((), True),
+    (("--tlog-upload",), True),
+    (("--tlog-upload=true",), True),
+    (("--tlog-upload=1",), True),
+    (("--tlog-upload=false",), False),
+    (("--tlog-upload=False",), False),
+    (("--no-tlog-upload",), False),
+    (("--tlog-upload", "--tlog-upload=false"), False),  # the last spelling wins, as in Go
+    (("--tlog-upload=false", "--tlog-upload"), True),
+])
+def test_tlog_upload_spellings(fixture_layout_copy: Path, key_pair: tuple[Path, Path], tlog_server: LogProcess,
+                               flags: tuple[str, ...], logged: bool):
+    """cosign's Go bool flag takes ``=value``; our ``--no-tlog-upload`` keeps working."""
+    result = sign(fixture_layout_copy, key_pair[0], *flags, "-a", f"flags={' '.join(flags)}",
+                  "--rekor-url", tlog_server.url)
+    assert result.code == 0, result
+    assert ("tlog entry created with index: " in result.stderr) == logged
+    assert "Pushed signature for" in result.stderr
+
+
+def test_tlog_upload_true_without_a_log_and_bad_values_are_usage_errors(fixture_layout_copy: Path,
+                                                                         key_pair: tuple[Path, Path]):
+    before = snapshot(fixture_layout_copy)
+    assert sign(fixture_layout_copy, key_pair[0], "--tlog-upload=true").code == ExitCode.USAGE  # no log to use
+    result = sign(fixture_layout_copy, key_pair[0], "--tlog-upload=maybe")
+    assert result.code == ExitCode.USAGE and "invalid value 'maybe' for --tlog-upload" in result.stderr
+    assert sign(fixture_layout_copy, key_pair[0], "--no-tlog-upload=true").code == ExitCode.USAGE  # not a Go flag
+    assert snapshot(fixture_layout_copy) == before

@@ -19,7 +19,7 @@ from supplychain import keys
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor, Manifest, build_index
-from supplychain.signing import SignatureFormat, sign_image
+from supplychain.signing import SignatureFormat, SignatureWriteError, sign_image
 from supplychain.signing.attach import (
     MAX_PAYLOAD_BYTES,
     MAX_SIGNATURE_BYTES,
@@ -34,7 +34,9 @@ from supplychain.signing.attach import (
 from supplychain.signing.error import InvalidPayloadError, SignatureTagError
 from supplychain.signing.legacy import CERTIFICATE_ANNOTATIONS, CHAIN_ANNOTATIONS, SIGNATURE_ANNOTATION
 from supplychain.signing.payload import build_payload
+from supplychain.signing.writer import APPEND_ATTEMPTS, is_listed
 from supplychain.verify import VerifyPolicy, verify_image
+from tests.unit.signing.support import RivalStore, no_sleep, run_together
 
 NAME = "registry.example/team/app"
 
@@ -245,3 +247,33 @@ def test_bundle_signatures_are_untouched(layout: OciLayout):
     attach_signature(layout, subject, payload, signature)
     assert len(layout.referrers(subject.digest)) == 1
     assert len(sig_manifest(layout, subject).layers) == 1
+
+
+def test_concurrent_attachers_keep_every_signature(fixture_layout_copy: Path):
+    pair = keys.generate_key_pair("ecdsa-p256")
+    subject = OciLayout(fixture_layout_copy).resolve("single")
+    payload = build_payload(NAME, subject.digest)
+    signatures = [keys.sign(pair.private_key, payload) for _ in range(6)]  # randomized: six distinct layers
+
+    def attacher(signature: bytes):  # one layout object per writer, as separate processes would have
+        return lambda: attach_signature(OciLayout(fixture_layout_copy), subject, payload, signature)
+
+    results = run_together([attacher(s) for s in signatures])
+    layers = sig_manifest(OciLayout(fixture_layout_copy), subject).layers
+    assert len(layers) == 6
+    assert all(is_listed(layers, result.layer) and not result.already_present for result in results)
+
+
+def test_an_overwritten_attachment_is_appended_again_or_is_an_error(layout: OciLayout):
+    subject = layout.resolve("single")
+    payload, signature = out_of_band(subject, keys.generate_key_pair("ecdsa-p256"))
+    store = RivalStore(layout, overwrites=1)
+    result = attach_signature(store, subject, payload, signature, sleep=no_sleep)
+    layers = sig_manifest(layout, subject).layers
+    assert store.puts == 2 and is_listed(layers, result.layer) and is_listed(layers, store.rival_layers[0])
+
+    other = keys.sign(keys.generate_key_pair("ecdsa-p256").private_key, payload)
+    lost = RivalStore(layout, overwrites=10**6)
+    with pytest.raises(SignatureWriteError, match="the signature was not stored"):
+        attach_signature(lost, subject, payload, other, sleep=no_sleep)
+    assert lost.puts == APPEND_ATTEMPTS
