@@ -178,7 +178,7 @@ class OciLayout:
         try:
             with self._io("read oci-layout"), open(marker, "rb") as handle:
                 doc = json.loads(handle.read(4096))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CorruptLayoutError(f"{self.name}: {LAYOUT_FILE} is not JSON: {exc}") from exc
         version = doc.get("imageLayoutVersion") if isinstance(doc, dict) else None
         # image-layout.md "oci-layout file": imageLayoutVersion is "1.0.0"; accept any 1.x, refuse the rest.
@@ -204,7 +204,7 @@ class OciLayout:
             raise SizeLimitError(f"{where} is larger than {MAX_INDEX_JSON_BYTES} bytes")
         try:
             doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise CorruptLayoutError(f"{where} is not valid JSON: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
             raise CorruptLayoutError(f"{where} is not an image index (no manifests list)")

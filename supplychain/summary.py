@@ -136,7 +136,7 @@ def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
     raw = store.get_blob(desc, limit=_MAX_CONFIG_BYTES)
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InvalidManifestError(f"image config {desc.digest.short} is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise InvalidManifestError(f"image config {desc.digest.short} is not a JSON object")

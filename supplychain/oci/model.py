@@ -236,7 +236,8 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
         )
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: hostile nesting ('[' * 100000) must be a bad manifest, not a crash.
         raise InvalidManifestError(f"manifest is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise InvalidManifestError("manifest is not a JSON object")

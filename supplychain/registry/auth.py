@@ -407,7 +407,7 @@ class RegistryAuth(httpx.Auth):
             raise TokenServiceError(f"token service {shown} answered HTTP {status}{_error_detail(response)}")
         try:
             answer = json.loads(response.content)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, hostile nesting
             raise TokenServiceError(f"token service {shown} answered with something that is not JSON") from exc
         if not isinstance(answer, dict):
             raise TokenServiceError(f"token service {shown} answered JSON that is not an object")
@@ -611,7 +611,7 @@ def _error_detail(response: httpx.Response) -> str:
     """`` (what the token service said)`` from its JSON error body, or ``""``."""
     try:
         answer = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     said: object = None
     if isinstance(answer, dict):

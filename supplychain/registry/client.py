@@ -396,7 +396,7 @@ def _json_object(raw: bytes, *, what: str) -> dict[str, Any]:
 
     try:
         doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise RegistryError(f"{what}: the registry answered with invalid JSON ({exc})",
                             hint="the registry answered outside the distribution spec") from exc
     if not isinstance(doc, dict):

@@ -215,6 +215,8 @@ def _load(path: Path) -> dict[str, Any] | None:
         raise _malformed(path, "not UTF-8 text") from exc
     except json.JSONDecodeError as exc:
         raise _malformed(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise _malformed(path, "nested too deeply") from exc
     if not isinstance(document, dict):
         raise _malformed(path, "the top level is not a JSON object")
     return document
@@ -411,7 +413,7 @@ def _helper_get(helper: _Helper, server: str, path: Path) -> Credentials | None:
         raise _helper_error(helper, "get", server, detail, path)
     try:
         answer = json.loads(result.stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         # Never quote the output: it may hold the secret.
         raise _helper_error(helper, "get", server, "its answer is not JSON", path) from exc
     if not isinstance(answer, dict):

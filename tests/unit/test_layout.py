@@ -694,3 +694,21 @@ def test_discard_orphans(layout: OciLayout):
     assert layout.discard_orphans() == [orphan.digest]
     assert layout.get_blob(image.layers[0]) and not layout.has_blob(orphan.digest)
     assert sorted(p.name for p in layout.path.iterdir()) == ["blobs", "index.json", "oci-layout"]
+
+
+def test_a_deeply_nested_manifest_does_not_hide_referrers(tmp_path: Path) -> None:
+    from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, build_manifest
+
+    layout = OciLayout(tmp_path / "l", create=True)
+    layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
+    subject = build_manifest(EMPTY_DESCRIPTOR, [])
+    layout.put_manifest(subject, tag="image")
+    referrer = build_manifest(EMPTY_DESCRIPTOR, [], subject=subject.descriptor(), artifact_type="x/y")
+    layout.put_manifest(referrer)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    deep_desc = Descriptor.for_bytes("application/vnd.oci.image.manifest.v1+json", deep)
+    layout.put_blob(deep_desc, [deep])
+    index = json.loads((tmp_path / "l" / "index.json").read_text())
+    index["manifests"].append(deep_desc.to_json())
+    (tmp_path / "l" / "index.json").write_text(json.dumps(index))
+    assert [d.digest for d in OciLayout(tmp_path / "l").referrers(subject.digest)] == [referrer.digest]

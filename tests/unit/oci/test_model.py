@@ -149,3 +149,8 @@ def test_platform_selection_defaults_to_the_host():
     entries = [Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"o"), 1, platform=other),
                Descriptor(MediaType.OCI_MANIFEST, Digest.of(b"h"), 1, platform=host)]
     assert select_platform(build_index(entries)).digest == Digest.of(b"h")
+
+
+def test_hostile_nesting_is_a_bad_manifest_not_a_crash():
+    with pytest.raises(InvalidManifestError):
+        parse_manifest(b"[" * 100_000 + b"]" * 100_000)
