@@ -105,7 +105,11 @@ def parse_bundle(data: bytes) -> ParsedBundle:
     has_message = "messageSignature" in doc
     if has_dsse == has_message:
         raise InvalidPayloadError("bundle must hold exactly one of dsseEnvelope and messageSignature")
-    envelope = envelope_from_json(doc["dsseEnvelope"]) if has_dsse else None
+    try:
+        envelope = envelope_from_json(doc["dsseEnvelope"]) if has_dsse else None
+        certificate = _leaf_certificate(material)
+    except ValueError as exc:  # e.g. base64 fields holding non-ASCII text
+        raise InvalidPayloadError(f"bundle is malformed: {exc}") from exc
     return ParsedBundle(
         media_type,
         envelope,
@@ -113,7 +117,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
         has_certificate,
         tuple(tlog_entries),
         material.get("timestampVerificationData"),
-        _leaf_certificate(material),
+        certificate,
         data,
     )
 

@@ -300,6 +300,11 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def json_error_text(exc: ValueError | RecursionError) -> str:
+    """What ``json.loads`` refused, in words (a ``RecursionError`` says only "maximum recursion depth")."""
+    return "arrays and objects nest too deeply" if isinstance(exc, RecursionError) else str(exc)
+
+
 def _exact_keys(value: object, keys: set[str], what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EntryFormatError(f"{what} must be a JSON object, got {type(value).__name__}")
@@ -328,8 +333,8 @@ class RekorBundle:
             raise EntryFormatError(f"Rekor bundle is larger than {MAX_BUNDLE_BYTES} bytes")
         try:
             document = json.loads(data, object_pairs_hook=_reject_duplicates)
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-            raise EntryFormatError(f"Rekor bundle is not valid JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
+            raise EntryFormatError(f"Rekor bundle is not valid JSON: {json_error_text(exc)}") from exc
         top = _exact_keys(document, {"SignedEntryTimestamp", "Payload"}, "Rekor bundle")
         payload = _exact_keys(top["Payload"], {"body", "integratedTime", "logIndex", "logID"}, "Rekor bundle Payload")
         signature, body, entry_log_id = top["SignedEntryTimestamp"], payload["body"], payload["logID"]

@@ -11,6 +11,11 @@ Three forms carry the same facts (the body, when and where it was logged, a SET 
   ``canonicalizedBody``;
 * cosign's ``dev.sigstore.cosign/bundle`` annotation (``RekorBundle``): SET only.
 
+A Sigstore bundle must carry what its version requires (protobuf-specs ``sigstore_bundle.proto``; sigstore-js
+``assertBundleV01``/``assertBundleV02``/``assertBundleLatest``): each entry of a v0.1 bundle an inclusion promise,
+each entry of a v0.2 or v0.3 bundle an inclusion proof with its checkpoint. cosign's annotation is its own format
+and keeps its SET-only form.
+
 All three become a ``RekorEntry``. The entry UUID is the hex leaf hash ``SHA-256(0x00 || body)`` (RFC 9162 2.1.1),
 optionally prefixed by the 16-hex-digit tree ID of the shard (Rekor's "entry ID"); a UUID whose leaf part is not
 the body's hash is refused.
@@ -22,6 +27,8 @@ import base64
 import binascii
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -38,14 +45,19 @@ from supplychain.tlog.entry import (
     LogEntry,
     LogEntryError,
     RekorBundle,
+    json_error_text,
     verify_entry_inclusion,
     verify_entry_timestamp,
 )
 from supplychain.tlog.kind import EntryKindError, body_kind
 from supplychain.tlog.merkle import hash_leaf
-from supplychain.tlog.trust import LogKeyring, TrustedLog
+from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
+# Sigstore bundle media types v0.1 to v0.3, both spellings (protobuf-specs "Bundle.media_type").
+_BUNDLE_TYPE_RE = re.compile(
+    r"application/vnd\.dev\.sigstore\.bundle(?:\+json;version=0\.([123])|\.v0\.([123])\+json)", re.ASCII
+)
 
 
 class RekorResponseError(IntegrityError):
@@ -302,10 +314,10 @@ def bundle_entries(data: bytes | str) -> list[RekorEntry]:
         bundle = _Bundle.model_validate_json(data)
     except ValidationError as exc:
         raise EntryFormatError(f"not a Sigstore bundle: {_first_error(exc)}") from exc
-    if not bundle.mediaType.startswith("application/vnd.dev.sigstore.bundle"):
-        raise EntryFormatError(f"media type {bundle.mediaType!r} is not a Sigstore bundle's")
+    version = bundle_version(bundle.mediaType)
     result = []
     for number, raw in enumerate(bundle.verificationMaterial.tlogEntries):
+        _check_required_evidence(raw, number, version)
         log_id = _b64(raw.logId.keyId, f"tlogEntries[{number}].logId.keyId")
         body = _b64(raw.canonicalizedBody, f"tlogEntries[{number}].canonicalizedBody")
         try:
@@ -340,6 +352,33 @@ def bundle_entries(data: bytes | str) -> list[RekorEntry]:
     return result
 
 
+def bundle_version(media_type: str) -> int:
+    """The minor version (1 to 3) of a Sigstore bundle media type; ``EntryFormatError`` for any other type."""
+    match = _BUNDLE_TYPE_RE.fullmatch(media_type)
+    if match is None:
+        raise EntryFormatError(f"media type {media_type[:200]!r} is not a Sigstore bundle v0.1 to v0.3's")
+    return int(match.group(1) or match.group(2))
+
+
+_VERSION_HINT = (
+    "a Sigstore bundle v0.2 or later carries each entry's inclusion proof and its checkpoint (v0.1: the inclusion "
+    "promise); sigstore-go and sigstore-js refuse one without"
+)
+
+
+def _check_required_evidence(raw: _TlogEntry, number: int, version: int) -> None:
+    """v0.1: an inclusion promise (SET) is required; v0.2+: an inclusion proof with a checkpoint (bundle spec)."""
+    where = f"tlogEntries[{number}]"
+    if version == 1:
+        if raw.inclusionPromise is None:
+            raise EntryFormatError(f"{where} of a v0.1 bundle has no inclusionPromise", hint=_VERSION_HINT)
+    elif raw.inclusionProof is None:
+        raise EntryFormatError(f"{where} of a v0.{version} bundle has no inclusionProof", hint=_VERSION_HINT)
+    elif raw.inclusionProof.checkpoint is None:
+        raise EntryFormatError(f"{where}.inclusionProof of a v0.{version} bundle has no checkpoint",
+                               hint=_VERSION_HINT)
+
+
 def rekor_bundle_entry(bundle: RekorBundle) -> RekorEntry:
     """A cosign ``dev.sigstore.cosign/bundle`` annotation as a ``RekorEntry`` (SET, no proof)."""
     return RekorEntry(hash_leaf(bundle.entry.body).hex(), bundle.entry, bundle.signed_entry_timestamp, None,
@@ -351,8 +390,8 @@ def read_evidence(data: bytes) -> list[RekorEntry]:
     map (what ``rekor-cli get --format json`` and ``supplychain tlog get -o json`` print)."""
     try:
         document = json.loads(data)
-    except ValueError as exc:
-        raise EntryFormatError(f"the evidence is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
+        raise EntryFormatError(f"the evidence is not JSON: {json_error_text(exc)}") from exc
     if isinstance(document, dict) and "mediaType" in document:
         return bundle_entries(data)
     if isinstance(document, dict) and "SignedEntryTimestamp" in document:
@@ -373,12 +412,20 @@ def read_evidence(data: bytes) -> list[RekorEntry]:
 
 @dataclass(frozen=True, slots=True)
 class EntryVerification:
-    """What was proven about an entry: by which trusted key, the SET, inclusion up to a checkpoint, key window."""
+    """What was proven about an entry: by which trusted key, the SET, inclusion up to a checkpoint, key window.
+
+    ``integrated_time`` is the entry's time as the log signed it (the SET covers ``integratedTime``), or ``None``
+    when no SET was verified: an unsigned ``integratedTime`` is the evidence's own claim, and never used.
+    ``checked_at`` is when the log key's validity window was checked: at that signed time, else at the current
+    time (``time_checked`` is then true too: the window was checked, just not at the entry's time).
+    """
 
     log: TrustedLog
     timestamp_verified: bool
     checkpoint: Checkpoint | None
     time_checked: bool
+    integrated_time: int | None = None
+    checked_at: int | None = None
 
     def summary(self) -> str:
         """One line for people: which checks passed."""
@@ -387,9 +434,16 @@ class EntryVerification:
             parts.append("signed entry timestamp")
         if self.checkpoint is not None:
             parts.append(f"inclusion in tree of size {self.checkpoint.size} ({self.checkpoint.origin})")
-        if not self.time_checked:
-            parts.append("integration time unknown: key validity window not checked")
+        if self.integrated_time is None:
+            when = "" if self.checked_at is None else f" ({format_time(self.checked_at)})"
+            parts.append(f"no signed integration time: log key validity checked at the current time{when}")
         return "; ".join(parts)
+
+
+_NO_SIGNED_TIME_HINT = (
+    "without a signed entry timestamp nothing vouches for when the entry was made, so its log key must be valid "
+    "now (signed RFC 3161 timestamps are not verified); use evidence with the log's SET, or a current log key"
+)
 
 
 def verify_entry(
@@ -398,25 +452,38 @@ def verify_entry(
     *,
     require_timestamp: bool = False,
     require_inclusion: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> EntryVerification:
     """Verify ``entry`` offline with the trusted keys; return what was proven, raise a ``LogEntryError`` otherwise.
 
-    1. the entry's log ID names a trusted key (``UnknownLogError``), valid at the entry's ``integratedTime``
-       when the entry has one (``KeyValidityError``; Rekor v2 entries carry none);
+    1. the entry's log ID names a trusted key (``UnknownLogError``);
     2. the SET, if present (or required), verifies with that key over the entry (``EntryTimestampError``);
-    3. the inclusion proof, if present (or required), leads from the body's leaf to a checkpoint signed by that key
+    3. the key was valid (``KeyValidityError``) at the entry's ``integratedTime`` if the SET signed it, else at
+       ``clock()``: without a SET the time is unsigned (anyone can edit it into a key's window), so there is no
+       trusted time for the entry (sigstore-go: "DO NOT use timestamp with only an inclusion proof");
+    4. the inclusion proof, if present (or required), leads from the body's leaf to a checkpoint signed by that key
        (RFC 9162 2.1.3.2; ``InclusionProofError``, ``NoteSignatureError``, ``CheckpointMismatchError``), whose
        origin names the entry's shard when both are known, and whose index is not past the entry's.
 
     An entry with neither a SET nor a proof proves nothing and is refused.
     """
-    log = keyring.key_for(entry.entry.log_id, entry.entry.integrated_time)
+    log = keyring.find(entry.entry.log_id)
     timestamp_verified = False
     if entry.signed_entry_timestamp is not None:
         verify_entry_timestamp(entry.entry, entry.signed_entry_timestamp, log.key)
         timestamp_verified = True
     elif require_timestamp:
         raise EntryTimestampError(f"entry {entry.log_index} has no signed entry timestamp")
+    signed_time = entry.entry.integrated_time if timestamp_verified else None
+    if signed_time is not None:
+        checked_at = signed_time
+        log.check_time(checked_at, f"entry {entry.log_index} integration")
+    else:
+        checked_at = int(clock())
+        try:
+            log.check_time(checked_at, f"entry {entry.log_index} has no signed integration time; the current")
+        except KeyValidityError as exc:
+            raise KeyValidityError(exc.message, hint=_NO_SIGNED_TIME_HINT) from None
     checkpoint = None
     if entry.inclusion_proof is not None:
         proof = entry.inclusion_proof
@@ -432,7 +499,7 @@ def verify_entry(
         )
     if not timestamp_verified and checkpoint is None:
         raise LogEntryError(f"entry {entry.log_index} has neither a signed entry timestamp nor an inclusion proof")
-    return EntryVerification(log, timestamp_verified, checkpoint, entry.entry.integrated_time > 0)
+    return EntryVerification(log, timestamp_verified, checkpoint, True, signed_time, checked_at)
 
 
 def _check_shard(entry: RekorEntry, checkpoint: Checkpoint) -> None:

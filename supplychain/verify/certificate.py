@@ -13,7 +13,9 @@ cosign's flags: ``--certificate-identity`` / ``--certificate-identity-regexp``, 
 2. **The chain** is built and verified by pyca/cryptography (``cryptography.x509.verification``, RFC 5280 path
    validation) at a fixed time: the transparency log's SET-verified ``integratedTime`` (a Fulcio certificate lives
    ten minutes; "now" would reject every keyless signature), or, when the log is deliberately ignored
-   (``--insecure-ignore-tlog``, BYO PKI), the current time (containers/image's PKI mode). Extension profile:
+   (``--insecure-ignore-tlog``, BYO PKI), the current time (containers/image's PKI mode). A log entry proven by
+   an inclusion proof alone gives no time (its ``integratedTime`` is unsigned), and RFC 3161 signed timestamps
+   are not verified here: such a signature fails this check, with that reason. Extension profile:
    Go's ``crypto/x509`` rules as cosign applies them, not the Web PKI's: CA certificates must have
    basicConstraints ``CA:TRUE`` and, if they have keyUsage, ``keyCertSign``; the leaf must not be a CA, and if it
    has extendedKeyUsage it must allow ``codeSigning`` (a leaf without one is unrestricted, as in Go).
@@ -228,9 +230,11 @@ class CertificateCheck:
             when, source = datetime.fromtimestamp(context.log_time, UTC), "the log's integratedTime"
         elif self.at_current_time:
             when, source = self.clock(), "the current time (transparency log ignored)"
-        else:
+        elif not context.log_verified:
             return CheckOutcome(self.name, False, "expected a time vouched for by the transparency log to check the "
                                                   "certificate at, got none (the log check failed)")
+        else:
+            return CheckOutcome(self.name, False, _no_signed_time(evidence))
         intermediates = [*context.signer.chain[:-1], *self.policy.intermediates]
         try:
             verified = self._verifier(when).verify(leaf, intermediates)
@@ -266,6 +270,16 @@ class CertificateCheck:
                 .time(when)
                 .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
                 .build_client_verifier())
+
+
+def _no_signed_time(evidence: SignatureEvidence) -> str:
+    """Why a signature whose log entry verified still has no time to check its certificate at."""
+    detail = ("expected a signed time to check the certificate at, got none: the log entry has no signed entry "
+              "timestamp, and its integratedTime is not signed by the log")
+    bundle = evidence.bundle
+    if bundle is not None and bundle.timestamp_verification_data:
+        detail += " (the bundle's RFC 3161 timestamps are not verified by supplychain)"
+    return detail
 
 
 def _must_be_ca(_policy: verification.Policy, _cert: x509.Certificate, value: x509.BasicConstraints) -> None:

@@ -5,7 +5,7 @@ certificate the evidence carries (certificate mode), and only then are the signe
 are not interpreted before they are authenticated). Then each ``EvidenceCheck`` runs, in this order:
 
 - ``TransparencyLogCheck`` (``verify.transparency``): the Rekor evidence of exactly this signature verifies with a
-  trusted log key; its verified ``integratedTime`` is handed on in the ``CheckContext``;
+  trusted log key; its ``integratedTime``, when a SET signed it, is handed on in the ``CheckContext``;
 - ``CertificateCheck`` (``verify.certificate``): the signing certificate chains to the trusted roots *at that time*
   and names the expected identity and OIDC issuer;
 - ``ClaimsCheck``: the digest claim names the image being verified (simple-signing ``docker-manifest-digest``,
@@ -64,13 +64,15 @@ class Signer:
 @dataclass(frozen=True, slots=True)
 class CheckContext:
     """What the checks of one signature share: the image, the verified signer, the signed claims (``None`` if
-    they could not be parsed, with ``parse_error``), and the time a transparency log vouched for."""
+    they could not be parsed, with ``parse_error``), whether the transparency-log check passed, and the time
+    the log vouched for (its SET signs ``integratedTime``; an entry proven only by an inclusion proof has none)."""
 
     subject: Digest
     signer: Signer
     claims: Claims | None = None
     parse_error: str | None = None
     log_time: int | None = None  # Unix seconds: the SET-verified integratedTime of the signature's log entry
+    log_verified: bool = False  # the transparency-log check ran and passed
 
 
 def check_signature(

@@ -13,7 +13,9 @@ signatures per image (else none is read and the image gets a problem), at most `
 ``max_attachment_bytes``. Every blob read is digest-checked by the store.
 
 Damaged evidence is a *problem* or a per-signature failure, not an exception: the image may still verify
-through another signature. Only failures to talk to the store at all (network, authentication) propagate.
+through another signature. That includes JSON nested too deeply for Python's decoder (``RecursionError``, from
+whichever reader of a manifest, index or bundle meets it). Only failures to talk to the store at all (network,
+authentication) propagate.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ from supplychain.signing.statement import COSIGN_SIGN_PREDICATE
 from supplychain.verify.result import EvidenceSource
 
 DEFAULT_MAX_SIGNATURES = 100
-# What read failures turn into a reason instead of an error: bad bytes, bad documents, missing blobs.
-_EVIDENCE_ERRORS = (IntegrityError, InvalidInputError, NotFoundError)
+# What read failures turn into a reason instead of an error: bad bytes, bad documents (RecursionError: nested
+# too deeply for a JSON reader of a layer below that does not refuse it itself), missing blobs.
+_EVIDENCE_ERRORS = (IntegrityError, InvalidInputError, NotFoundError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +94,7 @@ def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limi
     try:
         found = store.referrers(subject, BUNDLE_MEDIA_TYPE)
     except _EVIDENCE_ERRORS as exc:
-        problems.append(f"referrers of {subject}: {exc}")
+        problems.append(f"referrers of {subject}: {describe(exc)}")
         found = []
     for desc in found:
         predicate = desc.annotations.get(PREDICATE_TYPE_ANNOTATION)
@@ -128,8 +131,8 @@ def _legacy_manifest(store: ArtifactStore, tag: str, limits: Limits, problems: l
         found = store.get_manifest(tag)
     except NotFoundError:
         return None
-    except (IntegrityError, InvalidInputError) as exc:
-        problems.append(f"{tag}: {exc}")
+    except (IntegrityError, InvalidInputError, RecursionError) as exc:
+        problems.append(f"{tag}: {describe(exc)}")
         return None
     if not isinstance(found, Manifest):
         problems.append(f"{tag} holds an image index, not a signature manifest: ignored")
@@ -156,7 +159,7 @@ def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, l
     try:
         payload = store.get_blob(layer, limit=limits.max_attachment_bytes)
     except _EVIDENCE_ERRORS as exc:
-        return _failed(base, f"payload blob: {exc}")
+        return _failed(base, f"payload blob: {describe(exc)}")
     return replace(base, payload=payload, signed_bytes=payload, signature=signature)
 
 
@@ -168,7 +171,7 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
     try:
         manifest = store.get_manifest(desc)
     except _EVIDENCE_ERRORS as exc:
-        return _failed(base, f"referrer manifest: {exc}")
+        return _failed(base, f"referrer manifest: {describe(exc)}")
     if not isinstance(manifest, Manifest):
         return _failed(base, "expected an image manifest holding a bundle, got an image index")
     layer = next((la for la in manifest.layers if la.media_type == BUNDLE_MEDIA_TYPE), None)
@@ -179,7 +182,7 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
     try:
         bundle = parse_bundle(store.get_blob(layer, limit=limits.max_attachment_bytes))
     except _EVIDENCE_ERRORS as exc:
-        return _failed(base, f"bundle: {exc}")
+        return _failed(base, f"bundle: {describe(exc)}")
     envelope = bundle.envelope
     if envelope is None:
         return _failed(base, "expected a DSSE envelope in the bundle, got a message signature "
@@ -191,6 +194,13 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
         return _failed(base, f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
     return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
                  signature=envelope.signatures[0].sig, bundle=bundle)
+
+
+def describe(exc: Exception) -> str:
+    """An evidence read failure in words (``RecursionError`` speaks of the interpreter, not of the document)."""
+    if isinstance(exc, RecursionError):
+        return "the document nests JSON arrays and objects too deeply to read"
+    return str(exc)
 
 
 def _too_large(what: str, desc: Descriptor, cap: int) -> str:

@@ -16,17 +16,20 @@ Sigstore client spec "Transparency log entry verification"):
    artifact spliced next to ours proves nothing about ours (cosign CVE-2022-23649, where the bundle's body was not
    compared with the signature; CVE-2026-22703, evidence checked against other material than what was verified).
 2. **A trusted log made it** (``tlog.evidence.verify_entry``): the entry's log ID names a trusted key (a SET from
-   another log is refused), valid at the entry's ``integratedTime``; the SET verifies over the entry (RFC 8785
-   canonical JSON of body, integratedTime, logID, logIndex); an inclusion proof, where present, leads from the
-   body's leaf to a root in a checkpoint signed by that key (RFC 9162 2.1.3.2). A legacy annotation must carry the
-   SET; a bundle entry needs a SET or a proof with a checkpoint.
+   another log is refused); the SET verifies over the entry (RFC 8785 canonical JSON of body, integratedTime,
+   logID, logIndex); the key was valid at the entry's ``integratedTime`` if the SET signed it, else at the current
+   time (an unsigned ``integratedTime`` is never used); an inclusion proof, where present, leads from the body's
+   leaf to a root in a checkpoint signed by that key (RFC 9162 2.1.3.2). A legacy annotation must carry the SET; a
+   bundle entry what its bundle version requires (v0.1: the SET; v0.2+: a proof with its checkpoint,
+   ``tlog.evidence.bundle_entries``).
 3. **Online** (``--tlog-online``): the log still holds the entry (fetched by UUID, same body, index, time and log)
    and proves its inclusion in its current signed tree; a checkpoint held in the evidence must be consistent with
    it (``RekorClient.confirm_entry``). A log without the entry is a rejection; a log that cannot be reached is an
    error (the tool could not answer).
 
-The outcome carries the SET-verified ``integratedTime`` (``log_time``), at which ``CertificateCheck`` verifies a
-short-lived signing certificate, and, for a legacy layer, cosign's ``Bundle`` for the printed payload.
+The outcome carries the SET-verified ``integratedTime`` (``log_time``; ``None`` for an entry without a SET), at
+which ``CertificateCheck`` verifies a short-lived signing certificate, and, for a legacy layer, cosign's ``Bundle``
+for the printed payload.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ import base64
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from cryptography.hazmat.primitives import serialization
@@ -77,11 +82,19 @@ class TlogPolicy:
         return _public_good() if self.keyring is None else self.keyring
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class TransparencyLogCheck:
-    """At least one transparency-log entry of the evidence records exactly this signature and verifies."""
+    """At least one transparency-log entry of the evidence records exactly this signature and verifies.
+
+    ``clock``: the current time, at which a log key's validity is checked for an entry without a SET.
+    """
 
     policy: TlogPolicy
+    clock: Callable[[], datetime] = _utc_now
     name: CheckName = CheckName.TLOG
 
     @property
@@ -105,13 +118,14 @@ class TransparencyLogCheck:
                 failures.append(f"entry {entry.log_index}: {mismatch}")
                 continue
             try:
-                verification = verify_entry(entry, keyring, require_timestamp=require_timestamp)
+                verification = verify_entry(entry, keyring, require_timestamp=require_timestamp,
+                                            clock=lambda: self.clock().timestamp())
                 if self.policy.online is not None:
                     verification = self.policy.online.confirm_entry(entry).verification
             except _VERDICT_ERRORS as exc:
                 failures.append(f"entry {entry.log_index}: {exc.message}")
                 continue
-            log_time = entry.entry.integrated_time if verification.timestamp_verified else None
+            log_time = verification.integrated_time  # signed by the log, or None: never the unsigned field
             where = " online" if self.policy.online is not None else ""
             detail = f"entry {entry.log_index} of {verification.log.base_url}{where}: {verification.summary()}"
             return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
@@ -216,7 +230,7 @@ def _cosign_optional(evidence: SignatureEvidence) -> dict[str, Any] | None:
         return None
     try:
         document = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return {"Bundle": document} if isinstance(document, dict) else None
 

@@ -2,8 +2,8 @@
 
 Store-agnostic: a store (or, for several images, a function that opens one, called on the worker thread) is
 passed in. Several images are verified concurrently on a thread pool, one store per image, results in the
-order asked; an image the tool cannot answer for (missing, unreachable) gets ``error`` set and does not stop
-the others.
+order asked; an image the tool cannot answer for (missing, unreachable, a manifest nested too deeply to read)
+gets ``error`` set and does not stop the others.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supplychain.digest import Digest
-from supplychain.errors import ConfigurationError, SupplyChainError
+from supplychain.errors import ConfigurationError, InvalidManifestError, SupplyChainError
 from supplychain.keys import PublicKey
 from supplychain.oci.store import ArtifactStore
 from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, signer_of
@@ -29,7 +29,7 @@ from supplychain.verify.check import (
     check_signature,
     parse_claims,
 )
-from supplychain.verify.evidence import Evidence, Limits, SignatureEvidence, gather_evidence
+from supplychain.verify.evidence import Evidence, Limits, SignatureEvidence, describe, gather_evidence
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
 from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
 
@@ -95,7 +95,7 @@ def evidence_checks(policy: VerifyPolicy, repository: str | None) -> tuple[Evide
     """The checks after the signature check, in order, for ``policy``."""
     checks: list[EvidenceCheck] = []
     if not policy.insecure_ignore_tlog:
-        checks.append(TransparencyLogCheck(policy.tlog))
+        checks.append(TransparencyLogCheck(policy.tlog, clock=policy.clock))
     if policy.certificate is not None:
         checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
                                        clock=policy.clock))
@@ -188,8 +188,8 @@ def _check_one(
         outcome = check.run(item, context)
         if claims is None and parse_error is not None and not outcome.passed and outcome.check in _CLAIM_CHECKS:
             outcome = CheckOutcome(outcome.check, False, f"the signed payload could not be parsed: {parse_error}")
-        if outcome.log_time is not None:
-            context = replace(context, log_time=outcome.log_time)
+        if outcome.check is CheckName.TLOG:
+            context = replace(context, log_time=outcome.log_time, log_verified=outcome.passed)
         optional.update(outcome.optional or {})
         results.append(outcome)
     return SignatureOutcome(
@@ -235,6 +235,10 @@ def _verify_target(target: VerifyTarget, policy: VerifyPolicy) -> VerificationRe
                             repository=target.repository)
     except SupplyChainError as exc:
         return VerificationResult(target.reference, None, error=exc)
+    except RecursionError as exc:  # a manifest or index too deeply nested for a JSON reader below: this image only
+        error = InvalidManifestError(f"{target.reference}: {describe(exc)}",
+                                     hint="the registry serves a malformed or hostile document for this image")
+        return VerificationResult(target.reference, None, error=error)
     finally:
         close = getattr(store, "close", None)
         if callable(close):

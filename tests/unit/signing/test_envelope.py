@@ -144,3 +144,28 @@ def test_bundle_referrer_manifest():
     }
     with pytest.raises(ValueError, match="aware"):
         rfc3339(FIXED_TIME.replace(tzinfo=None))
+
+
+def test_bundle_nested_too_deeply_is_invalid_not_a_crash():
+    """A referrer layer of '['*100000 + ']'*100000 used to escape parse_bundle as RecursionError (exit 70)."""
+    with pytest.raises(InvalidPayloadError, match="bundle is not valid JSON: arrays and objects nest deeper"):
+        parse_bundle(b"[" * 100_000 + b"]" * 100_000)
+    deep_material = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+                     "verificationMaterial": {"tlogEntries": []}, "dsseEnvelope": {}}
+    raw = json.dumps(deep_material).encode().replace(b'"tlogEntries": []', b'"x": ' + b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(InvalidPayloadError, match="nest deeper"):
+        parse_bundle(raw)
+
+
+@pytest.mark.parametrize("where", ["payload", "certificate"])
+def test_bundle_with_non_ascii_base64_is_invalid_not_a_crash(where):
+    envelope = {"payload": "AAAA", "payloadType": "application/vnd.in-toto+json", "signatures": [{"sig": "AAAA"}]}
+    material: dict[str, object] = {"tlogEntries": []}
+    if where == "payload":
+        envelope["payload"] = "é"
+    else:
+        material["certificate"] = {"rawBytes": "é"}
+    doc = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": material,
+           "dsseEnvelope": envelope}
+    with pytest.raises(InvalidPayloadError, match="bundle is malformed"):
+        parse_bundle(json.dumps(doc).encode())

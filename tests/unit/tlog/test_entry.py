@@ -365,3 +365,11 @@ def test_malformed_entries_and_proofs() -> None:
         LogKey(REKOR_PUB.public_key, b"short")
     assert issubclass(EntryFormatError, VerificationError)
     assert hashlib.sha256(b"\x00{}").digest() == entry_leaf_hash(b"{}")
+
+
+@pytest.mark.parametrize("data", [b"[" * 100_000 + b"]" * 100_000, b'{"Payload":' + b"[" * 100_000],
+                         ids=["array", "unterminated"])
+def test_rekor_bundle_nested_too_deeply_is_a_format_error(data: bytes) -> None:
+    """json.loads raises RecursionError past Python's recursion limit: the annotation is malformed, not a crash."""
+    with pytest.raises(EntryFormatError, match="Rekor bundle is not valid JSON: arrays and objects nest too deeply"):
+        RekorBundle.parse(data)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from supplychain.digest import Digest
+from supplychain.errors import ExitCode
 from supplychain.keys import sign as raw_sign
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -283,3 +285,107 @@ def test_policy_needs_a_key():
 
     with pytest.raises(ConfigurationError):
         VerifyPolicy(())
+
+
+# -- JSON nested too deeply for Python's decoder (RecursionError) ------------------------------------------------
+
+DEEP = b"[" * 100_000 + b"]" * 100_000  # 200 kB
+
+
+def put_referrer(layout: OciLayout, subject: Descriptor, bundle: bytes) -> Manifest:
+    layer = put_bytes(layout, BUNDLE_MEDIA_TYPE, bundle)
+    layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
+    manifest = build_manifest(EMPTY_DESCRIPTOR, [layer], subject=subject, artifact_type=BUNDLE_MEDIA_TYPE)
+    layout.put_manifest(manifest)
+    return manifest
+
+
+def test_deeply_nested_bundle_is_one_signatures_failure(layout: OciLayout):
+    """A referrer layer of '['*100000 + ']'*100000 used to end verify with RecursionError (exit 70)."""
+    amd64, _ = images(layout)
+    sign_image(layout, amd64, KEY.private_key, docker_reference=NAME)
+    sign_image(layout, amd64, KEY.private_key, docker_reference=NAME, signature_format=SignatureFormat.BUNDLE,
+               clock=fixed_clock, upload=True)
+    put_referrer(layout, amd64, DEEP)
+    result = verify_image(layout, amd64.digest, policy())
+    assert result.verified and result.error is None
+    assert [s.verified for s in result.signatures].count(True) == 2
+    (deep,) = [s for s in result.signatures if not s.verified]
+    assert deep.source is EvidenceSource.REFERRER
+    assert deep.reason == "read: bundle: bundle is not valid JSON: arrays and objects nest deeper than 128 levels"
+
+
+class RecursingStore:
+    """A store whose reads of chosen things raise ``RecursionError``, as a JSON reader below ``verify`` that does
+    not guard against deep nesting would (``json.loads`` of a hostile manifest or referrers index)."""
+
+    def __init__(self, inner: OciLayout, *, manifests: tuple[Digest | str, ...] = (), referrers: bool = False):
+        self.inner, self.manifests, self.recurse_referrers = inner, manifests, referrers
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def _check(self, what: object) -> None:
+        key = what.digest if isinstance(what, Descriptor) else what
+        if key in self.manifests:
+            raise RecursionError("maximum recursion depth exceeded while decoding a JSON array from a unicode string")
+
+    def resolve(self, identifier: str | Digest) -> Descriptor:
+        self._check(identifier)
+        return self.inner.resolve(identifier)
+
+    def get_manifest(self, what: Descriptor | Digest | str) -> Any:
+        self._check(what)
+        return self.inner.get_manifest(what)
+
+    def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
+        if self.recurse_referrers:
+            raise RecursionError("maximum recursion depth exceeded")
+        return self.inner.referrers(subject, artifact_type)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.inner, attribute)
+
+
+def test_recursion_errors_from_below_are_reasons(layout: OciLayout):
+    amd64, _ = images(layout)
+    sign_image(layout, amd64, KEY.private_key, docker_reference=NAME)
+    hostile = put_referrer(layout, amd64, b"{}")
+    tag = attachment_tag(amd64.digest, AttachmentKind.SIGNATURE)
+
+    result = verify_image(RecursingStore(layout, manifests=(hostile.digest,)), amd64.digest, policy())  # type: ignore[arg-type]
+    assert result.verified  # the legacy signature, next to the referrer whose manifest cannot be read
+    assert result.signatures[1].reason == (
+        "read: referrer manifest: the document nests JSON arrays and objects too deeply to read")
+
+    result = verify_image(RecursingStore(layout, referrers=True), amd64.digest, policy())  # type: ignore[arg-type]
+    assert result.verified and result.problems == (
+        f"referrers of {amd64.digest}: the document nests JSON arrays and objects too deeply to read",)
+
+    result = verify_image(RecursingStore(layout, manifests=(tag,)), amd64.digest, policy())  # type: ignore[arg-type]
+    assert not result.verified and result.problems == (
+        f"{tag}: the document nests JSON arrays and objects too deeply to read",)
+
+
+def test_an_image_that_cannot_be_read_does_not_suppress_the_others(fixture_layout_copy: Path):
+    layout = OciLayout(fixture_layout_copy)
+    amd64, arm64 = images(layout)
+    sign_image(layout, amd64, KEY.private_key, docker_reference=NAME)
+    sign_image(layout, arm64, KEY.private_key, docker_reference=NAME)
+    put_referrer(layout, arm64, DEEP)
+
+    def opener(hostile: bool = False) -> Any:
+        store = OciLayout(fixture_layout_copy)
+        return RecursingStore(store, manifests=(amd64.digest,)) if hostile else store
+
+    targets = [VerifyTarget("hostile", amd64.digest, lambda: opener(True)),
+               VerifyTarget("deep-referrer", arm64.digest, opener),
+               VerifyTarget("fine", amd64.digest, opener)]
+    for workers in (1, 3):
+        results = verify_images(targets, policy(), max_workers=workers)
+        assert [r.reference for r in results] == ["hostile", "deep-referrer", "fine"]
+        assert [r.verified for r in results] == [False, True, True]
+        error = results[0].error
+        assert error is not None and error.exit_code == ExitCode.INVALID_INPUT
+        assert error.message == "hostile: the document nests JSON arrays and objects too deeply to read"

@@ -6,13 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from supplychain.digest import Digest
 from supplychain.errors import UnavailableError
@@ -20,14 +23,24 @@ from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
+from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
 from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION, signature_layer
 from supplychain.signing.signature import create_signature
+from supplychain.signing.statement import build_statement
+from supplychain.signing.transparency import tlog_entry_json
 from supplychain.tlog.checkpoint import NoteSigner, parse_checkpoint, sign_checkpoint
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import LogEntry, RekorBundle, sign_entry_timestamp
 from supplychain.tlog.kind import HashedRekord, VerifierKey
 from supplychain.tlog.trust import LogKeyring, TrustedLog
-from supplychain.verify import CheckName, TlogPolicy, VerificationResult, VerifyPolicy, verify_image
+from supplychain.verify import (
+    CertificatePolicy,
+    CheckName,
+    TlogPolicy,
+    VerificationResult,
+    VerifyPolicy,
+    verify_image,
+)
 from tests.support.tlog import InProcessLog, no_wait_retry
 from tests.unit.signing.test_signer import sig_layers
 from tests.unit.verify.support import fixed_clock, new_key, put_bytes, put_sig_manifest
@@ -342,3 +355,147 @@ def test_online_with_an_unreachable_log_is_an_error_not_a_verdict(layout: OciLay
                          retry=no_wait_retry())
     with online, pytest.raises(UnavailableError):
         verify_image(layout, amd64.digest, policy(rekor.keyring, online=online))
+
+
+# -- what a bundle's version requires (sigstore-js: "invalid bundle") -----------------------------------------------
+
+
+def test_v03_bundle_entry_without_inclusion_proof_is_rejected(layout: OciLayout, rekor: InProcessLog):
+    amd64, _ = images(layout)
+    sign(layout, amd64, rekor, signature_format=SignatureFormat.BUNDLE)
+    _, genuine = bundle_referrer(layout, amd64)
+    entry = genuine["verificationMaterial"]["tlogEntries"][0]
+    assert "inclusionPromise" in entry and "checkpoint" in entry["inclusionProof"]
+
+    def edited(edit: Any) -> dict[str, Any]:
+        doc = json.loads(json.dumps(genuine))
+        edit(doc["verificationMaterial"]["tlogEntries"][0])
+        return doc
+
+    store_bundle(layout, amd64, edited(lambda t: t.pop("inclusionProof")))
+    reason = only_reason(verify_image(layout, amd64.digest, policy(rekor.keyring)))
+    assert reason == ("tlog: expected valid tlogEntries in the bundle, got: tlogEntries[0] of a v0.3 bundle has no "
+                      "inclusionProof")
+    store_bundle(layout, amd64, edited(lambda t: t["inclusionProof"].pop("checkpoint")))
+    reason = only_reason(verify_image(layout, amd64.digest, policy(rekor.keyring)))
+    assert reason.endswith("tlogEntries[0].inclusionProof of a v0.3 bundle has no checkpoint")
+    # The promise is optional from v0.2 on: the proof and its checkpoint prove inclusion.
+    store_bundle(layout, amd64, edited(lambda t: t.pop("inclusionPromise")))
+    assert verify_image(layout, amd64.digest, policy(rekor.keyring)).verified
+
+
+# -- only a time the log signed is the entry's time ------------------------------------------------------------------
+
+
+def windowed(log: InProcessLog, start: datetime, end: datetime) -> LogKeyring:
+    trusted = log.keyring.logs[0]
+    return LogKeyring((TrustedLog(trusted.base_url, trusted.key, int(start.timestamp()), int(end.timestamp())),))
+
+
+def at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def test_unsigned_integrated_time_does_not_choose_the_key_window(layout: OciLayout, rekor: InProcessLog):
+    """The attack: drop the SET and move integratedTime into a window the log key had (2020-2021)."""
+    amd64, _ = images(layout)
+    sign(layout, amd64, rekor, signature_format=SignatureFormat.BUNDLE)
+    _, genuine = bundle_referrer(layout, amd64)
+    old_key = windowed(rekor, datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 12, 31, tzinfo=UTC))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    checked = VerifyPolicy((KEY.public_key,), tlog=TlogPolicy(old_key), clock=at(now))
+    assert "integration time" in only_reason(verify_image(layout, amd64.digest, checked))  # genuine: refused
+
+    forged = json.loads(json.dumps(genuine))
+    entry = forged["verificationMaterial"]["tlogEntries"][0]
+    del entry["inclusionPromise"]
+    entry["integratedTime"] = "1593561600"  # 2020-07-01
+    store_bundle(layout, amd64, forged)
+    reason = only_reason(verify_image(layout, amd64.digest, checked))
+    assert "has no signed integration time; the current time 2026-01-01T00:00:00Z is outside the validity " \
+           "window 2020-01-01T00:00:00Z .. 2021-12-31T00:00:00Z" in reason
+
+
+def test_without_a_set_the_log_key_must_be_valid_now(layout: OciLayout, rekor: InProcessLog):
+    """The genuine case: a SET-less entry verifies by its proof while the key is valid now, and hands on no time."""
+    amd64, _ = images(layout)
+    sign(layout, amd64, rekor, signature_format=SignatureFormat.BUNDLE)
+    _, doc = bundle_referrer(layout, amd64)
+    del doc["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+    doc["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = "1593561600"  # unsigned: irrelevant
+    store_bundle(layout, amd64, doc)
+    key = windowed(rekor, datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC))
+
+    result = verify_image(layout, amd64.digest, VerifyPolicy((KEY.public_key,), tlog=TlogPolicy(key),
+                                                             clock=at(datetime(2026, 1, 1, tzinfo=UTC))))
+    assert result.verified, result.reasons()
+    tlog = result.signatures[0].checks[1]
+    assert tlog.check is CheckName.TLOG and tlog.log_time is None
+    assert "no signed integration time: log key validity checked at the current time (2026-01-01T00:00:00Z)" in (
+        tlog.detail)
+    later = VerifyPolicy((KEY.public_key,), tlog=TlogPolicy(key), clock=at(datetime(2031, 1, 1, tzinfo=UTC)))
+    assert "the current time 2031-01-01T00:00:00Z is outside" in only_reason(verify_image(layout, amd64.digest, later))
+
+
+def test_with_the_set_the_signed_time_is_checked_not_now(layout: OciLayout, rekor: InProcessLog):
+    amd64, _ = images(layout)
+    sign(layout, amd64, rekor, signature_format=SignatureFormat.BUNDLE)
+    signed_at = bundle_referrer(layout, amd64)[1]["verificationMaterial"]["tlogEntries"][0]["integratedTime"]
+    start = datetime.fromtimestamp(int(signed_at) - 60, UTC)
+    key = windowed(rekor, start, start + timedelta(minutes=2))  # long over by "now"
+    result = verify_image(layout, amd64.digest, VerifyPolicy((KEY.public_key,), tlog=TlogPolicy(key),
+                                                             clock=at(datetime(2099, 1, 1, tzinfo=UTC))))
+    assert result.verified, result.reasons()
+    assert result.signatures[0].checks[1].log_time == int(signed_at)
+
+
+# -- certificates: no signed time, no certificate check ----------------------------------------------------------------
+
+
+def test_certificate_needs_a_signed_time(layout: OciLayout, tmp_path: Path):
+    """A Fulcio-style bundle whose log entry lost its SET: the entry still proves inclusion, but no time is
+    vouched for, so the short-lived certificate cannot be checked (and the unsigned integratedTime is not used)."""
+    from tests.unit.verify.test_certificate import ISSUER, NOW, WORKFLOW, make_ca, make_leaf
+
+    root = make_ca("root")
+    intermediate = make_ca("intermediate", root)
+    leaf, leaf_key = make_leaf(intermediate, eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    amd64, _ = images(layout)
+    statement = build_statement(NAME, amd64.digest)
+    signature = leaf_key.sign(pae(IN_TOTO_PAYLOAD_TYPE, statement), ec.ECDSA(hashes.SHA256()))
+    envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signature),))
+    log = InProcessLog(tmp_path / "cert-log", clock=lambda: NOW.timestamp())  # logged while the leaf is valid
+    try:
+        with log.client() as client:
+            body = json.dumps(envelope.to_json(), separators=(",", ":")).encode()
+            logged = client.create_dsse(body, [leaf.public_bytes(serialization.Encoding.PEM)]).entry
+        genuine = {
+            "mediaType": BUNDLE_MEDIA_TYPE,
+            "verificationMaterial": {
+                "certificate": {"rawBytes": base64.b64encode(leaf.public_bytes(serialization.Encoding.DER)).decode()},
+                "tlogEntries": [tlog_entry_json(logged)],
+            },
+            "dsseEnvelope": envelope.to_json(),
+        }
+        certificate = CertificatePolicy((root[0],), (intermediate[0],), identity=WORKFLOW, issuer=ISSUER)
+        keyless = VerifyPolicy(certificate=certificate, tlog=TlogPolicy(log.keyring))
+        store_bundle(layout, amd64, genuine)
+        result = verify_image(layout, amd64.digest, keyless)
+        assert result.verified, result.reasons()
+        assert "at 2025-06-01T12:00:00Z" in result.signatures[0].checks[2].detail
+
+        no_set = json.loads(json.dumps(genuine))
+        del no_set["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]
+        store_bundle(layout, amd64, no_set)
+        outcome = verify_image(layout, amd64.digest, keyless).signatures[0]
+        assert [c.check for c in outcome.checks if not c.passed] == [CheckName.CERTIFICATE]
+        assert outcome.reason == (
+            "certificate: expected a signed time to check the certificate at, got none: the log entry has no signed "
+            "entry timestamp, and its integratedTime is not signed by the log")
+        timestamps = {"rfc3161Timestamps": [{"signedTimestamp": "AA=="}]}
+        no_set["verificationMaterial"]["timestampVerificationData"] = timestamps
+        store_bundle(layout, amd64, no_set)
+        reason = only_reason(verify_image(layout, amd64.digest, keyless))
+        assert reason.endswith("(the bundle's RFC 3161 timestamps are not verified by supplychain)")
+    finally:
+        log.close()
