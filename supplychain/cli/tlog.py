@@ -5,24 +5,30 @@ operator tools for any Rekor v1 log. Which log keys to trust comes from ``--reko
 or (for the public-good instance) Sigstore's production trusted root shipped with the ``sigstore`` package.
 ``supplychain.tlog`` (and with it cryptography, httpx, pydantic) is imported inside the commands, so
 ``supplychain --help`` stays fast.
+
+A ``--rekor-public-key`` given without ``--rekor-url`` belongs to no URL: it is labelled by its log ID and file, never
+as the public-good log's (whose keys come from Sigstore's trusted root). Log URLs are shown without user info.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from supplychain.cli.options import build_settings, output_option, tlog_trust_options
-from supplychain.errors import InvalidInputError, VerificationError
+from supplychain.errors import InvalidInputError, SizeLimitError, SupplyChainError, VerificationError
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
@@ -30,12 +36,25 @@ if TYPE_CHECKING:
     from supplychain.tlog.trust import LogKeyring
 
 KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
+DEFAULT_HOST = "127.0.0.1"  # supplychain.tlog.server.directory.DEFAULT_HOST (the default name and listen host)
+DEFAULT_PORT = 3000
+MAX_EVIDENCE_BYTES = 16 << 20
+"""Largest --bundle file read (a Sigstore bundle or entry is a few KiB; certificate chains make it tens)."""
+
+_MISMATCH_HINT = ("the evidence is about another artifact: check that --artifact or --digest names the artifact the "
+                  "bundle was made for")
 
 
 def _keyring(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None) -> LogKeyring:
     from supplychain.tlog.trust import select_keyring
 
-    return select_keyring(rekor_url, rekor_public_key, trusted_root)
+    return select_keyring(_given_url(rekor_url), rekor_public_key, trusted_root)
+
+
+def _given_url(rekor_url: str) -> str | None:
+    """``--rekor-url`` if the user gave it (flag or environment), None if it is only the default."""
+    source = click.get_current_context().get_parameter_source("rekor_url")
+    return None if source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) else rekor_url
 
 
 def _client(rekor_url: str, keyring: LogKeyring, ca_file: Path | None) -> RekorClient:
@@ -61,10 +80,16 @@ def tlog_group() -> None:
               help="Directory for the log (created 0700 if missing; must not hold a log already).")
 @click.option("--key-type", type=click.Choice(KEY_TYPES), default=KEY_TYPES[0], show_default=True,
               help="The log's signing key algorithm.")
-@click.option("--name", default="localhost", show_default=True,
-              help="Host name the log signs checkpoints under (origin '<name> - <treeID>').")
+@click.option("--name", default=DEFAULT_HOST, show_default=True,
+              help="Host name the log signs checkpoints under (origin '<name> - <treeID>'): the host clients put in "
+              "the log's URL (--rekor-url, a trusted root's baseUrl). Default: the host `tlog serve` listens on.")
 def init_command(directory: Path, key_type: str, name: str) -> None:
-    """Create a local log: its signing key (DIR/log.key, 0600), public key (DIR/log.pub) and config."""
+    """Create a local log: its signing key (DIR/log.key, 0600), public key (DIR/log.pub) and config.
+
+    The name must be the host clients use in the log's URL: sigstore-js, for one, accepts a checkpoint only if the
+    trusted root's baseUrl contains its signer name. The default, 127.0.0.1, fits `tlog serve`'s default address
+    (http://127.0.0.1:3000); a log served as https://log.example.com needs --name log.example.com.
+    """
     from supplychain.tlog.server.directory import init_log_directory
 
     log = init_log_directory(directory, key_type=key_type, name=name)  # type: ignore[arg-type]
@@ -76,18 +101,22 @@ def init_command(directory: Path, key_type: str, name: str) -> None:
 @tlog_group.command("serve")
 @click.option("--dir", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="The log directory made by `tlog init`.")
-@click.option("--addr", default="127.0.0.1:3000", show_default=True, metavar="HOST:PORT",
-              help="Address to listen on (port 0 picks a free one).")
+@click.option("--addr", default=f"{DEFAULT_HOST}:{DEFAULT_PORT}", show_default=True, metavar="HOST:PORT",
+              help="Address to listen on: an IPv4 address or host name, or an IPv6 address in brackets "
+              "([::1]:3000); port 0 picks a free one.")
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 def serve_command(directory: Path, addr: str, quiet: bool) -> None:
-    """Serve a local Rekor v1-compatible log over HTTP until SIGTERM or Ctrl-C."""
+    """Serve a local Rekor v1-compatible log over HTTP until SIGTERM or Ctrl-C.
+
+    One server per log directory: a second `tlog serve` on the same --dir refuses to start. Stopping on SIGTERM or
+    SIGINT (Ctrl-C) is a clean shutdown (entries in flight are committed first) and exits 0: a server that stops
+    on request has succeeded.
+    """
     from supplychain.tlog.server.directory import open_log_directory
     from supplychain.tlog.server.http import serve
     from supplychain.tlog.server.log import LocalLog
 
-    host, _, port_text = addr.rpartition(":")
-    if not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise InvalidInputError(f"--addr {addr!r} is not HOST:PORT", hint="e.g. --addr 127.0.0.1:3000")
+    host, port = _parse_addr(addr)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     server_logger = logging.getLogger("supplychain.tlog.server")
@@ -95,14 +124,41 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     server_logger.setLevel(logging.WARNING if quiet else logging.INFO)
     log = LocalLog(open_log_directory(directory)).start()
     stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
 
     def ready(url: str) -> None:
         click.echo(f"serving {log.origin!r} ({log.size} entries) at {url}", err=True)
 
-    serve(log, host.strip("[]"), int(port_text), stop, ready=ready)
+    try:
+        serve(log, host, port, stop, ready=ready)
+    finally:
+        for number, action in previous.items():
+            signal.signal(number, action)
+        server_logger.removeHandler(handler)
     click.echo("stopped", err=True)
+
+
+def _parse_addr(addr: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPv6]:PORT`` to (host, port)."""
+    hint = "write --addr HOST:PORT, e.g. 127.0.0.1:3000, or [::1]:3000 for IPv6"
+    if addr.startswith("["):
+        host, bracket, port_text = addr[1:].partition("]")
+        if not bracket or not port_text.startswith(":"):
+            raise InvalidInputError(f"--addr {addr!r} is not [IPv6]:PORT", hint=hint)
+        port_text = port_text[1:]
+        try:
+            if ipaddress.ip_address(host).version != 6:
+                raise ValueError(host)
+        except ValueError:
+            message = f"--addr {addr!r}: {host!r} in brackets is not an IPv6 address"
+            raise InvalidInputError(message, hint=hint) from None
+    else:
+        host, _, port_text = addr.rpartition(":")
+        if ":" in host:
+            raise InvalidInputError(f"--addr {addr!r}: write an IPv6 address in brackets", hint=hint)
+    if not host or not port_text.isdigit() or not port_text.isascii() or int(port_text) > 65535:
+        raise InvalidInputError(f"--addr {addr!r} is not HOST:PORT", hint=hint)
+    return host, int(port_text)
 
 
 # -- operator tools ------------------------------------------------------------------------------------------
@@ -172,7 +228,7 @@ def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
 @tlog_group.command("verify")
 @click.option("--bundle", "bundle_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Evidence: a Sigstore bundle, a cosign Rekor bundle (dev.sigstore.cosign/bundle), "
-              "or `tlog get -o json` output.")
+              "or `tlog get -o json` output (at most 16 MiB).")
 @click.option("--artifact", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also require the (hashedrekord) entry to be about this file.")
 @click.option("--digest", help="Also require the (hashedrekord) entry to be about this digest (sha256:<hex>).")
@@ -183,7 +239,12 @@ def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
 def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None, online: bool, rekor_url: str,
                    rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
                    output: str) -> None:
-    """Verify the inclusion of an entry: offline (SET, inclusion proof and checkpoint), or --online."""
+    """Verify the inclusion of an entry: offline (SET, inclusion proof and checkpoint), or --online.
+
+    Each entry of the evidence gets a verdict. With -o json, stdout has one object per entry, "ok": true or
+    false (with "error"), whatever the outcome; the exit status is 1 when any entry did not verify.
+    """
+    from supplychain.tlog.client import EntryMismatchError
     from supplychain.tlog.evidence import read_evidence, verify_entry
     from supplychain.tlog.kind import artifact_mismatch
 
@@ -191,29 +252,95 @@ def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None,
         raise click.UsageError("give at most one of --artifact and --digest")
     wanted = _wanted_digest(artifact, digest)
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
-    entries = read_evidence(bundle_path.read_bytes())
-    results: list[tuple[RekorEntry, EntryVerification]] = []
+    entries = read_evidence(_read_evidence_file(bundle_path))
+    verdicts: list[_Verdict] = []
     client = _client(rekor_url, keyring, ca_file) if online else None
     try:
         for entry in entries:
-            if wanted is not None:
-                problem = artifact_mismatch(entry.entry.body, *wanted)
-                if problem is not None:
-                    raise VerificationError(f"entry {entry.log_index} does not match the artifact: {problem}")
-            verification = verify_entry(entry, keyring)
-            if client is not None:
-                verification = client.confirm_entry(entry).verification
-            results.append((entry, verification))
+            try:
+                if wanted is not None:
+                    problem = artifact_mismatch(entry.entry.body, *wanted)
+                    if problem is not None:
+                        raise VerificationError(f"entry {entry.log_index} does not match the artifact: {problem}",
+                                                hint=_MISMATCH_HINT)
+                verification = verify_entry(entry, keyring)
+                if client is not None:
+                    verification = client.confirm_entry(entry).verification
+            except (VerificationError, EntryMismatchError) as exc:  # a verdict on this entry, not a failure to answer
+                verdicts.append(_Verdict(entry, None, exc))
+                continue
+            verdicts.append(_Verdict(entry, verification, None))
     finally:
         if client is not None:
             client.close()
     if output == "json":
-        click.echo(json.dumps([_verification_json(entry, verification, online) for entry, verification in results],
-                              indent=2))
-        return
-    for entry, verification in results:
-        click.echo(f"verified entry {entry.log_index} ({entry.uuid}): {verification.summary()}"
-                   + (" [online]" if online else ""))
+        click.echo(json.dumps([verdict.to_json(online) for verdict in verdicts], indent=2))
+    else:
+        for verdict in verdicts:
+            if verdict.verification is not None:
+                click.echo(f"verified entry {verdict.entry.log_index} ({verdict.entry.uuid}): "
+                           f"{verdict.verification.summary()}" + (" [online]" if online else ""))
+    failed = [verdict.error for verdict in verdicts if verdict.error is not None]
+    if failed:
+        first = failed[0]
+        message = first.message if len(failed) == 1 else (
+            f"{len(failed)} of {len(verdicts)} entries did not verify; first: {first.message}")
+        raise VerificationError(message, hint=first.hint)
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    entry: RekorEntry
+    verification: EntryVerification | None
+    error: SupplyChainError | None
+
+    def to_json(self, online: bool) -> dict[str, Any]:
+        entry, verification = self.entry, self.verification
+        document: dict[str, Any] = {"ok": verification is not None, "uuid": entry.uuid, "logIndex": entry.log_index,
+                                    "logID": entry.entry.log_id, "integratedTime": entry.entry.integrated_time}
+        if verification is None:
+            document.update(error=" ".join(str(self.error).split()), online=online)
+            return document
+        checkpoint = verification.checkpoint
+        document.update({
+            "log": verification.log.base_url or None,  # None: the key was given without --rekor-url
+            "keySource": verification.log.source,
+            "signedEntryTimestamp": verification.timestamp_verified,
+            "inclusion": None if checkpoint is None else {
+                "origin": checkpoint.origin, "treeSize": checkpoint.size, "rootHash": checkpoint.root_hash.hex()},
+            "keyValidityChecked": verification.time_checked,
+            "online": online,
+        })
+        return document
+
+
+def _read_evidence_file(path: Path) -> bytes:
+    """The --bundle file, refused above ``MAX_EVIDENCE_BYTES`` before it is read, and if it is empty or not JSON
+    (the wrong file: invalid input, exit 3)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_EVIDENCE_BYTES:
+            raise SizeLimitError(
+                f"--bundle {path} is {size} bytes, more than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence",
+                hint="give the Sigstore bundle, the dev.sigstore.cosign/bundle annotation or `tlog get -o json` "
+                "output: evidence is a few KiB",
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_EVIDENCE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_EVIDENCE_BYTES:  # a file that grew, or a device
+        raise SizeLimitError(f"--bundle {path} is larger than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence")
+    hint = "give a Sigstore bundle, the dev.sigstore.cosign/bundle annotation value or `tlog get -o json` output"
+    if not data.strip():
+        raise InvalidInputError(f"--bundle {path} is empty", hint=hint)
+    try:
+        json.loads(data)
+    except RecursionError:
+        pass  # JSON, but nested past any evidence's depth: hostile evidence, for read_evidence to refuse (a verdict)
+    except ValueError as exc:
+        raise InvalidInputError(f"--bundle {path} is not JSON: {exc}", hint=hint) from None
+    return data
 
 
 def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, bytes] | None:
@@ -235,22 +362,6 @@ def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, byte
     return algorithm, raw
 
 
-def _verification_json(entry: RekorEntry, verification: EntryVerification, online: bool) -> dict[str, Any]:
-    checkpoint = verification.checkpoint
-    return {
-        "uuid": entry.uuid,
-        "logIndex": entry.log_index,
-        "logID": entry.entry.log_id,
-        "integratedTime": entry.entry.integrated_time,
-        "log": verification.log.base_url,
-        "signedEntryTimestamp": verification.timestamp_verified,
-        "inclusion": None if checkpoint is None else {
-            "origin": checkpoint.origin, "treeSize": checkpoint.size, "rootHash": checkpoint.root_hash.hex()},
-        "keyValidityChecked": verification.time_checked,
-        "online": online,
-    }
-
-
 @tlog_group.command("monitor")
 @click.option("--state", "state_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="File holding the last verified checkpoint (created on the first run).")
@@ -264,14 +375,15 @@ def monitor_command(state_path: Path, rekor_url: str, rekor_public_key: Path | N
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     with _client(rekor_url, keyring, ca_file) as client:
         result = monitor(client, state_path)
+    shown = result.current.url  # without user info
     if output == "json":
         click.echo(json.dumps({"status": str(result.status), "ok": result.ok, "detail": result.detail,
                                "previousSize": None if result.previous is None else result.previous.size,
                                "treeSize": result.current.size, "rootHash": result.current.root_hash}, indent=2))
     elif result.ok:
-        click.echo(f"{rekor_url}: {result.detail}")
+        click.echo(f"{shown}: {result.detail}")
     if not result.ok:
         raise VerificationError(
-            f"{rekor_url}: {result.detail}",
+            f"{shown}: {result.detail}",
             hint=f"the state in {state_path} was kept as evidence; report the log's two checkpoints to its operator",
         )

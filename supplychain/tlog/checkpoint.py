@@ -205,8 +205,8 @@ class NoteVerifier:
 
     @property
     def label(self) -> str:
-        """``name (key ID hex)``, for messages."""
-        return f"{self.name or '<any name>'} (key ID {self.key_id.hex()})"
+        """``name (key ID hex)``, or ``key ID hex`` for a Rekor v1 key whose name is not known, for messages."""
+        return f"{self.name} (key ID {self.key_id.hex()})" if self.name is not None else f"key ID {self.key_id.hex()}"
 
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
@@ -378,20 +378,31 @@ def parse_note(data: str | bytes) -> SignedNote:
 def verify_note(note: SignedNote, verifier: NoteVerifier) -> NoteSignature:
     """Check that ``note`` is signed by ``verifier``'s key; return that signature.
 
-    Signatures under another (name, key ID) are ignored (c2sp.org/signed-note "Signatures"). A signature under the
-    verifier's name and key ID that does not verify rejects the whole note, as the spec recommends. A verifier
-    without a name (Rekor v1) accepts the first line with its key ID that verifies, since a 4-byte key ID alone
-    may collide with another signer's.
+    Signatures under another (name, key ID) are ignored (c2sp.org/signed-note "Signatures"). Every signature under
+    the verifier's name and key ID must verify, else the whole note is rejected, as Go's ``note.Open`` does
+    ("invalid signature for key"): one good line does not excuse a bad one from the same key. A verifier without
+    a name (Rekor v1) learns the name from the first line with its key ID that verifies (a 4-byte key ID alone may
+    collide with another signer's); from then on every line under that name and key ID must verify too.
     """
     text = note.text.encode("utf-8")
     candidates = [signature for signature in note.signatures if verifier.matches(signature)]
-    for signature in candidates:
-        if verifier.verify(text, signature.signature):
-            return signature
-        if verifier.name is not None:
-            break
+    name = verifier.name
+    if name is None:
+        name = next((sig.name for sig in candidates if verifier.verify(text, sig.signature)), None)
+    if name is not None:
+        signed = [signature for signature in candidates if signature.name == name]
+        for signature in signed:
+            if not verifier.verify(text, signature.signature):
+                raise NoteSignatureError(
+                    f"the signature by {signature.name} (key ID {signature.key_id.hex()}) on the note does not verify"
+                )
+        if signed:
+            return signed[0]
     if candidates:
-        raise NoteSignatureError(f"the signature of {verifier.label} on the note does not verify")
+        names = ", ".join(sorted({sig.name for sig in candidates}))
+        raise NoteSignatureError(
+            f"the signature with key ID {verifier.key_id.hex()} (by {names}) on the note does not verify"
+        )
     seen = ", ".join(f"{sig.name} (key ID {sig.key_id.hex()})" for sig in note.signatures)
     raise NoteSignatureError(f"note is not signed by {verifier.label}; signed by: {seen}")
 
@@ -427,7 +438,7 @@ class Checkpoint:
         if not self.origin or "\n" in self.origin:
             raise CheckpointFormatError(f"checkpoint origin {self.origin!r} must be one non-empty line")
         if not 0 <= self.size <= MAX_TREE_SIZE:
-            raise CheckpointFormatError(f"checkpoint tree size {self.size} is outside 0..2^64-1")
+            raise CheckpointFormatError(f"checkpoint tree size {self.size} is out of range (0 to 2^64-1)")
         if len(self.root_hash) != HASH_SIZE:
             raise CheckpointFormatError(
                 f"checkpoint root hash is {len(self.root_hash)} bytes, expected {HASH_SIZE} (SHA-256)"
@@ -455,7 +466,7 @@ class Checkpoint:
             )
         size = int(size_line)
         if size > MAX_TREE_SIZE:
-            raise CheckpointFormatError(f"checkpoint tree size {size_line} does not fit in 64 bits")
+            raise CheckpointFormatError(f"checkpoint tree size {size_line} is out of range (0 to 2^64-1)")
         try:
             root_hash = _strict_b64decode(root_line)
         except ValueError as exc:

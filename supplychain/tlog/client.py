@@ -18,14 +18,22 @@ Nothing the log says is taken on trust:
 Faults: 429/502/503/504 are retried with backoff (``transport.send``, bounded by ``Settings.retries``); other 5xx
 and exhausted retries raise ``RekorServerError``; timeouts and refused connections ``RekorUnavailableError``;
 409 ``DuplicateEntryError`` (or the existing entry with ``existing_ok=True``); 404 ``EntryNotFoundError``;
-400/413/422 ``RekorRejectedError``. The ``httpx.Client`` is injected (``client=``), or built by ``RekorClient.open``
-through ``supplychain.transport.build_client``.
+400/413/422 ``RekorRejectedError``. A 404 from an endpoint every Rekor v1 log has (``/api/v1/log``, its key, proofs,
+uploads, searches), or an answer there that is not Rekor's JSON, means the URL names no Rekor log
+(``NotARekorLogError``). The ``httpx.Client`` is injected (``client=``), or built by ``RekorClient.open`` through
+``supplychain.transport.build_client``.
+
+The URL may carry user info (``https://user:password@host``, for a log behind basic auth): it is sent with every
+request but never shown; ``url`` (what messages, ``sign`` and the monitor's state file use) is the URL without it
+(``trust.display_url``). As the registry client does, credentials are refused over plain HTTP to a host that is not
+loopback.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,7 +64,7 @@ from supplychain.tlog.checkpoint import (
     parse_rekor_origin,
     verify_checkpoint,
 )
-from supplychain.tlog.entry import LogKey
+from supplychain.tlog.entry import EntryInclusionError, LogKey
 from supplychain.tlog.evidence import (
     EntryUuidError,
     EntryVerification,
@@ -69,12 +77,14 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
-from supplychain.tlog.trust import LogKeyring, TrustedLog
+from supplychain.tlog.trust import LogKeyring, TrustedLog, display_url
 
 MAX_RESPONSE_BYTES = 4 << 20
 """Largest answer read from a log (an entry with a certificate chain is a few KiB; a search answer is a UUID list)."""
 
 MAX_SEARCH_RESULTS = 10_000
+MAX_LOG_INDEX = 2**63 - 1
+"""Rekor's log indexes (and tree sizes) are int64."""
 
 _JSON = "application/json"
 _UNAVAILABLE_HINT = "check --rekor-url and that the log is running; for a slow log raise SUPPLYCHAIN_TIMEOUT"
@@ -112,6 +122,18 @@ class EntryNotFoundError(NotFoundError):
     """No entry with that UUID or index (HTTP 404)."""
 
     default_hint = "check the UUID or index, and that --rekor-url names the log that holds the entry"
+
+
+class NotARekorLogError(RekorUnavailableError):
+    """The URL answers, but not as a Rekor v1 log: ``/api/v1/...`` is missing or does not answer Rekor's JSON."""
+
+    default_hint = (
+        "check --rekor-url: it must be the base URL of a Rekor v1 log (the one serving /api/v1/log), "
+        "e.g. http://127.0.0.1:3000 for `supplychain tlog serve`, not a registry or another service"
+    )
+
+
+_LOOKUP_REFUSED_HINT = "the log refused the lookup: check the UUID or index you asked for"
 
 
 class EntryMismatchError(RekorResponseError):
@@ -182,9 +204,10 @@ class RekorClient:
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(f"transparency log URL {url!r} is not an http(s) URL",
+            raise InvalidInputError(f"transparency log URL {display_url(url)!r} is not an http(s) URL",
                                     hint="write it as https://host[:port], e.g. https://rekor.sigstore.dev")
-        self.url = url.rstrip("/")
+        self._base = url.rstrip("/")  # with its user info, if any: requests carry it (httpx sends basic auth)
+        self.url = display_url(self._base)
         self.keyring = keyring
         self._client = client
         self._retry = retry or transport.RetryPolicy()
@@ -192,6 +215,13 @@ class RekorClient:
         self._cap = max_response_bytes
         self._require_inclusion = require_inclusion_proof
         self._host = transport.url_host(httpx.URL(self.url))
+        if parts.scheme == "http" and (parts.username or parts.password) and not transport.is_loopback(self._host):
+            raise UnsafeRequestError(
+                f"refusing to send the credentials in --rekor-url to the transparency log at {self._host} over "
+                "plain HTTP",
+                hint="use https:// for a log that needs credentials; only a log on this machine (loopback) may "
+                "receive them over plain HTTP",
+            )
 
     @classmethod
     def open(
@@ -199,7 +229,7 @@ class RekorClient:
     ) -> RekorClient:
         """A client with the house TLS, timeout and retry policy; plain HTTP only to loopback or insecure hosts."""
         parts = urlsplit(url)
-        host = transport.url_host(httpx.URL(url)) if parts.hostname else url
+        host = transport.url_host(httpx.URL(url)) if parts.hostname else display_url(url)
         if parts.scheme == "http" and not transport.allows_plain_http(host, settings):
             raise UnsafeRequestError(
                 f"refusing plain HTTP to the transparency log at {host}",
@@ -240,6 +270,8 @@ class RekorClient:
         """
         content = json.dumps(proposal.proposed_entry(), separators=(",", ":")).encode()
         status, headers, body = self._call("POST", "/api/v1/log/entries", content=content, replayable=True)
+        if status == 404:
+            raise self._not_a_log("POST /api/v1/log/entries", status, body)
         if status == 409:
             uuid = self._conflict_uuid(headers, body)
             if not existing_ok:
@@ -258,11 +290,14 @@ class RekorClient:
     def get_entry(self, uuid: str) -> VerifiedEntry:
         """``GET /api/v1/log/entries/{uuid}``: the verified entry, which must be the one asked for."""
         uuid = uuid.lower()
-        split_uuid(uuid)
+        try:
+            split_uuid(uuid)
+        except EntryUuidError as exc:  # what the user asked for, not what the log answered
+            raise InvalidInputError(exc.message, hint=exc.hint) from exc
         status, _, body = self._call("GET", f"/api/v1/log/entries/{uuid}")
         if status == 404:
             raise EntryNotFoundError(f"no entry {uuid} in the transparency log at {self.url}")
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, rejected_hint=_LOOKUP_REFUSED_HINT)
         entry = self._single(parse_log_entries(body))
         if not same_entry(uuid, entry.uuid):
             raise EntryUuidError(f"asked the log for entry {uuid}, it returned entry {entry.uuid}")
@@ -272,20 +307,34 @@ class RekorClient:
         """``GET /api/v1/log/entries?logIndex=N``: the verified entry, which must have that index."""
         if isinstance(index, bool) or index < 0:
             raise InvalidInputError(f"log index {index} is negative", hint="log indexes start at 0")
+        if index > MAX_LOG_INDEX:
+            raise InvalidInputError(
+                f"log index {index} is out of range", hint="a Rekor log index is between 0 and 2^63-1"
+            )
         status, _, body = self._call("GET", "/api/v1/log/entries", params={"logIndex": str(index)})
         if status == 404:
             raise EntryNotFoundError(f"no entry at index {index} in the transparency log at {self.url}")
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, rejected_hint=_LOOKUP_REFUSED_HINT)
         entry = self._single(parse_log_entries(body))
         if entry.log_index != index:
             raise RekorResponseError(f"asked the log for entry {index}, it returned entry {entry.log_index}")
         return self.verify(entry)
 
     def verify(self, entry: RekorEntry) -> VerifiedEntry:
-        """Verify an entry offline with the trusted keys (SET required; inclusion proof unless configured off)."""
-        verification = verify_entry(
-            entry, self.keyring, require_timestamp=True, require_inclusion=self._require_inclusion
-        )
+        """Verify an entry the log just gave with the trusted keys (SET required; inclusion proof unless configured
+        off: every Rekor v1 log returns one with each entry)."""
+        try:
+            verification = verify_entry(
+                entry, self.keyring, require_timestamp=True, require_inclusion=self._require_inclusion
+            )
+        except EntryInclusionError as exc:
+            if entry.inclusion_proof is not None:
+                raise
+            raise EntryInclusionError(
+                f"the transparency log at {self.url} returned entry {entry.log_index} without an inclusion proof",
+                hint="Rekor v1 logs prove inclusion with every entry they return: check that --rekor-url names a "
+                "Rekor v1 log (an older or other log cannot be used here)",
+            ) from exc
         return VerifiedEntry(entry, verification)
 
     def confirm_entry(self, entry: RekorEntry) -> VerifiedEntry:
@@ -324,7 +373,7 @@ class RekorClient:
     def _search(self, query: dict[str, Any]) -> list[str]:
         content = json.dumps(query).encode()
         status, _, body = self._call("POST", "/api/v1/index/retrieve", content=content, replayable=True)
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, endpoint="POST /api/v1/index/retrieve", rejected_hint=_LOOKUP_REFUSED_HINT)
         try:
             uuids = _UUIDS.validate_json(body)
         except ValidationError as exc:
@@ -341,11 +390,20 @@ class RekorClient:
     def log_info(self) -> LogInfo:
         """``GET /api/v1/log``: the current tree head, its checkpoint verified with a key trusted now."""
         status, _, body = self._call("GET", "/api/v1/log")
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, endpoint="GET /api/v1/log")
+        document = _json_document(body)
+        if not isinstance(document, dict) or not {"treeSize", "rootHash", "signedTreeHead"} <= set(document):
+            raise self._not_a_log("GET /api/v1/log", status, body, what="does not answer Rekor's log info JSON")
+        size = document["treeSize"]
+        number = int(size) if isinstance(size, str) and size.isdecimal() and size.isascii() else size
+        if isinstance(number, int) and not isinstance(number, bool) and not 0 <= number <= MAX_LOG_INDEX:
+            raise RekorResponseError(f"the log's treeSize {str(size)[:40]} is out of range (0 to 2^63-1)")
         try:
-            info = _LogInfo.model_validate_json(body)
+            info = _LogInfo.model_validate(document)
         except ValidationError as exc:
-            raise RekorResponseError(f"the log's info is malformed: {exc.errors()[0]['msg']}") from exc
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "document"
+            raise RekorResponseError(f"the log's info is malformed: {where}: {error['msg']}") from exc
         signed = parse_checkpoint(info.signedTreeHead)
         log = self._checkpoint_signer(signed)
         checkpoint = verify_checkpoint(signed, log.note_verifier())
@@ -388,7 +446,7 @@ class RekorClient:
             )
         params = {"firstSize": str(first_size), "lastSize": str(last_size)}
         status, _, body = self._call("GET", "/api/v1/log/proof", params=params)
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, endpoint="GET /api/v1/log/proof")
         try:
             proof = _Proof.model_validate_json(body)
         except ValidationError as exc:
@@ -420,7 +478,9 @@ class RekorClient:
     def public_key(self) -> LogKey:
         """``GET /api/v1/log/publicKey``: the key the log says it signs with (not trusted: compare it yourself)."""
         status, _, body = self._call("GET", "/api/v1/log/publicKey", accept="application/x-pem-file")
-        self._expect(status, body, 200)
+        self._expect(status, body, 200, endpoint="GET /api/v1/log/publicKey")
+        if not body.lstrip().startswith(b"-----BEGIN"):
+            raise self._not_a_log("GET /api/v1/log/publicKey", status, body, what="does not answer a PEM key")
         try:
             return LogKey.from_public_key(load_public_key(body))
         except LogKeyError as exc:
@@ -441,11 +501,12 @@ class RekorClient:
         headers = {"Accept": accept}
         if content is not None:
             headers["Content-Type"] = _JSON
-        request = self._client.build_request(method, self.url + path, params=params, content=content, headers=headers)
+        request = self._client.build_request(method, self._base + path, params=params, content=content,
+                                             headers=headers)
         try:
             response = transport.send(self._client, request, auth=None, policy=self._retry, replayable=replayable)
-        except TLSError:
-            raise
+        except TLSError as exc:
+            raise TLSError(f"transparency log: {exc.message}", hint=self._tls_hint(exc)) from exc
         except UnavailableError as exc:
             raise RekorUnavailableError(f"transparency log: {exc.message}") from exc
         try:
@@ -471,15 +532,37 @@ class RekorClient:
             ) from exc
         return b"".join(chunks)
 
-    def _expect(self, status: int, body: bytes, wanted: int) -> None:
+    def _tls_hint(self, exc: TLSError) -> str:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            return (f"if the log at {self._host} uses a private CA, pass its certificate with --ca-file; check that "
+                    "--rekor-url names the host its certificate is for")
+        return (f"check that {self._host} serves HTTPS on that port; a local log (`supplychain tlog serve`) speaks "
+                f"plain HTTP: use --rekor-url http://{self._host}")
+
+    def _expect(
+        self, status: int, body: bytes, wanted: int, *, endpoint: str | None = None, rejected_hint: str | None = None
+    ) -> None:
+        """Map an unwanted status; ``endpoint`` names a path every Rekor v1 log serves (a 404 there: not a log)."""
         if status == wanted:
             return
         message = _error_message(body)
         if status in (400, 413, 422):
-            raise RekorRejectedError(f"the transparency log refused the request (HTTP {status}): {message}")
+            raise RekorRejectedError(f"the transparency log refused the request (HTTP {status}): {message}",
+                                     hint=rejected_hint)
+        if status == 404 and endpoint is not None:
+            raise self._not_a_log(endpoint, status, body)
         if status == 404:
             raise EntryNotFoundError(f"the transparency log at {self.url} answered 404: {message}")
         raise RekorServerError(f"the transparency log at {self.url} answered HTTP {status}: {message}")
+
+    def _not_a_log(self, endpoint: str, status: int, body: bytes, *, what: str = "") -> NotARekorLogError:
+        answer = what or f"answers {endpoint} with HTTP {status}"
+        return NotARekorLogError(
+            f"{self.url} is not a Rekor transparency log: it {answer} ({_error_message(body)[:100]})"
+        )
 
     def _conflict_uuid(self, headers: httpx.Headers, body: bytes) -> str:
         # Rekor answers 409 with Location: /api/v1/log/entries/<uuid> (openapi.yaml "Conflict").
@@ -526,12 +609,17 @@ def _hex(text: str, what: str) -> bytes:
     return value
 
 
+def _json_document(body: bytes) -> Any:
+    """The JSON document of an answer, or None if it is not JSON (deep nesting included)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nesting past the recursion limit
+        return None
+
+
 def _error_message(body: bytes) -> str:
     """Rekor's ``{"code", "message"}`` error text, else the start of the body, on one line."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
+    document = _json_document(body)
     if isinstance(document, dict) and isinstance(document.get("message"), str):
         text = str(document["message"])
     else:

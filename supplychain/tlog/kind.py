@@ -373,7 +373,7 @@ def _in_toto_subjects(payload: bytes) -> list[str]:
     """``<alg>:<hex>`` of each in-toto Statement subject digest (best effort, as Rekor indexes them)."""
     try:
         statement = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit: nothing to index
         return []
     subjects = statement.get("subject") if isinstance(statement, dict) else None
     found: list[str] = []

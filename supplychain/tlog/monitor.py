@@ -8,11 +8,12 @@ A monitor keeps the last checkpoint it verified in a state file. Each run fetche
 * larger: fetch a consistency proof from the stored size and verify it (RFC 9162 2.1.4.2); store the new one;
 * smaller: **rollback** (the log forgot entries it had committed to);
 * same size, another root, or a proof that fails: **split view** (the log shows different histories to different
-  viewers, or rewrote its past);
-* another origin or log ID: the state belongs to **another log**.
+  viewers, or rewrote its past).
 
 The verdict is a value (``MonitorResult``); a bad verdict leaves the state file untouched so that the evidence (the
-old signed checkpoint) survives. The state is written atomically (temporary file, fsync, rename, directory fsync).
+old signed checkpoint) survives. A state file of another log (another log ID, or another origin: a new shard) is
+not a verdict about the log but a mistake in the invocation: ``OtherLogStateError`` (invalid input). The state is
+written atomically (temporary file, fsync, rename, directory fsync); it records the log's URL without user info.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ class MonitorStateError(ConfigurationError):
     default_hint = "point --state at a file this monitor owns; delete it to start over (losing the history)"
 
 
+class OtherLogStateError(MonitorStateError):
+    """The state file records another log (or another shard of it) than the one asked."""
+
+    default_hint = "pass the --state file of this log (each log needs its own), or a new path to start monitoring it"
+
+
 class MonitorStatus(StrEnum):
     """The verdict of one monitoring run."""
 
@@ -51,7 +58,6 @@ class MonitorStatus(StrEnum):
     GREW = "grew"
     ROLLBACK = "rollback"
     SPLIT_VIEW = "split-view"
-    OTHER_LOG = "other-log"
 
 
 _GOOD = frozenset({MonitorStatus.FIRST, MonitorStatus.UNCHANGED, MonitorStatus.GREW})
@@ -120,6 +126,8 @@ def load_state(path: str | Path) -> MonitorState | None:
             str(document["rootHash"]),
             int(document["checkedAt"]),
         )
+    except RecursionError as exc:
+        raise MonitorStateError(f"{path} is not a monitor state file: arrays and objects nest too deeply") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MonitorStateError(f"{path} is not a monitor state file: {exc}") from exc
 
@@ -155,27 +163,33 @@ def _state(client: RekorClient, info: LogInfo, now: int) -> MonitorState:
 
 
 def check_log(
-    client: RekorClient, previous: MonitorState | None, *, clock: Callable[[], float] = time.time
+    client: RekorClient,
+    previous: MonitorState | None,
+    *,
+    clock: Callable[[], float] = time.time,
+    state_name: str = "the state file",
 ) -> MonitorResult:
-    """Fetch the log's checkpoint and judge it against ``previous`` (see the module docstring)."""
+    """Fetch the log's checkpoint and judge it against ``previous`` (see the module docstring).
+
+    Raise ``OtherLogStateError`` when ``previous`` (read from ``state_name``) is another log's.
+    """
     info = client.log_info()
     current = _state(client, info, int(clock()))
     new = info.checkpoint
     if previous is None:
         return MonitorResult(MonitorStatus.FIRST, None, current, f"first checkpoint: size {new.size}")
     if previous.log_id != current.log_id:
-        return MonitorResult(
-            MonitorStatus.OTHER_LOG, previous, current,
-            f"the state is for log {previous.log_id}, the log at {client.url} is {current.log_id}",
+        raise OtherLogStateError(
+            f"{state_name} is for log {previous.log_id}, not {current.log_id} (the log at {client.url})"
         )
     try:
         old = verify_checkpoint(previous.checkpoint, client.keyring.find(previous.log_id).note_verifier())
     except (SignedNoteError, UnknownLogError) as exc:
         raise MonitorStateError(f"the stored checkpoint does not verify with the log's key: {exc}") from exc
     if old.origin != new.origin:
-        return MonitorResult(
-            MonitorStatus.OTHER_LOG, previous, current,
-            f"the state is for origin {old.origin!r}, the log now signs {new.origin!r} (a new shard or another log)",
+        raise OtherLogStateError(
+            f"{state_name} is for origin {old.origin!r}, not {new.origin!r} (a new shard of the log at {client.url}, "
+            "or another log under the same key)"
         )
     return _compare(client, previous, current, old, new)
 
@@ -211,7 +225,7 @@ def _compare(
 
 def monitor(client: RekorClient, state_path: str | Path, *, clock: Callable[[], float] = time.time) -> MonitorResult:
     """One monitoring run: load the state, check the log, store the new checkpoint if the log behaved."""
-    result = check_log(client, load_state(state_path), clock=clock)
+    result = check_log(client, load_state(state_path), clock=clock, state_name=f"the state file {state_path}")
     if result.ok:
         save_state(state_path, result.current)
     return result

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -80,14 +80,40 @@ def format_time(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def display_url(url: str) -> str:
+    """``url`` without its user info (``user:password@``): how a log URL is shown in messages and stored in files.
+
+    The credentials still travel with the requests (``RekorClient`` keeps them); they are never echoed.
+    """
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedLog:
-    """One transparency log key: where the log lives, the key, and when the key may be used (Unix seconds)."""
+    """One transparency log key: where the log lives, the key, and when the key may be used (Unix seconds).
+
+    ``base_url`` is empty when the key was given without a URL (``--rekor-public-key`` alone): such a key is
+    labelled by its log ID and ``source``, the file it came from, never as some log's. User info in the URL is
+    dropped (``display_url``).
+    """
 
     base_url: str
     key: LogKey
     valid_from: int | None = None
     valid_until: int | None = None
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", display_url(self.base_url))
+
+    @property
+    def label(self) -> str:
+        """``<log ID prefix>... (<where it came from>)`` for messages: the key file if any, else the log's URL."""
+        where = f"key file {self.source}" if self.source else (self.base_url or "no URL")
+        return f"{self.key.log_id_hex[:16]}... ({where})"
 
     def covers(self, when: int) -> bool:
         """Whether the key was valid at ``when`` (the window is inclusive at both ends)."""
@@ -100,8 +126,7 @@ class TrustedLog:
         if not self.covers(when):
             window = f"{_describe(self.valid_from)} .. {_describe(self.valid_until)}"
             raise KeyValidityError(
-                f"{what} time {format_time(when)} is outside the validity window {window} of log key "
-                f"{self.key.log_id_hex[:16]}... ({self.base_url})"
+                f"{what} time {format_time(when)} is outside the validity window {window} of log key {self.label}"
             )
 
     @property
@@ -136,7 +161,7 @@ class LogKeyring:
         for log in self.logs:
             if log.key.log_id == wanted:
                 return log
-        known = ", ".join(f"{log.key.log_id_hex[:16]}... ({log.base_url})" for log in self.logs) or "none"
+        known = ", ".join(log.label for log in self.logs) or "none"
         raise UnknownLogError(f"no trusted key for log {wanted.hex()}; trusted logs: {known}")
 
     def key_for(self, log_id: bytes | str, integrated_time: int | None) -> TrustedLog:
@@ -149,7 +174,7 @@ class LogKeyring:
     def for_url(self, url: str) -> LogKeyring:
         """The keys of the log at ``url`` (scheme, host and port compared; a trailing slash ignored)."""
         wanted = _normal_url(url)
-        return LogKeyring(tuple(log for log in self.logs if _normal_url(log.base_url) == wanted))
+        return LogKeyring(tuple(log for log in self.logs if log.base_url and _normal_url(log.base_url) == wanted))
 
     def valid_at(self, when: int) -> LogKeyring:
         """The keys valid at ``when``."""
@@ -157,9 +182,9 @@ class LogKeyring:
 
     def merged(self, other: Iterable[TrustedLog]) -> LogKeyring:
         """Both sets of keys, without duplicates."""
-        unique: dict[tuple[str, bytes, int | None, int | None], TrustedLog] = {}
+        unique: dict[tuple[str, bytes, int | None, int | None, str | None], TrustedLog] = {}
         for log in (*self.logs, *other):
-            unique.setdefault((log.base_url, log.key.log_id, log.valid_from, log.valid_until), log)
+            unique.setdefault((log.base_url, log.key.log_id, log.valid_from, log.valid_until, log.source), log)
         return LogKeyring(tuple(unique.values()))
 
 
@@ -285,35 +310,39 @@ def sigstore_trusted_root(instance: Literal["production", "staging"] = "producti
     return load_trusted_root(data, source=f"sigstore {instance} trusted root")
 
 
-def public_key_keyring(data: bytes, url: str, *, source: str = "log public key") -> LogKeyring:
-    """A keyring of one Rekor v1 key (PEM or DER), valid forever, for the log at ``url``."""
+def public_key_keyring(data: bytes, url: str | None, *, source: str | None = None) -> LogKeyring:
+    """A keyring of one Rekor v1 key (PEM or DER), valid forever, for the log at ``url`` (``None``: not known).
+
+    ``source`` names where the key came from (its file): messages then label the key by it.
+    """
     try:
         key = LogKey.load(data)
     except LogKeyError as exc:
-        raise ConfigurationError(f"{source}: {exc}", hint=exc.hint) from exc
-    return LogKeyring((TrustedLog(url.rstrip("/"), key),))
+        raise ConfigurationError(f"{source or 'log public key'}: {exc}", hint=exc.hint) from exc
+    return LogKeyring((TrustedLog("" if url is None else url.rstrip("/"), key, source=source),))
 
 
-def read_public_key(path: str | Path, url: str) -> LogKeyring:
-    """``public_key_keyring`` of a file (``--rekor-public-key``)."""
+def read_public_key(path: str | Path, url: str | None) -> LogKeyring:
+    """``public_key_keyring`` of a file (``--rekor-public-key``), labelled by that file."""
     return public_key_keyring(_read(path, "log public key"), url, source=str(path))
 
 
 def select_keyring(url: str | None, public_key: str | Path | None, trusted_root: str | Path | None) -> LogKeyring:
     """The keys for the CLI's ``--rekor-url``, ``--rekor-public-key`` and ``--trusted-root``.
 
-    A public key wins and applies to ``url`` (default: the public-good instance). A trusted root gives every key
-    it lists (the caller narrows to one URL with ``for_url`` when it talks to a log). Neither: Sigstore's
-    production root, but only for the public-good URL: a log at another URL needs its key named.
+    A public key wins and applies to ``url``; without a URL it belongs to no URL and is labelled by its log ID and
+    file (a key file is never taken for the public-good log's: Sigstore's keys come from its trusted root). A
+    trusted root gives every key it lists (the caller narrows to one URL with ``for_url`` when it talks to a log).
+    Neither: Sigstore's production root, but only for the public-good URL: a log at another URL needs its key named.
     """
-    target = (url or PUBLIC_GOOD_URL).rstrip("/")
     if public_key is not None:
-        return read_public_key(public_key, target)
+        return read_public_key(public_key, url)
     if trusted_root is not None:
         return read_trusted_root(trusted_root)
+    target = (url or PUBLIC_GOOD_URL).rstrip("/")
     if _normal_url(target) != _normal_url(PUBLIC_GOOD_URL):
         raise ConfigurationError(
-            f"no key for the transparency log at {target}",
+            f"no key for the transparency log at {display_url(target)}",
             hint="pass its public key with --rekor-public-key (a local log's is DIR/log.pub) or --trusted-root",
         )
     return sigstore_trusted_root("production")

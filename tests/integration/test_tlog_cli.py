@@ -30,9 +30,9 @@ class Result:
     stderr: str
 
 
-def run(*args: str | Path) -> Result:
+def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     runner = CliRunner()
-    with runner.isolation() as (stdout, stderr, _):
+    with runner.isolation(env={"SUPPLYCHAIN_REKOR_URL": None, **(env or {})}) as (stdout, stderr, _):
         try:
             main([str(arg) for arg in args])
         except SystemExit as exit_:
@@ -117,8 +117,13 @@ def test_verify_real_bundles_offline(tmp_path: Path) -> None:
     result = run("tlog", "verify", "--bundle", production)
     assert result.code == 0 and "rekor.sigstore.dev - 2605736670972794746" in result.stdout
     staging = ["--trusted-root", fixture_path(*VECTORS, "trusted_root.staging.json")]
-    assert run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "staging-rekor-v2.txt.sigstore.json"),
+    assert run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "a.dsse.staging-rekor-v2.txt.sigstore.json"),
                *staging).code == 0
+    # A Rekor v2 entry carries no SET: without a signed time its key (log2025-alpha1, retired 2025-09-04) is
+    # checked against now, and the unsigned integratedTime is never trusted.
+    assert_one_line_error(
+        run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "staging-rekor-v2.txt.sigstore.json"), *staging),
+        ExitCode.VERIFICATION_FAILED, "no signed integration time")
     assert_one_line_error(run("tlog", "verify", "--bundle", fixture_path(*VECTORS, "bundle_v3.txt.sigstore")),
                           ExitCode.VERIFICATION_FAILED, "no trusted key")
     tampered = tmp_path / "tampered.sigstore"
@@ -173,5 +178,105 @@ def test_monitor(own_log: LogProcess, tmp_path: Path) -> None:
 def test_monitor_pointed_at_another_log(tlog_server: LogProcess, own_log: LogProcess, tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     assert run("tlog", "monitor", "--state", state, *trust(own_log)).code == 0
-    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(tlog_server)), ExitCode.VERIFICATION_FAILED,
-                          "the state is for log")
+    # A user mistake (the wrong --state), not misbehaviour of the log: invalid input.
+    mine = open_log_directory(own_log.directory).log_key().log_id_hex
+    theirs = open_log_directory(tlog_server.directory).log_key().log_id_hex
+    assert_one_line_error(run("tlog", "monitor", "--state", state, *trust(tlog_server)), ExitCode.INVALID_INPUT,
+                          f"the state file {state} is for log {mine}, not {theirs}")
+
+
+# -- QA: exit codes, hints, labels -------------------------------------------------------------------------------
+
+
+def test_get_input_errors_are_invalid_input(tlog_server: LogProcess) -> None:
+    assert_one_line_error(run("tlog", "get", "--uuid", "zz", *trust(tlog_server)), ExitCode.INVALID_INPUT, "'zz'")
+    result = run("tlog", "get", "--index", "99999999999999999999999", *trust(tlog_server))
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, "out of range")
+    assert "upload" not in result.stderr
+
+
+def test_tls_to_a_plain_log_gets_log_hints(tlog_server: LogProcess) -> None:
+    result = run("tlog", "info", "--rekor-url", tlog_server.url.replace("http:", "https:"),
+                 "--rekor-public-key", tlog_server.public_key_path)
+    assert_one_line_error(result, ExitCode.UNAVAILABLE, "transparency log")
+    assert "certs.d" not in result.stderr and "SUPPLYCHAIN_INSECURE_REGISTRIES" not in result.stderr
+    assert f"--rekor-url {tlog_server.url}" in result.stderr
+
+
+def test_init_where_it_cannot_write(tmp_path: Path) -> None:
+    result = run("tlog", "init", "--dir", "/proc/nope")
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, "cannot create /proc/nope")
+    assert "tlog init" not in result.stderr.splitlines()[1] and "writable" in result.stderr
+
+
+def test_init_help_says_what_the_name_is_for() -> None:
+    result = run("tlog", "init", "--help")
+    assert "[default: 127.0.0.1]" in result.stdout and "baseUrl" in result.stdout
+
+
+def test_serve_help_documents_the_clean_exit() -> None:
+    assert "exits 0" in " ".join(run("tlog", "serve", "--help").stdout.split())
+
+
+def test_credentials_in_the_url_are_never_shown(tlog_server: LogProcess, tmp_path: Path) -> None:
+    secret = tlog_server.url.replace("http://", "http://alice:s3cret@")
+    trusted = ["--rekor-url", secret, "--rekor-public-key", tlog_server.public_key_path]
+    missing = run("tlog", "get", "--uuid", "ab" * 32, *trusted)
+    assert_one_line_error(missing, ExitCode.NOT_FOUND, f"at {tlog_server.url}")
+    assert "s3cret" not in missing.stderr and "alice" not in missing.stderr
+    state = tmp_path / "state.json"
+    watched = run("tlog", "monitor", "--state", state, *trusted)
+    assert watched.code == 0 and "s3cret" not in watched.stdout + watched.stderr
+    assert "s3cret" not in state.read_text() and json.loads(state.read_text())["url"] == tlog_server.url
+    remote = run("tlog", "info", "--rekor-url", "http://alice:s3cret@log.example.test", "--rekor-public-key",
+                 tlog_server.public_key_path, env={"SUPPLYCHAIN_INSECURE_REGISTRIES": "log.example.test"})
+    assert_one_line_error(remote, ExitCode.INTEGRITY, "credentials", "plain HTTP")
+    assert "s3cret" not in remote.stderr
+
+
+def test_a_key_file_without_a_url_is_labelled_by_its_file(tlog_server: LogProcess, own_log: LogProcess,
+                                                          tmp_path: Path) -> None:
+    uuid = add_entry(tlog_server, b"labelled")
+    evidence = tmp_path / "entry.json"
+    evidence.write_text(run("tlog", "get", "--uuid", uuid, *trust(tlog_server), "-o", "json").stdout)
+    wrong = run("tlog", "verify", "--bundle", evidence, "--rekor-public-key", own_log.public_key_path)
+    assert_one_line_error(wrong, ExitCode.VERIFICATION_FAILED, f"(key file {own_log.public_key_path})")
+    assert "rekor.sigstore.dev" not in wrong.stderr
+    right = run("tlog", "verify", "--bundle", evidence, "--rekor-public-key", tlog_server.public_key_path, "-o", "json")
+    (verdict,) = json.loads(right.stdout)
+    assert right.code == 0 and verdict["ok"] is True
+    assert verdict["log"] is None and verdict["keySource"] == str(tlog_server.public_key_path)
+    named = run("tlog", "verify", "--bundle", evidence, *trust(tlog_server), "-o", "json")
+    assert json.loads(named.stdout)[0]["log"] == tlog_server.url
+
+
+def test_verify_failures_are_verdicts(tlog_server: LogProcess, tmp_path: Path) -> None:
+    uuid = add_entry(tlog_server, b"the real artifact")
+    evidence = tmp_path / "entry.json"
+    evidence.write_text(run("tlog", "get", "--uuid", uuid, *trust(tlog_server), "-o", "json").stdout)
+    other = "sha256:" + "00" * 32
+    text = run("tlog", "verify", "--bundle", evidence, "--digest", other, *trust(tlog_server))
+    assert_one_line_error(text, ExitCode.VERIFICATION_FAILED, "does not match the artifact")
+    assert text.stderr.splitlines()[1].startswith("hint: ") and "--digest" in text.stderr.splitlines()[1]
+    as_json = run("tlog", "verify", "--bundle", evidence, "--digest", other, *trust(tlog_server), "-o", "json")
+    assert as_json.code == ExitCode.VERIFICATION_FAILED
+    (verdict,) = json.loads(as_json.stdout)
+    assert verdict["ok"] is False and verdict["uuid"] == uuid and "does not match the artifact" in verdict["error"]
+
+
+@pytest.mark.parametrize(("content", "fragment"), [(b"", "is empty"), (b"  \n", "is empty"),
+                                                   (b"<html>", "is not JSON"), (b"{", "is not JSON")])
+def test_unusable_bundle_files_are_invalid_input(tlog_server: LogProcess, tmp_path: Path, content: bytes,
+                                                 fragment: str) -> None:
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(content)
+    assert_one_line_error(run("tlog", "verify", "--bundle", bundle, *trust(tlog_server)), ExitCode.INVALID_INPUT,
+                          fragment)
+
+
+def test_huge_bundle_files_are_refused_unread(tlog_server: LogProcess, tmp_path: Path) -> None:
+    bundle = tmp_path / "huge.json"
+    with bundle.open("wb") as handle:
+        handle.truncate(300 << 20)  # sparse: 300 MB that take no disk
+    assert_one_line_error(run("tlog", "verify", "--bundle", bundle, *trust(tlog_server)), ExitCode.INTEGRITY,
+                          "16 MiB")

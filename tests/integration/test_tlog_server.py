@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import signal
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
-from supplychain.errors import InvalidInputError
+from supplychain.errors import ExitCode, InvalidInputError
 from supplychain.tlog.client import EntryNotFoundError, RekorRejectedError
 from supplychain.tlog.server.http import MAX_BODY_BYTES
-from tests.support.tlog import LogProcess, Signer, statement
+from tests.support.registry import free_port
+from tests.support.tlog import LogProcess, Signer, run_serve, statement
 
 pytestmark = pytest.mark.integration
 ENTRIES = "/api/v1/log/entries"
@@ -102,3 +105,82 @@ def test_public_key_endpoint_matches_the_file(tlog_server: LogProcess) -> None:
     config = json.loads((tlog_server.directory / "config.json").read_text())
     with tlog_server.client() as client:
         assert client.log_info().tree_id == config["treeID"]
+
+
+# -- one server per log, and where it may listen -----------------------------------------------------------------
+
+
+def assert_one_line_failure(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
+    """The process failed with ``code`` and one ``error:`` line (and at most one ``hint:``) on stderr."""
+    assert result.returncode == code, result
+    lines = [line for line in result.stderr.splitlines() if line.startswith(("error: ", "hint: "))]
+    assert "Traceback" not in result.stderr and lines and lines[0].startswith("error: ") and len(lines) <= 2, result
+    assert "internal error" not in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return "\n".join(lines)
+
+
+def test_a_second_server_on_the_same_directory_refuses_to_start(tlog_server: LogProcess) -> None:
+    assert tlog_server.process is not None
+    second = run_serve(tlog_server.directory, f"127.0.0.1:{free_port()}")
+    assert_one_line_failure(second, ExitCode.UNAVAILABLE, str(tlog_server.directory),
+                            f"process {tlog_server.process.pid}")
+    with tlog_server.client() as client:  # the first one is unharmed
+        assert client.log_info().checkpoint.size >= 0
+
+
+def test_the_lock_goes_with_the_server(tmp_path: Path) -> None:
+    proc = LogProcess(tmp_path / "log").init().start(quiet=True)
+    proc.kill()  # even a crash releases it (the kernel drops the flock)
+    restarted = proc.start(quiet=True)
+    assert restarted.stop() == 0
+
+
+def test_bind_errors_are_one_line(tlog_server: LogProcess, tmp_path: Path) -> None:
+    directory = LogProcess(tmp_path / "log").init().directory
+    in_use = run_serve(directory, f"127.0.0.1:{tlog_server.port}")
+    hints = assert_one_line_failure(in_use, ExitCode.UNAVAILABLE, "already in use")
+    assert "another port" in hints
+    not_here = run_serve(directory, "10.1.2.3:0")
+    assert_one_line_failure(not_here, ExitCode.UNAVAILABLE, "10.1.2.3 is not an address of this machine")
+    no_such_host = run_serve(directory, "nosuchhost.invalid:0")
+    assert_one_line_failure(no_such_host, ExitCode.INVALID_INPUT, "nosuchhost.invalid")
+    for malformed in ("[127.0.0.1]:0", "::1:0", "127.0.0.1", "127.0.0.1:99999"):
+        assert_one_line_failure(run_serve(directory, malformed), ExitCode.INVALID_INPUT, "--addr")
+    # None of them left the directory locked.
+    LogProcess(directory, port=free_port()).start(quiet=True).stop()
+
+
+def test_serving_on_ipv6(tmp_path: Path) -> None:
+    proc = LogProcess(tmp_path / "log", host="::1").init().start()
+    try:
+        assert proc.url.startswith("http://[::1]:")
+        with proc.client() as client:
+            created = client.create_hashedrekord(Signer().hashedrekord(b"over IPv6"))
+            assert client.get_entry(created.entry.uuid).entry.log_index == 0
+        assert f"at {proc.url}" in proc.stderr_path.read_text()
+    finally:
+        assert proc.stop() == 0
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_on_request_is_success(tmp_path: Path, stop_signal: int) -> None:
+    proc = LogProcess(tmp_path / "log").init().start(quiet=True)
+    assert proc.process is not None
+    proc.process.send_signal(stop_signal)
+    assert proc.process.wait(20) == 0
+    proc.stop()
+    assert "stopped" in proc.stderr_path.read_text()
+
+
+def test_deep_json_over_a_real_connection(tlog_server: LogProcess) -> None:
+    with httpx.Client(base_url=tlog_server.url, timeout=10) as http:
+        for path in ("/api/v1/index/retrieve", "/api/v1/log/entries/retrieve"):
+            response = http.post(path, content=b"[" * 60_000)
+            assert response.status_code == 400 and response.json()["code"] == 400
+        patch = http.patch("/api/v1/log", content=b"{}")
+        assert patch.status_code == 405 and patch.json()["code"] == 405
+        proposal = json.dumps(Signer().hashedrekord(b"chunked, for real").proposed_entry()).encode()
+        created = http.post(ENTRIES, content=iter([proposal[:100], proposal[100:]]))
+        assert created.status_code == 201

@@ -117,15 +117,9 @@ class InProcessLog:
         """A client talking to this log over real HTTP."""
         return RekorClient(self.url, keyring or self.keyring, client=httpx.Client(timeout=10), **options)
 
-    def faulty_client(
-        self,
-        fault: Callable[[httpx.Request, httpx.Response], httpx.Response],
-        *,
-        keyring: LogKeyring | None = None,
-        **options: Any,
-    ) -> RekorClient:
-        """A client whose every answer passes through ``fault(request, real_response)`` (an ``httpx.MockTransport``
-        in front of the real server): for answers a correct server never gives."""
+    def faulty_transport(self, fault: Callable[[httpx.Request, httpx.Response], httpx.Response]) -> httpx.MockTransport:
+        """A transport whose every answer passes through ``fault(request, real_response)`` (an
+        ``httpx.MockTransport`` in front of the real server): for answers a correct server never gives."""
         upstream = httpx.Client(timeout=10)
         self._upstreams.append(upstream)
 
@@ -134,8 +128,18 @@ class InProcessLog:
             answer = httpx.Response(real.status_code, headers=real.headers, content=real.content)
             return fault(request, answer)
 
+        return httpx.MockTransport(handler)
+
+    def faulty_client(
+        self,
+        fault: Callable[[httpx.Request, httpx.Response], httpx.Response],
+        *,
+        keyring: LogKeyring | None = None,
+        **options: Any,
+    ) -> RekorClient:
+        """A client talking to this log through ``faulty_transport(fault)``."""
         options.setdefault("retry", no_wait_retry())
-        client = httpx.Client(transport=httpx.MockTransport(handler))
+        client = httpx.Client(transport=self.faulty_transport(fault))
         return RekorClient(self.url, keyring or self.keyring, client=client, **options)
 
     def close(self) -> None:
@@ -152,17 +156,24 @@ class InProcessLog:
 
 @dataclass
 class LogProcess:
-    """``supplychain tlog serve`` running as its own process on ``127.0.0.1:<port>``."""
+    """``supplychain tlog serve`` running as its own process on ``<host>:<port>`` (``127.0.0.1`` unless given;
+    an IPv6 literal such as ``::1`` is put in brackets)."""
 
     directory: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     key_type: str = "ecdsa-p256"
+    host: str = "127.0.0.1"
     _stderr: Any = None
 
     @property
+    def address(self) -> str:
+        """``host:port`` as ``--addr`` takes it."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.address}"
 
     @property
     def public_key_path(self) -> Path:
@@ -192,7 +203,7 @@ class LogProcess:
         """Start the server and wait until ``GET /api/v1/log`` answers."""
         self._stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - closed in _reap()
         argv = [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(self.directory),
-                "--addr", f"127.0.0.1:{self.port}"]
+                "--addr", self.address]
         self.process = subprocess.Popen(
             [*argv, "--quiet"] if quiet else argv,
             stdout=subprocess.DEVNULL, stderr=self._stderr, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -236,6 +247,14 @@ class LogProcess:
             self._stderr.close()
             self._stderr = None
         return int(self.process.returncode)
+
+
+def run_serve(directory: Path, addr: str, *, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    """``supplychain tlog serve --dir DIRECTORY --addr ADDR`` expected to fail at once: its exit status and stderr."""
+    return subprocess.run(
+        [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(directory), "--addr", addr, "--quiet"],
+        capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,27 @@ Layout::
     DIR/log.key       the log's private key, PKCS#8 PEM, mode 0600 (unencrypted: the server signs unattended)
     DIR/log.pub       its public key, PKIX PEM: what clients pass as --rekor-public-key
     DIR/log.db        the SQLite store (created by ``tlog serve``), with -wal and -shm files
+    DIR/log.lock      held (``flock``) by the one process serving the log; it records that process's pid
 
 Every file is written to a temporary name (``O_CREAT|O_EXCL``), synced, then linked into place (``link(2)`` never
 replaces an existing file) and the directory synced; ``config.json`` goes last, so a directory with a config is
 complete. The checkpoint origin is Rekor's ``<name> - <treeID>`` and checkpoints are signed under key name
 ``<name>`` with Rekor v1's key ID (``SHA-256(SPKI DER)[:4]``); the log ID is ``SHA-256(SPKI DER)``.
+
+The name must be the host clients use in the log's URL: sigstore-js accepts a checkpoint only if the trusted
+root's ``baseUrl`` contains its signer name. It defaults to ``127.0.0.1``, the host ``tlog serve`` listens on by
+default, so that ``http://127.0.0.1:<port>`` works as is.
+
+Only one process may serve a log: two would each number entries from their own view of the tree. ``LocalLog``
+takes an exclusive ``flock`` on ``DIR/log.lock`` for as long as it is open (``lock_log_directory``); the kernel
+drops it when the process dies, so a crash leaves no stale lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 import secrets
@@ -29,7 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from supplychain.errors import ConfigurationError
+from supplychain.errors import ConfigurationError, UnavailableError
 from supplychain.tlog.checkpoint import LogKeyError, LogPrivateKey, NoteSigner, check_public_key, rekor_origin
 from supplychain.tlog.entry import LogKey
 
@@ -39,7 +50,11 @@ CONFIG_FILE = "config.json"
 PRIVATE_KEY_FILE = "log.key"
 PUBLIC_KEY_FILE = "log.pub"
 DATABASE_FILE = "log.db"
-DEFAULT_NAME = "localhost"
+LOCK_FILE = "log.lock"
+DEFAULT_HOST = "127.0.0.1"
+"""Where ``tlog serve`` listens by default."""
+DEFAULT_NAME = DEFAULT_HOST
+"""The default checkpoint signer name: the default listen host, i.e. the host of the log's default URL."""
 _MAX_TREE_ID = 2**63 - 1  # Trillian tree IDs are positive int64
 
 
@@ -47,6 +62,62 @@ class LogDirectoryError(ConfigurationError):
     """A log directory that cannot be created or opened."""
 
     default_hint = "create the log with `supplychain tlog init --dir DIR`"
+
+
+class LogDirectoryInUseError(UnavailableError):
+    """Another process is serving the log in this directory."""
+
+    default_hint = "stop the other `supplychain tlog serve` first (one server per log directory), or serve another log"
+
+
+class LogDirectoryLock:
+    """The exclusive lock on a log directory (``DIR/log.lock``), held until ``release``."""
+
+    def __init__(self, path: Path, descriptor: int) -> None:
+        self.path = path
+        self._descriptor: int | None = descriptor
+
+    def release(self) -> None:
+        """Drop the lock (idempotent). The pid stays in the file: harmless, the lock is what counts."""
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is not None:
+            os.close(descriptor)  # closing the last descriptor of the open file releases the flock
+
+
+def lock_log_directory(path: str | os.PathLike[str]) -> LogDirectoryLock:
+    """Take the exclusive lock on the log in ``path`` or raise ``LogDirectoryInUseError`` naming its holder."""
+    directory = Path(path)
+    lock_path = directory / LOCK_FILE
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise LogDirectoryError(
+            f"cannot open the lock file {lock_path}: {exc.strerror or exc}",
+            hint=f"the user serving the log needs write access to {directory}",
+        ) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = _read_pid(descriptor)
+        os.close(descriptor)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            by = f" by process {holder}" if holder else ""
+            raise LogDirectoryInUseError(f"the log in {directory} is already being served{by}") from exc
+        raise LogDirectoryError(f"cannot lock {lock_path}: {exc.strerror or exc}") from exc
+    try:
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+    except OSError:
+        pass  # the pid is for messages only; the lock is held all the same
+    return LogDirectoryLock(lock_path, descriptor)
+
+
+def _read_pid(descriptor: int) -> int | None:
+    try:
+        text = os.pread(descriptor, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +189,19 @@ def init_log_directory(
         config = LogConfig(name, tree_id, key_type)
         config.origin  # noqa: B018 - validates the name (a note key name: no spaces, no '+')
     except LogKeyError as exc:
-        raise LogDirectoryError(f"invalid log name {name!r}: {exc}", hint="use a host name, e.g. localhost") from exc
+        raise LogDirectoryError(
+            f"invalid log name {name!r}: {exc}",
+            hint=f"use the host clients put in the log's URL, e.g. {DEFAULT_NAME} or log.example.com",
+        ) from exc
     directory = Path(path)
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise LogDirectoryError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+        raise LogDirectoryError(
+            f"cannot create {directory}: {exc.strerror or exc}",
+            hint=f"{directory.parent} is not a directory you can create entries in: choose a --dir on a writable "
+            "file system, in a directory you own",
+        ) from exc
     existing = [name for name in (CONFIG_FILE, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, DATABASE_FILE)
                 if (directory / name).exists()]
     if existing:
@@ -153,6 +231,8 @@ def open_log_directory(path: str | os.PathLike[str]) -> LogDirectory:
         document = json.loads(config_path.read_bytes())
         config = LogConfig(str(document["name"]), int(document["treeID"]), document["keyType"])
         config.origin  # noqa: B018 - validates the name
+    except RecursionError as exc:
+        raise LogDirectoryError(f"cannot read {config_path}: arrays and objects nest too deeply") from exc
     except (OSError, ValueError, KeyError, TypeError, LogKeyError) as exc:
         raise LogDirectoryError(f"cannot read {config_path}: {exc}") from exc
     if config.key_type not in KEY_TYPES or not 0 < config.tree_id <= _MAX_TREE_ID:
@@ -197,7 +277,10 @@ def _write_new(target: Path, data: bytes, mode: int) -> None:
     except FileExistsError as exc:
         raise LogDirectoryError(f"refusing to overwrite {target}") from exc
     except OSError as exc:
-        raise LogDirectoryError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise LogDirectoryError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            hint=f"{target.parent} must be writable by you and its file system must take hard links and have space",
+        ) from exc
     finally:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

@@ -14,7 +14,9 @@ answers every caller of the batch. So:
   so the restarted log can prove consistency with each (RFC 9162 2.1.4);
 * a failed commit stops appends (fail-stop) until a restart rebuilds the tree from what is really on disk.
 
-The Merkle tree (``MerkleTree``) is rebuilt from the stored leaf hashes when the log opens.
+The Merkle tree (``MerkleTree``) is rebuilt from the stored leaf hashes when the log opens. An open log holds the
+directory's lock (``directory.lock_log_directory``): a second ``LocalLog`` on the same directory, in this process or
+another, is refused until the first is closed.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ from supplychain.tlog.entry import InclusionProof, LogEntry, sign_entry_timestam
 from supplychain.tlog.evidence import RekorEntry, entry_uuid, split_uuid
 from supplychain.tlog.kind import CanonicalEntry
 from supplychain.tlog.merkle import MerkleTree, hash_leaf
-from supplychain.tlog.server.directory import LogDirectory
-from supplychain.tlog.server.storage import LogStorage, LogStorageError, NewEntry, StoredEntry
+from supplychain.tlog.server.directory import LogDirectory, lock_log_directory
+from supplychain.tlog.server.storage import CorruptEntryError, LogStorage, LogStorageError, NewEntry, StoredEntry
 
 logger = logging.getLogger("supplychain.tlog.server")
 
@@ -93,7 +95,17 @@ class LocalLog:
         max_batch: int = MAX_BATCH,
         storage: LogStorage | None = None,
     ) -> None:
-        """Open the log's store (or use ``storage``) and rebuild the Merkle tree from it."""
+        """Lock the log's directory, open its store (or use ``storage``) and rebuild the Merkle tree from it."""
+        self._lock = lock_log_directory(directory.path)
+        try:
+            self._open(directory, clock, max_batch, storage)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(
+        self, directory: LogDirectory, clock: Callable[[], float], max_batch: int, storage: LogStorage | None
+    ) -> None:
         self.directory = directory
         self.key = directory.log_key()
         self.tree_id = directory.config.tree_id
@@ -104,7 +116,12 @@ class LocalLog:
         self._max_batch = max_batch
         self._storage = storage or LogStorage(directory.database_path)
         started = time.perf_counter()
-        self._tree = MerkleTree(self._storage.leaf_hashes())
+        try:
+            self._tree = MerkleTree(self._storage.leaf_hashes())
+        except BaseException:
+            if storage is None:
+                self._storage.close()
+            raise
         logger.info("opened %s: %d entries, tree rebuilt in %.2fs", self.origin, self._tree.size,
                     time.perf_counter() - started)
         self._changed = threading.Condition()
@@ -121,11 +138,14 @@ class LocalLog:
         return self
 
     def close(self) -> None:
-        """Refuse new appends, commit what is queued, and close the database."""
+        """Refuse new appends, commit what is queued, close the database and release the directory's lock."""
         self._closing = True
-        with self._commit_lock:
-            self._drain()
-        self._storage.close()
+        try:
+            with self._commit_lock:
+                self._drain()
+            self._storage.close()
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> LocalLog:
         return self.start()
@@ -260,7 +280,7 @@ class LocalLog:
         """The entry at ``index`` with its SET and a proof against the current checkpoint; None if absent."""
         if not 0 <= index < self.size:
             return None
-        stored = self._storage.entry(index)
+        stored = self._checked_entry(index)
         if stored is None:
             raise LogStorageError(f"entry {index} is in the tree but not in the database")
         return self._rekor_entry(stored, self.tree_head())
@@ -285,7 +305,7 @@ class LocalLog:
         size = self.size
         result = []
         for index in sorted(found or ())[:limit]:
-            stored = self._storage.entry(index) if index < size else None
+            stored = self._checked_entry(index) if index < size else None
             if stored is not None:
                 result.append(entry_uuid(stored.body, self.tree_id))
         return result
@@ -294,6 +314,21 @@ class LocalLog:
         """PROOF(first, D[last]) and the root of ``last`` (RFC 9162 2.1.4.1); ``TreeRangeError`` if out of range."""
         with self._changed:
             return self._tree.consistency_proof(first, last), self._tree.root(last)
+
+    def _checked_entry(self, index: int) -> StoredEntry | None:
+        """The stored entry at ``index`` (a committed one), refused if its row no longer matches the tree: its body
+        must hash to its leaf hash (``LogStorage.entry``), and that hash must be the tree's leaf."""
+        stored = self._storage.entry(index)
+        if stored is None:
+            return None
+        with self._changed:
+            leaf = self._tree.leaf_hash(index)
+        if leaf != stored.leaf_hash:
+            raise CorruptEntryError(
+                f"{self._storage.path}: entry {index} is corrupted: its leaf hash {stored.leaf_hash.hex()} is not the "
+                f"tree's {leaf.hex()}"
+            )
+        return stored
 
     def _wait_for_size(self, size: int, timeout: float = 10.0) -> None:
         # The database commit precedes the tree append by a moment: a reader that found the row waits for it.

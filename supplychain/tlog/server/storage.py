@@ -6,7 +6,8 @@ only after the commit of the batch holding it. One writer connection, used only 
 one read connection per reading thread (WAL lets readers run beside the writer and see only committed batches).
 
 Invariants, checked when the log opens: ``log_index`` runs 0..n-1 without gaps, and each leaf hash is unique (the
-``UNIQUE`` constraint is the duplicate check of last resort).
+``UNIQUE`` constraint is the duplicate check of last resort). Each row read to be served is checked against its
+leaf hash (``entry``): a damaged body is refused (``CorruptEntryError``), never handed out under its old UUID.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from supplychain.errors import UnavailableError
+from supplychain.errors import IntegrityError, UnavailableError
+from supplychain.tlog.merkle import hash_leaf
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -42,6 +44,12 @@ class LogStorageError(UnavailableError):
     """The log's database failed or is inconsistent."""
 
     default_hint = "check the disk and the log directory; restart `supplychain tlog serve` once it is fixed"
+
+
+class CorruptEntryError(IntegrityError):
+    """A stored entry whose body no longer hashes to its leaf hash (the database was damaged or edited)."""
+
+    default_hint = "restore the log's database from a backup; the entry cannot be served as it is"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +189,15 @@ class LogStorage:
             ).fetchone()
         except sqlite3.Error as exc:
             raise LogStorageError(f"cannot read {self.path}: {exc}") from exc
-        return None if row is None else StoredEntry(*row)
+        if row is None:
+            return None
+        stored = StoredEntry(*row)
+        if hash_leaf(stored.body) != stored.leaf_hash:
+            raise CorruptEntryError(
+                f"{self.path}: entry {log_index} is corrupted: its body does not hash to its leaf hash "
+                f"{stored.leaf_hash.hex()}"
+            )
+        return stored
 
     def search(self, key: str, limit: int) -> list[int]:
         """Indexes of entries filed under ``key``, ascending, at most ``limit``."""

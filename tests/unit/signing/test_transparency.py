@@ -92,7 +92,7 @@ def test_bundle_carries_the_dsse_entry_with_promise_and_proof(layout: OciLayout,
     proof = entry["inclusionProof"]
     assert list(proof) == ["logIndex", "rootHash", "treeSize", "hashes", "checkpoint"]
     assert isinstance(proof["treeSize"], str) and len(base64.b64decode(proof["rootHash"])) == 32
-    assert proof["checkpoint"]["envelope"].startswith("localhost - ")
+    assert proof["checkpoint"]["envelope"].startswith("127.0.0.1 - ")  # the default name: the default listen host
     assert entry == tlog_entry_json(image.tlog_entry)
     # Read back, the entry verifies offline with the log key: SET and inclusion proof with its checkpoint.
     (parsed,) = bundle_entries(image.bundle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -185,6 +186,36 @@ def test_a_failing_signature_from_the_known_key_rejects_the_note() -> None:
         verify_checkpoint(tampered, STAGING[STAGING_V2_ALPHA1].note_verifier())
 
 
+def test_a_bad_line_under_the_known_key_rejects_the_note_even_after_a_good_one() -> None:
+    # Go's note.Open: every signature under a known (name, key ID) must verify ("invalid signature for key").
+    note = parse_note(V2_CHECKPOINT)
+    good = note.signatures[0]
+    bad = type(good)(good.name, good.key_id, bytes(64))
+    tampered = note.text + "\n" + good.to_line() + bad.to_line()
+    with pytest.raises(NoteSignatureError, match=f"signature by {re.escape(good.name)} .* does not verify"):
+        verify_checkpoint(tampered, STAGING[STAGING_V2_ALPHA1].note_verifier())
+    # A Rekor v1 key (no name in the trust root): the name is the one its good line is under.
+    v1 = parse_note(V1_STAGING_CHECKPOINT)
+    good = v1.signatures[0]
+    bad = type(good)(good.name, good.key_id, bytes(70))
+    tampered = v1.text + "\n" + good.to_line() + bad.to_line()
+    with pytest.raises(NoteSignatureError, match=r"signature by rekor\.sigstage\.dev .* does not verify") as caught:
+        verify_checkpoint(tampered, STAGING[STAGING_V1].note_verifier())
+    assert "any name" not in str(caught.value)
+    # Under another name the same key ID is another (colliding) key: ignored, as any unknown key.
+    other = type(good)("other.example", good.key_id, bytes(70))
+    verify_checkpoint(v1.text + "\n" + good.to_line() + other.to_line(), STAGING[STAGING_V1].note_verifier())
+
+
+def test_a_rekor_v1_key_without_a_verifying_line_names_the_key_id() -> None:
+    v1 = parse_note(V1_STAGING_CHECKPOINT)
+    good = v1.signatures[0]
+    bad = type(good)(good.name, good.key_id, bytes(70))
+    with pytest.raises(NoteSignatureError) as caught:
+        verify_checkpoint(v1.text + "\n" + bad.to_line(), STAGING[STAGING_V1].note_verifier())
+    assert "any name" not in str(caught.value) and f"key ID {good.key_id.hex()}" in str(caught.value)
+
+
 def test_expected_origin_is_enforced() -> None:
     with pytest.raises(CheckpointMismatchError, match=r"expected 'rekor\.sigstage\.dev - 1'"):
         verify_checkpoint(V1_STAGING_CHECKPOINT, STAGING[STAGING_V1].note_verifier(), origin="rekor.sigstage.dev - 1")
@@ -213,7 +244,7 @@ ROOT = base64.b64encode(bytes(range(32))).decode()
         ("example.com/log\n1e3\n" + ROOT + "\n", "without leading zeros"),
         ("example.com/log\n\u0661\u0662\n" + ROOT + "\n", "without leading zeros"),  # Arabic-Indic digits
         ("example.com/log\n-1\n" + ROOT + "\n", "without leading zeros"),
-        ("example.com/log\n18446744073709551616\n" + ROOT + "\n", "does not fit in 64 bits"),
+        ("example.com/log\n18446744073709551616\n" + ROOT + "\n", "out of range"),
         ("example.com/log\n12\n" + ROOT[:-1] + "\n", "root hash: invalid base64"),
         ("example.com/log\n12\n" + "!" + ROOT[1:] + "\n", "root hash: invalid base64"),
         ("example.com/log\n12\n" + ROOT[:-2] + "B=\n", "non-canonical base64"),

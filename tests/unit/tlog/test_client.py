@@ -26,6 +26,7 @@ from supplychain.tlog.client import (
     DuplicateEntryError,
     EntryMismatchError,
     EntryNotFoundError,
+    NotARekorLogError,
     RekorClient,
     RekorRejectedError,
     RekorServerError,
@@ -239,8 +240,12 @@ def test_404_and_rejections(rekor: InProcessLog, signer: Signer) -> None:
             client.get_entry_by_index(7)
         with pytest.raises(InvalidInputError, match="negative"):
             client.get_entry_by_index(-1)
-        with pytest.raises(EntryUuidError):
+        with pytest.raises(InvalidInputError, match="not 64") as caught:  # the user's input, not the log's answer
             client.get_entry("not-a-uuid")
+        assert caught.value.exit_code == ExitCode.INVALID_INPUT
+        with pytest.raises(InvalidInputError, match="out of range") as caught:
+            client.get_entry_by_index(10**23)
+        assert "upload" not in caught.value.hint
         with pytest.raises(InvalidInputError, match="from size 0"):
             client.consistency_proof(0, 1)
         bad = signer.hashedrekord(b"x")
@@ -441,9 +446,11 @@ def test_missing_evidence_is_refused(rekor: InProcessLog, signer: Signer) -> Non
 
     with (
         rekor.faulty_client(rewrite_json(strip, when=is_post)) as client,
-        pytest.raises(VerificationError, match="no inclusion proof"),
+        pytest.raises(VerificationError, match="without an inclusion proof") as caught,
     ):
         client.create_hashedrekord(signer.hashedrekord(b"no proof"))
+    # The hint fits every caller (sign has no --online): it says what is wrong with the log.
+    assert "--online" not in caught.value.hint and "Rekor v1" in caught.value.hint
 
 
 def test_key_outside_its_validity_window(rekor: InProcessLog, signer: Signer) -> None:
@@ -480,10 +487,107 @@ def test_malformed_json(rekor: InProcessLog, content: bytes) -> None:
         return httpx.Response(200, content=content)
 
     with rekor.faulty_client(junk) as client:
-        with pytest.raises(RekorResponseError):
+        with pytest.raises(NotARekorLogError, match="not a Rekor transparency log"):  # no Rekor log info at all
             client.log_info()
         with pytest.raises(RekorResponseError):
             client.get_entry("ab" * 32)
+
+
+def test_log_info_with_a_malformed_field_is_a_bad_answer(rekor: InProcessLog) -> None:
+    def wrong(doc: Any) -> Any:
+        doc["rootHash"] = 1
+        return doc
+
+    with rekor.faulty_client(rewrite_json(wrong)) as client, pytest.raises(RekorResponseError, match="rootHash"):
+        client.log_info()
+
+
+@pytest.mark.parametrize("size", [2**70, str(2**70), -1])
+def test_tree_size_out_of_range(rekor: InProcessLog, size: object) -> None:
+    def huge(doc: Any) -> Any:
+        doc["treeSize"] = size
+        return doc
+
+    with rekor.faulty_client(rewrite_json(huge)) as client, pytest.raises(RekorResponseError, match="out of range"):
+        client.log_info()
+
+
+def test_a_url_that_is_not_a_rekor_log() -> None:
+    """A registry (or any other server) at --rekor-url: 404 on Rekor's paths, or answers that are not Rekor's."""
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"errors": [{"code": "NOT_FOUND", "message": "page not found"}]})
+
+    client = RekorClient("http://127.0.0.1:5000", LogKeyring(()), client=httpx.Client(transport=httpx.MockTransport(
+        registry)), retry=no_wait_retry())
+    with client:
+        for call in (client.log_info, client.public_key, lambda: client.create_hashedrekord(Signer().hashedrekord(
+                b"r")), lambda: client.search_by_hash("sha256:" + "00" * 32), lambda: client.consistency_proof(1, 2)):
+            with pytest.raises(NotARekorLogError, match="not a Rekor transparency log") as caught:
+                call()
+            assert caught.value.exit_code == ExitCode.UNAVAILABLE and "UUID" not in caught.value.hint
+
+    def html(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, html="<html>welcome</html>")
+
+    with RekorClient("http://127.0.0.1:80", LogKeyring(()), client=httpx.Client(transport=httpx.MockTransport(html)),
+                     retry=no_wait_retry()) as client:
+        for call in (client.log_info, client.public_key):
+            with pytest.raises(NotARekorLogError):
+                call()
+
+
+def test_deeply_nested_error_answer(rekor: InProcessLog) -> None:
+    def deep(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return httpx.Response(500, content=b"[" * 60_000)
+
+    with rekor.faulty_client(deep) as client, pytest.raises(RekorServerError, match="HTTP 500"):
+        client.log_info()
+
+
+def test_credentials_in_the_url_are_sent_but_never_shown(rekor: InProcessLog, signer: Signer) -> None:
+    seen: list[str] = []
+
+    def spy(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return response
+
+    secret_url = rekor.url.replace("http://", "http://alice:s3cret@")
+    client = RekorClient(secret_url, rekor.keyring, client=httpx.Client(transport=rekor.faulty_transport(spy)),
+                         retry=no_wait_retry())
+    with client:
+        assert client.url == rekor.url
+        created = client.create_hashedrekord(signer.hashedrekord(b"with credentials"))
+        assert created.verification.log.base_url == rekor.url
+        with pytest.raises(EntryNotFoundError) as caught:
+            client.get_entry("00" * 32)
+        assert "s3cret" not in caught.value.message and "alice" not in caught.value.message
+    expected = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    assert seen and all(value == expected for value in seen)
+
+
+def test_credentials_over_plain_http_only_to_loopback() -> None:
+    from supplychain.config import Settings
+    from supplychain.errors import UnsafeRequestError
+
+    listed = Settings(insecure_registries=frozenset({"rekor.example.test"}))
+    with pytest.raises(UnsafeRequestError, match="credentials") as caught:
+        RekorClient.open("http://alice:s3cret@rekor.example.test", LogKeyring(()), listed)
+    assert "s3cret" not in str(caught.value)
+    RekorClient.open("http://rekor.example.test", LogKeyring(()), listed).close()  # no credentials: as before
+    RekorClient.open("http://alice:s3cret@127.0.0.1:1", LogKeyring(()), Settings()).close()
+    RekorClient.open("https://alice:s3cret@rekor.example.test", LogKeyring(()), Settings()).close()
+
+
+def test_tls_to_a_plain_http_log_gets_log_hints(rekor: InProcessLog) -> None:
+    from supplychain.config import Settings
+    from supplychain.errors import TLSError
+
+    url = rekor.url.replace("http://", "https://")
+    with RekorClient.open(url, rekor.keyring, Settings(retries=0)) as client, pytest.raises(TLSError) as caught:
+        client.log_info()
+    hint = caught.value.hint
+    assert "http://127.0.0.1" in hint and "certs.d" not in hint and "INSECURE_REGISTRIES" not in hint
 
 
 def test_log_info_disagreeing_with_its_checkpoint(rekor: InProcessLog) -> None:

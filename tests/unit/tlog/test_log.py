@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from supplychain.errors import ExitCode
 from supplychain.tlog.checkpoint import verify_checkpoint
 from supplychain.tlog.evidence import split_uuid, verify_entry
 from supplychain.tlog.kind import CanonicalEntry, canonicalize
@@ -21,6 +22,7 @@ from supplychain.tlog.merkle import verify_consistency
 from supplychain.tlog.server.directory import (
     LogDirectory,
     LogDirectoryError,
+    LogDirectoryInUseError,
     init_log_directory,
     open_log_directory,
 )
@@ -80,6 +82,24 @@ def test_open_refuses_bad_directories(tmp_path: Path) -> None:
     (created.path / "config.json").write_text("{}")
     with pytest.raises(LogDirectoryError, match="cannot read"):
         open_log_directory(created.path)
+    (created.path / "config.json").write_text("[" * 60_000)
+    with pytest.raises(LogDirectoryError, match="nest too deeply"):
+        open_log_directory(created.path)
+
+
+def test_the_default_name_is_the_default_listen_host(tmp_path: Path) -> None:
+    # sigstore-js accepts a checkpoint only if the trusted root's baseUrl contains the signer name, and the log's
+    # default URL is http://127.0.0.1:<port>.
+    created = init_log_directory(tmp_path / "log", tree_id=7)
+    assert created.config.origin == "127.0.0.1 - 7" and created.signer().name == "127.0.0.1"
+
+
+def test_init_where_nothing_can_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(LogDirectoryError, match="cannot create") as caught:
+        init_log_directory(blocker / "log")
+    assert "tlog init" not in caught.value.hint and "writable" in caught.value.hint
 
 
 # -- appends and proofs ----------------------------------------------------------------------------------------
@@ -93,7 +113,7 @@ def test_appends_are_numbered_signed_and_provable(log: LocalLog, directory: LogD
     assert all(entry.entry.integrated_time == 1_700_000_000 for entry in entries)
     for entry in entries:
         result = verify_entry(entry, keyring, require_timestamp=True, require_inclusion=True)
-        assert result.checkpoint is not None and result.checkpoint.origin == "localhost - 42"
+        assert result.checkpoint is not None and result.checkpoint.origin == "127.0.0.1 - 42"
         assert split_uuid(entry.uuid)[0] == 42
     head = log.tree_head()
     assert head.size == 7 and verify_checkpoint(head.note, directory.signer().verifier()).size == 7
@@ -220,6 +240,31 @@ def test_gaps_in_the_store_are_detected(directory: LogDirectory) -> None:
         connection.execute("DELETE FROM entries WHERE log_index = 1")
     with pytest.raises(LogStorageError, match="entry 1 is missing"):
         LocalLog(directory)
+
+
+def test_one_open_log_per_directory(directory: LogDirectory) -> None:
+    with LocalLog(directory):
+        with pytest.raises(LogDirectoryInUseError) as caught:
+            LocalLog(directory)
+        assert str(caught.value) == f"the log in {directory.path} is already being served by process {os.getpid()}"
+        assert caught.value.exit_code == ExitCode.UNAVAILABLE
+    with LocalLog(directory) as log:  # closed: free again
+        assert log.size == 0
+
+
+def test_a_log_that_fails_to_open_releases_its_directory(directory: LogDirectory) -> None:
+    signer = Signer()
+    with LocalLog(directory) as log:
+        for n in range(2):
+            log.append(proposal(signer, n))
+    with sqlite3.connect(directory.database_path) as connection:
+        connection.execute("DELETE FROM entries WHERE log_index = 0")
+    with pytest.raises(LogStorageError):
+        LocalLog(directory)
+    with sqlite3.connect(directory.database_path) as connection:
+        connection.execute("DELETE FROM entries")
+    with LocalLog(directory) as log:
+        assert log.size == 0
 
 
 def test_rebuilding_100k_entries_is_fast(directory: LogDirectory) -> None:

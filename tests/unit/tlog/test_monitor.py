@@ -9,12 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from supplychain.errors import ExitCode
 from supplychain.tlog.checkpoint import sign_checkpoint
+from supplychain.tlog.client import RekorClient
 from supplychain.tlog.merkle import MerkleTree
 from supplychain.tlog.monitor import (
     MonitorState,
     MonitorStateError,
     MonitorStatus,
+    OtherLogStateError,
     check_log,
     load_state,
     monitor,
@@ -109,11 +112,44 @@ def test_another_log(rekor: InProcessLog, tmp_path: Path) -> None:
         state = tmp_path / "state.json"
         with rekor.client() as client:
             monitor(client, state)
-        with other.client(keyring=other.keyring.merged(rekor.keyring)) as client:
-            result = check_log(client, load_state(state))
-        assert result.status is MonitorStatus.OTHER_LOG
+        before = state.read_bytes()
+        with (
+            other.client(keyring=other.keyring.merged(rekor.keyring)) as client,
+            pytest.raises(OtherLogStateError) as caught,  # a mistake in the invocation, not a verdict
+        ):
+            monitor(client, state)
+        assert caught.value.exit_code == ExitCode.INVALID_INPUT
+        assert str(caught.value) == (f"the state file {state} is for log {rekor.directory.log_key().log_id_hex}, "
+                                     f"not {other.directory.log_key().log_id_hex} (the log at {other.url})")
+        assert state.read_bytes() == before
     finally:
         other.close()
+
+
+def test_another_origin_under_the_same_key(rekor: InProcessLog, tmp_path: Path) -> None:
+    grow(rekor, 1)
+    state = tmp_path / "state.json"
+    with rekor.client() as client:
+        current = monitor(client, state).current
+        shard = sign_checkpoint("localhost - 7", 1, bytes(32), rekor.directory.signer())
+        save_state(state, MonitorState(current.url, current.log_id, shard, 1, bytes(32).hex(), 0))
+        with pytest.raises(OtherLogStateError, match="is for origin 'localhost - 7', not"):
+            monitor(client, state)
+
+
+def test_the_state_file_stores_the_url_without_credentials(rekor: InProcessLog, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with RekorClient(rekor.url.replace("http://", "http://alice:s3cret@"), rekor.keyring,
+                     client=httpx.Client(timeout=10)) as client:
+        monitor(client, state)
+    assert "s3cret" not in state.read_text() and json.loads(state.read_text())["url"] == rekor.url
+
+
+def test_a_deeply_nested_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("[" * 60_000)
+    with pytest.raises(MonitorStateError, match="nest too deeply"):
+        load_state(state)
 
 
 def test_state_files(tmp_path: Path, rekor: InProcessLog) -> None:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import socket
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from supplychain.tlog.checkpoint import parse_checkpoint
 from supplychain.tlog.server.directory import init_log_directory
-from supplychain.tlog.server.http import MAX_BODY_BYTES, serve
+from supplychain.tlog.server.http import MAX_BODY_BYTES, RekorHttpServer, serve
 from supplychain.tlog.server.log import LocalLog
+from supplychain.tlog.server.storage import LogStorage, StoredEntry
 from tests.support.tlog import InProcessLog, Signer
 
 ENTRIES = "/api/v1/log/entries"
@@ -85,11 +90,93 @@ def test_forged_signature_is_400(http: httpx.Client) -> None:
     assert response.status_code == 400 and "does not verify" in response.json()["message"]
 
 
+def raw_request(url: str, request: bytes, *, timeout: float = 10) -> bytes:
+    """Send raw bytes on a fresh connection; return everything the server sends until it closes or goes quiet."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+                if b"\r\n\r\n" in received and _complete(received):
+                    break
+        except TimeoutError:
+            pass
+        return received
+
+
+def _complete(answer: bytes) -> bool:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return True
+
+
+def json_answer(answer: bytes) -> tuple[int, dict[str, str], Any]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode().split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    assert headers["content-type"] == "application/json", answer
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
 def test_body_without_length_is_refused(rekor: InProcessLog) -> None:
-    host, port = rekor.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(b"POST /api/v1/log/entries HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-        assert sock.recv(4096).startswith(b"HTTP/1.1 411")
+    answer = raw_request(rekor.url, b"POST /api/v1/log/entries HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert json_answer(answer)[0] == 411
+
+
+def chunked(payload: bytes, size: int = 1000) -> Iterator[bytes]:
+    """Content httpx sends with Transfer-Encoding: chunked (an iterator has no length)."""
+    for start in range(0, len(payload), size):
+        yield payload[start : start + size]
+
+
+def test_chunked_bodies_are_read(http: httpx.Client) -> None:
+    proposal = json.dumps(Signer().hashedrekord(b"chunked").proposed_entry()).encode()
+    response = http.post(ENTRIES, content=chunked(proposal))
+    assert response.request.headers["Transfer-Encoding"] == "chunked" and response.status_code == 201
+    search = json.dumps({"hash": "sha256:" + hashlib.sha256(b"chunked").hexdigest()}).encode()
+    assert http.post("/api/v1/index/retrieve", content=chunked(search, 7)).json() == list(response.json())
+    too_big = http.post(ENTRIES, content=chunked(b"x" * (MAX_BODY_BYTES + 1), 65536))
+    assert too_big.status_code == 413 and too_big.json()["code"] == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"zz\r\nab\r\n0\r\n\r\n", b"5\r\nab\r\n0\r\n\r\n", b"2\r\nabXX0\r\n\r\n"],
+    ids=["size", "truncated", "no-crlf"],
+)
+def test_malformed_chunked_bodies(rekor: InProcessLog, body: bytes) -> None:
+    answer = raw_request(
+        rekor.url, b"POST /api/v1/index/retrieve HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + body,
+        timeout=2,
+    )
+    status, headers, document = json_answer(answer)
+    assert (status, document["code"]) == (400, 400) and headers["connection"] == "close"
+
+
+def test_chunked_and_content_length_together_are_refused(rekor: InProcessLog) -> None:
+    answer = raw_request(rekor.url, b"POST /api/v1/index/retrieve HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    assert json_answer(answer)[0] == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/index/retrieve", "/api/v1/log/entries/retrieve"])
+def test_deeply_nested_json_is_400(http: httpx.Client, path: str) -> None:
+    response = http.post(path, content=b"[" * 60_000)
+    assert response.status_code == 400
+    assert response.json() == {"code": 400, "message": response.json()["message"]}
+    assert "nest too deeply" in response.json()["message"]
+    assert http.get("/api/v1/log").status_code == 200  # the server is fine
+
+
+def test_deeply_nested_dsse_payload_is_logged(http: httpx.Client) -> None:
+    # The in-toto subjects of a payload are indexed when they can be read; one nested past the recursion limit
+    # is simply not indexed.
+    response = post_entry(http, Signer().dsse(b"[" * 60_000).proposed_entry())
+    assert response.status_code == 201, response.text
 
 
 @pytest.mark.parametrize(
@@ -159,6 +246,86 @@ def test_unknown_paths_and_methods(http: httpx.Client) -> None:
     response = http.delete(ENTRIES)
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
     assert http.put("/api/v1/log", content=b"x").status_code == 405
+    for method in ("PATCH", "OPTIONS", "FOO"):
+        response = http.request(method, "/api/v1/log", content=b"{}")
+        assert response.status_code == 405 and response.headers["Allow"] == "GET", method
+        assert response.json() == {"code": 405, "message": f"{method} is not allowed on /api/v1/log"}
+    assert http.request("PATCH", "/nowhere").json()["code"] == 404
+    head = http.head("/api/v1/log")
+    assert head.status_code == 405 and head.content == b""
+    assert http.get("/api/v1/log").status_code == 200  # the connection is still in step
+
+
+def test_malformed_requests_get_json_errors(rekor: InProcessLog) -> None:
+    status, _, document = json_answer(raw_request(rekor.url, b"GET\r\n\r\n"))
+    assert status == 400 and document["code"] == 400
+    status, _, document = json_answer(raw_request(rekor.url, b"GET /api/v1/log HTTP/7.0\r\n\r\n"))
+    assert status == 505 and document["code"] == 505
+
+
+class BrokenStorage(LogStorage):
+    """Storage with a bug in its read path (TEST): not a storage error, a plain exception."""
+
+    def entry(self, log_index: int) -> StoredEntry | None:
+        raise RuntimeError("TEST bug")
+
+
+def test_an_unhandled_error_is_a_500_answer(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    directory = init_log_directory(tmp_path / "log")
+    with LocalLog(directory, storage=BrokenStorage(directory.database_path)) as log:
+        server = RekorHttpServer(("127.0.0.1", 0), log)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=10) as http, caplog.at_level(logging.ERROR):
+                post_entry(http, Signer().hashedrekord(b"x").proposed_entry())
+                response = http.get(f"{ENTRIES}?logIndex=0")
+                assert response.status_code == 500
+                assert response.json() == {"code": 500, "message": "internal server error (see the log's output)"}
+                assert http.get("/api/v1/log").status_code == 200
+            assert any("TEST bug" in (record.exc_text or "") for record in caplog.records)
+        finally:
+            server.shutdown()
+            thread.join()
+            server.server_close()
+
+
+def test_a_corrupted_row_is_not_served(rekor: InProcessLog, http: httpx.Client,
+                                       caplog: pytest.LogCaptureFixture) -> None:
+    uuid = next(iter(post_entry(http, Signer().hashedrekord(b"to corrupt").proposed_entry()).json()))
+    with sqlite3.connect(rekor.directory.database_path) as connection:
+        connection.execute("UPDATE entries SET body = ? WHERE log_index = 0", (b'{"kind":"damaged"}',))
+    digest = "sha256:" + hashlib.sha256(b"to corrupt").hexdigest()
+    with caplog.at_level(logging.ERROR, logger="supplychain.tlog.server"):
+        for response in (http.get(f"{ENTRIES}?logIndex=0"), http.get(f"{ENTRIES}/{uuid}"),
+                         http.post("/api/v1/index/retrieve", json={"hash": digest})):
+            assert response.status_code == 500
+            assert "entry 0 is corrupted" in response.json()["message"] and response.json()["code"] == 500
+    assert sum("entry 0 is corrupted" in record.getMessage() for record in caplog.records) == 3
+
+
+def test_connections_are_bounded(tmp_path: Path) -> None:
+    directory = init_log_directory(tmp_path / "log")
+    with LocalLog(directory) as log:
+        server = RekorHttpServer(("127.0.0.1", 0), log, max_connections=2, idle_timeout=1)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        host, port = server.server_address[:2]
+        try:
+            idle = [socket.create_connection((host, port), timeout=10) for _ in range(2)]
+            time.sleep(0.3)  # both accepted, each holding a slot
+            status, headers, document = json_answer(raw_request(server.url, b"GET /api/v1/log HTTP/1.1\r\n\r\n"))
+            assert (status, document["code"], headers["retry-after"]) == (503, 503, "1")
+            # An idle connection is closed after the idle timeout, and its slot serves the next client.
+            assert idle[0].recv(10) == b""
+            with httpx.Client(base_url=server.url, timeout=10) as http:
+                assert http.get("/api/v1/log").status_code == 200
+            for sock in idle:
+                sock.close()
+        finally:
+            server.shutdown()
+            thread.join()
+            server.server_close()
 
 
 def test_requests_are_logged_one_line_each(http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
