@@ -127,7 +127,7 @@ class TransparencyLogCheck:
                 continue
             log_time = verification.integrated_time  # signed by the log, or None: never the unsigned field
             where = " online" if self.policy.online is not None else ""
-            detail = f"entry {entry.log_index} of {verification.log.base_url}{where}: {verification.summary()}"
+            detail = f"entry {entry.log_index} of {verification.log.label}{where}: {verification.summary()}"
             return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
         return CheckOutcome(self.name, False, "; ".join(failures))
 

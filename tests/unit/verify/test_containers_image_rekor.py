@@ -107,7 +107,7 @@ def test_key_rekor_valid(tmp_path: Path, keys: tuple[str, ...], rekor: tuple[str
     assert result.verified, result.reasons()
     (outcome,) = result.signatures
     tlog = next(c for c in outcome.checks if c.check is CheckName.TLOG)
-    assert tlog.log_time == 1674251859 and "entry 11608800 of https://rekor.sigstore.dev" in tlog.detail
+    assert tlog.log_time == 1674251859 and tlog.detail.startswith("entry 11608800 of c0d23d6ad406973f... (")
 
 
 def test_key_rekor_with_the_wrong_rekor_key_is_rejected(tmp_path: Path):
