@@ -49,7 +49,7 @@ from supplychain.tlog.entry import (
     verify_entry_inclusion,
     verify_entry_timestamp,
 )
-from supplychain.tlog.kind import EntryKindError, body_kind
+from supplychain.tlog.kind import EntryKindError, body_kind, first_error
 from supplychain.tlog.merkle import hash_leaf
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
 
@@ -199,7 +199,7 @@ def parse_log_entries(data: bytes | dict[str, Any]) -> list[RekorEntry]:
     try:
         entries = _V1_ENTRIES.validate_python(data) if isinstance(data, dict) else _V1_ENTRIES.validate_json(data)
     except ValidationError as exc:
-        raise RekorResponseError(f"the log's entry is malformed: {_first_error(exc)}") from exc
+        raise RekorResponseError(f"the log's entry is malformed: {first_error(exc)}") from exc
     result = []
     for uuid, raw in entries.items():
         try:
@@ -231,12 +231,6 @@ def _kind_or_none(body: bytes) -> tuple[str | None, str | None]:
         return body_kind(body)
     except EntryKindError:
         return None, None
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "document"
-    return f"{where}: {error['msg']}"
 
 
 def _b64(text: str, what: str) -> bytes:
@@ -313,7 +307,7 @@ def bundle_entries(data: bytes | str) -> list[RekorEntry]:
     try:
         bundle = _Bundle.model_validate_json(data)
     except ValidationError as exc:
-        raise EntryFormatError(f"not a Sigstore bundle: {_first_error(exc)}") from exc
+        raise EntryFormatError(f"not a Sigstore bundle: {first_error(exc)}") from exc
     version = bundle_version(bundle.mediaType)
     result = []
     for number, raw in enumerate(bundle.verificationMaterial.tlogEntries):

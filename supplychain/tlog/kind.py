@@ -152,10 +152,11 @@ def _parse_entry(data: bytes | str | dict[str, Any], what: str) -> _Entry:
             return _Entry.model_validate(data)
         return _Entry.model_validate_json(data)
     except ValidationError as exc:
-        raise EntryKindError(f"{what} is not a Rekor entry: {_first_error(exc)}") from exc
+        raise EntryKindError(f"{what} is not a Rekor entry: {first_error(exc)}") from exc
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """``field.path: message`` of a pydantic validation failure, for one-line errors."""
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "document"
     return f"{where}: {error['msg']}"
@@ -229,7 +230,7 @@ class HashedRekord:
         try:
             parsed = _HashedRekordSpec.model_validate(spec)
         except ValidationError as exc:
-            raise EntryKindError(f"invalid hashedrekord spec: {_first_error(exc)}") from exc
+            raise EntryKindError(f"invalid hashedrekord spec: {first_error(exc)}") from exc
         value = parsed.data.hash.value
         try:
             digest = bytes.fromhex(value)
@@ -297,7 +298,7 @@ class DsseRecord:
         try:
             parsed = _DsseBodySpec.model_validate(spec)
         except ValidationError as exc:
-            raise EntryKindError(f"invalid dsse body: {_first_error(exc)}") from exc
+            raise EntryKindError(f"invalid dsse body: {first_error(exc)}") from exc
         hashes_ = []
         for item, what in ((parsed.envelopeHash, "envelopeHash"), (parsed.payloadHash, "payloadHash")):
             if item.algorithm != "sha256":
@@ -338,7 +339,7 @@ class DsseProposal:
         try:
             envelope = _Envelope.model_validate_json(self.envelope)
         except ValidationError as exc:
-            raise EntryKindError(f"invalid DSSE envelope: {_first_error(exc)}") from exc
+            raise EntryKindError(f"invalid DSSE envelope: {first_error(exc)}") from exc
         payload = _b64decode(envelope.payload, "DSSE payload")
         message = pae(envelope.payloadType, payload)
         keys = [VerifierKey.load(key) for key in self.public_keys]
@@ -364,7 +365,7 @@ class DsseProposal:
         try:
             parsed = _DsseProposal.model_validate(spec)
         except ValidationError as exc:
-            raise EntryKindError(f"invalid dsse proposal: {_first_error(exc)}") from exc
+            raise EntryKindError(f"invalid dsse proposal: {first_error(exc)}") from exc
         keys = tuple(_b64decode(key, "dsse public key") for key in parsed.proposedContent.publicKeys)
         return cls(parsed.proposedContent.envelope.encode("utf-8"), keys)
 
