@@ -11,7 +11,8 @@ inside the commands, so ``supplychain --help`` stays fast.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -32,6 +33,7 @@ _password_stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
 )
 _force_option = click.option("--force", is_flag=True, help="Overwrite existing key files.")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -41,14 +43,19 @@ def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
+def _prefix_option(default: str) -> Callable[[F], F]:
+    """``--output-key-prefix``: where the key pair is written."""
+    return click.option(
+        "--output-key-prefix",
+        default=default,
+        show_default=True,
+        callback=_check_prefix,
+        help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
+    )
+
+
 @click.command("generate-key-pair", epilog=_KEY_COMMAND_EPILOG)
-@click.option(
-    "--output-key-prefix",
-    default="cosign",
-    show_default=True,
-    callback=_check_prefix,
-    help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
-)
+@_prefix_option("cosign")
 @click.option(
     "--algorithm",
     type=click.Choice(ALGORITHMS),
@@ -77,13 +84,7 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
     required=True,
     help="PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.",
 )
-@click.option(
-    "--output-key-prefix",
-    default="import-cosign",
-    show_default=True,
-    callback=_check_prefix,
-    help="Write PREFIX.key (encrypted private key, mode 0600) and PREFIX.pub (public key).",
-)
+@_prefix_option("import-cosign")
 @_force_option
 @_password_stdin_option
 def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, password_stdin: bool) -> None:
