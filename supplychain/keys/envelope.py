@@ -26,6 +26,7 @@ from typing import Any
 import nacl.exceptions
 import nacl.secret
 
+from supplychain.formats.strictjson import DuplicateKeyError, JsonFormatError, loads_untrusted
 from supplychain.keys.error import InvalidKeyError, UnsupportedKeyError, WrongPasswordError
 
 KDF_NAME = "scrypt"
@@ -122,15 +123,11 @@ def _b64(data: bytes) -> str:
 
 
 def _parse_json(envelope: bytes) -> dict[str, Any]:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [key for key, _ in pairs]
-        if len(keys) != len(set(keys)):
-            raise InvalidKeyError("malformed encrypted key: duplicate JSON field")
-        return dict(pairs)
-
     try:
-        document = json.loads(envelope, object_pairs_hook=no_duplicates)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        document = loads_untrusted(envelope)
+    except DuplicateKeyError as exc:
+        raise InvalidKeyError("malformed encrypted key: duplicate JSON field") from exc
+    except JsonFormatError as exc:
         raise InvalidKeyError("malformed encrypted key: the PEM body is not the expected JSON") from exc
     if not isinstance(document, dict):
         raise InvalidKeyError("malformed encrypted key: the PEM body is not a JSON object")

@@ -12,19 +12,25 @@ here and one made by cosign for the same image are the same bytes (sigstore ``pk
   ``1e+21``/``1e-7`` style outside (``strconv.FormatFloat(f, 'f'|'e', -1, 64)`` with the exponent cleaned up).
 
 Reading signed JSON is strict: duplicate keys are refused, because two verifiers that pick different copies
-of a duplicated ``docker-manifest-digest`` would disagree about what was signed. Nesting is capped at
-``MAX_NESTING`` levels, checked on the bytes before parsing: the documents read here come from registries and
-logs, and Python's decoder (and every recursive walk after it) would otherwise end in ``RecursionError``.
+of a duplicated ``docker-manifest-digest`` would disagree about what was signed, and nesting is capped. The
+reader is the one strict decoder, ``supplychain.formats.strictjson``; its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+from supplychain.formats.strictjson import (
+    MAX_NESTING,
+    DuplicateKeyError,
+    JsonFormatError,
+    NestingError,
+    loads_untrusted,
+    nesting_exceeds,
+)
 
 _ESCAPES = {
     '"': '\\"',
@@ -129,66 +135,25 @@ def _encode(value: Any, out: list[str], sort_keys: bool) -> None:
         raise GoJsonError(f"cannot encode a {type(value).__name__} as JSON")
 
 
-class DuplicateKeyError(ValueError):
-    """An object in signed JSON names the same key twice."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DuplicateKeyError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-MAX_NESTING = 128
-"""Deepest nesting of arrays and objects ``decode_strict`` accepts (bundles and statements need about 10)."""
-
-
-class NestingError(ValueError):
-    """JSON whose arrays and objects nest deeper than the reader accepts."""
-
-
-_ESCAPED = re.compile(rb"\\.", re.DOTALL)
-_STRING = re.compile(rb'"[^"]*"')
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
-_OPENERS = frozenset(b"[{")
-
-
-def nesting_exceeds(data: bytes, limit: int) -> bool:
-    """Whether the arrays and objects of JSON ``data`` nest deeper than ``limit``, brackets inside strings not
-    counted. Linear, and mostly at C speed: escapes, then strings, then every byte but brackets are dropped
-    before the remaining brackets are counted. UTF-8 continuation bytes never equal an ASCII delimiter, so the
-    bytes need no decoding first; for malformed JSON the answer is a guess, and the parser refuses it anyway."""
-    brackets = _STRING.sub(b"", _ESCAPED.sub(b"", data)).translate(None, _NOT_BRACKET)
-    if brackets.count(b"[") + brackets.count(b"{") <= limit:
-        return False
-    depth = 0
-    for byte in brackets:
-        if byte in _OPENERS:
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
 def decode_strict(data: bytes, *, max_nesting: int = MAX_NESTING) -> Any:
-    """Parse signed JSON: UTF-8 only, no duplicate keys, no ``NaN``/``Infinity``, at most ``max_nesting`` deep.
+    """Parse signed JSON with the one strict decoder (``formats.strictjson.loads_untrusted``): UTF-8 only, no
+    duplicate keys, no ``NaN``/``Infinity``, integers within int64/uint64, at most ``max_nesting`` deep.
 
-    Raises ``ValueError`` (``json.JSONDecodeError``, ``DuplicateKeyError``, ``NestingError``,
-    ``UnicodeDecodeError``) on anything else; callers turn it into their own error or verdict.
+    Raises ``JsonFormatError`` (a ``ValueError``: ``DuplicateKeyError``, ``NestingError``, ``NumberError``) on
+    anything else; callers turn it into their own error or verdict.
     """
-    if nesting_exceeds(data, max_nesting):
-        raise NestingError(f"arrays and objects nest deeper than {max_nesting} levels")
-    text = data.decode("utf-8")
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
-    except RecursionError as exc:  # not below the default cap; kept so no input can escape as a crash
-        raise NestingError("arrays and objects nest too deeply") from exc
+    return loads_untrusted(data, max_nesting=max_nesting)
+
+
+__all__ = [
+    "MAX_NESTING",
+    "DuplicateKeyError",
+    "GoJsonError",
+    "JsonFormatError",
+    "NestingError",
+    "decode_strict",
+    "encode",
+    "encode_string",
+    "format_float",
+    "nesting_exceeds",
+]

@@ -30,6 +30,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from supplychain.errors import VerificationError
+from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
 from supplychain.tlog.checkpoint import (
     Checkpoint,
     CheckpointMismatchError,
@@ -291,18 +292,9 @@ def verify_entry_inclusion(
 # -- cosign's Rekor bundle annotation --------------------------------------------------------------
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise EntryFormatError(f"duplicate JSON key {name!r} in the Rekor bundle")
-        result[name] = value
-    return result
-
-
 def json_error_text(exc: ValueError | RecursionError) -> str:
-    """What ``json.loads`` refused, in words (a ``RecursionError`` says only "maximum recursion depth")."""
-    return "arrays and objects nest too deeply" if isinstance(exc, RecursionError) else str(exc)
+    """What the strict decoder refused, in words (a ``RecursionError`` says only "maximum recursion depth")."""
+    return "arrays and objects nest too deeply" if isinstance(exc, RecursionError | NestingError) else str(exc)
 
 
 def _exact_keys(value: object, keys: set[str], what: str) -> dict[str, Any]:
@@ -332,8 +324,8 @@ class RekorBundle:
         if len(data) > MAX_BUNDLE_BYTES:
             raise EntryFormatError(f"Rekor bundle is larger than {MAX_BUNDLE_BYTES} bytes")
         try:
-            document = json.loads(data, object_pairs_hook=_reject_duplicates)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
+            document = loads_untrusted(data)
+        except JsonFormatError as exc:  # duplicate keys, bad UTF-8, numbers out of range, deep nesting
             raise EntryFormatError(f"Rekor bundle is not valid JSON: {json_error_text(exc)}") from exc
         top = _exact_keys(document, {"SignedEntryTimestamp", "Payload"}, "Rekor bundle")
         payload = _exact_keys(top["Payload"], {"body", "integratedTime", "logIndex", "logID"}, "Rekor bundle Payload")
