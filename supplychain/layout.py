@@ -31,7 +31,6 @@ import copy
 import dataclasses
 import fcntl
 import functools
-import json
 import logging
 import os
 import tempfile
@@ -51,6 +50,7 @@ from supplychain.errors import (
     SizeLimitError,
     UnavailableError,
 )
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
 from supplychain.oci.referrers import filter_by_type, referrers_in, referrers_tag, without_referrer
@@ -177,8 +177,8 @@ class OciLayout:
             raise NotALayoutError(f"{self.name} is not an OCI image layout: it has no {LAYOUT_FILE} file")
         try:
             with self._io("read oci-layout"), open(marker, "rb") as handle:
-                doc = json.loads(handle.read(4096))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+                doc = loads_untrusted(handle.read(4096))
+        except JsonFormatError as exc:
             raise CorruptLayoutError(f"{self.name}: {LAYOUT_FILE} is not JSON: {exc}") from exc
         version = doc.get("imageLayoutVersion") if isinstance(doc, dict) else None
         # image-layout.md "oci-layout file": imageLayoutVersion is "1.0.0"; accept any 1.x, refuse the rest.
@@ -203,11 +203,13 @@ class OciLayout:
         if len(raw) > MAX_INDEX_JSON_BYTES:
             raise SizeLimitError(f"{where} is larger than {MAX_INDEX_JSON_BYTES} bytes")
         try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            doc = loads_untrusted(raw)  # strict: duplicate keys, numbers past int64/uint64, deep nesting refused
+        except JsonFormatError as exc:
             raise CorruptLayoutError(f"{where} is not valid JSON: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("manifests"), list):
             raise CorruptLayoutError(f"{where} is not an image index (no manifests list)")
+        if "config" in doc or "layers" in doc:  # an index and a manifest at once (GHSA-qq97-vm5h-rrhg)
+            raise CorruptLayoutError(f"{where} is an image index but has image manifest fields (config, layers)")
         if doc.get("schemaVersion") != 2:
             raise CorruptLayoutError(f"{where} has schemaVersion {doc.get('schemaVersion')!r}, not 2")
         return doc

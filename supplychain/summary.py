@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, NotFoundError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.platform import matches, select_platform
 from supplychain.oci.store import ArtifactStore
@@ -135,8 +135,8 @@ def _require_platform(config: ImageConfig | None, wanted: Platform) -> None:
 def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
     raw = store.get_blob(desc, limit=_MAX_CONFIG_BYTES)
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        doc = loads_untrusted(raw)
+    except JsonFormatError as exc:
         raise InvalidManifestError(f"image config {desc.digest.short} is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise InvalidManifestError(f"image config {desc.digest.short} is not a JSON object")

@@ -334,11 +334,13 @@ def _read_evidence_file(path: Path) -> bytes:
     hint = "give a Sigstore bundle, the dev.sigstore.cosign/bundle annotation value or `tlog get -o json` output"
     if not data.strip():
         raise InvalidInputError(f"--bundle {path} is empty", hint=hint)
+    from supplychain.formats import strictjson
+
     try:
-        json.loads(data)
-    except RecursionError:
-        pass  # JSON, but nested past any evidence's depth: hostile evidence, for read_evidence to refuse (a verdict)
-    except ValueError as exc:
+        strictjson.loads_untrusted(data)
+    except (strictjson.NestingError, strictjson.DuplicateKeyError, strictjson.NumberError):
+        pass  # JSON, but hostile (nested past any evidence's depth, ...): for read_evidence to refuse (a verdict)
+    except strictjson.JsonFormatError as exc:
         raise InvalidInputError(f"--bundle {path} is not JSON: {exc}", hint=hint) from None
     return data
 

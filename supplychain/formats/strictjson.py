@@ -92,7 +92,7 @@ def loads_untrusted(data: bytes | str, *, what: str | None = None, max_nesting: 
     except JsonFormatError:
         raise
     except json.JSONDecodeError as exc:
-        raise JsonFormatError(f"{exc.msg} at line {exc.lineno} column {exc.colno}", what=what) from None
+        raise JsonFormatError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", what=what) from None
     except RecursionError as exc:  # not below the default cap; kept so no input can escape as a crash
         raise NestingError("arrays and objects nest too deeply", what=what) from exc
 

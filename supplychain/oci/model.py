@@ -15,6 +15,7 @@ from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError, InvalidManifestError, SizeLimitError, UnsupportedMediaTypeError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.limits import MAX_INDEX_ENTRIES, MAX_LAYERS, MAX_MANIFEST_BYTES
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, INDEX_TYPES, MANIFEST_TYPES, MediaType
 
@@ -48,6 +49,9 @@ class Platform:
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
+
+
+_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,8 @@ class Descriptor:
             raise InvalidManifestError(f"{where} has no mediaType")
         if not isinstance(digest, str):
             raise InvalidManifestError(f"{where} has no digest")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        # descriptor.md: size is an int64 (the decoder already refused what is wider than 64 bits).
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= _INT64_MAX:
             raise InvalidManifestError(f"{where} has no valid size (a non-negative integer)")
         try:
             parsed_digest = Digest.parse(digest)
@@ -235,10 +240,10 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
             hint="manifests over 4 MiB are refused; this one is malformed or hostile",
         )
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: hostile nesting ('[' * 100000) must be a bad manifest, not a crash.
-        raise InvalidManifestError(f"manifest is not valid JSON: {exc}") from exc
+        # Strict: duplicate keys, numbers past int64/uint64, NaN, bad UTF-8 and hostile nesting are refused.
+        doc = loads_untrusted(raw)
+    except JsonFormatError as exc:
+        raise InvalidManifestError(f"manifest is not valid JSON: {exc}", hint=exc.hint) from exc
     if not isinstance(doc, dict):
         raise InvalidManifestError("manifest is not a JSON object")
     declared = doc.get("mediaType")
@@ -252,6 +257,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
         raise UnsupportedMediaTypeError(f"unsupported manifest media type {kind!r}")
     if doc.get("schemaVersion") != 2:
         raise InvalidManifestError("manifest schemaVersion must be 2")
+    _refuse_contradicting_fields(doc, kind, declared)
     subject = Descriptor.from_json(doc["subject"], where="subject") if doc.get("subject") else None
     artifact_type = doc.get("artifactType")
     if artifact_type is not None and not isinstance(artifact_type, str):
@@ -283,6 +289,29 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> AnyManifest:
     config = Descriptor.from_json(doc["config"], where="config")
     layers = tuple(Descriptor.from_json(e, where=f"layer {i}") for i, e in enumerate(layers_json))
     return Manifest(raw, kind, config, layers, subject, artifact_type, annotations)
+
+
+_AMBIGUOUS_HINT = (
+    "the document's fields contradict its type, so tools that read it by its fields and tools that read it by "
+    "its media type see different content (GHSA-qq97-vm5h-rrhg); OCI image-spec requires mediaType for this reason"
+)
+
+
+def _refuse_contradicting_fields(doc: dict[str, Any], kind: str, declared: str | None) -> None:
+    """Refuse an index with ``config``/``layers`` and a manifest with ``manifests``.
+
+    A document with both sets of fields is an index to one reader and an image manifest to another, chosen by a
+    Content-Type the pusher controls (GHSA-qq97-vm5h-rrhg; distribution 2.8.0 refuses such pushes, and
+    image-spec 1.0.2 made ``mediaType`` required in manifest.md and image-index.md for this reason).
+    """
+    said = f"says it is {declared}" if declared else f"has no mediaType and was read as {kind}"
+    if kind in INDEX_TYPES:
+        extra = sorted(name for name in ("config", "layers") if name in doc)
+        if extra:
+            raise InvalidManifestError(f"index {said} but has image manifest field(s) {', '.join(extra)}",
+                                       hint=_AMBIGUOUS_HINT)
+    elif "manifests" in doc:
+        raise InvalidManifestError(f"image manifest {said} but has the index field manifests", hint=_AMBIGUOUS_HINT)
 
 
 def _sniff(doc: dict[str, Any]) -> str | None:

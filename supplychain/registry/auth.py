@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import json
 import re
 import threading
 import time
@@ -52,6 +51,7 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.reference import DOCKER_HUB, DOCKER_HUB_API
 from supplychain.registry.address import address_kind, ip_literal, is_loopback_address, is_public
 from supplychain.registry.challenge import Challenge, MalformedChallengeError, parse_challenges
@@ -406,8 +406,8 @@ class RegistryAuth(httpx.Auth):
         if not response.is_success:
             raise TokenServiceError(f"token service {shown} answered HTTP {status}{_error_detail(response)}")
         try:
-            answer = json.loads(response.content)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, hostile nesting
+            answer = loads_untrusted(response.content)
+        except JsonFormatError as exc:  # bad syntax or UTF-8, duplicate keys, wide numbers, deep nesting
             raise TokenServiceError(f"token service {shown} answered with something that is not JSON") from exc
         if not isinstance(answer, dict):
             raise TokenServiceError(f"token service {shown} answered JSON that is not an object")
@@ -610,8 +610,8 @@ def _display_raw(raw: str) -> str:
 def _error_detail(response: httpx.Response) -> str:
     """`` (what the token service said)`` from its JSON error body, or ``""``."""
     try:
-        answer = json.loads(response.content)
-    except (ValueError, RecursionError):
+        answer = loads_untrusted(response.content)
+    except JsonFormatError:
         return ""
     said: object = None
     if isinstance(answer, dict):

@@ -29,6 +29,7 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.registry.errors import MAX_ERROR_BODY, Action, registry_error
 from supplychain.registry.paging import MAX_PAGE_BYTES, next_link, paginate
 from supplychain.transport import (
@@ -392,11 +393,9 @@ def _drain(response: httpx.Response) -> None:
 
 
 def _json_object(raw: bytes, *, what: str) -> dict[str, Any]:
-    import json
-
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        doc = loads_untrusted(raw)
+    except JsonFormatError as exc:
         raise RegistryError(f"{what}: the registry answered with invalid JSON ({exc})",
                             hint="the registry answered outside the distribution spec") from exc
     if not isinstance(doc, dict):

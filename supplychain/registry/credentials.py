@@ -36,6 +36,7 @@ from typing import Any
 
 from supplychain.config import Settings
 from supplychain.errors import ConfigurationError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 
 CONFIG_FILE_NAME = "config.json"
 # docker/cli registry.IndexServer: the key Docker Hub credentials are saved under.
@@ -210,13 +211,9 @@ def _load(path: Path) -> dict[str, Any] | None:
     if not raw.strip():
         return {}  # docker treats an empty file as an empty config
     try:
-        document = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise _malformed(path, "not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise _malformed(path, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    except RecursionError as exc:
-        raise _malformed(path, "nested too deeply") from exc
+        document = loads_untrusted(raw)
+    except JsonFormatError as exc:  # bad UTF-8 or syntax ("invalid JSON at line L column C"), duplicates, nesting
+        raise _malformed(path, str(exc)) from exc
     if not isinstance(document, dict):
         raise _malformed(path, "the top level is not a JSON object")
     return document
@@ -412,8 +409,8 @@ def _helper_get(helper: _Helper, server: str, path: Path) -> Credentials | None:
             return None
         raise _helper_error(helper, "get", server, detail, path)
     try:
-        answer = json.loads(result.stdout)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        answer = loads_untrusted(result.stdout)
+    except JsonFormatError as exc:
         # Never quote the output: it may hold the secret.
         raise _helper_error(helper, "get", server, "its answer is not JSON", path) from exc
     if not isinstance(answer, dict):

@@ -21,6 +21,7 @@ from supplychain.errors import (
     SupplyChainError,
     UnavailableError,
 )
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 
 # An error body is small; anything longer is not worth reading.
 MAX_ERROR_BODY = 64 * 1024
@@ -50,8 +51,8 @@ class DistributionError:
 def parse_error_body(body: bytes) -> list[DistributionError]:
     """The entries of an error body; an empty list when the body is not the spec's JSON (never raises)."""
     try:
-        doc = json.loads(body[:MAX_ERROR_BODY])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        doc = loads_untrusted(body[:MAX_ERROR_BODY])
+    except JsonFormatError:
         return []
     if not isinstance(doc, dict) or not isinstance(doc.get("errors"), list):
         return []

@@ -53,6 +53,7 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
 from supplychain.tlog.checkpoint import (
     Checkpoint,
     LogKeyError,
@@ -391,7 +392,12 @@ class RekorClient:
         """``GET /api/v1/log``: the current tree head, its checkpoint verified with a key trusted now."""
         status, _, body = self._call("GET", "/api/v1/log")
         self._expect(status, body, 200, endpoint="GET /api/v1/log")
-        document = _json_document(body)
+        try:
+            document = loads_untrusted(body)
+        except NumberError as exc:  # the log's JSON, but with a number past uint64: a bad answer, not another server
+            raise RekorResponseError(f"GET /api/v1/log: {exc}") from exc
+        except JsonFormatError:
+            document = None
         if not isinstance(document, dict) or not {"treeSize", "rootHash", "signedTreeHead"} <= set(document):
             raise self._not_a_log("GET /api/v1/log", status, body, what="does not answer Rekor's log info JSON")
         size = document["treeSize"]
@@ -612,8 +618,8 @@ def _hex(text: str, what: str) -> bytes:
 def _json_document(body: bytes) -> Any:
     """The JSON document of an answer, or None if it is not JSON (deep nesting included)."""
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, nesting past the recursion limit
+        return loads_untrusted(body)
+    except JsonFormatError:  # not strict JSON: bad syntax or UTF-8, duplicate keys, wide numbers, deep nesting
         return None
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from supplychain.errors import IntegrityError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, parse_rekor_origin
 from supplychain.tlog.entry import (
     MAX_BUNDLE_BYTES,
@@ -383,8 +383,8 @@ def read_evidence(data: bytes) -> list[RekorEntry]:
     """Entries from any evidence file: a Sigstore bundle, cosign's Rekor bundle annotation, or a Rekor v1 entry
     map (what ``rekor-cli get --format json`` and ``supplychain tlog get -o json`` print)."""
     try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
+        document = loads_untrusted(data)
+    except JsonFormatError as exc:  # bad syntax or UTF-8, duplicate keys, wide numbers, deep nesting
         raise EntryFormatError(f"the evidence is not JSON: {json_error_text(exc)}") from exc
     if isinstance(document, dict) and "mediaType" in document:
         return bundle_entries(data)

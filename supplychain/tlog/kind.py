@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,6 +41,7 @@ from typing import Any, Literal
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.pki import (
     HASHES,
     EntryKindError,
@@ -373,8 +373,8 @@ class DsseProposal:
 def _in_toto_subjects(payload: bytes) -> list[str]:
     """``<alg>:<hex>`` of each in-toto Statement subject digest (best effort, as Rekor indexes them)."""
     try:
-        statement = json.loads(payload)
-    except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit: nothing to index
+        statement = loads_untrusted(payload)
+    except JsonFormatError:  # not strict JSON, or nested too deeply: nothing to index
         return []
     subjects = statement.get("subject") if isinstance(statement, dict) else None
     found: list[str] = []

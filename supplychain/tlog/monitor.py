@@ -29,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from supplychain.errors import ConfigurationError
+from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, SignedNoteError, verify_checkpoint
 from supplychain.tlog.client import LogInfo, RekorClient
 from supplychain.tlog.merkle import ConsistencyProofError
@@ -115,7 +116,7 @@ def load_state(path: str | Path) -> MonitorState | None:
     try:
         if len(data) > MAX_STATE_BYTES:
             raise ValueError("too large")
-        document = json.loads(data)
+        document = loads_untrusted(data)
         if document.get("version") != STATE_VERSION:
             raise ValueError(f"unknown version {document.get('version')!r}")
         return MonitorState(
@@ -126,7 +127,7 @@ def load_state(path: str | Path) -> MonitorState | None:
             str(document["rootHash"]),
             int(document["checkedAt"]),
         )
-    except RecursionError as exc:
+    except NestingError as exc:
         raise MonitorStateError(f"{path} is not a monitor state file: arrays and objects nest too deeply") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise MonitorStateError(f"{path} is not a monitor state file: {exc}") from exc

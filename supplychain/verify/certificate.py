@@ -32,7 +32,6 @@ The transparency-log check, when it runs, also requires the log entry to record 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.formats.strictjson import loads_untrusted
 from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.signing import legacy
 from supplychain.verify.check import CheckContext, Signer
@@ -87,7 +87,7 @@ def trusted_root_authorities(path: str | Path) -> tuple[tuple[x509.Certificate, 
     """
     try:
         with open(path, "rb") as handle:
-            document = json.loads(handle.read(MAX_CERTIFICATE_FILE_BYTES * 4 + 1))
+            document = loads_untrusted(handle.read(MAX_CERTIFICATE_FILE_BYTES * 4 + 1))
     except (OSError, ValueError) as exc:
         raise CertificateError(f"cannot read the trusted root {path}: {exc}") from exc
     authorities = document.get("certificateAuthorities") if isinstance(document, dict) else None

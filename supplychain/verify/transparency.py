@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +45,7 @@ from typing import Any, assert_never
 from cryptography.hazmat.primitives import serialization
 
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, VerificationError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.signing import legacy
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import RekorBundle
@@ -229,8 +229,8 @@ def _cosign_optional(evidence: SignatureEvidence) -> dict[str, Any] | None:
     if evidence.kind is not PayloadKind.SIMPLE_SIGNING or value is None:
         return None
     try:
-        document = json.loads(value)
-    except (ValueError, RecursionError):
+        document = loads_untrusted(value)
+    except JsonFormatError:
         return None
     return {"Bundle": document} if isinstance(document, dict) else None
 

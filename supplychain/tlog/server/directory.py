@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import ConfigurationError, UnavailableError
+from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.checkpoint import LogKeyError, LogPrivateKey, NoteSigner, check_public_key, rekor_origin
 from supplychain.tlog.entry import LogKey
 
@@ -228,10 +229,10 @@ def open_log_directory(path: str | os.PathLike[str]) -> LogDirectory:
     if not config_path.is_file():
         raise LogDirectoryError(f"{directory} is not a log directory (no {CONFIG_FILE})")
     try:
-        document = json.loads(config_path.read_bytes())
+        document = loads_untrusted(config_path.read_bytes())
         config = LogConfig(str(document["name"]), int(document["treeID"]), document["keyType"])
         config.origin  # noqa: B018 - validates the name
-    except RecursionError as exc:
+    except NestingError as exc:
         raise LogDirectoryError(f"cannot read {config_path}: arrays and objects nest too deeply") from exc
     except (OSError, ValueError, KeyError, TypeError, LogKeyError) as exc:
         raise LogDirectoryError(f"cannot read {config_path}: {exc}") from exc

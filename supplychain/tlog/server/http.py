@@ -50,6 +50,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from supplychain import __version__
 from supplychain.errors import InvalidInputError, SupplyChainError, UnavailableError
+from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.evidence import EntryUuidError, RekorEntry
 from supplychain.tlog.kind import EntryKindError, VerifierKey, canonicalize, public_key_index
 from supplychain.tlog.merkle import TreeRangeError, hash_leaf
@@ -376,8 +377,8 @@ class RekorRequestHandler(BaseHTTPRequestHandler):
     def _json_body(self) -> Any:
         raw = self._read_body()
         try:
-            return json.loads(raw)
-        except RecursionError as exc:
+            return loads_untrusted(raw)
+        except NestingError as exc:
             raise ApiError(400, "the request body is not usable JSON: arrays and objects nest too deeply") from exc
         except ValueError as exc:
             raise ApiError(400, f"the request body is not JSON: {exc}") from exc
