@@ -110,7 +110,9 @@ def _integer(literal: str, what: str | None) -> int:
     # The length is checked before int() runs: int() of a long literal is quadratic, and past 4,300 digits it
     # raises a ValueError of its own.
     if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise NumberError(f"an integer of {len(literal.lstrip('-'))} digits is out of range", what=what)
+        digits = len(literal.lstrip("-"))
+        raise NumberError(f"an integer of {digits} digits is out of range (int64 or uint64: at most "
+                          f"{MAX_INTEGER_DIGITS} digits)", what=what)
     value = int(literal)
     if not INTEGER_MIN <= value <= INTEGER_MAX:
         raise NumberError(f"the integer {value} is out of range (int64 or uint64)", what=what)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -154,3 +155,78 @@ def test_platform_selection_defaults_to_the_host():
 def test_hostile_nesting_is_a_bad_manifest_not_a_crash():
     with pytest.raises(InvalidManifestError):
         parse_manifest(b"[" * 100_000 + b"]" * 100_000)
+
+
+# -- strict JSON and ambiguous documents (issue 7 items 7 and 9) -------------------------------------------------
+
+CONFIG_JSON = EMPTY_DESCRIPTOR.to_json()
+ENTRY_JSON = Descriptor.for_bytes(MediaType.OCI_MANIFEST, b"{}").to_json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"schemaVersion":2,"config":{"mediaType":"a","digest":"' + str(EMPTY_DESCRIPTOR.digest).encode()
+         + b'","size":' + b"9" * 6000 + b'},"layers":[]}', "manifest is not valid JSON: an integer of 6000 digits"),
+        (b'{"schemaVersion":2,"schemaVersion":2,"config":' + json.dumps(CONFIG_JSON).encode() + b',"layers":[]}',
+         "duplicate JSON key 'schemaVersion'"),
+        (b'{"schemaVersion":2,"config":' + json.dumps(CONFIG_JSON).encode() + b',"layers":[],"x":NaN}',
+         "NaN is not JSON"),
+    ],
+)
+def test_numbers_and_duplicates_are_bad_manifests(raw: bytes, message: str):
+    with pytest.raises(InvalidManifestError, match=message) as caught:
+        parse_manifest(raw)
+    assert caught.value.hint
+
+
+def test_descriptor_sizes_are_int64():
+    """descriptor.md: size is an int64; 2**63 fits the decoder's uint64 range but not a size."""
+    raw = json.dumps({"schemaVersion": 2, "config": {**CONFIG_JSON, "size": 2**63}, "layers": []}).encode()
+    with pytest.raises(InvalidManifestError, match="config has no valid size"):
+        parse_manifest(raw)
+    at_limit = json.dumps({"schemaVersion": 2, "config": {**CONFIG_JSON, "size": 2**63 - 1}, "layers": []}).encode()
+    parsed = parse_manifest(at_limit)
+    assert isinstance(parsed, Manifest) and parsed.config.size == 2**63 - 1
+
+
+@pytest.mark.parametrize("header", [MediaType.OCI_INDEX, MediaType.OCI_MANIFEST, None])
+def test_a_document_that_is_both_index_and_manifest_is_refused(header: str | None):
+    """GHSA-qq97-vm5h-rrhg: without mediaType, the Content-Type alone decided which of the two it was."""
+    raw = json.dumps({"schemaVersion": 2, "manifests": [ENTRY_JSON], "config": CONFIG_JSON, "layers": []}).encode()
+    with pytest.raises(InvalidManifestError, match="has no mediaType and was read as") as caught:
+        parse_manifest(raw, header)
+    assert "GHSA-qq97-vm5h-rrhg" in caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"mediaType": MediaType.OCI_INDEX, "manifests": [ENTRY_JSON], "layers": []}, "image manifest field(s) layers"),
+        ({"mediaType": MediaType.DOCKER_MANIFEST_LIST, "manifests": [], "config": CONFIG_JSON},
+         "image manifest field(s) config"),
+        ({"mediaType": MediaType.OCI_MANIFEST, "config": CONFIG_JSON, "layers": [], "manifests": None},
+         "has the index field manifests"),
+        ({"mediaType": MediaType.DOCKER_MANIFEST, "config": CONFIG_JSON, "layers": [], "manifests": [ENTRY_JSON]},
+         "has the index field manifests"),
+    ],
+)
+def test_fields_that_contradict_the_declared_type_are_refused(doc: dict[str, object], message: str):
+    with pytest.raises(InvalidManifestError, match=re.escape(message)):
+        parse_manifest(json.dumps({"schemaVersion": 2, **doc}).encode())
+
+
+def test_documents_whose_fields_fit_their_type_still_parse():
+    index = json.dumps({"schemaVersion": 2, "manifests": [ENTRY_JSON]}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "config": CONFIG_JSON, "layers": [LAYER.to_json()]}).encode()
+    docker_list = json.dumps({"schemaVersion": 2, "mediaType": MediaType.DOCKER_MANIFEST_LIST,
+                              "manifests": [ENTRY_JSON]}).encode()
+    assert isinstance(parse_manifest(index, MediaType.OCI_INDEX), Index)
+    assert isinstance(parse_manifest(index), Index)
+    assert isinstance(parse_manifest(manifest, MediaType.OCI_MANIFEST), Manifest)
+    assert isinstance(parse_manifest(docker_list, MediaType.DOCKER_MANIFEST_LIST), Index)
+    artifact = build_manifest(EMPTY_DESCRIPTOR, [LAYER], artifact_type="application/vnd.example+json",
+                              subject=Descriptor.for_bytes(MediaType.OCI_MANIFEST, b"{}"))
+    assert parse_manifest(artifact.raw) == artifact
+    referrers = build_index([artifact.descriptor()])
+    assert isinstance(parse_manifest(referrers.raw), Index)
