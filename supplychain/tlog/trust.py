@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import LogKeyError, NoteVerifier, load_public_key
 from supplychain.tlog.entry import LogEntryError, LogKey
 
@@ -244,6 +245,10 @@ def load_trusted_root(data: bytes, *, source: str = "trusted root") -> LogKeyrin
     """
     if len(data) > MAX_TRUSTED_ROOT_BYTES:
         raise TrustedRootError(f"{source} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
+    try:
+        loads_untrusted(data)  # the strict decoder first: duplicate keys, wide numbers, bad UTF-8, deep nesting
+    except JsonFormatError as exc:
+        raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
     try:
         root = _TrustedRoot.model_validate_json(data)
     except ValidationError as exc:
