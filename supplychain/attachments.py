@@ -605,6 +605,8 @@ def _checked_referrer(store: ArtifactStore, desc: Descriptor, subject: Digest, c
 
 
 # Layer media types of cosign's attachment tags (SPECS.md "cosign, legacy tag scheme").
+_KIND_WORD = {AttachmentKind.SIGNATURE: "signature", AttachmentKind.ATTESTATION: "attestation",
+              AttachmentKind.SBOM: "SBOM"}
 _TAG_LAYER_TYPES = {
     AttachmentKind.SIGNATURE: frozenset({legacy.SIMPLE_SIGNING_MEDIA_TYPE}),
     AttachmentKind.ATTESTATION: ATTESTATION_ARTIFACT_TYPES,
@@ -621,11 +623,11 @@ def _checked_tag(store: ArtifactStore, found: Descriptor, tag: str, kind: Attach
         reason = exc.message if isinstance(exc, SupplyChainError) else "nested too deeply to read"
         return LeftAlone(found.digest, f"could not be read ({reason}): not deleted", tag=tag)
     if isinstance(manifest, Index):
-        return LeftAlone(found.digest, f"holds an image index, not a cosign {kind.value}: not deleted", tag=tag)
+        return LeftAlone(found.digest, f"holds an image index, not a cosign {_KIND_WORD[kind]}: not deleted", tag=tag)
     types = _TAG_LAYER_TYPES[kind]
     if manifest.layers and not any(layer.media_type in types for layer in manifest.layers):
         shown = ", ".join(sorted({layer.media_type for layer in manifest.layers}))
-        return LeftAlone(found.digest, f"has no {kind.value} layer (layers of {shown}): another image pushed at the "
+        return LeftAlone(found.digest, f"has no {_KIND_WORD[kind]} layer (layers of {shown}): another image pushed at the "
                                        "tag, not deleted", tag=tag)
     return Deletion(found.digest, tag=tag, blobs=_named_blobs(manifest))
 
@@ -687,9 +689,9 @@ def _refuse_shared(store: ArtifactStore, digest: Digest, tag: str, kind: Attachm
         try:
             if store.resolve(other).digest == digest:
                 raise AttachmentTagError(
-                    f"{store.name}:{tag} is the same manifest as {other} (another image's {kind.value}): "
+                    f"{store.name}:{tag} is the same manifest as {other} (another image's {_KIND_WORD[kind]}): "
                     "not deleted",
-                    hint=f"deleting it would remove that image's {kind.value} too; leave it, or re-attach "
+                    hint=f"deleting it would remove that image's {_KIND_WORD[kind]} too; leave it, or re-attach "
                     "distinct ones",
                 )
         except NotFoundError:
