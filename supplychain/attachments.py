@@ -627,8 +627,8 @@ def _checked_tag(store: ArtifactStore, found: Descriptor, tag: str, kind: Attach
     types = _TAG_LAYER_TYPES[kind]
     if manifest.layers and not any(layer.media_type in types for layer in manifest.layers):
         shown = ", ".join(sorted({layer.media_type for layer in manifest.layers}))
-        return LeftAlone(found.digest, f"has no {_KIND_WORD[kind]} layer (layers of {shown}): another image pushed at the "
-                                       "tag, not deleted", tag=tag)
+        return LeftAlone(found.digest, f"has no {_KIND_WORD[kind]} layer (layers of {shown}): another image "
+                                       "pushed at the tag, not deleted", tag=tag)
     return Deletion(found.digest, tag=tag, blobs=_named_blobs(manifest))
 
 
