@@ -40,7 +40,7 @@ from supplychain.errors import (
     SizeLimitError,
     SupplyChainError,
 )
-from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, build_index
 from supplychain.oci.referrers import referrers_tag
@@ -241,7 +241,7 @@ def download_signatures(
     subject: Digest,
     *,
     max_signatures: int = DEFAULT_MAX_SIGNATURES,
-    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+    max_signature_bytes: int = MAX_SIGNATURE_BYTES,
 ) -> SignatureDownload:
     """Read the signatures of ``subject``: signature bundle referrers, then the ``.sig`` layers.
 
@@ -268,12 +268,12 @@ def download_signatures(
     out: list[DownloadedSignature] = []
     for desc in referrers:
         try:
-            out.append(_read_bundle(store, desc, max_attachment_bytes))
+            out.append(_read_bundle(store, desc, max_signature_bytes))
         except _DAMAGE as exc:
             problems.append(f"referrer {desc.digest}: {exc}")
     for i, layer in enumerate(layers):
         try:
-            out.append(_read_legacy(store, f"{tag} layer {i}", layer, max_attachment_bytes))
+            out.append(_read_legacy(store, f"{tag} layer {i}", layer, max_signature_bytes))
         except _DAMAGE as exc:
             problems.append(f"{tag} layer {i}: {exc}")
     if not out:

@@ -113,7 +113,7 @@ def download_signature_command(
     with closing(open_store(ref, settings)) as store:
         subject = _resolve(store, ref, None)
         result = download_signatures(store, subject.digest, max_signatures=max_signatures,
-                                     max_attachment_bytes=settings.max_attachment_bytes)
+                                     max_signature_bytes=settings.max_signature_bytes)
     for line in problem_lines(result):
         click.echo(line, err=True)
     for line in download_lines(result):
