@@ -74,7 +74,7 @@ class EndlessReferrers:
 
 def _handler(state: EndlessReferrers) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: bytes, content_type: str = "application/json",
@@ -93,10 +93,10 @@ def _handler(state: EndlessReferrers) -> type[BaseHTTPRequestHandler]:
         def _unknown(self) -> None:
             self._send(404, _json({"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}))
 
-        def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        def do_HEAD(self) -> None:
             self.do_GET()
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             if url.path == "/v2/":
                 self._send(200, b"{}")
