@@ -40,11 +40,11 @@ from supplychain.errors import (
     SizeLimitError,
     SupplyChainError,
 )
-from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
-from supplychain.oci.model import Descriptor, Index, Manifest, build_index
+from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, build_index
 from supplychain.oci.referrers import referrers_tag
-from supplychain.oci.store import ArtifactStore
+from supplychain.oci.store import ArtifactStore, ReclaimsBlobs
 from supplychain.reference import AnyReference, ImageReference
 from supplychain.signing import gojson, legacy
 from supplychain.signing.bundle import (
@@ -241,7 +241,7 @@ def download_signatures(
     subject: Digest,
     *,
     max_signatures: int = DEFAULT_MAX_SIGNATURES,
-    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+    max_signature_bytes: int = MAX_SIGNATURE_BYTES,
 ) -> SignatureDownload:
     """Read the signatures of ``subject``: signature bundle referrers, then the ``.sig`` layers.
 
@@ -268,12 +268,12 @@ def download_signatures(
     out: list[DownloadedSignature] = []
     for desc in referrers:
         try:
-            out.append(_read_bundle(store, desc, max_attachment_bytes))
+            out.append(_read_bundle(store, desc, max_signature_bytes))
         except _DAMAGE as exc:
             problems.append(f"referrer {desc.digest}: {exc}")
     for i, layer in enumerate(layers):
         try:
-            out.append(_read_legacy(store, f"{tag} layer {i}", layer, max_attachment_bytes))
+            out.append(_read_legacy(store, f"{tag} layer {i}", layer, max_signature_bytes))
         except _DAMAGE as exc:
             problems.append(f"{tag} layer {i}: {exc}")
     if not out:
@@ -459,6 +459,9 @@ class Deletion:
     # A damaged referrers tag whose manifest is also the image, one of its platforms, or under another tag: the
     # tag is pointed at an empty referrers index instead, so that nothing else is deleted with it.
     reset: bool = False
+    # The blobs the manifest names (config and layers, or an index's children), read while planning: a store
+    # that keeps blobs after a delete (an OCI layout) removes those the clean left unreachable.
+    blobs: tuple[Digest, ...] = ()
 
     def describe(self, repository: str) -> str:
         """``<repository>:<tag>`` or ``<repository>@<digest>`` (and the artifact type), for messages."""
@@ -471,25 +474,48 @@ class Deletion:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftAlone:
+    """A manifest a listing or a tag named for deletion that ``clean`` did not delete, and why (issue 7.1: the
+    referrers tag and cosign's tags are written by anyone with push rights, so their word is not enough)."""
+
+    digest: Digest
+    reason: str
+    tag: str | None = None
+
+    def describe(self, repository: str) -> str:
+        """``<repository>@<digest>`` (or ``:<tag>``) and the reason, for a warning line."""
+        where = f"{repository}:{self.tag} ({self.digest})" if self.tag else f"{repository}@{self.digest}"
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class CleanPlan:
     """What ``clean_attachments`` will delete, in order: a damaged referrers tag, referrers, then the tags.
 
     ``relist_referrers``: a damaged referrers tag kept the referrers from being listed; they are listed (and
-    those of ``clean_type`` deleted) once it is removed.
+    those of ``clean_type`` deleted) once it is removed. ``left_alone``: what a listing or tag named that is not
+    provably an attachment of the subject of that kind (reported, never deleted).
     """
 
     subject: Digest
     clean_type: CleanType
     deletions: tuple[Deletion, ...]
     relist_referrers: bool = False
+    left_alone: tuple[LeftAlone, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class CleanResult:
-    """What was deleted (``already_gone``: deleted by someone else between planning and deleting)."""
+    """What was deleted (``already_gone``: deleted by someone else between planning and deleting).
+
+    ``left_alone``: referrers listed only after a damaged referrers tag was removed that were not deleted (see
+    ``LeftAlone``). ``reclaimed``: blobs the store removed because the clean left them unreachable (a layout).
+    """
 
     deleted: tuple[Deletion, ...]
     already_gone: tuple[Deletion, ...] = ()
+    left_alone: tuple[LeftAlone, ...] = ()
+    reclaimed: tuple[Digest, ...] = ()
 
 
 def plan_clean(store: ArtifactStore, subject: Digest, clean_type: CleanType) -> CleanPlan:
@@ -508,9 +534,9 @@ def plan_clean(store: ArtifactStore, subject: Digest, clean_type: CleanType) -> 
     """
     damaged = _damaged_referrers_tag(store, subject)
     deletions: list[Deletion] = []
+    left_alone: list[LeftAlone] = []
     if damaged is None:
-        deletions = [Deletion(d.digest, artifact_type=d.artifact_type)
-                     for d in _of_type(store.referrers(subject), clean_type)]
+        deletions = _checked_referrers(store, store.referrers(subject), subject, clean_type, left_alone)
     else:
         deletions = [damaged]
     seen = {d.digest for d in deletions if not d.reset}
@@ -522,16 +548,94 @@ def plan_clean(store: ArtifactStore, subject: Digest, clean_type: CleanType) -> 
             continue
         if found.digest == subject:
             raise AttachmentTagError(f"{store.name}:{tag} points at the image {subject} itself: not deleted")
-        if kind is AttachmentKind.SBOM:
-            _refuse_shared(store, found.digest, tag)
+        _refuse_shared(store, found.digest, tag, kind)
         if found.digest not in seen:
+            checked = _checked_tag(store, found, tag, kind)
+            if isinstance(checked, LeftAlone):
+                left_alone.append(checked)
+                continue
             seen.add(found.digest)
-            deletions.append(Deletion(found.digest, tag=tag))
-    return CleanPlan(subject, clean_type, tuple(deletions), relist_referrers=damaged is not None)
+            deletions.append(checked)
+    return CleanPlan(subject, clean_type, tuple(deletions), relist_referrers=damaged is not None,
+                     left_alone=tuple(left_alone))
 
 
 def _of_type(referrers: list[Descriptor], clean_type: CleanType) -> list[Descriptor]:
     return [d for d in referrers if clean_type is CleanType.ALL or _referrer_kind(d) is clean_type]
+
+
+def _checked_referrers(store: ArtifactStore, listed: list[Descriptor], subject: Digest, clean_type: CleanType,
+                       left_alone: list[LeftAlone]) -> list[Deletion]:
+    """The listed referrers ``clean`` may delete: each one read, its ``subject`` exactly ``subject``, its kind
+    ``clean_type``. The listing (a referrers tag anyone with push rights writes, or a registry's answer) only
+    says where to look: what it names that fails a check goes to ``left_alone``.
+
+    A descriptor whose listed kind is not ``clean_type`` is not even read: leaving it is always safe.
+    """
+    out: list[Deletion] = []
+    for desc in _of_type(listed, clean_type):
+        checked = _checked_referrer(store, desc, subject, clean_type)
+        if isinstance(checked, LeftAlone):
+            left_alone.append(checked)
+        else:
+            out.append(checked)
+    return out
+
+
+def _checked_referrer(store: ArtifactStore, desc: Descriptor, subject: Digest, clean_type: CleanType
+                      ) -> Deletion | LeftAlone:
+    if desc.digest == subject:
+        return LeftAlone(desc.digest, "the referrers listing names the image itself: not deleted")
+    try:
+        manifest = store.get_manifest(desc)
+    except (*_DAMAGE, RecursionError) as exc:
+        reason = exc.message if isinstance(exc, SupplyChainError) else "nested too deeply to read"
+        return LeftAlone(desc.digest, f"listed as a referrer but could not be read ({reason}): not deleted")
+    if manifest.subject is None or manifest.subject.digest != subject:
+        named = "no subject" if manifest.subject is None else f"the subject {manifest.subject.digest}"
+        return LeftAlone(desc.digest, f"listed as a referrer but the manifest has {named}, not {subject}: "
+                                      "not deleted")
+    own = manifest.descriptor()
+    kind = _referrer_kind(own)
+    if clean_type is not CleanType.ALL and kind is not clean_type:
+        return LeftAlone(desc.digest, f"listed as a {clean_type.value} but the manifest is "
+                                      f"{'a ' + kind.value if kind else 'of artifact type ' + repr(own.artifact_type)}:"
+                                      " not deleted")
+    return Deletion(desc.digest, artifact_type=own.artifact_type, blobs=_named_blobs(manifest))
+
+
+# Layer media types of cosign's attachment tags (SPECS.md "cosign, legacy tag scheme").
+_KIND_WORD = {AttachmentKind.SIGNATURE: "signature", AttachmentKind.ATTESTATION: "attestation",
+              AttachmentKind.SBOM: "SBOM"}
+_TAG_LAYER_TYPES = {
+    AttachmentKind.SIGNATURE: frozenset({legacy.SIMPLE_SIGNING_MEDIA_TYPE}),
+    AttachmentKind.ATTESTATION: ATTESTATION_ARTIFACT_TYPES,
+    AttachmentKind.SBOM: SBOM_ARTIFACT_TYPES,
+}
+
+
+def _checked_tag(store: ArtifactStore, found: Descriptor, tag: str, kind: AttachmentKind) -> Deletion | LeftAlone:
+    """The manifest at cosign's ``kind`` tag, if it is one: read, an image manifest, and (when it has layers)
+    holding a layer of ``kind``'s media types. Another image pushed at the tag is left alone."""
+    try:
+        manifest = store.get_manifest(found)
+    except (*_DAMAGE, RecursionError) as exc:
+        reason = exc.message if isinstance(exc, SupplyChainError) else "nested too deeply to read"
+        return LeftAlone(found.digest, f"could not be read ({reason}): not deleted", tag=tag)
+    if isinstance(manifest, Index):
+        return LeftAlone(found.digest, f"holds an image index, not a cosign {_KIND_WORD[kind]}: not deleted", tag=tag)
+    types = _TAG_LAYER_TYPES[kind]
+    if manifest.layers and not any(layer.media_type in types for layer in manifest.layers):
+        shown = ", ".join(sorted({layer.media_type for layer in manifest.layers}))
+        return LeftAlone(found.digest, f"has no {_KIND_WORD[kind]} layer (layers of {shown}): another image "
+                                       "pushed at the tag, not deleted", tag=tag)
+    return Deletion(found.digest, tag=tag, blobs=_named_blobs(manifest))
+
+
+def _named_blobs(manifest: AnyManifest) -> tuple[Digest, ...]:
+    if isinstance(manifest, Index):
+        return tuple(child.digest for child in manifest.manifests)
+    return (manifest.config.digest, *(layer.digest for layer in manifest.layers))
 
 
 def _damaged_referrers_tag(store: ArtifactStore, subject: Digest) -> Deletion | None:
@@ -574,16 +678,21 @@ def _in_use(store: ArtifactStore, digest: Digest, subject: Digest, tag: str) -> 
     return False
 
 
-def _refuse_shared(store: ArtifactStore, digest: Digest, tag: str) -> None:
+def _refuse_shared(store: ArtifactStore, digest: Digest, tag: str, kind: AttachmentKind) -> None:
+    """Refuse a tag whose manifest another image's tag of the same kind also names: a legacy manifest has no
+    subject, so the same SBOM attached to two images is one manifest, and anyone with push rights can point a
+    ``.sig``/``.att`` tag at another image's; deleting it by digest would remove both."""
     for other in store.tags():
         parsed = parse_attachment_tag(other)
-        if other == tag or parsed is None or parsed[1] is not AttachmentKind.SBOM:
+        if other == tag or parsed is None or parsed[1] is not kind:
             continue
         try:
             if store.resolve(other).digest == digest:
                 raise AttachmentTagError(
-                    f"{store.name}:{tag} is the same manifest as {other} (another image's SBOM): not deleted",
-                    hint="deleting it would remove that image's SBOM too; leave it, or re-attach distinct SBOMs",
+                    f"{store.name}:{tag} is the same manifest as {other} (another image's {_KIND_WORD[kind]}): "
+                    "not deleted",
+                    hint=f"deleting it would remove that image's {_KIND_WORD[kind]} too; leave it, or re-attach "
+                    "distinct ones",
                 )
         except NotFoundError:
             continue  # deleted meanwhile
@@ -605,6 +714,7 @@ def clean_attachments(
     """
     deleted: list[Deletion] = []
     gone: list[Deletion] = []
+    left_alone: list[LeftAlone] = []
     todo = list(plan.deletions)
     while todo:
         item = todo.pop(0)
@@ -622,20 +732,33 @@ def clean_attachments(
             if on_deleted is not None:
                 on_deleted(item)
         if item.damaged is not None and plan.relist_referrers:
-            todo[:0] = _relisted(store, plan, todo, tuple(deleted))
-    return CleanResult(tuple(deleted), tuple(gone))
+            todo[:0] = _relisted(store, plan, todo, tuple(deleted), left_alone)
+    return CleanResult(tuple(deleted), tuple(gone), tuple(left_alone), _reclaim(store, deleted))
 
 
-def _relisted(store: ArtifactStore, plan: CleanPlan, todo: list[Deletion], deleted: tuple[Deletion, ...]
-              ) -> list[Deletion]:
-    """The referrers of ``plan``'s type, listed now that the damaged referrers tag is gone."""
+def _relisted(store: ArtifactStore, plan: CleanPlan, todo: list[Deletion], deleted: tuple[Deletion, ...],
+              left_alone: list[LeftAlone]) -> list[Deletion]:
+    """The referrers of ``plan``'s type, listed now that the damaged referrers tag is gone (and checked as
+    ``plan_clean`` checks them)."""
     try:
-        found = _of_type(store.referrers(plan.subject), plan.clean_type)
+        found = store.referrers(plan.subject)
     except SupplyChainError as exc:
         listing = Deletion(plan.subject, artifact_type="its referrers, which could not be listed")
         raise CleanIncompleteError(deleted, listing, len(todo), exc, where=store.name) from exc
     planned = {d.digest for d in todo}
-    return [Deletion(d.digest, artifact_type=d.artifact_type) for d in found if d.digest not in planned]
+    fresh = [d for d in found if d.digest not in planned]
+    return _checked_referrers(store, fresh, plan.subject, plan.clean_type, left_alone)
+
+
+def _reclaim(store: ArtifactStore, deleted: list[Deletion]) -> tuple[Digest, ...]:
+    """Have a store that keeps blobs after a delete (``ReclaimsBlobs``: an OCI layout) remove the deleted
+    manifests and the blobs they named, where nothing left reaches them (issue 8.19)."""
+    if not deleted or not isinstance(store, ReclaimsBlobs):
+        return ()
+    candidates = {d.digest for d in deleted if not d.reset}
+    for item in deleted:
+        candidates.update(item.blobs)
+    return tuple(store.remove_unreachable(candidates))
 
 
 # -- referrer kinds ---------------------------------------------------------------------------------

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from supplychain.errors import ConfigurationError
-from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_BLOB_BYTES, MAX_MANIFEST_BYTES
+from supplychain.limits import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_BLOB_BYTES,
+    MAX_MANIFEST_BYTES,
+    MAX_REFERRERS,
+    MAX_SIGNATURE_BYTES,
+)
 
 ENV_PREFIX = "SUPPLYCHAIN_"
 _N = TypeVar("_N", int, float)
@@ -37,8 +43,12 @@ class Settings:
     backoff_max: float = 20.0
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
     max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    max_signature_bytes: int = MAX_SIGNATURE_BYTES  # a .sig payload or a signature bundle, read whole
     max_blob_bytes: int = MAX_BLOB_BYTES
     max_pages: int = 1000  # tags/catalog pagination cap
+    # Referrer descriptors one listing may hold, over all its pages (a referrers API can page forever); the
+    # listing is cut there, with a warning.
+    max_referrers: int = MAX_REFERRERS
     # Blobs up to chunk_size are uploaded from memory in one PUT (retried on failure); larger ones stream in
     # one PUT with Content-Length (as docker and skopeo stream them), or, with chunked_upload, as PATCHes of
     # chunk_size bytes for proxies that cap request bodies. chunk_size 0 streams everything.
@@ -74,7 +84,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timeout=_number(env, "TIMEOUT", base.timeout, float, positive=True),
         retries=_number(env, "RETRIES", base.retries, int),
         max_attachment_bytes=_number(env, "MAX_ATTACHMENT_SIZE", base.max_attachment_bytes, int),
+        max_signature_bytes=_number(env, "MAX_SIGNATURE_SIZE", base.max_signature_bytes, int),
         max_blob_bytes=_number(env, "MAX_BLOB_SIZE", base.max_blob_bytes, int),
+        max_referrers=_number(env, "MAX_REFERRERS", base.max_referrers, int, positive=True),
         chunk_size=_number(env, "CHUNK_SIZE", base.chunk_size, int),
         chunked_upload=env.get(f"{ENV_PREFIX}CHUNKED_UPLOAD", "").lower() in {"1", "true", "yes"},
     )

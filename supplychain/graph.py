@@ -16,7 +16,7 @@ from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidManifestError, NotFoundError
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor, Index
-from supplychain.oci.referrers import referrers_tag
+from supplychain.oci.referrers import listing_cut, referrers_tag
 from supplychain.oci.store import ArtifactStore
 
 DEFAULT_MAX_DEPTH = 8
@@ -52,6 +52,8 @@ class TreeNode:
     # Set instead of children when the walk stopped here: "cycle", "depth limit", or why a node is damaged.
     truncated: str | None = None
     layers: tuple[Descriptor, ...] = field(default=())
+    # The store cut this node's referrers listing at its cap (``oci.referrers.listing_cut``): why, in words.
+    referrers_cut: str | None = None
 
     def walk(self) -> list[TreeNode]:
         """This node and every node below it, depth first."""
@@ -96,7 +98,8 @@ class _Walker:
             )
         else:
             layers = manifest.layers
-        children.extend(self._referrers(desc.digest, depth))
+        referrers, cut = self._referrers(desc.digest, depth)
+        children.extend(referrers)
         if self.legacy:
             for attachment, node_kind in _ATTACHMENT_NODE.items():
                 name = attachment_tag(desc.digest, attachment)
@@ -105,9 +108,9 @@ class _Walker:
                 except NotFoundError:
                     continue
                 children.append(self.expand(node_kind, found, name, depth + 1))
-        return TreeNode(kind, desc, tag, tuple(children), layers=layers)
+        return TreeNode(kind, desc, tag, tuple(children), layers=layers, referrers_cut=cut)
 
-    def _referrers(self, subject: Digest, depth: int) -> list[TreeNode]:
+    def _referrers(self, subject: Digest, depth: int) -> tuple[list[TreeNode], str | None]:
         try:
             found = self.store.referrers(subject)
         except (InvalidManifestError, IntegrityError) as exc:
@@ -120,8 +123,9 @@ class _Walker:
             try:
                 content = self.store.get_manifest(damaged)
             except (InvalidManifestError, IntegrityError) as unreadable:
-                return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated=unreadable.message)]
+                return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated=unreadable.message)], None
             if isinstance(content, Index):
                 raise  # the tag is fine: the error came from elsewhere (a referrers API answer)
-            return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated="an image manifest, not an index")]
-        return [self.expand(NodeKind.REFERRER, referrer, None, depth + 1) for referrer in found]
+            return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated="an image manifest, not an index")], None
+        nodes = [self.expand(NodeKind.REFERRER, referrer, None, depth + 1) for referrer in found]
+        return nodes, listing_cut(found)

@@ -33,7 +33,9 @@ import fcntl
 import functools
 import logging
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -67,6 +69,8 @@ REF_NAME = "org.opencontainers.image.ref.name"
 # Lock file of earlier versions (the lock is now the directory itself): tolerated in a directory to create into.
 LEGACY_LOCK_FILE = ".supplychain.lock"
 TEMP_PREFIX = ".supplychain-tmp-"
+# A temp file no writer holds and untouched for this long (seconds) was left by a killed writer: swept.
+STALE_TEMP_SECONDS = 300
 # index.json is local and may list many untagged referrers, so it gets a larger cap than a manifest.
 MAX_INDEX_JSON_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -229,6 +233,7 @@ class OciLayout:
         Entries are kept as the raw JSON objects another tool wrote, so fields we do not model survive.
         """
         with self._lock():
+            self._sweep_stale_temp_files()
             doc = self._load_index()
             before = copy.deepcopy(doc)
             yield doc
@@ -445,6 +450,70 @@ class OciLayout:
                         removed.append(digest)
         return removed
 
+    def remove_unreachable(self, candidates: Iterable[Digest]) -> list[Digest]:
+        """Delete those blobs of ``candidates`` that ``index.json`` no longer reaches; return their digests.
+
+        What ``clean`` calls after its deletes (``oci.store.ReclaimsBlobs``): the deleted manifests and the blobs
+        they named, so that no signed payload stays in ``blobs/`` (issue 8.19; ``umoci gc`` would remove them
+        too). Unlike ``gc``, only ``candidates`` are looked at, so the blobs another writer uploads before it
+        indexes their manifest are safe unless they are the same content. Under the layout lock. When a
+        manifest of ``index.json`` cannot be read, what it reaches is unknown: nothing is removed (a warning).
+        """
+        wanted = set(candidates)
+        if not wanted:
+            return []
+        with self._lock():
+            try:
+                keep = self._reachable(strict=True)
+            except (InvalidManifestError, IntegrityError) as exc:
+                logger.warning("%s: not removing the blobs the clean left, a manifest is unreadable: %s",
+                               self.name, exc)
+                return []
+            removed = []
+            for digest in sorted(wanted - keep):
+                blob = self._blob_path(digest)
+                with self._io("remove a blob"):
+                    if not blob.is_file():
+                        continue
+                    blob.unlink()
+                removed.append(digest)
+                self._written.discard(digest)
+        return removed
+
+    def _sweep_stale_temp_files(self) -> list[Path]:
+        """Remove the temp files that writers killed mid-write left in the layout (SIGKILL, power loss: no
+        ``finally`` ran); called with the layout lock held, before each ``index.json`` change.
+
+        Only files named ``TEMP_PREFIX*`` (ours), and only stale ones: a live writer holds an ``flock`` on its
+        temp file for as long as it writes (``_write_atomic``), and the kernel drops that lock when the writer
+        dies, so a file we can lock has no writer. Files changed in the last ``STALE_TEMP_SECONDS`` are kept as
+        well (a writer between creating its file and locking it, or an older version that does not lock).
+        """
+        removed = []
+        now = time.time()
+        with self._io("list the layout"):
+            temps = [p for p in self.path.iterdir() if p.name.startswith(TEMP_PREFIX)]
+        for temp in temps:
+            try:
+                fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW)
+            except OSError:
+                continue  # gone meanwhile (renamed into place), or not a plain file of ours
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode) or now - os.fstat(fd).st_mtime < STALE_TEMP_SECONDS:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live writer holds it
+                with self._io("remove a stale temp file"), contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                removed.append(temp)
+            finally:
+                os.close(fd)
+        if removed:
+            logger.info("%s: removed %d temp files left by interrupted writers", self.name, len(removed))
+        return removed
+
     # -- taking back a failed operation's writes ----------------------------------------------------------
 
     def discard_orphans(self) -> list[Digest]:
@@ -575,6 +644,8 @@ class OciLayout:
         committed = False
         try:
             with os.fdopen(fd, "wb") as handle:
+                # Held while the file is written: it tells _sweep_stale_temp_files that a writer is alive.
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                 for chunk in chunks:
                     with self._io(action):
                         handle.write(chunk)

@@ -11,7 +11,16 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 # An index may list at most this many manifests; a manifest at most this many layers.
 MAX_INDEX_ENTRIES = 10_000
 MAX_LAYERS = 1_000
-# Small JSON blobs we read whole (configs, signatures, attestations, SBOMs).
+# Small JSON blobs we read whole (configs, attestations, SBOMs).
 MAX_ATTACHMENT_BYTES = 128 * 1024 * 1024
+# A signature read whole: a .sig layer's simple-signing payload or a signature bundle (issue 7.4). cosign's
+# payloads are a few hundred bytes, and a Sigstore bundle with a certificate chain, a Rekor entry, an inclusion
+# proof and a checkpoint 5-20 KB; 1 MiB leaves fifty times that, and with at most --max-signatures (100)
+# signatures read one at a time, verify never holds more than one of them.
+MAX_SIGNATURE_BYTES = 1024 * 1024
 # Any layer we stream (no default limit beyond the descriptor's size, but a sane ceiling).
 MAX_BLOB_BYTES = 64 * 1024 * 1024 * 1024
+# Referrer descriptors collected from one listing, over all its pages: a referrers API may answer thousands of
+# new descriptors per page with a next link, forever (issue 7.3). cosign reads at most 100 signatures
+# (maxAllowedSigsOrAtts); 1,000 leaves room for attestations, SBOMs and other tools' artifacts.
+MAX_REFERRERS = 1_000

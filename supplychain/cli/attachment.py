@@ -113,7 +113,7 @@ def download_signature_command(
     with closing(open_store(ref, settings)) as store:
         subject = _resolve(store, ref, None)
         result = download_signatures(store, subject.digest, max_signatures=max_signatures,
-                                     max_attachment_bytes=settings.max_attachment_bytes)
+                                     max_signature_bytes=settings.max_signature_bytes)
     for line in problem_lines(result):
         click.echo(line, err=True)
     for line in download_lines(result):
@@ -162,7 +162,11 @@ def clean_command(
     Deletes the manifests of cosign's sha256-<hex>.sig/.att/.sbom tags and the OCI referrers of the chosen
     kind (signature bundles count as signatures), referrers first, keeping the referrers tag up to date.
     A referrers tag sha256-<hex> that is not an index (another tool pushed an image there; it blocks every
-    referrer read and write) is removed first, whatever the kind. Each removal is printed. If a delete fails,
+    referrer read and write) is removed first, whatever the kind. Only manifests read and found to be
+    attachments of this image are deleted: a referrer whose subject is not the image, or of another kind, and a
+    tag holding another image, are left alone with a warning (those listings are written by anyone with push
+    rights). In an OCI layout, the blobs the removed attachments leave unreferenced are removed too. Each
+    removal is printed. If a delete fails,
     what was removed so far is printed, the rest stays, and the exit status is the failure's (a registry with
     deletes disabled: 6). Nothing to remove is exit status 0.
     """
@@ -179,6 +183,8 @@ def clean_command(
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         subject = _resolve(store, ref, "cleaning the attachments of")
         plan = plan_clean(store, subject.digest, CleanType(clean_type))
+        for line in report.left_alone_lines(plan.left_alone, repository):
+            click.echo(line, err=True)
         if not plan.deletions:
             click.echo(report.nothing_to_clean_line(plan, reference), err=True)
             return
@@ -191,8 +197,12 @@ def clean_command(
         result = clean_attachments(
             store, plan, on_deleted=lambda d: click.echo(report.removed_line(d, reference, repository), err=True)
         )
-    for line in report.gone_lines(result.already_gone, repository):
+    for line in [*report.gone_lines(result.already_gone, repository),
+                 *report.left_alone_lines(result.left_alone, repository)]:
         click.echo(line, err=True)
+    reclaimed = report.reclaimed_line(result, repository)
+    if reclaimed is not None:
+        click.echo(reclaimed, err=True)
 
 
 def _resolve(store: ArtifactStore, ref: AnyReference, doing: str | None) -> Descriptor:

@@ -65,7 +65,7 @@ def tree_command(
     """
     from supplychain.graph import build_tree
     from supplychain.oci.referrers import damaged_tag_hint
-    from supplychain.report.image import damaged_tags, render_tree_text, to_json, tree_json
+    from supplychain.report.image import cut_listing_lines, damaged_tags, render_tree_text, to_json, tree_json
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
@@ -73,6 +73,8 @@ def tree_command(
         root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
         name = store.name
     click.echo(to_json(tree_json(root)) if output == "json" else render_tree_text(str(ref), root))
+    for line in cut_listing_lines(root):
+        click.echo(line, err=True)
     for node in damaged_tags(root):
         click.echo(f"warning: damaged referrers tag {name}:{node.tag}: {node.truncated}", err=True)
         click.echo(f"hint: {damaged_tag_hint(f'{name}:{node.tag}')}", err=True)

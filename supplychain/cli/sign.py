@@ -267,7 +267,7 @@ def verify_command(
     online = _online_log(rekor_url, keyring, settings) if keyring is not None and tlog_online else None
     policy = VerifyPolicy(
         public_keys, parse_annotations(annotations), check_claims, check_reference,
-        Limits(max_signatures=max_signatures, max_attachment_bytes=settings.max_attachment_bytes),
+        Limits(max_signatures=max_signatures, max_signature_bytes=settings.max_signature_bytes),
         certificate=certificate, tlog=TlogPolicy(keyring, online), insecure_ignore_tlog=insecure_ignore_tlog,
     )
     if insecure_ignore_tlog:
@@ -289,6 +289,8 @@ def verify_command(
         if result.error is not None and not several:
             raise result.error  # one image: one error line, as cosign's one "Error:" (cli.main prints it)
         click.echo(image_line(result), err=True)
+        for warning in result.warnings:
+            click.echo(f"warning: {warning}", err=True)
         for line in failure_reasons(result):
             click.echo(line, err=True)
         if output == "json":

@@ -11,6 +11,21 @@ from supplychain.errors import InvalidManifestError
 from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index
 
 
+class ReferrerListing(list[Descriptor]):
+    """A referrers listing that a store may have cut short at its cap on descriptors (issue 7.3: a referrers API
+    can page forever); ``cut`` says so, in words, and is ``None`` for a complete listing. A plain list, so every
+    caller of ``ArtifactStore.referrers`` keeps working; those that report read ``listing_cut``."""
+
+    def __init__(self, items: list[Descriptor] = (), cut: str | None = None) -> None:  # type: ignore[assignment]
+        super().__init__(items)
+        self.cut = cut
+
+
+def listing_cut(found: list[Descriptor]) -> str | None:
+    """Why the listing ``found`` (from ``ArtifactStore.referrers``) is incomplete, or ``None``."""
+    return found.cut if isinstance(found, ReferrerListing) else None
+
+
 def referrers_tag(subject: Digest) -> str:
     """``sha256-<hex>``: the tag holding the referrers index of ``subject``."""
     return subject.tag_form

@@ -84,3 +84,13 @@ class ArtifactStore(Protocol):
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class ReclaimsBlobs(Protocol):
+    """A store whose manifest deletes leave blobs behind (an OCI layout: ``delete_manifest`` drops only the
+    ``index.json`` entries). A registry needs no such step: its own garbage collection reclaims blobs."""
+
+    def remove_unreachable(self, candidates: Iterable[Digest]) -> list[Digest]:
+        """Delete those of ``candidates`` that nothing the store still lists reaches; return their digests."""
+        ...

@@ -24,6 +24,7 @@ from supplychain.errors import InvalidManifestError, NotFoundError, RegistryErro
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import Descriptor, Index, parse_manifest
 from supplychain.oci.referrers import (
+    ReferrerListing,
     filter_by_type,
     referrers_in,
     referrers_tag,
@@ -47,17 +48,31 @@ TAG_UPDATE_ATTEMPTS = 6
 SETTLE_DELAY = (0.05, 0.25)
 
 
-def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> list[Descriptor]:
-    """Descriptors of the manifests whose ``subject`` is ``subject``, optionally of one ``artifact_type``."""
+def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> ReferrerListing:
+    """Descriptors of the manifests whose ``subject`` is ``subject``, optionally of one ``artifact_type``.
+
+    At most ``settings.max_referrers`` descriptors are collected, over all pages and the referrers tag: the
+    API is not followed further (a server can page forever), and the listing says it was cut.
+    """
     found: list[Descriptor] = []
+    cap = repo.client.settings.max_referrers
+    cut = None
     if repo.client.referrers_api is not False:
-        found = _from_api(repo, subject, artifact_type)
-    if not filter_by_type(found, artifact_type):
+        found, cut = _from_api(repo, subject, artifact_type, cap)
+    if cut is None and not filter_by_type(found, artifact_type):
         found += read_referrers_tag(repo, subject)
-    return filter_by_type(found, artifact_type)
+        if len(found) > cap:
+            del found[cap:]
+            cut = f"the referrers tag lists more than {cap} referrers"
+    if cut is not None:
+        cut = (f"the referrers listing of {repo.name}@{subject} was cut at {cap} descriptors ({cut}); "
+               "the rest was not read (SUPPLYCHAIN_MAX_REFERRERS)")
+        logger.warning("%s", cut)
+    return ReferrerListing(filter_by_type(found, artifact_type), cut)
 
 
-def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> list[Descriptor]:
+def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | None, cap: int
+              ) -> tuple[list[Descriptor], str | None]:
     what = f"referrers of {repo.name}@{subject}"
     params = {"artifactType": artifact_type} if artifact_type else None
     first = repo.url(f"referrers/{subject}", params)
@@ -91,12 +106,19 @@ def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | No
             str(repo.client.follow_link(url, following, what=what)) if following else None
         )
 
-    found = list(paginate(str(first), fetch, max_pages=repo.client.settings.max_pages, what=what))
+    found: list[Descriptor] = []
+    cut = None
+    pages = paginate(str(first), fetch, max_pages=repo.client.settings.max_pages, what=what)
+    for desc in pages:
+        if len(found) >= cap:
+            cut = "the referrers API had more"
+            break  # counted as the listing streams: the next page is never asked for
+        found.append(desc)
     if unsupported:
         repo.client.referrers_api = False
     elif repo.client.referrers_api is None:
         repo.client.referrers_api = True
-    return found
+    return found, cut
 
 
 def read_referrers_tag(repo: RegistryRepository, subject: Digest) -> list[Descriptor]:

@@ -24,9 +24,11 @@ from typing import Any, assert_never
 from supplychain.attachments import (
     BundleSignature,
     CleanPlan,
+    CleanResult,
     CleanType,
     Deletion,
     DownloadedSignature,
+    LeftAlone,
     LegacySignature,
     SignatureDownload,
 )
@@ -120,6 +122,18 @@ def nothing_to_clean_line(plan: CleanPlan, reference: str) -> str:
     what = {CleanType.ALL: "Nothing", CleanType.SIGNATURE: "No signatures", CleanType.ATTESTATION: "No attestations",
             CleanType.SBOM: "No SBOMs"}[plan.clean_type]
     return f"{what} attached to {reference} ({plan.subject}): nothing to clean"
+
+
+def left_alone_lines(items: Sequence[LeftAlone], repository: str) -> list[str]:
+    """Warnings for what a listing or tag named that ``clean`` did not delete (not provably an attachment)."""
+    return [f"warning: left alone {item.describe(repository)}" for item in items]
+
+
+def reclaimed_line(result: CleanResult, repository: str) -> str | None:
+    """The note after a clean of a layout that removed the blobs it left unreachable."""
+    if not result.reclaimed:
+        return None
+    return f"Removed {len(result.reclaimed)} unreferenced blobs from {repository}"
 
 
 def gone_lines(gone: Sequence[Deletion], repository: str) -> list[str]:

@@ -165,10 +165,17 @@ def tree_json(root: TreeNode) -> dict[str, Any]:
         out["tag"] = root.tag
     if root.truncated:
         out["truncated"] = root.truncated
+    if root.referrers_cut:
+        out["referrersCut"] = root.referrers_cut
     if root.layers and root.kind not in (NodeKind.ROOT, NodeKind.PLATFORM):
         out["layers"] = [descriptor_json(layer) for layer in root.layers]
     out["children"] = [tree_json(child) for child in root.children]
     return out
+
+
+def cut_listing_lines(root: TreeNode) -> list[str]:
+    """Warnings for referrers listings the store cut at its cap (the tree shows only what was listed)."""
+    return [f"warning: {node.referrers_cut}" for node in root.walk() if node.referrers_cut]
 
 
 def damaged_tags(root: TreeNode) -> list[TreeNode]:

@@ -9,8 +9,11 @@ referrer cannot hide a valid legacy signature (and vice versa).
 
 Bounded, and checked from descriptors *before* any blob is read: at most ``max_signatures`` candidate
 signatures per image (else none is read and the image gets a problem), at most ``max_layers`` layers in the
-``.sig`` manifest (the model refuses more than 1,000 while parsing), and no blob larger than
-``max_attachment_bytes``. Every blob read is digest-checked by the store.
+``.sig`` manifest (the model refuses more than 1,000 while parsing), and no payload or bundle larger than
+``max_signature_bytes`` (1 MiB: refused from its declared size, before download or parse). Every blob read is
+digest-checked by the store. ``find_candidates`` looks (descriptors only) and ``read_candidates`` reads one
+signature at a time, so a caller that checks each and drops it (``verify_image``) holds one signature's bytes at
+once, however many there are (issue 7.4). A referrers listing the store cut at its cap is a warning.
 
 Damaged evidence is a *problem* or a per-signature failure, not an exception: the image may still verify
 through another signature. That includes JSON nested too deeply for Python's decoder (``RecursionError``, from
@@ -20,15 +23,16 @@ authentication) propagate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError
-from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.referrers import listing_cut
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, ParsedBundle, parse_bundle
@@ -49,7 +53,7 @@ class Limits:
 
     max_signatures: int = DEFAULT_MAX_SIGNATURES
     max_layers: int = MAX_LAYERS
-    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES
+    max_signature_bytes: int = MAX_SIGNATURE_BYTES  # a .sig layer's payload or a bundle, read whole
 
 
 class PayloadKind(StrEnum):
@@ -83,11 +87,38 @@ class Evidence:
     signatures: tuple[SignatureEvidence, ...]
     problems: tuple[str, ...] = ()
     skipped: int = 0  # non-signature attachments: other layer media types, other bundle predicates
+    warnings: tuple[str, ...] = ()  # not a reason to fail: a referrers listing cut at the store's cap
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """The signatures of one digest as descriptors, nothing read yet (``read_candidates`` reads them).
+
+    ``layers``: ``(index, layer)`` of the ``.sig`` manifest at ``tag``; ``referrers``: the signature bundle
+    referrers. Both empty when there were more than ``max_signatures`` (then ``problems`` says so).
+    """
+
+    subject: Digest
+    tag: str
+    layers: tuple[tuple[int, Descriptor], ...]
+    referrers: tuple[Descriptor, ...]
+    problems: tuple[str, ...] = ()
+    skipped: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Evidence:
-    """Find and read the signatures of ``subject`` in ``store`` (see the module docstring)."""
+    """Find and read the signatures of ``subject`` in ``store``, all held at once (see the module docstring;
+    ``verify_image`` streams them instead)."""
+    found = find_candidates(store, subject, limits)
+    return Evidence(subject, tuple(read_candidates(store, found, limits)), found.problems, found.skipped,
+                    found.warnings)
+
+
+def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Candidates:
+    """Look for the signatures of ``subject``: descriptors only, counted against ``max_signatures``."""
     problems: list[str] = []
+    warnings: list[str] = []
     skipped = 0
 
     referrers: list[Descriptor] = []
@@ -96,6 +127,9 @@ def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limi
     except _EVIDENCE_ERRORS as exc:
         problems.append(f"referrers of {subject}: {describe(exc)}")
         found = []
+    cut = listing_cut(found)
+    if cut is not None:
+        warnings.append(cut)
     for desc in found:
         predicate = desc.annotations.get(PREDICATE_TYPE_ANNOTATION)
         if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
@@ -119,11 +153,17 @@ def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limi
             f"found {total} signatures ({len(layers)} in {tag}, {len(referrers)} referrers), more than the "
             f"limit of {limits.max_signatures} (--max-signatures): none was read"
         )
-        return Evidence(subject, (), tuple(problems), skipped)
+        return Candidates(subject, tag, (), (), tuple(problems), skipped, tuple(warnings))
+    return Candidates(subject, tag, tuple(layers), tuple(referrers), tuple(problems), skipped, tuple(warnings))
 
-    signatures = [_read_layer(store, tag, i, layer, limits) for i, layer in layers]
-    signatures += [_read_referrer(store, desc, limits) for desc in referrers]
-    return Evidence(subject, tuple(signatures), tuple(problems), skipped)
+
+def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Limits()
+                    ) -> Iterator[SignatureEvidence]:
+    """Read the signatures of ``found`` one at a time: the ``.sig`` layers, then the bundle referrers."""
+    for i, layer in found.layers:
+        yield _read_layer(store, found.tag, i, layer, limits)
+    for desc in found.referrers:
+        yield _read_referrer(store, desc, limits)
 
 
 def _legacy_manifest(store: ArtifactStore, tag: str, limits: Limits, problems: list[str]) -> Manifest | None:
@@ -154,10 +194,10 @@ def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, l
         signature = legacy.decode_signature(value)
     except InvalidPayloadError as exc:
         return _failed(base, exc.message)
-    if layer.size > limits.max_attachment_bytes:
-        return _failed(base, _too_large("payload", layer, limits.max_attachment_bytes))
+    if layer.size > limits.max_signature_bytes:
+        return _failed(base, _too_large("payload", layer, limits.max_signature_bytes))
     try:
-        payload = store.get_blob(layer, limit=limits.max_attachment_bytes)
+        payload = store.get_blob(layer, limit=limits.max_signature_bytes)
     except _EVIDENCE_ERRORS as exc:
         return _failed(base, f"payload blob: {describe(exc)}")
     return replace(base, payload=payload, signed_bytes=payload, signature=signature)
@@ -177,10 +217,11 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
     layer = next((la for la in manifest.layers if la.media_type == BUNDLE_MEDIA_TYPE), None)
     if layer is None:
         return _failed(base, f"expected a layer of media type {BUNDLE_MEDIA_TYPE}, got none")
-    if layer.size > limits.max_attachment_bytes:
-        return _failed(base, _too_large("bundle", layer, limits.max_attachment_bytes))
+    if layer.size > limits.max_signature_bytes:
+        # Refused from the declared size: nothing is downloaded, nothing parsed (SUPPLYCHAIN_MAX_SIGNATURE_SIZE).
+        return _failed(base, _too_large("bundle", layer, limits.max_signature_bytes))
     try:
-        bundle = parse_bundle(store.get_blob(layer, limit=limits.max_attachment_bytes))
+        bundle = parse_bundle(store.get_blob(layer, limit=limits.max_signature_bytes))
     except _EVIDENCE_ERRORS as exc:
         return _failed(base, f"bundle: {describe(exc)}")
     envelope = bundle.envelope

@@ -84,6 +84,7 @@ class VerificationResult:
     skipped: int = 0  # attachments found that are not signatures (other media types or predicates)
     checks: tuple[CheckName, ...] = ()  # the checks each signature had to pass
     error: SupplyChainError | None = field(default=None, compare=False)
+    warnings: tuple[str, ...] = ()  # shown whatever the verdict: a referrers listing cut at the store's cap
 
     @property
     def verified(self) -> bool:

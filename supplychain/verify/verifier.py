@@ -29,7 +29,14 @@ from supplychain.verify.check import (
     check_signature,
     parse_claims,
 )
-from supplychain.verify.evidence import Evidence, Limits, SignatureEvidence, describe, gather_evidence
+from supplychain.verify.evidence import (
+    Evidence,
+    Limits,
+    SignatureEvidence,
+    describe,
+    find_candidates,
+    read_candidates,
+)
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
 from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
 
@@ -145,9 +152,13 @@ def verify_image(
     checks = evidence_checks(policy, repository)
     descriptor = store.resolve(identifier)
     resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) else identifier
-    evidence = gather_evidence(store, descriptor.digest, policy.limits)
-    return evaluate(evidence, policy, checks, reference=reference or f"{store.name}@{descriptor.digest}",
-                    resolved_from=resolved_from)
+    found = find_candidates(store, descriptor.digest, policy.limits)
+    # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
+    outcomes = tuple(_check_one(item, found.subject, policy, checks)
+                     for item in read_candidates(store, found, policy.limits))
+    return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
+                              outcomes, found.problems, found.skipped, (CheckName.SIGNATURE, *(c.name for c in checks)),
+                              warnings=found.warnings)
 
 
 def evaluate(
@@ -162,7 +173,7 @@ def evaluate(
     outcomes = tuple(_check_one(item, evidence.subject, policy, checks) for item in evidence.signatures)
     performed = (CheckName.SIGNATURE, *(c.name for c in checks))
     return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
-                              evidence.skipped, performed)
+                              evidence.skipped, performed, warnings=evidence.warnings)
 
 
 def _check_one(

@@ -5,6 +5,7 @@ the bad inputs of each. Library-level cases are in ``tests/unit/test_attachments
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from supplychain.errors import ExitCode, NotFoundError
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.model import Descriptor, Manifest, build_index
 from supplychain.oci.store import ArtifactStore
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
@@ -329,7 +330,11 @@ def test_clean(target: Target, pair: tuple[keys.KeyPair, Path]):
     assert lines[1].startswith(f"Removed {target.repository}@sha256:")  # the bundle referrer first
     assert lines[1].endswith(f"({MediaType.SIGSTORE_BUNDLE_V03}) from {target.ref()}")
     assert lines[2] == f"Removed {target.repository}:sha256-{digest.hex}.sig from {target.ref()}"
-    assert len(lines) == 3
+    if target.layout_path is not None:
+        # Issue 8.19: the two manifests, the .sig payload and config, the bundle and its empty config.
+        assert lines[3:] == [f"Removed 6 unreferenced blobs from {target.repository}"]
+    else:
+        assert len(lines) == 3
     assert target.sig_layers(digest) is None
     target.run("download", "signature", target.ref()).assert_one_line_error(ExitCode.NOT_FOUND)
     assert target.run("verify", target.ref(), "--key", str(pub), "--insecure-ignore-tlog").code == \
@@ -344,6 +349,73 @@ def test_clean(target: Target, pair: tuple[keys.KeyPair, Path]):
     assert nothing.code == 0
     assert nothing.stderr.splitlines()[-1] == f"Nothing attached to {target.ref()} ({digest}): nothing to clean"
     assert target.digest() == digest  # the image itself is untouched
+
+
+def test_clean_leaves_alone_what_a_hostile_referrers_listing_names(target: Target, pair: tuple[keys.KeyPair, Path]):
+    # Issue 7.1: distribution 2.8 has no referrers API, so the listing is the tag sha256-<hex>, which anyone with
+    # push rights writes. It names the image itself and another image as signature bundles, next to the real one.
+    key_pair, _ = pair
+    digest, other = target.digest(), target.digest("multi")
+    store = target.open()
+    try:
+        subject = store.resolve("single")
+        real = sign_image(store, subject, key_pair.private_key, docker_reference=NAME,
+                          signature_format=SignatureFormat.BUNDLE).images[0].artifact
+        assert real is not None
+        listed = store.referrers(digest)
+        hostile = [dataclasses.replace(store.resolve(ref), artifact_type=MediaType.SIGSTORE_BUNDLE_V03)
+                   for ref in ("single", "multi")]
+        store.put_manifest(build_index([*listed, *hostile]), tag=digest.tag_form)
+        assert {d.digest for d in store.referrers(digest)} >= {digest, other, real.digest}
+    finally:
+        store.close()
+
+    result = target.run("clean", target.digest_ref(digest), "--type", "signature", "-f")
+    assert result.code == 0, result
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: left alone")]
+    assert warnings == [
+        f"warning: left alone {target.repository}@{digest}: the referrers listing names the image itself: "
+        "not deleted",
+        f"warning: left alone {target.repository}@{other}: listed as a referrer but the manifest has no subject, "
+        f"not {digest}: not deleted",
+    ]
+    assert f"Removed {target.repository}@{real.digest} ({MediaType.SIGSTORE_BUNDLE_V03})" in result.stderr
+    # Both images are still there, whole; the real signature referrer is gone.
+    store = target.open()
+    try:
+        assert store.resolve(digest).digest == digest and store.get_manifest(digest)
+        assert store.resolve(other).digest == other
+        assert all(store.get_manifest(child) for child in store.get_manifest(other).manifests)  # type: ignore[union-attr]
+        assert real.digest not in {d.digest for d in store.referrers(digest)}
+        if target.layout_path is None:
+            with pytest.raises(NotFoundError):
+                store.get_manifest(real.digest)
+        else:
+            assert not store.has_blob(real.digest)
+    finally:
+        store.close()
+    assert target.run("tree", target.ref()).code == 0
+
+
+def test_clean_leaves_alone_another_image_at_the_sig_tag(target: Target):
+    # The .sig tag is as writable as the referrers tag: another image pushed there is not deleted.
+    digest, other = target.digest(), target.digest("multi")
+    store = target.open()
+    try:
+        arm64 = store.get_manifest(store.get_manifest(other).manifests[1])  # type: ignore[union-attr]
+        store.put_manifest(arm64, tag=attachment_tag(digest, AttachmentKind.SIGNATURE))
+    finally:
+        store.close()
+    result = target.run("clean", target.digest_ref(digest), "--type", "signature", "-f")
+    assert result.code == 0, result
+    assert (f"warning: left alone {target.repository}:sha256-{digest.hex}.sig ({arm64.digest}): has no signature "
+            "layer") in result.stderr
+    assert "Removed" not in result.stderr
+    store = target.open()
+    try:
+        assert store.get_manifest(arm64.digest) and store.resolve(other).digest == other
+    finally:
+        store.close()
 
 
 def test_clean_image_that_does_not_exist(target: Target):

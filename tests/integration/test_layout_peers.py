@@ -250,3 +250,45 @@ def test_docker_typed_images_are_kept_with_a_warning(fixture_layout: Path, regis
     assert done.returncode != 0 and "no descriptor found" in done.stderr
     code, _, err = _cli("copy", f"oci:{fixture_layout}:single", f"oci:{out}:oci")
     assert code == 0 and "warning" not in err
+
+
+def _blob_names(path: Path) -> set[str]:
+    return {f"{p.parent.name}:{p.name}" for p in (path / "blobs").glob("*/*")}
+
+
+def test_clean_leaves_no_blob_umoci_gc_would_remove(fixture_layout_copy: Path, tmp_path: Path):
+    # Issue 8.19: clean removed the tags but left the signed payloads in blobs/ (umoci gc removed them).
+    from supplychain import keys
+    from supplychain.signing import SignatureFormat, sign_image
+
+    pair = keys.generate_key_pair("ecdsa-p256")
+    layout = OciLayout(fixture_layout_copy)
+    before = _blob_names(fixture_layout_copy)
+    for image in ("single", "multi"):
+        for signature_format in SignatureFormat:
+            sign_image(layout, layout.resolve(image), pair.private_key, docker_reference="registry.example/app",
+                       signature_format=signature_format)
+    signed = _blob_names(fixture_layout_copy)
+    assert len(signed - before) >= 10
+    code, _, err = _cli("clean", f"oci:{fixture_layout_copy}:single", "--type", "all", "-f")
+    assert code == 0, err
+    assert "unreferenced blobs from" in err
+    cleaned = _blob_names(fixture_layout_copy)
+    # umoci's garbage collection (on a copy) finds nothing more to remove, and multi's signatures are intact.
+    umoci_copy = tmp_path / "umoci"
+    subprocess.run(["cp", "-a", str(fixture_layout_copy), str(umoci_copy)], check=True)
+    _run(UMOCI, "gc", "--layout", str(umoci_copy))
+    assert _blob_names(umoci_copy) == cleaned
+    assert before <= cleaned and cleaned - before  # the fixture and multi's attachments stay
+    code, _, err = _cli("verify", f"oci:{fixture_layout_copy}:multi", "--key", str(_write_pub(pair, tmp_path)),
+                        "--insecure-ignore-tlog")
+    assert code == 0, err
+    code, _, err = _cli("clean", f"oci:{fixture_layout_copy}:multi", "--type", "all", "-f")
+    assert code == 0, err
+    assert _blob_names(fixture_layout_copy) == before  # back to the fixture's blobs exactly
+
+
+def _write_pub(pair: Any, tmp_path: Path) -> Path:
+    path = tmp_path / "cosign.pub"
+    path.write_bytes(pair.public_key.pem())
+    return path

@@ -26,13 +26,17 @@ def test_defaults_and_overrides(tmp_path: Path):
     assert settings.docker_config_dir == tmp_path
     assert settings.chunked_upload is True
     assert load_settings({}).timeout == Settings().timeout
+    limits = load_settings({"SUPPLYCHAIN_MAX_SIGNATURE_SIZE": "4096", "SUPPLYCHAIN_MAX_REFERRERS": "50"})
+    assert (limits.max_signature_bytes, limits.max_referrers) == (4096, 50)
+    assert (Settings().max_signature_bytes, Settings().max_referrers) == (1024 * 1024, 1000)
     assert settings.with_overrides(timeout=None, retries=1).retries == 1
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
     [("TIMEOUT", "nan"), ("TIMEOUT", "inf"), ("TIMEOUT", "0"), ("TIMEOUT", "-1"), ("TIMEOUT", "soon"),
-     ("RETRIES", "1.5"), ("RETRIES", "-2"), ("MAX_BLOB_SIZE", "big")],
+     ("RETRIES", "1.5"), ("RETRIES", "-2"), ("MAX_BLOB_SIZE", "big"), ("MAX_SIGNATURE_SIZE", "1MiB"),
+     ("MAX_REFERRERS", "0"), ("MAX_REFERRERS", "many")],
 )
 def test_bad_numbers_are_configuration_errors(key: str, value: str):
     with pytest.raises(ConfigurationError) as info:

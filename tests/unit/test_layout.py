@@ -712,3 +712,79 @@ def test_a_deeply_nested_manifest_does_not_hide_referrers(tmp_path: Path) -> Non
     index["manifests"].append(deep_desc.to_json())
     (tmp_path / "l" / "index.json").write_text(json.dumps(index))
     assert [d.digest for d in OciLayout(tmp_path / "l").referrers(subject.digest)] == [referrer.digest]
+
+
+# -- temp files of killed writers (issue 8.19) -------------------------------------------------------------
+
+_KILLED_WRITER = """
+import sys, time
+from supplychain.layout import OciLayout
+from supplychain.oci.mediatype import MediaType
+from supplychain.oci.model import Descriptor
+
+data = b"x" * (4 * 1024 * 1024)
+desc = Descriptor.for_bytes(MediaType.OCI_LAYER, data)
+
+def slow():
+    yield data[:1024 * 1024]
+    print("writing", flush=True)
+    time.sleep(60)  # killed here, mid-write
+    yield data[1024 * 1024:]
+
+OciLayout(sys.argv[1]).put_blob(desc, slow())
+"""
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    old = path.stat().st_mtime - seconds
+    os.utime(path, (old, old))
+
+
+def test_a_killed_copys_temp_file_is_swept_on_the_next_write(layout: OciLayout):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    with subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(layout.path)], stdout=subprocess.PIPE,
+                          env=env) as writer:
+        assert writer.stdout is not None and writer.stdout.readline() == b"writing\n"
+        (left,) = [Path(p) for p in _leftovers_paths(layout)]
+        # Its writer still holds it: not swept, however old it looks.
+        assert _next_write_sweeps(layout, left) is False
+        writer.kill()  # SIGKILL: no finally runs, the temp file stays
+        writer.wait(timeout=10)
+    assert left.exists()
+    layout.put_manifest(_image(layout, "after"), tag="after")
+    assert not left.exists() and _leftovers(layout) == []
+
+
+def _leftovers_paths(layout: OciLayout) -> list[str]:
+    return [str(p) for p in layout.path.glob(f"{TEMP_PREFIX}*")]
+
+
+def _next_write_sweeps(layout: OciLayout, temp: Path) -> bool:
+    """Age ``temp`` past the stale threshold, write, and say whether the write swept it."""
+    _age(temp)
+    layout.put_manifest(_image(layout, "meanwhile"), tag="meanwhile")
+    return not temp.exists()
+
+
+def test_only_stale_unheld_temp_files_of_ours_are_swept(layout: OciLayout):
+    import fcntl
+
+    stale = layout.path / f"{TEMP_PREFIX}stale"
+    fresh = layout.path / f"{TEMP_PREFIX}fresh"  # a writer between creating and locking its file
+    held = layout.path / f"{TEMP_PREFIX}held"
+    foreign = layout.path / ".other-tool-tmp"
+    for path in (stale, fresh, held, foreign):
+        path.write_bytes(b"partial")
+    for path in (stale, held, foreign):
+        _age(path)
+    with open(held, "rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as _write_atomic holds it while writing
+        layout.put_manifest(_image(layout, "a"), tag="v1")
+        assert held.exists()
+    assert not stale.exists()
+    assert fresh.exists() and foreign.exists()
+    layout.delete_manifest(layout.resolve("v1").digest)  # the next write: held is no longer held
+    assert not held.exists() and fresh.exists()
