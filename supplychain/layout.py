@@ -253,7 +253,11 @@ class OciLayout:
                 return _without_ref_name(desc)
         if self.has_blob(digest):
             return self._read_manifest(digest, None, None).descriptor()
-        raise NotFoundError(f"manifest {digest} not found in {self.name}")
+        known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
+        raise NotFoundError(
+            f"manifest {digest} not found in {self.name}",
+            hint=f"check the digest; the layout's tags: {', '.join(known) or 'none'} (supplychain ls {self.name})",
+        )
 
     def get_manifest(self, ref: str | Digest | Descriptor) -> AnyManifest:
         """Read, check (digest, size, 4 MiB cap) and parse a manifest or index."""
@@ -412,7 +416,8 @@ class OciLayout:
         with self._index_transaction() as doc:
             kept = [e for e in doc["manifests"] if e.get("digest") != str(digest)]
             if len(kept) == len(doc["manifests"]) and not self.has_blob(digest):
-                raise NotFoundError(f"manifest {digest} not found in {self.name}")
+                raise NotFoundError(f"manifest {digest} not found in {self.name}",
+                                    hint="nothing to delete: check the digest (supplychain ls lists the tags)")
             doc["manifests"] = kept
             if subject is not None:
                 self._drop_from_referrers_tag(doc, subject, digest)
@@ -555,7 +560,8 @@ class OciLayout:
         try:
             handle = open(self._blob_path(digest), "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError as exc:
-            raise NotFoundError(f"blob {digest} not found in {self.name}") from exc
+            raise NotFoundError(f"blob {digest} not found in {self.name}",
+                                hint="the layout is incomplete: copy the image into it again") from exc
         except OSError as exc:
             raise LayoutIOError(f"cannot read blob {digest.short} in {self.name}: {exc}") from exc
         with handle:

@@ -328,7 +328,8 @@ def _read_evidence_file(path: Path) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(MAX_EVIDENCE_BYTES + 1)
     except OSError as exc:
-        raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}") from exc
+        raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}",
+                                hint="check the path and its permissions") from exc
     if len(data) > MAX_EVIDENCE_BYTES:  # a file that grew, or a device
         raise SizeLimitError(f"--bundle {path} is larger than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence")
     hint = "give a Sigstore bundle, the dev.sigstore.cosign/bundle annotation value or `tlog get -o json` output"
