@@ -299,8 +299,8 @@ class OciLayout:
         with self.open_blob(desc) as chunks:
             return b"".join(chunks)
 
-    def tags(self) -> Iterator[str]:
-        """The tags of ``index.json`` entries, in index order, each once."""
+    def tags(self, *, page_size: int | None = None) -> Iterator[str]:
+        """The tags of ``index.json`` entries, in index order, each once (``page_size``: a layout is one page)."""
         seen: dict[str, None] = {}
         for desc in self._entries():
             name = desc.annotations.get(REF_NAME)

@@ -21,6 +21,7 @@ from supplychain.errors import ExitCode, SupplyChainError
 _COMMANDS: dict[str, str] = {
     "inspect": "supplychain.cli.image:inspect_command",
     "tree": "supplychain.cli.image:tree_command",
+    "ls": "supplychain.cli.image:ls_command",
     "copy": "supplychain.cli.image:copy_command",
     "login": "supplychain.cli.auth:login_command",
     "logout": "supplychain.cli.auth:logout_command",
@@ -62,6 +63,7 @@ class LazyGroup(click.Group):
 _SHORT_HELP = {
     "inspect": "Show an image's digest, media type, platforms, config and labels.",
     "tree": "Show an image's referrers and cosign attachments as a tree.",
+    "ls": "List a repository's tags (registry or OCI layout), as skopeo list-tags.",
     "copy": "Copy an image (and its attachments) between registries and OCI layouts.",
     "login": "Save registry credentials to the docker config file.",
     "logout": "Remove saved registry credentials.",
@@ -91,6 +93,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Exit codes: 0 ok, 1 verification failed, 2 usage, 3 invalid input, 4 not found, 5 authentication,
     6 unavailable (network/TLS/registry), 7 integrity, 70 internal error, 130 interrupted, 143 terminated.
+
+    \b
+    Examples:
+      supplychain generate-key-pair
+      supplychain sign --key cosign.key registry.example.com/app:1.0
+      supplychain verify --key cosign.pub registry.example.com/app:1.0
+      supplychain COMMAND --help
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -98,7 +107,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @click.command("version")
 def version_command() -> None:
-    """Print the version."""
+    """Print the version.
+
+    \b
+    Examples:
+      supplychain version
+    """
     click.echo(f"supplychain {__version__}")
 
 
@@ -190,7 +204,7 @@ def _report_usage(exc: click.UsageError, debug: bool) -> None:
         hint = f"did you mean {' or '.join(sorted(exc.possibilities))}? {help_hint} for the options"
     elif isinstance(exc, click.NoSuchOption):
         hint = f"{help_hint} for the options"
-    elif exc.ctx is None or exc.ctx.parent is None and isinstance(exc.ctx.command, click.Group):
+    elif exc.ctx is None or (exc.ctx.parent is None and isinstance(exc.ctx.command, click.Group)):
         hint = "run 'supplychain --help' for the commands"
     _print_error(_usage_message(exc), hint, debug=debug, exc=exc)
 

@@ -31,8 +31,8 @@ from supplychain.attachments import (
     SignatureDownload,
 )
 from supplychain.attachments import Certificate as CertificateParts
-from supplychain.signing.attach import AttachedSignature
 from supplychain.report.text import escape, escape_json_text
+from supplychain.signing.attach import AttachedSignature
 from supplychain.signing.gojson import encode
 
 _CLEAN_PROMPT = {

@@ -217,5 +217,15 @@ def failed_attachment_lines(result: CopyResult) -> list[str]:
     return [f"failed: {escape(f.attachment)}: {escape(f.reason)}" for f in failed] if len(failed) > 1 else []
 
 
+def tags_json(repository: str, tags: list[str]) -> dict[str, Any]:
+    """The JSON form of ``ls``: skopeo list-tags' ``{"Repository": ..., "Tags": [...]}`` (tags exact)."""
+    return {"Repository": repository, "Tags": list(tags)}
+
+
+def render_tags_text(tags: list[str]) -> str:
+    """The text form of ``ls``: one tag a line, escaped (a registry or layout chose them: ``report.text``)."""
+    return "\n".join(escape(tag) for tag in tags)
+
+
 def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=False)
