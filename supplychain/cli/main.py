@@ -211,7 +211,7 @@ def _report_usage(exc: click.UsageError, debug: bool) -> None:
 
 def _usage_message(exc: click.UsageError) -> str:
     if isinstance(exc, click.NoSuchOption):
-        return f"no such option: {exc.option_name}"  # the suggestion goes to the hint line
+        return f"No such option: {exc.option_name}"  # the suggestion goes to the hint line
     return exc.format_message()
 
 
