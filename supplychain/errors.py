@@ -68,6 +68,9 @@ class InvalidDigestError(InvalidInputError):
 class InvalidManifestError(InvalidInputError):
     """A manifest or index that is not valid JSON of a known OCI/Docker media type."""
 
+    default_hint = ("the document breaks the OCI image spec: the tool that wrote it is broken or hostile; push the "
+                    "image again with a conforming tool, or report it to its publisher")
+
 
 class UnsupportedMediaTypeError(InvalidManifestError):
     """A manifest media type supplychain does not handle."""
@@ -136,6 +139,8 @@ class DigestMismatchError(IntegrityError):
 
 class SizeLimitError(IntegrityError):
     """Content larger than the cap for its kind."""
+
+    default_hint = "nothing that large is expected here (README, Limits): the source is malformed or hostile"
 
 
 class UnsafeRequestError(IntegrityError):

@@ -260,7 +260,11 @@ class OciLayout:
                 return _without_ref_name(desc)
         if self.has_blob(digest):
             return self._read_manifest(digest, None, None).descriptor()
-        raise NotFoundError(f"manifest {digest} not found in {self.name}")
+        known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
+        raise NotFoundError(
+            f"manifest {digest} not found in {self.name}",
+            hint=f"check the digest; the layout's tags: {', '.join(known) or 'none'} (supplychain ls {self.name})",
+        )
 
     def get_manifest(self, ref: str | Digest | Descriptor) -> AnyManifest:
         """Read, check (digest, size, 4 MiB cap) and parse a manifest or index."""
@@ -302,8 +306,8 @@ class OciLayout:
         with self.open_blob(desc) as chunks:
             return b"".join(chunks)
 
-    def tags(self) -> Iterator[str]:
-        """The tags of ``index.json`` entries, in index order, each once."""
+    def tags(self, *, page_size: int | None = None) -> Iterator[str]:
+        """The tags of ``index.json`` entries, in index order, each once (``page_size``: a layout is one page)."""
         seen: dict[str, None] = {}
         for desc in self._entries():
             name = desc.annotations.get(REF_NAME)
@@ -419,7 +423,8 @@ class OciLayout:
         with self._index_transaction() as doc:
             kept = [e for e in doc["manifests"] if e.get("digest") != str(digest)]
             if len(kept) == len(doc["manifests"]) and not self.has_blob(digest):
-                raise NotFoundError(f"manifest {digest} not found in {self.name}")
+                raise NotFoundError(f"manifest {digest} not found in {self.name}",
+                                    hint="nothing to delete: check the digest (supplychain ls lists the tags)")
             doc["manifests"] = kept
             if subject is not None:
                 self._drop_from_referrers_tag(doc, subject, digest)
@@ -626,7 +631,8 @@ class OciLayout:
         try:
             handle = open(self._blob_path(digest), "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError as exc:
-            raise NotFoundError(f"blob {digest} not found in {self.name}") from exc
+            raise NotFoundError(f"blob {digest} not found in {self.name}",
+                                hint="the layout is incomplete: copy the image into it again") from exc
         except OSError as exc:
             raise LayoutIOError(f"cannot read blob {digest.short} in {self.name}: {exc}") from exc
         with handle:

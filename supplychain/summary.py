@@ -18,6 +18,13 @@ _IMAGE_CONFIG_SUFFIXES = ("config.v1+json", "container.image.v1+json")
 _MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
+_MAX_PROBED = 32  # index entries probed for a missing platform's hint: one HEAD each on a registry
+
+
+class PlatformManifestMissingError(NotFoundError):
+    """An index entry for the platform asked for, whose manifest is not in the store."""
+
+
 class PlatformMismatchError(NotFoundError):
     """``--platform`` given for an image that is not an index, and whose config names another platform."""
 
@@ -82,8 +89,7 @@ def summarize(
     desc = store.resolve(identifier)
     manifest = store.get_manifest(desc)
     if isinstance(manifest, Index) and platform is not None:
-        desc = select_platform(manifest, platform)
-        manifest = store.get_manifest(desc)
+        desc, manifest = platform_manifest(store, manifest, platform)
     subject = manifest.subject.digest if manifest.subject else None
     if isinstance(manifest, Index):
         return ImageSummary(
@@ -108,6 +114,64 @@ def summarize(
         subject=subject,
         config_descriptor=manifest.config,
     )
+
+
+def platform_manifest(
+    store: ArtifactStore, index: Index, platform: Platform | None
+) -> tuple[Descriptor, AnyManifest]:
+    """The entry of ``index`` for ``platform`` (default: this machine's) and its manifest. An entry whose
+    manifest is not in the store (an index copied alone: ``skopeo copy --multi-arch index-only``) is a
+    ``NotFoundError`` naming the platform and the platforms whose manifests are there."""
+    desc = select_platform(index, platform)
+    try:
+        return desc, store.get_manifest(desc)
+    except NotFoundError as exc:
+        present = _present_platforms(store, index, skip=desc.digest)
+        raise PlatformManifestMissingError(
+            f"the index lists platform {desc.platform} ({desc.digest}), but its manifest is not in {store.name}",
+            hint=(f"choose a platform that is there with --platform: {', '.join(present)}" if present else
+                  "no platform's manifest is there: copy the image again with all its platforms"),
+        ) from exc
+
+
+def raw_manifest(store: ArtifactStore, identifier: str | Digest, *, platform: Platform | None = None) -> bytes:
+    """The manifest or index bytes as stored (checked against their digest); with ``platform``, those of the
+    index's manifest for it (``inspect --raw``, as ``skopeo inspect --raw``)."""
+    manifest = store.get_manifest(store.resolve(identifier))
+    if isinstance(manifest, Index) and platform is not None:
+        _, manifest = platform_manifest(store, manifest, platform)
+    elif platform is not None:
+        check_platform(store, manifest, platform)
+    return manifest.raw
+
+
+def raw_config(store: ArtifactStore, identifier: str | Digest, *, platform: Platform | None = None) -> bytes:
+    """The config blob of an image, checked against its digest and capped (``inspect --config``); for an index,
+    that of ``platform``'s manifest (default: this machine's platform, as ``skopeo inspect --config``)."""
+    manifest = store.get_manifest(store.resolve(identifier))
+    if isinstance(manifest, Index):
+        _, manifest = platform_manifest(store, manifest, platform)
+        if isinstance(manifest, Index):
+            raise InvalidManifestError("the index's platform entry is itself an index, which has no config",
+                                       hint="inspect it with --raw")
+    elif platform is not None:
+        check_platform(store, manifest, platform)
+    assert isinstance(manifest, Manifest)
+    return store.get_blob(manifest.config, limit=_MAX_CONFIG_BYTES)
+
+
+def _present_platforms(store: ArtifactStore, index: Index, *, skip: Digest) -> list[str]:
+    """The platforms of ``index`` whose manifests ``store`` holds (at most ``_MAX_PROBED`` probed)."""
+    present = []
+    for entry in index.manifests[:_MAX_PROBED]:
+        if entry.platform is None or entry.platform.os == "unknown" or entry.digest == skip:
+            continue
+        try:
+            store.resolve(entry.digest)
+        except NotFoundError:
+            continue
+        present.append(str(entry.platform))
+    return present
 
 
 def read_image_config(store: ArtifactStore, manifest: Manifest) -> ImageConfig | None:

@@ -22,10 +22,9 @@ from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.graph import NodeKind, TreeNode, build_tree
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
-from supplychain.oci.platform import select_platform
 from supplychain.oci.referrers import damaged_tag_hint
 from supplychain.oci.store import ArtifactStore
-from supplychain.summary import check_platform
+from supplychain.summary import check_platform, platform_manifest
 
 # Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
 ProgressCallback = Callable[[Descriptor, int], None]
@@ -104,7 +103,7 @@ def copy_image(
     if platform is not None:
         top = source.get_manifest(root)
         if isinstance(top, Index):
-            root = select_platform(top, platform)
+            root, _ = platform_manifest(source, top, platform)  # its manifest missing: the error names the others
         else:
             check_platform(source, top, platform)
     result = CopyResult(digest=root.digest)

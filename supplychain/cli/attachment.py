@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supplychain.cli.group import Group
 from supplychain.cli.options import build_settings, registry_options
 from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.reference import AnyReference, parse_reference
@@ -34,9 +35,14 @@ class ConfirmationRequiredError(SupplyChainError):
     default_hint = "pass --force to delete without asking (CI, scripts), or run clean in a terminal"
 
 
-@click.group("attach")
+@click.group("attach", cls=Group)
 def attach_group() -> None:
-    """Attach artifacts made elsewhere to an image (cosign attach)."""
+    """Attach artifacts made elsewhere to an image (cosign attach).
+
+    \b
+    Examples:
+      supplychain attach signature --payload payload.json --signature payload.sig registry.example.com/app@sha256:<hex>
+    """
 
 
 @attach_group.command("signature")
@@ -59,6 +65,12 @@ def attach_signature_command(
 
     The payload must name the image's digest (a payload of another image is refused: it would be a replayed
     signature). The signature is not checked here: run `supplychain verify --key` afterwards.
+
+    \b
+    Examples:
+      supplychain attach signature --payload payload.json --signature payload.sig registry.example.com/app@sha256:<hex>
+      supplychain attach signature --payload payload.json --signature - \\
+          --certificate leaf.pem --certificate-chain chain.pem oci:./layout:v1 < sig.b64
     """
     from supplychain.attachments import repository_name
     from supplychain.report.attachment import attached_line
@@ -84,9 +96,14 @@ def attach_signature_command(
     click.echo(attached_line(result, repository_name(ref)), err=True)
 
 
-@click.group("download")
+@click.group("download", cls=Group)
 def download_group() -> None:
-    """Download what is attached to an image (cosign download)."""
+    """Download what is attached to an image (cosign download).
+
+    \b
+    Examples:
+      supplychain download signature registry.example.com/app:1.0
+    """
 
 
 @download_group.command("signature")
@@ -103,6 +120,11 @@ def download_signature_command(
     legacy .sig manifest as cosign's {"Base64Signature", "Payload", "Cert", "Chain", "Bundle",
     "RFC3161Timestamp"} object (Payload is the base64 of the signed payload). Exit status 4 when the image has
     no signature.
+
+    \b
+    Examples:
+      supplychain download signature registry.example.com/app:1.0
+      supplychain download signature registry.example.com/app:1.0 | jq -r .Base64Signature
     """
     from supplychain.attachments import download_signatures
     from supplychain.report.attachment import download_lines, problem_lines
@@ -134,6 +156,11 @@ def triangulate_command(
     For signature, attestation and sbom: cosign's tag sha256-<hex>.sig|.att|.sbom in the image's repository
     (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does. For bundle:
     registry/repo@<digest> of each Sigstore bundle referrer; exit status 4 when there is none.
+
+    \b
+    Examples:
+      supplychain triangulate registry.example.com/app:1.0
+      supplychain triangulate --type bundle oci:./layout:v1
     """
     from supplychain.attachments import TriangulateType, repository_name, triangulate
     from supplychain.store import open_store
@@ -169,6 +196,11 @@ def clean_command(
     removal is printed. If a delete fails,
     what was removed so far is printed, the rest stays, and the exit status is the failure's (a registry with
     deletes disabled: 6). Nothing to remove is exit status 0.
+
+    \b
+    Examples:
+      supplychain clean registry.example.com/app@sha256:<hex>
+      supplychain clean --type signature -f registry.example.com/app:1.0
     """
     from supplychain.attachments import CleanType, clean_attachments, plan_clean, repository_name
     from supplychain.report import attachment as report

@@ -58,6 +58,11 @@ def login_command(
 
     REGISTRY is host[:port] (default: Docker Hub). Credentials go to the credential helper configured in
     config.json (credHelpers, credsStore) when there is one, else into config.json itself (mode 0600).
+
+    \b
+    Examples:
+      supplychain login registry.example.com -u ci --password-stdin < token.txt
+      supplychain login localhost:5000 -u tester
     """
     from supplychain.registry.credentials import Credentials, registry_host
     from supplychain.registry.login import login
@@ -109,6 +114,10 @@ def logout_command(registry: str) -> None:
     """Log out of a registry: remove its saved credentials (config.json and credential helper).
 
     REGISTRY is host[:port] (default: Docker Hub).
+
+    \b
+    Examples:
+      supplychain logout registry.example.com
     """
     from supplychain.config import load_settings
     from supplychain.registry.credentials import remove_credentials, server_address

@@ -27,24 +27,84 @@ def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | Non
 @click.argument("reference")
 @click.option("--platform", callback=_parse_platform, metavar="OS/ARCH[/VARIANT]",
               help="For an index, describe this platform's manifest; for a single image, require this platform.")
+@click.option("--raw", is_flag=True,
+              help="Print the manifest (or index) bytes as stored, byte for byte, digest-checked (skopeo's --raw).")
+@click.option("--config", "config", is_flag=True,
+              help="Print the image's config blob as stored, digest-checked; for an index, that of --platform "
+              "(default: this machine's platform), as skopeo inspect --config.")
 @output_option
 @registry_options
+@click.pass_context
 def inspect_command(
-    reference: str, platform: Platform | None, output: str, ca_file: Path | None,
-    insecure_registries: tuple[str, ...],
+    ctx: click.Context, reference: str, platform: Platform | None, raw: bool, config: bool, output: str,
+    ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """Show an image's digest, media type, size, platforms, config and OCI labels.
 
-    REFERENCE is [docker://]registry/name[:tag][@digest] or oci:PATH[:tag|@digest].
-    """
-    from supplychain.report.image import render_summary_text, summary_json, to_json
-    from supplychain.store import open_store
-    from supplychain.summary import summarize
+    REFERENCE is [docker://]registry/name[:tag][@digest] or oci:PATH[:tag|@digest]. Text that the image's
+    publisher chose (labels, annotations, artifact types) is printed with control characters escaped
+    (\\x1b, \\u202e); -o json prints it exactly.
 
+    \b
+    Examples:
+      supplychain inspect registry.example.com/app:1.0
+      supplychain inspect oci:./layout:v1 --platform linux/arm64 -o json
+      supplychain inspect --raw registry.example.com/app@sha256:<hex> | sha256sum
+      supplychain inspect --config oci:./layout:v1 | jq .config.Labels
+    """
+    from supplychain.store import open_store
+
+    if (raw or config) and ctx.get_parameter_source("output") is click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--raw and --config print the stored bytes; -o does not apply to them")
     ref = parse_reference(reference)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
-        summary = summarize(store, ref.identifier, platform=platform, reference=str(ref))
+        if raw or config:
+            from supplychain.summary import raw_config, raw_manifest
+
+            data = (raw_config if config else raw_manifest)(store, ref.identifier, platform=platform)
+        else:
+            from supplychain.report.image import render_summary_text, summary_json, to_json
+            from supplychain.summary import summarize
+
+            summary = summarize(store, ref.identifier, platform=platform, reference=str(ref))
+    if raw or config:
+        out = click.get_binary_stream("stdout")
+        out.write(data)  # no newline added: the bytes hash to the digest (skopeo inspect --raw | sha256sum)
+        out.flush()
+        return
     click.echo(to_json(summary_json(summary)) if output == "json" else render_summary_text(summary))
+
+
+@click.command("ls")
+@click.argument("repository")
+@click.option("--page-size", type=click.IntRange(1, 10_000), metavar="N",
+              help="Ask the registry for N tags per page (its Link header pages on); default: the registry's.")
+@output_option
+@registry_options
+def ls_command(
+    repository: str, page_size: int | None, output: str, ca_file: Path | None, insecure_registries: tuple[str, ...],
+) -> None:
+    """List a repository's tags (a registry's, every Link-paginated page; a layout's), as skopeo list-tags.
+
+    REPOSITORY is [docker://]registry/name or oci:PATH, without a tag or digest. Text output is one tag a line
+    (control characters escaped); -o json prints {"Repository": ..., "Tags": [...]}, skopeo list-tags' shape.
+
+    \b
+    Examples:
+      supplychain ls registry.example.com/app
+      supplychain ls oci:./layout -o json | jq -r '.Tags[]'
+    """
+    from supplychain.report.image import render_tags_text, tags_json, to_json
+    from supplychain.store import open_store
+
+    ref = parse_reference(repository)
+    # A registry reference without a tag gets "latest": a tag was written only if the text ends in it.
+    if ref.digest is not None or (ref.tag is not None and repository.endswith(f":{ref.tag}")):
+        raise click.UsageError(f"{repository!r} names a tag or digest; ls lists a repository: give it without one")
+    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+        tags = list(store.tags(page_size=page_size))
+        name = store.name
+    click.echo(to_json(tags_json(name, tags)) if output == "json" else render_tags_text(tags), nl=bool(tags))
 
 
 @click.command("tree")
@@ -62,10 +122,16 @@ def tree_command(
     """Show an image's platforms, OCI referrers and cosign attachments as a tree.
 
     A referrers tag that is not an index is shown as a damaged node, with the command that removes it.
+
+    \b
+    Examples:
+      supplychain tree registry.example.com/app:1.0
+      supplychain tree --no-legacy -o json oci:./layout:v1
     """
     from supplychain.graph import build_tree
     from supplychain.oci.referrers import damaged_tag_hint
     from supplychain.report.image import cut_listing_lines, damaged_tags, render_tree_text, to_json, tree_json
+    from supplychain.report.text import escape
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
@@ -76,8 +142,9 @@ def tree_command(
     for line in cut_listing_lines(root):
         click.echo(line, err=True)
     for node in damaged_tags(root):
-        click.echo(f"warning: damaged referrers tag {name}:{node.tag}: {node.truncated}", err=True)
-        click.echo(f"hint: {damaged_tag_hint(f'{name}:{node.tag}')}", err=True)
+        where = escape(f"{name}:{node.tag}")
+        click.echo(f"warning: damaged referrers tag {where}: {escape(node.truncated or '')}", err=True)
+        click.echo(f"hint: {damaged_tag_hint(where)}", err=True)
 
 
 @click.command("copy")
@@ -109,6 +176,12 @@ def copy_command(
 
     If the image is copied and an attachment is not, the others are still copied; what was copied is
     printed, then the failure, and the exit status is the failure's.
+
+    \b
+    Examples:
+      supplychain copy registry.example.com/app:1.0 oci:./layout:v1
+      supplychain copy oci:./layout:v1 localhost:5000/app:1.0
+      supplychain copy --platform linux/arm64 --without-referrers registry.example.com/app:1.0 oci:./arm64
     """
     from supplychain.report.image import (
         copy_json,

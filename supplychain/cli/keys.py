@@ -66,7 +66,14 @@ def _prefix_option(default: str) -> Callable[[F], F]:
 @_force_option
 @_password_stdin_option
 def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: bool, password_stdin: bool) -> None:
-    """Generate a cosign-compatible key pair: an encrypted private key and its PEM public key."""
+    """Generate a cosign-compatible key pair: an encrypted private key and its PEM public key.
+
+    \b
+    Examples:
+      supplychain generate-key-pair
+      supplychain generate-key-pair --output-key-prefix keys/release --algorithm ed25519
+      printf %s "$PASSWORD" | supplychain generate-key-pair --password-stdin
+    """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
     if not force:
@@ -88,7 +95,12 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
 @_force_option
 @_password_stdin_option
 def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, password_stdin: bool) -> None:
-    """Import a PEM private key into cosign's encrypted key format, under a new password."""
+    """Import a PEM private key into cosign's encrypted key format, under a new password.
+
+    \b
+    Examples:
+      supplychain import-key-pair --key openssl-ec.pem --output-key-prefix imported
+    """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
     private_key = keys.load_private_key_pem(keys.read_key_file(key_file))
@@ -110,7 +122,13 @@ def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, 
 @click.option("--outfile", default=None, help="Write the public key to this file instead of standard output.")
 @_password_stdin_option
 def public_key_command(key_file: str, outfile: str | None, password_stdin: bool) -> None:
-    """Print the PKIX PEM public key of a private key."""
+    """Print the PKIX PEM public key of a private key.
+
+    \b
+    Examples:
+      supplychain public-key --key cosign.key
+      supplychain public-key --key cosign.key --outfile cosign.pub
+    """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
     data = keys.read_key_file(key_file)

@@ -21,6 +21,7 @@ from supplychain.errors import ExitCode, SupplyChainError
 _COMMANDS: dict[str, str] = {
     "inspect": "supplychain.cli.image:inspect_command",
     "tree": "supplychain.cli.image:tree_command",
+    "ls": "supplychain.cli.image:ls_command",
     "copy": "supplychain.cli.image:copy_command",
     "login": "supplychain.cli.auth:login_command",
     "logout": "supplychain.cli.auth:logout_command",
@@ -62,6 +63,7 @@ class LazyGroup(click.Group):
 _SHORT_HELP = {
     "inspect": "Show an image's digest, media type, platforms, config and labels.",
     "tree": "Show an image's referrers and cosign attachments as a tree.",
+    "ls": "List a repository's tags (registry or OCI layout), as skopeo list-tags.",
     "copy": "Copy an image (and its attachments) between registries and OCI layouts.",
     "login": "Save registry credentials to the docker config file.",
     "logout": "Remove saved registry credentials.",
@@ -91,6 +93,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     Exit codes: 0 ok, 1 verification failed, 2 usage, 3 invalid input, 4 not found, 5 authentication,
     6 unavailable (network/TLS/registry), 7 integrity, 70 internal error, 130 interrupted, 143 terminated.
+
+    \b
+    Examples:
+      supplychain generate-key-pair
+      supplychain sign --key cosign.key registry.example.com/app:1.0
+      supplychain verify --key cosign.pub registry.example.com/app:1.0
+      supplychain COMMAND --help
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -98,7 +107,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @click.command("version")
 def version_command() -> None:
-    """Print the version."""
+    """Print the version.
+
+    \b
+    Examples:
+      supplychain version
+    """
     click.echo(f"supplychain {__version__}")
 
 
@@ -122,8 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a group run bare: its help, as click prints it (exit 2)
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        _report_usage(exc, debug)
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
-        exc.show()
+        _print_error(exc.format_message(), _GENERIC_HINTS[ExitCode.INVALID_INPUT], debug=debug, exc=exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
@@ -150,10 +170,63 @@ def _debug_flag(args: list[str]) -> tuple[list[str], bool]:
     return (["--debug", *rest] if debug else rest), debug
 
 
+# The hint for an error raised without one (every raise site should give one: tests/unit/cli/test_errors.py).
+_GENERIC_HINTS: dict[ExitCode, str] = {
+    ExitCode.VERIFICATION_FAILED: "the answer is no: see the lines above for why",
+    ExitCode.USAGE: "run 'supplychain --help' for the commands and their options",
+    ExitCode.INVALID_INPUT: "check the input named above",
+    ExitCode.NOT_FOUND: "check the name, tag or digest, and where it is looked up",
+    ExitCode.AUTH: "check your credentials (supplychain login) and that they may access this",
+    ExitCode.UNAVAILABLE: "check the address and that the server is up, then retry",
+    ExitCode.INTEGRITY: "the data is not what it should be: do not use it; retry, and report it if it persists",
+    ExitCode.INTERNAL: "this is a bug in supplychain; rerun with --debug and report it",
+}
+
+
 def _report(exc: SupplyChainError, debug: bool) -> None:
+    hint = exc.hint or _GENERIC_HINTS.get(exc.exit_code, _GENERIC_HINTS[ExitCode.INTERNAL])
+    _print_error(exc.message, hint, debug=debug, exc=exc)
+
+
+def _report_usage(exc: click.UsageError, debug: bool) -> None:
+    """click's usage errors in the same two lines as every other error (not click's Usage/Try/Error block)."""
+    command = exc.ctx.command_path if exc.ctx is not None else "supplychain"
+    help_hint = f"run '{command} --help'"
+    hint = help_hint
+    param = getattr(exc, "param", None)
+    if isinstance(exc, click.BadParameter) and isinstance(param, click.Option) and isinstance(
+        param.type, click.Path
+    ) and "does not exist" in exc.format_message():
+        hint = "check the path (relative paths start at the current directory)"
+    elif isinstance(exc, click.MissingParameter) and param is not None:
+        hint = f"pass {_param_name(param)}; {help_hint} for what it takes"
+    elif isinstance(exc, click.NoSuchOption) and exc.possibilities:
+        hint = f"did you mean {' or '.join(sorted(exc.possibilities))}? {help_hint} for the options"
+    elif isinstance(exc, click.NoSuchOption):
+        hint = f"{help_hint} for the options"
+    elif exc.ctx is None or (exc.ctx.parent is None and isinstance(exc.ctx.command, click.Group)):
+        hint = "run 'supplychain --help' for the commands"
+    _print_error(_usage_message(exc), hint, debug=debug, exc=exc)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    if isinstance(exc, click.NoSuchOption):
+        return f"No such option: {exc.option_name}"  # the suggestion goes to the hint line
+    return exc.format_message()
+
+
+def _param_name(param: click.Parameter) -> str:
+    if isinstance(param, click.Option):
+        return "/".join(param.opts)
+    return (param.human_readable_name or param.name or "the argument").upper()
+
+
+def _print_error(message: str, hint: str, *, debug: bool, exc: BaseException) -> None:
+    """The two lines every error ends in: ``error:`` and ``hint:`` on stderr, on one line each, with control and
+    bidi characters escaped (a registry's error text reaches here: ``report.text``)."""
+    from supplychain.report.text import escape  # standard library only: keeps --help fast
+
     if debug:
         traceback.print_exception(exc)
-    message = " ".join(exc.message.split())  # one line, whatever the source said
-    click.echo(f"error: {message}", err=True)
-    if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+    click.echo(f"error: {escape(' '.join(message.split()))}", err=True)  # one line, whatever the source said
+    click.echo(f"hint: {escape(' '.join(hint.split()))}", err=True)

@@ -112,6 +112,12 @@ def sign_command(
     Rekor bundle goes into the dev.sigstore.cosign/bundle annotation (legacy), or a dsse entry in the bundle's
     tlogEntries (bundle). The log's answers are checked with --rekor-public-key or --trusted-root; a log on this
     machine (a loopback URL) given neither is trusted on first use: its own /api/v1/log/publicKey is fetched.
+
+    \b
+    Examples:
+      supplychain sign --key cosign.key registry.example.com/app@sha256:<hex>
+      supplychain sign --key cosign.key --format bundle -a env=prod registry.example.com/app:1.0
+      supplychain sign --key cosign.key --rekor-url http://127.0.0.1:3000 oci:./layout:v1
     """
     from supplychain.report.signature import signed_lines
     from supplychain.signing import (
@@ -229,6 +235,13 @@ def verify_command(
     With -o json, stdout has the JSON list of the verified payloads in cosign's simple-signing shape (a bundle's
     statement is shown in that shape too): for one image, one line if it verified, as cosign prints; for
     several, exactly one line per image in argument order, [] for an image that failed or had an error.
+
+    \b
+    Examples:
+      supplychain verify --key cosign.pub registry.example.com/app:1.0
+      supplychain verify --key cosign.pub -o json registry.example.com/app:1.0 | jq '.[0].critical.image'
+      supplychain verify --certificate-identity dev@example.com \\
+          --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
     """
     from supplychain import keys
     from supplychain.report.signature import (

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from supplychain.cli.group import Group
 from supplychain.cli.options import build_settings, output_option, tlog_trust_options
 from supplychain.errors import InvalidInputError, SizeLimitError, SupplyChainError, VerificationError
 
@@ -67,9 +68,16 @@ def _when(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if seconds else "(not recorded)"
 
 
-@click.group("tlog")
+@click.group("tlog", cls=Group)
 def tlog_group() -> None:
-    """Run a local transparency log; get, verify and monitor Rekor entries and checkpoints."""
+    """Run a local transparency log; get, verify and monitor Rekor entries and checkpoints.
+
+    \b
+    Examples:
+      supplychain tlog init --dir ./log --name log.example.com
+      supplychain tlog serve --dir ./log --addr 127.0.0.1:3000
+      supplychain tlog info --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub
+    """
 
 
 # -- the local log ---------------------------------------------------------------------------------------------
@@ -89,6 +97,11 @@ def init_command(directory: Path, key_type: str, name: str) -> None:
     The name must be the host clients use in the log's URL: sigstore-js, for one, accepts a checkpoint only if the
     trusted root's baseUrl contains its signer name. The default, 127.0.0.1, fits `tlog serve`'s default address
     (http://127.0.0.1:3000); a log served as https://log.example.com needs --name log.example.com.
+
+    \b
+    Examples:
+      supplychain tlog init --dir ./log
+      supplychain tlog init --dir ./log --key-type ed25519 --name log.example.com
     """
     from supplychain.tlog.server.directory import init_log_directory
 
@@ -111,6 +124,10 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     One server per log directory: a second `tlog serve` on the same --dir refuses to start. Stopping on SIGTERM or
     SIGINT (Ctrl-C) is a clean shutdown (entries in flight are committed first) and exits 0: a server that stops
     on request has succeeded.
+
+    \b
+    Examples:
+      supplychain tlog serve --dir ./log --addr 127.0.0.1:3000
     """
     from supplychain.tlog.server.directory import open_log_directory
     from supplychain.tlog.server.http import serve
@@ -169,7 +186,13 @@ def _parse_addr(addr: str) -> tuple[str, int]:
 @output_option
 def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
                  output: str) -> None:
-    """Show the log's current checkpoint, verified with a trusted key."""
+    """Show the log's current checkpoint, verified with a trusted key.
+
+    \b
+    Examples:
+      supplychain tlog info
+      supplychain tlog info --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub -o json
+    """
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     with _client(rekor_url, keyring, ca_file) as client:
         info = client.log_info()
@@ -193,7 +216,13 @@ def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Pa
 @output_option
 def get_command(uuid: str | None, index: int | None, rekor_url: str, rekor_public_key: Path | None,
                 trusted_root: Path | None, ca_file: Path | None, output: str) -> None:
-    """Fetch one entry and verify it (SET, inclusion proof against a signed checkpoint, key validity)."""
+    """Fetch one entry and verify it (SET, inclusion proof against a signed checkpoint, key validity).
+
+    \b
+    Examples:
+      supplychain tlog get --index 12345
+      supplychain tlog get --uuid <uuid> --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub
+    """
     if (uuid is None) == (index is None):
         raise click.UsageError("give exactly one of --uuid and --index")
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
@@ -243,6 +272,11 @@ def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None,
 
     Each entry of the evidence gets a verdict. With -o json, stdout has one object per entry, "ok": true or
     false (with "error"), whatever the outcome; the exit status is 1 when any entry did not verify.
+
+    \b
+    Examples:
+      supplychain tlog verify --bundle sig.bundle.json --artifact payload.json
+      supplychain tlog verify --bundle sig.bundle.json --online
     """
     from supplychain.tlog.client import EntryMismatchError
     from supplychain.tlog.evidence import read_evidence, verify_entry
@@ -328,7 +362,8 @@ def _read_evidence_file(path: Path) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(MAX_EVIDENCE_BYTES + 1)
     except OSError as exc:
-        raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}") from exc
+        raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}",
+                                hint="check the path and its permissions") from exc
     if len(data) > MAX_EVIDENCE_BYTES:  # a file that grew, or a device
         raise SizeLimitError(f"--bundle {path} is larger than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence")
     hint = "give a Sigstore bundle, the dev.sigstore.cosign/bundle annotation value or `tlog get -o json` output"
@@ -371,7 +406,13 @@ def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, byte
 @output_option
 def monitor_command(state_path: Path, rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None,
                     ca_file: Path | None, output: str) -> None:
-    """Check the log's checkpoint is consistent with the last one seen; fail on a rollback or split view."""
+    """Check the log's checkpoint is consistent with the last one seen; fail on a rollback or split view.
+
+    \b
+    Examples:
+      supplychain tlog monitor --state ./rekor-state.json
+      supplychain tlog monitor --state ./state.json --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub
+    """
     from supplychain.tlog.monitor import monitor
 
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)

@@ -73,8 +73,8 @@ class ArtifactStore(Protocol):
         """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``."""
         ...
 
-    def tags(self) -> Iterator[str]:
-        """Every tag of the repository (paginated lazily where the backend pages)."""
+    def tags(self, *, page_size: int | None = None) -> Iterator[str]:
+        """Every tag of the repository (paginated lazily where the backend pages: ``page_size`` tags a page)."""
         ...
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:

@@ -33,6 +33,7 @@ from supplychain.attachments import (
     SignatureDownload,
 )
 from supplychain.attachments import Certificate as CertificateParts
+from supplychain.report.text import escape, escape_json_text
 from supplychain.signing.attach import AttachedSignature
 from supplychain.signing.gojson import encode
 
@@ -46,8 +47,9 @@ _CLEAN_PROMPT = {
 
 
 def download_lines(download: SignatureDownload) -> list[str]:
-    """One compact JSON line per signature (see the module docstring for the two shapes)."""
-    return [signature_json(item) for item in download.signatures]
+    """One compact JSON line per signature (see the module docstring for the two shapes), with control and
+    bidi characters in its strings as JSON escapes (the same value; safe on a terminal: ``report.text``)."""
+    return [escape_json_text(signature_json(item)) for item in download.signatures]
 
 
 def signature_json(item: DownloadedSignature) -> str:
@@ -71,7 +73,7 @@ def signature_json(item: DownloadedSignature) -> str:
 
 def problem_lines(download: SignatureDownload) -> list[str]:
     """stderr lines for the signatures that could not be read."""
-    return [f"warning: skipped {p}" for p in download.problems]
+    return [f"warning: skipped {escape(p)}" for p in download.problems]
 
 
 def _certificate(cert: CertificateParts) -> dict[str, Any]:
@@ -92,7 +94,7 @@ def _certificate(cert: CertificateParts) -> dict[str, Any]:
 
 def attached_line(result: AttachedSignature, repository: str) -> str:
     """The stderr line after ``attach signature``."""
-    where = f"{repository}:{result.tag}"
+    where = escape(f"{repository}:{result.tag}")
     if result.already_present:
         return f"Signature already attached at {where} ({result.artifact.digest}): nothing written"
     return f"Signature attached to {repository}@{result.subject.digest} at {where} ({result.artifact.digest})"
@@ -105,7 +107,7 @@ def clean_warning(plan: CleanPlan) -> str:
 
 def plan_lines(plan: CleanPlan, repository: str) -> list[str]:
     """What will be deleted, one line each (the referrers a damaged referrers tag hides, as one line)."""
-    lines = [f"  - {d.describe(repository)}" for d in plan.deletions]
+    lines = [f"  - {escape(d.describe(repository))}" for d in plan.deletions]
     if plan.relist_referrers:
         kind = "every referrer" if plan.clean_type is CleanType.ALL else f"the {plan.clean_type.value} referrers"
         lines.insert(1, f"  - then {kind} of {plan.subject}, listed once the damaged tag is gone")
@@ -114,14 +116,14 @@ def plan_lines(plan: CleanPlan, repository: str) -> list[str]:
 
 def removed_line(deletion: Deletion, reference: str, repository: str) -> str:
     """cosign's line after each delete: ``Removed <what> from <image>``."""
-    return f"Removed {deletion.describe(repository)} from {reference}"
+    return f"Removed {escape(deletion.describe(repository))} from {escape(reference)}"
 
 
 def nothing_to_clean_line(plan: CleanPlan, reference: str) -> str:
     """The stderr note when there is nothing of ``plan.clean_type`` to delete."""
     what = {CleanType.ALL: "Nothing", CleanType.SIGNATURE: "No signatures", CleanType.ATTESTATION: "No attestations",
             CleanType.SBOM: "No SBOMs"}[plan.clean_type]
-    return f"{what} attached to {reference} ({plan.subject}): nothing to clean"
+    return f"{what} attached to {escape(reference)} ({plan.subject}): nothing to clean"
 
 
 def left_alone_lines(items: Sequence[LeftAlone], repository: str) -> list[str]:
@@ -138,7 +140,7 @@ def reclaimed_line(result: CleanResult, repository: str) -> str | None:
 
 def gone_lines(gone: Sequence[Deletion], repository: str) -> list[str]:
     """Notes for manifests deleted by someone else between planning and deleting."""
-    return [f"Already gone: {d.describe(repository)}" for d in gone]
+    return [f"Already gone: {escape(d.describe(repository))}" for d in gone]
 
 
 def _b64(data: bytes) -> str:

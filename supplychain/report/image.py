@@ -7,6 +7,7 @@ from typing import Any
 
 from supplychain.graph import NodeKind, TreeNode
 from supplychain.oci.model import Descriptor
+from supplychain.report.text import escape
 from supplychain.summary import ImageSummary
 from supplychain.transfer import CopyResult
 
@@ -74,36 +75,37 @@ def _optional_list(value: tuple[str, ...] | None) -> list[str] | None:
 
 
 def render_summary_text(summary: ImageSummary) -> str:
-    """The text form of ``inspect``."""
+    """The text form of ``inspect``: every value the image's publisher chose is escaped (``report.text``)."""
     lines = [
-        f"Reference:   {summary.reference}",
+        f"Reference:   {escape(summary.reference)}",
         f"Digest:      {summary.descriptor.digest}",
-        f"Media type:  {summary.descriptor.media_type}",
+        f"Media type:  {escape(summary.descriptor.media_type)}",
         f"Size:        {summary.descriptor.size} bytes",
     ]
     if summary.artifact_type:
-        lines.append(f"Artifact:    {summary.artifact_type}")
+        lines.append(f"Artifact:    {escape(summary.artifact_type)}")
     if summary.subject:
         lines.append(f"Subject:     {summary.subject}")
     if summary.platforms:
         lines.append("Platforms:")
         for platform, desc in summary.platforms:
-            lines.append(f"  {str(platform) if platform else '(none)':<22} {desc.digest}  {human_size(desc.size)}")
+            name = escape(str(platform)) if platform else "(none)"
+            lines.append(f"  {name:<22} {desc.digest}  {human_size(desc.size)}")
     if summary.config is not None:
         c = summary.config
         config_platform = "/".join(x for x in (c.os, c.architecture, c.variant) if x)
-        lines.append(f"Platform:    {config_platform or '(unknown)'}")
+        lines.append(f"Platform:    {escape(config_platform) or '(unknown)'}")
         if c.created:
-            lines.append(f"Created:     {c.created}")
+            lines.append(f"Created:     {escape(c.created)}")
         if summary.layers:
             lines.append(f"Layers:      {len(summary.layers)} ({human_size(summary.layers_size)})")
         lines.append(f"Total size:  {human_size(summary.total_size)} (manifest + config + layers)")
         if c.labels:
             lines.append("Labels:")
-            lines.extend(f"  {key}={value}" for key, value in sorted(c.labels.items()))
+            lines.extend(f"  {escape(key)}={escape(value)}" for key, value in sorted(c.labels.items()))
     if summary.annotations:
         lines.append("Annotations:")
-        lines.extend(f"  {key}={value}" for key, value in sorted(summary.annotations.items()))
+        lines.extend(f"  {escape(key)}={escape(value)}" for key, value in sorted(summary.annotations.items()))
     return "\n".join(lines)
 
 
@@ -125,19 +127,21 @@ def _node_label(node: TreeNode) -> str:
         parts.append(f"{_KIND_LABEL[node.kind]}:")
     parts.append(str(desc.digest))
     if desc.platform:
-        parts.append(str(desc.platform))
+        parts.append(escape(str(desc.platform)))
     if desc.artifact_type:
-        parts.append(f"[{desc.artifact_type}]")
+        parts.append(f"[{escape(desc.artifact_type)}]")
     if node.tag:
-        parts.append(f"(tag {node.tag})")
+        parts.append(f"(tag {escape(node.tag)})")
     if node.truncated:
-        parts.append(f"({node.truncated})" if node.kind is NodeKind.DAMAGED else f"... ({node.truncated})")
+        truncated = escape(node.truncated)
+        parts.append(f"({truncated})" if node.kind is NodeKind.DAMAGED else f"... ({truncated})")
     return " ".join(parts)
 
 
 def render_tree_text(reference: str, root: TreeNode) -> str:
-    """The text form of ``tree``: box-drawing lines, one manifest a line, layers of attachments listed."""
-    lines = [f"{reference} @ {root.descriptor.digest}"]
+    """The text form of ``tree``: box-drawing lines, one manifest a line, layers of attachments listed; values
+    from the registry or layout escaped (``report.text``)."""
+    lines = [f"{escape(reference)} @ {root.descriptor.digest}"]
 
     def add(node: TreeNode, prefix: str) -> None:
         items: list[TreeNode | Descriptor] = [*node.children]
@@ -150,7 +154,7 @@ def render_tree_text(reference: str, root: TreeNode) -> str:
                 lines.append(prefix + branch + _node_label(item))
                 add(item, prefix + ("    " if last else "│   "))
             else:
-                lines.append(prefix + branch + f"{item.media_type} {item.digest.short} {human_size(item.size)}")
+                lines.append(prefix + branch + f"{escape(item.media_type)} {item.digest.short} {human_size(item.size)}")
 
     add(root, "")
     if len(lines) == 1:
@@ -175,7 +179,7 @@ def tree_json(root: TreeNode) -> dict[str, Any]:
 
 def cut_listing_lines(root: TreeNode) -> list[str]:
     """Warnings for referrers listings the store cut at its cap (the tree shows only what was listed)."""
-    return [f"warning: {node.referrers_cut}" for node in root.walk() if node.referrers_cut]
+    return [f"warning: {escape(node.referrers_cut)}" for node in root.walk() if node.referrers_cut]
 
 
 def damaged_tags(root: TreeNode) -> list[TreeNode]:
@@ -209,7 +213,7 @@ def copy_summary_line(result: CopyResult) -> str:
 
 def docker_in_layout_warning(result: CopyResult, destination: str) -> str:
     """The one-line stderr warning after copying Docker-typed manifests into an OCI layout."""
-    return (f"warning: copied {result.docker_manifests} Docker-typed manifest(s) to {destination} as they are "
+    return (f"warning: copied {result.docker_manifests} Docker-typed manifest(s) to {escape(destination)} as they are "
             "(digests and signatures stay valid); skopeo and umoci do not read Docker-typed manifests from an OCI "
             "layout (`skopeo copy --format oci` converts them, changing the digest)")
 
@@ -217,7 +221,17 @@ def docker_in_layout_warning(result: CopyResult, destination: str) -> str:
 def failed_attachment_lines(result: CopyResult) -> list[str]:
     """One stderr line per attachment that was not copied, when there are several (the error names the first)."""
     failed = result.failed_attachments
-    return [f"failed: {f.attachment}: {f.reason}" for f in failed] if len(failed) > 1 else []
+    return [f"failed: {escape(f.attachment)}: {escape(f.reason)}" for f in failed] if len(failed) > 1 else []
+
+
+def tags_json(repository: str, tags: list[str]) -> dict[str, Any]:
+    """The JSON form of ``ls``: skopeo list-tags' ``{"Repository": ..., "Tags": [...]}`` (tags exact)."""
+    return {"Repository": repository, "Tags": list(tags)}
+
+
+def render_tags_text(tags: list[str]) -> str:
+    """The text form of ``ls``: one tag a line, escaped (a registry or layout chose them: ``report.text``)."""
+    return "\n".join(escape(tag) for tag in tags)
 
 
 def to_json(obj: Any) -> str:

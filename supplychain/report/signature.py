@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from supplychain.report.text import escape, escape_json_text
 from supplychain.signing import SignedImage, SignResult
 from supplychain.signing.gojson import encode
 from supplychain.verify import VerificationResult
@@ -34,22 +35,23 @@ def json_line(result: VerificationResult, *, several: bool) -> str | None:
 
 def verified_payloads_text(result: VerificationResult) -> list[str]:
     """Each verified payload as one compact JSON line."""
-    return [encode(dict(s.payload), sort_keys=False).decode("utf-8")
+    return [escape_json_text(encode(dict(s.payload), sort_keys=False).decode("utf-8"))
             for s in result.verified_signatures if s.payload is not None]
 
 
 def checks_performed_text(reference: str, descriptions: Sequence[str]) -> str:
     """cosign's stderr block naming the checks that every accepted signature passed."""
-    lines = [f"\nVerification for {reference} --", "The following checks were performed on each of these signatures:"]
-    lines += [f"  - {d}" for d in descriptions]
+    lines = [f"\nVerification for {escape(reference)} --",
+             "The following checks were performed on each of these signatures:"]
+    lines += [f"  - {escape(d)}" for d in descriptions]
     return "\n".join(lines)
 
 
 def image_line(result: VerificationResult) -> str:
-    """One stderr line for an image: what was verified and how it went."""
-    where = _where(result)
+    """One stderr line for an image: what was verified and how it went (registry-chosen text escaped)."""
+    where = escape(_where(result))
     if result.error is not None:
-        return f"ERROR {where}: {' '.join(result.error.message.split())}"
+        return f"ERROR {where}: {escape(' '.join(result.error.message.split()))}"
     if result.verified:
         good = result.verified_signatures
         sources = ", ".join(sorted({s.source.value for s in good}))
@@ -61,7 +63,7 @@ def failure_reasons(result: VerificationResult) -> list[str]:
     """The indented reason lines under a failed image."""
     if result.verified or result.error is not None:
         return []
-    return [f"  - {' '.join(reason.split())}" for reason in result.reasons()]
+    return [f"  - {escape(' '.join(reason.split()))}" for reason in result.reasons()]
 
 
 def _where(result: VerificationResult) -> str:
@@ -79,8 +81,9 @@ def signed_lines(result: SignResult, store_name: str) -> list[str]:
     for image in result.images:
         if image.tlog_entry is not None:
             entry = image.tlog_entry
-            lines.append(f"tlog entry created with index: {entry.log_index} (UUID {entry.uuid}, {result.log_url})")
-        lines.append(_signed_line(image, store_name, result.uploaded))
+            lines.append(escape(f"tlog entry created with index: {entry.log_index} (UUID {entry.uuid}, "
+                                f"{result.log_url})"))
+        lines.append(escape(_signed_line(image, store_name, result.uploaded)))
     return lines
 
 

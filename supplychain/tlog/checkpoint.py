@@ -91,6 +91,8 @@ class NoteSignatureError(SignedNoteError):
 class CheckpointMismatchError(SignedNoteError):
     """A validly signed checkpoint that is not the one expected (another origin, size or root)."""
 
+    default_hint = "the evidence does not fit together (forged, or from another log or tree): do not trust it"
+
 
 # -- log keys --------------------------------------------------------------------------------------
 

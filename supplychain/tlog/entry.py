@@ -60,6 +60,9 @@ _LOG_ID_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 class LogEntryError(VerificationError):
     """Transparency-log evidence for an entry that does not hold."""
 
+    default_hint = ("the signature's log evidence does not prove it was logged: verify against the log it was "
+                    "recorded in, or sign again to record it")
+
 
 class EntryFormatError(LogEntryError):
     """Entry evidence that is malformed: bad base64, a missing field, a number out of range."""

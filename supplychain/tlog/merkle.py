@@ -59,6 +59,8 @@ class ConsistencyProofError(MerkleProofError):
 class TreeRangeError(InvalidInputError):
     """A size or index outside what a ``MerkleTree`` holds (a request for a proof the log cannot give)."""
 
+    default_hint = "ask for a size or index inside the log's current tree (supplychain tlog info shows its size)"
+
 
 def hash_leaf(data: bytes) -> bytes:
     """The leaf hash ``SHA-256(0x00 || data)`` of one log entry (RFC 9162 section 2.1.1)."""

@@ -193,7 +193,8 @@ def _hex_id(text: str) -> bytes:
     try:
         return bytes.fromhex(text)
     except ValueError as exc:
-        raise InvalidInputError(f"log ID {text[:80]!r} is not hex") from exc
+        raise InvalidInputError(f"log ID {text[:80]!r} is not hex",
+                                hint="a log ID is the hex SHA-256 of the log's DER public key") from exc
 
 
 def _normal_url(url: str) -> str:
@@ -358,7 +359,9 @@ def _read(path: str | Path, what: str) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read(MAX_TRUSTED_ROOT_BYTES + 1)
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+        raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}",
+                                 hint="check the path and its permissions") from exc
     if len(data) > MAX_TRUSTED_ROOT_BYTES:
-        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
+        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes",
+                                 hint=f"check that {path} is the file meant: such files are a few KiB")
     return data

@@ -158,7 +158,11 @@ def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise ConfigurationError(f"{flag} {pattern!r} is not a regular expression: {exc}") from exc
+        raise ConfigurationError(
+            f"{flag} {pattern!r} is not a regular expression: {exc}",
+            hint=f"fix the pattern (RE2/Python syntax, unanchored: ^...$ to anchor), or pass the exact value with "
+            f"{flag.removesuffix('-regexp')}",
+        ) from exc
 
 
 # -- the leaf, before the signature check ------------------------------------------------------------------
