@@ -77,7 +77,8 @@ class UnansweredImagesError(SupplyChainError):
                epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
                "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("reference")
-@click.option("--key", "-k", "key_file", required=True, help="Private key: a cosign key file or a PEM private key.")
+@click.option("--key", "-k", "key_file", required=True,
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Signed annotation (repeatable): in `optional` (legacy) or the statement subject (bundle).")
 @click.option("--recursive", "-r", is_flag=True, help="For an index, also sign every manifest it lists.")
@@ -185,7 +186,8 @@ def sign_command(
                epilog="Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("references", nargs=-1, required=True)
 @click.option("--key", "-k", "key_files", multiple=True,
-              help="PEM public key (repeatable: a signature by any of them counts). Or the certificate options.")
+              help="PEM public key, PKIX or PKCS#1 RSA; env://VAR reads it from the variable (repeatable: a "
+              "signature by any of them counts). Or the certificate options.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Require this signed annotation (repeatable).")
 @click.option("--check-claims/--no-check-claims", cls=GoBoolOption, default=True,
@@ -259,7 +261,7 @@ def verify_command(
     if insecure_ignore_tlog and tlog_online:
         raise click.UsageError("--tlog-online and --insecure-ignore-tlog contradict each other")
     settings = build_settings(ca_file, insecure_registries)
-    public_keys = tuple(keys.load_public_key_pem(keys.read_key_file(path)) for path in key_files)
+    public_keys = tuple(keys.read_public_key(ref) for ref in key_files)
     certificate = None if key_files else _certificate_policy(
         ca_roots, ca_intermediates, trusted_root, certificate_identity, certificate_identity_regexp,
         certificate_oidc_issuer, certificate_oidc_issuer_regexp)
@@ -353,15 +355,10 @@ def _certificate_policy(
     return CertificatePolicy(roots, intermediates, identity, identity_regexp, issuer, issuer_regexp)
 
 
-def _load_private_key(path: str) -> PrivateKey:
-    from supplychain import keys
-    from supplychain.cli.password import read_password
+def _load_private_key(ref: str) -> PrivateKey:
+    from supplychain.cli.password import open_private_key
 
-    data = keys.read_key_file(path)
-    if keys.is_encrypted_private_key(data):
-        password = read_password(confirm=False, password_stdin=False, offers_password_stdin=False)
-        return keys.decrypt_private_key(data, password)
-    return keys.load_private_key_pem(data)
+    return open_private_key(ref, password_stdin=False, offers_password_stdin=False)
 
 
 def _check_output_paths(paths: dict[str, Path]) -> None:

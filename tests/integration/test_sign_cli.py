@@ -380,3 +380,54 @@ def test_signing_by_digest_gives_no_warning_and_a_missing_tag_is_not_found(
                       NAME], env={"SUPPLYCHAIN_PASSWORD": "pw"})
     assert result.code == 0 and "WARNING" not in result.stderr
     assert f"signing {digest}\n" in result.stderr
+
+
+# -- key references and formats (issue 8, items 7, 14, 16) -------------------------------------------------------
+
+
+def test_sign_and_verify_with_keys_in_environment_variables(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    ref = f"oci:{fixture_layout_copy}:single"
+    result = run_cli(["sign", ref, "--key", "env://COSIGN_PRIVATE_KEY", "--reference-name", NAME],
+                     env={"COSIGN_PRIVATE_KEY": key.read_text(), "COSIGN_PASSWORD": "pw"})
+    assert result.code == 0, result
+    result = run_cli(["verify", ref, "--key", "env://COSIGN_PUBLIC_KEY", "--insecure-ignore-tlog"],
+                     env={"COSIGN_PUBLIC_KEY": pub.read_text()})
+    assert result.code == 0, result
+    assert "Verified OK" in result.stderr
+    missing = run_cli(["verify", ref, "--key", "env://COSIGN_PUBLIC_KEY", "--insecure-ignore-tlog"])
+    missing.assert_one_line_error(ExitCode.INVALID_INPUT, "environment variable COSIGN_PUBLIC_KEY is not set")
+    before = snapshot(fixture_layout_copy)
+    empty = run_cli(["sign", ref, "--key", "env://COSIGN_PRIVATE_KEY", "--reference-name", NAME],
+                    env={"COSIGN_PRIVATE_KEY": "", "COSIGN_PASSWORD": "pw"})
+    empty.assert_one_line_error(ExitCode.INVALID_INPUT, "environment variable COSIGN_PRIVATE_KEY is empty")
+    assert snapshot(fixture_layout_copy) == before
+
+
+def test_pkcs1_rsa_public_key_verifies_a_real_rsa_signature(fixture_layout_copy: Path, tmp_path: Path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(65537, 2048)
+    key = tmp_path / "rsa.key"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    pkcs1 = tmp_path / "rsa-pkcs1.pub"
+    pkcs1.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))
+    assert pkcs1.read_bytes().startswith(b"-----BEGIN RSA PUBLIC KEY-----")
+    assert sign(fixture_layout_copy, key).code == 0
+    result = verify(f"oci:{fixture_layout_copy}:single", "--key", str(pkcs1))
+    assert result.code == 0, result
+    other = rsa.generate_private_key(65537, 2048).public_key()  # control: another RSA key is a "no"
+    (tmp_path / "other.pub").write_bytes(other.public_bytes(serialization.Encoding.PEM,
+                                                            serialization.PublicFormat.PKCS1))
+    assert verify(f"oci:{fixture_layout_copy}:single", "--key", str(tmp_path / "other.pub")).code == (
+        ExitCode.VERIFICATION_FAILED)
+
+
+def test_a_private_key_given_to_verify_is_named_with_the_public_key_formats(fixture_layout_copy: Path,
+                                                                            key_pair: tuple[Path, Path]):
+    result = verify(f"oci:{fixture_layout_copy}:single", "--key", str(key_pair[0]))
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, f"key file {key_pair[0]}: expected a PUBLIC KEY PEM")
+    hint = result.stderr.splitlines()[-1]
+    assert hint.startswith("hint: ") and "RSA PUBLIC KEY" in hint and "PKCS#8" not in hint, hint
