@@ -5,8 +5,8 @@ Thin adapters (STYLE.md section 1): options, the library call (``signing.attach`
 to its digest once, here, and stderr says so.
 
 ``clean`` asks for confirmation on a terminal, as cosign does; without a terminal (CI, a pipe) it needs
-``--force`` and says so in one line rather than waiting on a prompt nobody can answer. Nothing to clean is
-exit 0 with a note (clean is idempotent, like cosign's, which ignores missing tags).
+``--force`` and says so in one line rather than waiting on a prompt nobody can answer. A declined prompt deletes
+nothing and exits 0, as cosign does. Nothing to clean is exit 0 with a note (clean is idempotent, like cosign's, which ignores missing tags).
 """
 
 from __future__ import annotations
@@ -186,8 +186,11 @@ def clean_command(
             click.echo(report.clean_warning(plan), err=True)
             for line in report.plan_lines(plan, repository):
                 click.echo(line, err=True)
-            # cosign's ui.ConfirmContinue wording; anything but y/yes aborts and deletes nothing.
-            click.confirm("Are you sure you want to continue?", default=False, abort=True, err=True)
+            # cosign's ui.ConfirmContinue wording; anything but y/yes deletes nothing. Declining is an answer,
+            # exit 0 as in cosign (130 means Ctrl-C: README's exit codes).
+            if not click.confirm("Are you sure you want to continue?", default=False, err=True):
+                click.echo("Not confirmed: nothing was deleted", err=True)
+                return
         result = clean_attachments(
             store, plan, on_deleted=lambda d: click.echo(report.removed_line(d, reference, repository), err=True)
         )
