@@ -431,3 +431,19 @@ def test_a_private_key_given_to_verify_is_named_with_the_public_key_formats(fixt
     result.assert_one_line_error(ExitCode.INVALID_INPUT, f"key file {key_pair[0]}: expected a PUBLIC KEY PEM")
     hint = result.stderr.splitlines()[-1]
     assert hint.startswith("hint: ") and "RSA PUBLIC KEY" in hint and "PKCS#8" not in hint, hint
+
+
+@pytest.mark.parametrize("url", ["rekor.example", "127.0.0.1:3000"])
+def test_a_rekor_url_without_a_scheme_says_so_not_no_key(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                         url: str):
+    before = snapshot(fixture_layout_copy)
+    ref = f"oci:{fixture_layout_copy}:single"
+    for result in (sign(fixture_layout_copy, key_pair[0], "--rekor-url", url),
+                   run_cli(["verify", ref, "--key", str(key_pair[1]), "--rekor-url", url]),
+                   run_cli(["tlog", "info", "--rekor-url", url])):
+        result.assert_one_line_error(ExitCode.INVALID_INPUT, f"transparency log URL {url!r} has no scheme",
+                                     "needs http:// or https://")
+        assert "no key" not in result.stderr
+    assert snapshot(fixture_layout_copy) == before
+    control = run_cli(["verify", ref, "--key", str(key_pair[1]), "--rekor-url", "https://rekor.example"])
+    control.assert_one_line_error(ExitCode.INVALID_INPUT, "no key for the transparency log")
