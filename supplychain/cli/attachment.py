@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from supplychain.oci.store import ArtifactStore
 
 
+# triangulate --type values that are a cosign tag, computed from the digest (the values of oci.attachment's
+# AttachmentKind, repeated so that this module imports nothing for --help).
+_TAG_KINDS = {"signature": "sig", "attestation": "att", "sbom": "sbom"}
+
+
 class ConfirmationRequiredError(SupplyChainError):
     """``clean`` without ``--force`` where no one can answer the prompt."""
 
@@ -132,13 +137,22 @@ def triangulate_command(
     """Print where an image's attachments live, as full references.
 
     For signature, attestation and sbom: cosign's tag sha256-<hex>.sig|.att|.sbom in the image's repository
-    (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does. For bundle:
+    (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does; for a reference by
+    digest it is computed offline, without contacting the registry. For bundle:
     registry/repo@<digest> of each Sigstore bundle referrer; exit status 4 when there is none.
     """
+    ref = parse_reference(reference)
+    if ref.digest is not None and kind in _TAG_KINDS:
+        # The tag is a function of the digest: no store to open, and none of the signing stack to import (cosign's
+        # triangulate needs the registry only to resolve a tag, too).
+        from supplychain.oci.attachment import AttachmentKind, attachment_location, attachment_repository
+
+        click.echo(attachment_location(attachment_repository(ref), ref.digest, AttachmentKind(_TAG_KINDS[kind])))
+        return
+
     from supplychain.attachments import TriangulateType, repository_name, triangulate
     from supplychain.store import open_store
 
-    ref = parse_reference(reference)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         subject = _resolve(store, ref, None)
         locations = triangulate(store, subject.digest, TriangulateType(kind), repository=repository_name(ref))
