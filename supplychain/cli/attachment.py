@@ -6,7 +6,8 @@ to its digest once, here, and stderr says so.
 
 ``clean`` asks for confirmation on a terminal, as cosign does; without a terminal (CI, a pipe) it needs
 ``--force`` and says so in one line rather than waiting on a prompt nobody can answer. A declined prompt deletes
-nothing and exits 0, as cosign does. Nothing to clean is exit 0 with a note (clean is idempotent, like cosign's, which ignores missing tags).
+nothing and exits 0, as cosign does. Nothing to clean is exit 0 with a note (clean is idempotent, like cosign's,
+which ignores missing tags).
 """
 
 from __future__ import annotations
