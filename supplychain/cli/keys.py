@@ -2,7 +2,9 @@
 
 Passwords never come from the command line (argv is visible to every user of the machine): they come from
 ``--password-stdin`` (one line), else ``SUPPLYCHAIN_PASSWORD``, else ``COSIGN_PASSWORD`` (set but empty means
-the empty password, as in cosign), else a hidden prompt on the terminal, asked twice when a key is being written.
+the empty password, as in cosign; an empty ``SUPPLYCHAIN_PASSWORD`` does not hide a non-empty ``COSIGN_PASSWORD``),
+else a hidden prompt on the terminal, asked twice when a key is being written. An empty ``--password-stdin`` line
+is refused for a new key unless ``--allow-empty-password``. Keys are files or cosign's ``env://VAR``.
 With none of these (stdin is not a terminal, as in CI), the command fails at once rather than waiting on a prompt
 (``supplychain.cli.password``, shared with ``sign``). ``supplychain.keys`` (and with it cryptography) is imported
 inside the commands, so ``supplychain --help`` stays fast.
