@@ -41,11 +41,17 @@ from supplychain.errors import (
     SupplyChainError,
 )
 from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
-from supplychain.oci.attachment import AttachmentKind, attachment_tag, parse_attachment_tag
+from supplychain.oci.attachment import (
+    AttachmentKind,
+    attachment_location,
+    attachment_repository,
+    attachment_tag,
+    parse_attachment_tag,
+)
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, build_index
 from supplychain.oci.referrers import referrers_tag
 from supplychain.oci.store import ArtifactStore, ReclaimsBlobs
-from supplychain.reference import AnyReference, ImageReference
+from supplychain.reference import AnyReference
 from supplychain.signing import gojson, legacy
 from supplychain.signing.bundle import (
     CONTENT_ANNOTATION,
@@ -53,7 +59,6 @@ from supplychain.signing.bundle import (
     parse_bundle,
 )
 from supplychain.signing.error import InvalidPayloadError
-from supplychain.signing.identity import cosign_reference_name
 from supplychain.signing.statement import COSIGN_SIGN_PREDICATE
 
 # cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused.
@@ -145,10 +150,9 @@ def _delete_hint(cause: SupplyChainError) -> str:
 
 def repository_name(reference: AnyReference) -> str:
     """How attachment locations are spelled for ``reference``'s repository: cosign's ``registry/repository``
-    (Docker Hub as ``index.docker.io``, go-containerregistry's ``Name()``), or ``oci:PATH`` for a layout."""
-    if isinstance(reference, ImageReference):
-        return cosign_reference_name(reference)
-    return reference.name
+    (Docker Hub as ``index.docker.io``, go-containerregistry's ``Name()``), or ``oci:PATH`` for a layout
+    (``oci.attachment.attachment_repository``)."""
+    return attachment_repository(reference)
 
 
 class TriangulateType(StrEnum):
@@ -169,11 +173,11 @@ def triangulate(store: ArtifactStore, subject: Digest, kind: TriangulateType, *,
     """
     match kind:
         case TriangulateType.SIGNATURE:
-            return (f"{repository}:{attachment_tag(subject, AttachmentKind.SIGNATURE)}",)
+            return (attachment_location(repository, subject, AttachmentKind.SIGNATURE),)
         case TriangulateType.ATTESTATION:
-            return (f"{repository}:{attachment_tag(subject, AttachmentKind.ATTESTATION)}",)
+            return (attachment_location(repository, subject, AttachmentKind.ATTESTATION),)
         case TriangulateType.SBOM:
-            return (f"{repository}:{attachment_tag(subject, AttachmentKind.SBOM)}",)
+            return (attachment_location(repository, subject, AttachmentKind.SBOM),)
         case TriangulateType.BUNDLE:
             found = [d for d in store.referrers(subject) if _is_bundle(d)]
             if not found:

@@ -50,7 +50,6 @@ from supplychain.errors import (
     InvalidReferenceError,
     NotFoundError,
     SizeLimitError,
-    UnavailableError,
 )
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
@@ -106,10 +105,13 @@ class CorruptLayoutError(LayoutError):
     default_hint = "the layout was damaged or half-written by another tool; recreate it (e.g. skopeo copy)"
 
 
-class LayoutIOError(UnavailableError):
-    """The filesystem refused an operation (permissions, disk full, read-only mount)."""
+class LayoutIOError(InvalidInputError):
+    """The filesystem refused an operation (permissions, disk full, read-only mount).
 
-    default_hint = "check the directory's permissions and free space"
+    Exit status 3, "invalid input: ... file", as for a key file that cannot be written (``keys.KeyFileError``):
+    a local file-system failure is about the path the user gave, not a network peer being unavailable (6)."""
+
+    default_hint = "check the layout directory's permissions, free space, and that it is not on a read-only mount"
 
 
 class OciLayout:

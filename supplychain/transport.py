@@ -375,6 +375,15 @@ def map_transport_error(
         "SUPPLYCHAIN_INSECURE_REGISTRIES"
     )
     verify = _find_cause(exc, ssl.SSLCertVerificationError)
+    if verify is not None and verify.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH
+        # Not a CA problem: installing a CA cannot help. Say which names the certificate is valid for.
+        names = _certificate_names(host)
+        valid = f"its certificate is valid for {', '.join(names)}" if names else "its certificate names another host"
+        return TLSError(
+            f"tls: cannot verify {host}: x509: certificate is not valid for this host ({split_host(host)[0]}); {valid}",
+            hint=f"reach the registry by a name its certificate lists ({', '.join(names)})" if names else
+            f"reach the registry by a name its certificate lists, or have its certificate issued for {host}",
+        )
     if verify is not None:
         return TLSError(f"tls: cannot verify {host}: {_x509_reason(verify)}", hint=ca_hint)
     tls = _find_cause(exc, ssl.SSLError)
@@ -453,6 +462,32 @@ def _x509_reason(err: ssl.SSLCertVerificationError) -> str:
     if code == 62:
         return f"x509: certificate is not valid for this host ({err.verify_message})"
     return f"x509: {err.verify_message or err.reason or err}"
+
+
+_MAX_NAMES_SHOWN = 8
+
+
+def _certificate_names(host: str) -> list[str]:
+    """The DNS names and IP addresses in the certificate ``host`` serves (its subjectAltName), read over a second,
+    unverified handshake that sends nothing else; [] when that fails. Only to explain a name mismatch."""
+    from cryptography import x509  # here: only a TLS name mismatch needs it
+
+    hostname, port = split_host(host)
+    try:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((hostname, port or 443), timeout=5) as raw, \
+                context.wrap_socket(raw, server_hostname=hostname) as tls:
+            der = tls.getpeercert(binary_form=True)
+        if der is None:
+            return []
+        names = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return []
+    found = [*names.get_values_for_type(x509.DNSName), *map(str, names.get_values_for_type(x509.IPAddress))]
+    return found[:_MAX_NAMES_SHOWN] + (["..."] if len(found) > _MAX_NAMES_SHOWN else [])
 
 
 def _find_cause(exc: BaseException, kind: type[_E]) -> _E | None:

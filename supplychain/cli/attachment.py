@@ -5,8 +5,9 @@ Thin adapters (STYLE.md section 1): options, the library call (``signing.attach`
 to its digest once, here, and stderr says so.
 
 ``clean`` asks for confirmation on a terminal, as cosign does; without a terminal (CI, a pipe) it needs
-``--force`` and says so in one line rather than waiting on a prompt nobody can answer. Nothing to clean is
-exit 0 with a note (clean is idempotent, like cosign's, which ignores missing tags).
+``--force`` and says so in one line rather than waiting on a prompt nobody can answer. A declined prompt deletes
+nothing and exits 0, as cosign does. Nothing to clean is exit 0 with a note (clean is idempotent, like cosign's,
+which ignores missing tags).
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ from supplychain.reference import AnyReference, parse_reference
 if TYPE_CHECKING:
     from supplychain.oci.model import Descriptor
     from supplychain.oci.store import ArtifactStore
+
+
+# triangulate --type values that are a cosign tag, computed from the digest (the values of oci.attachment's
+# AttachmentKind, repeated so that this module imports nothing for --help).
+_TAG_KINDS = {"signature": "sig", "attestation": "att", "sbom": "sbom"}
 
 
 class ConfirmationRequiredError(SupplyChainError):
@@ -154,7 +160,8 @@ def triangulate_command(
     """Print where an image's attachments live, as full references.
 
     For signature, attestation and sbom: cosign's tag sha256-<hex>.sig|.att|.sbom in the image's repository
-    (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does. For bundle:
+    (registry/repo:tag, or oci:PATH:tag), printed whether or not it exists, as cosign does; for a reference by
+    digest it is computed offline, without contacting the registry. For bundle:
     registry/repo@<digest> of each Sigstore bundle referrer; exit status 4 when there is none.
 
     \b
@@ -162,10 +169,18 @@ def triangulate_command(
       supplychain triangulate registry.example.com/app:1.0
       supplychain triangulate --type bundle oci:./layout:v1
     """
+    ref = parse_reference(reference)
+    if ref.digest is not None and kind in _TAG_KINDS:
+        # The tag is a function of the digest: no store to open, and none of the signing stack to import (cosign's
+        # triangulate needs the registry only to resolve a tag, too).
+        from supplychain.oci.attachment import AttachmentKind, attachment_location, attachment_repository
+
+        click.echo(attachment_location(attachment_repository(ref), ref.digest, AttachmentKind(_TAG_KINDS[kind])))
+        return
+
     from supplychain.attachments import TriangulateType, repository_name, triangulate
     from supplychain.store import open_store
 
-    ref = parse_reference(reference)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         subject = _resolve(store, ref, None)
         locations = triangulate(store, subject.digest, TriangulateType(kind), repository=repository_name(ref))
@@ -224,8 +239,11 @@ def clean_command(
             click.echo(report.clean_warning(plan), err=True)
             for line in report.plan_lines(plan, repository):
                 click.echo(line, err=True)
-            # cosign's ui.ConfirmContinue wording; anything but y/yes aborts and deletes nothing.
-            click.confirm("Are you sure you want to continue?", default=False, abort=True, err=True)
+            # cosign's ui.ConfirmContinue wording; anything but y/yes deletes nothing. Declining is an answer,
+            # exit 0 as in cosign (130 means Ctrl-C: README's exit codes).
+            if not click.confirm("Are you sure you want to continue?", default=False, err=True):
+                click.echo("Not confirmed: nothing was deleted", err=True)
+                return
         result = clean_attachments(
             store, plan, on_deleted=lambda d: click.echo(report.removed_line(d, reference, repository), err=True)
         )

@@ -2,7 +2,9 @@
 
 Passwords never come from the command line (argv is visible to every user of the machine): they come from
 ``--password-stdin`` (one line), else ``SUPPLYCHAIN_PASSWORD``, else ``COSIGN_PASSWORD`` (set but empty means
-the empty password, as in cosign), else a hidden prompt on the terminal, asked twice when a key is being written.
+the empty password, as in cosign; an empty ``SUPPLYCHAIN_PASSWORD`` does not hide a non-empty ``COSIGN_PASSWORD``),
+else a hidden prompt on the terminal, asked twice when a key is being written. An empty ``--password-stdin`` line
+is refused for a new key unless ``--allow-empty-password``. Keys are files or cosign's ``env://VAR``.
 With none of these (stdin is not a terminal, as in CI), the command fails at once rather than waiting on a prompt
 (``supplychain.cli.password``, shared with ``sign``). ``supplychain.keys`` (and with it cryptography) is imported
 inside the commands, so ``supplychain --help`` stays fast.
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from supplychain.cli.password import read_password
+from supplychain.cli.password import PasswordSource, open_private_key, read_password_source
 
 if TYPE_CHECKING:
     from supplychain.keys import KeyPairFiles
@@ -25,14 +27,20 @@ if TYPE_CHECKING:
 # (a unit test keeps the two in step).
 ALGORITHMS = ("ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519")
 _KEY_COMMAND_EPILOG = (
-    "The password comes from --password-stdin, else SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, "
-    "else a hidden prompt; it may be empty."
+    "The password comes from --password-stdin, else SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD (an empty "
+    "SUPPLYCHAIN_PASSWORD does not hide a non-empty COSIGN_PASSWORD), else a hidden prompt; it may be empty, "
+    "except an empty --password-stdin line for a new key (--allow-empty-password)."
 )
 
 _password_stdin_option = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of standard input."
 )
 _force_option = click.option("--force", is_flag=True, help="Overwrite existing key files.")
+_allow_empty_option = click.option(
+    "--allow-empty-password", is_flag=True,
+    help="Accept an empty --password-stdin line (refused by default: an unset secret piped in would leave the key "
+    "protected by nothing).",
+)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -65,7 +73,9 @@ def _prefix_option(default: str) -> Callable[[F], F]:
 )
 @_force_option
 @_password_stdin_option
-def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: bool, password_stdin: bool) -> None:
+@_allow_empty_option
+def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: bool, password_stdin: bool,
+                              allow_empty_password: bool) -> None:
     """Generate a cosign-compatible key pair: an encrypted private key and its PEM public key.
 
     \b
@@ -78,7 +88,7 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
 
     if not force:
         keys.ensure_key_pair_absent(output_key_prefix)
-    password = read_password(confirm=True, password_stdin=password_stdin)
+    password = _new_key_password(password_stdin, allow_empty_password)
     written = keys.write_key_pair(output_key_prefix, keys.generate_key_pair(algorithm), password, force=force)
     _report_written(written)
 
@@ -94,7 +104,9 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
 @_prefix_option("import-cosign")
 @_force_option
 @_password_stdin_option
-def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, password_stdin: bool) -> None:
+@_allow_empty_option
+def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, password_stdin: bool,
+                            allow_empty_password: bool) -> None:
     """Import a PEM private key into cosign's encrypted key format, under a new password.
 
     \b
@@ -103,10 +115,14 @@ def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, 
     """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
-    private_key = keys.load_private_key_pem(keys.read_key_file(key_file))
+    data = keys.read_key(key_file)
+    try:
+        private_key = keys.load_private_key_pem(data)
+    except keys.InvalidKeyError as exc:
+        raise keys.named_key_error(exc, key_file) from exc
     if not force:
         keys.ensure_key_pair_absent(output_key_prefix)
-    password = read_password(confirm=True, password_stdin=password_stdin)
+    password = _new_key_password(password_stdin, allow_empty_password)
     written = keys.write_key_pair(output_key_prefix, keys.KeyPair(private_key), password, force=force)
     _report_written(written)
 
@@ -117,7 +133,8 @@ def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, 
     "-k",
     "key_file",
     required=True,
-    help="Private key: a cosign encrypted key, or an unencrypted PEM private key.",
+    help="Private key: a cosign encrypted key, or an unencrypted PEM private key; env://VAR reads the PEM from "
+    "the variable.",
 )
 @click.option("--outfile", default=None, help="Write the public key to this file instead of standard output.")
 @_password_stdin_option
@@ -131,17 +148,22 @@ def public_key_command(key_file: str, outfile: str | None, password_stdin: bool)
     """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
-    data = keys.read_key_file(key_file)
-    if keys.is_encrypted_private_key(data):
-        private_key = keys.decrypt_private_key(data, read_password(confirm=False, password_stdin=password_stdin))
-    else:
-        private_key = keys.load_private_key_pem(data)
+    private_key = open_private_key(key_file, password_stdin=password_stdin)
     public_key = private_key.public_key()
     if outfile is None:
         click.echo(public_key.pem().decode("ascii"), nl=False)
         return
     keys.write_public_key(outfile, public_key)
     click.echo(f"Public key written to {outfile}", err=True)
+
+
+def _new_key_password(password_stdin: bool, allow_empty_password: bool) -> bytes:
+    """The password a new key file is encrypted under. An empty one is taken from a set-but-empty variable or the
+    prompt (as cosign takes ``COSIGN_PASSWORD=`` or an empty line typed twice: a deliberate choice), but from
+    ``--password-stdin`` only with ``--allow-empty-password`` (an unset secret piped in is the usual cause)."""
+    got: PasswordSource = read_password_source(confirm=True, password_stdin=password_stdin,
+                                               allow_empty_stdin=allow_empty_password)
+    return got.password
 
 
 def _report_written(written: KeyPairFiles) -> None:

@@ -62,6 +62,15 @@ REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _check_log_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--rekor-url`` must be http(s): said at once, before any key lookup could report "no key for the log"."""
+    if value is None or value == PUBLIC_GOOD_URL:
+        return value
+    from supplychain.tlog.trust import check_log_url  # here: --help stays free of the tlog stack
+
+    return check_log_url(value)
+
+
 def tlog_trust_options(func: F) -> F:
     """``--rekor-url`` (alias ``--url``), ``--rekor-public-key``, ``--trusted-root`` and ``--ca-file``: the
     ``tlog`` operator commands' trust options (the public-good log by default)."""
@@ -83,6 +92,7 @@ def tlog_trust_options(func: F) -> F:
         envvar=REKOR_URL_ENV,
         default=PUBLIC_GOOD_URL,
         show_default=True,
+        callback=_check_log_url,
         help=f"Base URL of the Rekor log (also {REKOR_URL_ENV}).",
     )(func)
     return func
@@ -112,6 +122,7 @@ def sign_tlog_options(func: F) -> F:
         "rekor_url",
         envvar=REKOR_URL_ENV,
         metavar="URL",
+        callback=_check_log_url,
         help=f"The transparency log to record signatures in (also {REKOR_URL_ENV}); none by default.",
     )(func)
     func = click.option(
@@ -153,6 +164,7 @@ def verify_tlog_options(func: F) -> F:
         envvar=REKOR_URL_ENV,
         default=PUBLIC_GOOD_URL,
         show_default=True,
+        callback=_check_log_url,
         help=f"The transparency log --tlog-online asks (also {REKOR_URL_ENV}).",
     )(func)
     return func

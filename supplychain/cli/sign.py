@@ -42,8 +42,13 @@ from supplychain.errors import ExitCode, InvalidInputError, SupplyChainError
 from supplychain.reference import ImageReference, parse_image_reference, parse_reference
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from supplychain.config import Settings
     from supplychain.keys import PrivateKey
+    from supplychain.reference import AnyReference
+    from supplychain.signing import SignResult
+    from supplychain.signing.attach import SigningCertificate
     from supplychain.tlog.client import RekorClient
     from supplychain.tlog.trust import LogKeyring
     from supplychain.verify import CertificatePolicy
@@ -73,11 +78,25 @@ class UnansweredImagesError(SupplyChainError):
         self.exit_code = first.exit_code
 
 
+class UnsignedImagesError(SupplyChainError):
+    """``sign`` of several images, some of which failed: each has had its ``ERROR`` line; this is the one-line
+    summary, with the worst exit status among them (the highest: an internal error over an integrity failure over
+    an unreachable registry over a missing image over bad input)."""
+
+    def __init__(self, errors: list[SupplyChainError], total: int) -> None:
+        worst = max(errors, key=lambda e: int(e.exit_code))
+        same = all(e.exit_code == worst.exit_code for e in errors)
+        super().__init__(f"{len(errors)} of {total} images could not be signed (see the ERROR lines above)",
+                         hint=worst.hint if same else "")
+        self.exit_code = worst.exit_code
+
+
 @click.command("sign", cls=GoFlagCommand,
                epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
                "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
-@click.argument("reference")
-@click.option("--key", "-k", "key_file", required=True, help="Private key: a cosign key file or a PEM private key.")
+@click.argument("references", nargs=-1, required=True)
+@click.option("--key", "-k", "key_file", required=True,
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Signed annotation (repeatable): in `optional` (legacy) or the statement subject (bundle).")
 @click.option("--recursive", "-r", is_flag=True, help="For an index, also sign every manifest it lists.")
@@ -85,6 +104,12 @@ class UnansweredImagesError(SupplyChainError):
               show_default=True,
               help="legacy: a layer of the sha256-<hex>.sig manifest (cosign v2); bundle: a Sigstore bundle "
               "v0.3 as an OCI 1.1 referrer (cosign v3).")
+@click.option("--certificate", "certificate_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM certificate of the signing key (BYO PKI), stored with the signature: the "
+              "dev.sigstore.cosign/certificate annotation (legacy) or the bundle's certificate. Must match --key.")
+@click.option("--certificate-chain", "chain_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM chain of --certificate up to the root (legacy: the dev.sigstore.cosign/chain annotation; a "
+              "v0.3 bundle holds the leaf only, so verify it with --ca-intermediates).")
 @click.option("--upload/--no-upload", cls=GoBoolOption, show_negative=True, default=True,
               help="Store the signature (default: on; --no-upload or --upload=false writes nothing to the registry "
               "or layout; a configured transparency log still records it).")
@@ -94,18 +119,21 @@ class UnansweredImagesError(SupplyChainError):
               help="Also write the signed document here: the simple-signing payload or the in-toto statement.")
 @click.option("--reference-name", "--sign-container-identity", "reference_name", metavar="REGISTRY/REPOSITORY",
               help="The docker-reference to sign (default: the image's registry/repository). Required for oci:.")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Images signed at once, when several are given.")
 @click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
               help="Accepted for cosign compatibility (skip confirmation prompts); sign never prompts, so it has "
               "no effect.")
 @sign_tlog_options
 @registry_options
 def sign_command(
-    reference: str, key_file: str, annotations: tuple[str, ...], recursive: bool, signature_format: str,
-    upload: bool, output_signature: Path | None, output_payload: Path | None, reference_name: str | None,
+    references: tuple[str, ...], key_file: str, annotations: tuple[str, ...], recursive: bool,
+    signature_format: str, certificate_file: Path | None, chain_file: Path | None, upload: bool,
+    output_signature: Path | None, output_payload: Path | None, reference_name: str | None, concurrency: int,
     ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
     rekor_public_key: Path | None, trusted_root: Path | None, yes: bool,
 ) -> None:
-    """Sign an image by digest, as cosign does, and store the signature next to it.
+    """Sign images by digest, as cosign does, and store each signature next to its image.
 
     REFERENCE is registry/name[:tag][@digest] or oci:PATH[:tag|@digest]. A tag is resolved to its digest once.
     With a transparency log configured (--rekor-url), the signature is logged first: a hashedrekord entry whose
@@ -113,37 +141,39 @@ def sign_command(
     tlogEntries (bundle). The log's answers are checked with --rekor-public-key or --trusted-root; a log on this
     machine (a loopback URL) given neither is trusted on first use: its own /api/v1/log/publicKey is fetched.
 
+    Several REFERENCEs are signed concurrently (--concurrency), with the same key, annotations and
+    --reference-name: one result line per image, in argument order (ERROR and the reason for one that failed;
+    the others are still signed), and the exit status of the worst failure.
+
     \b
     Examples:
       supplychain sign --key cosign.key registry.example.com/app@sha256:<hex>
       supplychain sign --key cosign.key --format bundle -a env=prod registry.example.com/app:1.0
+      supplychain sign --key env://COSIGN_KEY registry.example.com/app:1.0 registry.example.com/api:1.0
       supplychain sign --key cosign.key --rekor-url http://127.0.0.1:3000 oci:./layout:v1
     """
-    from supplychain.report.signature import signed_lines
-    from supplychain.signing import (
-        SignatureFormat,
-        check_reference_name,
-        cosign_reference_name,
-        parse_annotations,
-        sign_image,
-    )
-    from supplychain.signing.legacy import encode_signature
-    from supplychain.store import open_store
+    from supplychain.signing import check_reference_name, cosign_reference_name, parse_annotations
 
+    several = len(references) > 1
     if recursive and (output_signature or output_payload):
         raise click.UsageError("--output-signature/--output-payload name one file each: not with --recursive")
+    if several and (output_signature or output_payload):
+        raise click.UsageError("--output-signature/--output-payload name one file each: not with several images")
     outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
     _check_output_paths({option: path for option, path in outputs.items() if path is not None})
     claims = parse_annotations(annotations)
-    ref = parse_reference(reference)
-    if reference_name is not None:
-        identity = check_reference_name(reference_name)
-    elif isinstance(ref, ImageReference):
-        identity = cosign_reference_name(ref)
-    else:
-        from supplychain.signing import ReferenceNameError
+    targets: list[tuple[str, AnyReference, str]] = []
+    for text in references:  # every reference is checked before anything is signed
+        ref = parse_reference(text)
+        if reference_name is not None:
+            identity = check_reference_name(reference_name)
+        elif isinstance(ref, ImageReference):
+            identity = cosign_reference_name(ref)
+        else:
+            from supplychain.signing import ReferenceNameError
 
-        raise ReferenceNameError(f"{ref.name} is an OCI layout: the signature needs a repository name to sign")
+            raise ReferenceNameError(f"{ref.name} is an OCI layout: the signature needs a repository name to sign")
+        targets.append((text, ref, identity))
     if tlog_upload and rekor_url is None:
         raise click.UsageError(f"--tlog-upload needs a log: pass --rekor-url URL (e.g. {PUBLIC_GOOD_URL}) or set "
                                "SUPPLYCHAIN_REKOR_URL")
@@ -151,30 +181,28 @@ def sign_command(
         click.echo("note: no transparency log configured (--rekor-url or SUPPLYCHAIN_REKOR_URL): the signature is "
                    "not logged, and verifying it will need --insecure-ignore-tlog", err=True)
     private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
+    certificate = _signing_certificate(certificate_file, chain_file, private_key)
     settings = build_settings(ca_file, insecure_registries)
     log = None
     if rekor_url is not None and tlog_upload is not False:
+        from supplychain.signing import SignatureFormat
         from supplychain.signing.transparency import check_loggable, open_signing_log
 
         check_loggable(private_key, legacy=signature_format == SignatureFormat.LEGACY.value)
         log = open_signing_log(rekor_url, settings, public_key=rekor_public_key, trusted_root=trusted_root)
-    store = None
+    sign_one = functools.partial(
+        _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
+        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
     try:
-        store = open_store(ref, settings)
-        subject = store.resolve(ref.identifier)
-        if ref.digest is None:
-            click.echo(f"signing {subject.digest} (resolved from tag {ref.tag})", err=True)
-            click.echo(_TAG_WARNING.format(ref=ref), err=True)
+        if not several:
+            result, _ = sign_one(*targets[0])
         else:
-            click.echo(f"signing {subject.digest}", err=True)
-        result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
-                            signature_format=SignatureFormat(signature_format), recursive=recursive,
-                            upload=upload, log=log)
-        for line in signed_lines(result, store.name):
-            click.echo(line, err=True)
+            _sign_several(sign_one, targets, concurrency)
+            return
     finally:
-        _close(store)
         _close(log)
+    from supplychain.signing.legacy import encode_signature
+
     first = result.images[0]
     signature_text = (first.bundle if first.bundle is not None
                       else (encode_signature(first.signature) + "\n").encode("ascii"))
@@ -187,11 +215,95 @@ def sign_command(
         click.echo(signature_text.decode("utf-8").rstrip("\n"))
 
 
+def _sign_one(
+    text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey, certificate: SigningCertificate | None,
+    claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: RekorClient | None,
+    settings: Settings, quiet: bool,
+) -> tuple[SignResult, str]:
+    """Sign one image. Alone (not ``quiet``), its progress and result lines go to stderr as they happen; among
+    several, ``_sign_several`` prints one line for it."""
+    from supplychain.report.signature import signed_lines
+    from supplychain.signing import SignatureFormat, sign_image
+    from supplychain.store import open_store
+
+    store = None
+    try:
+        store = open_store(ref, settings)
+        subject = store.resolve(ref.identifier)
+        if not quiet:
+            if ref.digest is None:
+                click.echo(f"signing {subject.digest} (resolved from tag {ref.tag})", err=True)
+                click.echo(_TAG_WARNING.format(ref=text), err=True)
+            else:
+                click.echo(f"signing {subject.digest}", err=True)
+        result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
+                            signature_format=SignatureFormat(signature_format), recursive=recursive,
+                            upload=upload, log=log, certificate=certificate)
+        if not quiet:
+            for line in signed_lines(result, store.name):
+                click.echo(line, err=True)
+        return result, store.name
+    finally:
+        _close(store)
+
+
+def _sign_several(
+    sign_one: Callable[[str, AnyReference, str], tuple[SignResult, str]], targets: list[tuple[str, AnyReference, str]],
+    concurrency: int,
+) -> None:
+    """Sign ``targets`` at most ``concurrency`` at a time; one line per image, in argument order, then (if some
+    failed) the summary error with the worst exit status. An unexpected exception is not caught here: it is a bug,
+    and the boundary reports it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from supplychain.report.signature import sign_summary_line
+
+    def attempt(target: tuple[str, AnyReference, str]) -> tuple[SignResult, str] | SupplyChainError:
+        try:
+            return sign_one(*target)
+        except SupplyChainError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(targets))) as pool:
+        outcomes = list(pool.map(attempt, targets))
+    errors: list[SupplyChainError] = []
+    tagged = [text for (text, ref, _), outcome in zip(targets, outcomes, strict=True)
+              if ref.digest is None and not isinstance(outcome, SupplyChainError)]
+    for (text, _, _), outcome in zip(targets, outcomes, strict=True):
+        if isinstance(outcome, SupplyChainError):
+            errors.append(outcome)
+            click.echo(f"ERROR {text}: {' '.join(outcome.message.split())}", err=True)
+        else:
+            click.echo(sign_summary_line(text, *outcome), err=True)
+    if tagged:
+        click.echo(_TAG_WARNING.format(ref=", ".join(tagged)), err=True)
+    if errors:
+        raise UnsignedImagesError(errors, len(targets))
+
+
+def _signing_certificate(certificate_file: Path | None, chain_file: Path | None,
+                         private_key: PrivateKey) -> SigningCertificate | None:
+    """``--certificate`` and ``--certificate-chain``, read with ``attach signature``'s caps and checked against the
+    signing key before anything is logged or stored."""
+    if certificate_file is None and chain_file is None:
+        return None
+    from supplychain.signing import attach
+
+    certificate = (attach.read_input_file(certificate_file, limit=attach.MAX_CERTIFICATE_BYTES, what="certificate")
+                   if certificate_file is not None else None)
+    if certificate is None:
+        raise click.UsageError("--certificate-chain needs --certificate (the leaf the chain belongs to)")
+    chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
+             if chain_file is not None else None)
+    return attach.signing_certificate(certificate, chain, private_key.public_key())
+
+
 @click.command("verify", cls=GoFlagCommand,
                epilog="Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("references", nargs=-1, required=True)
 @click.option("--key", "-k", "key_files", multiple=True,
-              help="PEM public key (repeatable: a signature by any of them counts). Or the certificate options.")
+              help="PEM public key, PKIX or PKCS#1 RSA; env://VAR reads it from the variable (repeatable: a "
+              "signature by any of them counts). Or the certificate options.")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Require this signed annotation (repeatable).")
 @click.option("--check-claims/--no-check-claims", cls=GoBoolOption, default=True,
@@ -272,7 +384,7 @@ def verify_command(
     if insecure_ignore_tlog and tlog_online:
         raise click.UsageError("--tlog-online and --insecure-ignore-tlog contradict each other")
     settings = build_settings(ca_file, insecure_registries)
-    public_keys = tuple(keys.load_public_key_pem(keys.read_key_file(path)) for path in key_files)
+    public_keys = tuple(keys.read_public_key(ref) for ref in key_files)
     certificate = None if key_files else _certificate_policy(
         ca_roots, ca_intermediates, trusted_root, certificate_identity, certificate_identity_regexp,
         certificate_oidc_issuer, certificate_oidc_issuer_regexp)
@@ -368,15 +480,10 @@ def _certificate_policy(
     return CertificatePolicy(roots, intermediates, identity, identity_regexp, issuer, issuer_regexp)
 
 
-def _load_private_key(path: str) -> PrivateKey:
-    from supplychain import keys
-    from supplychain.cli.password import read_password
+def _load_private_key(ref: str) -> PrivateKey:
+    from supplychain.cli.password import open_private_key
 
-    data = keys.read_key_file(path)
-    if keys.is_encrypted_private_key(data):
-        password = read_password(confirm=False, password_stdin=False, offers_password_stdin=False)
-        return keys.decrypt_private_key(data, password)
-    return keys.load_private_key_pem(data)
+    return open_private_key(ref, password_stdin=False, offers_password_stdin=False)
 
 
 def _check_output_paths(paths: dict[str, Path]) -> None:

@@ -2,7 +2,9 @@
 
 - Private keys on disk are cosign's ``ENCRYPTED SIGSTORE PRIVATE KEY`` PEM (scrypt + nacl/secretbox around
   PKCS#8; ``encrypted`` and ``envelope``); the older ``ENCRYPTED COSIGN PRIVATE KEY`` label is read as well.
-- Plain PEM private keys (PKCS#1 RSA, SEC1 EC, PKCS#8 v1/v2) can be imported; public keys are PKIX PEM.
+- Plain PEM private keys (PKCS#1 RSA, SEC1 EC, PKCS#8 v1/v2) can be imported; public keys are PKIX PEM (PKCS#1
+  ``RSA PUBLIC KEY`` is read too, as cosign reads it).
+- A key is named by a path or cosign's ``env://VAR`` (``read_key``); errors about it name it (``key_source``).
 - Only what cosign accepts: ECDSA P-256/P-384/P-521, RSA 2048-4096, Ed25519 (``key``).
 - Files are written atomically, the private key 0600 (``file``).
 
@@ -40,7 +42,12 @@ from supplychain.keys.file import (
     KeyPairFiles,
     ensure_key_pair_absent,
     key_pair_paths,
+    key_source,
+    named_key_error,
+    read_key,
     read_key_file,
+    read_private_key,
+    read_public_key,
     write_key_pair,
     write_public_key,
 )
@@ -88,12 +95,17 @@ __all__ = [
     "generate_key_pair",
     "is_encrypted_private_key",
     "key_pair_paths",
+    "key_source",
     "load_private_key",
     "load_private_key_der",
     "load_private_key_pem",
     "load_public_key_der",
     "load_public_key_pem",
+    "named_key_error",
+    "read_key",
     "read_key_file",
+    "read_private_key",
+    "read_public_key",
     "sign",
     "verify",
     "write_key_pair",

@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +22,24 @@ from supplychain.keys.encrypted import (
     SIGSTORE_PRIVATE_KEY_LABEL,
     EncryptedLabel,
     Password,
+    decrypt_private_key,
     encrypt_private_key,
+    is_encrypted_private_key,
 )
 from supplychain.keys.envelope import SCRYPT_LEGACY, ScryptParams
-from supplychain.keys.error import KeyExistsError, KeyFileError
-from supplychain.keys.key import KeyPair, PublicKey
+from supplychain.keys.error import InvalidKeyError, KeyExistsError, KeyFileError
+from supplychain.keys.key import KeyPair, PrivateKey, PublicKey, load_private_key_pem, load_public_key_pem
 
 MAX_KEY_FILE_BYTES = 64 * 1024  # an RSA-4096 cosign key is about 4 KiB
+ENV_KEY_SCHEME = "env://"  # cosign's key reference for a PEM held in an environment variable
+PRIVATE_KEY_HINT = (
+    "give a private key: a cosign key (ENCRYPTED SIGSTORE PRIVATE KEY, from generate-key-pair or import-key-pair) "
+    "or an unencrypted PEM private key (PKCS#1 RSA, SEC1 EC or PKCS#8)"
+)
+PUBLIC_KEY_HINT = (
+    "give a public key PEM: PKIX PUBLIC KEY (as cosign.pub) or PKCS#1 RSA PUBLIC KEY; "
+    "`supplychain public-key --key KEY` prints the public key of a private key"
+)
 PRIVATE_KEY_MODE = 0o600
 PUBLIC_KEY_MODE = 0o644  # before the umask, as cosign's os.WriteFile
 # link(2) is not available on every file system (FAT, some network and FUSE mounts).
@@ -54,6 +66,66 @@ def read_key_file(path: str | os.PathLike[str]) -> bytes:
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{os.fspath(path)} is larger than {MAX_KEY_FILE_BYTES // 1024} KiB: not a key file")
     return data
+
+
+def key_source(ref: str | os.PathLike[str]) -> str:
+    """How errors name where a key came from: ``key file PATH`` or ``environment variable VAR``."""
+    text = os.fspath(ref)
+    if text.startswith(ENV_KEY_SCHEME):
+        return f"environment variable {text.removeprefix(ENV_KEY_SCHEME)}"
+    return f"key file {text}"
+
+
+def read_key(ref: str | os.PathLike[str]) -> bytes:
+    """The bytes of a key named as ``--key`` names it: a file path, or cosign's ``env://VAR`` (the PEM itself in
+    the environment variable ``VAR``, as CI secrets are handed over). A missing or empty variable is refused
+    with the variable named (a secret that did not reach the job is the usual cause)."""
+    text = os.fspath(ref)
+    if not text.startswith(ENV_KEY_SCHEME):
+        return read_key_file(text)
+    name = text.removeprefix(ENV_KEY_SCHEME)
+    if not name or "=" in name:
+        raise KeyFileError(f"{text!r} names no environment variable", hint="write it as env://VARIABLE_NAME")
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        state = "is not set" if value is None else "is empty"
+        raise KeyFileError(
+            f"--key {text}: the environment variable {name} {state}",
+            hint=f"export {name} with the key's PEM text (in CI, from a secret), or give a key file path",
+        )
+    data = os.fsencode(value)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise KeyFileError(f"environment variable {name} is larger than {MAX_KEY_FILE_BYTES // 1024} KiB: not a key")
+    return data
+
+
+def read_public_key(ref: str | os.PathLike[str]) -> PublicKey:
+    """The public key at ``ref`` (a path or ``env://VAR``, see ``read_key``); errors name it, and their hint lists
+    the public-key formats (not the private ones: a private key given where a public key is wanted is refused)."""
+    data = read_key(ref)
+    try:
+        return load_public_key_pem(data)
+    except InvalidKeyError as exc:
+        generic = exc.hint == InvalidKeyError.default_hint
+        raise named_key_error(exc, ref, hint=PUBLIC_KEY_HINT if generic else None) from exc
+
+
+def read_private_key(ref: str | os.PathLike[str], password: Callable[[], Password]) -> PrivateKey:
+    """The private key at ``ref`` (a path or ``env://VAR``): a cosign encrypted key, opened with ``password()``
+    (called only for one), or a plain PEM private key. Errors name ``ref``; their hint lists private-key formats."""
+    data = read_key(ref)
+    try:
+        if is_encrypted_private_key(data):
+            return decrypt_private_key(data, password())
+        return load_private_key_pem(data)
+    except InvalidKeyError as exc:
+        generic = exc.hint == InvalidKeyError.default_hint
+        raise named_key_error(exc, ref, hint=PRIVATE_KEY_HINT if generic else None) from exc
+
+
+def named_key_error(exc: InvalidKeyError, ref: str | os.PathLike[str], *, hint: str | None = None) -> InvalidKeyError:
+    """``exc`` again (same class, so the same exit code), its message prefixed with where the key came from."""
+    return type(exc)(f"{key_source(ref)}: {exc.message}", hint=exc.hint if hint is None else hint)
 
 
 def key_pair_paths(prefix: str | os.PathLike[str]) -> KeyPairFiles:

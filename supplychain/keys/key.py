@@ -37,6 +37,7 @@ PublicKeyType: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed2551
 HashName: TypeAlias = Literal["sha256", "sha384", "sha512"]
 
 PUBLIC_KEY_LABEL = "PUBLIC KEY"  # PKIX SubjectPublicKeyInfo, RFC 7468 section 13
+RSA_PUBLIC_KEY_LABEL = "RSA PUBLIC KEY"  # PKCS#1 RSAPublicKey (RFC 8017 A.1.1), as `openssl rsa -RSAPublicKey_out`
 RSA_MIN_BITS = 2048
 RSA_MAX_BITS = 4096  # cosign refuses larger keys ("key size not supported: 5120")
 _RSA_EXPONENT = 65537
@@ -231,11 +232,26 @@ def load_private_key_pem(data: bytes) -> PrivateKey:
 
 
 def load_public_key_pem(data: bytes) -> PublicKey:
-    """A PKIX ``PUBLIC KEY`` PEM (what cosign writes to ``cosign.pub``)."""
+    """A PKIX ``PUBLIC KEY`` PEM (what cosign writes to ``cosign.pub``), or a PKCS#1 ``RSA PUBLIC KEY`` PEM.
+
+    cosign's loader (sigstore ``cryptoutils.UnmarshalPEMToPublicKey``) takes PKCS#1 RSA public keys too, so a key
+    exported with ``openssl rsa -RSAPublicKey_out`` works with both tools; it is re-wrapped as PKIX here, so the
+    same checks (size, algorithm) apply and ``pem()`` gives the PKIX form.
+    """
     block = decode_pem(data)
+    if block.label == RSA_PUBLIC_KEY_LABEL:
+        return load_public_key_der(_pkcs1_public_as_pkix(block.body))
     if block.label != PUBLIC_KEY_LABEL:
         raise _wrong_label(block.label, wanted="a PUBLIC KEY PEM")
     return load_public_key_der(block.body)
+
+
+def _pkcs1_public_as_pkix(der: bytes) -> bytes:
+    """PKCS#1 ``RSAPublicKey`` DER wrapped in a PKIX ``SubjectPublicKeyInfo`` (rsaEncryption, NULL parameters)."""
+    with _parsing("PKCS#1 RSA public key"):
+        key = asn1_keys.RSAPublicKey.load(der, strict=True)
+        key.native  # noqa: B018  # parse every field now: asn1crypto is lazy
+        return bytes(asn1_keys.PublicKeyInfo.wrap(key, "rsa").dump())
 
 
 def load_public_key_der(der: bytes) -> PublicKey:

@@ -11,6 +11,9 @@ from enum import StrEnum
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError
+from supplychain.reference import DOCKER_HUB, AnyReference, ImageReference
+
+COSIGN_DOCKER_HUB = "index.docker.io"  # go-containerregistry's name.DefaultRegistry, how cosign spells Docker Hub
 
 
 class AttachmentKind(StrEnum):
@@ -24,6 +27,27 @@ class AttachmentKind(StrEnum):
 def attachment_tag(subject: Digest, kind: AttachmentKind) -> str:
     """``sha256-<hex>.<suffix>``: where cosign keeps ``kind`` for ``subject``."""
     return f"{subject.tag_form}.{kind.value}"
+
+
+def cosign_repository_name(ref: ImageReference) -> str:
+    """``registry/repository`` as cosign spells it (go-containerregistry's ``ref.Context().Name()``): Docker Hub as
+    ``index.docker.io``. The docker-reference cosign signs, and where it looks for attachments."""
+    registry = COSIGN_DOCKER_HUB if ref.registry == DOCKER_HUB else ref.registry
+    return f"{registry}/{ref.repository}"
+
+
+def attachment_repository(reference: AnyReference) -> str:
+    """How attachment locations are spelled for ``reference``'s repository: cosign's ``registry/repository``, or
+    ``oci:PATH`` for a layout."""
+    if isinstance(reference, ImageReference):
+        return cosign_repository_name(reference)
+    return reference.name
+
+
+def attachment_location(repository: str, subject: Digest, kind: AttachmentKind) -> str:
+    """``<repository>:sha256-<hex>.<suffix>``: the full reference of ``kind`` for ``subject``. Computed from the
+    digest alone, offline (cosign ``triangulate`` does not check that it exists either)."""
+    return f"{repository}:{attachment_tag(subject, kind)}"
 
 
 def parse_attachment_tag(tag: str) -> tuple[Digest, AttachmentKind] | None:

@@ -106,6 +106,14 @@ def _from_code(
         case "MANIFEST_UNKNOWN":
             return NotFoundError(f"{what}: {said}",
                                  hint="check the tag or digest: it was never pushed here, or was deleted")
+        case "BLOB_UNKNOWN" | "MANIFEST_BLOB_UNKNOWN" if action is Action.PULL:
+            # We pull a blob only because a manifest (or the user's digest) names it; a registry that serves the
+            # manifest but not its blob lost data (storage lost, or garbage-collected while still in use).
+            return NotFoundError(
+                f"{what}: {said}",
+                hint="the registry lost this blob (a manifest it serves still refers to it): push the image again "
+                "from a copy that has it, and ask the registry's operator about its storage or garbage collection",
+            )
         case "BLOB_UNKNOWN" | "MANIFEST_BLOB_UNKNOWN":
             return NotFoundError(f"{what}: {said}", hint="check the digest and the repository")
         case "BLOB_UPLOAD_UNKNOWN":

@@ -87,6 +87,18 @@ def signed_lines(result: SignResult, store_name: str) -> list[str]:
     return lines
 
 
+def sign_summary_line(reference: str, result: SignResult, store_name: str) -> str:
+    """The one stderr line for an image of a several-image ``sign``: what was stored (or not), the log entry, and
+    how many more manifests ``--recursive`` signed."""
+    first = result.images[0]
+    line = f"Signed {reference}: {_signed_line(first, store_name, result.uploaded)}"
+    if first.tlog_entry is not None:
+        line += f"; tlog entry index {first.tlog_entry.log_index} ({result.log_url})"
+    if len(result.images) > 1:
+        line += f"; and {len(result.images) - 1} manifests of the index"
+    return line
+
+
 def _signed_line(image: SignedImage, store_name: str, uploaded: bool) -> str:
     subject = image.subject.digest
     if not uploaded:

@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 
 from supplychain.errors import InvalidInputError
+from supplychain.keys import PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor
@@ -228,6 +229,48 @@ def _certificate_annotations(certificate: bytes | None, chain: bytes | None) -> 
         out[legacy.CHAIN_ANNOTATIONS[0]] = "".join(parse_certificates(chain, what="the certificate chain"))
     return out
 
+
+
+class CertificateKeyMismatchError(CertificateFileError):
+    """``sign --certificate`` with a certificate whose public key is not the signing key's."""
+
+    default_hint = ("give the certificate issued for this --key (its public key is the key's: compare with "
+                    "`supplychain public-key --key KEY`), or sign with the key the certificate was issued for")
+
+
+@dataclass(frozen=True, slots=True)
+class SigningCertificate:
+    """A BYO-PKI signing certificate for ``sign --certificate`` (and its chain), checked against the signing key."""
+
+    leaf_pem: str  # one PEM certificate, as stored in dev.sigstore.cosign/certificate and sent to the log
+    chain_pem: str | None  # the PEM chain up to the root, as stored in dev.sigstore.cosign/chain
+    leaf_der: bytes  # for a bundle's verificationMaterial.certificate.rawBytes
+
+    def annotations(self) -> dict[str, str]:
+        """cosign's legacy layer annotations for this certificate (the code's spelling, see ``signing.legacy``)."""
+        out = {legacy.CERTIFICATE_ANNOTATIONS[0]: self.leaf_pem}
+        if self.chain_pem is not None:
+            out[legacy.CHAIN_ANNOTATIONS[0]] = self.chain_pem
+        return out
+
+
+def signing_certificate(certificate: bytes, chain: bytes | None, public_key: PublicKey) -> SigningCertificate:
+    """Check ``certificate`` (one PEM leaf) and ``chain`` (PEM) as ``attach signature`` does, and that the leaf's
+    public key is ``public_key``: a signature stored with another key's certificate could never verify, and
+    cosign refuses it too ("public key in certificate does not match the provided public key")."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    annotations = _certificate_annotations(certificate, chain)
+    leaf_pem = annotations[legacy.CERTIFICATE_ANNOTATIONS[0]]
+    leaf = x509.load_pem_x509_certificate(leaf_pem.encode("ascii"))
+    spki = leaf.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    if spki != public_key.der():
+        raise CertificateKeyMismatchError(
+            f"the certificate's public key is not the signing key's (certificate subject "
+            f"{leaf.subject.rfc4514_string() or '(empty)'}, serial {leaf.serial_number:x}); nothing was signed"
+        )
+    return SigningCertificate(leaf_pem, annotations.get(legacy.CHAIN_ANNOTATIONS[0]), leaf.public_bytes(Encoding.DER))
 
 
 def _size(limit: int) -> str:

@@ -51,12 +51,16 @@ def key_hint(public_key: PublicKey) -> str:
     return base64.b64encode(hashlib.sha256(public_key.der()).digest()).decode("ascii")
 
 
-def build_bundle(envelope: Envelope, hint: str, tlog_entries: Sequence[Mapping[str, Any]] = ()) -> bytes:
-    """A v0.3 bundle holding ``envelope``, verification material = the key hint and the transparency-log
-    entries (``TransparencyLogEntry`` protojson, see ``signing.transparency.tlog_entry_json``)."""
+def build_bundle(envelope: Envelope, hint: str, tlog_entries: Sequence[Mapping[str, Any]] = (), *,
+                 certificate: bytes | None = None) -> bytes:
+    """A v0.3 bundle holding ``envelope``, verification material = the key hint (or, with ``certificate``, the
+    DER of the signing certificate: v0.3's ``certificate.rawBytes``, which holds the leaf only) and the
+    transparency-log entries (``TransparencyLogEntry`` protojson, see ``signing.transparency.tlog_entry_json``)."""
+    material: dict[str, Any] = ({"publicKey": {"hint": hint}} if certificate is None
+                                else {"certificate": {"rawBytes": base64.b64encode(certificate).decode("ascii")}})
     doc = {
         "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {"publicKey": {"hint": hint}, "tlogEntries": [dict(e) for e in tlog_entries]},
+        "verificationMaterial": {**material, "tlogEntries": [dict(e) for e in tlog_entries]},
         "dsseEnvelope": envelope.to_json(),
     }
     return gojson.encode(doc, sort_keys=False)

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from supplychain.errors import InvalidReferenceError
-from supplychain.reference import DOCKER_HUB, ImageReference, parse_image_reference
+from supplychain.oci.attachment import COSIGN_DOCKER_HUB, cosign_repository_name
+from supplychain.reference import ImageReference, parse_image_reference
 from supplychain.signing.error import InvalidAnnotationError, ReferenceNameError
 
-COSIGN_DOCKER_HUB = "index.docker.io"
+__all__ = ["COSIGN_DOCKER_HUB", "check_reference_name", "cosign_reference_name", "parse_annotations"]
 
 
 def cosign_reference_name(ref: ImageReference) -> str:
     """The docker-reference cosign signs for ``ref``: ``registry/repository`` (Docker Hub: ``index.docker.io``)."""
-    registry = COSIGN_DOCKER_HUB if ref.registry == DOCKER_HUB else ref.registry
-    return f"{registry}/{ref.repository}"
+    return cosign_repository_name(ref)
 
 
 def check_reference_name(text: str) -> str:

@@ -31,6 +31,7 @@ from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
+from supplychain.signing.attach import SigningCertificate
 from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
 from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.signing.error import SignatureTagError
@@ -122,6 +123,7 @@ def sign_image(
     clock: Clock = utc_now,
     log: RekorClient | None = None,
     sleep: Sleep = time.sleep,
+    certificate: SigningCertificate | None = None,
 ) -> SignResult:
     """Sign ``subject`` (and with ``recursive``, every manifest of an index) in ``store``.
 
@@ -132,6 +134,11 @@ def sign_image(
     the result still holds payloads, signatures, bundles and log entries. ``sleep`` paces the confirmation of a
     legacy append (``signing.writer``); it raises ``SignatureWriteError`` when concurrent writers kept
     overwriting the ``.sig`` tag, never reporting a lost signature as stored.
+
+    ``certificate`` (BYO PKI, ``signing.attach.signing_certificate``, already checked against the key) is stored
+    as cosign stores it: the ``dev.sigstore.cosign/certificate`` and ``.../chain`` layer annotations (legacy), or
+    the bundle's ``verificationMaterial.certificate`` (bundle v0.3 carries the leaf only), and it is what the log
+    records instead of the bare public key.
     """
     if log is not None:
         check_loggable(private_key, legacy=signature_format is SignatureFormat.LEGACY)
@@ -140,11 +147,13 @@ def sign_image(
     public_key = private_key.public_key()
     signed = [
         _sign(store, target, private_key, docker_reference, claims, signature_format, upload,
-              log is not None, sleep)
+              log is not None, sleep, certificate is not None)
         for target in targets
     ]
-    entries = [None if log is None or item.present is not None else _log(log, item, public_key) for item in signed]
-    plans = [_assemble(item, entry, public_key, clock, upload) for item, entry in zip(signed, entries, strict=True)]
+    entries = [None if log is None or item.present is not None else _log(log, item, public_key, certificate)
+               for item in signed]
+    plans = [_assemble(item, entry, public_key, clock, upload, certificate)
+             for item, entry in zip(signed, entries, strict=True)]
     images = [_write(store, plan, sleep) for plan in plans] if upload else [plan.image for plan in plans]
     return SignResult(tuple(images), upload, None if log is None else log.url)
 
@@ -181,10 +190,12 @@ def _sign(
     upload: bool,
     logged: bool,
     sleep: Sleep,
+    certified: bool = False,
 ) -> _Signed:
     match signature_format:
         case SignatureFormat.LEGACY:
-            return _sign_legacy(store, subject, private_key, docker_reference, annotations, upload, logged, sleep)
+            return _sign_legacy(store, subject, private_key, docker_reference, annotations, upload, logged, sleep,
+                                certified)
         case SignatureFormat.BUNDLE:
             statement = build_statement(docker_reference, subject.digest, annotations)
             unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
@@ -204,6 +215,7 @@ def _sign_legacy(
     upload: bool,
     logged: bool,
     sleep: Sleep,
+    certified: bool = False,
 ) -> _Signed:
     payload = build_payload(docker_reference, subject.digest, annotations)
     signature = create_signature(private_key, payload)
@@ -214,9 +226,12 @@ def _sign_legacy(
     current, existing = read_signature_layers(store, tag, sleep=sleep)
     public_key = private_key.public_key()
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
-    # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one).
+    # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one); with
+    # a certificate, only if it carries a certificate.
+    required = (legacy.REKOR_BUNDLE_ANNOTATION if logged
+                else legacy.CERTIFICATE_ANNOTATIONS[0] if certified else None)
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
-                            required_annotation=legacy.REKOR_BUNDLE_ANNOTATION if logged else None):
+                            required_annotation=required):
         assert current is not None  # it holds the signature
         return replace(signed, present=current.descriptor())
     if len(existing) >= MAX_LAYERS:
@@ -227,21 +242,25 @@ def _sign_legacy(
     return signed
 
 
-def _log(log: RekorClient, item: _Signed, public_key: PublicKey) -> RekorEntry:
-    """Phase 2: record one signature in the transparency log."""
+def _log(log: RekorClient, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
+    """Phase 2: record one signature in the transparency log (with the certificate, when there is one, as cosign
+    logs it: verification then requires the entry to record that certificate)."""
+    verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")
     if item.envelope is not None:
-        return log_envelope(log, item.envelope, public_key)
-    return log_legacy_signature(log, item.payload, item.signature, public_key)
+        return log_envelope(log, item.envelope, public_key, verifier_pem=verifier)
+    return log_legacy_signature(log, item.payload, item.signature, public_key, verifier_pem=verifier)
 
 
-def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, clock: Clock, upload: bool) -> _Plan:
+def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, clock: Clock, upload: bool,
+              certificate: SigningCertificate | None = None) -> _Plan:
     """Phase 3: the artifact to store for one signature, with the log's evidence (legacy: the layer only; the
     ``.sig`` manifest depends on what is stored when it is written)."""
     image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
                         tlog_entry=entry)
     if item.envelope is not None:
         tlog_entries = [] if entry is None else [tlog_entry_json(entry)]
-        bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries)
+        bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries,
+                              certificate=None if certificate is None else certificate.leaf_der)
         referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())
         blobs = ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle))
         return _Plan(replace(image, bundle=bundle, artifact=referrer.descriptor()), blobs, referrer)
@@ -249,8 +268,10 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         return _Plan(replace(image, artifact=item.present, already_present=True))
     if not upload:
         return _Plan(image)
-    extra = None if entry is None else {legacy.REKOR_BUNDLE_ANNOTATION: rekor_bundle_annotation(entry)}
-    return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra))
+    extra = {} if certificate is None else certificate.annotations()
+    if entry is not None:
+        extra[legacy.REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
+    return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None))
 
 
 def _write(store: ArtifactStore, plan: _Plan, sleep: Sleep) -> SignedImage:

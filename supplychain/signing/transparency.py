@@ -63,16 +63,23 @@ def hashedrekord_for(payload: bytes, signature: bytes, public_key: PublicKey) ->
     return HashedRekord("sha256", hashlib.sha256(payload).digest(), signature, public_key.pem())
 
 
-def log_legacy_signature(log: RekorClient, payload: bytes, signature: bytes, public_key: PublicKey) -> RekorEntry:
+def log_legacy_signature(log: RekorClient, payload: bytes, signature: bytes, public_key: PublicKey, *,
+                         verifier_pem: bytes | None = None) -> RekorEntry:
     """Upload the ``hashedrekord`` of one legacy signature; the verified entry (the client checked the logged
-    body is ours and its SET and inclusion proof verify with the log's key)."""
-    return _entry(log.create_hashedrekord(hashedrekord_for(payload, signature, public_key)))
+    body is ours and its SET and inclusion proof verify with the log's key). ``verifier_pem``: the signing
+    certificate's PEM, logged instead of the public key (BYO PKI, as cosign logs a certificate)."""
+    record = hashedrekord_for(payload, signature, public_key)
+    if verifier_pem is not None:
+        record = HashedRekord(record.algorithm, record.digest, record.signature, verifier_pem)
+    return _entry(log.create_hashedrekord(record))
 
 
-def log_envelope(log: RekorClient, envelope: Envelope, public_key: PublicKey) -> RekorEntry:
-    """Upload a ``dsse`` entry of ``envelope`` (its JSON, as the bundle carries it) signed by ``public_key``."""
+def log_envelope(log: RekorClient, envelope: Envelope, public_key: PublicKey, *,
+                 verifier_pem: bytes | None = None) -> RekorEntry:
+    """Upload a ``dsse`` entry of ``envelope`` (its JSON, as the bundle carries it) signed by ``public_key`` (or
+    the certificate ``verifier_pem`` for it)."""
     body = json.dumps(envelope.to_json(), separators=(",", ":")).encode("utf-8")
-    return _entry(log.create_dsse(body, [public_key.pem()]))
+    return _entry(log.create_dsse(body, [verifier_pem or public_key.pem()]))
 
 
 def _entry(verified: VerifiedEntry) -> RekorEntry:

@@ -78,7 +78,7 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
-from supplychain.tlog.trust import LogKeyring, TrustedLog, display_url
+from supplychain.tlog.trust import LogKeyring, TrustedLog, check_log_url, display_url
 
 MAX_RESPONSE_BYTES = 4 << 20
 """Largest answer read from a log (an entry with a certificate chain is a few KiB; a search answer is a UUID list)."""
@@ -203,10 +203,7 @@ class RekorClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         require_inclusion_proof: bool = True,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInputError(f"transparency log URL {display_url(url)!r} is not an http(s) URL",
-                                    hint="write it as https://host[:port], e.g. https://rekor.sigstore.dev")
+        parts = urlsplit(check_log_url(url))
         self._base = url.rstrip("/")  # with its user info, if any: requests carry it (httpx sends basic auth)
         self.url = display_url(self._base)
         self.keyring = keyring

@@ -92,6 +92,28 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
+def check_log_url(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host; else ``ConfigurationError`` saying so. Checked first, so that a
+    URL without a scheme (``rekor.example``, ``127.0.0.1:3000``) is not reported as "no key for the log"."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return url
+    shown = display_url(url)
+    example = "rekor.sigstore.dev"
+    if "://" not in url:  # "host:port" parses as scheme "host", so look for the separator itself
+        problem = "has no scheme: it needs http:// or https://"
+        example = shown.strip().split("/")[0] or example
+    elif parts.scheme not in ("http", "https"):
+        problem = f"is not an http(s) URL (scheme {parts.scheme!r})"
+    else:
+        problem = "has no host"
+    raise ConfigurationError(
+        f"transparency log URL {shown!r} {problem}",
+        hint=f"write it as https://HOST[:PORT] (e.g. https://{example}), or http://127.0.0.1:PORT for a log on "
+        "this machine",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TrustedLog:
     """One transparency log key: where the log lives, the key, and when the key may be used (Unix seconds).
@@ -341,6 +363,8 @@ def select_keyring(url: str | None, public_key: str | Path | None, trusted_root:
     trusted root gives every key it lists (the caller narrows to one URL with ``for_url`` when it talks to a log).
     Neither: Sigstore's production root, but only for the public-good URL: a log at another URL needs its key named.
     """
+    if url is not None:
+        check_log_url(url)
     if public_key is not None:
         return read_public_key(public_key, url)
     if trusted_root is not None:

@@ -36,7 +36,7 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.legacy import build_signature_manifest
 from supplychain.signing.payload import build_payload
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import CliResult
+from tests.unit.verify.support import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -474,10 +474,49 @@ def test_clean_asks_on_a_terminal(fixture_layout_copy: Path, pair: tuple[keys.Ke
     assert "WARNING: this will remove all signatures from the image" in output
     assert f"  - {target.repository}:sha256-{digest.hex}.sig" in output
     assert "Are you sure you want to continue? [y/N]" in output
-    assert code == 130 and "error: aborted" in output
+    # Declined is an answer, not a failure: cosign exits 0; 130 is for Ctrl-C (issue 8, item 17).
+    assert code == 0, output
+    assert "Not confirmed: nothing was deleted" in output and "error:" not in output
     assert target.sig_layers(digest) == 1  # declined: nothing deleted
 
     code, output = run_in_terminal(["clean", target.ref(), "--type", "signature"], b"y", terminal_env)
     assert code == 0, output
     assert f"Removed {target.repository}:sha256-{digest.hex}.sig" in output
     assert target.sig_layers(digest) is None
+
+
+# -- triangulate by digest: offline and light (issue 8, item 12) ---------------------------------------------------
+
+HEX = "ab" * 32
+
+
+def test_triangulate_by_digest_needs_no_registry():
+    """Port 1 on loopback has nothing listening: a digest reference's tag is computed, not looked up."""
+    result = run_cli(["triangulate", f"127.0.0.1:1/team/app@sha256:{HEX}"])
+    assert result.code == 0, result
+    assert result.stdout == f"127.0.0.1:1/team/app:sha256-{HEX}.sig\n"
+    result = run_cli(["triangulate", f"app@sha256:{HEX}", "--type", "attestation"])
+    assert result.stdout == f"index.docker.io/library/app:sha256-{HEX}.att\n"  # cosign's spelling of Docker Hub
+    # Control: a tag must be resolved, so the unreachable registry is an error; bundles need the referrers.
+    run_cli(["triangulate", "127.0.0.1:1/team/app:v1"]).assert_one_line_error(ExitCode.UNAVAILABLE)
+    run_cli(["triangulate", f"127.0.0.1:1/team/app@sha256:{HEX}", "--type", "bundle"]).assert_one_line_error(
+        ExitCode.UNAVAILABLE)
+
+
+def test_triangulate_by_digest_does_not_import_the_signing_stack():
+    code = (
+        "import sys\n"
+        "from supplychain.cli.main import main\n"
+        "try:\n"
+        f"    main(['triangulate', '127.0.0.1:1/team/app@sha256:{HEX}'])\n"
+        "except SystemExit as exit_:\n"
+        "    assert not exit_.code, exit_.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'nacl', 'cryptography', 'httpx')\n"
+        "               or m.startswith(('supplychain.signing', 'supplychain.registry', 'supplychain.attachments')))\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"127.0.0.1:1/team/app:sha256-{HEX}.sig\n"
+    assert "HEAVY []" in done.stderr, done.stderr

@@ -384,3 +384,19 @@ def test_a_damaged_referrers_tag_is_shown_and_cleaned(
     assert run_cli(sign, env={"SUPPLYCHAIN_PASSWORD": "pw"}).code == 0
     code, _, err = run(["copy", f"{repo}:1", f"oci:{tmp_path / 'out'}:1"], capsys)
     assert code == 0, err
+
+
+def test_a_layout_that_cannot_be_written_is_invalid_input_like_a_key_file(fixture_layout: Path, tmp_path: Path):
+    """A local file-system write failure exits 3 ("invalid input: ... file"), as the same failure for key files
+    does, not 6 ("unavailable": network), and its hint is about the directory (issue 8, item 17)."""
+    destination = tmp_path / "dst"
+    (destination / "blobs").mkdir(parents=True)
+    (destination / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (destination / "index.json").write_text('{"schemaVersion": 2, "manifests": []}')
+    (destination / "blobs" / "sha256").write_text("a file where the blob directory should be")
+    result = run_cli(["copy", f"oci:{fixture_layout}:single", f"oci:{destination}:x"])
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, "cannot write")
+    assert "read-only" in result.stderr.splitlines()[-1]
+    keys_result = run_cli(["generate-key-pair", "--output-key-prefix", str(destination / "blobs" / "sha256" / "k")],
+                          env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    keys_result.assert_one_line_error(ExitCode.INVALID_INPUT, "cannot write")

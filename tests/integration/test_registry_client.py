@@ -308,3 +308,38 @@ def test_an_unclosed_client_does_not_leak_its_sockets(registry: RegistryProcess)
         del client
         gc.collect()
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_blob_the_registry_lost_says_so_not_check_the_digest(tmp_path: Path) -> None:
+    """The registry serves a manifest whose layer it no longer has (its storage lost the file): the error must not
+    send the user to check a digest they never typed, but say the registry lost the blob (issue 8, item 16).
+    A registry of its own, without the blob-descriptor cache (which would still claim the blob and then cut the
+    body short), so that it answers as one that lost data does: BLOB_UNKNOWN."""
+    from dataclasses import dataclass
+    from typing import Any
+
+    from tests.unit.verify.support import run_cli
+
+    @dataclass
+    class UncachedRegistry(RegistryProcess):
+        def config(self) -> dict[str, Any]:
+            cfg = super().config()
+            del cfg["storage"]["cache"]
+            return cfg
+
+    registry = UncachedRegistry(tmp_path / "registry").start()
+    try:
+        repo = repo_at(registry, "client/lost-blob")
+        manifest = push_image(repo, "lost", tag="v1")
+        layer = manifest.layers[0].digest
+        blobs = registry.root / "data" / "docker" / "registry" / "v2" / "blobs" / "sha256"
+        (blobs / layer.hex[:2] / layer.hex / "data").unlink()
+        result = run_cli(["copy", f"{registry.host}/client/lost-blob:v1", f"oci:{tmp_path / 'out'}"])
+        control = run_cli(["inspect", f"{registry.host}/client/lost-blob:v1"])  # the manifest is still served
+    finally:
+        registry.stop()
+    result.assert_one_line_error(4, "blob unknown")
+    hint = result.stderr.strip().splitlines()[-1]
+    assert "the registry lost this blob" in hint and "push the image again" in hint, hint
+    assert "check the digest" not in hint
+    assert control.code == 0, control

@@ -116,3 +116,62 @@ def test_client_certificate_from_certs_dir(
     client = connect(mtls_registry, Settings(certs_dir=tmp_path / "certs.d"))
     assert client.ping().status == 200
     round_trip(client)
+
+
+def _server_certificate(certificates: tlsca.TestCertificates, directory: Path, names: list[str]) -> Path:
+    """A PEM file with a key and a certificate, signed by the test CA, valid for ``names`` only."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            sans.append(x509.DNSName(name))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([]))
+            .issuer_name(certificates.ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=True)
+            .sign(certificates.ca_key, hashes.SHA256()))
+    path = directory / "other-name.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_certificate_name_mismatch_says_which_names_it_is_valid_for(
+    test_certificates: tlsca.TestCertificates, tmp_path: Path,
+) -> None:
+    """A server whose certificate (from a trusted CA) names other hosts: installing a CA cannot help, so the hint
+    must not suggest it; it names the hosts the certificate is valid for (issue 8, item 16)."""
+    import http.server
+    import ssl
+    import threading
+
+    from tests.unit.verify.support import run_cli
+
+    pem = _server_certificate(test_certificates, tmp_path, ["registry.example", "10.1.2.3"])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pem)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        result = run_cli(["inspect", f"{host}/team/app:v1", "--ca-file", str(test_certificates.ca_cert)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    result.assert_one_line_error(6, "not valid for this host (127.0.0.1)", "registry.example, 10.1.2.3")
+    hint = result.stderr.strip().splitlines()[-1]
+    assert hint.startswith("hint: ") and "registry.example" in hint, hint
+    assert "ca.crt" not in hint and "--ca-file" not in hint, hint

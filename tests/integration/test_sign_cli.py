@@ -380,3 +380,207 @@ def test_signing_by_digest_gives_no_warning_and_a_missing_tag_is_not_found(
                       NAME], env={"SUPPLYCHAIN_PASSWORD": "pw"})
     assert result.code == 0 and "WARNING" not in result.stderr
     assert f"signing {digest}\n" in result.stderr
+
+
+# -- key references and formats (issue 8, items 7, 14, 16) -------------------------------------------------------
+
+
+def test_sign_and_verify_with_keys_in_environment_variables(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    ref = f"oci:{fixture_layout_copy}:single"
+    result = run_cli(["sign", ref, "--key", "env://COSIGN_PRIVATE_KEY", "--reference-name", NAME],
+                     env={"COSIGN_PRIVATE_KEY": key.read_text(), "COSIGN_PASSWORD": "pw"})
+    assert result.code == 0, result
+    result = run_cli(["verify", ref, "--key", "env://COSIGN_PUBLIC_KEY", "--insecure-ignore-tlog"],
+                     env={"COSIGN_PUBLIC_KEY": pub.read_text()})
+    assert result.code == 0, result
+    assert "Verified OK" in result.stderr
+    missing = run_cli(["verify", ref, "--key", "env://COSIGN_PUBLIC_KEY", "--insecure-ignore-tlog"])
+    missing.assert_one_line_error(ExitCode.INVALID_INPUT, "environment variable COSIGN_PUBLIC_KEY is not set")
+    before = snapshot(fixture_layout_copy)
+    empty = run_cli(["sign", ref, "--key", "env://COSIGN_PRIVATE_KEY", "--reference-name", NAME],
+                    env={"COSIGN_PRIVATE_KEY": "", "COSIGN_PASSWORD": "pw"})
+    empty.assert_one_line_error(ExitCode.INVALID_INPUT, "environment variable COSIGN_PRIVATE_KEY is empty")
+    assert snapshot(fixture_layout_copy) == before
+
+
+def test_pkcs1_rsa_public_key_verifies_a_real_rsa_signature(fixture_layout_copy: Path, tmp_path: Path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(65537, 2048)
+    key = tmp_path / "rsa.key"
+    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    pkcs1 = tmp_path / "rsa-pkcs1.pub"
+    pkcs1.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.PKCS1))
+    assert pkcs1.read_bytes().startswith(b"-----BEGIN RSA PUBLIC KEY-----")
+    assert sign(fixture_layout_copy, key).code == 0
+    result = verify(f"oci:{fixture_layout_copy}:single", "--key", str(pkcs1))
+    assert result.code == 0, result
+    other = rsa.generate_private_key(65537, 2048).public_key()  # control: another RSA key is a "no"
+    (tmp_path / "other.pub").write_bytes(other.public_bytes(serialization.Encoding.PEM,
+                                                            serialization.PublicFormat.PKCS1))
+    assert verify(f"oci:{fixture_layout_copy}:single", "--key", str(tmp_path / "other.pub")).code == (
+        ExitCode.VERIFICATION_FAILED)
+
+
+def test_a_private_key_given_to_verify_is_named_with_the_public_key_formats(fixture_layout_copy: Path,
+                                                                            key_pair: tuple[Path, Path]):
+    result = verify(f"oci:{fixture_layout_copy}:single", "--key", str(key_pair[0]))
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, f"key file {key_pair[0]}: expected a PUBLIC KEY PEM")
+    hint = result.stderr.splitlines()[-1]
+    assert hint.startswith("hint: ") and "RSA PUBLIC KEY" in hint and "PKCS#8" not in hint, hint
+
+
+@pytest.mark.parametrize("url", ["rekor.example", "127.0.0.1:3000"])
+def test_a_rekor_url_without_a_scheme_says_so_not_no_key(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                         url: str):
+    before = snapshot(fixture_layout_copy)
+    ref = f"oci:{fixture_layout_copy}:single"
+    for result in (sign(fixture_layout_copy, key_pair[0], "--rekor-url", url),
+                   run_cli(["verify", ref, "--key", str(key_pair[1]), "--rekor-url", url]),
+                   run_cli(["tlog", "info", "--rekor-url", url])):
+        result.assert_one_line_error(ExitCode.INVALID_INPUT, f"transparency log URL {url!r} has no scheme",
+                                     "needs http:// or https://")
+        assert "no key" not in result.stderr
+    assert snapshot(fixture_layout_copy) == before
+    control = run_cli(["verify", ref, "--key", str(key_pair[1]), "--rekor-url", "https://rekor.example"])
+    control.assert_one_line_error(ExitCode.INVALID_INPUT, "no key for the transparency log")
+
+
+# -- several images in one call (issue 8, item 8) -----------------------------------------------------------------
+
+
+def test_sign_several_images_one_line_each(fixture_layout_copy: Path, key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    layout = OciLayout(fixture_layout_copy)
+    single, multi = layout.resolve("single").digest, layout.resolve("multi").digest
+    refs = [f"oci:{fixture_layout_copy}:single", f"oci:{fixture_layout_copy}@{multi}"]
+    result = run_cli(["sign", *refs, "--key", str(key), "--reference-name", NAME, "--concurrency", "2"],
+                     env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    assert result.code == 0, result
+    lines = [line for line in result.stderr.splitlines() if line.startswith(("Signed ", "ERROR "))]
+    assert lines == [
+        f"Signed {refs[0]}: Pushed signature for {single} to oci:{fixture_layout_copy}:sha256-{single.hex}.sig "
+        f"({lines[0].rpartition('(')[2]}",
+        f"Signed {refs[1]}: Pushed signature for {multi} to oci:{fixture_layout_copy}:sha256-{multi.hex}.sig "
+        f"({lines[1].rpartition('(')[2]}",
+    ]
+    assert "uses a tag, not a digest" in result.stderr and refs[0] in result.stderr  # the tagged one is named
+    assert verify(*refs, "--key", str(pub)).code == 0
+
+
+def test_sign_several_images_signs_the_good_ones_and_exits_with_the_worst(fixture_layout_copy: Path,
+                                                                         key_pair: tuple[Path, Path]):
+    key, pub = key_pair
+    good = f"oci:{fixture_layout_copy}:single"
+    missing = f"oci:{fixture_layout_copy}:nope"  # 4, not found
+    unreachable = f"127.0.0.1:1/team/app@sha256:{'ab' * 32}"  # 6, unavailable: nothing listens on port 1
+    result = run_cli(["sign", missing, good, unreachable, "--key", str(key), "--reference-name", NAME],
+                     env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    assert result.code == ExitCode.UNAVAILABLE, result  # the worst of 4 and 6
+    lines = [line for line in result.stderr.splitlines() if line.startswith(("Signed ", "ERROR ", "error: "))]
+    assert [line.split(":", 1)[0].split(" ")[0] for line in lines] == ["ERROR", "Signed", "ERROR", "error"]
+    assert lines[0].startswith(f"ERROR {missing}: ") and lines[2].startswith(f"ERROR {unreachable}: ")
+    assert lines[3] == "error: 2 of 3 images could not be signed (see the ERROR lines above)"
+    assert verify(good, "--key", str(pub)).code == 0  # the good one was still signed
+    # A bad reference or a layout without a name is refused before anything is signed.
+    before = snapshot(fixture_layout_copy)
+    bad = run_cli(["sign", f"oci:{fixture_layout_copy}:multi", "Not//A/Ref", "--key", str(key), "--reference-name",
+                   NAME], env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    bad.assert_one_line_error(ExitCode.INVALID_INPUT)
+    assert snapshot(fixture_layout_copy) == before
+    outputs = run_cli(["sign", good, f"oci:{fixture_layout_copy}:multi", "--key", str(key), "--reference-name", NAME,
+                       "--output-signature", "sig.txt"], env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    assert outputs.code == ExitCode.USAGE
+
+
+# -- BYO PKI: sign --certificate --certificate-chain (issue 8, item 9) ---------------------------------------------
+
+
+def _pem(cert: object) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.PEM)  # type: ignore[attr-defined, no-any-return]
+
+
+def _issue(subject_key: object, issuer: tuple[object, object] | None, name: str, *, ca: bool,
+           email: str | None = None) -> tuple[object, object]:
+    """A TEST-ONLY certificate for ``subject_key`` (a CA, or a code-signing leaf with an email identity)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"TEST-ONLY {name}")])
+    issuer_cert, issuer_key = issuer if issuer else (None, subject_key)
+    builder = (x509.CertificateBuilder().subject_name(subject)
+               .issuer_name(issuer_cert.subject if issuer_cert else subject)  # type: ignore[attr-defined]
+               .public_key(subject_key.public_key() if hasattr(subject_key, "public_key") else subject_key)
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if email is not None:
+        builder = (builder.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=True)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False))
+    return builder.sign(issuer_key, hashes.SHA256()), subject_key  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def byo_pki(tmp_path_factory: pytest.TempPathFactory, key_pair: tuple[Path, Path]) -> dict[str, Path]:
+    """A root CA, an intermediate, and a leaf for the module's signing key (identity release@example.com)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    directory = tmp_path_factory.mktemp("pki")
+    root = _issue(ec.generate_private_key(ec.SECP256R1()), None, "root", ca=True)
+    intermediate = _issue(ec.generate_private_key(ec.SECP256R1()), root, "intermediate", ca=True)
+    signing_key = load_public_key_pem(key_pair[1].read_bytes()).key
+    leaf = _issue(signing_key, intermediate, "leaf", ca=False, email="release@example.com")
+    other = _issue(ec.generate_private_key(ec.SECP256R1()), intermediate, "other", ca=False, email="x@example.com")
+    paths = {"root": _pem(root[0]), "intermediate": _pem(intermediate[0]), "leaf": _pem(leaf[0]),
+             "chain": _pem(intermediate[0]) + _pem(root[0]), "other": _pem(other[0])}
+    for name, data in paths.items():
+        (directory / f"{name}.pem").write_bytes(data)
+    return {name: directory / f"{name}.pem" for name in paths}
+
+
+def test_sign_with_a_certificate_verifies_by_identity(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                      byo_pki: dict[str, Path]):
+    key = key_pair[0]
+    ref = f"oci:{fixture_layout_copy}:single"
+    certificate = ["--certificate", str(byo_pki["leaf"]), "--certificate-chain", str(byo_pki["chain"])]
+    assert sign(fixture_layout_copy, key, *certificate).code == 0
+    layout = OciLayout(fixture_layout_copy)
+    digest = layout.resolve("single").digest
+    sig = layout.get_manifest(attachment_tag(digest, AttachmentKind.SIGNATURE))
+    annotations = sig.layers[0].annotations  # type: ignore[union-attr]
+    assert annotations["dev.sigstore.cosign/certificate"] == byo_pki["leaf"].read_text()
+    assert annotations["dev.sigstore.cosign/chain"] == byo_pki["chain"].read_text()
+    identity = ["--certificate-identity", "release@example.com", "--ca-roots", str(byo_pki["root"])]
+    result = verify(ref, *identity)
+    assert result.code == 0, result  # the intermediate came from the stored chain
+    assert verify(ref, "--certificate-identity", "x@example.com", "--ca-roots", str(byo_pki["root"])).code == (
+        ExitCode.VERIFICATION_FAILED)  # control: another identity is a "no"
+
+    bundle_ref = f"oci:{fixture_layout_copy}:multi"
+    assert sign(fixture_layout_copy, key, *certificate, "--format", "bundle", ref="multi").code == 0
+    # A v0.3 bundle holds the leaf only: the intermediate must be given.
+    result = verify(bundle_ref, *identity, "--ca-intermediates", str(byo_pki["intermediate"]))
+    assert result.code == 0, result
+    assert "referrer" in result.stderr
+    assert verify(bundle_ref, *identity).code == ExitCode.VERIFICATION_FAILED
+
+
+def test_sign_refuses_a_certificate_of_another_key(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                   byo_pki: dict[str, Path]):
+    before = snapshot(fixture_layout_copy)
+    result = sign(fixture_layout_copy, key_pair[0], "--certificate", str(byo_pki["other"]))
+    result.assert_one_line_error(ExitCode.INVALID_INPUT, "the certificate's public key is not the signing key's")
+    chain_only = sign(fixture_layout_copy, key_pair[0], "--certificate-chain", str(byo_pki["chain"]))
+    assert chain_only.code == ExitCode.USAGE
+    two = sign(fixture_layout_copy, key_pair[0], "--certificate", str(byo_pki["chain"]))
+    two.assert_one_line_error(ExitCode.INVALID_INPUT, "expected the leaf only")
+    assert snapshot(fixture_layout_copy) == before

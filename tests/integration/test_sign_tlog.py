@@ -261,3 +261,43 @@ def test_tlog_upload_true_without_a_log_and_bad_values_are_usage_errors(fixture_
     assert result.code == ExitCode.USAGE and "invalid value 'maybe' for --tlog-upload" in result.stderr
     assert sign(fixture_layout_copy, key_pair[0], "--no-tlog-upload=true").code == ExitCode.USAGE  # not a Go flag
     assert snapshot(fixture_layout_copy) == before
+
+
+def test_a_certificate_signature_is_logged_with_its_certificate(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
+                                                                tlog_server: LogProcess, tmp_path: Path):
+    """BYO PKI with a log (issue 8, item 9): the entry records the certificate, as cosign logs it, so that
+    ``verify --certificate-identity`` passes its transparency-log check (which requires exactly that)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from supplychain.keys import load_public_key_pem
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST-ONLY root")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(ca_name)
+            .public_key(load_public_key_pem(key_pair[1].read_bytes()).key).serial_number(2)  # type: ignore[arg-type]
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("release@example.com")]), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(Encoding.PEM))
+    (tmp_path / "root.pem").write_bytes(ca.public_bytes(Encoding.PEM))
+    for fmt in ("legacy", "bundle"):
+        result = sign(fixture_layout_copy, key_pair[0], "--format", fmt, "--rekor-url", tlog_server.url,
+                      "--certificate", str(tmp_path / "leaf.pem"))
+        assert result.code == 0, result
+    result = verify(fixture_layout_copy, "--certificate-identity", "release@example.com", "--ca-roots",
+                    str(tmp_path / "root.pem"), "--rekor-public-key", str(tlog_server.public_key_path))
+    assert result.code == 0, result
+    assert "2 of 2 signatures" in result.stderr

@@ -375,3 +375,100 @@ def test_output_key_prefix_must_name_files(tmp_path: Path, monkeypatch: pytest.M
     result = run(["generate-key-pair", "--output-key-prefix", prefix], env={"COSIGN_PASSWORD": ""})
     assert result.code == 2
     assert os.listdir(tmp_path) == []
+
+
+# -- key references (env://), named key errors, password sources (issue 8, items 7, 16, 18) ---------------------
+
+
+def hint_of(result: Result) -> str:
+    return next(line for line in result.error_lines if line.startswith("hint: "))
+
+
+def test_public_key_reads_the_key_from_an_environment_variable():
+    pem = fixture_path(*COSIGN, "validecp256.pem").read_text()
+    from_file = run(["public-key", "--key", str(fixture_path(*COSIGN, "validecp256.pem"))])
+    result = run(["public-key", "--key", "env://SIGNING_KEY"], env={"SIGNING_KEY": pem})
+    assert result.code == 0, result
+    assert result.stdout == from_file.stdout and result.stdout.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_public_key_of_an_encrypted_key_in_an_environment_variable(tmp_path: Path):
+    assert run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")],
+               env={"SUPPLYCHAIN_PASSWORD": "pw"}).code == 0
+    result = run(["public-key", "--key", "env://COSIGN_KEY"],
+                 env={"COSIGN_KEY": (tmp_path / "k.key").read_text(), "COSIGN_PASSWORD": "pw"})
+    assert result.code == 0, result
+    assert result.stdout == (tmp_path / "k.pub").read_text()
+
+
+@pytest.mark.parametrize("value", [None, "", "  \n"])
+def test_missing_or_empty_key_variable_is_named(value: str | None):
+    result = run(["public-key", "--key", "env://SIGNING_KEY"], env={"SIGNING_KEY": value})  # type: ignore[dict-item]
+    state = "is not set" if value is None else "is empty"
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, f"environment variable SIGNING_KEY {state}")
+    assert "export SIGNING_KEY" in hint_of(result)
+
+
+def test_key_errors_name_the_file_and_variable(tmp_path: Path):
+    garbage = tmp_path / "garbage.key"
+    garbage.write_text("not a key\n")
+    result = run(["public-key", "--key", str(garbage)])
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, f"key file {garbage}: not a PEM file")
+    assert "PKCS#8" in hint_of(result) and "PUBLIC KEY PEM" not in hint_of(result)  # a private key is wanted
+    result = run(["public-key", "--key", "env://K"], env={"K": "not a key"})
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, "environment variable K: not a PEM file")
+    result = run(["import-key-pair", "--key", str(garbage), "--output-key-prefix", str(tmp_path / "i")],
+                 env={"SUPPLYCHAIN_PASSWORD": "pw"})
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, f"key file {garbage}: not a PEM file")
+
+
+def test_wrong_password_typed_at_the_prompt_is_not_blamed_on_the_environment():
+    key = str(fixture_path(*COSIGN, "pemsigstorekey.pem"))  # its password is "hello"
+    result = run(["public-key", "--key", key], input=typed("certainly wrong\n"))
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, "wrong password")
+    assert "typed at the prompt is wrong" in hint_of(result)
+    assert "SUPPLYCHAIN_PASSWORD" not in hint_of(result)
+
+
+def test_wrong_password_names_the_variable_it_came_from(tmp_path: Path):
+    assert run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")],
+               env={"SUPPLYCHAIN_PASSWORD": "right"}).code == 0
+    key = str(tmp_path / "k.key")
+    result = run(["public-key", "--key", key], env={"COSIGN_PASSWORD": "wrong"})
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, f"key file {key}", "wrong password")
+    assert "the password from COSIGN_PASSWORD is wrong" in hint_of(result)
+    result = run(["public-key", "--key", key], env={"SUPPLYCHAIN_PASSWORD": "wrong", "COSIGN_PASSWORD": "right"})
+    assert "the password from SUPPLYCHAIN_PASSWORD is wrong (COSIGN_PASSWORD is set too but was not used)" in (
+        hint_of(result))
+    result = run(["public-key", "--key", key, "--password-stdin"], input="wrong\n")
+    assert "--password-stdin" in hint_of(result)
+
+
+def test_an_empty_supplychain_password_does_not_shadow_cosign_password(tmp_path: Path):
+    assert run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "k")],
+               env={"COSIGN_PASSWORD": "right"}).code == 0
+    key = str(tmp_path / "k.key")
+    result = run(["public-key", "--key", key], env={"SUPPLYCHAIN_PASSWORD": "", "COSIGN_PASSWORD": "right"})
+    assert result.code == 0, result
+    result = run(["public-key", "--key", key], env={"SUPPLYCHAIN_PASSWORD": "", "COSIGN_PASSWORD": "wrong"})
+    assert "COSIGN_PASSWORD is wrong (SUPPLYCHAIN_PASSWORD is set but empty, so COSIGN_PASSWORD was used)" in (
+        hint_of(result))
+    # Alone, an empty variable is still the empty password, as cosign's COSIGN_PASSWORD= is.
+    assert run(["generate-key-pair", "--output-key-prefix", str(tmp_path / "e")],
+               env={"SUPPLYCHAIN_PASSWORD": ""}).code == 0
+    keys.decrypt_private_key((tmp_path / "e.key").read_bytes(), "")
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "\r\n"])
+@pytest.mark.parametrize("command", ["generate-key-pair", "import-key-pair"])
+def test_empty_password_stdin_is_refused_for_a_new_key(tmp_path: Path, stdin: str, command: str):
+    extra = ["--key", str(fixture_path(*COSIGN, "validecp256.pem"))] if command == "import-key-pair" else []
+    prefix = tmp_path / "k"
+    result = run([command, *extra, "--password-stdin", "--output-key-prefix", str(prefix)], input=stdin)
+    assert_one_line_error(result, ExitCode.INVALID_INPUT, "--password-stdin read an empty password")
+    assert "--allow-empty-password" in hint_of(result)
+    assert list(tmp_path.iterdir()) == []
+    result = run([command, *extra, "--password-stdin", "--allow-empty-password", "--output-key-prefix",
+                  str(prefix)], input=stdin)
+    assert result.code == 0, result
+    keys.decrypt_private_key((tmp_path / "k.key").read_bytes(), "")
