@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded defaults, offline: build the fixture image into an OCI layout,
-# inspect it, generate a cosign key pair, start a local transparency log (supplychain tlog serve), sign the
-# image in the layout with upload to the log (cosign v2 .sig tag and v3 bundle), verify it with the log's
-# evidence, copy it into a local registry (Debian's docker-registry, if installed), sign and verify it there
-# (once with --tlog-online, proving inclusion in the log's current tree), show its tree and the log's
+# inspect it, generate a cosign key pair, sign the image in the layout (cosign v2 .sig tag and v3 bundle) and
+# verify it with no log flags (sign records each signature in the default local transparency log, verify trusts
+# its key), copy it into a local registry (Debian's docker-registry, if installed), sign and verify it there,
+# show its tree; then serve that same log (supplychain tlog serve) to prove inclusion online and show its
 # checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +16,10 @@ trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 
 work=${DEMO_DIR:-$(mktemp -d)}
 echo "== demo directory: $work"
+# The default transparency log lives in $XDG_DATA_HOME/supplychain/tlog (~/.local/share/... when unset); the demo
+# keeps it in its own directory so that it leaves nothing in your home. No log flag is given below.
+export XDG_DATA_HOME="$work/data"
+unset SUPPLYCHAIN_REKOR_URL
 python3 fixtures/build_images.py "$work/layout" >/dev/null
 
 sc inspect "oci:$work/layout:single"
@@ -25,22 +29,11 @@ sc inspect "oci:$work/layout:multi"
 export SUPPLYCHAIN_PASSWORD=${SUPPLYCHAIN_PASSWORD-demo-only-password}
 sc generate-key-pair --output-key-prefix "$work/cosign"
 
-# A local Rekor-compatible transparency log on a free loopback port: its signing key stays in $work/tlog.
-# sign trusts a loopback log's own key on first use; verify is told the key (log.pub) explicitly.
-sc tlog init --dir "$work/tlog"
-log_port=$(free_port)
-python3 -m supplychain tlog serve --dir "$work/tlog" --addr "127.0.0.1:$log_port" --quiet 2>"$work/tlog.log" &
-pids+=($!)
-rekor_url="http://127.0.0.1:$log_port"
-wait_for "$rekor_url/api/v1/log"
-trust=(--rekor-url "$rekor_url" --rekor-public-key "$work/tlog/log.pub")
+sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app
+sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app --format bundle
+sc verify "oci:$work/layout:single" --key "$work/cosign.pub" --reference-name demo.example/app --check-reference
 
-sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app --rekor-url "$rekor_url"
-sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app --rekor-url "$rekor_url" \
-  --format bundle
-sc verify "oci:$work/layout:single" --key "$work/cosign.pub" --reference-name demo.example/app --check-reference \
-  "${trust[@]}"
-
+image=""
 if command -v docker-registry >/dev/null; then
   port=$(free_port)
   cat >"$work/registry.yml" <<YAML
@@ -55,15 +48,25 @@ YAML
   image="127.0.0.1:$port/demo/app:1.0"
   sc copy "oci:$work/layout:multi" "$image"
   sc inspect "$image" --platform linux/arm64
-  export SUPPLYCHAIN_REKOR_URL=$rekor_url   # the same as --rekor-url: sign logs every signature there
   sc sign "$image" --key "$work/cosign.key" --recursive -a env=demo
   sc sign "$image" --key "$work/cosign.key" --format bundle -a env=demo
-  sc verify "$image" --key "$work/cosign.pub" -a env=demo --check-reference "${trust[@]}" --tlog-online
+  sc verify "$image" --key "$work/cosign.pub" -a env=demo --check-reference
   sc copy "$image" "oci:$work/roundtrip:1.0"
   sc tree "$image"
 else
   echo "== docker-registry not installed (apt-get install docker-registry): skipping the registry part"
   sc tree "oci:$work/layout:multi"
 fi
+
+# The default log is the same log `tlog serve` serves: serve it on a free loopback port (nothing signs meanwhile:
+# one process at a time holds a log directory) to prove inclusion in its current tree and show its checkpoint.
+log_dir="$XDG_DATA_HOME/supplychain/tlog"
+log_port=$(free_port)
+python3 -m supplychain tlog serve --dir "$log_dir" --addr "127.0.0.1:$log_port" --quiet 2>"$work/tlog.log" &
+pids+=($!)
+rekor_url="http://127.0.0.1:$log_port"
+wait_for "$rekor_url/api/v1/log"
+trust=(--rekor-url "$rekor_url" --rekor-public-key "$log_dir/log.pub")
+sc verify "${image:-oci:$work/layout:single}" --key "$work/cosign.pub" "${trust[@]}" --tlog-online -o text
 sc tlog info "${trust[@]}"
 echo "== demo done"

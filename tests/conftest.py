@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from supplychain.tlog.server.embedded import default_log_path
 from tests.support.fixture import build_fixture_layout
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep the whole session out of the real user's data directory: ``sign`` with no log flags writes the
+    default transparency log in ``$XDG_DATA_HOME/supplychain/tlog``. Session fixtures (registries, logs) run
+    under this one; each test gets its own below."""
+    real = default_log_path()
+    existed = real.exists()
+    with pytest.MonkeyPatch.context() as patch:
+        home = tmp_path_factory.mktemp("xdg-data-session")
+        patch.setenv("XDG_DATA_HOME", str(home))
+        yield home
+    assert existed or not real.exists(), f"the test session created the real user's default log {real}"
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private ``XDG_DATA_HOME`` for every test (the default transparency log lives under it), inherited by the
+    CLI run in-process and by subprocesses; ``data_home / "supplychain" / "tlog"`` is the default log."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session")

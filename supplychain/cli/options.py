@@ -123,14 +123,15 @@ def sign_tlog_options(func: F) -> F:
         envvar=REKOR_URL_ENV,
         metavar="URL",
         callback=_check_log_url,
-        help=f"The transparency log to record signatures in (also {REKOR_URL_ENV}); none by default.",
+        help=f"The transparency log to record signatures in (also {REKOR_URL_ENV}). Default: the local log in "
+        "${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog, used in-process (created on first use).",
     )(func)
     func = click.option(
         "--tlog-upload/--no-tlog-upload",
         cls=GoBoolOption,
         default=None,
-        help="Record the signature in the transparency log before storing it (default: on when a log is "
-        "configured with --rekor-url or " + REKOR_URL_ENV + "). --tlog-upload=false or --no-tlog-upload: do not.",
+        help="Record the signature in the transparency log before storing it (default: on; --rekor-url's log, "
+        "else the local default log). --tlog-upload=false or --no-tlog-upload: do not.",
     )(func)
     return func
 
@@ -155,7 +156,8 @@ def verify_tlog_options(func: F) -> F:
         "rekor_public_keys",
         multiple=True,
         type=_EXISTING_FILE,
-        help="A trusted log's PEM public key (repeatable). Default: the logs of Sigstore's production trusted root.",
+        help="A trusted log's PEM public key (repeatable). Default: the logs of Sigstore's production trusted root, "
+        "and the local default log's key (${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog/log.pub) if it exists.",
     )(func)
     func = click.option(
         "--rekor-url",

@@ -6,9 +6,11 @@ Thin adapters (STYLE.md section 1): options, one library call (``signing.sign_im
 
 Transparency log (cosign's ``--tlog-upload``): ``sign`` records each signature in the Rekor log named by
 ``--rekor-url``/``--tlog-url`` or ``SUPPLYCHAIN_REKOR_URL`` *before* storing it, and stores the log's evidence
-with it. With no log configured nothing is logged (one note on stderr says so; uploading signatures to the public
-instance is never implicit). ``verify`` requires that evidence by default and checks it offline against trusted
-log keys (Sigstore's production trusted root unless ``--rekor-public-key``/``--trusted-root`` name others);
+with it. With no log URL, it is recorded in the embedded default log (``tlog.server.embedded``: the local log in
+``${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog``, created on first use, appended to in-process); uploading
+signatures to the public instance is never implicit. ``--tlog-upload=false`` logs nothing. ``verify`` requires
+that evidence by default and checks it offline against trusted log keys (Sigstore's production trusted root and,
+when it exists, the default local log's key, unless ``--rekor-public-key``/``--trusted-root`` name others);
 ``--tlog-online`` asks the log too; ``--insecure-ignore-tlog`` skips it, with cosign's warning.
 
 The docker-reference signed for an ``oci:`` layout must be given with ``--reference-name``: containers/image,
@@ -30,10 +32,8 @@ import click
 
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
 from supplychain.cli.options import (
-    PUBLIC_GOOD_URL,
     build_settings,
     certificate_options,
-    output_option,
     registry_options,
     sign_tlog_options,
     verify_tlog_options,
@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from supplychain.reference import AnyReference
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
+    from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.client import RekorClient
+    from supplychain.tlog.server.embedded import EmbeddedLog
     from supplychain.tlog.trust import LogKeyring
     from supplychain.verify import CertificatePolicy
 
@@ -136,10 +138,12 @@ def sign_command(
     """Sign images by digest, as cosign does, and store each signature next to its image.
 
     REFERENCE is registry/name[:tag][@digest] or oci:PATH[:tag|@digest]. A tag is resolved to its digest once.
-    With a transparency log configured (--rekor-url), the signature is logged first: a hashedrekord entry whose
-    Rekor bundle goes into the dev.sigstore.cosign/bundle annotation (legacy), or a dsse entry in the bundle's
-    tlogEntries (bundle). The log's answers are checked with --rekor-public-key or --trusted-root; a log on this
-    machine (a loopback URL) given neither is trusted on first use: its own /api/v1/log/publicKey is fetched.
+    The signature is logged first, in the transparency log at --rekor-url, or by default in the local log in
+    ${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog (created on first use, no server needed; verify trusts its
+    key by default): a hashedrekord entry whose Rekor bundle goes into the dev.sigstore.cosign/bundle annotation
+    (legacy), or a dsse entry in the bundle's tlogEntries (bundle). --tlog-upload=false logs nothing. A served
+    log's answers are checked with --rekor-public-key or --trusted-root; a log on this machine (a loopback URL)
+    given neither is trusted on first use: its own /api/v1/log/publicKey is fetched.
 
     Several REFERENCEs are signed concurrently (--concurrency), with the same key, annotations and
     --reference-name: one result line per image, in argument order (ERROR and the reason for one that failed;
@@ -174,22 +178,20 @@ def sign_command(
 
             raise ReferenceNameError(f"{ref.name} is an OCI layout: the signature needs a repository name to sign")
         targets.append((text, ref, identity))
-    if tlog_upload and rekor_url is None:
-        raise click.UsageError(f"--tlog-upload needs a log: pass --rekor-url URL (e.g. {PUBLIC_GOOD_URL}) or set "
-                               "SUPPLYCHAIN_REKOR_URL")
-    if tlog_upload is None and rekor_url is None:
-        click.echo("note: no transparency log configured (--rekor-url or SUPPLYCHAIN_REKOR_URL): the signature is "
-                   "not logged, and verifying it will need --insecure-ignore-tlog", err=True)
     private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
     certificate = _signing_certificate(certificate_file, chain_file, private_key)
     settings = build_settings(ca_file, insecure_registries)
-    log = None
-    if rekor_url is not None and tlog_upload is not False:
+    log: SigningLog | None = None
+    embedded: EmbeddedLog | None = None
+    if tlog_upload is not False:
         from supplychain.signing import SignatureFormat
-        from supplychain.signing.transparency import check_loggable, open_signing_log
+        from supplychain.signing.transparency import check_loggable, open_default_log, open_signing_log
 
         check_loggable(private_key, legacy=signature_format == SignatureFormat.LEGACY.value)
-        log = open_signing_log(rekor_url, settings, public_key=rekor_public_key, trusted_root=trusted_root)
+        if rekor_url is not None:
+            log = open_signing_log(rekor_url, settings, public_key=rekor_public_key, trusted_root=trusted_root)
+        else:  # the embedded default: the local log in the user's data directory, in-process
+            log = embedded = open_default_log(public_key=rekor_public_key, trusted_root=trusted_root)
     sign_one = functools.partial(
         _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
         recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
@@ -198,9 +200,13 @@ def sign_command(
             result, _ = sign_one(*targets[0])
         else:
             _sign_several(sign_one, targets, concurrency)
-            return
     finally:
         _close(log)
+        if embedded is not None and embedded.created:
+            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
+                       err=True)
+    if several:
+        return
     from supplychain.signing.legacy import encode_signature
 
     first = result.images[0]
@@ -217,7 +223,7 @@ def sign_command(
 
 def _sign_one(
     text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey, certificate: SigningCertificate | None,
-    claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: RekorClient | None,
+    claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: SigningLog | None,
     settings: Settings, quiet: bool,
 ) -> tuple[SignResult, str]:
     """Sign one image. Alone (not ``quiet``), its progress and result lines go to stderr as they happen; among
@@ -319,7 +325,9 @@ def _signing_certificate(certificate_file: Path | None, chain_file: Path | None,
               help="Images verified at once.")
 @verify_tlog_options
 @certificate_options
-@output_option
+@click.option("--output", "-o", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="json: cosign's output, one JSON array of the verified payloads per image on stdout; text: each "
+              "payload on its own line. The checks performed go to stderr either way.")
 @registry_options
 def verify_command(
     references: tuple[str, ...], key_files: tuple[str, ...], annotations: tuple[str, ...], check_claims: bool,
@@ -344,14 +352,18 @@ def verify_command(
     --insecure-ignore-tlog skips this. Keyless and BYO-PKI signatures verify with --certificate-identity,
     --certificate-oidc-issuer and --ca-roots (the certificate is checked at the log's integratedTime).
 
-    With -o json, stdout has the JSON list of the verified payloads in cosign's simple-signing shape (a bundle's
-    statement is shown in that shape too): for one image, one line if it verified, as cosign prints; for
-    several, exactly one line per image in argument order, [] for an image that failed or had an error.
+    stdout is cosign's (-o json, the default): one JSON array of the verified payloads in cosign's simple-signing
+    shape (a bundle's statement is shown in that shape too), on one line, so `... | jq '.[0].critical.image'`
+    works. For one image, that line if it verified, nothing if not (as cosign); for several, one line per image
+    in argument order, as cosign prints one array per image, with [] for an image that failed or had an error.
+    cosign's "The following checks were performed" block goes to stderr. -o text prints each payload on its
+    own line instead.
 
     \b
     Examples:
       supplychain verify --key cosign.pub registry.example.com/app:1.0
-      supplychain verify --key cosign.pub -o json registry.example.com/app:1.0 | jq '.[0].critical.image'
+      supplychain verify --key cosign.pub registry.example.com/app:1.0 | jq '.[0].critical.image'
+      supplychain verify --key cosign.pub -o text oci:./layout:v1
       supplychain verify --certificate-identity dev@example.com \\
           --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
     """
@@ -418,12 +430,13 @@ def verify_command(
             click.echo(f"warning: {warning}", err=True)
         for line in failure_reasons(result):
             click.echo(line, err=True)
+        if result.verified:  # cosign's header, on stderr, before the image's payloads
+            click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)
         if output == "json":
             printed = json_line(result, several=several)
             if printed is not None:
                 click.echo(printed)
-        elif result.verified:
-            click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)
+        else:
             for line in verified_payloads_text(result):
                 click.echo(line)
     errors = [r.error for r in results if r.error is not None]
@@ -434,11 +447,18 @@ def verify_command(
 
 def _verify_keyring(url: str, public_keys: tuple[Path, ...], trusted_root: Path | None) -> LogKeyring | None:
     """The log keys ``verify`` trusts: ``--rekor-public-key`` files and ``--trusted-root``'s logs, else Sigstore's
-    production trusted root (read offline; a log at another URL must have its key named)."""
+    production trusted root (read offline; a log at another URL must have its key named) and, when no log URL was
+    given (``sign``'s default), the embedded default log's key if that log exists."""
+    from click.core import ParameterSource
+
+    from supplychain.tlog.server.embedded import default_log_keyring
     from supplychain.tlog.trust import LogKeyring, read_public_key, read_trusted_root, select_keyring
 
     if not public_keys and trusted_root is None:
-        return select_keyring(url, None, None)  # Sigstore's production root; a log at another URL needs its key
+        keyring = select_keyring(url, None, None)  # Sigstore's production root; a log at another URL needs its key
+        if click.get_current_context().get_parameter_source("rekor_url") is ParameterSource.DEFAULT:
+            keyring = keyring.merged(default_log_keyring())
+        return keyring
     keyring = LogKeyring(())
     for path in public_keys:
         keyring = keyring.merged(read_public_key(path, url))

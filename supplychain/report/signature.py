@@ -1,12 +1,13 @@
 """Render ``sign`` and ``verify`` results: pure functions to ``str`` (STYLE.md section 9).
 
-stdout carries results: for ``verify -o json`` the JSON list of an image's verified payloads in cosign's
-simple-signing shape (``cosign verify -o json`` prints exactly such a line, with the Rekor ``Bundle`` and the
-certificate's ``Issuer`` and ``Subject`` added to ``optional``): for one image, a line only if it verified (as
-cosign); for several, exactly one line per image in the order asked, ``[]`` for an image that failed or could not
-be answered, so that line N belongs to image N. For text, each verified payload as compact JSON on its own line
-(cosign's text mode prints the payloads). stderr carries the rest: cosign's "The following checks were
-performed" block, one line per image, and the reasons when an image fails.
+stdout carries results: for ``verify`` (``-o json``, the default, as cosign's) the JSON list of an image's verified
+payloads in cosign's simple-signing shape (``cosign verify`` prints exactly such a line, with the Rekor ``Bundle``
+and the certificate's ``Issuer`` and ``Subject`` added to ``optional``): for one image, a line only if it verified
+(as cosign); for several, exactly one line per image in the order asked (cosign prints one array per image),
+``[]`` for an image that failed or could not be answered, so that line N belongs to image N. For ``-o text``,
+each verified payload as compact JSON on its own line (cosign's text mode prints the payloads). stderr carries the
+rest: cosign's "The following checks were performed" block, one line per image, and the reasons when an image
+fails.
 """
 
 from __future__ import annotations

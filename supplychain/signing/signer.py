@@ -4,8 +4,9 @@ Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a reso
 (the CLI resolves once, at the edge). Work happens in phases so that nothing is written half-way:
 
 1. every signature is made (reading what is already stored, refusing what we must not append to);
-2. with a transparency log (``log``, a ``RekorClient``), each signature is logged: a ``hashedrekord`` entry for a
-   legacy layer, a ``dsse`` entry for a bundle (``signing.transparency``). The log is written to *before* the
+2. with a transparency log (``log``: a ``RekorClient`` or the embedded default log, a ``SigningLog``), each
+   signature is logged: a ``hashedrekord`` entry for a legacy layer, a ``dsse`` entry for a bundle
+   (``signing.transparency``). The log is written to *before* the
    store, so a signature never sits in the store without its log evidence; a log that cannot be reached stops
    everything with nothing stored (an entry already logged for another manifest of ``--recursive`` is harmless);
 3. the artifacts are built with the log's evidence (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's
@@ -39,6 +40,7 @@ from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
 from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement
 from supplychain.signing.transparency import (
+    SigningLog,
     check_loggable,
     log_envelope,
     log_legacy_signature,
@@ -46,7 +48,6 @@ from supplychain.signing.transparency import (
     tlog_entry_json,
 )
 from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
-from supplychain.tlog.client import RekorClient
 from supplychain.tlog.evidence import RekorEntry
 
 Clock = Callable[[], datetime]
@@ -121,7 +122,7 @@ def sign_image(
     recursive: bool = False,
     upload: bool = True,
     clock: Clock = utc_now,
-    log: RekorClient | None = None,
+    log: SigningLog | None = None,
     sleep: Sleep = time.sleep,
     certificate: SigningCertificate | None = None,
 ) -> SignResult:
@@ -242,7 +243,7 @@ def _sign_legacy(
     return signed
 
 
-def _log(log: RekorClient, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
+def _log(log: SigningLog, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
     """Phase 2: record one signature in the transparency log (with the certificate, when there is one, as cosign
     logs it: verification then requires the entry to record that certificate)."""
     verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")

@@ -18,6 +18,9 @@ Which key checks the log's answers at sign time (``open_signing_log``): ``--reko
 ``GET /api/v1/log/publicKey`` is fetched and used. That is acceptable only for a loopback log, which the user runs
 and reaches without a network in between; for any other log, trusting the key it serves would let whoever answers
 in its place vouch for itself, so its key must be named.
+
+With no log URL, ``sign`` records signatures in the embedded default log (``open_default_log``): the local log in
+the user's data directory, appended to in-process (``tlog.server.embedded``), whose key ``verify`` trusts by default.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from supplychain import transport
@@ -37,7 +40,30 @@ from supplychain.signing.dsse import Envelope
 from supplychain.tlog.client import RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
 from supplychain.tlog.kind import HashedRekord
+from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
 from supplychain.tlog.trust import LogKeyring, TrustedLog, select_keyring
+
+
+class SigningLog(Protocol):
+    """What ``sign`` records signatures in: a ``RekorClient`` (a served log, the public Rekor) or the embedded
+    default log (``tlog.server.embedded.EmbeddedLog``). Both check the log's answers before returning them."""
+
+    @property
+    def url(self) -> str:
+        """Where the log is, for messages."""
+        ...
+
+    def create_hashedrekord(self, record: HashedRekord, *, existing_ok: bool = True) -> VerifiedEntry:
+        """Log a ``hashedrekord`` entry; the verified entry."""
+        ...
+
+    def create_dsse(self, envelope: bytes, public_keys: list[bytes], *, existing_ok: bool = True) -> VerifiedEntry:
+        """Log a ``dsse`` entry of ``envelope``; the verified entry."""
+        ...
+
+    def close(self) -> None:
+        """Release what the log holds."""
+        ...
 
 
 class TlogUploadError(InvalidInputError):
@@ -63,7 +89,7 @@ def hashedrekord_for(payload: bytes, signature: bytes, public_key: PublicKey) ->
     return HashedRekord("sha256", hashlib.sha256(payload).digest(), signature, public_key.pem())
 
 
-def log_legacy_signature(log: RekorClient, payload: bytes, signature: bytes, public_key: PublicKey, *,
+def log_legacy_signature(log: SigningLog, payload: bytes, signature: bytes, public_key: PublicKey, *,
                          verifier_pem: bytes | None = None) -> RekorEntry:
     """Upload the ``hashedrekord`` of one legacy signature; the verified entry (the client checked the logged
     body is ours and its SET and inclusion proof verify with the log's key). ``verifier_pem``: the signing
@@ -74,7 +100,7 @@ def log_legacy_signature(log: RekorClient, payload: bytes, signature: bytes, pub
     return _entry(log.create_hashedrekord(record))
 
 
-def log_envelope(log: RekorClient, envelope: Envelope, public_key: PublicKey, *,
+def log_envelope(log: SigningLog, envelope: Envelope, public_key: PublicKey, *,
                  verifier_pem: bytes | None = None) -> RekorEntry:
     """Upload a ``dsse`` entry of ``envelope`` (its JSON, as the bundle carries it) signed by ``public_key`` (or
     the certificate ``verifier_pem`` for it)."""
@@ -145,6 +171,15 @@ def open_signing_log(
     with RekorClient.open(url, LogKeyring(()), settings) as probe:
         key = probe.public_key()  # trust on first use: only for a log on this machine
     return RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
+
+
+def open_default_log(
+    *, public_key: str | Path | None = None, trusted_root: str | Path | None = None
+) -> EmbeddedLog:
+    """The embedded default log, ``${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog`` (created on its first
+    append). Its answers are checked with its own ``log.pub``, or with ``public_key``/``trusted_root`` if given."""
+    keyring = None if public_key is None and trusted_root is None else select_keyring(None, public_key, trusted_root)
+    return EmbeddedLog(default_log_path(), keyring=keyring)
 
 
 def _is_loopback(url: str) -> bool:

@@ -157,7 +157,7 @@ class AnnotationCheck:
 
     required: Mapping[str, str]
     name: CheckName = CheckName.ANNOTATIONS
-    description: str = "The required annotations were present in the signed payload"
+    description: str = "The specified annotations were verified."  # cosign's line, its full stop included
 
     def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
         claims = context.claims

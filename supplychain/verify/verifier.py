@@ -121,16 +121,18 @@ def evidence_checks(policy: VerifyPolicy, repository: str | None) -> tuple[Evide
 
 
 def check_descriptions(policy: VerifyPolicy) -> list[str]:
-    """The "checks performed" lines for ``policy``, in cosign's order (claims, log, key or certificate, ...)."""
-    lines = [ClaimsCheck().description] if policy.check_claims else []
+    """The "checks performed" lines for ``policy``, in cosign's order and wording (cosign
+    ``cmd/cosign/cli/verify/verify.go`` ``PrintVerificationHeader``: annotations, claims, log, key or certificate),
+    then ours that cosign has no line for (the docker-reference)."""
+    lines = [AnnotationCheck(policy.annotations).description] if policy.annotations else []
+    if policy.check_claims:
+        lines.append(ClaimsCheck().description)
     if not policy.insecure_ignore_tlog:
         lines.append(TransparencyLogCheck(policy.tlog).description)
     if policy.certificate is not None:
         lines.append(CertificateCheck(policy.certificate).description)
     else:
         lines.append(SIGNATURE_CHECK_DESCRIPTION)
-    if policy.annotations:
-        lines.append(AnnotationCheck(policy.annotations).description)
     if policy.check_reference:
         lines.append(ReferenceCheck("").description)
     return lines

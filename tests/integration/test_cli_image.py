@@ -247,6 +247,11 @@ def test_demo_script_runs(tmp_path: Path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "demo done" in result.stdout
+    # Issue 8.5: the demo signs and verifies on the embedded default log, with no log flags.
+    assert f"created the default transparency log in {tmp_path}/data/supplychain/tlog" in result.stderr
+    commands = [line for line in result.stderr.splitlines() if line.startswith(("+ supplychain sign",
+                                                                                 "+ supplychain verify"))]
+    assert len(commands) >= 4 and all("--rekor" not in line for line in commands[:-1])  # the last: tlog-online
 
 
 def _env() -> dict[str, str]:

@@ -48,10 +48,14 @@ def test_readme_signing_example_runs_as_written(registry: RegistryProcess, fixtu
     ran = []
     for argv in commands[1:]:
         assert argv[0] == "supplychain"
+        argv, bar, jq = (argv[: argv.index("|")], "|", argv[argv.index("|") + 1:]) if "|" in argv else (argv, "", [])
         args = [arg.replace("ghcr.io/org/app@sha256:...", f"{image}@{digest}").replace("$GITHUB_SHA", GIT_SHA)
                 for arg in argv[1:]]
         result = run_cli(args, env=env)
         assert result.code == 0, (args, result)
+        if bar:  # cosign's CI idiom on verify's stdout (issue 8.6): one JSON array, read here as jq would
+            assert jq == ["jq", ".[0].critical.image"], jq
+            assert json.loads(result.stdout)[0]["critical"]["image"] == {"docker-manifest-digest": digest}
         ran.append((args[0], result))
     assert [name for name, _ in ran] == ["generate-key-pair", "sign", "verify", "sign"]
     verified = ran[2][1]

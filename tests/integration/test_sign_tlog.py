@@ -85,13 +85,15 @@ def test_sign_with_upload_then_verify_offline_and_online(fixture_layout_copy: Pa
     assert info.code == 0 and json.loads(info.stdout)["treeSize"] >= 2
 
 
-def test_no_log_configured_is_a_note_and_verify_needs_the_flag(fixture_layout_copy: Path,
-                                                               key_pair: tuple[Path, Path]):
+def test_tlog_upload_false_logs_nothing_and_verify_needs_the_flag(fixture_layout_copy: Path,
+                                                                   key_pair: tuple[Path, Path], data_home: Path):
+    """Issue 8.5 changed the default (the embedded local log, ``test_sign_default_log.py``); turning the log off
+    is still possible, and then verify needs --insecure-ignore-tlog, as before."""
     key, pub = key_pair
-    result = sign(fixture_layout_copy, key)
+    result = sign(fixture_layout_copy, key, "--tlog-upload=false")
     assert result.code == 0
-    assert result.stderr.count("note: no transparency log configured") == 1
-    assert "tlog entry" not in result.stderr
+    assert "tlog entry" not in result.stderr and "note:" not in result.stderr
+    assert not (data_home / "supplychain").exists()  # nothing logged, not even the default log created
 
     result = verify(fixture_layout_copy, "--key", str(pub))
     assert result.code == ExitCode.VERIFICATION_FAILED
@@ -104,7 +106,8 @@ def test_no_log_configured_is_a_note_and_verify_needs_the_flag(fixture_layout_co
     assert "transparency log" not in result.stderr.partition("\n")[2]  # no log check is claimed
 
     quiet = sign(fixture_layout_copy, key, "--no-tlog-upload", "-a", "x=y")
-    assert quiet.code == 0 and "note:" not in quiet.stderr  # asked for explicitly: no note
+    assert quiet.code == 0 and "tlog entry" not in quiet.stderr
+    assert not (data_home / "supplychain").exists()
 
 
 def test_env_names_the_log(fixture_layout_copy: Path, key_pair: tuple[Path, Path], tlog_server: LogProcess):
@@ -134,7 +137,6 @@ def test_remote_log_without_a_key_and_bad_flags_write_nothing(fixture_layout_cop
     before = snapshot(fixture_layout_copy)
     result = sign(fixture_layout_copy, key, "--rekor-url", "https://rekor.example.test")
     result.assert_one_line_error(ExitCode.INVALID_INPUT, "no key for the transparency log at https://rekor.example.test")
-    assert sign(fixture_layout_copy, key, "--tlog-upload").code == ExitCode.USAGE  # no log to upload to
     ed25519 = fixture_layout_copy.parent / "ed"
     assert run_cli(["generate-key-pair", "--output-key-prefix", str(ed25519), "--algorithm", "ed25519"],
                    env={"SUPPLYCHAIN_PASSWORD": PASSWORD}).code == 0
@@ -253,14 +255,16 @@ def test_tlog_upload_spellings(fixture_layout_copy: Path, key_pair: tuple[Path, 
     assert "Pushed signature for" in result.stderr
 
 
-def test_tlog_upload_true_without_a_log_and_bad_values_are_usage_errors(fixture_layout_copy: Path,
-                                                                         key_pair: tuple[Path, Path]):
+def test_tlog_upload_true_uses_the_default_log_and_bad_values_are_usage_errors(fixture_layout_copy: Path,
+                                                                               key_pair: tuple[Path, Path]):
     before = snapshot(fixture_layout_copy)
-    assert sign(fixture_layout_copy, key_pair[0], "--tlog-upload=true").code == ExitCode.USAGE  # no log to use
     result = sign(fixture_layout_copy, key_pair[0], "--tlog-upload=maybe")
     assert result.code == ExitCode.USAGE and "invalid value 'maybe' for --tlog-upload" in result.stderr
     assert sign(fixture_layout_copy, key_pair[0], "--no-tlog-upload=true").code == ExitCode.USAGE  # not a Go flag
     assert snapshot(fixture_layout_copy) == before
+    # Issue 8.5: with no URL, --tlog-upload=true is the embedded default log (it was a usage error: no log).
+    result = sign(fixture_layout_copy, key_pair[0], "--tlog-upload=true")
+    assert result.code == 0 and "tlog entry created with index: 0" in result.stderr
 
 
 def test_a_certificate_signature_is_logged_with_its_certificate(fixture_layout_copy: Path, key_pair: tuple[Path, Path],
