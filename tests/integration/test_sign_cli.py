@@ -463,12 +463,11 @@ def test_sign_several_images_one_line_each(fixture_layout_copy: Path, key_pair: 
                      env={"SUPPLYCHAIN_PASSWORD": "pw"})
     assert result.code == 0, result
     lines = [line for line in result.stderr.splitlines() if line.startswith(("Signed ", "ERROR "))]
-    assert lines == [
-        f"Signed {refs[0]}: Pushed signature for {single} to oci:{fixture_layout_copy}:sha256-{single.hex}.sig "
-        f"({lines[0].rpartition('(')[2]}",
-        f"Signed {refs[1]}: Pushed signature for {multi} to oci:{fixture_layout_copy}:sha256-{multi.hex}.sig "
-        f"({lines[1].rpartition('(')[2]}",
-    ]
+    # one line per image, in argument order; each names its log entry (the embedded default log, issue 8.5)
+    prefixes = [f"Signed {ref}: Pushed signature for {digest} to oci:{fixture_layout_copy}:sha256-{digest.hex}.sig ("
+                for ref, digest in zip(refs, (single, multi), strict=True)]
+    assert len(lines) == 2 and all(line.startswith(prefix) for line, prefix in zip(lines, prefixes, strict=True))
+    assert all("; tlog entry index " in line for line in lines)
     assert "uses a tag, not a digest" in result.stderr and refs[0] in result.stderr  # the tagged one is named
     assert verify(*refs, "--key", str(pub)).code == 0
 
