@@ -282,14 +282,14 @@ class _KeySwappingProxy(http.server.ThreadingHTTPServer):
 class _KeySwappingHandler(http.server.BaseHTTPRequestHandler):
     server: _KeySwappingProxy
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server calls it by this name
         if self.path == "/api/v1/log/publicKey":
             self._answer(200, self.server.advertised, "application/x-pem-file")
             return
         real = httpx.get(self.server.upstream + self.path, timeout=10)
         self._answer(real.status_code, real.content, real.headers.get("content-type", "application/json"))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.server.posts += 1
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         real = httpx.post(self.server.upstream + self.path, content=body, timeout=10,
