@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.client import RekorClient
     from supplychain.tlog.server.embedded import EmbeddedLog
-    from supplychain.tlog.trust import LogKeyring
+    from supplychain.tlog.trust import LogKeyring, TrustedRoot
     from supplychain.verify import CertificatePolicy
 
 _TAG_WARNING = (
@@ -397,10 +397,11 @@ def verify_command(
         raise click.UsageError("--tlog-online and --insecure-ignore-tlog contradict each other")
     settings = build_settings(ca_file, insecure_registries)
     public_keys = tuple(keys.read_public_key(ref) for ref in key_files)
+    root = _read_trusted_root(trusted_root)
     certificate = None if key_files else _certificate_policy(
-        ca_roots, ca_intermediates, trusted_root, certificate_identity, certificate_identity_regexp,
+        ca_roots, ca_intermediates, root, certificate_identity, certificate_identity_regexp,
         certificate_oidc_issuer, certificate_oidc_issuer_regexp)
-    keyring = None if insecure_ignore_tlog else _verify_keyring(rekor_url, rekor_public_keys, trusted_root)
+    keyring = None if insecure_ignore_tlog else _verify_keyring(rekor_url, rekor_public_keys, root)
     online = _online_log(rekor_url, keyring, settings) if keyring is not None and tlog_online else None
     policy = VerifyPolicy(
         public_keys, parse_annotations(annotations), check_claims, check_reference,
@@ -445,14 +446,21 @@ def verify_command(
     return int(ExitCode.OK if all(r.verified for r in results) else ExitCode.VERIFICATION_FAILED)
 
 
-def _verify_keyring(url: str, public_keys: tuple[Path, ...], trusted_root: Path | None) -> LogKeyring | None:
+def _read_trusted_root(path: Path | None) -> TrustedRoot | None:
+    """``--trusted-root``, read once: its logs go to the keyring, its certificate authorities to the policy."""
+    from supplychain.tlog.trust import TrustedRoot
+
+    return None if path is None else TrustedRoot.read(path)
+
+
+def _verify_keyring(url: str, public_keys: tuple[Path, ...], trusted_root: TrustedRoot | None) -> LogKeyring | None:
     """The log keys ``verify`` trusts: ``--rekor-public-key`` files and ``--trusted-root``'s logs, else Sigstore's
     production trusted root (read offline; a log at another URL must have its key named) and, when no log URL was
     given (``sign``'s default), the embedded default log's key if that log exists."""
     from click.core import ParameterSource
 
     from supplychain.tlog.server.embedded import default_log_keyring
-    from supplychain.tlog.trust import LogKeyring, read_public_key, read_trusted_root, select_keyring
+    from supplychain.tlog.trust import LogKeyring, read_public_key, select_keyring
 
     if not public_keys and trusted_root is None:
         keyring = select_keyring(url, None, None)  # Sigstore's production root; a log at another URL needs its key
@@ -463,7 +471,7 @@ def _verify_keyring(url: str, public_keys: tuple[Path, ...], trusted_root: Path 
     for path in public_keys:
         keyring = keyring.merged(read_public_key(path, url))
     if trusted_root is not None:
-        keyring = keyring.merged(read_trusted_root(trusted_root))
+        keyring = keyring.merged(trusted_root.tlog_keyring())
     return keyring
 
 
@@ -476,11 +484,10 @@ def _online_log(url: str, keyring: LogKeyring, settings: Settings) -> RekorClien
 
 
 def _certificate_policy(
-    ca_roots: Path | None, ca_intermediates: Path | None, trusted_root: Path | None, identity: str | None,
+    ca_roots: Path | None, ca_intermediates: Path | None, trusted_root: TrustedRoot | None, identity: str | None,
     identity_regexp: str | None, issuer: str | None, issuer_regexp: str | None,
 ) -> CertificatePolicy:
     from supplychain.verify import CertificatePolicy, load_certificates
-    from supplychain.verify.certificate import trusted_root_authorities
 
     if identity is None and identity_regexp is None:
         raise click.UsageError("certificate-based verification needs --certificate-identity or "
@@ -491,13 +498,12 @@ def _certificate_policy(
     intermediates = load_certificates(ca_intermediates, "--ca-intermediates") if ca_intermediates else ()
     if ca_roots is not None:
         roots = load_certificates(ca_roots, "--ca-roots")
-    elif trusted_root is not None:
-        roots, carried = trusted_root_authorities(trusted_root)
-        intermediates = (*intermediates, *carried)
-    else:
+        return CertificatePolicy(roots, intermediates, identity, identity_regexp, issuer, issuer_regexp)
+    if trusted_root is None:
         raise click.UsageError("certificate-based verification needs --ca-roots FILE, or --trusted-root FILE whose "
                                "certificate authorities to trust (e.g. Sigstore's trusted_root.json for Fulcio)")
-    return CertificatePolicy(roots, intermediates, identity, identity_regexp, issuer, issuer_regexp)
+    return CertificatePolicy((), intermediates, identity, identity_regexp, issuer, issuer_regexp,
+                             authorities=trusted_root.certificate_authorities)
 
 
 def _load_private_key(ref: str) -> PrivateKey:

@@ -17,7 +17,10 @@ Which key checks the log's answers at sign time (``open_signing_log``): ``--reko
 (a loopback address, e.g. ``supplychain tlog serve``) may instead be trusted on first use: its own
 ``GET /api/v1/log/publicKey`` is fetched and used. That is acceptable only for a loopback log, which the user runs
 and reaches without a network in between; for any other log, trusting the key it serves would let whoever answers
-in its place vouch for itself, so its key must be named.
+in its place vouch for itself, so its key must be named. Even then the advertised key is trusted only once the log's
+current checkpoint verifies with it, before anything is uploaded: a log that signs with another key than the one it
+advertises (a swapped ``log.key``/``log.pub``, issue 8 item 3) would record the signature under a key no verifier
+holds, so it is refused (``UntrustedLogKeyError``) and nothing is logged or stored.
 
 With no log URL, ``sign`` records signatures in the embedded default log (``open_default_log``): the local log in
 the user's data directory, appended to in-process (``tlog.server.embedded``), whose key ``verify`` trusts by default.
@@ -34,14 +37,23 @@ from urllib.parse import urlsplit
 
 from supplychain import transport
 from supplychain.config import Settings
-from supplychain.errors import InvalidInputError
+from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.signing.dsse import Envelope
+from supplychain.tlog.checkpoint import SignedNoteError
 from supplychain.tlog.client import RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
 from supplychain.tlog.kind import HashedRekord
 from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
-from supplychain.tlog.trust import LogKeyring, TrustedLog, select_keyring
+from supplychain.tlog.trust import LogKeyring, TrustedLog, display_url, select_keyring
+
+
+class UntrustedLogKeyError(VerificationError):
+    """A loopback log whose checkpoint is not signed by the key it advertises: not trusted on first use."""
+
+    default_hint = ("the log signs with another key than the one it serves at /api/v1/log/publicKey (its log.key and "
+                    "log.pub disagree?): restart it with `supplychain tlog serve` (which refuses such a log), or "
+                    "name the key to trust with --rekor-public-key")
 
 
 class SigningLog(Protocol):
@@ -170,7 +182,19 @@ def open_signing_log(
         return RekorClient.open(url, narrowed if len(narrowed) else keyring, settings)
     with RekorClient.open(url, LogKeyring(()), settings) as probe:
         key = probe.public_key()  # trust on first use: only for a log on this machine
-    return RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
+    client = RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
+    try:
+        client.log_info()  # the advertised key must be the one the log signs with, before anything is uploaded
+    except SignedNoteError as exc:
+        client.close()
+        raise UntrustedLogKeyError(
+            f"not trusting the log at {display_url(url)} on first use: it advertises key {key.log_id_hex[:16]}... "
+            f"but its checkpoint does not verify with it ({exc.message})"
+        ) from exc
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
 def open_default_log(

@@ -13,6 +13,15 @@ Each key's log ID is *computed* and must equal the one the root declares: SHA-25
 the C2SP signed-note key hash under the log's host name for Rekor v2 (``LogKey.rekor_v2``). A key is used only
 inside its validity window: an entry integrated outside ``validFor`` is refused (``KeyValidityError``), as
 sigstore-go and sigstore-python do.
+
+This module owns the whole TrustedRoot (``TrustedRoot``): besides ``tlogs[]``, its ``certificateAuthorities[]``
+(Fulcio: the chain a signing certificate must reach, ``verify.certificate``), ``ctlogs[]`` (certificate transparency
+logs) and ``timestampAuthorities[]`` (RFC 3161 TSAs), each with its ``validFor`` window (protobuf-specs
+``sigstore_trustroot.proto``: a ``TimeRange`` whose ``end`` is optional). Every window is kept; an authority is used
+only for a signing time inside its window, as sigstore-go's ``FulcioCertificateAuthority.Verify`` does (a CA retired
+by its ``end`` vouches for nothing issued later). Signed certificate timestamps (CT) and RFC 3161 timestamps are not
+verified by supplychain yet: their logs and authorities are parsed and kept so that the check, when it comes, has
+their windows.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib.resources
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +37,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -66,14 +77,17 @@ class KeyValidityError(LogEntryError):
     default_hint = "the log key was not valid when the entry was made; the evidence cannot be trusted"
 
 
-def _parse_time(text: str, what: str) -> int:
+def _parse_time(text: str, what: str, *, start: bool) -> int:
+    """Unix seconds of an RFC 3339 time; a fraction rounds inwards (a start up, an end down), so that a window is
+    never wider than the root says for the whole-second times it is compared with (integratedTime)."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise TrustedRootError(f"{what} {text!r} is not an RFC 3339 timestamp") from exc
     if moment.tzinfo is None:
         raise TrustedRootError(f"{what} {text!r} has no time zone")
-    return int(moment.timestamp())
+    seconds = moment.timestamp()
+    return math.ceil(seconds) if start else math.floor(seconds)
 
 
 def format_time(seconds: int) -> str:
@@ -140,14 +154,12 @@ class TrustedLog:
 
     def covers(self, when: int) -> bool:
         """Whether the key was valid at ``when`` (the window is inclusive at both ends)."""
-        return (self.valid_from is None or when >= self.valid_from) and (
-            self.valid_until is None or when <= self.valid_until
-        )
+        return _covers(self.valid_from, self.valid_until, when)
 
     def check_time(self, when: int, what: str = "entry") -> None:
         """Raise ``KeyValidityError`` unless the key was valid at ``when``."""
         if not self.covers(when):
-            window = f"{_describe(self.valid_from)} .. {_describe(self.valid_until)}"
+            window = describe_window(self.valid_from, self.valid_until)
             raise KeyValidityError(
                 f"{what} time {format_time(when)} is outside the validity window {window} of log key {self.label}"
             )
@@ -164,6 +176,56 @@ class TrustedLog:
 
 def _describe(seconds: int | None) -> str:
     return "(open)" if seconds is None else format_time(seconds)
+
+
+def describe_window(start: int | None, end: int | None) -> str:
+    """``<start> .. <end>`` in RFC 3339, ``(open)`` for a missing end, for messages."""
+    return f"{_describe(start)} .. {_describe(end)}"
+
+
+def _covers(start: int | None, end: int | None, when: int) -> bool:
+    return (start is None or when >= start) and (end is None or when <= end)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateAuthority:
+    """A ``certificateAuthorities[]`` or ``timestampAuthorities[]`` entry: its chain, and when it may vouch.
+
+    ``certificates`` is the entry's ``certChain`` as listed (protobuf-specs: leaf-most first, root last); its
+    self-signed certificates are the trust anchors (``roots``), the others ``intermediates``. ``where`` names the
+    entry in its document (``<file> certificateAuthorities[1]``).
+    """
+
+    uri: str
+    name: str
+    certificates: tuple[x509.Certificate, ...]
+    valid_from: int | None
+    valid_until: int | None
+    where: str
+
+    @property
+    def roots(self) -> tuple[x509.Certificate, ...]:
+        """The self-signed certificates of the chain."""
+        return tuple(cert for cert in self.certificates if cert.subject == cert.issuer)
+
+    @property
+    def intermediates(self) -> tuple[x509.Certificate, ...]:
+        """The other certificates of the chain."""
+        return tuple(cert for cert in self.certificates if cert.subject != cert.issuer)
+
+    @property
+    def label(self) -> str:
+        """``<name> (<uri>, <where>)`` for messages."""
+        return f"{self.name or 'unnamed authority'} ({', '.join(part for part in (self.uri, self.where) if part)})"
+
+    @property
+    def window(self) -> str:
+        """The validity window, for messages."""
+        return describe_window(self.valid_from, self.valid_until)
+
+    def covers(self, when: int) -> bool:
+        """Whether the authority may vouch for a signature made at ``when`` (inclusive at both ends)."""
+        return _covers(self.valid_from, self.valid_until, when)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,40 +316,125 @@ class _TransparencyLog(_Wire):
     logId: _LogId
 
 
+class _RawCertificate(_Wire):
+    rawBytes: str
+
+
+class _CertChain(_Wire):
+    certificates: list[_RawCertificate] = Field(default_factory=list)
+
+
+class _DistinguishedName(_Wire):
+    organization: str = ""
+    commonName: str = ""
+
+
+class _CertificateAuthority(_Wire):
+    subject: _DistinguishedName = Field(default_factory=_DistinguishedName)
+    uri: str = ""
+    certChain: _CertChain = Field(default_factory=_CertChain)
+    validFor: _ValidFor = Field(default_factory=_ValidFor)
+
+
 class _TrustedRoot(_Wire):
     mediaType: str
     tlogs: list[_TransparencyLog] = Field(default_factory=list)
+    certificateAuthorities: list[_CertificateAuthority] = Field(default_factory=list)
+    ctlogs: list[_TransparencyLog] = Field(default_factory=list)
+    timestampAuthorities: list[_CertificateAuthority] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedRoot:
+    """A parsed TrustedRoot v0.1: every log and authority it lists, each with its validity window.
+
+    ``tlogs``/``ctlogs`` hold the usable keys (ECDSA P-256 or Ed25519, SHA2_256; others are skipped) and may be
+    empty: ``tlog_keyring`` is the one that insists on a transparency log.
+    """
+
+    source: str
+    tlogs: LogKeyring
+    certificate_authorities: tuple[CertificateAuthority, ...]
+    ctlogs: LogKeyring
+    timestamp_authorities: tuple[CertificateAuthority, ...]
+
+    @classmethod
+    def parse(cls, data: bytes, *, source: str = "trusted root") -> TrustedRoot:
+        """Parse a TrustedRoot v0.1 document; ``TrustedRootError`` for anything malformed or inconsistent.
+
+        A declared log ID that does not match its key is an error (a root that lies about its own keys is not
+        usable), as is a certificate that does not parse or a window that is not RFC 3339.
+        """
+        if len(data) > MAX_TRUSTED_ROOT_BYTES:
+            raise TrustedRootError(f"{source} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
+        try:
+            loads_untrusted(data)  # the strict decoder first: duplicate keys, wide numbers, bad UTF-8, deep nesting
+        except JsonFormatError as exc:
+            raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
+        try:
+            root = _TrustedRoot.model_validate_json(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "document"
+            raise TrustedRootError(f"{source} is not a trusted root: {where}: {error['msg']}") from exc
+        if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
+            raise TrustedRootError(
+                f"{source} has media type {root.mediaType!r}, expected {TRUSTED_ROOT_MEDIA_TYPE!r}"
+            )
+        return cls(
+            source,
+            _keyring(root.tlogs, f"{source} tlogs"),
+            tuple(_authority(ca, f"{source} certificateAuthorities[{n}]")
+                  for n, ca in enumerate(root.certificateAuthorities)),
+            _keyring(root.ctlogs, f"{source} ctlogs"),
+            tuple(_authority(tsa, f"{source} timestampAuthorities[{n}]")
+                  for n, tsa in enumerate(root.timestampAuthorities)),
+        )
+
+    @classmethod
+    def read(cls, path: str | Path) -> TrustedRoot:
+        """``parse`` a file (``--trusted-root``)."""
+        return cls.parse(_read(path, "trusted root"), source=str(path))
+
+    def tlog_keyring(self) -> LogKeyring:
+        """The transparency-log keys; ``TrustedRootError`` if the root lists none usable."""
+        if not len(self.tlogs):
+            raise TrustedRootError(f"{self.source} lists no usable transparency log key")
+        return self.tlogs
+
+
+def _keyring(logs: list[_TransparencyLog], where: str) -> LogKeyring:
+    return LogKeyring(tuple(
+        _trusted_log(log, f"{where}[{number}]") for number, log in enumerate(logs)
+        if log.publicKey.keyDetails in _LOG_KEY_DETAILS and log.hashAlgorithm == "SHA2_256"
+    ))
+
+
+def _authority(authority: _CertificateAuthority, where: str) -> CertificateAuthority:
+    certificates = []
+    for number, item in enumerate(authority.certChain.certificates):
+        try:
+            certificates.append(x509.load_der_x509_certificate(base64.b64decode(item.rawBytes, validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise TrustedRootError(f"{where} certChain.certificates[{number}] is not a DER certificate: {exc}") from exc
+    valid_for = authority.validFor
+    return CertificateAuthority(
+        authority.uri,
+        " ".join(part for part in (authority.subject.organization, authority.subject.commonName) if part),
+        tuple(certificates),
+        None if valid_for.start is None else _parse_time(valid_for.start, f"{where} validFor.start", start=True),
+        None if valid_for.end is None else _parse_time(valid_for.end, f"{where} validFor.end", start=False),
+        where,
+    )
 
 
 def load_trusted_root(data: bytes, *, source: str = "trusted root") -> LogKeyring:
-    """The transparency-log keys of a TrustedRoot v0.1 document.
+    """The transparency-log keys of a TrustedRoot v0.1 document (``TrustedRoot.parse(...).tlog_keyring()``).
 
     Keys of other types than ECDSA P-256 and Ed25519 (``keyDetails``) are skipped, as is any log whose hash
-    algorithm is not SHA2_256; a declared log ID that does not match the key is an error (a root that lies about
-    its own keys is not usable).
+    algorithm is not SHA2_256; a root with no usable log key is an error.
     """
-    if len(data) > MAX_TRUSTED_ROOT_BYTES:
-        raise TrustedRootError(f"{source} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
-    try:
-        loads_untrusted(data)  # the strict decoder first: duplicate keys, wide numbers, bad UTF-8, deep nesting
-    except JsonFormatError as exc:
-        raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
-    try:
-        root = _TrustedRoot.model_validate_json(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "document"
-        raise TrustedRootError(f"{source} is not a trusted root: {where}: {error['msg']}") from exc
-    if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
-        raise TrustedRootError(f"{source} has media type {root.mediaType!r}, expected {TRUSTED_ROOT_MEDIA_TYPE!r}")
-    logs = []
-    for number, tlog in enumerate(root.tlogs):
-        if tlog.publicKey.keyDetails not in _LOG_KEY_DETAILS or tlog.hashAlgorithm != "SHA2_256":
-            continue
-        logs.append(_trusted_log(tlog, f"{source} tlogs[{number}]"))
-    if not logs:
-        raise TrustedRootError(f"{source} lists no usable transparency log key")
-    return LogKeyring(tuple(logs))
+    return TrustedRoot.parse(data, source=source).tlog_keyring()
 
 
 def _trusted_log(tlog: _TransparencyLog, where: str) -> TrustedLog:
@@ -312,14 +459,14 @@ def _trusted_log(tlog: _TransparencyLog, where: str) -> TrustedLog:
     return TrustedLog(
         tlog.baseUrl.rstrip("/"),
         key,
-        None if valid_for.start is None else _parse_time(valid_for.start, f"{where} validFor.start"),
-        None if valid_for.end is None else _parse_time(valid_for.end, f"{where} validFor.end"),
+        None if valid_for.start is None else _parse_time(valid_for.start, f"{where} validFor.start", start=True),
+        None if valid_for.end is None else _parse_time(valid_for.end, f"{where} validFor.end", start=False),
     )
 
 
 def read_trusted_root(path: str | Path) -> LogKeyring:
     """``load_trusted_root`` of a file."""
-    return load_trusted_root(_read(path, "trusted root"), source=str(path))
+    return TrustedRoot.read(path).tlog_keyring()
 
 
 def sigstore_trusted_root(instance: Literal["production", "staging"] = "production") -> LogKeyring:

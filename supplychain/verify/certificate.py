@@ -9,13 +9,18 @@ cosign's flags: ``--certificate-identity`` / ``--certificate-identity-regexp``, 
    the bundle's ``verificationMaterial.certificate``; the signature must verify with its public key (that is the
    signature check, run with this key). Intermediates come from ``--ca-intermediates`` and the layer's
    ``dev.sigstore.cosign/chain`` annotation, whose *last* certificate (the root) is not used as an intermediate
-   (containers/image): only ``--ca-roots`` are trust anchors.
+   (containers/image): only ``--ca-roots`` are trust anchors. With ``--trusted-root`` instead, the trust anchors
+   are its ``certificateAuthorities[]`` (``tlog.trust.TrustedRoot``), each tried on its own with only its own
+   chain (and ``--ca-intermediates``), as sigstore-go does: the carried chain is not used, so an intermediate of a
+   retired authority cannot be brought back through it.
 2. **The chain** is built and verified by pyca/cryptography (``cryptography.x509.verification``, RFC 5280 path
    validation) at a fixed time: the transparency log's SET-verified ``integratedTime`` (a Fulcio certificate lives
    ten minutes; "now" would reject every keyless signature), or, when the log is deliberately ignored
    (``--insecure-ignore-tlog``, BYO PKI), the current time (containers/image's PKI mode). A log entry proven by
    an inclusion proof alone gives no time (its ``integratedTime`` is unsigned), and RFC 3161 signed timestamps
-   are not verified here: such a signature fails this check, with that reason. Extension profile:
+   are not verified here: such a signature fails this check, with that reason. A trusted root's authority is used
+   only if that time is inside its ``validFor`` window (sigstore-go ``FulcioCertificateAuthority.Verify``): a
+   certificate issued by a CA after the root retired it is refused, naming the CA and its window. Extension profile:
    Go's ``crypto/x509`` rules as cosign applies them, not the Web PKI's: CA certificates must have
    basicConstraints ``CA:TRUE`` and, if they have keyUsage, ``keyCertSign``; the leaf must not be a CA, and if it
    has extendedKeyUsage it must allow ``codeSigning`` (a leaf without one is unrestricted, as in Go).
@@ -31,7 +36,6 @@ The transparency-log check, when it runs, also requires the log entry to record 
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,9 +48,9 @@ from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from supplychain.errors import ConfigurationError, InvalidInputError
-from supplychain.formats.strictjson import loads_untrusted
 from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.signing import legacy
+from supplychain.tlog.trust import CertificateAuthority
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
@@ -78,41 +82,14 @@ def load_certificates(path: str | Path, what: str) -> tuple[x509.Certificate, ..
         raise CertificateError(f"{what} {path} holds no usable PEM certificate: {exc}") from exc
 
 
-def trusted_root_authorities(path: str | Path) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
-    """The certificate authorities of a Sigstore ``trusted_root.json``: ``(roots, intermediates)``.
-
-    Each ``certificateAuthorities[].certChain.certificates`` lists a chain (protobuf-specs ``CertificateAuthority``);
-    its self-signed certificates are trust anchors and the others intermediates. The authorities' ``validFor``
-    windows are not applied (the certificates' own validity is).
-    """
-    try:
-        with open(path, "rb") as handle:
-            document = loads_untrusted(handle.read(MAX_CERTIFICATE_FILE_BYTES * 4 + 1))
-    except (OSError, ValueError) as exc:
-        raise CertificateError(f"cannot read the trusted root {path}: {exc}") from exc
-    authorities = document.get("certificateAuthorities") if isinstance(document, dict) else None
-    roots: list[x509.Certificate] = []
-    intermediates: list[x509.Certificate] = []
-    for authority in authorities if isinstance(authorities, list) else []:
-        chain = authority.get("certChain", {}) if isinstance(authority, dict) else {}
-        for item in chain.get("certificates", []) if isinstance(chain, dict) else []:
-            try:
-                certificate = x509.load_der_x509_certificate(base64.b64decode(item["rawBytes"], validate=True))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CertificateError(f"the trusted root {path} holds a malformed certificate: {exc}") from exc
-            (roots if certificate.subject == certificate.issuer else intermediates).append(certificate)
-    if not roots:
-        raise CertificateError(f"the trusted root {path} lists no certificate authority",
-                               hint="pass the root certificates with --ca-roots")
-    return tuple(roots), tuple(intermediates)
-
-
 @dataclass(frozen=True, slots=True)
 class CertificatePolicy:
     """What the signing certificate must chain to and name.
 
-    ``identity``/``identity_regexp``: at least one is required (cosign). ``issuer``/``issuer_regexp``: optional
-    only with roots of one's own (BYO PKI certificates carry no OIDC issuer); ``None`` for both means any issuer.
+    ``roots`` (``--ca-roots``) or ``authorities`` (a trusted root's ``certificateAuthorities``, each with its
+    validity window): with authorities, ``roots`` is not used. ``identity``/``identity_regexp``: at least one is
+    required (cosign). ``issuer``/``issuer_regexp``: optional only with roots of one's own (BYO PKI certificates
+    carry no OIDC issuer); ``None`` for both means any issuer.
     """
 
     roots: tuple[x509.Certificate, ...]
@@ -121,12 +98,14 @@ class CertificatePolicy:
     identity_regexp: str | None = None
     issuer: str | None = None
     issuer_regexp: str | None = None
+    authorities: tuple[CertificateAuthority, ...] = ()
     _patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.roots:
+        if not self.roots and not any(authority.roots for authority in self.authorities):
             raise ConfigurationError("no trusted root certificate for certificate-based verification",
-                                     hint="pass --ca-roots FILE (PEM)")
+                                     hint="pass --ca-roots FILE (PEM), or a --trusted-root listing the certificate "
+                                     "authorities (certificateAuthorities) to trust")
         if self.identity is None and self.identity_regexp is None:
             raise ConfigurationError("certificate-based verification needs the identity to require",
                                      hint="pass --certificate-identity or --certificate-identity-regexp")
@@ -239,12 +218,9 @@ class CertificateCheck:
                                                   "certificate at, got none (the log check failed)")
         else:
             return CheckOutcome(self.name, False, _no_signed_time(evidence))
-        intermediates = [*context.signer.chain[:-1], *self.policy.intermediates]
-        try:
-            verified = self._verifier(when).verify(leaf, intermediates)
-        except (verification.VerificationError, ValueError) as exc:
-            return CheckOutcome(self.name, False, f"expected a certificate chaining to the trusted roots at "
-                                                  f"{_rfc3339(when)} ({source}), got: {exc}")
+        verified, unchained = self._chain(leaf, context.signer.chain, when, source)
+        if verified is None:
+            return CheckOutcome(self.name, False, unchained)
         names = _identities(verified.subjects or [])
         if not self.policy.identity_matches(names):
             got = ", ".join(names) or "none"
@@ -261,7 +237,51 @@ class CertificateCheck:
         optional = {"Issuer": issuer or "", "Subject": subject}
         return CheckOutcome(self.name, True, detail, optional=optional)
 
-    def _verifier(self, when: datetime) -> verification.ClientVerifier:
+    def _chain(
+        self, leaf: x509.Certificate, carried: tuple[x509.Certificate, ...], when: datetime, source: str
+    ) -> tuple[verification.VerifiedClient | None, str]:
+        """The verified chain of ``leaf`` at ``when``, or why there is none (see the module docstring)."""
+        at = f"{_rfc3339(when)} ({source})"
+        if not self.policy.authorities:
+            try:
+                return self._verifier(when, self.policy.roots).verify(
+                    leaf, [*carried[:-1], *self.policy.intermediates]), ""
+            except (verification.VerificationError, ValueError) as exc:
+                return None, f"expected a certificate chaining to the trusted roots at {at}, got: {exc}"
+        moment = int(when.timestamp())
+        current = [authority for authority in self.policy.authorities if authority.covers(moment)]
+        problems = []
+        for authority in current:
+            try:
+                return self._by(authority, leaf, when), ""
+            except (verification.VerificationError, ValueError) as exc:
+                problems.append(f"{authority.label}: {exc}")
+        for authority in self.policy.authorities:
+            if authority in current:
+                continue
+            try:
+                self._by(authority, leaf, when)
+            except (verification.VerificationError, ValueError):
+                continue
+            return None, (f"expected a certificate from a certificate authority valid at {at}, got one issued by "
+                          f"{authority.label}, whose validity window in the trusted root is {authority.window}")
+        if not problems:
+            windows = "; ".join(f"{a.label}: {a.window}" for a in self.policy.authorities)
+            return None, f"expected a certificate authority of the trusted root valid at {at}, got none ({windows})"
+        return None, (f"expected a certificate chaining to a certificate authority of the trusted root at {at}, "
+                      f"got: {'; '.join(problems)}")
+
+    def _by(
+        self, authority: CertificateAuthority, leaf: x509.Certificate, when: datetime
+    ) -> verification.VerifiedClient:
+        """``leaf`` verified at ``when`` against one authority's roots, with only its own intermediates (and
+        ``--ca-intermediates``)."""
+        if not authority.roots:
+            raise ValueError("the authority's chain has no self-signed root")
+        return self._verifier(when, authority.roots).verify(leaf, [*authority.intermediates,
+                                                                   *self.policy.intermediates])
+
+    def _verifier(self, when: datetime, roots: tuple[x509.Certificate, ...]) -> verification.ClientVerifier:
         critical = verification.Criticality.AGNOSTIC
         ca_policy = (verification.ExtensionPolicy.permit_all()
                      .require_present(x509.BasicConstraints, critical, _must_be_ca)
@@ -270,7 +290,7 @@ class CertificateCheck:
                      .may_be_present(x509.BasicConstraints, critical, _must_not_be_ca)
                      .may_be_present(x509.ExtendedKeyUsage, critical, _allows_code_signing))
         return (verification.PolicyBuilder()
-                .store(verification.Store(list(self.policy.roots)))
+                .store(verification.Store(list(roots)))
                 .time(when)
                 .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
                 .build_client_verifier())

@@ -8,8 +8,10 @@ The registry flows with the log are in ``test_sign_registry.py`` (every auth mod
 from __future__ import annotations
 
 import hashlib
+import http.server
 import json
 import socket
+import threading
 from pathlib import Path
 
 import httpx
@@ -305,3 +307,76 @@ def test_a_certificate_signature_is_logged_with_its_certificate(fixture_layout_c
                     str(tmp_path / "root.pem"), "--rekor-public-key", str(tlog_server.public_key_path))
     assert result.code == 0, result
     assert "2 of 2 signatures" in result.stderr
+
+
+class _KeySwappingProxy(http.server.ThreadingHTTPServer):
+    """A loopback log that forwards to a real ``tlog serve`` but advertises another key at
+    ``/api/v1/log/publicKey``: what a log whose ``log.pub`` is not its ``log.key``'s looks like to a client."""
+
+    def __init__(self, upstream: str, advertised: bytes) -> None:
+        self.upstream, self.advertised = upstream, advertised
+        self.posts = 0
+        super().__init__(("127.0.0.1", 0), _KeySwappingHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _KeySwappingHandler(http.server.BaseHTTPRequestHandler):
+    server: _KeySwappingProxy
+
+    def do_GET(self) -> None:  # http.server calls it by this name
+        if self.path == "/api/v1/log/publicKey":
+            self._answer(200, self.server.advertised, "application/x-pem-file")
+            return
+        real = httpx.get(self.server.upstream + self.path, timeout=10)
+        self._answer(real.status_code, real.content, real.headers.get("content-type", "application/json"))
+
+    def do_POST(self) -> None:
+        self.server.posts += 1
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        real = httpx.post(self.server.upstream + self.path, content=body, timeout=10,
+                          headers={"content-type": "application/json"})
+        self._answer(real.status_code, real.content, real.headers.get("content-type", "application/json"))
+
+    def _answer(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_trust_on_first_use_refuses_a_log_signing_with_another_key(fixture_layout_copy: Path,
+                                                                   key_pair: tuple[Path, Path], tmp_path: Path):
+    """Issue 8 item 3: a loopback log advertising one key and signing with another is not trusted on first use;
+    nothing is uploaded to it and nothing is stored."""
+    real = LogProcess(tmp_path / "real").init().start(quiet=True)
+    other_pub = LogProcess(tmp_path / "other").init().public_key_path.read_bytes()
+    proxy = _KeySwappingProxy(real.url, other_pub)
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        before = snapshot(fixture_layout_copy)
+        for fmt in ("legacy", "bundle"):
+            result = sign(fixture_layout_copy, key_pair[0], "--format", fmt, "--rekor-url", proxy.url)
+            result.assert_one_line_error(ExitCode.VERIFICATION_FAILED, f"not trusting the log at {proxy.url} on "
+                                         "first use", "its checkpoint does not verify with it")
+            assert "hint: " in result.stderr and "log.key and log.pub disagree" in result.stderr
+        assert proxy.posts == 0 and snapshot(fixture_layout_copy) == before
+        assert httpx.get(f"{real.url}/api/v1/log", timeout=10).json()["treeSize"] == 0
+
+        # Control: the same log, advertising its own key, is trusted on first use.
+        proxy.advertised = real.public_key_path.read_bytes()
+        result = sign(fixture_layout_copy, key_pair[0], "--rekor-url", proxy.url)
+        assert result.code == 0, result
+        assert proxy.posts == 1 and "tlog entry created with index: 0" in result.stderr
+    finally:
+        proxy.shutdown()
+        thread.join()
+        proxy.server_close()
+        real.stop()

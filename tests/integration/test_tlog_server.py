@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -184,3 +185,50 @@ def test_deep_json_over_a_real_connection(tlog_server: LogProcess) -> None:
         proposal = json.dumps(Signer().hashedrekord(b"chunked, for real").proposed_entry()).encode()
         created = http.post(ENTRIES, content=iter([proposal[:100], proposal[100:]]))
         assert created.status_code == 201
+
+
+def test_a_log_whose_key_files_disagree_refuses_to_start(tmp_path: Path) -> None:
+    """Issue 8 item 3: a log.pub, log.key or config.json from another log is refused at start, naming the files,
+    instead of serving entries that every client holding log.pub refuses (and that ``sign`` would trust on first
+    use)."""
+    other = LogProcess(tmp_path / "other").init().directory
+    other_ed25519 = LogProcess(tmp_path / "other-ed25519", key_type="ed25519").init().directory
+
+    def log_with(**files: Path) -> Path:
+        directory = LogProcess(tmp_path / f"log-{len(list(tmp_path.iterdir()))}").init().directory
+        for name, source in files.items():
+            target = directory / name.replace("_", ".")
+            target.write_bytes(source.read_bytes())
+            os.chmod(target, 0o600)
+        return directory
+
+    swapped_pub = log_with(log_pub=other / "log.pub")
+    hints = assert_one_line_failure(run_serve(swapped_pub, f"127.0.0.1:{free_port()}"), ExitCode.INVALID_INPUT,
+                                    str(swapped_pub / "log.pub"), f"not the public key of {swapped_pub / 'log.key'}")
+    assert "hint: " in hints and "tlog init --dir" in hints and "backup" in hints
+    swapped_key = log_with(log_key=other / "log.key")
+    assert_one_line_failure(run_serve(swapped_key, f"127.0.0.1:{free_port()}"), ExitCode.INVALID_INPUT,
+                            str(swapped_key / "config.json"), "records log ID", "the key is not this log's")
+    both = log_with(log_key=other / "log.key", log_pub=other / "log.pub")  # consistent with each other only
+    assert_one_line_failure(run_serve(both, f"127.0.0.1:{free_port()}"), ExitCode.INVALID_INPUT, "records log ID")
+    other_type = log_with(log_key=other_ed25519 / "log.key", log_pub=other_ed25519 / "log.pub")
+    assert_one_line_failure(run_serve(other_type, f"127.0.0.1:{free_port()}"), ExitCode.INVALID_INPUT,
+                            "is an ed25519 key", "records keyType ecdsa-p256")
+    no_pub = log_with()
+    (no_pub / "log.pub").unlink()
+    assert_one_line_failure(run_serve(no_pub, f"127.0.0.1:{free_port()}"), ExitCode.INVALID_INPUT,
+                            f"cannot read {no_pub / 'log.pub'}")
+
+    # Controls: the untouched log serves and records its log ID; a log made before logID was recorded still serves.
+    config = json.loads((other / "config.json").read_text())
+    served = LogProcess(other).start(quiet=True)
+    try:
+        with served.client() as client:
+            assert client.public_key().log_id_hex == config["logID"]
+    finally:
+        assert served.stop() == 0
+    legacy = log_with()
+    document = json.loads((legacy / "config.json").read_text())
+    del document["logID"]
+    (legacy / "config.json").write_text(json.dumps(document))
+    assert LogProcess(legacy).start(quiet=True).stop() == 0

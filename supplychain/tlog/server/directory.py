@@ -2,7 +2,7 @@
 
 Layout::
 
-    DIR/config.json   {"name": "<host name>", "treeID": <int>, "keyType": "ecdsa-p256" | "ed25519"}
+    DIR/config.json   {"name": "<host name>", "treeID": <int>, "keyType": "ecdsa-p256" | "ed25519", "logID": "<hex>"}
     DIR/log.key       the log's private key, PKCS#8 PEM, mode 0600 (unencrypted: the server signs unattended)
     DIR/log.pub       its public key, PKIX PEM: what clients pass as --rekor-public-key
     DIR/log.db        the SQLite store (created by ``tlog serve``), with -wal and -shm files
@@ -16,6 +16,12 @@ complete. The checkpoint origin is Rekor's ``<name> - <treeID>`` and checkpoints
 The name must be the host clients use in the log's URL: sigstore-js accepts a checkpoint only if the trusted
 root's ``baseUrl`` contains its signer name. It defaults to ``127.0.0.1``, the host ``tlog serve`` listens on by
 default, so that ``http://127.0.0.1:<port>`` works as is.
+
+The three records of the log's identity must agree before the log is served (``open_log_directory``): the key
+``log.key`` holds, the key in ``log.pub`` and the log ID (and key type) ``config.json`` recorded at ``tlog init``
+(directories made before ``logID`` was recorded have only the key type). A log served with a swapped or restored
+key would sign entries that every client holding ``log.pub`` refuses, and ``sign`` would trust the new key on first
+use (issue 8, item 3): such a directory is refused, naming the files that disagree.
 
 Only one process may serve a log: two would each number entries from their own view of the tree. ``LocalLog``
 takes an exclusive ``flock`` on ``DIR/log.lock`` for as long as it is open (``lock_log_directory``); the kernel
@@ -217,7 +223,8 @@ def init_log_directory(
     opened = LogDirectory(directory, config, private_key)
     _write_new(directory / PRIVATE_KEY_FILE, pem, 0o600)
     _write_new(directory / PUBLIC_KEY_FILE, opened.public_key_pem(), 0o644)
-    document = {"name": config.name, "treeID": config.tree_id, "keyType": config.key_type}
+    document = {"name": config.name, "treeID": config.tree_id, "keyType": config.key_type,
+                "logID": opened.log_key().log_id_hex}
     _write_new(directory / CONFIG_FILE, (json.dumps(document, indent=2) + "\n").encode(), 0o644)
     return opened
 
@@ -238,6 +245,10 @@ def open_log_directory(path: str | os.PathLike[str]) -> LogDirectory:
         raise LogDirectoryError(f"cannot read {config_path}: {exc}") from exc
     if config.key_type not in KEY_TYPES or not 0 < config.tree_id <= _MAX_TREE_ID:
         raise LogDirectoryError(f"{config_path}: bad keyType or treeID")
+    recorded_id = document.get("logID")
+    if recorded_id is not None and not (isinstance(recorded_id, str) and len(recorded_id) == 64
+                                        and all(c in "0123456789abcdefABCDEF" for c in recorded_id)):
+        raise LogDirectoryError(f"{config_path}: logID must be 64 hex characters")
     try:
         mode = key_path.stat().st_mode
         pem = key_path.read_bytes()
@@ -257,7 +268,50 @@ def open_log_directory(path: str | os.PathLike[str]) -> LogDirectory:
         check_public_key(private_key.public_key())
     except LogKeyError as exc:
         raise LogDirectoryError(f"{key_path}: {exc}") from exc
-    return LogDirectory(directory, config, private_key)
+    opened = LogDirectory(directory, config, private_key)
+    _check_identity(opened, recorded_id)
+    return opened
+
+
+_MISMATCH_HINT = ("restore this log's own {key} from a backup (entries already logged are signed by it), or, for a "
+                  "log whose entries nobody relies on, move {dir} aside and run `supplychain tlog init --dir {dir}`")
+
+
+def _check_identity(directory: LogDirectory, recorded_id: str | None) -> None:
+    """Refuse a directory whose ``log.key``, ``log.pub`` and ``config.json`` name different logs (module docstring)."""
+    path = directory.path
+    key_path, pub_path, config_path = path / PRIVATE_KEY_FILE, path / PUBLIC_KEY_FILE, path / CONFIG_FILE
+    actual = directory.log_key().log_id_hex
+    key_type: KeyType = "ed25519" if isinstance(directory.private_key, Ed25519PrivateKey) else "ecdsa-p256"
+    if key_type != directory.config.key_type:
+        raise LogDirectoryError(
+            f"{key_path} is an {key_type} key but {config_path} records keyType {directory.config.key_type}: "
+            "the key is not this log's",
+            hint=_MISMATCH_HINT.format(key=key_path, dir=path),
+        )
+    if recorded_id is not None and recorded_id.lower() != actual:
+        raise LogDirectoryError(
+            f"{key_path} is the key of log {actual[:16]}..., but {config_path} records log ID {recorded_id[:16]}...: "
+            "the key is not this log's",
+            hint=_MISMATCH_HINT.format(key=key_path, dir=path),
+        )
+    try:
+        published = LogKey.load(pub_path.read_bytes())
+    except OSError as exc:
+        raise LogDirectoryError(
+            f"cannot read {pub_path}: {exc.strerror or exc}",
+            hint=f"clients trust the log by {pub_path}: restore it from a backup (or from a client's copy)",
+        ) from exc
+    except LogKeyError as exc:
+        raise LogDirectoryError(f"{pub_path}: {exc}", hint=f"restore {pub_path} from a backup") from exc
+    if published.log_id_hex != actual:
+        raise LogDirectoryError(
+            f"{pub_path} (log {published.log_id_hex[:16]}...) is not the public key of {key_path} "
+            f"(log {actual[:16]}...): clients holding {pub_path} would refuse every entry",
+            hint=f"restore the {PRIVATE_KEY_FILE} and {PUBLIC_KEY_FILE} that belong together from a backup (a "
+            f"client's copy of {PUBLIC_KEY_FILE} names the log they trust), or, for a log whose entries nobody "
+            f"relies on, move {path} aside and run `supplychain tlog init --dir {path}`",
+        )
 
 
 def _write_new(target: Path, data: bytes, mode: int) -> None:

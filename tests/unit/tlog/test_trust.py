@@ -16,6 +16,7 @@ from supplychain.tlog.trust import (
     KeyValidityError,
     LogKeyring,
     TrustedLog,
+    TrustedRoot,
     TrustedRootError,
     UnknownLogError,
     load_trusted_root,
@@ -111,6 +112,70 @@ def test_unknown_log() -> None:
 def test_bad_roots(edit: Any, message: str) -> None:
     with pytest.raises(TrustedRootError, match=message):
         load_trusted_root(edited_root(*PRODUCTION, edit=edit))
+
+
+# -- the whole TrustedRoot: certificate authorities, CT logs, timestamp authorities (issue 7, item 6) -------------
+
+
+def test_every_window_of_the_production_root_is_kept() -> None:
+    """Sigstore's real root retired its 2021 Fulcio CA and its first CT log in 2022: the model keeps those ends
+    (not only the tlogs' windows), and each entry's ``covers`` applies its own window."""
+    root = TrustedRoot.parse(root_bytes(*PRODUCTION), source="production")
+    fulcio_2021, fulcio_2022 = root.certificate_authorities
+    assert fulcio_2021.uri == "https://fulcio.sigstore.dev" and fulcio_2021.name == "sigstore.dev sigstore"
+    assert fulcio_2021.window == "2021-03-07T03:20:29Z .. 2022-12-31T23:59:59Z"
+    assert (len(fulcio_2021.roots), len(fulcio_2021.intermediates)) == (1, 0)
+    assert (len(fulcio_2022.roots), len(fulcio_2022.intermediates)) == (1, 1) and fulcio_2022.valid_until is None
+    assert fulcio_2021.where == "production certificateAuthorities[0]"
+    end_2022 = 1672531199  # 2022-12-31T23:59:59.999Z, rounded inwards
+    assert fulcio_2021.covers(end_2022) and not fulcio_2021.covers(end_2022 + 1)
+    assert not fulcio_2022.covers(fulcio_2022.valid_from - 1) and fulcio_2022.covers(4_000_000_000)
+
+    test_ct, ct_2022 = root.ctlogs
+    assert test_ct.base_url == "https://ctfe.sigstore.dev/test" and test_ct.valid_until == 1667260799
+    assert not test_ct.covers(test_ct.valid_until + 1) and ct_2022.valid_until is None
+    assert len(root.ctlogs.valid_at(1_700_000_000)) == 1
+    (tsa,) = root.timestamp_authorities
+    assert tsa.uri == "https://timestamp.sigstore.dev/api/v1/timestamp"
+    assert tsa.window == "2025-07-04T00:00:00Z .. (open)"
+    assert not tsa.covers(tsa.valid_from - 1) and len(tsa.certificates) == 2
+    assert [log.key.log_id for log in root.tlogs] == [log.key.log_id for log in load_trusted_root(
+        root_bytes(*PRODUCTION))]
+
+
+def test_fractional_window_bounds_round_inwards() -> None:
+    def fractions(document: dict[str, Any]) -> None:
+        document["certificateAuthorities"][1]["validFor"] = {"start": "2022-04-13T20:06:15.5Z",
+                                                              "end": "2023-01-01T00:00:00.5Z"}
+
+    authority = TrustedRoot.parse(edited_root(*PRODUCTION, edit=fractions)).certificate_authorities[1]
+    assert (authority.valid_from, authority.valid_until) == (1649880376, 1672531200)
+
+
+def test_a_root_of_certificate_authorities_only() -> None:
+    """A BYO trusted root may list CAs and no log (verify --insecure-ignore-tlog): it parses, and only asking it for
+    log keys is an error."""
+    root = TrustedRoot.parse(edited_root(*PRODUCTION, edit=lambda d: d.update(tlogs=[], ctlogs=[])))
+    assert len(root.certificate_authorities) == 2 and not len(root.tlogs) and not len(root.ctlogs)
+    with pytest.raises(TrustedRootError, match="no usable transparency log key"):
+        root.tlog_keyring()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["certificateAuthorities"][0]["certChain"]["certificates"][0].update(rawBytes="AAAA"),
+         r"certificateAuthorities\[0\] certChain.certificates\[0\] is not a DER certificate"),
+        (lambda d: d["certificateAuthorities"][1]["validFor"].update(end="soon"), "RFC 3339"),
+        (lambda d: d["timestampAuthorities"][0]["validFor"].update(start="2025-07-04T00:00:00"), "no time zone"),
+        (lambda d: d["ctlogs"][0]["logId"].update(keyId=base64.b64encode(b"x" * 32).decode()),
+         r"ctlogs\[0\]: declared log ID"),
+    ],
+    ids=["certificate", "ca-window", "tsa-window", "ctlog-id"],
+)
+def test_bad_authorities_and_ct_logs(edit: Any, message: str) -> None:
+    with pytest.raises(TrustedRootError, match=message):
+        TrustedRoot.parse(edited_root(*PRODUCTION, edit=edit))
 
 
 def test_unsupported_key_types_are_skipped() -> None:

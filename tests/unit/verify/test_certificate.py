@@ -15,6 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from supplychain.digest import Digest
 from supplychain.errors import ConfigurationError
 from supplychain.keys import PublicKey
+from supplychain.tlog.trust import CertificateAuthority
 from supplychain.verify import CertificateCheck, CertificatePolicy, CheckContext, Signer
 from supplychain.verify.certificate import ISSUER_V1, ISSUER_V2, oidc_issuer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
@@ -78,7 +79,8 @@ def run(pki: dict[str, Any], leaf: x509.Certificate, *, chain: tuple[x509.Certif
         log_time: int | None = int(NOW.timestamp()), **policy: Any) -> tuple[bool, str]:
     policy.setdefault("identity", WORKFLOW)
     policy.setdefault("issuer", ISSUER)
-    check = CertificateCheck(CertificatePolicy((pki["root"][0],), **policy), clock=lambda: NOW)
+    roots = () if policy.get("authorities") else (pki["root"][0],)
+    check = CertificateCheck(CertificatePolicy(roots, **policy), clock=lambda: NOW)
     signer = Signer(PublicKey(leaf.public_key()), leaf,  # type: ignore[arg-type]
                     chain if chain is not None else (pki["intermediate"][0], pki["root"][0]))
     evidence = SignatureEvidence(EvidenceSource.LEGACY_TAG, "test", PayloadKind.SIMPLE_SIGNING)
@@ -168,3 +170,60 @@ def test_policy_needs_roots_and_an_identity_and_valid_regexps(pki: dict[str, Any
         CertificatePolicy((pki["root"][0],))
     with pytest.raises(ConfigurationError, match="regular expression"):
         CertificatePolicy((pki["root"][0],), identity_regexp="(")
+
+
+# -- a trusted root's certificate authorities and their validity windows (issue 7, item 6) ----------------------
+
+
+def authority(pki: dict[str, Any], start: datetime.datetime | None, end: datetime.datetime | None,
+              n: int = 0) -> CertificateAuthority:
+    seconds = (None if moment is None else int(moment.timestamp()) for moment in (start, end))
+    return CertificateAuthority("https://fulcio.test", "TEST-ONLY fulcio", (pki["intermediate"][0], pki["root"][0]),
+                                *seconds, f"root.json certificateAuthorities[{n}]")
+
+
+def test_an_authority_vouches_only_inside_its_window(pki: dict[str, Any]):
+    leaf, _ = make_leaf(pki["intermediate"], eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    hour = datetime.timedelta(hours=1)
+    for start, end in ((None, None), (NOW - hour, None), (NOW - hour, NOW), (NOW, NOW + hour)):
+        passed, detail = run(pki, leaf, authorities=(authority(pki, start, end),))
+        assert passed, (start, end, detail)
+    passed, detail = run(pki, leaf, authorities=(authority(pki, NOW - 2 * hour, NOW - hour),))
+    assert not passed
+    assert detail == ("expected a certificate from a certificate authority valid at 2025-06-01T12:00:00Z (the log's "
+                      "integratedTime), got one issued by TEST-ONLY fulcio (https://fulcio.test, root.json "
+                      "certificateAuthorities[0]), whose validity window in the trusted root is 2025-06-01T10:00:00Z "
+                      ".. 2025-06-01T11:00:00Z")
+    assert not run(pki, leaf, authorities=(authority(pki, NOW + 1 * hour, None),))[0]
+    # With --insecure-ignore-tlog the time is now, and the windows apply to now.
+    check = CertificateCheck(CertificatePolicy((), identity=WORKFLOW, issuer=ISSUER,
+                                               authorities=(authority(pki, NOW - 2 * hour, NOW - hour),)),
+                             at_current_time=True, clock=lambda: NOW)
+    signer = Signer(PublicKey(leaf.public_key()), leaf, ())  # type: ignore[arg-type]
+    evidence = SignatureEvidence(EvidenceSource.LEGACY_TAG, "test", PayloadKind.SIMPLE_SIGNING)
+    outcome = check.run(evidence, CheckContext(SUBJECT, signer, log_time=None))
+    assert not outcome.passed and "(the current time (transparency log ignored))" in outcome.detail
+
+
+def test_a_current_authority_that_did_not_issue_the_leaf(pki: dict[str, Any]):
+    other = make_ca("other root")
+    leaf, _ = make_leaf(make_ca("other intermediate", other), eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    passed, detail = run(pki, leaf, authorities=(authority(pki, None, None),))
+    assert not passed and detail.startswith("expected a certificate chaining to a certificate authority of the trusted "
+                                            "root at 2025-06-01T12:00:00Z (the log's integratedTime), got: TEST-ONLY")
+    retired = authority(pki, NOW - datetime.timedelta(days=9), NOW - datetime.timedelta(days=8))
+    passed, detail = run(pki, leaf, authorities=(retired,))
+    assert not passed and detail.startswith("expected a certificate authority of the trusted root valid at ")
+    assert detail.endswith("got none (TEST-ONLY fulcio (https://fulcio.test, root.json certificateAuthorities[0]): "
+                           "2025-05-23T12:00:00Z .. 2025-05-24T12:00:00Z)")
+
+
+def test_with_authorities_the_carried_chain_is_not_used(pki: dict[str, Any]):
+    """sigstore-go: only the trusted root's own chain builds the path; an intermediate carried by the signature
+    (here one the authority does not list) does not help."""
+    extra = make_ca("carried intermediate", pki["root"])
+    leaf, _ = make_leaf(extra, eku=[ExtendedKeyUsageOID.CODE_SIGNING])
+    assert run(pki, leaf, chain=(extra[0], pki["root"][0]))[0]  # --ca-roots: the carried chain is used
+    only_root = CertificateAuthority("", "root only", (pki["root"][0],), None, None, "certificateAuthorities[0]")
+    assert not run(pki, leaf, chain=(extra[0], pki["root"][0]), authorities=(only_root,))[0]
+    assert run(pki, leaf, chain=(), authorities=(only_root,), intermediates=(extra[0],))[0]  # --ca-intermediates
