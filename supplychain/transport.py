@@ -65,15 +65,57 @@ def split_host(host: str) -> tuple[str, int | None]:
     return host, None
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host[:port]`` names this machine: ``localhost`` or a loopback IP literal (no DNS lookup)."""
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str], tuple[IPAddress, ...]]
+
+# RFC 1123 host names (letters, digits, hyphens, dots): only these are looked up. Anything else (an empty name, a
+# percent-encoded or Unicode spelling) never resolves to loopback here.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"^(?=.{{1,253}}\.?$){_LABEL}(?:\.{_LABEL})*\.?$")
+
+
+def resolve_addresses(name: str) -> tuple[IPAddress, ...]:
+    """Every address ``name`` resolves to (the system resolver: ``/etc/hosts``, then DNS); ``()`` if none."""
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return ()
+    found: list[IPAddress] = []
+    for info in infos:
+        try:
+            address = ipaddress.ip_address(str(info[4][0]).partition("%")[0])  # drop an IPv6 zone
+        except ValueError:
+            continue
+        if address not in found:
+            found.append(address)
+    return tuple(found)
+
+
+def is_local_name(name: str) -> bool:
+    """``localhost`` and ``*.localhost``: loopback by name (RFC 6761 section 6.3), whatever a resolver says."""
+    lowered = name.lower().rstrip(".")
+    return lowered == "localhost" or lowered.endswith(".localhost")
+
+
+def is_loopback(host: str, resolve: Resolver = resolve_addresses) -> bool:
+    """Whether ``host[:port]`` names this machine: ``localhost``, a loopback IP literal, or a host name whose
+    addresses are all loopback (``myhost`` in ``/etc/hosts`` as 127.0.0.1).
+
+    docker checks a registry name's resolved addresses against its insecure ranges (127.0.0.0/8 among them); we
+    do the same, but require *every* address to be loopback: a name that also resolves elsewhere could be
+    reached elsewhere, and loopback is what lets plain HTTP carry credentials.
+    """
     name, _ = split_host(host)
-    if name.lower() == "localhost" or name.lower().endswith(".localhost"):
+    if is_local_name(name):
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
+        pass
+    if not _DNS_NAME.match(name) or name.replace(".", "").isdigit():
         return False
+    addresses = resolve(name)
+    return bool(addresses) and all(address.is_loopback for address in addresses)
 
 
 def is_insecure(host: str, settings: Settings) -> bool:

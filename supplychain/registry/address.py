@@ -1,8 +1,11 @@
-"""IP literals in URLs, classified: is a host name really a loopback, link-local, private or public address?
+"""Host names in URLs, classified: is a host really a loopback, link-local, private or public address?
 
 Used to refuse token realms that point into the local network (the 169.254.169.254 metadata service, RFC 1918
 ranges) and to recognise loopback, including the legacy IPv4 spellings resolvers accept and IPv4 addresses
-embedded in IPv6 (mapped, 6to4, Teredo), which would otherwise slip past a dotted-quad check.
+embedded in IPv6 (mapped, 6to4, Teredo), which would otherwise slip past a dotted-quad check. A host *name* is
+classified by name (``localhost``, ``*.localhost``) and by every address it resolves to (``host_addresses``):
+a realm ``https://localhost:PORT/`` or a name whose DNS answer is 10.0.0.5 points into the local network as
+surely as the literal does.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ import re
 import socket
 from urllib.parse import unquote
 
+from supplychain.transport import IPAddress, Resolver, is_local_name, resolve_addresses
+
 _NUMERIC_HOST = re.compile(r"^[0-9a-fA-FxX.]+$")
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = ["IPAddress", "Resolver", "address_kind", "host_addresses", "ip_literal", "is_loopback_address",
+           "is_public"]
 
 
 def ip_literal(host: str) -> IPAddress | None:
@@ -65,3 +71,16 @@ def address_kind(address: IPAddress) -> str:
     if embedded.is_multicast:
         return "multicast"
     return "non-public"
+
+
+def host_addresses(host: str, resolve: Resolver = resolve_addresses) -> tuple[IPAddress, ...]:
+    """The addresses a URL's host stands for: itself when it is an IP literal (any spelling), loopback for
+    ``localhost``/``*.localhost`` (RFC 6761: never sent to DNS), else every address it resolves to (``()`` when
+    it does not resolve: the request would then fail to connect)."""
+    literal = ip_literal(host)
+    if literal is not None:
+        return (literal,)
+    name = unquote(host).strip("[]")
+    if is_local_name(name):
+        return (ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1"))
+    return resolve(name.rstrip("."))

@@ -18,7 +18,8 @@ A second 401 after answering a challenge is an ``AuthError``.
 Safety (issue 2, item 4): credentials are attached only to requests for this registry's origin; never sent
 over plain HTTP to a host that is not loopback; a token realm is refused when it downgrades TLS, has a scheme
 other than http/https, carries user info, or is a loopback, link-local (the 169.254.169.254 metadata
-service), private, shared, reserved or unspecified IP literal other than the registry's own host. A realm on
+service), private, shared, reserved or unspecified address other than the registry's own host: an IP literal,
+``localhost``/``*.localhost``, or a name any of whose resolved addresses is such (issue 7, item 2). A realm on
 another public DNS name is legitimate (Docker Hub's registry sends clients to ``auth.docker.io``).
 
 The flow remembers, per repository and kind of access (pull, push, delete), the challenge the registry sent;
@@ -53,7 +54,14 @@ from supplychain.errors import (
 )
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.reference import DOCKER_HUB, DOCKER_HUB_API
-from supplychain.registry.address import address_kind, ip_literal, is_loopback_address, is_public
+from supplychain.registry.address import (
+    Resolver,
+    address_kind,
+    host_addresses,
+    ip_literal,
+    is_loopback_address,
+    is_public,
+)
 from supplychain.registry.challenge import Challenge, MalformedChallengeError, parse_challenges
 from supplychain.registry.credentials import (
     Credentials,
@@ -61,6 +69,7 @@ from supplychain.registry.credentials import (
 )
 from supplychain.transport import (
     is_loopback,
+    resolve_addresses,
 )
 
 # Distribution token spec: "expires_in ... When omitted, this defaults to 60 seconds."
@@ -141,7 +150,8 @@ class RegistryAuth(httpx.Auth):
     """Answers a registry's 401 challenges (Basic or Bearer token) for one registry origin.
 
     ``registry`` is ``host[:port]`` (``docker.io`` for Docker Hub, whose API is ``registry-1.docker.io``);
-    ``plain_http`` selects ``http://`` for its origin. ``clock`` (seconds, monotonic) times token expiry.
+    ``plain_http`` selects ``http://`` for its origin. ``clock`` (seconds, monotonic) times token expiry;
+    ``resolve`` (host name to addresses, the system resolver by default) classifies token realms.
     Thread-safe: one instance may serve concurrent requests of one client.
     """
 
@@ -155,8 +165,10 @@ class RegistryAuth(httpx.Auth):
         *,
         plain_http: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        resolve: Resolver | None = None,
     ) -> None:
         self.registry = registry_host(registry)
+        self._resolve = resolve or resolve_addresses  # token realms are classified by their resolved addresses
         # Credentials (or a function finding them) are resolved on the first challenge only: a registry that
         # never asks must work even when the docker config names a broken credential helper (as skopeo does).
         self._credential_source = credentials
@@ -459,13 +471,19 @@ class RegistryAuth(httpx.Auth):
             raise UnsafeRequestError(
                 f"refusing token realm {shown} of {self.registry}: it downgrades HTTPS to plain HTTP", hint=hint
             )
-        address = ip_literal(realm.host)
-        if address is not None and not is_public(address) and not self._is_own_host(realm.host, address):
-            raise UnsafeRequestError(
-                f"refusing token realm {shown} of {self.registry}: {address} is a {address_kind(address)} "
-                "address, not the registry's own host",
-                hint=hint,
-            )
+        if realm.host.lower().rstrip(".") == self.origin.host.lower().rstrip("."):
+            return realm  # the registry's own host: it already has the credentials
+        # By name and by every resolved address (issue 7, item 2): a realm "https://localhost:PORT/" or a name
+        # that resolves into the local network is as much a pivot as the IP literal. The connection resolves the
+        # name again; a resolver that answers differently the second time (DNS rebinding) is outside this check.
+        for address in host_addresses(realm.host, self._resolve):
+            if not is_public(address) and not self._is_own_host(realm.host, address):
+                via = "" if ip_literal(realm.host) is not None else f"{realm.host} resolves to "
+                raise UnsafeRequestError(
+                    f"refusing token realm {shown} of {self.registry}: {via}{address} is a "
+                    f"{address_kind(address)} address, not the registry's own host",
+                    hint=hint,
+                )
         return realm
 
     def _is_own_host(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -475,10 +493,10 @@ class RegistryAuth(httpx.Auth):
         if host.lower() == self.origin.host:
             return True
         # Both on this machine (a registry on localhost:5000 with its token service on 127.0.0.1:5001).
-        return is_loopback_address(address) and is_loopback(self.origin.host)
+        return is_loopback_address(address) and is_loopback(self.origin.host, self._resolve)
 
     def _refuse_plain_http(self, url: httpx.URL, what: str) -> None:
-        if url.scheme == "http" and not is_loopback(url.host):
+        if url.scheme == "http" and not is_loopback(url.host, self._resolve):
             raise UnsafeRequestError(
                 f"refusing to send {what} for {self.registry} over plain HTTP to {url.host}",
                 hint="serve the registry (and its token service) over HTTPS, with --ca-file for a private CA; "

@@ -72,3 +72,36 @@ def test_login_to_a_token_registry(token_registry: RegistryProcess, tmp_path: Pa
     refused = login(token_registry, tmp_path / "other", PUSH_USER, "wrong")
     assert refused.code == ExitCode.AUTH
     assert "incorrect username or password" in one_line_error(refused)
+
+
+def _loopback_host_name() -> str | None:
+    """A name other than ``localhost`` that this machine's resolver maps to loopback only (the machine's own
+    host name in ``/etc/hosts``, as on Debian), or None."""
+    import socket
+
+    from supplychain.transport import resolve_addresses
+
+    name = socket.gethostname()
+    addresses = resolve_addresses(name)
+    if name.lower() == "localhost" or not addresses or not all(a.is_loopback for a in addresses):
+        return None
+    return name
+
+
+def test_a_host_name_resolving_to_loopback_is_loopback(auth_registry: RegistryProcess, tmp_path: Path):
+    """Issue 8, item 4: ``myhost:PORT`` in /etc/hosts as 127.0.0.1 gets loopback's rules, as with docker: plain
+    HTTP, and credentials over it (checked on the resolved addresses; a test cannot edit /etc/hosts, so it uses
+    the machine's own name when that resolves to loopback)."""
+    name = _loopback_host_name()
+    if name is None:
+        pytest.skip("this machine's host name does not resolve to loopback only (the unit tests cover the rule)")
+    host = f"{name}:{auth_registry.host.rpartition(':')[2]}"
+    result = run(["login", "-u", TEST_USER, "--password-stdin", host], tmp_path, stdin=TEST_PASSWORD + "\n")
+    assert result.code == 0, result.err
+    assert result.out == "Login Succeeded\n"
+    inspected = run(["inspect", f"{host}/no/such-image:1"], tmp_path)
+    assert inspected.code == ExitCode.NOT_FOUND, inspected.err  # authenticated over plain HTTP, then 404
+    # Control: a name that does not resolve is not loopback: no plain HTTP, so no credentials in the clear.
+    other = run(["login", "-u", TEST_USER, "--password-stdin", "unresolvable.invalid:5000"], tmp_path,
+                stdin=TEST_PASSWORD + "\n")
+    assert other.code != 0 and TEST_PASSWORD not in other.err

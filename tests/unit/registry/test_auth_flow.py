@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from supplychain.errors import AuthError, ConfigurationError, ExitCode, UnsafeRequestError
+from supplychain.registry.address import IPAddress
 from supplychain.registry.auth import (
     CLIENT_ID,
     MAX_TOKEN_RESPONSE_BYTES,
@@ -739,3 +741,91 @@ def test_token_answer_json_is_parsed_from_bytes(server: TokenRegistry, client: h
     )
     server.issued["tok-f"] = frozenset()
     assert client.get(f"{BASE}/v2/", auth=RegistryAuth(REGISTRY, USER)).status_code == 200
+
+
+# -- realms by name and by resolved address (issue 7, item 2) ------------------------------------------------
+
+
+def _resolver(answers: dict[str, tuple[str, ...]]) -> Callable[[str], tuple[IPAddress, ...]]:
+    """A resolver for the test: names to fixed addresses (what a hostile or internal DNS answers)."""
+    looked_up: list[str] = []
+
+    def resolve(name: str) -> tuple[IPAddress, ...]:
+        looked_up.append(name)
+        return tuple(ipaddress.ip_address(a) for a in answers.get(name, ()))
+
+    resolve.looked_up = looked_up  # type: ignore[attr-defined]
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("realm", "answers", "words"),
+    [
+        # By name: never sent to DNS (RFC 6761), always this machine.
+        ("https://localhost:5001/token", {}, "127.0.0.1 is a loopback address"),
+        ("https://LocalHost./token", {}, "loopback"),
+        ("https://auth.localhost/token", {}, "loopback"),
+        # By resolved address: internal DNS names, and a public name rebound into the local network.
+        ("https://auth.internal.example/token", {"auth.internal.example": ("10.0.0.5",)},
+         "auth.internal.example resolves to 10.0.0.5 is a private address"),
+        ("https://metadata.example/token", {"metadata.example": ("169.254.169.254",)}, "link-local"),
+        ("https://me.example/token", {"me.example": ("127.0.0.1",)}, "loopback"),
+        ("https://v6.example/token", {"v6.example": ("::1",)}, "loopback"),
+        ("https://mapped.example/token", {"mapped.example": ("::ffff:192.168.1.1",)}, "private"),
+        # Any one private answer is enough: the connection may pick it.
+        ("https://mixed.example/token", {"mixed.example": ("93.184.216.34", "127.0.0.1")}, "loopback"),
+    ],
+)
+def test_realm_names_that_mean_the_local_network_are_refused(realm: str, answers: dict[str, tuple[str, ...]],
+                                                             words: str):
+    """The attack: a remote registry with saved Basic credentials names a token realm on this machine or the
+    internal network by *name*; the credentials must not be sent there (the realm is never contacted)."""
+    seen: list[Seen] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(Seen.of(request))
+        if request.url.host != REGISTRY:
+            return httpx.Response(200, json={"token": "stolen"})
+        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+
+    auth = RegistryAuth(REGISTRY, USER, resolve=_resolver(answers))
+    with httpx.Client(transport=httpx.MockTransport(handler)) as c, pytest.raises(UnsafeRequestError) as info:
+        c.get(f"{BASE}/v2/", auth=auth)
+    assert words in info.value.message, info.value.message
+    assert "not the registry's own host" in info.value.message and info.value.hint
+    assert info.value.exit_code == ExitCode.INTEGRITY
+    assert [r.url.host for r in seen] == [REGISTRY]  # the realm was never contacted: no credentials left
+    assert all("authorization" not in {k.lower() for k in r.headers} for r in seen)
+
+
+@pytest.mark.parametrize(
+    ("registry", "plain_http", "realm", "answers"),
+    [
+        # Controls: a public token service found by name, the registry's own name (whatever it resolves to),
+        # a name that does not resolve (the request then fails to connect: nothing to protect), and both ends on
+        # this machine by name.
+        ("registry.example.com", False, "https://auth.example.com/token", {"auth.example.com": ("93.184.216.34",)}),
+        ("registry.example.com", False, "https://registry.example.com/token",
+         {"registry.example.com": ("10.0.0.5",)}),
+        ("registry.example.com", False, "https://unresolved.example/token", {}),
+        ("localhost:5000", True, "http://localhost:5001/token", {}),
+        ("myhost:5000", True, "http://127.0.0.1:5001/token", {"myhost": ("127.0.0.1",)}),
+    ],
+)
+def test_realm_names_that_are_public_or_the_registrys_own_are_used(registry: str, plain_http: bool, realm: str,
+                                                                   answers: dict[str, tuple[str, ...]]):
+    resolve = _resolver(answers)
+    auth = RegistryAuth(registry, USER, plain_http=plain_http, resolve=resolve)
+    token_hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(realm):
+            token_hosts.append(request.url.host)
+            return httpx.Response(200, json={"token": "t"})
+        if request.headers.get("Authorization") == "Bearer t":
+            return httpx.Response(200)
+        return httpx.Response(401, headers={"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as c:
+        assert c.get(f"{auth.origin.url}/v2/", auth=auth).status_code == 200
+    assert token_hosts == [httpx.URL(realm).host]
