@@ -60,6 +60,13 @@ class Settings:
     https_proxy: str | None = field(default=None, repr=False)
     http_proxy: str | None = field(default=None, repr=False)
     no_proxy: str = ""
+    # Per-command credentials (--registry-username, the password from SUPPLYCHAIN_REGISTRY_PASSWORD or
+    # --registry-password-stdin): used for every registry the command talks to, before any saved credentials.
+    registry_username: str | None = None
+    registry_password: str | None = field(default=None, repr=False)
+    # containers-auth.json (skopeo, podman): $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json;
+    # read after docker's config.json.
+    auth_file: Path | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the non-None ``changes`` applied (explicit CLI flags)."""
@@ -97,7 +104,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         https_proxy=_first(env, "HTTPS_PROXY", "https_proxy") or None,
         http_proxy=_first(env, "HTTP_PROXY", "http_proxy") or None,
         no_proxy=_first(env, "NO_PROXY", "no_proxy"),
+        auth_file=_auth_file(env),
     )
+
+
+def _auth_file(env: Mapping[str, str]) -> Path | None:
+    """containers-auth.json(5): ``REGISTRY_AUTH_FILE``, else ``${XDG_RUNTIME_DIR}/containers/auth.json``."""
+    explicit = env.get("REGISTRY_AUTH_FILE", "")
+    if explicit:
+        return Path(explicit)
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    return Path(runtime) / "containers" / "auth.json" if runtime else None
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:

@@ -611,6 +611,13 @@ def tls_peer_answered(exc: BaseException) -> bool:
     return err is not None and "alert" in (err.reason or "").lower()
 
 
+def timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a timeout. A peer that stays silent through a TLS handshake is not a plain-HTTP
+    server (one of those answers a ClientHello with a 400 or hangs up at once): trying plain HTTP next would only
+    wait a second full timeout (issue 8, item 20)."""
+    return _find_cause(exc, httpx.TimeoutException) is not None
+
+
 def _x509_reason(err: ssl.SSLCertVerificationError) -> str:
     """OpenSSL's verify code in the words docker/Go users know (crypto/x509 error strings)."""
     code = err.verify_code
