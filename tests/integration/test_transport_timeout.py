@@ -46,6 +46,6 @@ def test_a_silent_registry_fails_in_about_the_timeout(silent_server: str):
     result = run(["inspect", f"{silent_server}/app:1"], {"SUPPLYCHAIN_TIMEOUT": "1", "SUPPLYCHAIN_RETRIES": "4"})
     elapsed = time.monotonic() - started
     assert result.code == ExitCode.UNAVAILABLE, result.err
-    assert result.err.startswith(f"error: timed out ") and silent_server in result.err
+    assert result.err.startswith("error: timed out ") and silent_server in result.err
     assert "SUPPLYCHAIN_TIMEOUT" in result.err
     assert elapsed < 1.8, elapsed
