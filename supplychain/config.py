@@ -55,6 +55,18 @@ class Settings:
     chunk_size: int = 8 * 1024 * 1024
     chunked_upload: bool = False
     user_agent: str = "supplychain"
+    # HTTPS_PROXY / HTTP_PROXY / NO_PROXY (upper case first, as Go's httpproxy.FromEnvironment reads them); the
+    # proxy URLs may hold credentials, so they stay out of repr. transport.proxy_for applies them.
+    https_proxy: str | None = field(default=None, repr=False)
+    http_proxy: str | None = field(default=None, repr=False)
+    no_proxy: str = ""
+    # Per-command credentials (--registry-username, the password from SUPPLYCHAIN_REGISTRY_PASSWORD or
+    # --registry-password-stdin): used for every registry the command talks to, before any saved credentials.
+    registry_username: str | None = None
+    registry_password: str | None = field(default=None, repr=False)
+    # containers-auth.json (skopeo, podman): $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json;
+    # read after docker's config.json.
+    auth_file: Path | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the non-None ``changes`` applied (explicit CLI flags)."""
@@ -89,7 +101,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_referrers=_number(env, "MAX_REFERRERS", base.max_referrers, int, positive=True),
         chunk_size=_number(env, "CHUNK_SIZE", base.chunk_size, int),
         chunked_upload=env.get(f"{ENV_PREFIX}CHUNKED_UPLOAD", "").lower() in {"1", "true", "yes"},
+        https_proxy=_first(env, "HTTPS_PROXY", "https_proxy") or None,
+        http_proxy=_first(env, "HTTP_PROXY", "http_proxy") or None,
+        no_proxy=_first(env, "NO_PROXY", "no_proxy"),
+        auth_file=_auth_file(env),
     )
+
+
+def _auth_file(env: Mapping[str, str]) -> Path | None:
+    """containers-auth.json(5): ``REGISTRY_AUTH_FILE``, else ``${XDG_RUNTIME_DIR}/containers/auth.json``."""
+    explicit = env.get("REGISTRY_AUTH_FILE", "")
+    if explicit:
+        return Path(explicit)
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    return Path(runtime) / "containers" / "auth.json" if runtime else None
+
+
+def _first(env: Mapping[str, str], *names: str) -> str:
+    """The first of ``names`` set and non-empty in ``env`` (Go's ``getEnvAny``), else ``""``."""
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return ""
 
 
 def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N], *, positive: bool = False) -> _N:

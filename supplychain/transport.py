@@ -7,6 +7,9 @@ What lives here (STYLE.md section 1, row 4):
   only for hosts on the insecure list; timeouts, a User-Agent, no automatic redirects (the registry client
   follows them itself so that credentials never cross origins).
 - the plain-HTTP policy: ``is_loopback`` and ``allows_plain_http``;
+- the proxy policy: ``proxy_for`` picks ``HTTPS_PROXY``/``HTTP_PROXY`` per request, never for loopback and
+  never for hosts ``NO_PROXY`` lists (Go's ``golang.org/x/net/http/httpproxy`` rules, as docker and skopeo apply
+  them); a failing proxy is reported as the proxy's failure, not the registry's;
 - ``send``: one request with bounded retries (exponential backoff with full jitter, ``Retry-After`` honoured)
   on 429/502/503/504 and connection resets, for replayable requests only;
 - ``map_transport_error``: httpx/ssl exceptions to ``UnavailableError``/``TLSError`` with a remedy;
@@ -129,6 +132,156 @@ def allows_plain_http(host: str, settings: Settings) -> bool:
     return is_loopback(host) or is_insecure(host, settings)
 
 
+# -- the proxy policy -----------------------------------------------------------------------------
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def bypasses_proxy(host: str, port: int, no_proxy: str) -> bool:
+    """Whether a request to ``host`` (no brackets) on ``port`` goes direct, per ``NO_PROXY`` and the loopback rule.
+
+    Go's ``httpproxy.Config.useProxy``: ``localhost`` and loopback IP literals never use a proxy (we add
+    ``*.localhost``, RFC 6761 section 6.3: it always resolves to loopback). ``NO_PROXY`` is a comma-separated list
+    of ``*`` (no proxy at all), IP addresses, CIDR blocks (``10.0.0.0/8``), and domain names, each optionally with
+    ``:port``; ``example.com`` matches that name and its subdomains, ``.example.com`` (or ``*.example.com``) its
+    subdomains only. Matching is case-insensitive.
+    """
+    name = host.strip().lower().rstrip(".")
+    if is_loopback(name):
+        return True
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(name)
+    except ValueError:
+        ip = None
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        if "/" in entry:  # a CIDR block matches IP literals only, any port (Go's cidrMatch)
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                continue
+            if ip is not None and ip.version == network.version and ip in network:
+                return True
+            continue
+        entry_host, entry_port = split_host(entry)
+        if not entry_host or (entry_port is not None and entry_port != port):
+            continue
+        try:
+            entry_ip = ipaddress.ip_address(entry_host)
+        except ValueError:
+            entry_ip = None
+        if entry_ip is not None:  # an IP entry matches that IP literal only, never a name
+            if entry_ip == ip:
+                return True
+            continue
+        if entry_host.startswith("*."):
+            entry_host = entry_host[1:]
+        entry_host = entry_host.rstrip(".")
+        if entry_host.startswith("."):
+            if name.endswith(entry_host):
+                return True
+        elif name == entry_host or name.endswith("." + entry_host):
+            return True
+    return False
+
+
+def proxy_for(url: httpx.URL, settings: Settings) -> str | None:
+    """The proxy URL a request to ``url`` goes through (``HTTPS_PROXY`` for https, ``HTTP_PROXY`` for http), or
+    ``None`` for a direct connection (no proxy set, a loopback host, or a host ``NO_PROXY`` lists)."""
+    proxy = settings.https_proxy if url.scheme == "https" else settings.http_proxy
+    if not proxy:
+        return None
+    if bypasses_proxy(url.host, url.port or _default_port(url.scheme), settings.no_proxy):
+        return None
+    return proxy
+
+
+def redact_proxy(proxy: str) -> str:
+    """A proxy URL safe to print: its user name and password (``http://user:pass@proxy:3128``) dropped."""
+    try:
+        return str(httpx.URL(proxy).copy_with(username=None, password=None))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "(unparseable proxy URL)"
+
+
+def proxy_url(proxy: str, origin: str) -> httpx.URL:
+    """``proxy`` as a URL (Go's httpproxy reads a bare ``host:port`` as ``http://host:port``)."""
+    text = proxy if "://" in proxy else f"http://{proxy}"
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{origin} is not a valid proxy URL",
+                                 hint=f"give {origin} as http://HOST:PORT, or unset it") from exc
+    if url.scheme not in ("http", "https", "socks5", "socks5h") or not url.host:
+        raise ConfigurationError(f"{origin} is not a valid proxy URL ({redact_proxy(text)})",
+                                 hint=f"give {origin} as http://HOST:PORT, or unset it")
+    return url
+
+
+class ProxyFailure(httpx.ProxyError):
+    """The proxy, not the registry, failed: refused the connection, asked for credentials (407), or refused the
+    ``CONNECT``. Carries the proxy URL with its credentials removed."""
+
+    def __init__(self, message: str, *, proxy: str, request: httpx.Request) -> None:
+        super().__init__(message, request=request)
+        self.proxy = proxy
+
+
+class _ProxySelectingTransport(httpx.BaseTransport):
+    """Sends each request direct or through the proxy ``proxy_for`` picks for its URL.
+
+    Per request, not per client: the registry client follows redirects (blob storage on another host) with the
+    same ``httpx.Client``, and whether that host is proxied is decided by its own name. httpx's own environment
+    handling is off (``trust_env=False``): it proxies loopback and knows no CIDR ``NO_PROXY`` entries.
+    """
+
+    def __init__(self, settings: Settings, context: ssl.SSLContext) -> None:
+        self._settings = settings
+        self._context = context
+        self._direct = httpx.HTTPTransport(verify=context, trust_env=False)
+        self._proxied: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
+
+    def _transport(self, proxy: str) -> httpx.HTTPTransport:
+        with self._lock:
+            transport = self._proxied.get(proxy)
+            if transport is None:
+                origin = "HTTPS_PROXY" if proxy == self._settings.https_proxy else "HTTP_PROXY"
+                transport = httpx.HTTPTransport(verify=self._context, trust_env=False,
+                                                proxy=httpx.Proxy(proxy_url(proxy, origin)))
+                self._proxied[proxy] = transport
+            return transport
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = proxy_for(request.url, self._settings)
+        if proxy is None:
+            return self._direct.handle_request(request)
+        shown = redact_proxy(proxy if "://" in proxy else f"http://{proxy}")
+        try:
+            response = self._transport(proxy).handle_request(request)
+        except httpx.ProxyError as exc:  # CONNECT answered with something other than 2xx (407 included)
+            raise ProxyFailure(f"{exc}", proxy=shown, request=request) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if _find_cause(exc, ssl.SSLError) is not None:
+                raise  # the TLS handshake with the registry, through the tunnel: the registry's problem
+            raise ProxyFailure(f"{exc or type(exc).__name__}", proxy=shown, request=request) from exc
+        if response.status_code == 407:  # a plain-HTTP request the proxy wants credentials for (RFC 9110 15.5.8)
+            response.close()
+            raise ProxyFailure("407 Proxy Authentication Required", proxy=shown, request=request)
+        return response
+
+    def close(self) -> None:
+        self._direct.close()
+        for transport in self._proxied.values():
+            transport.close()
+
+
 # -- building the client ------------------------------------------------------------------------
 
 
@@ -216,15 +369,18 @@ def build_client(
     ``insecure`` turns TLS verification off; pass ``is_insecure(host, settings)``, nothing looser.
     Redirects are not followed here: the registry client follows them itself and drops credentials when
     a redirect leaves the registry's origin. ``transport`` replaces the network (tests pass an
-    ``httpx.MockTransport``; the TLS context is then unused).
+    ``httpx.MockTransport``; the TLS context is then unused). Proxies come from ``settings`` only
+    (``proxy_for``), never from httpx's own reading of the environment.
     """
+    context = ssl_context(settings, host, insecure=insecure)
     return httpx.Client(
-        verify=ssl_context(settings, host, insecure=insecure),
+        verify=context,
+        trust_env=False,
         timeout=httpx.Timeout(settings.timeout),
         headers={"User-Agent": user_agent(settings)},
         follow_redirects=False,
         event_hooks={"request": [_log_request], "response": [_log_response]},
-        transport=transport,
+        transport=transport if transport is not None else _ProxySelectingTransport(settings, context),
     )
 
 
@@ -416,6 +572,13 @@ def map_transport_error(
         f"{certs_dir / host / 'ca.crt'}; or, only for a test registry, list it in "
         "SUPPLYCHAIN_INSECURE_REGISTRIES"
     )
+    proxy = _find_cause(exc, ProxyFailure)
+    if proxy is not None:
+        return UnavailableError(
+            f"the proxy {proxy.proxy} failed to reach {host}: {proxy}",
+            hint="check the proxy (HTTPS_PROXY for https, HTTP_PROXY for http), or list the registry in NO_PROXY "
+            "to reach it directly",
+        )
     verify = _find_cause(exc, ssl.SSLCertVerificationError)
     if verify is not None and verify.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH
         # Not a CA problem: installing a CA cannot help. Say which names the certificate is valid for.
@@ -488,6 +651,13 @@ def tls_peer_answered(exc: BaseException) -> bool:
     fallback would be wrong), it just did not accept us."""
     err = _find_cause(exc, ssl.SSLError)
     return err is not None and "alert" in (err.reason or "").lower()
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a timeout. A peer that stays silent through a TLS handshake is not a plain-HTTP
+    server (one of those answers a ClientHello with a 400 or hangs up at once): trying plain HTTP next would only
+    wait a second full timeout (issue 8, item 20)."""
+    return _find_cause(exc, httpx.TimeoutException) is not None
 
 
 def _x509_reason(err: ssl.SSLCertVerificationError) -> str:

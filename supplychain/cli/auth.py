@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from supplychain.cli.options import build_settings, registry_options
+from supplychain.cli.options import build_settings, registry_tls_options
 from supplychain.errors import ExitCode, InvalidInputError
 
 DEFAULT_REGISTRY = "docker.io"
@@ -44,7 +44,7 @@ class LoginUsageError(InvalidInputError):
 )
 @click.option("--insecure", is_flag=True, help="Shorthand for --insecure-registry REGISTRY: allow plain HTTP and "
               "unverified TLS for it.")
-@registry_options
+@registry_tls_options
 def login_command(
     registry: str,
     username: str | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -10,11 +11,52 @@ import click
 
 from supplychain.cli.boolflag import GoBoolOption
 from supplychain.config import Settings, load_settings
+from supplychain.errors import ExitCode, InvalidInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+REGISTRY_PASSWORD_ENV = "SUPPLYCHAIN_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a password
+_USERNAME_META = "supplychain.registry_username"
+_PASSWORD_STDIN_META = "supplychain.registry_password_stdin"  # noqa: S105 - a ctx.meta key
+
+
+class CredentialUsageError(InvalidInputError):
+    """``--registry-username`` / ``--registry-password-stdin`` given without their other half (exit 2, a usage
+    error like click's)."""
+
+    exit_code = ExitCode.USAGE
+
+
+def _remember(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        ctx.meta[key] = value
+    return callback
+
+
 def registry_options(func: F) -> F:
+    """``--ca-file``, ``--insecure-registry`` and the per-command credentials ``--registry-username`` (password
+    from ``SUPPLYCHAIN_REGISTRY_PASSWORD`` or ``--registry-password-stdin``, never from argv, where every user of
+    the machine can read it in the process list)."""
+    func = click.option(
+        "--registry-password-stdin",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember(_PASSWORD_STDIN_META),
+        help="Read the --registry-username password (or token) from stdin.",
+    )(func)
+    func = click.option(
+        "--registry-username",
+        metavar="USER",
+        expose_value=False,
+        callback=_remember(_USERNAME_META),
+        help=f"User name for the registries this command talks to (instead of saved credentials); the password "
+        f"comes from {REGISTRY_PASSWORD_ENV} or --registry-password-stdin.",
+    )(func)
+    return registry_tls_options(func)
+
+
+def registry_tls_options(func: F) -> F:
     """``--ca-file`` and ``--insecure-registry``, as docker and skopeo users know them."""
     func = click.option(
         "--insecure-registry",
@@ -47,12 +89,44 @@ def output_option(func: F) -> F:
 def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...]) -> Settings:
     """Settings from the environment, then the flags."""
     settings = load_settings()
+    username, password = _command_credentials()
     return settings.with_overrides(
         ca_file=ca_file,
         insecure_registries=(settings.insecure_registries | frozenset(insecure_registries))
         if insecure_registries
         else None,
+        registry_username=username,
+        registry_password=password,
     )
+
+
+def _command_credentials() -> tuple[str | None, str | None]:
+    """``--registry-username`` and its password (stdin first, then ``SUPPLYCHAIN_REGISTRY_PASSWORD``)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None, None
+    username = ctx.meta.get(_USERNAME_META)
+    from_stdin = bool(ctx.meta.get(_PASSWORD_STDIN_META))
+    if not username:
+        if from_stdin:
+            raise CredentialUsageError("--registry-password-stdin needs --registry-username",
+                                       hint="add --registry-username USER")
+        return None, None
+    if from_stdin:
+        password = click.get_text_stream("stdin").read()
+        # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
+        password = password[:-1] if password.endswith("\n") else password
+        password = password[:-1] if password.endswith("\r") else password
+    else:
+        password = os.environ.get(REGISTRY_PASSWORD_ENV, "")
+    if not password:
+        source = "stdin was empty" if from_stdin else f"{REGISTRY_PASSWORD_ENV} is not set"
+        raise CredentialUsageError(
+            f"--registry-username {username} has no password ({source})",
+            hint=f"set {REGISTRY_PASSWORD_ENV}, or pipe it in with --registry-password-stdin "
+            "(passwords are never taken from the command line)",
+        )
+    return username, password
 
 
 # -- transparency log and certificates ------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from supplychain.transport import (
     redact_url,
     release,
     send,
+    timed_out,
     tls_peer_answered,
     url_host,
 )
@@ -165,6 +166,8 @@ class RegistryClient:
                 raise
             except UnavailableError as exc:
                 if isinstance(exc, TLSError) and (certificate_error(exc) or tls_peer_answered(exc)):
+                    raise
+                if timed_out(exc):  # silent, not plain HTTP: fail in one timeout, not two
                     raise
                 logger.debug("%s: https failed (%s); trying plain http", self.host, exc)
             self._ping = self._ping_at("http")

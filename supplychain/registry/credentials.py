@@ -117,11 +117,25 @@ def config_path(settings: Settings) -> Path:
 def find_credentials(registry: str, settings: Settings) -> Credentials | None:
     """Credentials saved for ``registry`` (``host[:port]``, ``docker.io`` for Docker Hub), or ``None``.
 
-    A helper configured for the host (``credHelpers``, else ``credsStore``) is asked first; when it has nothing,
-    an inline ``auths`` entry is used if there is one. Raises ``ConfigurationError`` for a malformed file, a missing
-    helper program, or a helper that fails.
+    The command's own ``--registry-username`` (``settings.registry_username``) wins. Then docker's config: a helper
+    configured for the host (``credHelpers``, else ``credsStore``) is asked first; when it has nothing, an inline
+    ``auths`` entry is used if there is one. Then, only when docker's config has nothing for the registry, the same
+    lookup in ``settings.auth_file`` (containers-auth.json: ``REGISTRY_AUTH_FILE`` or
+    ``$XDG_RUNTIME_DIR/containers/auth.json``, the files skopeo and podman read). Raises ``ConfigurationError``
+    for a malformed file, a missing helper program, or a helper that fails.
     """
-    path = config_path(settings)
+    if settings.registry_username:
+        # --registry-username with its password: the command's own credentials win over saved ones (cosign).
+        return Credentials(settings.registry_username, settings.registry_password or "")
+    found = _find_in(config_path(settings), registry)
+    if found is None and settings.auth_file is not None:
+        # skopeo/podman's containers-auth.json, after docker's config (which wins when it names the registry).
+        found = _find_in(settings.auth_file, registry)
+    return found
+
+
+def _find_in(path: Path, registry: str) -> Credentials | None:
+    """Credentials for ``registry`` in one docker-config-shaped file (config.json or containers-auth.json)."""
     document = _load(path)
     if document is None:
         return None
