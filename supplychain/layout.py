@@ -27,7 +27,6 @@ are blobs only and resolve by digest. ``referrers()`` also merges the referrers 
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import fcntl
 import functools
@@ -126,6 +125,7 @@ class OciLayout:
         self._settings = settings or Settings()
         # digest -> (subject digest, referrer descriptor): content-addressed and verified once, so never stale.
         self._subjects: dict[Digest, tuple[Digest | None, Descriptor]] = {}
+        self._index_view: _IndexView | None = None  # index.json as last read or written
         # What this instance wrote, so that a failed operation can take back exactly that (``abort``).
         self.created = False  # this instance made the layout (wrote its oci-layout file)
         self._made_dirs: list[Path] = []  # directories this instance created, outermost first
@@ -198,16 +198,23 @@ class OciLayout:
 
     # -- index.json ---------------------------------------------------------------------------------------
 
-    def _load_index(self) -> dict[str, Any]:
-        """Read and validate ``index.json`` (image-layout.md "index.json file": an image index)."""
+    def _read_index(self) -> tuple[bytes, _FileKey]:
+        """The bytes of ``index.json`` and the identity of the file they came from (``fstat`` of the same open
+        file, so the two always match, whoever renames a new index into place meanwhile)."""
         where = f"{self.name}/{INDEX_FILE}"
         try:
             with self._io("read index.json"), open(self.path / INDEX_FILE, "rb") as handle:
+                key = _file_key(os.fstat(handle.fileno()))
                 raw = handle.read(MAX_INDEX_JSON_BYTES + 1)
         except FileNotFoundError as exc:
             raise CorruptLayoutError(f"{where} is missing") from exc
         if len(raw) > MAX_INDEX_JSON_BYTES:
             raise SizeLimitError(f"{where} is larger than {MAX_INDEX_JSON_BYTES} bytes")
+        return raw, key
+
+    def _load_index(self, raw: bytes) -> dict[str, Any]:
+        """Parse and validate ``index.json`` (image-layout.md "index.json file": an image index)."""
+        where = f"{self.name}/{INDEX_FILE}"
         try:
             doc = loads_untrusted(raw)  # strict: duplicate keys, numbers past int64/uint64, deep nesting refused
         except JsonFormatError as exc:
@@ -220,28 +227,72 @@ class OciLayout:
             raise CorruptLayoutError(f"{where} has schemaVersion {doc.get('schemaVersion')!r}, not 2")
         return doc
 
-    def _entries(self, doc: dict[str, Any] | None = None) -> list[Descriptor]:
-        """The validated descriptors of ``index.json`` (re-read each call: other processes write it)."""
-        doc = self._load_index() if doc is None else doc
+    def _view(self) -> _IndexView:
+        """``index.json`` as last read: read again only when the file changed (another identity: writers
+        rename a new file into place), so a command asking many questions of a large layout parses it once."""
+        view = self._index_view
+        if view is not None:
+            try:
+                key: _FileKey | None = _file_key(os.stat(self.path / INDEX_FILE))
+            except OSError:
+                key = None  # read it, and let that say what is wrong
+            if key == view.key:
+                return view
+        raw, key = self._read_index()
+        return self._remember(raw, key)
+
+    def _remember(self, raw: bytes, key: _FileKey) -> _IndexView:
+        view = self._index_view
+        if view is None or raw != view.raw:
+            view = self._build_view(self._load_index(raw), raw, key)
+        view.key = key
+        self._index_view = view
+        return view
+
+    def _build_view(self, doc: dict[str, Any], raw: bytes, key: _FileKey | None) -> _IndexView:
+        """Validate the entries of ``doc``; an entry equal to one of the current view is not parsed again."""
+        known: dict[str, list[tuple[Any, Descriptor]]] = {}
+        if self._index_view is not None:
+            for entry, desc in zip(self._index_view.doc["manifests"], self._index_view.entries, strict=True):
+                known.setdefault(entry["digest"], []).append((entry, desc))
+        entries = []
         try:
-            return [Descriptor.from_json(e, where=f"{INDEX_FILE} entry {i}") for i, e in enumerate(doc["manifests"])]
+            for i, entry in enumerate(doc["manifests"]):
+                digest = entry.get("digest") if isinstance(entry, dict) else None
+                same = known.get(digest, []) if isinstance(digest, str) else []
+                reused = next((d for e, d in same if e == entry), None)
+                entries.append(reused or Descriptor.from_json(entry, where=f"{INDEX_FILE} entry {i}"))
         except InvalidManifestError as exc:
             raise CorruptLayoutError(f"{self.name}: {exc.message}") from exc
+        return _IndexView(key, raw, doc, tuple(entries))
+
+    def _entries(self, doc: dict[str, Any] | None = None) -> list[Descriptor]:
+        """The validated descriptors of ``index.json`` (of ``doc`` if given), as of its last change."""
+        return list(self._view().entries if doc is None else self._build_view(doc, b"", None).entries)
 
     @contextlib.contextmanager
     def _index_transaction(self) -> Iterator[dict[str, Any]]:
         """Lock, load ``index.json`` and yield it; rewrite it (temp + rename) if the caller changed it.
 
-        Entries are kept as the raw JSON objects another tool wrote, so fields we do not model survive.
+        Under the lock the file is always read again (bytes compared with the last read, not just its identity),
+        so no other writer's entry is lost; only an unchanged file skips parsing. Entries are kept as the raw JSON
+        objects another tool wrote, so fields we do not model survive.
         """
         with self._lock():
             self._sweep_stale_temp_files()
-            doc = self._load_index()
-            before = copy.deepcopy(doc)
+            raw, key = self._read_index()
+            before = self._remember(raw, key)
+            # A private copy to change: the bytes it was parsed from (the index as validated) parse again to an
+            # equal document, five times faster than copy.deepcopy.
+            doc = json.loads(before.raw)
             yield doc
-            self._entries(doc)  # never write an index we could not read back
-            if doc != before:
-                self._write_atomic(self.path / INDEX_FILE, [encode_json(doc)])
+            if doc != before.doc:
+                encoded = encode_json(doc)
+                after = self._build_view(doc, encoded, None)  # never write an index we could not read back
+                self._write_atomic(self.path / INDEX_FILE, [encoded])
+                with self._io("read index.json"):
+                    after.key = _file_key(os.stat(self.path / INDEX_FILE))  # ours: we hold the lock
+                self._index_view = after
 
     # -- reading ------------------------------------------------------------------------------------------
 
@@ -249,17 +300,17 @@ class OciLayout:
         """The descriptor of a tag (any ``ref.name`` value) or digest. Manifests not listed in ``index.json``
         (platform manifests of an index) resolve by digest when their blob is present. Raises ``NotFoundError``."""
         digest = _as_digest(ref)
-        entries = self._entries()
+        view = self._view()
         if digest is None:
             tag = str(ref)
-            for desc in entries:
-                if desc.annotations.get(REF_NAME) == tag:
-                    return _without_ref_name(desc)
-            known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
-            raise NotFoundError(f"tag {tag!r} not found in {self.name}", hint=f"tags: {', '.join(known) or 'none'}")
-        for desc in entries:
-            if desc.digest == digest:
-                return _without_ref_name(desc)
+            found = view.by_tag.get(tag)
+            if found is not None:
+                return _without_ref_name(found)
+            raise NotFoundError(f"tag {tag!r} not found in {self.name}",
+                                hint=f"tags: {', '.join(sorted(view.by_tag)) or 'none'}")
+        found = view.by_digest.get(digest)
+        if found is not None:
+            return _without_ref_name(found)
         if self.has_blob(digest):
             return self._read_manifest(digest, None, None).descriptor()
         known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
@@ -323,12 +374,24 @@ class OciLayout:
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``
         entries, merged with the referrers tag ``<alg>-<hex>`` if one exists (which must be an index)."""
-        found: list[Descriptor] = []
-        tag, tag_desc, scanned = referrers_tag(subject), None, set[Digest]()
-        for desc in self._entries():
-            if desc.annotations.get(REF_NAME) == tag:
-                tag_desc = desc
-                continue
+        view = self._view()
+        if view.referrers is None:
+            view.referrers = self._index_subjects(view.entries)
+        tag = referrers_tag(subject)
+        tag_desc = view.by_tag.get(tag)
+        # The referrers tag itself is not one of the referrers it lists.
+        found = [d for d in view.referrers.get(subject, ()) if tag_desc is None or d.digest != tag_desc.digest]
+        if tag_desc is not None:
+            found.extend(referrers_in(self.get_manifest(tag_desc), where=f"{self.name}:{tag}"))
+        return filter_by_type(found, artifact_type)
+
+    def _index_subjects(self, entries: Iterable[Descriptor]) -> dict[Digest, list[Descriptor]]:
+        """Subject -> referrers (in entry order) of the manifests ``index.json`` lists: one scan per change of
+        ``index.json``, each manifest read once per instance (issue 7.5: a scan per question made ``tree`` and
+        ``copy`` quadratic in the referrers)."""
+        index: dict[Digest, list[Descriptor]] = {}
+        scanned: set[Digest] = set()
+        for desc in entries:
             if desc.digest in scanned or desc.media_type not in ALL_MANIFEST_TYPES:
                 continue
             scanned.add(desc.digest)
@@ -344,11 +407,9 @@ class OciLayout:
                 named = manifest.subject.digest if manifest.subject is not None else None
                 self._subjects[desc.digest] = (named, manifest.descriptor())
             named, referrer = self._subjects[desc.digest]
-            if named == subject:
-                found.append(referrer)
-        if tag_desc is not None:
-            found.extend(referrers_in(self.get_manifest(tag_desc), where=f"{self.name}:{tag}"))
-        return filter_by_type(found, artifact_type)
+            if named is not None:
+                index.setdefault(named, []).append(referrer)
+        return index
 
     # -- writing ------------------------------------------------------------------------------------------
 
@@ -692,6 +753,36 @@ class OciLayout:
             yield
         except OSError as exc:
             raise LayoutIOError(f"cannot {action} in {self.name}: {exc.strerror or exc}") from exc
+
+
+_FileKey = tuple[int, int, int, int, int]
+
+
+def _file_key(stat: os.stat_result) -> _FileKey:
+    """What identifies one version of a file: a writer renames a new file into place (new inode, times)."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclasses.dataclass(slots=True)
+class _IndexView:
+    """One version of ``index.json``, parsed and validated once, with the lookups every question needs."""
+
+    key: _FileKey | None  # the file it was read from (or written to); None: not on disk (yet)
+    raw: bytes
+    doc: dict[str, Any]  # as read; never changed (a transaction changes a copy)
+    entries: tuple[Descriptor, ...]
+    by_tag: dict[str, Descriptor] = dataclasses.field(init=False)  # the first entry of each tag
+    by_digest: dict[Digest, Descriptor] = dataclasses.field(init=False)  # the first entry of each digest
+    referrers: dict[Digest, list[Descriptor]] | None = None  # subject -> referrers, built on first use
+
+    def __post_init__(self) -> None:
+        self.by_tag = {}
+        self.by_digest = {}
+        for desc in self.entries:
+            name = desc.annotations.get(REF_NAME)
+            if name is not None:
+                self.by_tag.setdefault(name, desc)
+            self.by_digest.setdefault(desc.digest, desc)
 
 
 def _as_digest(ref: str | Digest) -> Digest | None:
