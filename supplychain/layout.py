@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import fcntl
 import functools
+import json
 import logging
 import os
 import stat
@@ -313,7 +314,7 @@ class OciLayout:
             return _without_ref_name(found)
         if self.has_blob(digest):
             return self._read_manifest(digest, None, None).descriptor()
-        known = sorted({d.annotations[REF_NAME] for d in entries if REF_NAME in d.annotations})
+        known = sorted(view.by_tag)
         raise NotFoundError(
             f"manifest {digest} not found in {self.name}",
             hint=f"check the digest; the layout's tags: {', '.join(known) or 'none'} (supplychain ls {self.name})",
