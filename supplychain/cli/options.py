@@ -112,6 +112,10 @@ def _command_credentials() -> tuple[str | None, str | None]:
             raise CredentialUsageError("--registry-password-stdin needs --registry-username",
                                        hint="add --registry-username USER")
         return None, None
+    if ":" in username:
+        # RFC 7617 section 2: a Basic user-id cannot contain a colon; "a:b" would be sent as user "a".
+        raise CredentialUsageError(f"--registry-username {username!r} contains ':'",
+                                   hint="a registry user name has no colon (login refuses it too)")
     if from_stdin:
         password = click.get_text_stream("stdin").read()
         # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
@@ -120,7 +124,9 @@ def _command_credentials() -> tuple[str | None, str | None]:
     else:
         password = os.environ.get(REGISTRY_PASSWORD_ENV, "")
     if not password:
-        source = "stdin was empty" if from_stdin else f"{REGISTRY_PASSWORD_ENV} is not set"
+        source = "stdin was empty" if from_stdin else (
+            f"{REGISTRY_PASSWORD_ENV} is empty" if REGISTRY_PASSWORD_ENV in os.environ
+            else f"{REGISTRY_PASSWORD_ENV} is not set")
         raise CredentialUsageError(
             f"--registry-username {username} has no password ({source})",
             hint=f"set {REGISTRY_PASSWORD_ENV}, or pipe it in with --registry-password-stdin "

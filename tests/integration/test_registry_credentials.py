@@ -84,6 +84,25 @@ def test_a_username_without_a_password_is_a_usage_error(pushed: str, tmp_path: P
         assert hint.startswith("hint: ") and "--registry-" in hint
 
 
+@pytest.mark.parametrize(
+    ("args", "extra", "words"),
+    [
+        (["--registry-username", "a:b"], {"SUPPLYCHAIN_REGISTRY_PASSWORD": TEST_PASSWORD}, "contains ':'"),
+        (["--registry-username", TEST_USER], {"SUPPLYCHAIN_REGISTRY_PASSWORD": ""},
+         "SUPPLYCHAIN_REGISTRY_PASSWORD is empty"),
+    ],
+)
+def test_a_colon_user_name_and_an_empty_password_variable_are_named(
+    pushed: str, tmp_path: Path, args: list[str], extra: dict[str, str], words: str
+):
+    """A user "a:b" would reach the registry as user "a" with password "b:..." (RFC 7617 section 2); a variable
+    set but empty is not "not set"."""
+    result = run(["inspect", *args, pushed], env_for(tmp_path, **extra))
+    assert result.code == ExitCode.USAGE, result.err
+    error, hint = result.err.strip().splitlines()
+    assert words in error and hint.startswith("hint: ")
+
+
 def test_registry_auth_file(pushed: str, auth_registry: RegistryProcess, tmp_path: Path):
     path = auth_json(tmp_path / "auth.json", auth_registry.host, TEST_PASSWORD)
     result = run(["inspect", pushed], env_for(tmp_path, REGISTRY_AUTH_FILE=str(path)))
