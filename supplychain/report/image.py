@@ -190,6 +190,7 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
             for f in result.failed_attachments
         ],
         "dockerManifests": result.docker_manifests,
+        "merged": [{"tag": m.tag, "added": m.added, "kept": m.kept} for m in result.merged],
     }
 
 
@@ -198,6 +199,12 @@ def copy_summary_line(result: CopyResult) -> str:
     failed = f", {len(result.failed_attachments)} failed" if result.failed_attachments else ""
     return (f"copied {result.manifests} manifests, {result.blobs_copied} blobs ({result.bytes_copied} bytes), "
             f"skipped {result.blobs_skipped} present; {len(result.attachments)} attachments{failed}")
+
+
+def merged_lines(result: CopyResult) -> list[str]:
+    """One stderr line per attachment tag merged with what the destination held (nothing of it was replaced)."""
+    return [f"merged {m.tag}: added {m.added} layer(s) of the source to the destination's, kept {m.kept} only "
+            "the destination had" for m in result.merged]
 
 
 def docker_in_layout_warning(result: CopyResult, destination: str) -> str:
