@@ -30,9 +30,7 @@ from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.platform import select_platform
 from supplychain.oci.referrers import damaged_tag_hint
-from supplychain.oci.store import ArtifactStore
-from supplychain.signing.error import SignatureTagError
-from supplychain.signing.writer import append_layers, is_listed, read_signature_layers
+from supplychain.oci.store import ArtifactStore, BlobMounter
 from supplychain.summary import check_platform
 
 # Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
@@ -92,6 +90,7 @@ class CopyResult:
     manifests: int = 0
     blobs_copied: int = 0
     blobs_skipped: int = 0
+    blobs_mounted: int = 0  # made present by the destination registry from the source repository (no bytes moved)
     bytes_copied: int = 0
     attachments: list[str] = field(default_factory=list)  # tags and referrer digests copied alongside
     failed_attachments: list[AttachmentFailure] = field(default_factory=list)  # not copied, in tree order
@@ -184,6 +183,9 @@ class _Copier:
         if desc.urls or self.destination.has_blob(desc.digest):
             # Foreign layers (with urls) are not redistributed, as registries and skopeo agree.
             self.result.blobs_skipped += 1
+        elif isinstance(self.destination, BlobMounter) and self.destination.mount_blob_from(self.source, desc):
+            # Two repositories of one registry: the registry links the blob, no byte passes through us.
+            self.result.blobs_mounted += 1
         else:
             with self.source.open_blob(desc) as chunks:
                 self.destination.put_blob(desc, self._counted(desc, chunks))
@@ -237,6 +239,11 @@ class _Copier:
     def copy_layered_tag(self, node: TreeNode, tag: str) -> None:
         """Copy a ``.sig``/``.att``/``.sbom`` manifest to its tag, byte for byte unless the destination's manifest
         there has layers the source's lacks: then the source's missing layers are appended to it."""
+        # Imported here: the signing package is large, and most copies (a promotion between repositories, an
+        # image without cosign tags) never get here, so they start faster.
+        from supplychain.signing.error import SignatureTagError
+        from supplychain.signing.writer import append_layers, is_listed, read_signature_layers
+
         existing, held = read_signature_layers(self.destination, tag)
         source = self.source.get_manifest(node.descriptor)
         if existing is None or not isinstance(source, Manifest) or all(is_listed(source.layers, h) for h in held):

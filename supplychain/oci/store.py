@@ -84,3 +84,15 @@ class ArtifactStore(Protocol):
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class BlobMounter(Protocol):
+    """A store that can make a blob present without its bytes passing through the client: a registry repository
+    mounting it from another repository of the same registry (distribution spec "Mounting a blob from another
+    repository"). ``transfer`` tries it before streaming a blob."""
+
+    def mount_blob_from(self, source: ArtifactStore, desc: Descriptor) -> bool:
+        """Mount ``desc`` from ``source`` when it is another repository of this registry; ``False`` when it is
+        not, or when the registry declined (the caller uploads instead)."""
+        ...

@@ -183,6 +183,7 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
         "manifests": result.manifests,
         "blobsCopied": result.blobs_copied,
         "blobsSkipped": result.blobs_skipped,
+        "blobsMounted": result.blobs_mounted,
         "bytesCopied": result.bytes_copied,
         "attachments": list(result.attachments),
         "failedAttachments": [
@@ -197,8 +198,9 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
 def copy_summary_line(result: CopyResult) -> str:
     """The stderr line after ``copy``."""
     failed = f", {len(result.failed_attachments)} failed" if result.failed_attachments else ""
+    mounted = f", mounted {result.blobs_mounted} from the source repository" if result.blobs_mounted else ""
     return (f"copied {result.manifests} manifests, {result.blobs_copied} blobs ({result.bytes_copied} bytes), "
-            f"skipped {result.blobs_skipped} present; {len(result.attachments)} attachments{failed}")
+            f"skipped {result.blobs_skipped} present{mounted}; {len(result.attachments)} attachments{failed}")
 
 
 def merged_lines(result: CopyResult) -> list[str]:
