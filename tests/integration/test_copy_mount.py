@@ -45,11 +45,11 @@ class Recording(httpx.BaseTransport):
         self.inner.close()
 
     def blob_bytes(self) -> int:
-        """Bytes of blobs sent (uploads) plus blob reads made (each GET of a blob counts its request)."""
-        sent = sum(n for method, path, _, _, n in self.seen if method in {"PUT", "PATCH"} and "/blobs/" in path)
-        return sent
+        """Bytes of blobs sent (upload PUTs and PATCHes)."""
+        return sum(n for method, path, _, _, n in self.seen if method in {"PUT", "PATCH"} and "/blobs/" in path)
 
     def blob_reads(self) -> int:
+        """GETs of blobs (each would bring a blob's bytes through the client)."""
         return sum(method == "GET" and "/blobs/" in path for method, path, *_ in self.seen)
 
 
