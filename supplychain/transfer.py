@@ -7,6 +7,12 @@ chunk by chunk; neither side holds a whole layer in memory. Digests are preserve
 unless a platform is chosen, so signatures made over it stay valid. Manifests are copied byte for byte, so a
 Docker-typed image stays Docker-typed (``CopyResult.docker_manifests`` counts them).
 
+Nothing only the destination holds is lost: a cosign ``.sig``/``.att``/``.sbom`` tag the destination already
+has with layers the source lacks (a mirror's countersignature) is merged, not replaced: the source's layers it
+lacks are appended with ``signing.writer.append_layers``, the writer ``sign`` uses (read, append, put, confirm),
+and ``CopyResult.merged`` says so. Referrers are added to the destination's referrers tag by its store, which
+appends too.
+
 The image is the transaction: an error copying it raises. Its attachments are copied after it, each on its own:
 one that fails is recorded in ``CopyResult.failed_attachments`` (verdicts are values, STYLE.md section 3) and the
 others are still copied, so the caller can say what was copied before it says what was not.
@@ -23,13 +29,25 @@ from supplychain.graph import NodeKind, TreeNode, build_tree
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.referrers import damaged_tag_hint
-from supplychain.oci.store import ArtifactStore
+from supplychain.oci.store import ArtifactStore, BlobMounter
 from supplychain.summary import check_platform, platform_manifest
 
 # Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
 ProgressCallback = Callable[[Descriptor, int], None]
 
 _DOCKER_TYPES = frozenset({MediaType.DOCKER_MANIFEST, MediaType.DOCKER_MANIFEST_LIST})
+# cosign's tags of one layer per item, which the destination may hold more of (merged, never replaced).
+_LAYERED_TAGS = frozenset({NodeKind.SIGNATURE, NodeKind.ATTESTATION, NodeKind.SBOM})
+
+
+@dataclass(frozen=True, slots=True)
+class MergedTag:
+    """A cosign attachment tag the destination already held with layers the source lacks: the source's layers
+    were appended to the destination's manifest instead of replacing it."""
+
+    tag: str
+    added: int  # layers of the source appended
+    kept: int  # layers only the destination had, kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +89,12 @@ class CopyResult:
     manifests: int = 0
     blobs_copied: int = 0
     blobs_skipped: int = 0
+    blobs_mounted: int = 0  # made present by the destination registry from the source repository (no bytes moved)
     bytes_copied: int = 0
     attachments: list[str] = field(default_factory=list)  # tags and referrer digests copied alongside
     failed_attachments: list[AttachmentFailure] = field(default_factory=list)  # not copied, in tree order
     docker_manifests: int = 0  # manifests of the image copied with a Docker media type (kept as they are)
+    merged: list[MergedTag] = field(default_factory=list)  # tags merged with what the destination held
 
     @property
     def complete(self) -> bool:
@@ -162,6 +182,9 @@ class _Copier:
         if desc.urls or self.destination.has_blob(desc.digest):
             # Foreign layers (with urls) are not redistributed, as registries and skopeo agree.
             self.result.blobs_skipped += 1
+        elif isinstance(self.destination, BlobMounter) and self.destination.mount_blob_from(self.source, desc):
+            # Two repositories of one registry: the registry links the blob, no byte passes through us.
+            self.result.blobs_mounted += 1
         else:
             with self.source.open_blob(desc) as chunks:
                 self.destination.put_blob(desc, self._counted(desc, chunks))
@@ -195,7 +218,10 @@ class _Copier:
         if node.truncated is not None or node.descriptor.digest in self.done:
             return
         try:
-            self.copy_manifest(node.descriptor, tag=node.tag)
+            if node.kind in _LAYERED_TAGS and node.tag is not None:
+                self.copy_layered_tag(node, node.tag)
+            else:
+                self.copy_manifest(node.descriptor, tag=node.tag)
         except SupplyChainError as exc:
             failed.append(AttachmentFailure.of(name, exc))
             failed.extend(
@@ -208,3 +234,34 @@ class _Copier:
         self.result.attachments.append(name)
         for child in node.children:
             self.copy_attachments(child)
+
+    def copy_layered_tag(self, node: TreeNode, tag: str) -> None:
+        """Copy a ``.sig``/``.att``/``.sbom`` manifest to its tag, byte for byte unless the destination's manifest
+        there has layers the source's lacks: then the source's missing layers are appended to it."""
+        # Imported here: the signing package is large, and most copies (a promotion between repositories, an
+        # image without cosign tags) never get here, so they start faster.
+        from supplychain.signing.error import SignatureTagError
+        from supplychain.signing.writer import append_layers, is_listed, read_signature_layers
+
+        existing, held = read_signature_layers(self.destination, tag)
+        source = self.source.get_manifest(node.descriptor)
+        if existing is None or not isinstance(source, Manifest) or all(is_listed(source.layers, h) for h in held):
+            if existing is not None and not isinstance(source, Manifest):
+                raise SignatureTagError(
+                    f"{self.source.name}:{tag} holds an image index, which would replace the destination's "
+                    f"{len(held)} layers at {self.destination.name}:{tag}: not copied",
+                    hint="inspect both tags (supplychain tree); copy --without-referrers leaves the tag alone",
+                )
+            self.copy_manifest(node.descriptor, tag=tag)  # nothing only the destination has would be lost
+            return
+        added = [layer for layer in source.layers if not is_listed(held, layer)]
+        if added:
+            for layer in added:
+                self.copy_blob(layer)
+            append_layers(self.destination, tag, added, {})
+        if node.children:
+            # Referrers of the source's manifest follow it: keep their subject present (untagged).
+            self.copy_manifest(node.descriptor)
+        self.done.add(node.descriptor.digest)
+        self.result.manifests += 1 if added else 0
+        self.result.merged.append(MergedTag(tag, len(added), sum(not is_listed(source.layers, h) for h in held)))

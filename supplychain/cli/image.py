@@ -188,6 +188,7 @@ def copy_command(
         copy_summary_line,
         docker_in_layout_warning,
         failed_attachment_lines,
+        merged_lines,
         to_json,
     )
     from supplychain.store import open_destination, open_store
@@ -217,6 +218,8 @@ def copy_command(
     else:
         click.echo(f"{where}@{result.digest}")
     click.echo(copy_summary_line(result), err=True)
+    for line in merged_lines(result):
+        click.echo(line, err=True)
     if isinstance(dst_ref, LayoutReference) and result.docker_manifests:
         click.echo(docker_in_layout_warning(result, dst_ref.name), err=True)
     for line in failed_attachment_lines(result):

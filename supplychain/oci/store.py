@@ -93,4 +93,14 @@ class ReclaimsBlobs(Protocol):
 
     def remove_unreachable(self, candidates: Iterable[Digest]) -> list[Digest]:
         """Delete those of ``candidates`` that nothing the store still lists reaches; return their digests."""
+
+
+class BlobMounter(Protocol):
+    """A store that can make a blob present without its bytes passing through the client: a registry repository
+    mounting it from another repository of the same registry (distribution spec "Mounting a blob from another
+    repository"). ``transfer`` tries it before streaming a blob."""
+
+    def mount_blob_from(self, source: ArtifactStore, desc: Descriptor) -> bool:
+        """Mount ``desc`` from ``source`` when it is another repository of this registry; ``False`` when it is
+        not, or when the registry declined (the caller uploads instead)."""
         ...

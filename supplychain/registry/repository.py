@@ -28,7 +28,7 @@ from supplychain.errors import (
 )
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from supplychain.oci.model import AnyManifest, Descriptor, parse_manifest
-from supplychain.oci.store import PushResult
+from supplychain.oci.store import ArtifactStore, PushResult
 from supplychain.registry import blob, referrer
 from supplychain.registry.errors import Action
 
@@ -222,6 +222,15 @@ class RegistryRepository:
     def mount_blob(self, desc: Descriptor, from_repository: str) -> bool:
         """Mount a blob from another repository of this registry; ``False`` when it must be uploaded."""
         return blob.mount_blob(self, desc, from_repository)
+
+    def mount_blob_from(self, source: ArtifactStore, desc: Descriptor) -> bool:
+        """``oci.store.BlobMounter``: mount ``desc`` from ``source`` when it is another repository of this
+        registry (same scheme and host); ``False`` for any other store, or when the registry declines (202)."""
+        if not isinstance(source, RegistryRepository) or source.repository == self.repository:
+            return False
+        if (source.client.scheme, source.client.host) != (self.client.scheme, self.client.host):
+            return False
+        return self.mount_blob(desc, source.repository)
 
 
 # Content types that say nothing about which manifest kind this is (sniff the document instead).

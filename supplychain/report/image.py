@@ -194,6 +194,7 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
         "manifests": result.manifests,
         "blobsCopied": result.blobs_copied,
         "blobsSkipped": result.blobs_skipped,
+        "blobsMounted": result.blobs_mounted,
         "bytesCopied": result.bytes_copied,
         "attachments": list(result.attachments),
         "failedAttachments": [
@@ -201,14 +202,22 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
             for f in result.failed_attachments
         ],
         "dockerManifests": result.docker_manifests,
+        "merged": [{"tag": m.tag, "added": m.added, "kept": m.kept} for m in result.merged],
     }
 
 
 def copy_summary_line(result: CopyResult) -> str:
     """The stderr line after ``copy``."""
     failed = f", {len(result.failed_attachments)} failed" if result.failed_attachments else ""
+    mounted = f", mounted {result.blobs_mounted} from the source repository" if result.blobs_mounted else ""
     return (f"copied {result.manifests} manifests, {result.blobs_copied} blobs ({result.bytes_copied} bytes), "
-            f"skipped {result.blobs_skipped} present; {len(result.attachments)} attachments{failed}")
+            f"skipped {result.blobs_skipped} present{mounted}; {len(result.attachments)} attachments{failed}")
+
+
+def merged_lines(result: CopyResult) -> list[str]:
+    """One stderr line per attachment tag merged with what the destination held (nothing of it was replaced)."""
+    return [f"merged {m.tag}: added {m.added} layer(s) of the source to the destination's, kept {m.kept} only "
+            "the destination had" for m in result.merged]
 
 
 def docker_in_layout_warning(result: CopyResult, destination: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from supplychain.digest import Digest
@@ -110,27 +110,43 @@ def append_signature_layer(
     ``RegistryError`` (distribution's 500 for a write racing another) counts as a lost round; if no write at all
     succeeded, the registry's last error is raised as is.
     """
-    current, layers = read_signature_layers(store, tag, sleep=sleep)
-    if current is not None and is_listed(layers, layer):
+    return append_layers(store, tag, [layer], {layer.digest: payload}, sleep=sleep, attempts=attempts)
+
+
+def append_layers(
+    store: ArtifactStore,
+    tag: str,
+    layers: Sequence[Descriptor],
+    blobs: Mapping[Digest, bytes],
+    *,
+    sleep: Sleep = time.sleep,
+    attempts: int = APPEND_ATTEMPTS,
+) -> Appended:
+    """Append the ``layers`` the manifest at ``tag`` does not list yet (``is_listed``) and confirm they stuck: the
+    writer of ``append_signature_layer``, for any of cosign's one-layer-per-item tags (``.sig``, ``.att``,
+    ``.sbom``; ``copy`` merges a source's layers into a destination's with it). ``blobs`` holds the content of
+    the layers' blobs the store may lack (uploaded first); any other layer blob must be in the store already."""
+    current, listed = read_signature_layers(store, tag, sleep=sleep)
+    if current is not None and _all_listed(listed, layers):
         return Appended(current.descriptor(), True, 0)
     written = 0
     failure: RegistryError | None = None
     for attempt in range(attempts):
         try:
-            pushed = _put(store, tag, current, layers, layer, payload, sleep)
+            pushed = _put(store, tag, current, listed, layers, blobs, sleep)
         except RegistryError as exc:
             failure = exc
             logger.debug("writing %s:%s failed (%s); trying again", store.name, tag, exc)
         else:
             written += 1
             sleep(random.uniform(*SETTLE_DELAY))  # noqa: S311 - timing jitter, not a secret
-            current, layers = read_signature_layers(store, tag, sleep=sleep)
-            if is_listed(layers, layer):
+            current, listed = read_signature_layers(store, tag, sleep=sleep)
+            if _all_listed(listed, layers):
                 return Appended(pushed, False, written)
             logger.debug("%s:%s was overwritten by another writer; appending again", store.name, tag)
         sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))  # noqa: S311 - jitter
-        current, layers = read_signature_layers(store, tag, sleep=sleep)
-        if current is not None and is_listed(layers, layer):  # a write answered with an error did land
+        current, listed = read_signature_layers(store, tag, sleep=sleep)
+        if current is not None and _all_listed(listed, layers):  # a write answered with an error did land
             return Appended(current.descriptor(), False, written)
     if written == 0 and failure is not None:
         raise failure
@@ -140,40 +156,58 @@ def append_signature_layer(
     )
 
 
+def _all_listed(listed: Sequence[Descriptor], layers: Sequence[Descriptor]) -> bool:
+    return all(is_listed(listed, layer) for layer in layers)
+
+
+def _missing(listed: Sequence[Descriptor], layers: Sequence[Descriptor]) -> list[Descriptor]:
+    """``layers`` that ``listed`` lacks, each once, in order."""
+    out: list[Descriptor] = []
+    for layer in layers:
+        if not is_listed(listed, layer) and not is_listed(out, layer):
+            out.append(layer)
+    return out
+
+
 def _put(
     store: ArtifactStore,
     tag: str,
     current: Manifest | None,
-    layers: list[Descriptor],
-    layer: Descriptor,
-    payload: bytes,
+    listed: list[Descriptor],
+    layers: Sequence[Descriptor],
+    blobs: Mapping[Digest, bytes],
     sleep: Sleep,
 ) -> Descriptor:
-    """Put the ``.sig`` manifest of ``layers`` plus ``layer`` (blob ``payload``) under ``tag``, which held
-    ``current``: blobs first, then the tag is read again and, if it changed meanwhile, the manifest is rebuilt on
-    what it holds now (see the module docstring). The descriptor of the manifest put."""
+    """Put the manifest of ``listed`` plus the ``layers`` it lacks under ``tag``, which held ``current``: blobs
+    first, then the tag is read again and, if it changed meanwhile, the manifest is rebuilt on what it holds now
+    (see the module docstring). The descriptor of the manifest put."""
     for _ in range(REBASE_ATTEMPTS):
-        manifest = _upload(store, tag, [*layers, layer], payload)
-        now, now_layers = read_signature_layers(store, tag, sleep=sleep)
+        manifest = _upload(store, tag, listed, _missing(listed, layers), blobs)
+        now, now_listed = read_signature_layers(store, tag, sleep=sleep)
         if _digest(now) == _digest(current):
             break
-        current, layers = now, now_layers
-        if current is not None and is_listed(layers, layer):  # an earlier put answered with an error did land
+        current, listed = now, now_listed
+        if current is not None and _all_listed(listed, layers):  # an earlier put answered with an error did land
             return current.descriptor()
     else:
-        manifest = _upload(store, tag, [*layers, layer], payload)
+        manifest = _upload(store, tag, listed, _missing(listed, layers), blobs)
     return store.put_manifest(manifest, tag=tag).descriptor
 
 
-def _upload(store: ArtifactStore, tag: str, layers: list[Descriptor], payload: bytes) -> Manifest:
-    """The ``.sig`` manifest of ``layers`` (the last one ours, its blob ``payload``), its blobs uploaded."""
+def _upload(
+    store: ArtifactStore, tag: str, listed: list[Descriptor], added: list[Descriptor], blobs: Mapping[Digest, bytes]
+) -> Manifest:
+    """The manifest of ``listed`` plus ``added``, with the blobs it names uploaded (``blobs``, and its config)."""
+    layers = [*listed, *added]
     if len(layers) > MAX_LAYERS:
         raise SignatureTagError(
-            f"{store.name}:{tag} already holds {len(layers) - 1} layers, the most a manifest may have",
+            f"{store.name}:{tag} already holds {len(listed)} layers; {len(added)} more exceed the "
+            f"{MAX_LAYERS} a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before adding more",
         )
     manifest, config = legacy.build_signature_manifest(layers)
-    for desc, content in ((layers[-1], payload), (manifest.config, config)):
+    uploads = [(layer, blobs[layer.digest]) for layer in added if layer.digest in blobs]
+    for desc, content in (*uploads, (manifest.config, config)):
         if not store.has_blob(desc.digest):
             store.put_blob(desc, [content])
     return manifest
