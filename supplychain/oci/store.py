@@ -95,6 +95,7 @@ class ReclaimsBlobs(Protocol):
         """Delete those of ``candidates`` that nothing the store still lists reaches; return their digests."""
 
 
+@runtime_checkable
 class BlobMounter(Protocol):
     """A store that can make a blob present without its bytes passing through the client: a registry repository
     mounting it from another repository of the same registry (distribution spec "Mounting a blob from another
