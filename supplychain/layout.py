@@ -127,6 +127,12 @@ class OciLayout:
         # digest -> (subject digest, referrer descriptor): content-addressed and verified once, so never stale.
         self._subjects: dict[Digest, tuple[Digest | None, Descriptor]] = {}
         self._index_view: _IndexView | None = None  # index.json as last read or written
+        # ``deferred_index``: the changes made in the block (replayed on the file at its end), the document they
+        # give, its view (built when asked for), and the last such view (whose parsed entries the next reuses).
+        self._deferred: list[Callable[[dict[str, Any]], None]] | None = None
+        self._deferred_doc: dict[str, Any] | None = None
+        self._deferred_view: _IndexView | None = None
+        self._reuse_view: _IndexView | None = None
         # What this instance wrote, so that a failed operation can take back exactly that (``abort``).
         self.created = False  # this instance made the layout (wrote its oci-layout file)
         self._made_dirs: list[Path] = []  # directories this instance created, outermost first
@@ -230,7 +236,12 @@ class OciLayout:
 
     def _view(self) -> _IndexView:
         """``index.json`` as last read: read again only when the file changed (another identity: writers
-        rename a new file into place), so a command asking many questions of a large layout parses it once."""
+        rename a new file into place), so a command asking many questions of a large layout parses it once.
+        Inside ``deferred_index``, the index as this block has changed it."""
+        if self._deferred_doc is not None:
+            if self._deferred_view is None:
+                self._deferred_view = self._build_view(self._deferred_doc, b"", None)
+            return self._deferred_view
         view = self._index_view
         if view is not None:
             try:
@@ -253,9 +264,10 @@ class OciLayout:
     def _build_view(self, doc: dict[str, Any], raw: bytes, key: _FileKey | None) -> _IndexView:
         """Validate the entries of ``doc``; an entry equal to one of the current view is not parsed again."""
         known: dict[str, list[tuple[Any, Descriptor]]] = {}
-        if self._index_view is not None:
-            for entry, desc in zip(self._index_view.doc["manifests"], self._index_view.entries, strict=True):
-                known.setdefault(entry["digest"], []).append((entry, desc))
+        for previous in (self._index_view, self._reuse_view):
+            if previous is not None:
+                for entry, desc in zip(previous.doc["manifests"], previous.entries, strict=True):
+                    known.setdefault(entry["digest"], []).append((entry, desc))
         entries = []
         try:
             for i, entry in enumerate(doc["manifests"]):
@@ -265,11 +277,55 @@ class OciLayout:
                 entries.append(reused or Descriptor.from_json(entry, where=f"{INDEX_FILE} entry {i}"))
         except InvalidManifestError as exc:
             raise CorruptLayoutError(f"{self.name}: {exc.message}") from exc
-        return _IndexView(key, raw, doc, tuple(entries))
+        # The view keeps its own list of the entry objects (entries are replaced, never changed in place, so this
+        # shallow copy is a snapshot): ``deferred_index`` goes on changing the document's list.
+        return _IndexView(key, raw, {**doc, "manifests": list(doc["manifests"])}, tuple(entries))
 
     def _entries(self, doc: dict[str, Any] | None = None) -> list[Descriptor]:
         """The validated descriptors of ``index.json`` (of ``doc`` if given), as of its last change."""
         return list(self._view().entries if doc is None else self._build_view(doc, b"", None).entries)
+
+    @contextlib.contextmanager
+    def deferred_index(self) -> Iterator[None]:
+        """Within the block, changes to ``index.json`` are kept in memory (reads see them) and written once at its
+        end, under the lock, replayed on the file as it is then (so another writer's entries meanwhile are kept).
+
+        A copy of N referrers into a layout otherwise rewrites and fsyncs the whole, growing index once per
+        referrer: quadratic (issue 7, item 5). When the block raises, nothing of it is written (the caller,
+        ``store.open_destination``, then removes the blobs it wrote). The lock is not held in between, so other
+        writers are not kept waiting while blobs stream. Nested blocks join the outer one.
+        """
+        if self._deferred is not None:
+            yield
+            return
+        self._deferred = []
+        try:
+            yield
+            changes = self._deferred
+            self._end_deferral()
+            if changes:
+                with self._index_transaction() as doc:
+                    for change in changes:
+                        change(doc)
+        finally:
+            self._end_deferral()
+
+    def _end_deferral(self) -> None:
+        self._deferred = None
+        self._deferred_doc = self._deferred_view = self._reuse_view = None
+
+    def _change_index(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``change`` to ``index.json``: now, in one transaction; inside ``deferred_index``, in memory."""
+        if self._deferred is None:
+            with self._index_transaction() as doc:
+                change(doc)
+            return
+        if self._deferred_doc is None:
+            self._deferred_doc = json.loads(self._view().raw)  # the index as validated, a private copy
+        change(self._deferred_doc)  # raises before it is recorded
+        self._deferred.append(change)
+        if self._deferred_view is not None:  # its parsed entries serve the next view (not parsed again)
+            self._reuse_view, self._deferred_view = self._deferred_view, None
 
     @contextlib.contextmanager
     def _index_transaction(self) -> Iterator[dict[str, Any]]:
@@ -460,9 +516,9 @@ class OciLayout:
         annotations = {k: v for k, v in desc.annotations.items() if k != REF_NAME}
         if manifest.subject is not None and annotations:
             entry["annotations"] = annotations
-        with self._index_transaction() as doc:
-            _add_entry(doc["manifests"], entry, tag, indexed=manifest.subject is not None,
-                       keeps_entry=self._has_subject)
+        indexed = manifest.subject is not None
+        self._change_index(lambda doc: _add_entry(doc["manifests"], entry, tag, indexed=indexed,
+                                                  keeps_entry=self._has_subject))
         if tag is not None or manifest.subject is not None:
             self._anchored.add(desc.digest)
         return PushResult(desc, subject_indexed=True)
@@ -484,7 +540,8 @@ class OciLayout:
             with contextlib.suppress(InvalidManifestError, IntegrityError):
                 manifest = self._read_manifest(digest, None, None)
                 subject = manifest.subject.digest if manifest.subject is not None else None
-        with self._index_transaction() as doc:
+
+        def delete(doc: dict[str, Any]) -> None:
             kept = [e for e in doc["manifests"] if e.get("digest") != str(digest)]
             if len(kept) == len(doc["manifests"]) and not self.has_blob(digest):
                 raise NotFoundError(f"manifest {digest} not found in {self.name}",
@@ -493,16 +550,21 @@ class OciLayout:
             if subject is not None:
                 self._drop_from_referrers_tag(doc, subject, digest)
 
+        self._change_index(delete)
+
     def _drop_from_referrers_tag(self, doc: dict[str, Any], subject: Digest, removed: Digest) -> None:
         tag = referrers_tag(subject)
-        for entry, desc in zip(doc["manifests"], self._entries(doc), strict=True):
+        entries = doc["manifests"]
+        for i, (entry, desc) in enumerate(zip(entries, self._entries(doc), strict=True)):
             if desc.annotations.get(REF_NAME) != tag:
                 continue
             listed = referrers_in(self.get_manifest(desc), where=f"{self.name}:{tag}")
             updated = without_referrer(listed, removed)
             if updated is not None:
                 self.put_blob(updated.descriptor(), [updated.raw])
-                entry.update(mediaType=updated.media_type, digest=str(updated.digest), size=len(updated.raw))
+                # a new object, never a change in place (see _add_entry)
+                entries[i] = {**entry, "mediaType": updated.media_type, "digest": str(updated.digest),
+                              "size": len(updated.raw)}
             return
 
     def gc(self) -> list[Digest]:
@@ -831,17 +893,22 @@ def _add_entry(
     (it has a subject)."""
     digest = entry["digest"]
     moved: set[str] = set()
+    # Entries are replaced, never changed in place: a parsed view reuses the descriptor of an entry that is
+    # unchanged (``OciLayout._build_view``), and ``deferred_index`` keeps the same entry objects across changes.
     if tag is not None:
-        for other in entries:
+        for i, other in enumerate(entries):
             if _ref_name(other) == tag and other.get("digest") != digest:
-                del other["annotations"][REF_NAME]
-                if not other["annotations"]:
-                    del other["annotations"]
+                annotations = {k: v for k, v in other["annotations"].items() if k != REF_NAME}
+                entries[i] = {k: v for k, v in other.items() if k != "annotations"}
+                if annotations:
+                    entries[i]["annotations"] = annotations
                 moved.add(other["digest"])
         if not any(e.get("digest") == digest and _ref_name(e) == tag for e in entries):
-            untagged = next((e for e in entries if e.get("digest") == digest and _ref_name(e) is None), None)
+            untagged = next((i for i, e in enumerate(entries)
+                             if e.get("digest") == digest and _ref_name(e) is None), None)
             if untagged is not None:
-                untagged.setdefault("annotations", {})[REF_NAME] = tag
+                old = entries[untagged]
+                entries[untagged] = {**old, "annotations": {**old.get("annotations", {}), REF_NAME: tag}}
             else:
                 entries.append({**entry, "annotations": {**entry.get("annotations", {}), REF_NAME: tag}})
     elif indexed and not any(e.get("digest") == digest for e in entries):

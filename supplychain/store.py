@@ -34,6 +34,7 @@ def open_destination(reference: AnyReference, settings: Settings) -> Iterator[Ar
 
     - when the block raises, a layout this copy created is removed whole, and in a layout that existed the blobs
       this copy wrote that no ``index.json`` entry reaches are deleted (``OciLayout.abort``);
+    - its ``index.json`` changes are written once, when the block ends (``OciLayout.deferred_index``);
     - when it ends normally, blobs it wrote that nothing reaches (those of attachments that failed, reported as
       values) are deleted too (``OciLayout.discard_orphans``).
 
@@ -50,7 +51,8 @@ def open_destination(reference: AnyReference, settings: Settings) -> Iterator[Ar
 
     layout = OciLayout(reference.path, create=True, settings=settings)
     try:
-        yield layout
+        with layout.deferred_index():  # index.json written once, at the end (not once per manifest)
+            yield layout
     except BaseException:
         _tidy(layout.abort, layout.name)
         raise
