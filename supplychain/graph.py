@@ -20,6 +20,10 @@ from supplychain.oci.referrers import listing_cut, referrers_tag
 from supplychain.oci.store import ArtifactStore
 
 DEFAULT_MAX_DEPTH = 8
+# Nodes one tree may hold. Each listing is capped (``limits.MAX_REFERRERS``), but a registry that answers every
+# subject with a full listing would otherwise fan out to 1,000 ** depth nodes (issue 7, item 3).
+DEFAULT_MAX_NODES = 10_000
+NODE_LIMIT = "node limit"
 
 
 class NodeKind(StrEnum):
@@ -68,24 +72,36 @@ def build_tree(
     root: Descriptor,
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_nodes: int = DEFAULT_MAX_NODES,
     legacy: bool = True,
 ) -> TreeNode:
-    """Walk the graph below ``root`` (a resolved manifest or index descriptor) in ``store``."""
-    return _Walker(store, max_depth, legacy).expand(NodeKind.ROOT, root, None, 0)
+    """Walk the graph below ``root`` (a resolved manifest or index descriptor) in ``store``: at most
+    ``max_depth`` levels and ``max_nodes`` manifests read; past that, nodes are ``truncated`` (``NODE_LIMIT``) and
+    listings not walked are recorded in ``referrers_cut``."""
+    return _Walker(store, max_depth, max_nodes, legacy).expand(NodeKind.ROOT, root, None, 0)
 
 
 class _Walker:
-    def __init__(self, store: ArtifactStore, max_depth: int, legacy: bool) -> None:
+    def __init__(self, store: ArtifactStore, max_depth: int, max_nodes: int, legacy: bool) -> None:
         self.store = store
         self.max_depth = max_depth
+        self.max_nodes = max_nodes
         self.legacy = legacy
         self.expanded: set[Digest] = set()
+        self.nodes = 0  # every node made, cut ones too: a listing at the depth limit is 1,000 cut nodes
+
+    @property
+    def full(self) -> bool:
+        return self.nodes >= self.max_nodes
 
     def expand(self, kind: NodeKind, desc: Descriptor, tag: str | None, depth: int) -> TreeNode:
+        self.nodes += 1
         if desc.digest in self.expanded:
             return TreeNode(kind, desc, tag, truncated="cycle")
         if depth >= self.max_depth:
             return TreeNode(kind, desc, tag, truncated="depth limit")
+        if self.full:
+            return TreeNode(kind, desc, tag, truncated=NODE_LIMIT)
         self.expanded.add(desc.digest)
         manifest = self.store.get_manifest(desc)
         children: list[TreeNode] = []
@@ -127,5 +143,11 @@ class _Walker:
             if isinstance(content, Index):
                 raise  # the tag is fine: the error came from elsewhere (a referrers API answer)
             return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated="an image manifest, not an index")], None
-        nodes = [self.expand(NodeKind.REFERRER, referrer, None, depth + 1) for referrer in found]
+        nodes: list[TreeNode] = []
+        for shown, referrer in enumerate(found):
+            if self.full:  # the rest are not even made into nodes: say how many were left out
+                left = len(found) - shown
+                return nodes, (f"the tree reached its limit of {self.max_nodes} manifests: {left} more referrers "
+                               f"of {subject} are not shown")
+            nodes.append(self.expand(NodeKind.REFERRER, referrer, None, depth + 1))
         return nodes, listing_cut(found)

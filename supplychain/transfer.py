@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, SupplyChainError
-from supplychain.graph import NodeKind, TreeNode, build_tree
+from supplychain.graph import DEFAULT_MAX_NODES, NODE_LIMIT, NodeKind, TreeNode, build_tree
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.referrers import damaged_tag_hint
@@ -138,6 +138,13 @@ def copy_image(
             return result
         for node in tree.children:
             copier.copy_attachments(node)
+        # What the walk had to leave out (a listing cut at its cap, the tree's node limit) was not copied: say so,
+        # never report such a copy as complete.
+        for node in tree.walk():
+            if node.referrers_cut is not None:
+                result.failed_attachments.append(AttachmentFailure(
+                    f"referrers of {node.descriptor.digest}", f"not all copied: {node.referrers_cut}",
+                    ExitCode.INTEGRITY, "raise SUPPLYCHAIN_MAX_REFERRERS if the source really has that many"))
     return result
 
 
@@ -214,6 +221,11 @@ class _Copier:
             where = f"{self.source.name}:{node.tag}"
             failed.append(AttachmentFailure(name, f"the referrers tag {where} is damaged: {node.truncated}",
                                             ExitCode.INVALID_INPUT, damaged_tag_hint(where)))
+            return
+        if node.truncated == NODE_LIMIT:
+            failed.append(AttachmentFailure(name, "not copied: the attachment graph is larger than "
+                                            f"{DEFAULT_MAX_NODES} manifests", ExitCode.INTEGRITY,
+                                            "copy the attachments past the limit separately (copy REF@DIGEST)"))
             return
         if node.truncated is not None or node.descriptor.digest in self.done:
             return

@@ -108,6 +108,8 @@ def _handler(state: EndlessReferrers) -> type[BaseHTTPRequestHandler]:
                     self._send(200, state.manifests[ref], MediaType.OCI_MANIFEST)
                 else:
                     self._unknown()
+            elif url.path == f"/v2/evil/blobs/{Digest.of(b'{}')}":  # the image's config, the artifacts' empty one
+                self._send(200, b"{}", "application/octet-stream")
             elif url.path.startswith("/v2/evil/referrers/"):
                 if url.path.rsplit("/", 1)[1] != str(IMAGE_DIGEST):
                     self._send(200, EMPTY_INDEX, MediaType.OCI_INDEX)
@@ -191,3 +193,17 @@ def test_a_listing_under_the_cap_is_not_cut(endless: EndlessReferrers):
     tree = json.loads(result.stdout)
     assert len(tree["children"]) == 30 and "referrersCut" not in tree
     assert "warning" not in result.stderr
+
+
+def test_copy_of_a_cut_listing_says_what_it_left_out(endless: EndlessReferrers, tmp_path: Path):
+    """A copy that could not list every referrer is never reported complete: the referrers past the cap were
+    not copied, and the copy says so (exit 7) instead of exiting 0."""
+    reference = f"127.0.0.1:{endless.port}/evil@{IMAGE_DIGEST}"
+    result, seconds, _ = _run(endless, "copy", reference, f"oci:{tmp_path / 'dst'}:v1",
+                              env={"SUPPLYCHAIN_MAX_REFERRERS": "5"})
+    assert result.code == 7, result
+    assert f"referrers of {IMAGE_DIGEST}: not all copied: the referrers listing of" in result.stderr
+    assert "hint: " in result.stderr and endless.pages == 1 and seconds < 30
+    # What was listed was copied: the image and its five referrers are in the layout.
+    tree = run_cli(["tree", "-o", "json", f"oci:{tmp_path / 'dst'}:v1"])
+    assert len(json.loads(tree.stdout)["children"]) == 5
