@@ -32,7 +32,7 @@ import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from supplychain import transport
@@ -41,7 +41,7 @@ from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.signing.dsse import Envelope
 from supplychain.tlog.checkpoint import SignedNoteError
-from supplychain.tlog.client import RekorClient, VerifiedEntry
+from supplychain.tlog.client import EntryLog, RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
 from supplychain.tlog.kind import HashedRekord
 from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
@@ -56,26 +56,9 @@ class UntrustedLogKeyError(VerificationError):
                     "name the key to trust with --rekor-public-key")
 
 
-class SigningLog(Protocol):
-    """What ``sign`` records signatures in: a ``RekorClient`` (a served log, the public Rekor) or the embedded
-    default log (``tlog.server.embedded.EmbeddedLog``). Both check the log's answers before returning them."""
-
-    @property
-    def url(self) -> str:
-        """Where the log is, for messages."""
-        ...
-
-    def create_hashedrekord(self, record: HashedRekord, *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a ``hashedrekord`` entry; the verified entry."""
-        ...
-
-    def create_dsse(self, envelope: bytes, public_keys: list[bytes], *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a ``dsse`` entry of ``envelope``; the verified entry."""
-        ...
-
-    def close(self) -> None:
-        """Release what the log holds."""
-        ...
+# What ``sign`` records signatures in: a ``RekorClient`` (a served log, the public Rekor) or the embedded default
+# log (``tlog.server.embedded.EmbeddedLog``); both check the log's answers before returning them.
+SigningLog = EntryLog
 
 
 class TlogUploadError(InvalidInputError):

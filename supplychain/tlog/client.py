@@ -31,6 +31,7 @@ loopback.
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import ssl
@@ -189,7 +190,36 @@ class _Proof(_Wire):
 _UUIDS = TypeAdapter(list[str])
 
 
-class RekorClient:
+class EntryLog(abc.ABC):
+    """A log signatures are recorded in, by one ``create_entry`` (a ``RekorClient``, or the embedded local log
+    ``tlog.server.embedded.EmbeddedLog``): the entry kinds as shortcuts, and closing as a context manager."""
+
+    url: str  # where the log is, for messages
+
+    @abc.abstractmethod
+    def create_entry(self, proposal: HashedRekord | DsseProposal, *, existing_ok: bool = True) -> VerifiedEntry:
+        """Log ``proposal`` and return the verified entry (``created=False`` for one already logged)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release what the log holds."""
+
+    def create_hashedrekord(self, record: HashedRekord, *, existing_ok: bool = True) -> VerifiedEntry:
+        """Log a signature over a digest; return the verified entry (see ``create_entry``)."""
+        return self.create_entry(record, existing_ok=existing_ok)
+
+    def create_dsse(self, envelope: bytes, public_keys: list[bytes], *, existing_ok: bool = True) -> VerifiedEntry:
+        """Log a DSSE envelope (its exact JSON bytes) signed by the PEM ``public_keys``."""
+        return self.create_entry(DsseProposal(envelope, tuple(public_keys)), existing_ok=existing_ok)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class RekorClient(EntryLog):
     """A client for one Rekor v1 log at ``url``, trusting the keys in ``keyring``."""
 
     def __init__(
@@ -242,21 +272,7 @@ class RekorClient:
         """Close the HTTP client."""
         self._client.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
-
     # -- entries ------------------------------------------------------------------------------------------------
-
-    def create_hashedrekord(self, record: HashedRekord, *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a signature over a digest; return the verified entry (see ``create_entry``)."""
-        return self.create_entry(record, existing_ok=existing_ok)
-
-    def create_dsse(self, envelope: bytes, public_keys: list[bytes], *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a DSSE envelope (its exact JSON bytes) signed by the PEM ``public_keys``."""
-        return self.create_entry(DsseProposal(envelope, tuple(public_keys)), existing_ok=existing_ok)
 
     def create_entry(self, proposal: HashedRekord | DsseProposal, *, existing_ok: bool = True) -> VerifiedEntry:
         """``POST /api/v1/log/entries``; check the logged body is ``proposal`` and verify SET and proof.

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from supplychain.errors import UnavailableError
-from supplychain.tlog.client import EntryMismatchError, VerifiedEntry
+from supplychain.tlog.client import EntryLog, EntryMismatchError, VerifiedEntry
 from supplychain.tlog.evidence import verify_entry
 from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches, canonicalize
 from supplychain.tlog.server.directory import (
@@ -79,7 +79,7 @@ def default_log_keyring(environ: Mapping[str, str] | None = None) -> LogKeyring:
     return read_public_key(path / PUBLIC_KEY_FILE, None)
 
 
-class EmbeddedLog:
+class EmbeddedLog(EntryLog):
     """The local log in ``path``, appended to in-process (see the module docstring); created on the first append
     if missing. ``keyring`` pins the keys its answers must verify with (default: ``DIR/log.pub``)."""
 
@@ -108,21 +108,7 @@ class EmbeddedLog:
         return self.path / PUBLIC_KEY_FILE
 
     def close(self) -> None:
-        """Nothing is held between appends; here for the ``RekorClient`` interface."""
-
-    def __enter__(self) -> EmbeddedLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def create_hashedrekord(self, record: HashedRekord, *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a signature over a digest; return the verified entry (see ``create_entry``)."""
-        return self.create_entry(record, existing_ok=existing_ok)
-
-    def create_dsse(self, envelope: bytes, public_keys: list[bytes], *, existing_ok: bool = True) -> VerifiedEntry:
-        """Log a DSSE envelope (its exact JSON bytes) signed by the PEM ``public_keys``."""
-        return self.create_entry(DsseProposal(envelope, tuple(public_keys)), existing_ok=existing_ok)
+        """Nothing is held between appends; here for the ``EntryLog`` interface."""
 
     def create_entry(self, proposal: HashedRekord | DsseProposal, *, existing_ok: bool = True) -> VerifiedEntry:
         """Validate ``proposal`` as the server does, append it (an entry already logged is returned with
