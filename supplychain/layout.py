@@ -321,7 +321,7 @@ class OciLayout:
                 change(doc)
             return
         if self._deferred_doc is None:
-            self._deferred_doc = json.loads(self._view().raw)  # the index as validated, a private copy
+            self._deferred_doc = self._view().private_copy()
         change(self._deferred_doc)  # raises before it is recorded
         self._deferred.append(change)
         if self._deferred_view is not None:  # its parsed entries serve the next view (not parsed again)
@@ -339,9 +339,7 @@ class OciLayout:
             self._sweep_stale_temp_files()
             raw, key = self._read_index()
             before = self._remember(raw, key)
-            # A private copy to change: the bytes it was parsed from (the index as validated) parse again to an
-            # equal document, five times faster than copy.deepcopy.
-            doc = json.loads(before.raw)
+            doc = before.private_copy()
             yield doc
             if doc != before.doc:
                 encoded = encode_json(doc)
@@ -837,6 +835,11 @@ class _IndexView:
     by_tag: dict[str, Descriptor] = dataclasses.field(init=False)  # the first entry of each tag
     by_digest: dict[Digest, Descriptor] = dataclasses.field(init=False)  # the first entry of each digest
     referrers: dict[Digest, list[Descriptor]] | None = None  # subject -> referrers, built on first use
+
+    def private_copy(self) -> dict[str, Any]:
+        """The document as a copy to change: ``raw`` (the bytes it was parsed from and validated, read from a file
+        so never empty) parses again to an equal document, five times faster than ``copy.deepcopy``."""
+        return json.loads(self.raw)  # type: ignore[no-any-return]
 
     def __post_init__(self) -> None:
         self.by_tag = {}
