@@ -36,7 +36,7 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.legacy import build_signature_manifest
 from supplychain.signing.payload import build_payload
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

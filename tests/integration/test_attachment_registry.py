@@ -24,8 +24,8 @@ from supplychain.signing.writer import is_listed
 from supplychain.verify import VerifyPolicy, verify_image
 from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.integration.test_attachment_cli import NAME, run
+from tests.support.concurrency import run_together
 from tests.support.registry import RegistryProcess
-from tests.unit.signing.support import run_together
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from supplychain.layout import OciLayout
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, build_manifest
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import run_cli
+from tests.support.signatures import run_cli
 
 pytestmark = pytest.mark.integration
 

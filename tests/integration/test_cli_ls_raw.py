@@ -18,7 +18,7 @@ from supplychain.oci.model import Index
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import run_cli
+from tests.support.signatures import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from supplychain.oci.store import ArtifactStore
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

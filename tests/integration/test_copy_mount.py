@@ -19,7 +19,7 @@ from supplychain.reference import parse_image_reference
 from supplychain.registry import RegistryRepository, open_repository
 from supplychain.transfer import copy_image
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import run_cli
+from tests.support.signatures import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ import pytest
 from supplychain.errors import ExitCode
 from supplychain.oci.mediatype import MediaType
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

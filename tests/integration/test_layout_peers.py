@@ -174,7 +174,7 @@ def test_peers_read_what_we_write(fixture_layout: Path, tmp_path: Path):
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
-    from tests.unit.verify.support import run_cli
+    from tests.support.signatures import run_cli
 
     result = run_cli(list(args))
     return result.code, result.stdout, result.stderr

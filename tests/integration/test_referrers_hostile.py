@@ -25,7 +25,7 @@ from supplychain import keys
 from supplychain.digest import Digest
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR
-from tests.unit.verify.support import run_cli
+from tests.support.signatures import run_cli
 
 pytestmark = pytest.mark.integration
 

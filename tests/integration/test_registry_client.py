@@ -318,7 +318,7 @@ def test_a_blob_the_registry_lost_says_so_not_check_the_digest(tmp_path: Path) -
     from dataclasses import dataclass
     from typing import Any
 
-    from tests.unit.verify.support import run_cli
+    from tests.support.signatures import run_cli
 
     @dataclass
     class UncachedRegistry(RegistryProcess):

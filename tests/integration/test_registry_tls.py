@@ -156,7 +156,7 @@ def test_certificate_name_mismatch_says_which_names_it_is_valid_for(
     import ssl
     import threading
 
-    from tests.unit.verify.support import run_cli
+    from tests.support.signatures import run_cli
 
     pem = _server_certificate(test_certificates, tmp_path, ["registry.example", "10.1.2.3"])
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)

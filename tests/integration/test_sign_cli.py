@@ -17,7 +17,7 @@ from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import signature_verifies
 from supplychain.verify import TLOG_IGNORED_WARNING
-from tests.unit.verify.support import KEY_VECTORS, CliResult, run_cli
+from tests.support.signatures import KEY_VECTORS, CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

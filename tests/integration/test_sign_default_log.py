@@ -27,8 +27,8 @@ from supplychain.tlog.server.directory import open_log_directory
 from supplychain.tlog.server.log import LocalLog
 from tests.integration.test_verify_tlog_evidence import add_referrer, stored_bundle
 from tests.support.registry import RegistryProcess
+from tests.support.signatures import CliResult, run_cli
 from tests.support.tlog import REPO, LogProcess
-from tests.unit.verify.support import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.fixture import FIXTURES_DIR
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import run_cli
+from tests.support.signatures import run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -26,8 +26,8 @@ from supplychain.oci.model import Manifest
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
+from tests.support.signatures import run_cli
 from tests.support.tlog import LogProcess
-from tests.unit.verify.support import run_cli
 
 pytestmark = pytest.mark.integration
 

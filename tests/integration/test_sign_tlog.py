@@ -20,8 +20,8 @@ import pytest
 from supplychain.errors import ExitCode
 from supplychain.layout import OciLayout
 from supplychain.verify import TLOG_IGNORED_WARNING
+from tests.support.signatures import CONTAINERS_FIXTURES, CliResult, load_cosign_fixture, run_cli
 from tests.support.tlog import LogProcess
-from tests.unit.verify.support import CONTAINERS_FIXTURES, CliResult, load_cosign_fixture, run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pytest
 
 from supplychain.errors import ExitCode
 from tests.support.registry import RegistryProcess
+from tests.support.signatures import CliResult, run_cli
 from tests.support.tlog import LogProcess
-from tests.unit.verify.support import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

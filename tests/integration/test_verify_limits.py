@@ -24,7 +24,7 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from supplychain.verify import VerifyPolicy, verify_image
 from tests.support.registry import RegistryProcess
-from tests.unit.verify.support import CliResult, put_bytes, run_cli
+from tests.support.signatures import CliResult, put_bytes, run_cli
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ import pytest
 
 from supplychain.layout import OciLayout
 from supplychain.signing.payload import build_payload
+from tests.support.signatures import CliResult, run_cli
 from tests.support.tlog import REPO
-from tests.unit.verify.support import CliResult, run_cli
 
 pytestmark = pytest.mark.integration
 

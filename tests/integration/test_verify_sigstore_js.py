@@ -26,8 +26,8 @@ import pytest
 from supplychain.layout import OciLayout
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import key_hint
+from tests.support.signatures import fixed_clock, new_key
 from tests.support.tlog import LogProcess
-from tests.unit.verify.support import fixed_clock, new_key
 
 pytestmark = pytest.mark.integration
 

@@ -32,8 +32,8 @@ from supplychain.tlog.kind import HashedRekord
 from supplychain.tlog.trust import TRUSTED_ROOT_MEDIA_TYPE
 from supplychain.verify.certificate import ISSUER_V2
 from tests.support.fixture import fixture_path
+from tests.support.signatures import CliResult, load_cosign_fixture, put_sig_manifest, run_cli
 from tests.support.tlog import LogProcess
-from tests.unit.verify.support import CliResult, load_cosign_fixture, put_sig_manifest, run_cli
 
 pytestmark = pytest.mark.integration
 

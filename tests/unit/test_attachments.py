@@ -69,7 +69,7 @@ from supplychain.signing.legacy import (
 )
 from supplychain.signing.payload import build_payload
 from supplychain.verify import VerifyPolicy, verify_image
-from tests.unit.verify.support import FIXED_TIME, CountingStore, put_sig_manifest
+from tests.support.signatures import FIXED_TIME, CountingStore, put_sig_manifest
 
 NAME = "registry.example/team/app"
 SPDX = b'{"spdxVersion":"SPDX-2.3"}'

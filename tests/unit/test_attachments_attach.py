@@ -36,7 +36,7 @@ from supplychain.signing.legacy import CERTIFICATE_ANNOTATIONS, CHAIN_ANNOTATION
 from supplychain.signing.payload import build_payload
 from supplychain.signing.writer import APPEND_ATTEMPTS, is_listed
 from supplychain.verify import VerifyPolicy, verify_image
-from tests.unit.signing.support import RivalStore, no_sleep, run_together
+from tests.support.concurrency import RivalStore, no_sleep, run_together
 
 NAME = "registry.example/team/app"
 

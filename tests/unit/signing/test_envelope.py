@@ -22,7 +22,7 @@ from supplychain.signing.bundle import (
 from supplychain.signing.dsse import DsseSignature, Envelope, decode_bytes, envelope_from_json, pae
 from supplychain.signing.error import InvalidPayloadError
 from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement, parse_statement
-from tests.unit.verify.support import FIXED_TIME
+from tests.support.signatures import FIXED_TIME
 
 DIGEST = Digest.parse("sha256:" + "ab" * 32)
 

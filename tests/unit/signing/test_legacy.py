@@ -15,7 +15,7 @@ from supplychain.signing import legacy
 from supplychain.signing.error import InvalidPayloadError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from tests.unit.verify.support import CONTAINERS_FIXTURES, read_signature_file
+from tests.support.signatures import CONTAINERS_FIXTURES, read_signature_file
 
 PKI_SIGNATURE = CONTAINERS_FIXTURES / "dir-img-cosign-pki-valid" / "signature-1"
 

@@ -10,7 +10,7 @@ from supplychain.digest import Digest
 from supplychain.signing import gojson
 from supplychain.signing.error import InvalidPayloadError
 from supplychain.signing.payload import build_payload, parse_payload
-from tests.unit.verify.support import CONTAINERS_FIXTURES, COSIGN_VECTORS, read_signature_file
+from tests.support.signatures import CONTAINERS_FIXTURES, COSIGN_VECTORS, read_signature_file
 
 GOLDEN = json.loads(
     (COSIGN_VECTORS / "sigstore-sigstore/pkg/signature/payload/payload_test.golden.json").read_text()

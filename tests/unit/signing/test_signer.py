@@ -19,7 +19,7 @@ from supplychain.signing.dsse import pae
 from supplychain.signing.payload import build_payload, parse_payload
 from supplychain.signing.signature import signature_verifies
 from supplychain.signing.statement import parse_statement
-from tests.unit.verify.support import fixed_clock, new_key, put_bytes
+from tests.support.signatures import fixed_clock, new_key, put_bytes
 
 NAME = "registry.example/team/app"
 
@@ -132,7 +132,7 @@ def test_sig_tag_holding_an_index_is_refused_before_anything_is_written(fixture_
 def test_foreign_layers_are_kept_when_appending(fixture_layout_copy: Path):
     layout = OciLayout(fixture_layout_copy)
     subject = layout.resolve("single")
-    from tests.unit.verify.support import put_sig_manifest
+    from tests.support.signatures import put_sig_manifest
 
     note = put_bytes(layout, "text/plain", b"note", annotations={"k": "v"})
     put_sig_manifest(layout, subject.digest, [(note, None)])

@@ -19,8 +19,8 @@ from supplychain.signing.legacy import SIGNATURE_ANNOTATION, encode_signature
 from supplychain.signing.payload import parse_payload
 from supplychain.signing.writer import APPEND_ATTEMPTS, READ_ATTEMPTS, SETTLE_DELAY, is_listed
 from supplychain.verify import VerifyPolicy, verify_image
-from tests.unit.signing.support import RivalStore, no_sleep, run_together
-from tests.unit.verify.support import new_key
+from tests.support.concurrency import RivalStore, no_sleep, run_together
+from tests.support.signatures import new_key
 
 NAME = "registry.example/team/app"
 WRITERS = 6

@@ -29,7 +29,7 @@ from supplychain.verify import (
     verify_image,
     verify_images,
 )
-from tests.unit.verify.support import (
+from tests.support.signatures import (
     CountingStore,
     fixed_clock,
     new_key,

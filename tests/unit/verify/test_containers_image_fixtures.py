@@ -26,7 +26,7 @@ from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.layout import OciLayout
 from supplychain.reference import parse_image_reference
 from supplychain.verify import CheckName, EvidenceSource, VerifyPolicy, verify_image
-from tests.unit.verify.support import CONTAINERS_FIXTURES, COSIGN_VECTORS, cosign_public_key, load_cosign_fixture
+from tests.support.signatures import CONTAINERS_FIXTURES, COSIGN_VECTORS, cosign_public_key, load_cosign_fixture
 
 EXPECTED = json.loads((COSIGN_VECTORS / "containers-image" / "EXPECTED.json").read_text())
 SAMPLE = "192.168.64.2:5000/cosign-signed-single-sample"
@@ -113,7 +113,7 @@ def test_unknown_key_signature_is_rejected(tmp_path: Path, key):
     layout = OciLayout(tmp_path / "unknown", create=True)
     load_cosign_fixture(layout, "valid")
     from supplychain.oci.model import Descriptor
-    from tests.unit.verify.support import put_sig_manifest, read_signature_file
+    from tests.support.signatures import put_sig_manifest, read_signature_file
 
     attachment = read_signature_file(CONTAINERS_FIXTURES / "unknown-cosign-key.signature")
     desc = Descriptor.for_bytes(attachment.mime_type, attachment.payload, annotations=attachment.annotations)
@@ -148,7 +148,7 @@ def test_modified_manifest_fails_the_digest_claim(tmp_path: Path):
     layout, digest = layout_with(tmp_path, "modified-manifest")
     # The signature is stored where a registry keeps the modified image's signatures (its .sig tag).
     from supplychain.oci.model import Descriptor
-    from tests.unit.verify.support import put_sig_manifest, read_signature_file
+    from tests.support.signatures import put_sig_manifest, read_signature_file
 
     attachment = read_signature_file(CONTAINERS_FIXTURES / "dir-img-cosign-modified-manifest" / "signature-1")
     desc = Descriptor.for_bytes(attachment.mime_type, attachment.payload, annotations=attachment.annotations)

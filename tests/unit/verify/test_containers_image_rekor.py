@@ -29,7 +29,7 @@ from supplychain.verify import (
     load_certificates,
     verify_image,
 )
-from tests.unit.verify.support import (
+from tests.support.signatures import (
     CONTAINERS_FIXTURES,
     COSIGN_VECTORS,
     cosign_public_key,

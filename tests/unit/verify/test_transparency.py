@@ -41,9 +41,9 @@ from supplychain.verify import (
     VerifyPolicy,
     verify_image,
 )
+from tests.support.signatures import fixed_clock, new_key, put_bytes, put_sig_manifest
 from tests.support.tlog import InProcessLog, no_wait_retry
 from tests.unit.signing.test_signer import sig_layers
-from tests.unit.verify.support import fixed_clock, new_key, put_bytes, put_sig_manifest
 
 NAME = "registry.example/team/app"
 KEY = new_key()

@@ -1,6 +1,6 @@
 """Test helpers for signing and verification: cosign fixtures into a store, crafted signature manifests.
 
-Shared by ``tests/unit/signing``, ``tests/unit/verify`` and ``tests/integration/test_{sign,verify}_*.py``.
+Shared by the unit and integration tests of signing, verification and attachments.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
 """Helpers for the concurrent-writer tests of the ``.sig`` manifest: a store whose tag is overwritten by a
 simulated rival writer after our put, and a runner that starts callables together on threads.
-
-Shared by ``tests/unit/signing``, ``tests/unit/test_attachments_attach.py`` and the registry tests in
-``tests/integration``.
 """
 
 from __future__ import annotations
