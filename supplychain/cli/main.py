@@ -17,6 +17,11 @@ import click
 from supplychain import __version__
 from supplychain.errors import ExitCode, SupplyChainError
 
+# The command line is synchronous from end to end. httpcore imports trio, when it is installed, only to offer trio
+# locks to async callers (httpcore/_synchronization.py: "import trio" in a try): ~120 ms of every command that
+# talks HTTP. This process is ours, so tell Python that trio is not there; a library user's process is left alone.
+sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
+
 # command name -> "module:attribute"; the module is imported only when the command runs or --help lists it.
 _COMMANDS: dict[str, str] = {
     "inspect": "supplychain.cli.image:inspect_command",
