@@ -5,16 +5,16 @@ image index. A registry without the API answers 404 (some 400/405/501); then, an
 empty list (a known quirk: data sits in the tag while the API says nothing), the client reads the referrers
 tag ``<alg>-<hex>`` ("Referrers tag schema"), and results are merged and deduplicated by digest.
 
-Writers keep that tag up to date ("Pushing manifests with subject"): read it (missing = empty), append, put.
-The registry offers no compare-and-swap, so two writers can overwrite each other; each writer therefore
-waits a moment after its put, re-reads, and tries again until its entry is listed (bounded attempts).
+Writers keep that tag up to date ("Pushing manifests with subject"): read it (missing = empty), append, put,
+read again to confirm, with ``oci.tagwriter`` (the writer of cosign's tags too): the registry offers no
+compare-and-swap, so two writers can overwrite each other.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,7 +22,7 @@ import httpx
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, NotFoundError, RegistryError
 from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import Descriptor, Index, parse_manifest
+from supplychain.oci.model import AnyManifest, Descriptor, Index, parse_manifest
 from supplychain.oci.referrers import (
     ReferrerListing,
     filter_by_type,
@@ -31,6 +31,7 @@ from supplychain.oci.referrers import (
     with_referrer,
     without_referrer,
 )
+from supplychain.oci.tagwriter import write_tag
 from supplychain.registry.errors import Action, parse_error_body
 from supplychain.registry.paging import next_link, paginate
 
@@ -43,9 +44,6 @@ logger = logging.getLogger("supplychain.registry")
 NO_API_STATUSES = frozenset({400, 404, 405, 501})
 # Read-append-put rounds before giving up on a busy referrers tag.
 TAG_UPDATE_ATTEMPTS = 6
-# After our put, wait this long (seconds, uniform) so that a writer who read the tag before our put has
-# landed its own put before we check that ours survived.
-SETTLE_DELAY = (0.05, 0.25)
 
 
 def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> ReferrerListing:
@@ -57,10 +55,13 @@ def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str
     found: list[Descriptor] = []
     cap = repo.client.settings.max_referrers
     cut = None
+    from_tag: frozenset[Digest] = frozenset()
     if repo.client.referrers_api is not False:
         found, cut = _from_api(repo, subject, artifact_type, cap)
     if cut is None and not filter_by_type(found, artifact_type):
-        found += read_referrers_tag(repo, subject)
+        tagged = read_referrers_tag(repo, subject)
+        from_tag = frozenset(d.digest for d in tagged) - {d.digest for d in found}
+        found += tagged
         if len(found) > cap:
             del found[cap:]
             cut = f"the referrers tag lists more than {cap} referrers"
@@ -68,7 +69,7 @@ def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str
         cut = (f"the referrers listing of {repo.name}@{subject} was cut at {cap} descriptors ({cut}); "
                "the rest was not read (SUPPLYCHAIN_MAX_REFERRERS)")
         logger.warning("%s", cut)
-    return ReferrerListing(filter_by_type(found, artifact_type), cut)
+    return ReferrerListing(filter_by_type(found, artifact_type), cut, from_tag=from_tag)
 
 
 def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | None, cap: int
@@ -151,19 +152,34 @@ def _update(
 ) -> None:
     tag = referrers_tag(subject)
     client = repo.client
-    for attempt in range(TAG_UPDATE_ATTEMPTS):
-        updated = change(read_referrers_tag(repo, subject))
-        if updated is None:
-            return  # already as wanted
-        repo.put_manifest(updated, tag=tag)
-        client.sleep(random.uniform(*SETTLE_DELAY))  # noqa: S311 - timing jitter, not a secret
-        listed = any(d.digest == digest for d in read_referrers_tag(repo, subject))
-        if listed == present:
-            return
-        logger.debug("referrers tag %s of %s was overwritten by another writer; retrying", tag, repo.name)
-        client.sleep(client.retry.delay(attempt))
-    raise RegistryError(
-        f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
-        f"({TAG_UPDATE_ATTEMPTS} attempts)",
-        hint="push the referrer again when the concurrent pushes are over",
+    write_tag(
+        repo, tag, _ReferrerEdit(f"{repo.name}:{tag}", digest, change, present), attempts=TAG_UPDATE_ATTEMPTS,
+        sleep=client.sleep, backoff=client.retry.delay,
+        lost=lambda: RegistryError(
+            f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
+            f"({TAG_UPDATE_ATTEMPTS} attempts)",
+            hint="push the referrer again when the concurrent pushes are over",
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _ReferrerEdit:
+    """List (``present``) or unlist ``digest`` in a referrers tag (``oci.tagwriter.TagEdit``)."""
+
+    where: str
+    digest: Digest
+    change: Callable[[list[Descriptor]], Index | None]
+    present: bool
+
+    def parse(self, found: AnyManifest | None) -> list[Descriptor]:
+        return [] if found is None else referrers_in(found, where=self.where)
+
+    def done(self, state: list[Descriptor]) -> bool:
+        return any(d.digest == self.digest for d in state) == self.present
+
+    def build(self, state: list[Descriptor]) -> Index:
+        updated = self.change(state)
+        if updated is None:  # done() said otherwise: the change functions and done() disagree
+            raise RegistryError(f"the referrers tag {self.where} needs no change")
+        return updated

@@ -31,6 +31,7 @@ from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
+from supplychain.oci.tagwriter import Sleep
 from supplychain.signing import legacy
 from supplychain.signing.attach import SigningCertificate
 from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
@@ -47,7 +48,7 @@ from supplychain.signing.transparency import (
     rekor_bundle_annotation,
     tlog_entry_json,
 )
-from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
+from supplychain.signing.writer import append_signature_layer, read_signature_layers
 from supplychain.tlog.evidence import RekorEntry
 
 Clock = Callable[[], datetime]
