@@ -13,7 +13,6 @@ compare-and-swap, so two writers can overwrite each other.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ import httpx
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, NotFoundError, RegistryError
 from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import AnyManifest, Descriptor, Index, parse_manifest
+from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index, parse_manifest
 from supplychain.oci.referrers import (
     ReferrerListing,
     filter_by_type,
@@ -134,27 +133,19 @@ def read_referrers_tag(repo: RegistryRepository, subject: Digest) -> list[Descri
 
 def add_to_referrers_tag(repo: RegistryRepository, subject: Digest, added: Descriptor) -> None:
     """Append ``added`` to the referrers tag of ``subject``, tolerating concurrent writers."""
-    _update(repo, subject, added.digest, lambda current: with_referrer(current, added), present=True)
+    _update(repo, subject, _ReferrerEdit(f"{repo.name}:{referrers_tag(subject)}", added.digest, added))
 
 
 def remove_from_referrers_tag(repo: RegistryRepository, subject: Digest, removed: Digest) -> None:
     """Remove ``removed`` from the referrers tag of ``subject`` (nothing to do when it is not listed)."""
-    _update(repo, subject, removed, lambda current: without_referrer(current, removed), present=False)
+    _update(repo, subject, _ReferrerEdit(f"{repo.name}:{referrers_tag(subject)}", removed, None))
 
 
-def _update(
-    repo: RegistryRepository,
-    subject: Digest,
-    digest: Digest,
-    change: Callable[[list[Descriptor]], Index | None],
-    *,
-    present: bool,
-) -> None:
+def _update(repo: RegistryRepository, subject: Digest, edit: _ReferrerEdit) -> None:
     tag = referrers_tag(subject)
     client = repo.client
     write_tag(
-        repo, tag, _ReferrerEdit(f"{repo.name}:{tag}", digest, change, present), attempts=TAG_UPDATE_ATTEMPTS,
-        sleep=client.sleep, backoff=client.retry.delay,
+        repo, tag, edit, attempts=TAG_UPDATE_ATTEMPTS, sleep=client.sleep, backoff=client.retry.delay,
         lost=lambda: RegistryError(
             f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
             f"({TAG_UPDATE_ATTEMPTS} attempts)",
@@ -165,21 +156,19 @@ def _update(
 
 @dataclass(frozen=True, slots=True)
 class _ReferrerEdit:
-    """List (``present``) or unlist ``digest`` in a referrers tag (``oci.tagwriter.TagEdit``)."""
+    """List ``added`` (or, with ``None``, unlist ``digest``) in a referrers tag (``oci.tagwriter.TagEdit``)."""
 
     where: str
     digest: Digest
-    change: Callable[[list[Descriptor]], Index | None]
-    present: bool
+    added: Descriptor | None
 
     def parse(self, found: AnyManifest | None) -> list[Descriptor]:
         return [] if found is None else referrers_in(found, where=self.where)
 
     def done(self, state: list[Descriptor]) -> bool:
-        return any(d.digest == self.digest for d in state) == self.present
+        return any(d.digest == self.digest for d in state) == (self.added is not None)
 
     def build(self, state: list[Descriptor]) -> Index:
-        updated = self.change(state)
-        if updated is None:  # done() said otherwise: the change functions and done() disagree
-            raise RegistryError(f"the referrers tag {self.where} needs no change")
-        return updated
+        # Called only when not done(): appending, it is absent; removing, it is listed; so neither is None.
+        changed = with_referrer(state, self.added) if self.added is not None else without_referrer(state, self.digest)
+        return changed if changed is not None else build_index(state)

@@ -28,7 +28,7 @@ from typing import assert_never
 from supplychain.digest import Digest
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE, AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
@@ -39,7 +39,7 @@ from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelo
 from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement
+from supplychain.signing.statement import build_statement
 from supplychain.signing.transparency import (
     SigningLog,
     check_loggable,
