@@ -38,25 +38,6 @@ DEFAULT_MAX_SIGNATURES = 100
 _DAMAGE = (IntegrityError, InvalidInputError, NotFoundError)
 
 
-class NoSignaturesError(NotFoundError):
-    """An image with no signature attached (cosign: "no signatures associated with <ref>")."""
-
-    default_hint = "sign it (supplychain sign) or attach one (supplychain attach signature); `supplychain tree` " \
-        "shows what is attached"
-
-
-class TooManySignaturesError(SizeLimitError):
-    """More signatures than the cap: none is read (cosign's limit is 100)."""
-
-    default_hint = "raise --max-signatures if you trust the repository, or remove old ones (supplychain clean)"
-
-
-class UnreadableSignaturesError(IntegrityError):
-    """Signatures were found, and none of them could be read."""
-
-    default_hint = "inspect them with `supplychain tree`; remove damaged ones with `supplychain clean`"
-
-
 @dataclass(frozen=True, slots=True)
 class Certificate:
     """An X.509 certificate, with the parts Go's ``x509.Certificate`` exposes as raw bytes and plain values."""
@@ -105,6 +86,25 @@ class SignatureDownload:
     subject: Digest
     signatures: tuple[DownloadedSignature, ...]
     problems: tuple[str, ...] = ()
+
+
+class NoSignaturesError(NotFoundError):
+    """An image with no signature attached (cosign: "no signatures associated with <ref>")."""
+
+    default_hint = "sign it (supplychain sign) or attach one (supplychain attach signature); `supplychain tree` " \
+        "shows what is attached"
+
+
+class TooManySignaturesError(SizeLimitError):
+    """More signatures than the cap: none is read (cosign's limit is 100)."""
+
+    default_hint = "raise --max-signatures if you trust the repository, or remove old ones (supplychain clean)"
+
+
+class UnreadableSignaturesError(IntegrityError):
+    """Signatures were found, and none of them could be read."""
+
+    default_hint = "inspect them with `supplychain tree`; remove damaged ones with `supplychain clean`"
 
 
 def download_signatures(
