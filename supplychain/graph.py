@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from supplychain.digest import Digest
-from supplychain.errors import IntegrityError, InvalidManifestError, NotFoundError
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.attachment import TAG_KINDS, AttachmentKind
+from supplychain.oci.locate import Located, locate
 from supplychain.oci.model import Descriptor, Index
-from supplychain.oci.referrers import listing_cut, referrers_tag
 from supplychain.oci.store import ArtifactStore
 
 DEFAULT_MAX_DEPTH = 8
@@ -27,29 +26,20 @@ NODE_LIMIT = "node limit"
 
 
 class NodeKind(StrEnum):
-    """How a node hangs off its parent."""
+    """How a node hangs off its parent, where it is not a cosign tag (those nodes are of the ``AttachmentKind``
+    of their tag: ``signature``, ``attestation``, ``sbom``)."""
 
     ROOT = "root"
     PLATFORM = "platform"  # an entry of an image index
     REFERRER = "referrer"  # OCI 1.1 referrer (API or referrers tag)
-    SIGNATURE = "signature"  # cosign .sig tag
-    ATTESTATION = "attestation"  # cosign .att tag
-    SBOM = "sbom"  # cosign .sbom tag
     DAMAGED = "damaged"  # a referrers tag that is not a readable index (``truncated`` says why)
-
-
-_ATTACHMENT_NODE = {
-    AttachmentKind.SIGNATURE: NodeKind.SIGNATURE,
-    AttachmentKind.ATTESTATION: NodeKind.ATTESTATION,
-    AttachmentKind.SBOM: NodeKind.SBOM,
-}
 
 
 @dataclass(frozen=True, slots=True)
 class TreeNode:
     """One manifest in the graph and what hangs off it."""
 
-    kind: NodeKind
+    kind: NodeKind | AttachmentKind
     descriptor: Descriptor
     tag: str | None = None  # the tag it was found under (cosign attachments)
     children: tuple[TreeNode, ...] = ()
@@ -94,7 +84,7 @@ class _Walker:
     def full(self) -> bool:
         return self.nodes >= self.max_nodes
 
-    def expand(self, kind: NodeKind, desc: Descriptor, tag: str | None, depth: int) -> TreeNode:
+    def expand(self, kind: NodeKind | AttachmentKind, desc: Descriptor, tag: str | None, depth: int) -> TreeNode:
         self.nodes += 1
         if desc.digest in self.expanded:
             return TreeNode(kind, desc, tag, truncated="cycle")
@@ -114,40 +104,23 @@ class _Walker:
             )
         else:
             layers = manifest.layers
-        referrers, cut = self._referrers(desc.digest, depth)
+        located = locate(self.store, desc.digest, tags=TAG_KINDS if self.legacy else (), diagnose=True)
+        referrers, cut = self._referrers(located, depth)
         children.extend(referrers)
-        if self.legacy:
-            for attachment, node_kind in _ATTACHMENT_NODE.items():
-                name = attachment_tag(desc.digest, attachment)
-                try:
-                    found = self.store.resolve(name)
-                except NotFoundError:
-                    continue
-                children.append(self.expand(node_kind, found, name, depth + 1))
+        children.extend(self.expand(found.kind, found.descriptor, found.tag, depth + 1) for found in located.tags)
         return TreeNode(kind, desc, tag, tuple(children), layers=layers, referrers_cut=cut)
 
-    def _referrers(self, subject: Digest, depth: int) -> tuple[list[TreeNode], str | None]:
-        try:
-            found = self.store.referrers(subject)
-        except (InvalidManifestError, IntegrityError) as exc:
-            # The referrers tag may be what is broken: show it as a node. Otherwise the error is another's.
-            tag = referrers_tag(subject)
-            try:
-                damaged = self.store.resolve(tag)
-            except NotFoundError:
-                raise exc from None
-            try:
-                content = self.store.get_manifest(damaged)
-            except (InvalidManifestError, IntegrityError) as unreadable:
-                return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated=unreadable.message)], None
-            if isinstance(content, Index):
-                raise  # the tag is fine: the error came from elsewhere (a referrers API answer)
-            return [TreeNode(NodeKind.DAMAGED, damaged, tag, truncated="an image manifest, not an index")], None
+    def _referrers(self, located: Located, depth: int) -> tuple[list[TreeNode], str | None]:
+        if located.damaged is not None:  # the referrers tag is what broke the listing: show it as a node
+            damaged = located.damaged
+            return [TreeNode(NodeKind.DAMAGED, damaged.descriptor, damaged.tag, truncated=damaged.reason)], None
+        if located.listing_error is not None:  # the tag is fine or absent: the error came from elsewhere
+            raise located.listing_error
         nodes: list[TreeNode] = []
-        for shown, referrer in enumerate(found):
+        for shown, referrer in enumerate(located.referrers):
             if self.full:  # the rest are not even made into nodes: say how many were left out
-                left = len(found) - shown
+                left = len(located.referrers) - shown
                 return nodes, (f"the tree reached its limit of {self.max_nodes} manifests: {left} more referrers "
-                               f"of {subject} are not shown")
-            nodes.append(self.expand(NodeKind.REFERRER, referrer, None, depth + 1))
-        return nodes, listing_cut(found)
+                               f"of {located.subject} are not shown")
+            nodes.append(self.expand(NodeKind.REFERRER, referrer.descriptor, None, depth + 1))
+        return nodes, located.cut

@@ -54,7 +54,7 @@ from supplychain.errors import (
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
-from supplychain.oci.referrers import filter_by_type, referrers_in, referrers_tag, without_referrer
+from supplychain.oci.referrers import ReferrerListing, filter_by_type, referrers_in, referrers_tag, without_referrer
 from supplychain.oci.store import PushResult
 from supplychain.reference import is_ref_name
 
@@ -436,9 +436,11 @@ class OciLayout:
         tag_desc = view.by_tag.get(tag)
         # The referrers tag itself is not one of the referrers it lists.
         found = [d for d in view.referrers.get(subject, ()) if tag_desc is None or d.digest != tag_desc.digest]
+        scanned = {d.digest for d in found}
         if tag_desc is not None:
             found.extend(referrers_in(self.get_manifest(tag_desc), where=f"{self.name}:{tag}"))
-        return filter_by_type(found, artifact_type)
+        from_tag = frozenset(d.digest for d in found) - scanned  # where each lives, for oci.locate
+        return ReferrerListing(filter_by_type(found, artifact_type), from_tag=from_tag)
 
     def _index_subjects(self, entries: Iterable[Descriptor]) -> dict[Digest, list[Descriptor]]:
         """Subject -> referrers (in entry order) of the manifests ``index.json`` lists: one scan per change of

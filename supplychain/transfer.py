@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.graph import DEFAULT_MAX_NODES, NODE_LIMIT, NodeKind, TreeNode, build_tree
+from supplychain.oci.attachment import TAG_KINDS
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.referrers import damaged_tag_hint
@@ -37,7 +38,7 @@ ProgressCallback = Callable[[Descriptor, int], None]
 
 _DOCKER_TYPES = frozenset({MediaType.DOCKER_MANIFEST, MediaType.DOCKER_MANIFEST_LIST})
 # cosign's tags of one layer per item, which the destination may hold more of (merged, never replaced).
-_LAYERED_TAGS = frozenset({NodeKind.SIGNATURE, NodeKind.ATTESTATION, NodeKind.SBOM})
+_LAYERED_TAGS = frozenset(TAG_KINDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from supplychain.oci.store import ArtifactStore
 
 
-# triangulate --type values that are a cosign tag, computed from the digest (the values of oci.attachment's
+# triangulate --type values that are a cosign tag, computed from the digest (values of oci.attachment's
 # AttachmentKind, repeated so that this module imports nothing for --help).
-_TAG_KINDS = {"signature": "sig", "attestation": "att", "sbom": "sbom"}
+_TAG_KINDS = frozenset({"signature", "attestation", "sbom"})
 
 
 class ConfirmationRequiredError(SupplyChainError):
@@ -78,7 +78,7 @@ def attach_signature_command(
       supplychain attach signature --payload payload.json --signature - \\
           --certificate leaf.pem --certificate-chain chain.pem oci:./layout:v1 < sig.b64
     """
-    from supplychain.attachments import repository_name
+    from supplychain.attachments.triangulate import repository_name
     from supplychain.report.attachment import attached_line
     from supplychain.signing import attach
     from supplychain.store import open_store
@@ -132,7 +132,7 @@ def download_signature_command(
       supplychain download signature registry.example.com/app:1.0
       supplychain download signature registry.example.com/app:1.0 | jq -r .Base64Signature
     """
-    from supplychain.attachments import download_signatures
+    from supplychain.attachments.download import download_signatures
     from supplychain.report.attachment import download_lines, problem_lines
     from supplychain.store import open_store
 
@@ -175,15 +175,18 @@ def triangulate_command(
         # triangulate needs the registry only to resolve a tag, too).
         from supplychain.oci.attachment import AttachmentKind, attachment_location, attachment_repository
 
-        click.echo(attachment_location(attachment_repository(ref), ref.digest, AttachmentKind(_TAG_KINDS[kind])))
+        click.echo(attachment_location(attachment_repository(ref), ref.digest, AttachmentKind(kind)))
         return
 
-    from supplychain.attachments import TriangulateType, repository_name, triangulate
+    from supplychain.attachments.triangulate import repository_name, triangulate, triangulate_bundles
+    from supplychain.oci.attachment import AttachmentKind
     from supplychain.store import open_store
 
+    repository = repository_name(ref)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         subject = _resolve(store, ref, None)
-        locations = triangulate(store, subject.digest, TriangulateType(kind), repository=repository_name(ref))
+        locations = (triangulate_bundles(store, subject.digest, repository=repository) if kind == "bundle"
+                     else (triangulate(subject.digest, AttachmentKind(kind), repository=repository),))
     for location in locations:
         click.echo(location)
 
@@ -217,7 +220,9 @@ def clean_command(
       supplychain clean registry.example.com/app@sha256:<hex>
       supplychain clean --type signature -f registry.example.com/app:1.0
     """
-    from supplychain.attachments import CleanType, clean_attachments, plan_clean, repository_name
+    from supplychain.attachments.clean import clean_attachments, plan_clean
+    from supplychain.attachments.triangulate import repository_name
+    from supplychain.oci.attachment import AttachmentKind
     from supplychain.report import attachment as report
     from supplychain.store import open_store
 
@@ -229,7 +234,7 @@ def clean_command(
     repository = repository_name(ref)
     with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
         subject = _resolve(store, ref, "cleaning the attachments of")
-        plan = plan_clean(store, subject.digest, CleanType(clean_type))
+        plan = plan_clean(store, subject.digest, None if clean_type == "all" else AttachmentKind(clean_type))
         for line in report.left_alone_lines(plan.left_alone, repository):
             click.echo(line, err=True)
         if not plan.deletions:

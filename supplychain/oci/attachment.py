@@ -17,16 +17,34 @@ COSIGN_DOCKER_HUB = "index.docker.io"  # go-containerregistry's name.DefaultRegi
 
 
 class AttachmentKind(StrEnum):
-    """The three tag suffixes cosign uses."""
+    """What an attachment is, wherever it lives (a cosign tag, a referrer, a BuildKit attestation manifest): the
+    one kind enum of the package. The values are the words ``--type`` and the JSON reports use."""
 
-    SIGNATURE = "sig"
-    ATTESTATION = "att"
+    SIGNATURE = "signature"
+    ATTESTATION = "attestation"
     SBOM = "sbom"
+    OTHER = "other"  # a referrer of another tool (a Notation signature, ...): only ``clean --type all`` touches it
+
+
+# The kinds cosign keeps at a tag, and the tag suffix of each.
+TAG_KINDS = (AttachmentKind.SIGNATURE, AttachmentKind.ATTESTATION, AttachmentKind.SBOM)
+_TAG_SUFFIX = {AttachmentKind.SIGNATURE: "sig", AttachmentKind.ATTESTATION: "att", AttachmentKind.SBOM: "sbom"}
+_SUFFIX_KIND = {suffix: kind for kind, suffix in _TAG_SUFFIX.items()}
+
+# cosign v3's annotations on a Sigstore bundle referrer manifest (SPECS.md "cosign v3"), and the predicate type of
+# the statement ``cosign sign`` signs: what tells a signature bundle from an attestation bundle without reading it.
+BUNDLE_CONTENT_ANNOTATION = "dev.sigstore.bundle.content"
+BUNDLE_PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType"
+BUNDLE_CONTENT_MESSAGE_SIGNATURE = "message-signature"
+COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 def attachment_tag(subject: Digest, kind: AttachmentKind) -> str:
-    """``sha256-<hex>.<suffix>``: where cosign keeps ``kind`` for ``subject``."""
-    return f"{subject.tag_form}.{kind.value}"
+    """``sha256-<hex>.<suffix>``: where cosign keeps ``kind`` for ``subject`` (``kind`` one of ``TAG_KINDS``)."""
+    suffix = _TAG_SUFFIX.get(kind)
+    if suffix is None:
+        raise ValueError(f"cosign keeps no {kind.value} attachment at a tag")
+    return f"{subject.tag_form}.{suffix}"
 
 
 def cosign_repository_name(ref: ImageReference) -> str:
@@ -55,9 +73,8 @@ def parse_attachment_tag(tag: str) -> tuple[Digest, AttachmentKind] | None:
     stem, dot, suffix = tag.rpartition(".")
     if not dot:
         return None
-    try:
-        kind = AttachmentKind(suffix)
-    except ValueError:
+    kind = _SUFFIX_KIND.get(suffix)
+    if kind is None:
         return None
     algorithm, dash, hex_ = stem.partition("-")
     if not dash:

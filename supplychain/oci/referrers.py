@@ -13,17 +13,26 @@ from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index
 
 class ReferrerListing(list[Descriptor]):
     """A referrers listing that a store may have cut short at its cap on descriptors (issue 7.3: a referrers API
-    can page forever); ``cut`` says so, in words, and is ``None`` for a complete listing. A plain list, so every
-    caller of ``ArtifactStore.referrers`` keeps working; those that report read ``listing_cut``."""
+    can page forever); ``cut`` says so, in words, and is ``None`` for a complete listing. ``from_tag``: the
+    digests found only in the referrers tag (the rest came from the store's own index: a registry's referrers
+    API, a layout's scan of ``index.json``). A plain list, so every caller of ``ArtifactStore.referrers`` keeps
+    working; those that report read ``listing_cut`` and ``listed_by_tag``."""
 
-    def __init__(self, items: list[Descriptor] = (), cut: str | None = None) -> None:  # type: ignore[assignment]
+    def __init__(self, items: list[Descriptor] = (), cut: str | None = None,  # type: ignore[assignment]
+                 *, from_tag: frozenset[Digest] = frozenset()) -> None:
         super().__init__(items)
         self.cut = cut
+        self.from_tag = from_tag
 
 
 def listing_cut(found: list[Descriptor]) -> str | None:
     """Why the listing ``found`` (from ``ArtifactStore.referrers``) is incomplete, or ``None``."""
     return found.cut if isinstance(found, ReferrerListing) else None
+
+
+def listed_by_tag(found: list[Descriptor]) -> frozenset[Digest]:
+    """The digests of ``found`` (from ``ArtifactStore.referrers``) that only the referrers tag listed."""
+    return found.from_tag if isinstance(found, ReferrerListing) else frozenset()
 
 
 def referrers_tag(subject: Digest) -> str:

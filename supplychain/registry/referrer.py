@@ -5,16 +5,15 @@ image index. A registry without the API answers 404 (some 400/405/501); then, an
 empty list (a known quirk: data sits in the tag while the API says nothing), the client reads the referrers
 tag ``<alg>-<hex>`` ("Referrers tag schema"), and results are merged and deduplicated by digest.
 
-Writers keep that tag up to date ("Pushing manifests with subject"): read it (missing = empty), append, put.
-The registry offers no compare-and-swap, so two writers can overwrite each other; each writer therefore
-waits a moment after its put, re-reads, and tries again until its entry is listed (bounded attempts).
+Writers keep that tag up to date ("Pushing manifests with subject"): read it (missing = empty), append, put,
+read again to confirm, with ``oci.tagwriter`` (the writer of cosign's tags too): the registry offers no
+compare-and-swap, so two writers can overwrite each other.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,7 +21,7 @@ import httpx
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, NotFoundError, RegistryError
 from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import Descriptor, Index, parse_manifest
+from supplychain.oci.model import AnyManifest, Descriptor, Index, build_index, parse_manifest
 from supplychain.oci.referrers import (
     ReferrerListing,
     filter_by_type,
@@ -31,6 +30,7 @@ from supplychain.oci.referrers import (
     with_referrer,
     without_referrer,
 )
+from supplychain.oci.tagwriter import write_tag
 from supplychain.registry.errors import Action, parse_error_body
 from supplychain.registry.paging import next_link, paginate
 
@@ -43,9 +43,6 @@ logger = logging.getLogger("supplychain.registry")
 NO_API_STATUSES = frozenset({400, 404, 405, 501})
 # Read-append-put rounds before giving up on a busy referrers tag.
 TAG_UPDATE_ATTEMPTS = 6
-# After our put, wait this long (seconds, uniform) so that a writer who read the tag before our put has
-# landed its own put before we check that ours survived.
-SETTLE_DELAY = (0.05, 0.25)
 
 
 def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str | None) -> ReferrerListing:
@@ -57,10 +54,13 @@ def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str
     found: list[Descriptor] = []
     cap = repo.client.settings.max_referrers
     cut = None
+    from_tag: frozenset[Digest] = frozenset()
     if repo.client.referrers_api is not False:
         found, cut = _from_api(repo, subject, artifact_type, cap)
     if cut is None and not filter_by_type(found, artifact_type):
-        found += read_referrers_tag(repo, subject)
+        tagged = read_referrers_tag(repo, subject)
+        from_tag = frozenset(d.digest for d in tagged) - {d.digest for d in found}
+        found += tagged
         if len(found) > cap:
             del found[cap:]
             cut = f"the referrers tag lists more than {cap} referrers"
@@ -68,7 +68,7 @@ def list_referrers(repo: RegistryRepository, subject: Digest, artifact_type: str
         cut = (f"the referrers listing of {repo.name}@{subject} was cut at {cap} descriptors ({cut}); "
                "the rest was not read (SUPPLYCHAIN_MAX_REFERRERS)")
         logger.warning("%s", cut)
-    return ReferrerListing(filter_by_type(found, artifact_type), cut)
+    return ReferrerListing(filter_by_type(found, artifact_type), cut, from_tag=from_tag)
 
 
 def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | None, cap: int
@@ -133,37 +133,42 @@ def read_referrers_tag(repo: RegistryRepository, subject: Digest) -> list[Descri
 
 def add_to_referrers_tag(repo: RegistryRepository, subject: Digest, added: Descriptor) -> None:
     """Append ``added`` to the referrers tag of ``subject``, tolerating concurrent writers."""
-    _update(repo, subject, added.digest, lambda current: with_referrer(current, added), present=True)
+    _update(repo, subject, _ReferrerEdit(f"{repo.name}:{referrers_tag(subject)}", added.digest, added))
 
 
 def remove_from_referrers_tag(repo: RegistryRepository, subject: Digest, removed: Digest) -> None:
     """Remove ``removed`` from the referrers tag of ``subject`` (nothing to do when it is not listed)."""
-    _update(repo, subject, removed, lambda current: without_referrer(current, removed), present=False)
+    _update(repo, subject, _ReferrerEdit(f"{repo.name}:{referrers_tag(subject)}", removed, None))
 
 
-def _update(
-    repo: RegistryRepository,
-    subject: Digest,
-    digest: Digest,
-    change: Callable[[list[Descriptor]], Index | None],
-    *,
-    present: bool,
-) -> None:
+def _update(repo: RegistryRepository, subject: Digest, edit: _ReferrerEdit) -> None:
     tag = referrers_tag(subject)
     client = repo.client
-    for attempt in range(TAG_UPDATE_ATTEMPTS):
-        updated = change(read_referrers_tag(repo, subject))
-        if updated is None:
-            return  # already as wanted
-        repo.put_manifest(updated, tag=tag)
-        client.sleep(random.uniform(*SETTLE_DELAY))  # noqa: S311 - timing jitter, not a secret
-        listed = any(d.digest == digest for d in read_referrers_tag(repo, subject))
-        if listed == present:
-            return
-        logger.debug("referrers tag %s of %s was overwritten by another writer; retrying", tag, repo.name)
-        client.sleep(client.retry.delay(attempt))
-    raise RegistryError(
-        f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
-        f"({TAG_UPDATE_ATTEMPTS} attempts)",
-        hint="push the referrer again when the concurrent pushes are over",
+    write_tag(
+        repo, tag, edit, attempts=TAG_UPDATE_ATTEMPTS, sleep=client.sleep, backoff=client.retry.delay,
+        lost=lambda: RegistryError(
+            f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
+            f"({TAG_UPDATE_ATTEMPTS} attempts)",
+            hint="push the referrer again when the concurrent pushes are over",
+        ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _ReferrerEdit:
+    """List ``added`` (or, with ``None``, unlist ``digest``) in a referrers tag (``oci.tagwriter.TagEdit``)."""
+
+    where: str
+    digest: Digest
+    added: Descriptor | None
+
+    def parse(self, found: AnyManifest | None) -> list[Descriptor]:
+        return [] if found is None else referrers_in(found, where=self.where)
+
+    def done(self, state: list[Descriptor]) -> bool:
+        return any(d.digest == self.digest for d in state) == (self.added is not None)
+
+    def build(self, state: list[Descriptor]) -> Index:
+        # Called only when not done(): appending, it is absent; removing, it is listed; so neither is None.
+        changed = with_referrer(state, self.added) if self.added is not None else without_referrer(state, self.digest)
+        return changed if changed is not None else build_index(state)

@@ -21,28 +21,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, assert_never
 
-from supplychain.attachments import (
+from supplychain.attachments.clean import CleanPlan, CleanResult, Deletion, LeftAlone
+from supplychain.attachments.download import (
     BundleSignature,
-    CleanPlan,
-    CleanResult,
-    CleanType,
-    Deletion,
     DownloadedSignature,
-    LeftAlone,
     LegacySignature,
     SignatureDownload,
 )
-from supplychain.attachments import Certificate as CertificateParts
+from supplychain.attachments.download import Certificate as CertificateParts
+from supplychain.oci.attachment import AttachmentKind
 from supplychain.report.text import escape, escape_json_text
 from supplychain.signing.attach import AttachedSignature
 from supplychain.signing.gojson import encode
 
 _CLEAN_PROMPT = {
     # cosign's warnings before its confirmation prompt (cmd/cosign/cli/clean.go, prompt()).
-    CleanType.SIGNATURE: "this will remove all signatures from the image",
-    CleanType.ATTESTATION: "this will remove all attestations from the image",
-    CleanType.SBOM: "this will remove all SBOMs from the image",
-    CleanType.ALL: "this will remove all signatures, SBOMs and attestations from the image",
+    AttachmentKind.SIGNATURE: "this will remove all signatures from the image",
+    AttachmentKind.ATTESTATION: "this will remove all attestations from the image",
+    AttachmentKind.SBOM: "this will remove all SBOMs from the image",
+    None: "this will remove all signatures, SBOMs and attestations from the image",
 }
 
 
@@ -102,14 +99,14 @@ def attached_line(result: AttachedSignature, repository: str) -> str:
 
 def clean_warning(plan: CleanPlan) -> str:
     """cosign's warning line before the confirmation prompt."""
-    return f"WARNING: {_CLEAN_PROMPT[plan.clean_type]}"
+    return f"WARNING: {_CLEAN_PROMPT[plan.kind]}"
 
 
 def plan_lines(plan: CleanPlan, repository: str) -> list[str]:
     """What will be deleted, one line each (the referrers a damaged referrers tag hides, as one line)."""
     lines = [f"  - {escape(d.describe(repository))}" for d in plan.deletions]
     if plan.relist_referrers:
-        kind = "every referrer" if plan.clean_type is CleanType.ALL else f"the {plan.clean_type.value} referrers"
+        kind = "every referrer" if plan.kind is None else f"the {plan.kind.value} referrers"
         lines.insert(1, f"  - then {kind} of {plan.subject}, listed once the damaged tag is gone")
     return lines
 
@@ -120,9 +117,9 @@ def removed_line(deletion: Deletion, reference: str, repository: str) -> str:
 
 
 def nothing_to_clean_line(plan: CleanPlan, reference: str) -> str:
-    """The stderr note when there is nothing of ``plan.clean_type`` to delete."""
-    what = {CleanType.ALL: "Nothing", CleanType.SIGNATURE: "No signatures", CleanType.ATTESTATION: "No attestations",
-            CleanType.SBOM: "No SBOMs"}[plan.clean_type]
+    """The stderr note when there is nothing of ``plan.kind`` to delete."""
+    what = {None: "Nothing", AttachmentKind.SIGNATURE: "No signatures", AttachmentKind.ATTESTATION: "No attestations",
+            AttachmentKind.SBOM: "No SBOMs"}[plan.kind]
     return f"{what} attached to {escape(reference)} ({plan.subject}): nothing to clean"
 
 

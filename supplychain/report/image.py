@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from supplychain.graph import NodeKind, TreeNode
+from supplychain.oci.attachment import AttachmentKind
 from supplychain.oci.model import Descriptor
 from supplychain.report.text import escape
 from supplychain.summary import ImageSummary
@@ -113,9 +114,9 @@ _KIND_LABEL = {
     NodeKind.ROOT: "",
     NodeKind.PLATFORM: "platform",
     NodeKind.REFERRER: "referrer",
-    NodeKind.SIGNATURE: "signature (cosign tag)",
-    NodeKind.ATTESTATION: "attestation (cosign tag)",
-    NodeKind.SBOM: "sbom (cosign tag)",
+    AttachmentKind.SIGNATURE: "signature (cosign tag)",
+    AttachmentKind.ATTESTATION: "attestation (cosign tag)",
+    AttachmentKind.SBOM: "sbom (cosign tag)",
     NodeKind.DAMAGED: "damaged referrers tag",
 }
 

@@ -40,10 +40,11 @@ from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor
 from supplychain.oci.store import ArtifactStore
+from supplychain.oci.tagwriter import Sleep
 from supplychain.signing import legacy
 from supplychain.signing.error import InvalidPayloadError, SignatureTagError
 from supplychain.signing.payload import parse_payload
-from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
+from supplychain.signing.writer import append_signature_layer, read_signature_layers
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024

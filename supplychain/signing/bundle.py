@@ -22,26 +22,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from supplychain.keys import PublicKey
-from supplychain.oci.mediatype import MediaType
+from supplychain.oci.attachment import BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION
+from supplychain.oci.mediatype import SIGSTORE_BUNDLE_TYPES, MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, Descriptor, Manifest, build_manifest
 from supplychain.signing import gojson
 from supplychain.signing.dsse import Envelope, decode_bytes, envelope_from_json
 from supplychain.signing.error import InvalidPayloadError
 
+# The bundle version we write; what we read is any of oci.mediatype.SIGSTORE_BUNDLE_TYPES.
 BUNDLE_MEDIA_TYPE = MediaType.SIGSTORE_BUNDLE_V03.value
-# Both spellings of bundle media types, versions 0.1 to 0.3 (protobuf-specs "Bundle.media_type").
-_BUNDLE_TYPE_RE = re.compile(
-    r"^application/vnd\.dev\.sigstore\.bundle(?:\+json;version=0\.[123]|\.v0\.[123]\+json)$"
-)
-CONTENT_ANNOTATION = "dev.sigstore.bundle.content"
-PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType"
 CREATED_ANNOTATION = "org.opencontainers.image.created"
 CONTENT_DSSE = "dsse-envelope"
 
@@ -90,7 +85,7 @@ def parse_bundle(data: bytes) -> ParsedBundle:
     if not isinstance(doc, dict):
         raise InvalidPayloadError("bundle is not a JSON object")
     media_type = doc.get("mediaType")
-    if not isinstance(media_type, str) or not _BUNDLE_TYPE_RE.match(media_type):
+    if not isinstance(media_type, str) or media_type not in SIGSTORE_BUNDLE_TYPES:
         raise InvalidPayloadError(f"bundle mediaType: expected a Sigstore bundle v0.1-v0.3 type, got {media_type!r}")
     material = doc.get("verificationMaterial")
     if not isinstance(material, dict):
@@ -151,8 +146,8 @@ def bundle_referrer(bundle: bytes, subject: Descriptor, predicate_type: str, cre
     """The OCI 1.1 referrer manifest that stores ``bundle`` for ``subject`` (config: the empty descriptor)."""
     layer = Descriptor.for_bytes(BUNDLE_MEDIA_TYPE, bundle)
     annotations = {
-        CONTENT_ANNOTATION: CONTENT_DSSE,
-        PREDICATE_TYPE_ANNOTATION: predicate_type,
+        BUNDLE_CONTENT_ANNOTATION: CONTENT_DSSE,
+        BUNDLE_PREDICATE_TYPE_ANNOTATION: predicate_type,
         CREATED_ANNOTATION: rfc3339(created),
     }
     return build_manifest(

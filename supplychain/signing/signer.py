@@ -28,9 +28,10 @@ from typing import assert_never
 from supplychain.digest import Digest
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE, AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
+from supplychain.oci.tagwriter import Sleep
 from supplychain.signing import legacy
 from supplychain.signing.attach import SigningCertificate
 from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
@@ -38,7 +39,7 @@ from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelo
 from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement
+from supplychain.signing.statement import build_statement
 from supplychain.signing.transparency import (
     SigningLog,
     check_loggable,
@@ -47,7 +48,7 @@ from supplychain.signing.transparency import (
     rekor_bundle_annotation,
     tlog_entry_json,
 )
-from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
+from supplychain.signing.writer import append_signature_layer, read_signature_layers
 from supplychain.tlog.evidence import RekorEntry
 
 Clock = Callable[[], datetime]

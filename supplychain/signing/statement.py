@@ -21,12 +21,12 @@ from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError
+from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE
 from supplychain.signing import gojson
 from supplychain.signing.error import InvalidPayloadError
 
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 @dataclass(frozen=True, slots=True)

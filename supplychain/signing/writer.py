@@ -1,55 +1,35 @@
-"""Append one signature layer to cosign's ``sha256-<hex>.sig`` manifest without losing concurrent writers'.
+"""Append layers to cosign's one-layer-per-item tags (``sha256-<hex>.sig|.att|.sbom``) without losing concurrent
+writers' layers.
 
-The legacy scheme is read, append, put (``signing.legacy``). Neither the distribution spec nor an OCI image
-layout offers a compare-and-swap on a tag, so two writers who read the same manifest overwrite each other and
-one signature is silently lost. As the referrers-tag writer does (``registry.referrer``), each writer therefore
-waits a short random time after its put, reads the tag again and checks that its layer (same payload digest, same
-signature) is listed; if not, it appends again, a bounded number of times, and then fails: a lost signature is
-never reported as stored. The confirmation only works if a writer's put lands soon after the read it is built on,
-so blobs are uploaded first (the config blob depends on the layer list), then the tag is read again, and the
-manifest is put only if the tag did not change meanwhile (else it is rebuilt on what is there now): the read a put
-is built on is one request old.
-
-Reading a tag that others are writing has one more hazard: CNCF distribution (the reference registry) rewrites a
-tag's link file in place, so a GET that races a PUT of the same tag can read it empty and answer 500
-("invalid checksum digest format"). The transport does not retry a 500 (usually a registry bug that answers the
-same way again); reads of the ``.sig`` tag here try again a few times after a short random wait.
+The legacy scheme is read, append, put (``signing.legacy``); the read-change-put-confirm loop, its settle delay and
+its retries are ``oci.tagwriter``'s, shared with the referrers tag. This module says what the tag holds (an image
+manifest whose layers are the items; an index there is refused), when a layer is listed (same payload digest, same
+signature), and how the manifest is rebuilt (blobs uploaded first, since the config blob depends on the layer
+list; then the tag is read again before the put: ``rebase_attempts``).
 """
 
 from __future__ import annotations
 
-import logging
-import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from supplychain.digest import Digest
-from supplychain.errors import NotFoundError, RegistryError
 from supplychain.limits import MAX_LAYERS
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.model import AnyManifest, Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
+from supplychain.oci.tagwriter import Sleep, read_tag, write_tag
 from supplychain.signing import legacy
 from supplychain.signing.error import SignatureTagError, SignatureWriteError
 
-logger = logging.getLogger("supplychain.signing")
-
-Sleep = Callable[[float], None]
-
 # Read-append-put rounds before giving up on a busy .sig tag.
 APPEND_ATTEMPTS = 8
-# After our put, wait this long (seconds, uniform) so that a writer who read the tag before our put has landed
-# its own put before we check that ours survived (the same range as the referrers-tag writer).
-SETTLE_DELAY = (0.05, 0.25)
-# Before appending again, a random wait of up to BACKOFF_BASE * 2**attempt seconds (capped), so that writers
-# who collided do not collide again in step.
-BACKOFF_BASE = 0.05
-BACKOFF_CAP = 1.0
 # Rebuilds of one put on a tag that changed while its blobs were uploaded, before putting anyway.
 REBASE_ATTEMPTS = 4
-# Reads of the .sig tag answered with a registry error (see the module docstring), and the longest wait between.
+# Reads of the tag answered with a registry error (a read racing a write, ``oci.tagwriter``), in all.
 READ_ATTEMPTS = 5
-READ_BACKOFF_CAP = 0.5
+
+_Layers = tuple[Manifest | None, list[Descriptor]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +46,8 @@ def read_signature_layers(
 ) -> tuple[Manifest | None, list[Descriptor]]:
     """The ``.sig`` manifest at ``tag`` and its layers (``None`` and none if the tag is absent); an index there
     is refused with ``SignatureTagError``. A ``RegistryError`` is tried again (``READ_ATTEMPTS`` in all), since a
-    registry may answer 500 to a read racing a concurrent write of the tag (see the module docstring)."""
-    for attempt in range(READ_ATTEMPTS - 1):
-        try:
-            return _read_signature_layers(store, tag)
-        except RegistryError as exc:
-            logger.debug("reading %s:%s failed (%s); reading it again", store.name, tag, exc)
-            sleep(random.uniform(0, min(READ_BACKOFF_CAP, 2 * BACKOFF_BASE * 2**attempt)))  # noqa: S311 - jitter
-    return _read_signature_layers(store, tag)
-
-
-def _read_signature_layers(store: ArtifactStore, tag: str) -> tuple[Manifest | None, list[Descriptor]]:
-    try:
-        current = store.get_manifest(tag)
-    except NotFoundError:
-        return None, []
-    if not isinstance(current, Manifest):
-        raise SignatureTagError(f"{store.name}:{tag} holds an image index, not a signature manifest")
-    return current, list(current.layers)
+    registry may answer 500 to a read racing a concurrent write of the tag (``oci.tagwriter``)."""
+    return read_tag(store, tag, _LayerEdit(store, tag, (), {}), attempts=READ_ATTEMPTS, sleep=sleep).state
 
 
 def is_listed(layers: Sequence[Descriptor], layer: Descriptor) -> bool:
@@ -126,34 +90,44 @@ def append_layers(
     writer of ``append_signature_layer``, for any of cosign's one-layer-per-item tags (``.sig``, ``.att``,
     ``.sbom``; ``copy`` merges a source's layers into a destination's with it). ``blobs`` holds the content of
     the layers' blobs the store may lack (uploaded first); any other layer blob must be in the store already."""
-    current, listed = read_signature_layers(store, tag, sleep=sleep)
-    if current is not None and _all_listed(listed, layers):
-        return Appended(current.descriptor(), True, 0)
-    written = 0
-    failure: RegistryError | None = None
-    for attempt in range(attempts):
-        try:
-            pushed = _put(store, tag, current, listed, layers, blobs, sleep)
-        except RegistryError as exc:
-            failure = exc
-            logger.debug("writing %s:%s failed (%s); trying again", store.name, tag, exc)
-        else:
-            written += 1
-            sleep(random.uniform(*SETTLE_DELAY))  # noqa: S311 - timing jitter, not a secret
-            current, listed = read_signature_layers(store, tag, sleep=sleep)
-            if _all_listed(listed, layers):
-                return Appended(pushed, False, written)
-            logger.debug("%s:%s was overwritten by another writer; appending again", store.name, tag)
-        sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))  # noqa: S311 - jitter
-        current, listed = read_signature_layers(store, tag, sleep=sleep)
-        if current is not None and _all_listed(listed, layers):  # a write answered with an error did land
-            return Appended(current.descriptor(), False, written)
-    if written == 0 and failure is not None:
-        raise failure
-    raise SignatureWriteError(
-        f"the signature was not stored: other writers kept overwriting {store.name}:{tag} "
-        f"({attempts} attempts)"
+    edit = _LayerEdit(store, tag, layers, blobs)
+    result = write_tag(
+        store, tag, edit, attempts=attempts, sleep=sleep, read_attempts=READ_ATTEMPTS,
+        rebase_attempts=REBASE_ATTEMPTS, retry_failed_puts=True,
+        lost=lambda: SignatureWriteError(
+            f"the signature was not stored: other writers kept overwriting {store.name}:{tag} ({attempts} attempts)"
+        ),
     )
+    if result.pushed is not None:
+        return Appended(result.pushed, False, result.puts)
+    current = result.current.manifest
+    assert current is not None
+    return Appended(current.descriptor(), result.puts == 0, result.puts)
+
+
+@dataclass(frozen=True, slots=True)
+class _LayerEdit:
+    """Append ``layers`` to the one-layer-per-item manifest at ``tag`` (``oci.tagwriter.TagEdit``)."""
+
+    store: ArtifactStore
+    tag: str
+    layers: Sequence[Descriptor]
+    blobs: Mapping[Digest, bytes]
+
+    def parse(self, found: AnyManifest | None) -> _Layers:
+        if found is None:
+            return None, []
+        if not isinstance(found, Manifest):
+            raise SignatureTagError(f"{self.store.name}:{self.tag} holds an image index, not a signature manifest")
+        return found, list(found.layers)
+
+    def done(self, state: _Layers) -> bool:
+        current, listed = state
+        return current is not None and _all_listed(listed, self.layers)
+
+    def build(self, state: _Layers) -> Manifest:
+        _, listed = state
+        return _upload(self.store, self.tag, listed, _missing(listed, self.layers), self.blobs)
 
 
 def _all_listed(listed: Sequence[Descriptor], layers: Sequence[Descriptor]) -> bool:
@@ -167,31 +141,6 @@ def _missing(listed: Sequence[Descriptor], layers: Sequence[Descriptor]) -> list
         if not is_listed(listed, layer) and not is_listed(out, layer):
             out.append(layer)
     return out
-
-
-def _put(
-    store: ArtifactStore,
-    tag: str,
-    current: Manifest | None,
-    listed: list[Descriptor],
-    layers: Sequence[Descriptor],
-    blobs: Mapping[Digest, bytes],
-    sleep: Sleep,
-) -> Descriptor:
-    """Put the manifest of ``listed`` plus the ``layers`` it lacks under ``tag``, which held ``current``: blobs
-    first, then the tag is read again and, if it changed meanwhile, the manifest is rebuilt on what it holds now
-    (see the module docstring). The descriptor of the manifest put."""
-    for _ in range(REBASE_ATTEMPTS):
-        manifest = _upload(store, tag, listed, _missing(listed, layers), blobs)
-        now, now_listed = read_signature_layers(store, tag, sleep=sleep)
-        if _digest(now) == _digest(current):
-            break
-        current, listed = now, now_listed
-        if current is not None and _all_listed(listed, layers):  # an earlier put answered with an error did land
-            return current.descriptor()
-    else:
-        manifest = _upload(store, tag, listed, _missing(listed, layers), blobs)
-    return store.put_manifest(manifest, tag=tag).descriptor
 
 
 def _upload(
@@ -212,6 +161,3 @@ def _upload(
             store.put_blob(desc, [content])
     return manifest
 
-
-def _digest(manifest: Manifest | None) -> Digest | None:
-    return None if manifest is None else manifest.digest

@@ -4,6 +4,8 @@
    uses the referrers API or the referrers tag): each is a manifest whose first bundle layer is a Sigstore bundle.
 2. The legacy tag ``sha256-<hex>.sig`` (cosign v1/v2): each ``simplesigning`` layer is one signature.
 
+Both are found by the one attachment locator, ``oci.locate`` (descriptors, and the ``.sig`` manifest).
+
 cosign v3 looks at the ``.sig`` tag only when no parseable bundle exists; we read both, so a broken or hostile
 referrer cannot hide a valid legacy signature (and vice versa).
 
@@ -31,14 +33,13 @@ from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError
 from supplychain.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.locate import describe, locate
 from supplychain.oci.model import Descriptor, Manifest
-from supplychain.oci.referrers import listing_cut
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
-from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, ParsedBundle, parse_bundle
+from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, ParsedBundle, parse_bundle
 from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE
 from supplychain.signing.error import InvalidPayloadError
-from supplychain.signing.statement import COSIGN_SIGN_PREDICATE
 from supplychain.verify.result import EvidenceSource
 
 DEFAULT_MAX_SIGNATURES = 100
@@ -117,35 +118,32 @@ def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limi
 
 def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Candidates:
     """Look for the signatures of ``subject``: descriptors only, counted against ``max_signatures``."""
+    # Only the bundle version verify reads (BUNDLE_MEDIA_TYPE) is asked for: the registry filters by it.
+    located = locate(store, subject, artifact_type=BUNDLE_MEDIA_TYPE, tags=(AttachmentKind.SIGNATURE,),
+                     read_tags=True, max_layers=limits.max_layers)
     problems: list[str] = []
     warnings: list[str] = []
     skipped = 0
-
+    if located.listing_error is not None:
+        problems.append(f"referrers of {subject}: {describe(located.listing_error)}")
+    if located.cut is not None:
+        warnings.append(located.cut)
     referrers: list[Descriptor] = []
-    try:
-        found = store.referrers(subject, BUNDLE_MEDIA_TYPE)
-    except _EVIDENCE_ERRORS as exc:
-        problems.append(f"referrers of {subject}: {describe(exc)}")
-        found = []
-    cut = listing_cut(found)
-    if cut is not None:
-        warnings.append(cut)
-    for desc in found:
-        predicate = desc.annotations.get(PREDICATE_TYPE_ANNOTATION)
-        if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
+    for found in located.referrers:
+        if found.kind is not AttachmentKind.SIGNATURE:
             skipped += 1  # an attestation bundle, not an image signature
             continue
-        referrers.append(desc)
+        referrers.append(found.descriptor)
 
     tag = attachment_tag(subject, AttachmentKind.SIGNATURE)
+    problems.extend(located.problems)
     layers: list[tuple[int, Descriptor]] = []
-    sig_manifest = _legacy_manifest(store, tag, limits, problems)
-    if sig_manifest is not None:
-        for i, layer in enumerate(sig_manifest.layers):
-            if layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
-                layers.append((i, layer))
-            else:
-                skipped += 1  # containers/image: "sigstore non-signature attachments"
+    sig = located.tag(AttachmentKind.SIGNATURE)
+    for i, layer in enumerate(sig.layers if sig is not None else ()):
+        if layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
+            layers.append((i, layer))
+        else:
+            skipped += 1  # containers/image: "sigstore non-signature attachments"
 
     total = len(referrers) + len(layers)
     if total > limits.max_signatures:
@@ -164,23 +162,6 @@ def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Li
         yield _read_layer(store, found.tag, i, layer, limits)
     for desc in found.referrers:
         yield _read_referrer(store, desc, limits)
-
-
-def _legacy_manifest(store: ArtifactStore, tag: str, limits: Limits, problems: list[str]) -> Manifest | None:
-    try:
-        found = store.get_manifest(tag)
-    except NotFoundError:
-        return None
-    except (IntegrityError, InvalidInputError, RecursionError) as exc:
-        problems.append(f"{tag}: {describe(exc)}")
-        return None
-    if not isinstance(found, Manifest):
-        problems.append(f"{tag} holds an image index, not a signature manifest: ignored")
-        return None
-    if len(found.layers) > limits.max_layers:
-        problems.append(f"{tag} has {len(found.layers)} layers, over the limit of {limits.max_layers}: ignored")
-        return None
-    return found
 
 
 def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, limits: Limits) -> SignatureEvidence:
@@ -235,13 +216,6 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
         return _failed(base, f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
     return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
                  signature=envelope.signatures[0].sig, bundle=bundle)
-
-
-def describe(exc: Exception) -> str:
-    """An evidence read failure in words (``RecursionError`` speaks of the interpreter, not of the document)."""
-    if isinstance(exc, RecursionError):
-        return "the document nests JSON arrays and objects too deeply to read"
-    return str(exc)
 
 
 def _too_large(what: str, desc: Descriptor, cap: int) -> str:

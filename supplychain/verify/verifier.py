@@ -17,6 +17,7 @@ from typing import Any
 from supplychain.digest import Digest
 from supplychain.errors import ConfigurationError, InvalidManifestError, SupplyChainError
 from supplychain.keys import PublicKey
+from supplychain.oci.locate import describe
 from supplychain.oci.store import ArtifactStore
 from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, signer_of
 from supplychain.verify.check import (
@@ -33,7 +34,6 @@ from supplychain.verify.evidence import (
     Evidence,
     Limits,
     SignatureEvidence,
-    describe,
     find_candidates,
     read_candidates,
 )

@@ -20,29 +20,27 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from supplychain import keys
-from supplychain.attachments import (
+from supplychain.attachments.clean import (
     AttachmentTagError,
-    BundleSignature,
     CleanIncompleteError,
-    CleanType,
     Deletion,
+    clean_attachments,
+    plan_clean,
+)
+from supplychain.attachments.download import (
+    BundleSignature,
     LegacySignature,
-    NoBundlesError,
     NoSignaturesError,
     TooManySignaturesError,
-    TriangulateType,
     UnreadableSignaturesError,
-    clean_attachments,
     download_signatures,
-    plan_clean,
-    repository_name,
-    triangulate,
 )
+from supplychain.attachments.triangulate import NoBundlesError, repository_name, triangulate, triangulate_bundles
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.attachment import TAG_KINDS, AttachmentKind, attachment_tag
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.oci.store import ArtifactStore
@@ -166,18 +164,16 @@ def test_triangulate_legacy_kinds_print_the_tag_whether_or_not_it_exists(layout:
     digest = layout.resolve("single").digest
     base = f"oci:{layout.path}"
     for kind, suffix in (("signature", "sig"), ("attestation", "att"), ("sbom", "sbom")):
-        assert triangulate(layout, digest, TriangulateType(kind), repository=base) == (
-            f"{base}:sha256-{digest.hex}.{suffix}",
-        )
+        assert triangulate(digest, AttachmentKind(kind), repository=base) == f"{base}:sha256-{digest.hex}.{suffix}"
 
 
 def test_triangulate_bundles(layout: OciLayout, pair: keys.KeyPair):
     subject = layout.resolve("single")
     with pytest.raises(NoBundlesError, match=f"no Sigstore bundle referrers for {subject.digest}") as info:
-        triangulate(layout, subject.digest, TriangulateType.BUNDLE, repository="r")
+        triangulate_bundles(layout, subject.digest, repository="r")
     assert info.value.exit_code == ExitCode.NOT_FOUND
     digests = everything(layout, subject, pair)
-    found = triangulate(layout, subject.digest, TriangulateType.BUNDLE, repository="reg/app")
+    found = triangulate_bundles(layout, subject.digest, repository="reg/app")
     assert sorted(found) == sorted(f"reg/app@{digests[k]}" for k in ("sig-bundle", "att-bundle"))
 
 
@@ -316,13 +312,13 @@ def test_go_escaping_in_download_output():
 @pytest.mark.parametrize(
     ("clean_type", "expected"),
     [
-        (CleanType.SIGNATURE, ["sig-bundle", "sig"]),
-        (CleanType.ATTESTATION, ["att-bundle", "att"]),
-        (CleanType.SBOM, ["sbom-referrer", "sbom"]),
-        (CleanType.ALL, ["sig-bundle", "att-bundle", "sbom-referrer", "notation", "sig", "att", "sbom"]),
+        (AttachmentKind.SIGNATURE, ["sig-bundle", "sig"]),
+        (AttachmentKind.ATTESTATION, ["att-bundle", "att"]),
+        (AttachmentKind.SBOM, ["sbom-referrer", "sbom"]),
+        (None, ["sig-bundle", "att-bundle", "sbom-referrer", "notation", "sig", "att", "sbom"]),
     ],
 )
-def test_clean_by_type(layout: OciLayout, pair: keys.KeyPair, clean_type: CleanType, expected: list[str]):
+def test_clean_by_type(layout: OciLayout, pair: keys.KeyPair, clean_type: AttachmentKind | None, expected: list[str]):
     subject = layout.resolve("single")
     digests = everything(layout, subject, pair)
     by_digest = {v: k for k, v in digests.items()}
@@ -337,7 +333,7 @@ def test_clean_by_type(layout: OciLayout, pair: keys.KeyPair, clean_type: CleanT
     result = clean_attachments(layout, plan, on_deleted=seen.append)
     assert list(result.deleted) == seen == list(plan.deletions)
     remaining = {by_digest[d.digest] for d in layout.referrers(subject.digest)}
-    for kind in AttachmentKind:
+    for kind in TAG_KINDS:
         with contextlib.suppress(NotFoundError):
             remaining.add(by_digest[layout.resolve(attachment_tag(subject.digest, kind)).digest])
     assert remaining == set(digests) - set(expected)
@@ -348,7 +344,7 @@ def test_clean_by_type(layout: OciLayout, pair: keys.KeyPair, clean_type: CleanT
 def test_clean_signatures_then_verify_finds_none(layout: OciLayout, pair: keys.KeyPair):
     subject = layout.resolve("single")
     everything(layout, subject, pair)
-    clean_attachments(layout, plan_clean(layout, subject.digest, CleanType.SIGNATURE))
+    clean_attachments(layout, plan_clean(layout, subject.digest, AttachmentKind.SIGNATURE))
     verdict = verify_image(layout, subject.digest, VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True))
     assert not verdict.verified
     assert verdict.reasons() == ["no signatures found (1 non-signature attachments skipped)"]  # the attestation
@@ -358,7 +354,7 @@ def test_clean_signatures_then_verify_finds_none(layout: OciLayout, pair: keys.K
 
 def test_clean_nothing(layout: OciLayout):
     subject = layout.resolve("single")
-    plan = plan_clean(layout, subject.digest, CleanType.ALL)
+    plan = plan_clean(layout, subject.digest, None)
     assert plan.deletions == ()
     assert nothing_to_clean_line(plan, "oci:x:single") == (
         f"Nothing attached to oci:x:single ({subject.digest}): nothing to clean")
@@ -369,7 +365,7 @@ def test_tag_pointing_at_the_image_itself_is_refused(layout: OciLayout):
     subject = layout.resolve("single")
     layout.put_manifest(layout.get_manifest(subject), tag=attachment_tag(subject.digest, AttachmentKind.SIGNATURE))
     with pytest.raises(AttachmentTagError, match=r"points at the image .* itself"):
-        plan_clean(layout, subject.digest, CleanType.SIGNATURE)
+        plan_clean(layout, subject.digest, AttachmentKind.SIGNATURE)
 
 
 def test_shared_sbom_manifest_is_refused(layout: OciLayout):
@@ -379,7 +375,7 @@ def test_shared_sbom_manifest_is_refused(layout: OciLayout):
     add_tag_attachment(layout, single, AttachmentKind.SBOM, "text/spdx+json", SPDX)
     add_tag_attachment(layout, multi, AttachmentKind.SBOM, "text/spdx+json", SPDX)
     with pytest.raises(AttachmentTagError, match=f"same manifest as sha256-{multi.hex}.sbom"):
-        plan_clean(layout, single, CleanType.SBOM)
+        plan_clean(layout, single, AttachmentKind.SBOM)
     assert layout.resolve(attachment_tag(multi, AttachmentKind.SBOM))
 
 
@@ -409,7 +405,7 @@ class FailingDeletes:
 def test_failure_midway_reports_what_was_deleted(layout: OciLayout, pair: keys.KeyPair):
     subject = layout.resolve("single")
     everything(layout, subject, pair)
-    plan = plan_clean(layout, subject.digest, CleanType.SIGNATURE)
+    plan = plan_clean(layout, subject.digest, AttachmentKind.SIGNATURE)
     unsupported = RegistryError("manifest r@x: the registry does not support this operation (unsupported)")
     store = FailingDeletes(layout, 2, unsupported)
     seen = []
@@ -430,7 +426,7 @@ def test_failure_first_says_nothing_was_deleted(layout: OciLayout, pair: keys.Ke
 
     subject = layout.resolve("single")
     sign_image(layout, subject, pair.private_key, docker_reference=NAME)
-    plan = plan_clean(layout, subject.digest, CleanType.ALL)
+    plan = plan_clean(layout, subject.digest, None)
     store = FailingDeletes(layout, 1, AuthError("denied", hint="log in"))
     with pytest.raises(CleanIncompleteError, match=r"\(nothing was deleted\)") as info:
         clean_attachments(store, plan)  # type: ignore[arg-type]
@@ -441,7 +437,7 @@ def test_already_gone_is_skipped(layout: OciLayout, pair: keys.KeyPair):
     # Deleted by someone else between planning and deleting: a registry answers 404 (cosign ignores it too).
     subject = layout.resolve("single")
     sign_image(layout, subject, pair.private_key, docker_reference=NAME)
-    plan = plan_clean(layout, subject.digest, CleanType.SIGNATURE)
+    plan = plan_clean(layout, subject.digest, AttachmentKind.SIGNATURE)
     store = FailingDeletes(layout, 1, NotFoundError("manifest unknown"))
     result = clean_attachments(store, plan)  # type: ignore[arg-type]
     assert result.deleted == () and result.already_gone == plan.deletions
@@ -450,7 +446,7 @@ def test_already_gone_is_skipped(layout: OciLayout, pair: keys.KeyPair):
 def test_clean_report_lines(layout: OciLayout, pair: keys.KeyPair):
     subject = layout.resolve("single")
     digests = everything(layout, subject, pair)
-    plan = plan_clean(layout, subject.digest, CleanType.SBOM)
+    plan = plan_clean(layout, subject.digest, AttachmentKind.SBOM)
     assert plan_lines(plan, "reg/app") == [
         f"  - reg/app@{digests['sbom-referrer']} (application/spdx+json)",
         f"  - reg/app:sha256-{subject.digest.hex}.sbom",
@@ -491,9 +487,9 @@ def test_damaged_referrers_tag_blocks_the_referrers_read(layout: OciLayout):
         f"supplychain clean oci:{layout.path}@{subject.digest} --type all --force")
 
 
-@pytest.mark.parametrize("clean_type", list(CleanType))
+@pytest.mark.parametrize("clean_type", [*TAG_KINDS, None])
 def test_clean_removes_a_damaged_referrers_tag_then_the_referrers_behind_it(
-    layout: OciLayout, pair: keys.KeyPair, clean_type: CleanType
+    layout: OciLayout, pair: keys.KeyPair, clean_type: AttachmentKind | None
 ):
     subject = layout.resolve("single")
     digests = everything(layout, subject, pair)
@@ -514,10 +510,10 @@ def test_clean_removes_a_damaged_referrers_tag_then_the_referrers_behind_it(
         layout.resolve(subject.digest.tag_form)
     by_digest = {v: k for k, v in digests.items()}
     expected = {
-        CleanType.SIGNATURE: {"sig-bundle", "sig"},
-        CleanType.ATTESTATION: {"att-bundle", "att"},
-        CleanType.SBOM: {"sbom-referrer", "sbom"},
-        CleanType.ALL: set(digests),
+        AttachmentKind.SIGNATURE: {"sig-bundle", "sig"},
+        AttachmentKind.ATTESTATION: {"att-bundle", "att"},
+        AttachmentKind.SBOM: {"sbom-referrer", "sbom"},
+        None: set(digests),
     }[clean_type]
     assert {by_digest[d.digest] for d in seen[1:]} == expected
     assert build_tree(layout, subject)  # readable again
@@ -537,7 +533,7 @@ def test_damaged_referrers_tag_in_use_elsewhere_is_reset_not_deleted(layout: Oci
         shared = add_tag_attachment(layout, subject.digest, AttachmentKind.SBOM, "text/spdx+json", SPDX)
     layout.put_manifest(shared, tag=subject.digest.tag_form)
 
-    plan = plan_clean(layout, subject.digest, CleanType.ALL)
+    plan = plan_clean(layout, subject.digest, None)
     assert plan.deletions[0].reset
     assert "reset to an empty index" in plan_lines(plan, "r")[0]
     clean_attachments(layout, plan)
@@ -559,7 +555,7 @@ def test_tree_shows_a_damaged_referrers_tag(layout: OciLayout, pair: keys.KeyPai
     root = build_tree(layout, subject)
     kinds = [(child.kind, child.descriptor.digest) for child in root.children]
     assert kinds[0] == (NodeKind.DAMAGED, damaged.digest)
-    assert kinds[1][0] is NodeKind.SIGNATURE  # the rest of the tree is still there
+    assert kinds[1][0] is AttachmentKind.SIGNATURE  # the rest of the tree is still there
     assert root.children[0].truncated == "an image manifest, not an index"
     text = render_tree_text("oci:l:single", root)
     assert (f"damaged referrers tag: {damaged.digest} (tag {subject.digest.tag_form}) "

@@ -10,6 +10,7 @@ import pytest
 
 from supplychain.digest import Digest
 from supplychain.keys import generate_key_pair
+from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, Descriptor
 from supplychain.signing.bundle import (
@@ -21,7 +22,7 @@ from supplychain.signing.bundle import (
 )
 from supplychain.signing.dsse import DsseSignature, Envelope, decode_bytes, envelope_from_json, pae
 from supplychain.signing.error import InvalidPayloadError
-from supplychain.signing.statement import COSIGN_SIGN_PREDICATE, build_statement, parse_statement
+from supplychain.signing.statement import build_statement, parse_statement
 from tests.support.signatures import FIXED_TIME
 
 DIGEST = Digest.parse("sha256:" + "ab" * 32)

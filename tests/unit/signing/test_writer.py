@@ -14,10 +14,11 @@ from supplychain.errors import ExitCode, RegistryError
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Manifest
+from supplychain.oci.tagwriter import SETTLE_DELAY
 from supplychain.signing import SignatureWriteError, sign_image
 from supplychain.signing.legacy import SIGNATURE_ANNOTATION, encode_signature
 from supplychain.signing.payload import parse_payload
-from supplychain.signing.writer import APPEND_ATTEMPTS, READ_ATTEMPTS, SETTLE_DELAY, is_listed
+from supplychain.signing.writer import APPEND_ATTEMPTS, READ_ATTEMPTS, is_listed
 from supplychain.verify import VerifyPolicy, verify_image
 from tests.support.concurrency import RivalStore, no_sleep, run_together
 from tests.support.signatures import new_key

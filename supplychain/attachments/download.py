@@ -1,0 +1,285 @@
+"""``download signature``: every signature attached to one digest, as cosign's command of that name prints it.
+
+cosign v3 prints the Sigstore bundles of the referrers when there are any, else the legacy ``.sig`` layers; we
+return both (bundles first), so a broken or hostile referrer cannot hide a legacy signature, and vice versa (as
+``verify`` reads both). Where they are is ``oci.locate``'s answer; they are counted before any blob is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from supplychain.digest import Digest
+from supplychain.errors import (
+    IntegrityError,
+    InvalidInputError,
+    InvalidManifestError,
+    NotFoundError,
+    SizeLimitError,
+)
+from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
+from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.locate import describe, locate
+from supplychain.oci.mediatype import SIGSTORE_BUNDLE_TYPES
+from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.store import ArtifactStore
+from supplychain.signing import gojson, legacy
+from supplychain.signing.bundle import parse_bundle
+from supplychain.signing.error import InvalidPayloadError
+
+# cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused.
+DEFAULT_MAX_SIGNATURES = 100
+# What a damaged attachment raises while it is read: it becomes a problem, not the end of the command.
+_DAMAGE = (IntegrityError, InvalidInputError, NotFoundError)
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """An X.509 certificate, with the parts Go's ``x509.Certificate`` exposes as raw bytes and plain values."""
+
+    raw: bytes
+    raw_tbs_certificate: bytes
+    raw_subject_public_key_info: bytes
+    raw_subject: bytes
+    raw_issuer: bytes
+    signature: bytes
+    version: int  # as Go counts it: 3 for an X.509 v3 certificate
+    serial_number: int
+    not_before: datetime
+    not_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LegacySignature:
+    """One layer of the ``.sig`` manifest: cosign v2's ``SignedPayload``."""
+
+    location: str
+    base64_signature: str  # the annotation value, as stored
+    payload: bytes
+    certificate: Certificate | None = None
+    chain: tuple[Certificate, ...] | None = None
+    rekor_bundle: Mapping[str, Any] | None = None  # cosign's RekorBundle, fields in its order
+    rfc3161_timestamp: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BundleSignature:
+    """A Sigstore bundle referrer (cosign v3): the bundle document as stored."""
+
+    location: str
+    digest: Digest  # the referrer manifest
+    bundle: Mapping[str, Any]
+
+
+DownloadedSignature = LegacySignature | BundleSignature
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureDownload:
+    """Every readable signature of one digest (bundles first), and what could not be read."""
+
+    subject: Digest
+    signatures: tuple[DownloadedSignature, ...]
+    problems: tuple[str, ...] = ()
+
+
+class NoSignaturesError(NotFoundError):
+    """An image with no signature attached (cosign: "no signatures associated with <ref>")."""
+
+    default_hint = "sign it (supplychain sign) or attach one (supplychain attach signature); `supplychain tree` " \
+        "shows what is attached"
+
+
+class TooManySignaturesError(SizeLimitError):
+    """More signatures than the cap: none is read (cosign's limit is 100)."""
+
+    default_hint = "raise --max-signatures if you trust the repository, or remove old ones (supplychain clean)"
+
+
+class UnreadableSignaturesError(IntegrityError):
+    """Signatures were found, and none of them could be read."""
+
+    default_hint = "inspect them with `supplychain tree`; remove damaged ones with `supplychain clean`"
+
+
+def download_signatures(
+    store: ArtifactStore,
+    subject: Digest,
+    *,
+    max_signatures: int = DEFAULT_MAX_SIGNATURES,
+    max_signature_bytes: int = MAX_SIGNATURE_BYTES,
+) -> SignatureDownload:
+    """Read the signatures of ``subject``: signature bundle referrers, then the ``.sig`` layers.
+
+    Counted before any blob is read (``TooManySignaturesError`` over ``max_signatures``). A damaged signature
+    (missing blob, digest mismatch, bad annotation) becomes a problem and the others are still returned. None
+    at all is ``NoSignaturesError``; some, none readable, ``UnreadableSignaturesError``. Network and
+    authentication errors propagate.
+    """
+    located = locate(store, subject, tags=(AttachmentKind.SIGNATURE,), read_tags=True)
+    problems: list[str] = []
+    if located.listing_error is not None:  # e.g. a referrers tag that is not an index: the .sig tag may be fine
+        problems.append(f"referrers of {subject}: {describe(located.listing_error)}")
+    problems.extend(located.problems)
+    referrers = [a.descriptor for a in located.referrers if a.is_bundle and a.kind is AttachmentKind.SIGNATURE]
+    tag = attachment_tag(subject, AttachmentKind.SIGNATURE)
+    found = located.tag(AttachmentKind.SIGNATURE)
+    layers = list(found.layers) if found is not None else []
+    total = len(referrers) + len(layers)
+    if total > max_signatures:
+        raise TooManySignaturesError(
+            f"{subject} has {total} signatures ({len(layers)} in {tag}, {len(referrers)} referrers), more than "
+            f"the limit of {max_signatures}: none was read"
+        )
+    out: list[DownloadedSignature] = []
+    for desc in referrers:
+        try:
+            out.append(_read_bundle(store, desc, max_signature_bytes))
+        except _DAMAGE as exc:
+            problems.append(f"referrer {desc.digest}: {exc}")
+    for i, layer in enumerate(layers):
+        try:
+            out.append(_read_legacy(store, f"{tag} layer {i}", layer, max_signature_bytes))
+        except _DAMAGE as exc:
+            problems.append(f"{tag} layer {i}: {exc}")
+    if not out:
+        if problems:
+            raise UnreadableSignaturesError(
+                f"no readable signature for {subject} in {store.name}: {problems[0]}"
+                + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
+            )
+        raise NoSignaturesError(f"no signatures associated with {store.name}@{subject}")
+    return SignatureDownload(subject, tuple(out), tuple(problems))
+
+
+def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSignature:
+    location = f"referrer {desc.digest}"
+    if desc.size > MAX_MANIFEST_BYTES:
+        raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
+    manifest = store.get_manifest(desc)
+    if not isinstance(manifest, Manifest):
+        raise InvalidManifestError("expected an image manifest holding a bundle, got an image index")
+    layer = next((la for la in manifest.layers if la.media_type in SIGSTORE_BUNDLE_TYPES), None)
+    if layer is None:
+        raise InvalidManifestError("expected a Sigstore bundle layer, got none")
+    data = store.get_blob(layer, limit=cap)
+    parse_bundle(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
+    document = gojson.decode_strict(data)
+    return BundleSignature(location, desc.digest, document)
+
+
+def _read_legacy(store: ArtifactStore, location: str, layer: Descriptor, cap: int) -> LegacySignature:
+    annotations = layer.annotations
+    value = annotations.get(legacy.SIGNATURE_ANNOTATION)
+    if value is None:
+        # cosign v2 fails the same way (its Base64Signature accessor).
+        raise InvalidPayloadError(f"missing the {legacy.SIGNATURE_ANNOTATION} annotation")
+    payload = store.get_blob(layer, limit=cap)
+    certificate = legacy.annotation_value(annotations, legacy.CERTIFICATE_ANNOTATIONS)
+    chain = legacy.annotation_value(annotations, legacy.CHAIN_ANNOTATIONS)
+    rekor = legacy.annotation_value(annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+    stamp = legacy.annotation_value(annotations, (legacy.TIMESTAMP_ANNOTATION,))
+    certificates = parse_pem_certificates(certificate, "certificate") if certificate is not None else None
+    return LegacySignature(
+        location,
+        value,
+        payload,
+        certificates[0] if certificates else None,
+        parse_pem_certificates(chain, "chain") if chain is not None else None,
+        _rekor_bundle(rekor) if rekor is not None else None,
+        _timestamp(stamp) if stamp is not None else None,
+    )
+
+
+def parse_pem_certificates(text: str, what: str) -> tuple[Certificate, ...]:
+    """Every ``CERTIFICATE`` block of PEM ``text`` (other blocks are skipped, as cosign's ``LoadCerts`` does)."""
+    from asn1crypto import pem
+    from asn1crypto import x509 as asn1_x509
+
+    out = []
+    try:
+        for kind, _, der in pem.unarmor(text.encode("utf-8"), multiple=True):
+            if kind != "CERTIFICATE":
+                continue
+            cert = asn1_x509.Certificate.load(der, strict=True)
+            tbs = cert["tbs_certificate"]
+            validity = tbs["validity"]
+            out.append(Certificate(
+                raw=der,
+                raw_tbs_certificate=tbs.dump(),
+                raw_subject_public_key_info=tbs["subject_public_key_info"].dump(),
+                raw_subject=tbs["subject"].dump(),
+                raw_issuer=tbs["issuer"].dump(),
+                signature=cert["signature_value"].native,
+                version=int(str(tbs["version"].native).removeprefix("v")),
+                serial_number=tbs["serial_number"].native,
+                not_before=validity["not_before"].native.astimezone(UTC),
+                not_after=validity["not_after"].native.astimezone(UTC),
+            ))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidPayloadError(f"the {what} annotation is not a PEM certificate: {exc}") from exc
+    if not out:
+        raise InvalidPayloadError(f"the {what} annotation holds no PEM certificate")
+    return tuple(out)
+
+
+def _rekor_bundle(text: str) -> dict[str, Any]:
+    """cosign's ``RekorBundle`` as Go re-marshals it: ``SignedEntryTimestamp`` (base64), then ``Payload`` with
+    ``body``, ``integratedTime``, ``logIndex``, ``logID`` in that order (pkg/cosign/bundle/rekor.go)."""
+    doc = _json_object(text, "bundle")
+    payload = doc.get("Payload")
+    if not isinstance(payload, dict):
+        raise InvalidPayloadError("the bundle annotation has no Payload object")
+    return {
+        "SignedEntryTimestamp": _base64_field(doc.get("SignedEntryTimestamp", ""), "bundle SignedEntryTimestamp"),
+        "Payload": {
+            "body": payload.get("body"),
+            "integratedTime": _int_field(payload.get("integratedTime", 0), "bundle integratedTime"),
+            "logIndex": _int_field(payload.get("logIndex", 0), "bundle logIndex"),
+            "logID": _str_field(payload.get("logID", ""), "bundle logID"),
+        },
+    }
+
+
+def _timestamp(text: str) -> dict[str, Any]:
+    """cosign's ``RFC3161Timestamp``: ``{"SignedRFC3161Timestamp": base64}``."""
+    doc = _json_object(text, "RFC 3161 timestamp")
+    return {"SignedRFC3161Timestamp": _base64_field(doc.get("SignedRFC3161Timestamp", ""),
+                                                    "SignedRFC3161Timestamp")}
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        doc = gojson.decode_strict(text.encode("utf-8"))
+    except ValueError as exc:
+        raise InvalidPayloadError(f"the {what} annotation is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InvalidPayloadError(f"the {what} annotation is not a JSON object")
+    return doc
+
+
+def _int_field(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPayloadError(f"{what} is not an integer")
+    return value
+
+
+def _str_field(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidPayloadError(f"{what} is not a string")
+    return value
+
+
+def _base64_field(value: Any, what: str) -> str:
+    """A Go ``[]byte``/``strfmt.Base64`` field: decoded and re-encoded (standard, padded), as Go round-trips it."""
+    if not isinstance(value, str):
+        raise InvalidPayloadError(f"{what} is not a base64 string")
+    try:
+        return base64.b64encode(base64.b64decode(value, validate=True)).decode("ascii")
+    except binascii.Error as exc:
+        raise InvalidPayloadError(f"{what} is not valid base64") from exc
