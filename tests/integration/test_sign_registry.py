@@ -24,10 +24,9 @@ from supplychain.registry import RegistryRepository, open_repository
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from supplychain.verify import EvidenceSource, VerifyPolicy, verify_image
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.support import tlsca
 from tests.support.concurrency import run_together
-from tests.support.registry import RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
 from tests.support.signatures import new_key, put_bytes, run_cli
 from tests.support.tlog import LogProcess
 

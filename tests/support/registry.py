@@ -22,6 +22,10 @@ import yaml
 
 REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
+# The htpasswd user of the ``auth_registry`` fixture (tests/integration/conftest.py).
+TEST_USER = "tester"
+TEST_PASSWORD = "TEST-ONLY-password"
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -1,9 +1,6 @@
-"""Run the local transparency log for tests: as a real process (``LogProcess``, the ``tlog_server`` session
-fixture) or in-process (``InProcessLog``, for unit tests that inject faults with ``httpx.MockTransport``).
-
-To share the session fixture, import it into a conftest::
-
-    from tests.support.tlog import tlog_server  # noqa: F401
+"""Run the local transparency log for tests: as a real process (``LogProcess``; the ``tlog_server`` session
+fixture of ``tests/integration/conftest.py``) or in-process (``InProcessLog``; the ``rekor`` and ``other_rekor``
+fixtures of ``tests/conftest.py``, for unit tests that inject faults with ``httpx.MockTransport``).
 
 Signing helpers make TEST-ONLY ECDSA keys and well-formed hashedrekord/dsse proposals.
 """
@@ -19,13 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
@@ -256,13 +252,3 @@ def run_serve(directory: Path, addr: str, *, timeout: float = 30.0) -> subproces
         capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
     )
 
-
-@pytest.fixture(scope="session")
-def tlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogProcess]:
-    """A local transparency log (``supplychain tlog serve``, ECDSA P-256 key) on a free 127.0.0.1 port.
-
-    Shared by the session: tests must not assume the log is empty or that sizes stay put.
-    """
-    proc = LogProcess(tmp_path_factory.mktemp("tlog") / "log").init().start()
-    yield proc
-    proc.stop()
