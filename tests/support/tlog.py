@@ -32,7 +32,7 @@ from supplychain.tlog.server.http import RekorHttpServer
 from supplychain.tlog.server.log import LocalLog
 from supplychain.tlog.trust import LogKeyring, public_key_keyring
 from supplychain.transport import RetryPolicy
-from tests.support.registry import free_port
+from tests.support.registry import PORT_ATTEMPTS, PortInUse, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -196,7 +196,16 @@ class LogProcess:
         return self
 
     def start(self, *, quiet: bool = False, timeout: float = 20.0) -> LogProcess:
-        """Start the server and wait until ``GET /api/v1/log`` answers."""
+        """Start the server and wait until ``GET /api/v1/log`` answers; a port taken meanwhile by another process
+        (a pytest-xdist worker: ``free_port()`` only knows it was free) is replaced by a new one."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start(quiet=quiet, timeout=timeout)
+            except PortInUse:
+                self.port = free_port()
+        return self._start(quiet=quiet, timeout=timeout)
+
+    def _start(self, *, quiet: bool, timeout: float) -> LogProcess:
         self._stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - closed in _reap()
         argv = [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(self.directory),
                 "--addr", self.address]
@@ -208,7 +217,10 @@ class LogProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._reap()
-                raise RuntimeError(f"tlog serve exited: {self.stderr_path.read_text()}")
+                stderr = self.stderr_path.read_text()
+                if "the address is already in use" in stderr:
+                    raise PortInUse(stderr)
+                raise RuntimeError(f"tlog serve exited: {stderr}")
             try:
                 if httpx.get(f"{self.url}/api/v1/log", timeout=1).status_code == 200:
                     return self
