@@ -10,6 +10,8 @@ import pytest
 
 from supplychain.tlog.server.embedded import default_log_path
 from tests.support.fixture import build_fixture_layout
+from tests.support.sigstore_js import JS_DIR, check_installed
+from tests.support.tlog import InProcessLog
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,3 +52,35 @@ def fixture_layout_copy(fixture_layout: Path, tmp_path: Path) -> Path:
     target = tmp_path / "fixture-layout"
     shutil.copytree(fixture_layout, target)
     return target
+
+
+# -- the local transparency log, in-process (unit tests; the real process is tests/integration/conftest.py's) -----
+
+
+@pytest.fixture
+def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
+    """A fresh, empty local log served over real HTTP on a free loopback port, in a thread of this process."""
+    log = InProcessLog(tmp_path / "log")
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def other_rekor(tmp_path: Path) -> Iterator[InProcessLog]:
+    """A second, unrelated log (its own key and log ID): for evidence that comes from a log nobody trusts."""
+    log = InProcessLog(tmp_path / "other")
+    yield log
+    log.close()
+
+
+# -- sigstore-js, the independent peer (tests/support/sigstore_js.py) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sigstore_js() -> Path:
+    """``tests/js``, where node finds the pinned sigstore-js packages. Installed beforehand by
+    ``npm ci --prefix tests/js``; when it is not, the test FAILS (never skips) saying so."""
+    problem = check_installed()
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    return JS_DIR

@@ -1,4 +1,6 @@
-"""Session fixtures: real registry processes on free loopback ports (plain, htpasswd Basic auth, TLS)."""
+"""Session fixtures: real registry processes on free loopback ports (plain, htpasswd Basic auth, TLS, mTLS, token
+auth) and the local transparency log (``supplychain tlog serve``). Every process gets its own directory from
+``tmp_path_factory`` and its own free port, so pytest-xdist workers each start their own."""
 
 from __future__ import annotations
 
@@ -8,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.registry import RegistryProcess, write_htpasswd
-from tests.support.tlog import tlog_server  # noqa: F401 - session fixture: the local transparency log
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess, write_htpasswd
+from tests.support.tlog import LogProcess
 from tests.support.tlsca import TestCertificates, make_certificates
-
-TEST_USER = "tester"
-TEST_PASSWORD = "TEST-ONLY-password"
+from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, READ_PASSWORD, READ_USER, Account, TokenIssuer
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +51,45 @@ def tls_registry(
     yield proc
     proc.stop()
 
+
+@pytest.fixture(scope="session")
+def token_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenIssuer]:
+    """The TEST-ONLY token service with a push user, a read-only user and anonymous pulls of ``public/*``."""
+    issuer = TokenIssuer(
+        tmp_path_factory.mktemp("token-issuer"),
+        accounts={
+            PUSH_USER: Account(PUSH_PASSWORD, frozenset({"pull", "push", "delete"})),
+            READ_USER: Account(READ_PASSWORD, frozenset({"pull"})),
+        },
+    ).start()
+    yield issuer
+    issuer.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory, token_issuer: TokenIssuer
+) -> Iterator[RegistryProcess]:
+    """A real ``docker-registry`` with ``auth: token`` trusting ``token_issuer``."""
+    proc = RegistryProcess(
+        tmp_path_factory.mktemp("registry-token"), auth=token_issuer.registry_auth_config()
+    ).start()
+    yield proc
+    proc.stop()
+
+
+# -- the local transparency log ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogProcess]:
+    """A local transparency log (``supplychain tlog serve``, ECDSA P-256 key) on a free 127.0.0.1 port.
+
+    Shared by the session: tests must not assume the log is empty or that sizes stay put.
+    """
+    proc = LogProcess(tmp_path_factory.mktemp("tlog") / "log").init().start()
+    yield proc
+    proc.stop()
 
 
 # -- registry client tests (tests/integration/test_registry_*.py) ----------------------------------------

@@ -22,10 +22,9 @@ from supplychain.signing.attach import attach_signature
 from supplychain.signing.payload import build_payload
 from supplychain.signing.writer import is_listed
 from supplychain.verify import VerifyPolicy, verify_image
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.integration.test_attachment_cli import NAME, run
 from tests.support.concurrency import run_together
-from tests.support.registry import RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
 
 pytestmark = pytest.mark.integration
 

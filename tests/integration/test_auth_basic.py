@@ -11,8 +11,7 @@ import pytest
 from supplychain.errors import AuthError, ExitCode
 from supplychain.registry.auth import RegistryAuth
 from supplychain.registry.credentials import Credentials
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
-from tests.support.registry import RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
 
 pytestmark = pytest.mark.integration
 

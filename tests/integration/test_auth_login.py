@@ -14,13 +14,10 @@ from supplychain.config import Settings
 from supplychain.errors import ExitCode
 from supplychain.registry.auth import RegistryAuth
 from supplychain.registry.credentials import find_credentials
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
-from tests.support.registry import RegistryProcess
-from tests.support.token_issuer import (  # noqa: F401 - fixtures
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
+from tests.support.token_issuer import (
     PUSH_PASSWORD,
     PUSH_USER,
-    token_issuer,
-    token_registry,
 )
 from tests.unit.cli.test_auth_command import Result, one_line_error, run
 
@@ -65,7 +62,7 @@ def test_wrong_password_exits_with_the_auth_code_and_saves_nothing(auth_registry
     assert not (tmp_path / "config.json").exists()
 
 
-def test_login_to_a_token_registry(token_registry: RegistryProcess, tmp_path: Path):  # noqa: F811
+def test_login_to_a_token_registry(token_registry: RegistryProcess, tmp_path: Path):
     result = login(token_registry, tmp_path, PUSH_USER, PUSH_PASSWORD)
     assert (result.code, result.out) == (0, "Login Succeeded\n")
     assert token_registry.host in json.loads((tmp_path / "config.json").read_text())["auths"]

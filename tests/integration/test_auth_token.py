@@ -17,14 +17,12 @@ from supplychain.registry.auth import RegistryAuth
 from supplychain.registry.credentials import Credentials
 from tests.integration.test_auth_basic import pull_image, push_image
 from tests.support.registry import RegistryProcess
-from tests.support.token_issuer import (  # noqa: F401 - fixtures
+from tests.support.token_issuer import (
     PUSH_PASSWORD,
     PUSH_USER,
     READ_PASSWORD,
     READ_USER,
     TokenIssuer,
-    token_issuer,
-    token_registry,
 )
 
 pytestmark = pytest.mark.integration
@@ -38,7 +36,7 @@ def auth_for(registry: RegistryProcess, credentials: Credentials | None) -> Regi
 
 
 def test_tokens_from_the_flow_push_and_pull_on_the_real_registry(
-    token_registry: RegistryProcess, token_issuer: TokenIssuer  # noqa: F811
+    token_registry: RegistryProcess, token_issuer: TokenIssuer
 ):
     with httpx.Client(follow_redirects=False) as client:
         pushed, layer = push_image(client, token_registry, "team/app", "v1", auth_for(token_registry, PUSHER))
@@ -48,7 +46,7 @@ def test_tokens_from_the_flow_push_and_pull_on_the_real_registry(
     assert {PUSH_USER, READ_USER} <= subjects
 
 
-def test_read_only_user_is_denied_push(token_registry: RegistryProcess, token_issuer: TokenIssuer):  # noqa: F811
+def test_read_only_user_is_denied_push(token_registry: RegistryProcess, token_issuer: TokenIssuer):
     with httpx.Client() as client, pytest.raises(AuthError) as info:
         push_image(client, token_registry, "team/denied", "v1", auth_for(token_registry, READER))
     assert info.value.message.startswith("denied: requested access to the resource is denied")
@@ -57,14 +55,14 @@ def test_read_only_user_is_denied_push(token_registry: RegistryProcess, token_is
     assert "permission" in info.value.hint
 
 
-def test_wrong_password_is_refused_by_the_token_service(token_registry: RegistryProcess):  # noqa: F811
+def test_wrong_password_is_refused_by_the_token_service(token_registry: RegistryProcess):
     with httpx.Client() as client, pytest.raises(AuthError) as info:
         client.get(f"{token_registry.url}/v2/", auth=auth_for(token_registry, Credentials(PUSH_USER, "wrong")))
     assert "unauthorized: authentication required" in info.value.message
     assert "incorrect username or password" in info.value.message
 
 
-def test_tokens_are_cached_per_scope(token_registry: RegistryProcess, token_issuer: TokenIssuer):  # noqa: F811
+def test_tokens_are_cached_per_scope(token_registry: RegistryProcess, token_issuer: TokenIssuer):
     with httpx.Client() as client:
         push_image(client, token_registry, "cache/one", "v1", auth_for(token_registry, PUSHER))
         token_issuer.clear()
@@ -87,7 +85,7 @@ def test_tokens_are_cached_per_scope(token_registry: RegistryProcess, token_issu
         assert token_issuer.count(scopes=("repository:cache/three:pull,push",)) == 1
 
 
-def test_anonymous_tokens(token_registry: RegistryProcess):  # noqa: F811
+def test_anonymous_tokens(token_registry: RegistryProcess):
     with httpx.Client() as client:
         pushed, _ = push_image(client, token_registry, "public/tool", "v1", auth_for(token_registry, PUSHER))
         anonymous = auth_for(token_registry, None)
@@ -100,7 +98,7 @@ def test_anonymous_tokens(token_registry: RegistryProcess):  # noqa: F811
 
 
 def test_identity_token_uses_the_oauth2_post_and_the_registry_accepts_the_access_token(
-    token_registry: RegistryProcess, token_issuer: TokenIssuer  # noqa: F811
+    token_registry: RegistryProcess, token_issuer: TokenIssuer
 ):
     refresh = token_issuer.issue_refresh_token(PUSH_USER)
     auth = auth_for(token_registry, Credentials(identity_token=refresh))

@@ -18,7 +18,7 @@ from supplychain.oci.store import ArtifactStore
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +28,7 @@ PASSWORD = "TEST-ONLY-merge"
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    out = {}
-    for name in ("a", "b"):
-        prefix = tmp_path_factory.mktemp(f"key-{name}") / name
-        assert run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)],
-                       env={"SUPPLYCHAIN_PASSWORD": PASSWORD}).code == 0
-        out[name] = (Path(f"{prefix}.key"), Path(f"{prefix}.pub"))
-    return out
+    return {name: generate_cli_key_pair(tmp_path_factory.mktemp(f"key-{name}") / name, PASSWORD) for name in ("a", "b")}
 
 
 def sign(ref: str, key: Path, *extra: str) -> CliResult:

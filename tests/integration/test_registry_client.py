@@ -24,8 +24,7 @@ from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from supplychain.registry.client import RegistryClient
 from supplychain.registry.repository import RegistryRepository
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
-from tests.support.registry import RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
 
 pytestmark = pytest.mark.integration
 

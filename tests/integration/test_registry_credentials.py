@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from supplychain.errors import ExitCode
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.integration.test_transport_proxy import Result, run
-from tests.support.registry import RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
 
 pytestmark = pytest.mark.integration
 

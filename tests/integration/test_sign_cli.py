@@ -17,7 +17,7 @@ from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import signature_verifies
 from supplychain.verify import TLOG_IGNORED_WARNING
-from tests.support.signatures import KEY_VECTORS, CliResult, run_cli
+from tests.support.signatures import KEY_VECTORS, CliResult, generate_cli_key_pair, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +33,7 @@ def snapshot(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("keys") / "test"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": "pw"})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("keys") / "test", "pw")
 
 
 def sign(layout: Path, key: Path, *extra: str, ref: str = "single", password: str = "pw") -> CliResult:

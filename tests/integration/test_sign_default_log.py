@@ -27,7 +27,7 @@ from supplychain.tlog.server.directory import open_log_directory
 from supplychain.tlog.server.log import LocalLog
 from tests.integration.test_verify_tlog_evidence import add_referrer, stored_bundle
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 from tests.support.tlog import REPO, LogProcess
 
 pytestmark = pytest.mark.integration
@@ -41,10 +41,7 @@ CHECKS = ("  - The cosign claims were validated",
 
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("default-log-keys") / "cosign"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("default-log-keys") / "cosign", PASSWORD)
 
 
 def sign(ref: str, key: Path, *extra: str) -> CliResult:

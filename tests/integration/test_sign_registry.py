@@ -24,11 +24,10 @@ from supplychain.registry import RegistryRepository, open_repository
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from supplychain.verify import EvidenceSource, VerifyPolicy, verify_image
-from tests.integration.conftest import TEST_PASSWORD, TEST_USER
 from tests.support import tlsca
 from tests.support.concurrency import run_together
-from tests.support.registry import RegistryProcess
-from tests.support.signatures import new_key, put_bytes, run_cli
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
+from tests.support.signatures import generate_cli_key_pair, new_key, put_bytes, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
@@ -69,10 +68,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Target:
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("registry-keys") / "cosign"
-    assert run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)],
-                   env={"SUPPLYCHAIN_PASSWORD": PASSWORD}).code == 0
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("registry-keys") / "cosign", PASSWORD)
 
 
 def cli(target: Target, *args: str) -> tuple[int, str, str]:

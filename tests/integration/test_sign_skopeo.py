@@ -26,7 +26,7 @@ from supplychain.oci.model import Manifest
 from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import run_cli
+from tests.support.signatures import generate_cli_key_pair, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
@@ -43,10 +43,7 @@ def second_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regist
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("skopeo-keys") / "cosign"
-    assert run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)],
-                   env={"SUPPLYCHAIN_PASSWORD": PASSWORD}).code == 0
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("skopeo-keys") / "cosign", PASSWORD)
 
 
 def registries_d(tmp_path: Path, *hosts: str) -> Path:

@@ -20,7 +20,7 @@ import pytest
 from supplychain.errors import ExitCode
 from supplychain.layout import OciLayout
 from supplychain.verify import TLOG_IGNORED_WARNING
-from tests.support.signatures import CONTAINERS_FIXTURES, CliResult, load_cosign_fixture, run_cli
+from tests.support.signatures import CONTAINERS_FIXTURES, CliResult, generate_cli_key_pair, load_cosign_fixture, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
@@ -36,10 +36,7 @@ def snapshot(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("tlog-keys") / "cosign"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("tlog-keys") / "cosign", PASSWORD)
 
 
 def sign(layout: Path, key: Path, *extra: str, env: dict[str, str | None] | None = None) -> CliResult:

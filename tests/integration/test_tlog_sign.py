@@ -9,7 +9,7 @@ import pytest
 
 from supplychain.errors import ExitCode
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
@@ -20,10 +20,8 @@ PASSWORD = "TEST-ONLY-tlog-sign"
 
 @pytest.fixture(scope="module")
 def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    prefix = tmp_path_factory.mktemp("tlog-sign-keys") / "cosign"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key")
+    key, _ = generate_cli_key_pair(tmp_path_factory.mktemp("tlog-sign-keys") / "cosign", PASSWORD)
+    return key
 
 
 def sign(layout: Path, key: Path, *extra: str) -> CliResult:

@@ -18,7 +18,7 @@ import pytest
 
 from supplychain.layout import OciLayout
 from supplychain.signing.payload import build_payload
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 from tests.support.tlog import REPO
 
 pytestmark = pytest.mark.integration
@@ -29,10 +29,7 @@ PASSWORD = "TEST-ONLY-verify-output"
 
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("output-keys") / "cosign"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("output-keys") / "cosign", PASSWORD)
 
 
 def sign(ref: str, key: Path, *extra: str) -> None:

@@ -26,7 +26,7 @@ from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION
-from tests.support.signatures import CliResult, put_bytes, run_cli
+from tests.support.signatures import CliResult, generate_cli_key_pair, put_bytes, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
@@ -39,10 +39,7 @@ FORGED_TIME = 1593561600  # 2020-07-01, inside the 2020-2021 window below
 
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    prefix = tmp_path_factory.mktemp("evidence-keys") / "cosign"
-    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": PASSWORD})
-    assert result.code == 0, result
-    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    return generate_cli_key_pair(tmp_path_factory.mktemp("evidence-keys") / "cosign", PASSWORD)
 
 
 def images(layout: Path) -> tuple[Descriptor, Descriptor]:

@@ -22,6 +22,17 @@ import yaml
 
 REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
+# The htpasswd user of the ``auth_registry`` fixture (tests/integration/conftest.py).
+TEST_USER = "tester"
+TEST_PASSWORD = "TEST-ONLY-password"
+
+
+PORT_ATTEMPTS = 5
+
+
+class PortInUse(RuntimeError):
+    """The server found the port ``free_port()`` gave it already taken."""
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -67,6 +78,17 @@ class RegistryProcess:
         return cfg
 
     def start(self, verify: ssl.SSLContext | bool = False) -> RegistryProcess:
+        """Start and wait until ``/v2/`` answers. ``free_port()`` only finds a port that was free a moment ago:
+        another process (a pytest-xdist worker) may take it first, so a registry that finds its port in use is
+        started again on a new one."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start(verify)
+            except PortInUse:
+                self.port = free_port()
+        return self._start(verify)
+
+    def _start(self, verify: ssl.SSLContext | bool) -> RegistryProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         config_path = self.root / "config.yml"
         config_path.write_text(yaml.safe_dump(self.config()))
@@ -80,7 +102,11 @@ class RegistryProcess:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"registry exited: {(self.root / 'registry.log').read_text()}")
+                self.stop()
+                log = (self.root / "registry.log").read_text()
+                if "address already in use" in log:
+                    raise PortInUse(log)
+                raise RuntimeError(f"registry exited: {log}")
             try:
                 httpx.get(f"{self.url}/v2/", verify=verify, timeout=1)
                 return self

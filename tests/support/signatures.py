@@ -169,3 +169,11 @@ def run_cli(args: list[str], *, env: dict[str, str | None] | None = None) -> Cli
         else:
             code = 0
         return CliResult(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+
+
+def generate_cli_key_pair(prefix: Path, password: str) -> tuple[Path, Path]:
+    """``supplychain generate-key-pair --output-key-prefix PREFIX`` with ``password``: ``(PREFIX.key, PREFIX.pub)``,
+    a TEST-ONLY cosign-format pair made by the command users run."""
+    result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": password})
+    assert result.code == 0, result
+    return Path(f"{prefix}.key"), Path(f"{prefix}.pub")

@@ -1,9 +1,6 @@
-"""Run the local transparency log for tests: as a real process (``LogProcess``, the ``tlog_server`` session
-fixture) or in-process (``InProcessLog``, for unit tests that inject faults with ``httpx.MockTransport``).
-
-To share the session fixture, import it into a conftest::
-
-    from tests.support.tlog import tlog_server  # noqa: F401
+"""Run the local transparency log for tests: as a real process (``LogProcess``; the ``tlog_server`` session
+fixture of ``tests/integration/conftest.py``) or in-process (``InProcessLog``; the ``rekor`` and ``other_rekor``
+fixtures of ``tests/conftest.py``, for unit tests that inject faults with ``httpx.MockTransport``).
 
 Signing helpers make TEST-ONLY ECDSA keys and well-formed hashedrekord/dsse proposals.
 """
@@ -19,13 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
@@ -36,7 +32,7 @@ from supplychain.tlog.server.http import RekorHttpServer
 from supplychain.tlog.server.log import LocalLog
 from supplychain.tlog.trust import LogKeyring, public_key_keyring
 from supplychain.transport import RetryPolicy
-from tests.support.registry import free_port
+from tests.support.registry import PORT_ATTEMPTS, PortInUse, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -200,7 +196,16 @@ class LogProcess:
         return self
 
     def start(self, *, quiet: bool = False, timeout: float = 20.0) -> LogProcess:
-        """Start the server and wait until ``GET /api/v1/log`` answers."""
+        """Start the server and wait until ``GET /api/v1/log`` answers; a port taken meanwhile by another process
+        (a pytest-xdist worker: ``free_port()`` only knows it was free) is replaced by a new one."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start(quiet=quiet, timeout=timeout)
+            except PortInUse:
+                self.port = free_port()
+        return self._start(quiet=quiet, timeout=timeout)
+
+    def _start(self, *, quiet: bool, timeout: float) -> LogProcess:
         self._stderr = open(self.stderr_path, "ab")  # noqa: SIM115 - closed in _reap()
         argv = [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(self.directory),
                 "--addr", self.address]
@@ -212,7 +217,10 @@ class LogProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._reap()
-                raise RuntimeError(f"tlog serve exited: {self.stderr_path.read_text()}")
+                stderr = self.stderr_path.read_text()
+                if "the address is already in use" in stderr:
+                    raise PortInUse(stderr)
+                raise RuntimeError(f"tlog serve exited: {stderr}")
             try:
                 if httpx.get(f"{self.url}/api/v1/log", timeout=1).status_code == 200:
                     return self
@@ -256,13 +264,3 @@ def run_serve(directory: Path, addr: str, *, timeout: float = 30.0) -> subproces
         capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False,
     )
 
-
-@pytest.fixture(scope="session")
-def tlog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LogProcess]:
-    """A local transparency log (``supplychain tlog serve``, ECDSA P-256 key) on a free 127.0.0.1 port.
-
-    Shared by the session: tests must not assume the log is empty or that sizes stay put.
-    """
-    proc = LogProcess(tmp_path_factory.mktemp("tlog") / "log").init().start()
-    yield proc
-    proc.stop()

@@ -1,4 +1,5 @@
-"""A TEST-ONLY token service for distribution's ``auth: token``, and fixtures running it with a real registry.
+"""A TEST-ONLY token service for distribution's ``auth: token`` (the ``token_issuer`` and ``token_registry``
+fixtures of ``tests/integration/conftest.py`` run it with a real registry).
 
 The service implements the distribution token spec (``docs/spec/auth/token.md``, ``oauth.md``, ``jwt.md``):
 
@@ -21,7 +22,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,13 +30,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from tests.support.registry import RegistryProcess
 
 SERVICE = "supplychain-test-registry"
 ISSUER = "supplychain-test-token-issuer"
@@ -302,35 +300,6 @@ def _make_signing_chain(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, by
     bundle = directory / "token-root.pem"
     bundle.write_bytes(root.public_bytes(serialization.Encoding.PEM))
     return key, leaf.public_bytes(serialization.Encoding.DER), bundle
-
-
-# -- fixtures (import them into a test module) ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def token_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenIssuer]:
-    """The TEST-ONLY token service with a push user, a read-only user and anonymous pulls of ``public/*``."""
-    issuer = TokenIssuer(
-        tmp_path_factory.mktemp("token-issuer"),
-        accounts={
-            PUSH_USER: Account(PUSH_PASSWORD, frozenset({"pull", "push", "delete"})),
-            READ_USER: Account(READ_PASSWORD, frozenset({"pull"})),
-        },
-    ).start()
-    yield issuer
-    issuer.stop()
-
-
-@pytest.fixture(scope="session")
-def token_registry(
-    tmp_path_factory: pytest.TempPathFactory, token_issuer: TokenIssuer
-) -> Iterator[RegistryProcess]:
-    """A real ``docker-registry`` with ``auth: token`` trusting ``token_issuer``."""
-    proc = RegistryProcess(
-        tmp_path_factory.mktemp("registry-token"), auth=token_issuer.registry_auth_config()
-    ).start()
-    yield proc
-    proc.stop()
 
 
 def _normalised(scopes: tuple[str, ...]) -> frozenset[tuple[str, frozenset[str]]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,13 +30,6 @@ from tests.support.tlog import InProcessLog, no_wait_retry
 from tests.unit.signing.test_signer import sig_layers, snapshot
 
 NAME = "registry.example/team/app"
-
-
-@pytest.fixture
-def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "log")
-    yield log
-    log.close()
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from __future__ import annotations
 import base64
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,20 +39,6 @@ from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, Unk
 from tests.support.tlog import InProcessLog, Signer, no_wait_retry, statement
 
 Fault = Callable[[httpx.Request, httpx.Response], httpx.Response]
-
-
-@pytest.fixture
-def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "log")
-    yield log
-    log.close()
-
-
-@pytest.fixture
-def other_rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "other")
-    yield log
-    log.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,13 +23,6 @@ from supplychain.tlog.monitor import (
     save_state,
 )
 from tests.support.tlog import InProcessLog, Signer
-
-
-@pytest.fixture
-def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "log")
-    yield log
-    log.close()
 
 
 def grow(rekor: InProcessLog, count: int, label: str = "m") -> None:

@@ -28,13 +28,6 @@ ENTRIES = "/api/v1/log/entries"
 
 
 @pytest.fixture
-def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "log")
-    yield log
-    log.close()
-
-
-@pytest.fixture
 def http(rekor: InProcessLog) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=rekor.url, timeout=10) as client:
         yield client

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,20 +47,6 @@ from tests.unit.signing.test_signer import sig_layers
 
 NAME = "registry.example/team/app"
 KEY = new_key()
-
-
-@pytest.fixture
-def rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "log")
-    yield log
-    log.close()
-
-
-@pytest.fixture
-def other_rekor(tmp_path: Path) -> Iterator[InProcessLog]:
-    log = InProcessLog(tmp_path / "other")
-    yield log
-    log.close()
 
 
 @pytest.fixture
