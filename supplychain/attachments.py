@@ -40,6 +40,10 @@ from supplychain.errors import (
     SizeLimitError,
     SupplyChainError,
 )
+from supplychain.formats import gojson
+from supplychain.formats.bundle import Bundle
+from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE
 from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import (
     AttachmentKind,
@@ -52,14 +56,8 @@ from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, buil
 from supplychain.oci.referrers import referrers_tag
 from supplychain.oci.store import ArtifactStore, ReclaimsBlobs
 from supplychain.reference import AnyReference
-from supplychain.signing import gojson, legacy
-from supplychain.signing.bundle import (
-    CONTENT_ANNOTATION,
-    PREDICATE_TYPE_ANNOTATION,
-    parse_bundle,
-)
-from supplychain.signing.error import InvalidPayloadError
-from supplychain.signing.statement import COSIGN_SIGN_PREDICATE
+from supplychain.signing import legacy
+from supplychain.signing.bundle import CONTENT_ANNOTATION, PREDICATE_TYPE_ANNOTATION
 
 # cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused.
 DEFAULT_MAX_SIGNATURES = 100
@@ -315,7 +313,7 @@ def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSign
     if layer is None:
         raise InvalidManifestError("expected a Sigstore bundle layer, got none")
     data = store.get_blob(layer, limit=cap)
-    parse_bundle(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
+    Bundle.parse(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
     document = gojson.decode_strict(data)
     return BundleSignature(location, desc.digest, document)
 

@@ -35,13 +35,14 @@ import time
 from dataclasses import dataclass
 
 from supplychain.errors import InvalidInputError
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.keys import PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
-from supplychain.signing.error import InvalidPayloadError, SignatureTagError
+from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import parse_payload
 from supplychain.signing.writer import Sleep, append_signature_layer, read_signature_layers
 

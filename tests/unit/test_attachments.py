@@ -40,6 +40,7 @@ from supplychain.attachments import (
 )
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -58,7 +59,6 @@ from supplychain.report.attachment import (
 from supplychain.report.image import render_tree_text
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import build_bundle, bundle_referrer
-from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.signing.legacy import (
     CERTIFICATE_ANNOTATIONS,
     CHAIN_ANNOTATIONS,
