@@ -22,15 +22,15 @@ from supplychain.errors import (
     NotFoundError,
     SizeLimitError,
 )
+from supplychain.formats import gojson
+from supplychain.formats.bundle import MEDIA_TYPES, Bundle
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
-from supplychain.oci.mediatype import SIGSTORE_BUNDLE_TYPES
 from supplychain.oci.model import Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
-from supplychain.signing import gojson, legacy
-from supplychain.signing.bundle import parse_bundle
-from supplychain.signing.error import InvalidPayloadError
+from supplychain.signing import legacy
 
 # cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused.
 DEFAULT_MAX_SIGNATURES = 100
@@ -164,11 +164,11 @@ def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSign
     manifest = store.get_manifest(desc)
     if not isinstance(manifest, Manifest):
         raise InvalidManifestError("expected an image manifest holding a bundle, got an image index")
-    layer = next((la for la in manifest.layers if la.media_type in SIGSTORE_BUNDLE_TYPES), None)
+    layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
         raise InvalidManifestError("expected a Sigstore bundle layer, got none")
     data = store.get_blob(layer, limit=cap)
-    parse_bundle(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
+    Bundle.parse(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
     document = gojson.decode_strict(data)
     return BundleSignature(location, desc.digest, document)
 

@@ -373,6 +373,7 @@ def verify_command(
         failure_reasons,
         image_line,
         json_line,
+        skipped_lines,
         verified_payloads_text,
     )
     from supplychain.signing import parse_annotations
@@ -430,6 +431,8 @@ def verify_command(
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
         for line in failure_reasons(result):
+            click.echo(line, err=True)
+        for line in skipped_lines(result):
             click.echo(line, err=True)
         if result.verified:  # cosign's header, on stderr, before the image's payloads
             click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)

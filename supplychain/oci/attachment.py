@@ -31,12 +31,11 @@ TAG_KINDS = (AttachmentKind.SIGNATURE, AttachmentKind.ATTESTATION, AttachmentKin
 _TAG_SUFFIX = {AttachmentKind.SIGNATURE: "sig", AttachmentKind.ATTESTATION: "att", AttachmentKind.SBOM: "sbom"}
 _SUFFIX_KIND = {suffix: kind for kind, suffix in _TAG_SUFFIX.items()}
 
-# cosign v3's annotations on a Sigstore bundle referrer manifest (SPECS.md "cosign v3"), and the predicate type of
-# the statement ``cosign sign`` signs: what tells a signature bundle from an attestation bundle without reading it.
+# cosign v3's annotations on a Sigstore bundle referrer manifest (SPECS.md "cosign v3"): with the predicate type
+# (``formats.intoto.COSIGN_SIGN_PREDICATE``), what tells a signature bundle from an attestation without reading it.
 BUNDLE_CONTENT_ANNOTATION = "dev.sigstore.bundle.content"
 BUNDLE_PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType"
 BUNDLE_CONTENT_MESSAGE_SIGNATURE = "message-signature"
-COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 def attachment_tag(subject: Digest, kind: AttachmentKind) -> str:

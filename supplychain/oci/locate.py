@@ -31,17 +31,18 @@ from enum import StrEnum
 
 from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, SupplyChainError
+from supplychain.formats import bundle as sigstore_bundle
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import (
     BUNDLE_CONTENT_ANNOTATION,
     BUNDLE_CONTENT_MESSAGE_SIGNATURE,
     BUNDLE_PREDICATE_TYPE_ANNOTATION,
-    COSIGN_SIGN_PREDICATE,
     TAG_KINDS,
     AttachmentKind,
     attachment_tag,
 )
-from supplychain.oci.mediatype import SIGSTORE_BUNDLE_TYPES, MediaType
+from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest
 from supplychain.oci.referrers import listed_by_tag, listing_cut, referrers_tag
 from supplychain.oci.store import ArtifactStore
@@ -243,7 +244,7 @@ def buildkit_attestations(index: AnyManifest, subject: Digest) -> tuple[Attachme
 
 def is_bundle(desc: Descriptor) -> bool:
     """Whether ``desc`` (a referrer as listed) is a Sigstore bundle, by its artifact type."""
-    return desc.artifact_type in SIGSTORE_BUNDLE_TYPES
+    return desc.artifact_type in sigstore_bundle.MEDIA_TYPES
 
 
 def kind_of(desc: Descriptor) -> AttachmentKind:

@@ -32,10 +32,3 @@ ALL_MANIFEST_TYPES = MANIFEST_TYPES | INDEX_TYPES
 MANIFEST_ACCEPT = ", ".join(
     [MediaType.OCI_INDEX, MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST_LIST, MediaType.DOCKER_MANIFEST]
 )
-
-# Every media type of a Sigstore bundle (protobuf-specs ``Bundle.media_type``; SPECS.md "Sigstore bundles"): both
-# spellings, versions 0.1 to 0.3. The one answer to "is this referrer a Sigstore bundle" (``oci.locate``).
-SIGSTORE_BUNDLE_TYPES = frozenset(
-    {f"application/vnd.dev.sigstore.bundle+json;version=0.{minor}" for minor in (1, 2, 3)}
-    | {f"application/vnd.dev.sigstore.bundle.v0.{minor}+json" for minor in (1, 2, 3)}
-)

@@ -29,10 +29,10 @@ from supplychain.attachments.download import (
     SignatureDownload,
 )
 from supplychain.attachments.download import Certificate as CertificateParts
+from supplychain.formats.gojson import encode
 from supplychain.oci.attachment import AttachmentKind
 from supplychain.report.text import escape, escape_json_text
 from supplychain.signing.attach import AttachedSignature
-from supplychain.signing.gojson import encode
 
 _CLEAN_PROMPT = {
     # cosign's warnings before its confirmation prompt (cmd/cosign/cli/clean.go, prompt()).

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from supplychain.formats.gojson import encode
 from supplychain.report.text import escape, escape_json_text
 from supplychain.signing import SignedImage, SignResult
-from supplychain.signing.gojson import encode
 from supplychain.verify import VerificationResult
 
 
@@ -65,6 +65,12 @@ def failure_reasons(result: VerificationResult) -> list[str]:
     if result.verified or result.error is not None:
         return []
     return [f"  - {escape(' '.join(reason.split()))}" for reason in result.reasons()]
+
+
+def skipped_lines(result: VerificationResult) -> list[str]:
+    """One stderr line per attachment that was found but is no image signature, with why (shown whatever the
+    verdict, so that a bundle verify cannot use is never silently dropped)."""
+    return [f"  skipped {escape(' '.join(reason.split()))}" for reason in result.skipped_reasons]
 
 
 def _where(result: VerificationResult) -> str:

@@ -1,9 +1,9 @@
-"""Signing images the way cosign does, and the wire formats it signs (row 7: store-agnostic).
+"""Signing images the way cosign does (row 6½: store-agnostic). The formats it writes live in ``formats/``
+(``gojson``, ``dsse``, ``intoto``, ``bundle``); here:
 
 - ``payload``: cosign's simple-signing payload, byte-identical to Go's encoding, strict parsing;
-- ``statement``: the in-toto Statement v1 cosign v3 signs (``https://sigstore.dev/cosign/sign/v1``);
-- ``dsse``: DSSE envelope and its Pre-Authentication Encoding;
-- ``bundle``: Sigstore bundle v0.3 and the OCI 1.1 referrer manifest that stores it;
+- ``bundle``: the v0.3 bundle ``sign`` writes (built with ``formats.bundle``), and the OCI 1.1 referrer manifest
+  that stores it;
 - ``legacy``: the ``sha256-<hex>.sig`` manifest (one layer per signature, append, dedupe);
 - ``writer``: appending a layer to that manifest, confirmed against concurrent writers;
 - ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from supplychain.signing.error import (
     InvalidAnnotationError,
-    InvalidPayloadError,
     ReferenceNameError,
     SignatureTagError,
     SignatureWriteError,
@@ -35,7 +34,6 @@ from supplychain.signing.transparency import TlogUploadError, open_signing_log
 __all__ = [
     "Clock",
     "InvalidAnnotationError",
-    "InvalidPayloadError",
     "ReferenceNameError",
     "SignResult",
     "SignatureFormat",

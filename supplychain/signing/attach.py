@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 
 from supplychain.errors import InvalidInputError
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.keys import PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -42,7 +43,7 @@ from supplychain.oci.model import Descriptor
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
 from supplychain.signing import legacy
-from supplychain.signing.error import InvalidPayloadError, SignatureTagError
+from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import parse_payload
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
 

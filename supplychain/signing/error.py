@@ -1,15 +1,9 @@
 """Errors of signing: each an ``InvalidInputError``, ``InvalidManifestError`` or ``UnavailableError`` subclass
-with a hint."""
+with a hint. A malformed document is ``formats.error.InvalidPayloadError``, the wire formats' one error."""
 
 from __future__ import annotations
 
 from supplychain.errors import InvalidInputError, InvalidManifestError, UnavailableError
-
-
-class InvalidPayloadError(InvalidInputError):
-    """A simple-signing payload, in-toto statement, DSSE envelope or bundle that is not well formed."""
-
-    default_hint = "the signature artifact was not written by cosign or supplychain, or was damaged"
 
 
 class InvalidAnnotationError(InvalidInputError):

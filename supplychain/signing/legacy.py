@@ -26,10 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from supplychain.digest import Digest
+from supplychain.formats import gojson
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import Descriptor, Manifest, parse_manifest
-from supplychain.signing import gojson
-from supplychain.signing.error import InvalidPayloadError
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 CERTIFICATE_ANNOTATIONS = ("dev.sigstore.cosign/certificate", "dev.cosignproject.cosign/certificate")

@@ -26,8 +26,8 @@ from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError
-from supplychain.signing import gojson
-from supplychain.signing.error import InvalidPayloadError
+from supplychain.formats import gojson
+from supplychain.formats.error import InvalidPayloadError
 
 SIMPLE_SIGNING_TYPE = "cosign container image signature"
 

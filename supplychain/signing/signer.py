@@ -26,30 +26,29 @@ from enum import StrEnum
 from typing import assert_never
 
 from supplychain.digest import Digest
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
-from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE, AttachmentKind, attachment_tag
+from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
 from supplychain.signing import legacy
 from supplychain.signing.attach import SigningCertificate
 from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
-from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from supplychain.signing.statement import build_statement
 from supplychain.signing.transparency import (
     SigningLog,
     check_loggable,
     log_envelope,
     log_legacy_signature,
     rekor_bundle_annotation,
-    tlog_entry_json,
 )
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
-from supplychain.tlog.evidence import RekorEntry
+from supplychain.tlog.evidence import RekorEntry, bundle_tlog_entry
 
 Clock = Callable[[], datetime]
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
@@ -260,7 +259,7 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
     image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
                         tlog_entry=entry)
     if item.envelope is not None:
-        tlog_entries = [] if entry is None else [tlog_entry_json(entry)]
+        tlog_entries = [] if entry is None else [bundle_tlog_entry(entry)]
         bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries,
                               certificate=None if certificate is None else certificate.leaf_der)
         referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())

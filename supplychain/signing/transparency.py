@@ -28,18 +28,16 @@ the user's data directory, appended to in-process (``tlog.server.embedded``), wh
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from supplychain import transport
 from supplychain.config import Settings
 from supplychain.errors import InvalidInputError, VerificationError
+from supplychain.formats.dsse import Envelope
 from supplychain.keys import PrivateKey, PublicKey
-from supplychain.signing.dsse import Envelope
 from supplychain.tlog.checkpoint import SignedNoteError
 from supplychain.tlog.client import EntryLog, RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
@@ -115,36 +113,6 @@ def _entry(verified: VerifiedEntry) -> RekorEntry:
 def rekor_bundle_annotation(entry: RekorEntry) -> str:
     """The ``dev.sigstore.cosign/bundle`` annotation value, exactly as cosign writes it."""
     return entry.to_rekor_bundle().to_json()
-
-
-def tlog_entry_json(entry: RekorEntry) -> dict[str, Any]:
-    """``entry`` as a Sigstore bundle's ``TransparencyLogEntry`` (protojson, fields in proto order)."""
-    doc: dict[str, Any] = {
-        "logIndex": str(entry.entry.log_index),
-        "logId": {"keyId": _b64(bytes.fromhex(entry.entry.log_id))},
-    }
-    if entry.kind is not None and entry.version is not None:
-        doc["kindVersion"] = {"kind": entry.kind, "version": entry.version}
-    doc["integratedTime"] = str(entry.entry.integrated_time)
-    if entry.signed_entry_timestamp is not None:
-        doc["inclusionPromise"] = {"signedEntryTimestamp": _b64(entry.signed_entry_timestamp)}
-    proof = entry.inclusion_proof
-    if proof is not None:
-        inclusion: dict[str, Any] = {
-            "logIndex": str(proof.log_index),
-            "rootHash": _b64(proof.root_hash),
-            "treeSize": str(proof.tree_size),
-            "hashes": [_b64(value) for value in proof.hashes],
-        }
-        if proof.checkpoint is not None:
-            inclusion["checkpoint"] = {"envelope": proof.checkpoint}
-        doc["inclusionProof"] = inclusion
-    doc["canonicalizedBody"] = _b64(entry.entry.body)
-    return doc
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def open_signing_log(

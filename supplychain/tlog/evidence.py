@@ -29,11 +29,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from supplychain.errors import IntegrityError
+from supplychain.formats.bundle import Bundle, BundleFormatError, KindVersion, TransparencyLogEntry
+from supplychain.formats.bundle import InclusionProof as BundleInclusionProof
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, parse_rekor_origin
 from supplychain.tlog.entry import (
@@ -54,10 +56,6 @@ from supplychain.tlog.merkle import hash_leaf
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
-# Sigstore bundle media types v0.1 to v0.3, both spellings (protobuf-specs "Bundle.media_type").
-_BUNDLE_TYPE_RE = re.compile(
-    r"application/vnd\.dev\.sigstore\.bundle(?:\+json;version=0\.([123])|\.v0\.([123])\+json)", re.ASCII
-)
 
 
 class RekorResponseError(IntegrityError):
@@ -243,115 +241,67 @@ def _b64(text: str, what: str) -> bytes:
 # -- Sigstore bundles (TransparencyLogEntry) ---------------------------------------------------------------------
 
 
-def _int64(value: object) -> object:
-    """protobuf JSON writes int64 as a decimal string; accept that or a JSON integer."""
-    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value, re.ASCII):
-        return int(value)
-    return value
-
-
-Int64 = Annotated[int, BeforeValidator(_int64)]
-
-
-class _KindVersion(_Wire):
-    kind: str
-    version: str
-
-
-class _LogId(_Wire):
-    keyId: str
-
-
-class _Promise(_Wire):
-    signedEntryTimestamp: str
-
-
-class _Envelope(_Wire):
-    envelope: str
-
-
-class _BundleProof(_Wire):
-    logIndex: Int64
-    rootHash: str
-    treeSize: Int64
-    hashes: list[str] = Field(default_factory=list, max_length=128)
-    checkpoint: _Envelope | None = None
-
-
-class _TlogEntry(_Wire):
-    logIndex: Int64
-    logId: _LogId
-    kindVersion: _KindVersion | None = None
-    integratedTime: Int64 = 0
-    inclusionPromise: _Promise | None = None
-    inclusionProof: _BundleProof | None = None
-    canonicalizedBody: str
-
-
-class _Material(_Wire):
-    tlogEntries: list[_TlogEntry] = Field(default_factory=list, max_length=64)
-
-
-class _Bundle(_Wire):
-    mediaType: str
-    verificationMaterial: _Material
-
-
-def bundle_entries(data: bytes | str) -> list[RekorEntry]:
+def bundle_entries(bundle: Bundle | bytes | str) -> list[RekorEntry]:
     """The tlog entries of a Sigstore bundle (v0.1 to v0.3), Rekor v1 or v2; ``EntryFormatError`` if malformed.
 
-    The UUID of each is its leaf hash (bundles do not carry the tree ID). ``kindVersion`` must agree with the body.
+    ``bundle`` is the parsed ``formats.bundle.Bundle`` (what ``verify`` holds: parsed once) or its JSON. Each entry
+    must carry the evidence its bundle version requires, and ``kindVersion`` must agree with the body. The UUID of
+    each is its leaf hash (bundles do not carry the tree ID).
     """
-    if len(data) > MAX_BUNDLE_BYTES * 16:
-        raise EntryFormatError("the Sigstore bundle is larger than 16 MiB")
-    try:
-        bundle = _Bundle.model_validate_json(data)
-    except ValidationError as exc:
-        raise EntryFormatError(f"not a Sigstore bundle: {first_error(exc)}") from exc
-    version = bundle_version(bundle.mediaType)
-    result = []
-    for number, raw in enumerate(bundle.verificationMaterial.tlogEntries):
-        _check_required_evidence(raw, number, version)
-        log_id = _b64(raw.logId.keyId, f"tlogEntries[{number}].logId.keyId")
-        body = _b64(raw.canonicalizedBody, f"tlogEntries[{number}].canonicalizedBody")
+    if not isinstance(bundle, Bundle):
+        if len(bundle) > MAX_BUNDLE_BYTES * 16:
+            raise EntryFormatError("the Sigstore bundle is larger than 16 MiB")
+        raw = bundle.encode("utf-8", "surrogatepass") if isinstance(bundle, str) else bundle
         try:
-            kind = body_kind(body)
-        except EntryKindError as exc:
-            raise EntryFormatError(f"tlogEntries[{number}]: {exc}") from exc
-        if raw.kindVersion is not None and (raw.kindVersion.kind, raw.kindVersion.version) != kind:
-            raise EntryFormatError(
-                f"tlogEntries[{number}] says {raw.kindVersion.kind} {raw.kindVersion.version}, "
-                f"but its body is {kind[0]} {kind[1]}"
-            )
-        proof = raw.inclusionProof
-        result.append(
-            RekorEntry(
-                hash_leaf(body).hex(),
-                LogEntry(body, raw.integratedTime, raw.logIndex, log_id.hex()),
-                None if raw.inclusionPromise is None else _b64(raw.inclusionPromise.signedEntryTimestamp, "SET"),
-                None
-                if proof is None
-                else InclusionProof.from_wire(
-                    proof.logIndex,
-                    proof.treeSize,
-                    proof.rootHash,
-                    proof.hashes,
-                    None if proof.checkpoint is None else proof.checkpoint.envelope,
-                ),
-                *kind,
-            )
-        )
+            bundle = Bundle.parse(raw)
+        except BundleFormatError as exc:
+            raise EntryFormatError(f"not a Sigstore bundle: {exc.message}") from exc
+    result = []
+    for number, tlog_entry in enumerate(bundle.tlog_entries):
+        _check_required_evidence(tlog_entry, number, bundle.version)
+        result.append(_bundle_entry(tlog_entry, number))
     if not result:
         raise EntryFormatError("the Sigstore bundle has no transparency-log entry")
     return result
 
 
-def bundle_version(media_type: str) -> int:
-    """The minor version (1 to 3) of a Sigstore bundle media type; ``EntryFormatError`` for any other type."""
-    match = _BUNDLE_TYPE_RE.fullmatch(media_type)
-    if match is None:
-        raise EntryFormatError(f"media type {media_type[:200]!r} is not a Sigstore bundle v0.1 to v0.3's")
-    return int(match.group(1) or match.group(2))
+def _bundle_entry(raw: TransparencyLogEntry, number: int) -> RekorEntry:
+    body = raw.canonicalized_body
+    try:
+        kind = body_kind(body)
+    except EntryKindError as exc:
+        raise EntryFormatError(f"tlogEntries[{number}]: {exc}") from exc
+    declared = raw.kind_version
+    if declared is not None and (declared.kind, declared.version) != kind:
+        raise EntryFormatError(
+            f"tlogEntries[{number}] says {declared.kind} {declared.version}, but its body is {kind[0]} {kind[1]}"
+        )
+    if len(raw.log_id) != 32:
+        raise EntryFormatError(f"tlogEntries[{number}].logId.keyId is {len(raw.log_id)} bytes, not a SHA-256")
+    proof = raw.inclusion_proof
+    return RekorEntry(
+        hash_leaf(body).hex(),
+        LogEntry(body, raw.integrated_time, raw.log_index, raw.log_id.hex()),
+        raw.inclusion_promise,
+        None if proof is None else InclusionProof(
+            proof.log_index, proof.tree_size, proof.root_hash, proof.hashes, proof.checkpoint),
+        *kind,
+    )
+
+
+def bundle_tlog_entry(entry: RekorEntry) -> TransparencyLogEntry:
+    """``entry`` as a Sigstore bundle's ``TransparencyLogEntry`` (what ``sign`` puts into ``tlogEntries``)."""
+    proof = entry.inclusion_proof
+    return TransparencyLogEntry(
+        entry.entry.log_index,
+        bytes.fromhex(entry.entry.log_id),
+        entry.entry.body,
+        entry.entry.integrated_time,
+        None if entry.kind is None or entry.version is None else KindVersion(entry.kind, entry.version),
+        entry.signed_entry_timestamp,
+        None if proof is None else BundleInclusionProof(
+            proof.log_index, proof.root_hash, proof.tree_size, proof.hashes, proof.checkpoint),
+    )
 
 
 _VERSION_HINT = (
@@ -360,15 +310,15 @@ _VERSION_HINT = (
 )
 
 
-def _check_required_evidence(raw: _TlogEntry, number: int, version: int) -> None:
+def _check_required_evidence(raw: TransparencyLogEntry, number: int, version: int) -> None:
     """v0.1: an inclusion promise (SET) is required; v0.2+: an inclusion proof with a checkpoint (bundle spec)."""
     where = f"tlogEntries[{number}]"
     if version == 1:
-        if raw.inclusionPromise is None:
+        if raw.inclusion_promise is None:
             raise EntryFormatError(f"{where} of a v0.1 bundle has no inclusionPromise", hint=_VERSION_HINT)
-    elif raw.inclusionProof is None:
+    elif raw.inclusion_proof is None:
         raise EntryFormatError(f"{where} of a v0.{version} bundle has no inclusionProof", hint=_VERSION_HINT)
-    elif raw.inclusionProof.checkpoint is None:
+    elif raw.inclusion_proof.checkpoint is None:
         raise EntryFormatError(f"{where}.inclusionProof of a v0.{version} bundle has no checkpoint",
                                hint=_VERSION_HINT)
 

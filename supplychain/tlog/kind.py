@@ -41,13 +41,13 @@ from typing import Any, Literal
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
+from supplychain.formats.dsse import pae
+from supplychain.formats.intoto import subject_digests
 from supplychain.tlog.pki import (
     HASHES,
     EntryKindError,
     EntrySignatureError,
     VerifierKey,
-    pae,
     verify_message,
     verify_prehashed,
 )
@@ -74,7 +74,6 @@ __all__ = [
     "body_kind",
     "body_mismatches",
     "canonicalize",
-    "pae",
     "parse_body",
     "public_key_index",
 ]
@@ -356,7 +355,7 @@ class DsseProposal:
         index = [f"sha256:{record.payload_hash.hex()}", f"sha256:{record.envelope_hash.hex()}"]
         index += [_key_index(VerifierKey.load(sig.public_key)) for sig in record.signatures]
         if envelope.payloadType == "application/vnd.in-toto+json":
-            index += _in_toto_subjects(payload)
+            index += subject_digests(payload)
         return record, tuple(dict.fromkeys(index))
 
     @classmethod
@@ -368,21 +367,6 @@ class DsseProposal:
             raise EntryKindError(f"invalid dsse proposal: {first_error(exc)}") from exc
         keys = tuple(_b64decode(key, "dsse public key") for key in parsed.proposedContent.publicKeys)
         return cls(parsed.proposedContent.envelope.encode("utf-8"), keys)
-
-
-def _in_toto_subjects(payload: bytes) -> list[str]:
-    """``<alg>:<hex>`` of each in-toto Statement subject digest (best effort, as Rekor indexes them)."""
-    try:
-        statement = loads_untrusted(payload)
-    except JsonFormatError:  # not strict JSON, or nested too deeply: nothing to index
-        return []
-    subjects = statement.get("subject") if isinstance(statement, dict) else None
-    found: list[str] = []
-    for subject in subjects if isinstance(subjects, list) else []:
-        digests = subject.get("digest") if isinstance(subject, dict) else None
-        if isinstance(digests, dict):
-            found += [f"{alg}:{value}".lower() for alg, value in digests.items() if isinstance(value, str)]
-    return found[:64]
 
 
 # -- proposals in, bodies out ------------------------------------------------------------------------------

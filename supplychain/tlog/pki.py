@@ -2,7 +2,7 @@
 
 A key arrives as a PEM ``PUBLIC KEY`` or PEM ``CERTIFICATE`` (chain) and is stored in canonical PEM; a
 ``hashedrekord`` signature is over the digest itself (pre-hashed, as cosign signs); a ``dsse`` signature is over
-the DSSE pre-authentication encoding (https://github.com/secure-systems-lab/dsse ``protocol.md``).
+the DSSE pre-authentication encoding (``formats.dsse.pae``).
 """
 
 from __future__ import annotations
@@ -114,11 +114,3 @@ def verify_message(key: SignatureKey, signature: bytes, message: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
-
-
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding: ``DSSEv1 <len> <type> <len> <payload>`` (DSSE protocol.md)."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-
-

@@ -301,7 +301,7 @@ def _no_signed_time(evidence: SignatureEvidence) -> str:
     detail = ("expected a signed time to check the certificate at, got none: the log entry has no signed entry "
               "timestamp, and its integratedTime is not signed by the log")
     bundle = evidence.bundle
-    if bundle is not None and bundle.timestamp_verification_data:
+    if bundle is not None and bundle.rfc3161_timestamps:
         detail += " (the bundle's RFC 3161 timestamps are not verified by supplychain)"
     return detail
 

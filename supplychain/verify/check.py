@@ -27,13 +27,12 @@ from cryptography import x509
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidReferenceError
+from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
 from supplychain.keys import PublicKey
-from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE
 from supplychain.reference import parse_image_reference
-from supplychain.signing.error import InvalidPayloadError
 from supplychain.signing.payload import SIMPLE_SIGNING_TYPE, parse_payload
 from supplychain.signing.signature import first_verifying_key
-from supplychain.signing.statement import parse_statement
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
 

@@ -1,7 +1,8 @@
 """Gather the signatures of one digest from a store: both places cosign keeps them, always both.
 
-1. OCI 1.1 referrers of artifact type ``application/vnd.dev.sigstore.bundle.v0.3+json`` (cosign v3; the store
-   uses the referrers API or the referrers tag): each is a manifest whose first bundle layer is a Sigstore bundle.
+1. OCI 1.1 referrers whose artifact type is a Sigstore bundle media type of any version and spelling
+   (``formats.bundle.MEDIA_TYPES``: cosign v3 writes v0.3, ``@sigstore/oci`` the bundle's own, e.g. v0.2; the
+   store uses the referrers API or the referrers tag): each is a manifest whose first bundle layer is a bundle.
 2. The legacy tag ``sha256-<hex>.sig`` (cosign v1/v2): each ``simplesigning`` layer is one signature.
 
 Both are found by the one attachment locator, ``oci.locate`` (descriptors, and the ``.sig`` manifest).
@@ -17,7 +18,10 @@ digest-checked by the store. ``find_candidates`` looks (descriptors only) and ``
 signature at a time, so a caller that checks each and drops it (``verify_image``) holds one signature's bytes at
 once, however many there are (issue 7.4). A referrers listing the store cut at its cap is a warning.
 
-Damaged evidence is a *problem* or a per-signature failure, not an exception: the image may still verify
+A bundle that is no image signature (an attestation of another predicate type, by its annotation or its
+statement; a message signature, which signs some other artifact's digest; a DSSE payload that is no in-toto
+statement) is *skipped*, with the reason (``skip``), never silently. Damaged evidence is a *problem* or a
+per-signature failure, not an exception: the image may still verify
 through another signature. That includes JSON nested too deeply for Python's decoder (``RecursionError``, from
 whichever reader of a manifest, index or bundle meets it). Only failures to talk to the store at all (network,
 authentication) propagate.
@@ -31,15 +35,16 @@ from enum import StrEnum
 
 from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError
+from supplychain.formats.bundle import MEDIA_TYPES, Bundle
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE
+from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
 from supplychain.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
+from supplychain.oci.attachment import BUNDLE_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
 from supplychain.oci.model import Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
-from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, ParsedBundle, parse_bundle
-from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE
-from supplychain.signing.error import InvalidPayloadError
 from supplychain.verify.result import EvidenceSource
 
 DEFAULT_MAX_SIGNATURES = 100
@@ -77,7 +82,8 @@ class SignatureEvidence:
     problem: str | None = None  # set when the evidence could not be read; then nothing else is
     # Layer (legacy) or manifest (referrer) annotations: certificates, Rekor bundles, for later checks.
     annotations: Mapping[str, str] = field(default_factory=dict)
-    bundle: ParsedBundle | None = None
+    bundle: Bundle | None = None  # the referrer's bundle, parsed once: later checks read it, never the bytes
+    skip: str | None = None  # set when the attachment is readable but no image signature: why it is skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class Evidence:
     problems: tuple[str, ...] = ()
     skipped: int = 0  # non-signature attachments: other layer media types, other bundle predicates
     warnings: tuple[str, ...] = ()  # not a reason to fail: a referrers listing cut at the store's cap
+    skipped_reasons: tuple[str, ...] = ()  # "<location>: <why>" of each skipped attachment
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,32 +113,45 @@ class Candidates:
     problems: tuple[str, ...] = ()
     skipped: int = 0
     warnings: tuple[str, ...] = ()
+    skipped_reasons: tuple[str, ...] = ()  # "<location>: <why>" of each attachment skipped from its descriptor
 
 
 def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Evidence:
     """Find and read the signatures of ``subject`` in ``store``, all held at once (see the module docstring;
     ``verify_image`` streams them instead)."""
     found = find_candidates(store, subject, limits)
-    return Evidence(subject, tuple(read_candidates(store, found, limits)), found.problems, found.skipped,
-                    found.warnings)
+    signatures, skipped = [], list(found.skipped_reasons)
+    for item in read_candidates(store, found, limits):
+        if item.skip is not None:
+            skipped.append(f"{item.location}: {item.skip}")
+        else:
+            signatures.append(item)
+    read_skips = len(skipped) - len(found.skipped_reasons)
+    return Evidence(subject, tuple(signatures), found.problems, found.skipped + read_skips, found.warnings,
+                    tuple(skipped))
 
 
 def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Candidates:
     """Look for the signatures of ``subject``: descriptors only, counted against ``max_signatures``."""
-    # Only the bundle version verify reads (BUNDLE_MEDIA_TYPE) is asked for: the registry filters by it.
-    located = locate(store, subject, artifact_type=BUNDLE_MEDIA_TYPE, tags=(AttachmentKind.SIGNATURE,),
+    # Unfiltered: a listing can filter by one artifactType only, and bundles come in four spellings.
+    located = locate(store, subject, tags=(AttachmentKind.SIGNATURE,),
                      read_tags=True, max_layers=limits.max_layers)
     problems: list[str] = []
     warnings: list[str] = []
-    skipped = 0
+    skipped: list[str] = []
     if located.listing_error is not None:
         problems.append(f"referrers of {subject}: {describe(located.listing_error)}")
     if located.cut is not None:
         warnings.append(located.cut)
     referrers: list[Descriptor] = []
     for found in located.referrers:
-        if found.kind is not AttachmentKind.SIGNATURE:
-            skipped += 1  # an attestation bundle, not an image signature
+        desc = found.descriptor
+        if desc.artifact_type not in MEDIA_TYPES:
+            continue  # not a bundle: an SBOM, a notation signature... (download and tree list those)
+        predicate = desc.annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION)
+        if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
+            # An attestation bundle, not an image signature.
+            skipped.append(f"referrer {desc.digest}: {_other_predicate(predicate)}")
             continue
         referrers.append(found.descriptor)
 
@@ -142,8 +162,9 @@ def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limi
     for i, layer in enumerate(sig.layers if sig is not None else ()):
         if layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
             layers.append((i, layer))
-        else:
-            skipped += 1  # containers/image: "sigstore non-signature attachments"
+        else:  # containers/image: "sigstore non-signature attachments"
+            skipped.append(f"{tag} layer {i}: media type {layer.media_type[:200]!r} is not a simple-signing "
+                           "signature")
 
     total = len(referrers) + len(layers)
     if total > limits.max_signatures:
@@ -151,8 +172,9 @@ def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limi
             f"found {total} signatures ({len(layers)} in {tag}, {len(referrers)} referrers), more than the "
             f"limit of {limits.max_signatures} (--max-signatures): none was read"
         )
-        return Candidates(subject, tag, (), (), tuple(problems), skipped, tuple(warnings))
-    return Candidates(subject, tag, tuple(layers), tuple(referrers), tuple(problems), skipped, tuple(warnings))
+        return Candidates(subject, tag, (), (), tuple(problems), len(skipped), tuple(warnings), tuple(skipped))
+    return Candidates(subject, tag, tuple(layers), tuple(referrers), tuple(problems), len(skipped), tuple(warnings),
+                      tuple(skipped))
 
 
 def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Limits()
@@ -195,27 +217,45 @@ def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> Si
         return _failed(base, f"referrer manifest: {describe(exc)}")
     if not isinstance(manifest, Manifest):
         return _failed(base, "expected an image manifest holding a bundle, got an image index")
-    layer = next((la for la in manifest.layers if la.media_type == BUNDLE_MEDIA_TYPE), None)
+    layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
-        return _failed(base, f"expected a layer of media type {BUNDLE_MEDIA_TYPE}, got none")
+        return _failed(base, f"expected a layer of a Sigstore bundle media type ({desc.artifact_type}), got none")
     if layer.size > limits.max_signature_bytes:
         # Refused from the declared size: nothing is downloaded, nothing parsed (SUPPLYCHAIN_MAX_SIGNATURE_SIZE).
         return _failed(base, _too_large("bundle", layer, limits.max_signature_bytes))
     try:
-        bundle = parse_bundle(store.get_blob(layer, limit=limits.max_signature_bytes))
+        bundle = Bundle.parse(store.get_blob(layer, limit=limits.max_signature_bytes))
     except _EVIDENCE_ERRORS as exc:
         return _failed(base, f"bundle: {describe(exc)}")
     envelope = bundle.envelope
     if envelope is None:
-        return _failed(base, "expected a DSSE envelope in the bundle, got a message signature "
-                             "(it does not carry the signed claims)")
+        # A message signature signs an artifact's digest, not claims about this image (cosign v3 signs images
+        # with a DSSE statement): nothing here says it is an image signature.
+        return replace(base, skip=f"a v0.{bundle.version} message-signature bundle: it signs an artifact's digest, "
+                                  "not an in-toto statement naming this image")
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        return _failed(base, f"expected DSSE payloadType {IN_TOTO_PAYLOAD_TYPE}, got {envelope.payload_type!r}")
+        return replace(base, skip=f"a v0.{bundle.version} bundle of DSSE payloadType "
+                                  f"{envelope.payload_type[:200]!r}, not an in-toto statement")
+    predicate = _predicate_type(envelope.payload)
+    if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
+        return replace(base, skip=f"a v0.{bundle.version} bundle: {_other_predicate(predicate)}")
     if len(envelope.signatures) != 1:
         # Bundle spec: a DSSE envelope in a bundle carries exactly one signature.
         return _failed(base, f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
     return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
                  signature=envelope.signatures[0].sig, bundle=bundle)
+
+
+def _predicate_type(statement: bytes) -> str | None:
+    """The statement's predicateType; ``None`` when it does not parse (the claims check then says why)."""
+    try:
+        return parse_statement(statement).predicate_type
+    except InvalidPayloadError:
+        return None
+
+
+def _other_predicate(predicate: str) -> str:
+    return f"an attestation of predicateType {predicate[:200]!r}, not an image signature ({COSIGN_SIGN_PREDICATE})"
 
 
 def _too_large(what: str, desc: Descriptor, cap: int) -> str:

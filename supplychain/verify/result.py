@@ -85,6 +85,8 @@ class VerificationResult:
     checks: tuple[CheckName, ...] = ()  # the checks each signature had to pass
     error: SupplyChainError | None = field(default=None, compare=False)
     warnings: tuple[str, ...] = ()  # shown whatever the verdict: a referrers listing cut at the store's cap
+    # "<location>: <why>" of each skipped attachment (an attestation bundle, a message-signature bundle...)
+    skipped_reasons: tuple[str, ...] = ()
 
     @property
     def verified(self) -> bool:

@@ -21,7 +21,7 @@ Sigstore client spec "Transparency log entry verification"):
    time (an unsigned ``integratedTime`` is never used); an inclusion proof, where present, leads from the body's
    leaf to a root in a checkpoint signed by that key (RFC 9162 2.1.3.2). A legacy annotation must carry the SET; a
    bundle entry what its bundle version requires (v0.1: the SET; v0.2+: a proof with its checkpoint,
-   ``tlog.evidence.bundle_entries``).
+   ``tlog.evidence.bundle_entries`` of the bundle value parsed when it was read).
 3. **Online** (``--tlog-online``): the log still holds the entry (fetched by UUID, same body, index, time and log)
    and proves its inclusion in its current signed tree; a checkpoint held in the evidence must be consistent with
    it (``RekorClient.confirm_entry``). A log without the entry is a rejection; a log that cannot be reached is an
@@ -151,7 +151,7 @@ def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]
                 return [], ("expected a transparency-log entry in the bundle's verificationMaterial.tlogEntries, "
                             f"got none ({IGNORE_FLAG} skips this check)")
             try:
-                return bundle_entries(bundle.raw), None
+                return bundle_entries(bundle), None
             except _VERDICT_ERRORS as exc:
                 return [], f"expected valid tlogEntries in the bundle, got: {exc.message}"
         case _:

@@ -156,11 +156,17 @@ def verify_image(
     resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) else identifier
     found = find_candidates(store, descriptor.digest, policy.limits)
     # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
-    outcomes = tuple(_check_one(item, found.subject, policy, checks)
-                     for item in read_candidates(store, found, policy.limits))
+    outcomes, skipped = [], list(found.skipped_reasons)
+    for item in read_candidates(store, found, policy.limits):
+        if item.skip is not None:  # readable, but no image signature: said why, never silently dropped
+            skipped.append(f"{item.location}: {item.skip}")
+        else:
+            outcomes.append(_check_one(item, found.subject, policy, checks))
+    read_skips = len(skipped) - len(found.skipped_reasons)
     return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
-                              outcomes, found.problems, found.skipped, (CheckName.SIGNATURE, *(c.name for c in checks)),
-                              warnings=found.warnings)
+                              tuple(outcomes), found.problems, found.skipped + read_skips,
+                              (CheckName.SIGNATURE, *(c.name for c in checks)), warnings=found.warnings,
+                              skipped_reasons=tuple(skipped))
 
 
 def evaluate(
@@ -175,7 +181,8 @@ def evaluate(
     outcomes = tuple(_check_one(item, evidence.subject, policy, checks) for item in evidence.signatures)
     performed = (CheckName.SIGNATURE, *(c.name for c in checks))
     return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
-                              evidence.skipped, performed, warnings=evidence.warnings)
+                              evidence.skipped, performed, warnings=evidence.warnings,
+                              skipped_reasons=evidence.skipped_reasons)
 
 
 def _check_one(

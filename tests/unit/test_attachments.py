@@ -38,6 +38,7 @@ from supplychain.attachments.download import (
 from supplychain.attachments.triangulate import NoBundlesError, repository_name, triangulate, triangulate_bundles
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import TAG_KINDS, AttachmentKind, attachment_tag
@@ -56,7 +57,6 @@ from supplychain.report.attachment import (
 from supplychain.report.image import render_tree_text
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import build_bundle, bundle_referrer
-from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.signing.legacy import (
     CERTIFICATE_ANNOTATIONS,
     CHAIN_ANNOTATIONS,

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from supplychain import keys
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Descriptor, Manifest, build_index
@@ -31,7 +32,7 @@ from supplychain.signing.attach import (
     decode_signature_file,
     read_input_file,
 )
-from supplychain.signing.error import InvalidPayloadError, SignatureTagError
+from supplychain.signing.error import SignatureTagError
 from supplychain.signing.legacy import CERTIFICATE_ANNOTATIONS, CHAIN_ANNOTATIONS, SIGNATURE_ANNOTATION
 from supplychain.signing.payload import build_payload
 from supplychain.signing.writer import APPEND_ATTEMPTS, is_listed

@@ -9,20 +9,19 @@ import json
 import pytest
 
 from supplychain.digest import Digest
+from supplychain.formats.bundle import Bundle
+from supplychain.formats.dsse import DsseSignature, Envelope, decode_bytes, envelope_from_json, pae
+from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement, parse_statement
 from supplychain.keys import generate_key_pair
-from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, Descriptor
 from supplychain.signing.bundle import (
     build_bundle,
     bundle_referrer,
     key_hint,
-    parse_bundle,
     rfc3339,
 )
-from supplychain.signing.dsse import DsseSignature, Envelope, decode_bytes, envelope_from_json, pae
-from supplychain.signing.error import InvalidPayloadError
-from supplychain.signing.statement import build_statement, parse_statement
 from tests.support.signatures import FIXED_TIME
 
 DIGEST = Digest.parse("sha256:" + "ab" * 32)
@@ -102,7 +101,7 @@ def test_bundle_build_parse_and_hint():
     assert list(doc) == ["mediaType", "verificationMaterial", "dsseEnvelope"]
     assert doc["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     assert doc["verificationMaterial"] == {"publicKey": {"hint": hint}, "tlogEntries": []}
-    parsed = parse_bundle(raw)
+    parsed = Bundle.parse(raw)
     assert parsed.envelope == env
     assert parsed.public_key_hint == hint
     assert parsed.tlog_entries == ()
@@ -120,14 +119,14 @@ def test_bundle_build_parse_and_hint():
 )
 def test_bundle_refuses_malformed(doc, message):
     with pytest.raises(InvalidPayloadError, match=message):
-        parse_bundle(json.dumps(doc).encode())
+        Bundle.parse(json.dumps(doc).encode())
 
 
 def test_bundle_refuses_non_json_and_duplicates():
     with pytest.raises(InvalidPayloadError, match="not valid JSON"):
-        parse_bundle(b"\xff{")
+        Bundle.parse(b"\xff{")
     with pytest.raises(InvalidPayloadError, match="duplicate"):
-        parse_bundle(b'{"mediaType":"a","mediaType":"b"}')
+        Bundle.parse(b'{"mediaType":"a","mediaType":"b"}')
 
 
 def test_bundle_referrer_manifest():
@@ -150,12 +149,12 @@ def test_bundle_referrer_manifest():
 def test_bundle_nested_too_deeply_is_invalid_not_a_crash():
     """A referrer layer of '['*100000 + ']'*100000 used to escape parse_bundle as RecursionError (exit 70)."""
     with pytest.raises(InvalidPayloadError, match="bundle is not valid JSON: arrays and objects nest deeper"):
-        parse_bundle(b"[" * 100_000 + b"]" * 100_000)
+        Bundle.parse(b"[" * 100_000 + b"]" * 100_000)
     deep_material = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
                      "verificationMaterial": {"tlogEntries": []}, "dsseEnvelope": {}}
     raw = json.dumps(deep_material).encode().replace(b'"tlogEntries": []', b'"x": ' + b"[" * 5000 + b"]" * 5000)
     with pytest.raises(InvalidPayloadError, match="nest deeper"):
-        parse_bundle(raw)
+        Bundle.parse(raw)
 
 
 @pytest.mark.parametrize("where", ["payload", "certificate"])
@@ -169,4 +168,4 @@ def test_bundle_with_non_ascii_base64_is_invalid_not_a_crash(where):
     doc = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial": material,
            "dsseEnvelope": envelope}
     with pytest.raises(InvalidPayloadError, match="bundle is malformed"):
-        parse_bundle(json.dumps(doc).encode())
+        Bundle.parse(json.dumps(doc).encode())

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from supplychain.digest import Digest
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.keys import generate_key_pair
 from supplychain.oci.mediatype import MediaType
 from supplychain.signing import legacy
-from supplychain.signing.error import InvalidPayloadError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
 from tests.support.signatures import CONTAINERS_FIXTURES, read_signature_file

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from supplychain.digest import Digest
-from supplychain.signing import gojson
-from supplychain.signing.error import InvalidPayloadError
+from supplychain.formats import gojson, strictjson
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.signing.payload import build_payload, parse_payload
 from tests.support.signatures import CONTAINERS_FIXTURES, COSIGN_VECTORS, read_signature_file
 
@@ -130,25 +130,25 @@ DEEP = b"[" * 100_000 + b"]" * 100_000  # 200 kB: far past Python's recursion li
 @pytest.mark.parametrize("data", [DEEP, b'{"a":' * 129 + b"1" + b"}" * 129, b"[" * 100_000],
                          ids=["arrays", "objects", "unterminated"])
 def test_strict_reader_refuses_deep_nesting_as_a_value_error(data):
-    with pytest.raises(gojson.NestingError, match="nest deeper than 128 levels"):
+    with pytest.raises(strictjson.NestingError, match="nest deeper than 128 levels"):
         gojson.decode_strict(data)
     with pytest.raises(InvalidPayloadError, match="simple-signing payload is not valid JSON: arrays and objects nest"):
         parse_payload(data)
 
 
 def test_strict_reader_nesting_limit_and_what_it_does_not_count():
-    at_limit = b"[" * gojson.MAX_NESTING + b"]" * gojson.MAX_NESTING
+    at_limit = b"[" * strictjson.MAX_NESTING + b"]" * strictjson.MAX_NESTING
     assert gojson.decode_strict(at_limit) is not None
     # brackets inside strings, escaped quotes and backslashes are not nesting
     text = b'{"a":"' + b"[{" * 5000 + b'\\"' + b"[" * 5000 + b'\\\\","b":["]]]"]}'
     assert gojson.decode_strict(text)["b"] == ["]]]"]
-    assert not gojson.nesting_exceeds(text, 2)
-    assert gojson.nesting_exceeds(b'[[["x"]]]', 2) and not gojson.nesting_exceeds(b'[[["x"]]]', 3)
-    assert not gojson.nesting_exceeds(b"[]" * 10_000, 1)
+    assert not strictjson.nesting_exceeds(text, 2)
+    assert strictjson.nesting_exceeds(b'[[["x"]]]', 2) and not strictjson.nesting_exceeds(b'[[["x"]]]', 3)
+    assert not strictjson.nesting_exceeds(b"[]" * 10_000, 1)
 
 
 def test_strict_reader_turns_a_recursion_error_into_its_own():
     """Past the pre-check (here: a cap too high to help), the decoder's RecursionError is its own ValueError."""
-    with pytest.raises(gojson.NestingError, match="nest too deeply") as caught:
+    with pytest.raises(strictjson.NestingError, match="nest too deeply") as caught:
         gojson.decode_strict(DEEP, max_nesting=10**9)
     assert isinstance(caught.value.__cause__, RecursionError)

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from supplychain.digest import Digest
+from supplychain.formats.bundle import Bundle
+from supplychain.formats.dsse import pae
+from supplychain.formats.intoto import parse_statement
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import Manifest, build_index
 from supplychain.signing import SignatureFormat, SignatureTagError, sign_image
-from supplychain.signing.bundle import parse_bundle
-from supplychain.signing.dsse import pae
 from supplychain.signing.payload import build_payload, parse_payload
 from supplychain.signing.signature import signature_verifies
-from supplychain.signing.statement import parse_statement
 from tests.support.signatures import fixed_clock, new_key, put_bytes
 
 NAME = "registry.example/team/app"
@@ -86,7 +86,7 @@ def test_bundle_sign_pushes_a_referrer(fixture_layout_copy: Path):
     manifest = layout.get_manifest(referrers[0])
     assert isinstance(manifest, Manifest) and manifest.subject is not None
     assert manifest.subject.digest == subject.digest
-    bundle = parse_bundle(layout.get_blob(manifest.layers[0]))
+    bundle = Bundle.parse(layout.get_blob(manifest.layers[0]))
     assert bundle.envelope is not None
     statement = parse_statement(bundle.envelope.payload)
     assert statement.subjects[0].name == NAME and statement.subjects[0].annotations == {"a": "b"}

@@ -19,10 +19,10 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION, signature_layer
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature
-from supplychain.signing.transparency import TlogUploadError, open_signing_log, tlog_entry_json
+from supplychain.signing.transparency import TlogUploadError, open_signing_log
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import RekorBundle
-from supplychain.tlog.evidence import bundle_entries, rekor_bundle_entry, verify_entry
+from supplychain.tlog.evidence import bundle_entries, bundle_tlog_entry, rekor_bundle_entry, verify_entry
 from supplychain.tlog.kind import DsseRecord, HashedRekord, parse_body
 from supplychain.tlog.trust import LogKeyring
 from tests.support.signatures import fixed_clock, new_key, put_sig_manifest
@@ -85,7 +85,7 @@ def test_bundle_carries_the_dsse_entry_with_promise_and_proof(layout: OciLayout,
     assert list(proof) == ["logIndex", "rootHash", "treeSize", "hashes", "checkpoint"]
     assert isinstance(proof["treeSize"], str) and len(base64.b64decode(proof["rootHash"])) == 32
     assert proof["checkpoint"]["envelope"].startswith("127.0.0.1 - ")  # the default name: the default listen host
-    assert entry == tlog_entry_json(image.tlog_entry)
+    assert entry == bundle_tlog_entry(image.tlog_entry).to_json()
     # Read back, the entry verifies offline with the log key: SET and inclusion proof with its checkpoint.
     (parsed,) = bundle_entries(image.bundle)
     verification = verify_entry(parsed, rekor.keyring, require_timestamp=True, require_inclusion=True)

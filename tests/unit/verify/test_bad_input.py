@@ -226,9 +226,12 @@ def test_attestation_bundles_are_skipped_not_failed(layout: OciLayout):
                                        annotations={"dev.sigstore.bundle.predicateType": "https://slsa.dev/provenance/v1"}))
     result = verify_image(layout, amd64.digest, policy())
     assert result.skipped == 1 and result.signatures == ()
+    (reason,) = result.skipped_reasons
+    assert "an attestation of predicateType 'https://slsa.dev/provenance/v1', not an image signature" in reason
 
 
-def test_message_signature_bundle_is_a_reason(layout: OciLayout):
+def test_message_signature_bundle_is_skipped_with_the_reason(layout: OciLayout):
+    """Issue 9: a bundle verify cannot use is skipped, and says why (it used to be a failed signature)."""
     amd64, _ = images(layout)
     doc = {"mediaType": BUNDLE_MEDIA_TYPE, "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
            "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": "AAAA"}, "signature": "AAAA"}}
@@ -236,7 +239,9 @@ def test_message_signature_bundle_is_a_reason(layout: OciLayout):
     layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
     layout.put_manifest(build_manifest(EMPTY_DESCRIPTOR, [layer], subject=amd64, artifact_type=BUNDLE_MEDIA_TYPE))
     result = verify_image(layout, amd64.digest, policy())
-    assert "got a message signature" in result.reasons()[0]
+    assert result.signatures == () and result.skipped == 1
+    (reason,) = result.skipped_reasons
+    assert reason.startswith("referrer sha256:") and "a v0.3 message-signature bundle" in reason
 
 
 def test_annotations_and_reference_checks(layout: OciLayout):

@@ -19,18 +19,18 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from supplychain.digest import Digest
 from supplychain.errors import UnavailableError
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
+from supplychain.formats.intoto import build_statement
 from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
-from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
 from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION, signature_layer
 from supplychain.signing.signature import create_signature
-from supplychain.signing.statement import build_statement
-from supplychain.signing.transparency import tlog_entry_json
 from supplychain.tlog.checkpoint import NoteSigner, parse_checkpoint, sign_checkpoint
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import LogEntry, RekorBundle, sign_entry_timestamp
+from supplychain.tlog.evidence import bundle_tlog_entry
 from supplychain.tlog.kind import HashedRekord, VerifierKey
 from supplychain.tlog.trust import LogKeyring, TrustedLog
 from supplychain.verify import (
@@ -459,7 +459,7 @@ def test_certificate_needs_a_signed_time(layout: OciLayout, tmp_path: Path):
             "mediaType": BUNDLE_MEDIA_TYPE,
             "verificationMaterial": {
                 "certificate": {"rawBytes": base64.b64encode(leaf.public_bytes(serialization.Encoding.DER)).decode()},
-                "tlogEntries": [tlog_entry_json(logged)],
+                "tlogEntries": [bundle_tlog_entry(logged).to_json()],
             },
             "dsseEnvelope": envelope.to_json(),
         }

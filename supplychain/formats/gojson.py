@@ -13,7 +13,8 @@ here and one made by cosign for the same image are the same bytes (sigstore ``pk
 
 Reading signed JSON is strict: duplicate keys are refused, because two verifiers that pick different copies
 of a duplicated ``docker-manifest-digest`` would disagree about what was signed, and nesting is capped. The
-reader is the one strict decoder, ``supplychain.formats.strictjson``; its names are re-exported here.
+reader is the one strict decoder, ``formats.strictjson.loads_untrusted``; ``decode_strict`` only names it for
+signed documents (its errors and limits live there too).
 """
 
 from __future__ import annotations
@@ -23,14 +24,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from supplychain.formats.strictjson import (
-    MAX_NESTING,
-    DuplicateKeyError,
-    JsonFormatError,
-    NestingError,
-    loads_untrusted,
-    nesting_exceeds,
-)
+from supplychain.formats.strictjson import MAX_NESTING, loads_untrusted
 
 _ESCAPES = {
     '"': '\\"',
@@ -145,15 +139,4 @@ def decode_strict(data: bytes, *, max_nesting: int = MAX_NESTING) -> Any:
     return loads_untrusted(data, max_nesting=max_nesting)
 
 
-__all__ = [
-    "MAX_NESTING",
-    "DuplicateKeyError",
-    "GoJsonError",
-    "JsonFormatError",
-    "NestingError",
-    "decode_strict",
-    "encode",
-    "encode_string",
-    "format_float",
-    "nesting_exceeds",
-]
+__all__ = ["GoJsonError", "decode_strict", "encode", "encode_string", "format_float"]

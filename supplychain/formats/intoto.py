@@ -1,4 +1,5 @@
-"""The in-toto Statement v1 that cosign v3 signs for an image (in-toto attestation spec ``statement.md``).
+"""The in-toto Statement (in-toto attestation spec ``statement.md``): the one model, built for ``sign`` and read
+by ``verify``, ``attachments`` and the log's ``dsse`` search index.
 
 cosign v3 (``cosign sign`` with the new bundle format, SPECS.md "cosign v3") signs::
 
@@ -21,12 +22,13 @@ from typing import Any
 
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError
-from supplychain.oci.attachment import COSIGN_SIGN_PREDICATE
-from supplychain.signing import gojson
-from supplychain.signing.error import InvalidPayloadError
+from supplychain.formats import gojson
+from supplychain.formats.error import InvalidPayloadError
 
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
+# The predicate type of the statement ``cosign sign`` (v3) signs for an image.
+COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +115,35 @@ def _subject(item: Any, index: int) -> Subject:
             except InvalidDigestError as exc:
                 raise InvalidPayloadError(f"{where}: {exc.message}") from exc
     return Subject(name, dict(digests), dict(annotations))
+
+
+MAX_INDEXED_SUBJECTS = 64
+
+
+def subject_digests(payload: bytes) -> list[str]:
+    """``<alg>:<hex>`` (lowercase) of each subject digest of a statement, best effort: what Rekor's ``dsse`` type
+    indexes an entry under. Anything that is not a readable statement yields nothing (the entry is still logged,
+    as Rekor logs it); at most ``MAX_INDEXED_SUBJECTS`` are returned."""
+    try:
+        doc = gojson.decode_strict(payload)
+    except ValueError:  # not strict JSON, or nested too deeply: nothing to index
+        return []
+    subjects = doc.get("subject") if isinstance(doc, dict) else None
+    found: list[str] = []
+    for subject in subjects if isinstance(subjects, list) else []:
+        digests = subject.get("digest") if isinstance(subject, dict) else None
+        if isinstance(digests, dict):
+            found += [f"{alg}:{value}".lower() for alg, value in digests.items() if isinstance(value, str)]
+    return found[:MAX_INDEXED_SUBJECTS]
+
+
+__all__ = [
+    "COSIGN_SIGN_PREDICATE",
+    "STATEMENT_V01",
+    "STATEMENT_V1",
+    "Statement",
+    "Subject",
+    "build_statement",
+    "parse_statement",
+    "subject_digests",
+]

@@ -1,4 +1,5 @@
-"""DSSE (Dead Simple Signing Envelope, secure-systems-lab/dsse ``protocol.md`` and ``envelope.md``).
+"""DSSE (Dead Simple Signing Envelope, secure-systems-lab/dsse ``protocol.md`` and ``envelope.md``): the one
+Pre-Authentication Encoding and the one envelope model, for signing, bundles and the log's ``dsse`` entries.
 
 The signature is over the Pre-Authentication Encoding, never over the payload alone::
 
@@ -17,9 +18,11 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from supplychain.signing.error import InvalidPayloadError
+from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.strictjson import loads_untrusted
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
 
 
 def pae(payload_type: str, body: bytes) -> bytes:
@@ -82,6 +85,16 @@ def envelope_from_json(doc: Any) -> Envelope:
     return Envelope(payload, payload_type, tuple(signatures))
 
 
+def parse_envelope(data: bytes | str) -> Envelope:
+    """Read envelope JSON (a ``.att`` layer, a Rekor ``dsse`` proposal's ``envelope`` string) through the strict
+    decoder; raise ``InvalidPayloadError`` on anything malformed."""
+    try:
+        doc = loads_untrusted(data)
+    except ValueError as exc:
+        raise InvalidPayloadError(f"DSSE envelope is not valid JSON: {exc}") from exc
+    return envelope_from_json(doc)
+
+
 def decode_bytes(value: Any, what: str) -> bytes:
     """A protojson ``bytes`` field: standard or URL-safe base64, padded or not (as protojson accepts)."""
     if not isinstance(value, str):
@@ -90,9 +103,21 @@ def decode_bytes(value: Any, what: str) -> bytes:
     text += "=" * (-len(text) % 4)
     try:
         return base64.b64decode(text, validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text
         raise InvalidPayloadError(f"{what} is not valid base64") from exc
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+__all__ = [
+    "ENVELOPE_MEDIA_TYPE",
+    "IN_TOTO_PAYLOAD_TYPE",
+    "DsseSignature",
+    "Envelope",
+    "decode_bytes",
+    "envelope_from_json",
+    "pae",
+    "parse_envelope",
+]
