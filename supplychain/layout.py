@@ -37,7 +37,8 @@ import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from types import TracebackType
+from typing import Any, BinaryIO, Self
 
 from supplychain.config import Settings
 from supplychain.digest import Digest, verify_stream
@@ -423,6 +424,14 @@ class OciLayout:
 
     def close(self) -> None:
         """Nothing to release: every operation opens and closes its own files."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import httpx
 
@@ -55,7 +55,7 @@ class RegistryRepository:
         """Close the underlying ``RegistryClient`` (and its HTTP client if it built one)."""
         self.client.close()
 
-    def __enter__(self) -> RegistryRepository:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
