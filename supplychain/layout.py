@@ -34,11 +34,11 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from types import TracebackType
+from typing import Any, BinaryIO, Self
 
 from supplychain.config import Settings
 from supplychain.digest import Digest, verify_stream
@@ -51,6 +51,7 @@ from supplychain.errors import (
     NotFoundError,
     SizeLimitError,
 )
+from supplychain.files import PUBLIC_MODE, read_capped, write_atomic
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, encode_json, parse_manifest
@@ -212,11 +213,9 @@ class OciLayout:
         try:
             with self._io("read index.json"), open(self.path / INDEX_FILE, "rb") as handle:
                 key = _file_key(os.fstat(handle.fileno()))
-                raw = handle.read(MAX_INDEX_JSON_BYTES + 1)
+                raw = read_capped(handle, MAX_INDEX_JSON_BYTES, what=where)
         except FileNotFoundError as exc:
             raise CorruptLayoutError(f"{where} is missing") from exc
-        if len(raw) > MAX_INDEX_JSON_BYTES:
-            raise SizeLimitError(f"{where} is larger than {MAX_INDEX_JSON_BYTES} bytes")
         return raw, key
 
     def _load_index(self, raw: bytes) -> dict[str, Any]:
@@ -425,6 +424,14 @@ class OciLayout:
 
     def close(self) -> None:
         """Nothing to release: every operation opens and closes its own files."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``
@@ -765,35 +772,29 @@ class OciLayout:
             yield handle
 
     def _write_atomic(self, target: Path, chunks: Iterable[bytes]) -> None:
-        """Write ``chunks`` to a temp file beside the layout's files, fsync, rename onto ``target``.
+        """Write ``chunks`` durably onto ``target`` (``files.write_atomic``), through a temp file named
+        ``TEMP_PREFIX*`` in the layout directory, which the writer ``flock``s while it writes: that tells
+        ``_sweep_stale_temp_files`` the writer is alive. Blobs are 0644: world-readable, as other tools write them.
 
         ``chunks`` may raise (``verify_stream`` does on a mismatch, before it ends; a network source may fail):
         then the temp file is removed, ``target`` is untouched and the error passes through unchanged.
         """
-        action = f"write {target.name}"
-        with self._io(action):
-            fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.path)
-        committed = False
+        failed: list[BaseException] = []
+
+        def source() -> Iterator[bytes]:
+            try:
+                yield from chunks
+            except BaseException as exc:  # the source's own error, not one of writing: not for _io to wrap
+                failed.append(exc)
+                raise
+
         try:
-            with os.fdopen(fd, "wb") as handle:
-                # Held while the file is written: it tells _sweep_stale_temp_files that a writer is alive.
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-                for chunk in chunks:
-                    with self._io(action):
-                        handle.write(chunk)
-                with self._io(action):
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            with self._io(action):
-                os.chmod(temp, 0o644)  # mkstemp makes 0600; blobs are world-readable as other tools write them
-                os.replace(temp, target)
-            committed = True
-        finally:
-            if not committed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
-        with self._io(action):
-            _fsync_dir(target.parent)
+            with self._io(f"write {target.name}"):
+                write_atomic(target, source(), mode=PUBLIC_MODE, temp_dir=self.path, temp_prefix=TEMP_PREFIX)
+        except LayoutIOError:
+            if failed:
+                raise failed[0] from None
+            raise
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
@@ -935,12 +936,3 @@ def _add_entry(
 
 def _chunks(handle: BinaryIO) -> Iterator[bytes]:
     return iter(functools.partial(handle.read, _CHUNK), b"")
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable (POSIX: the directory entry lives in the directory)."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

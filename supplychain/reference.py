@@ -27,9 +27,11 @@ _LEGACY_HUB_NAMES = {"index.docker.io", "registry-1.docker.io", "registry.hub.do
 DEFAULT_TAG = "latest"
 MAX_NAME_LENGTH = 255  # distribution/reference NameTotalLengthMax
 
-# distribution/reference regexp.go
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)  # Go's \w is ASCII; used with fullmatch
+# distribution/reference regexp.go, the one copy of the registry name grammar. Always used with fullmatch and
+# ASCII classes: Go's \w is ASCII (Python's matches "é"), and a "$" anchor would accept a trailing newline.
+_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*", re.ASCII)
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", re.ASCII)
+TAG_HINT = "a tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -"
 # annotations.md "org.opencontainers.image.ref.name"; containers/image oci/internal refRegexp (skopeo's check).
 _REF_NAME_COMPONENT = r"[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*"
 REF_NAME_PATTERN = re.compile(rf"{_REF_NAME_COMPONENT}(?:/{_REF_NAME_COMPONENT})*")
@@ -42,6 +44,24 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(
     rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::(?P<port>[0-9]+))?"
 )
+
+
+def is_tag(text: str) -> bool:
+    """Whether ``text`` is a tag (distribution/reference ``tag``: 1-128 of ``[A-Za-z0-9_.-]``, not starting with
+    ``.`` or ``-``; ASCII only)."""
+    return _TAG.fullmatch(text) is not None
+
+
+def is_path_component(text: str) -> bool:
+    """Whether ``text`` is one ``/``-separated component of a repository name (distribution/reference
+    ``path-component``: lowercase letters and digits, separated by ``.``, ``_``, ``__`` or dashes)."""
+    return _PATH_COMPONENT.fullmatch(text) is not None
+
+
+def is_repository_path(text: str) -> bool:
+    """Whether ``text`` is a repository name below its registry (``library/alpine``): path components joined by
+    ``/``."""
+    return bool(text) and all(is_path_component(component) for component in text.split("/"))
 
 
 def is_ref_name(text: str) -> bool:
@@ -161,7 +181,7 @@ def parse_image_reference(text: str) -> ImageReference:
     colon = remainder.rfind(":")
     if colon > remainder.rfind("/"):
         remainder, tag = remainder[:colon], remainder[colon + 1 :]
-        if not _TAG.fullmatch(tag):
+        if not is_tag(tag):
             raise InvalidReferenceError(
                 f"invalid reference {text!r}: tag {tag!r} must be 1-128 of [A-Za-z0-9_.-], not starting with . or -"
             )
@@ -179,7 +199,7 @@ def parse_image_reference(text: str) -> ImageReference:
             )
     components = path.split("/")
     for component in components:
-        if not _PATH_COMPONENT.fullmatch(component):
+        if not is_path_component(component):
             problem = "uppercase letters" if component.lower() != component else "characters"
             raise InvalidReferenceError(
                 f"invalid reference {text!r}: repository component {component!r} has invalid {problem} "

@@ -13,7 +13,6 @@ which ignores missing tags).
 from __future__ import annotations
 
 import sys
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +95,7 @@ def attach_signature_command(
     chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
              if chain_file is not None else None)
     ref = parse_reference(reference)
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "attaching a signature to")
         result = attach.attach_signature(store, subject, payload, signature, certificate=certificate, chain=chain)
     click.echo(attached_line(result, repository_name(ref)), err=True)
@@ -138,7 +137,7 @@ def download_signature_command(
 
     settings = build_settings(ca_file, insecure_registries)
     ref = parse_reference(reference)
-    with closing(open_store(ref, settings)) as store:
+    with open_store(ref, settings) as store:
         subject = _resolve(store, ref, None)
         result = download_signatures(store, subject.digest, max_signatures=max_signatures,
                                      max_signature_bytes=settings.max_signature_bytes)
@@ -183,7 +182,7 @@ def triangulate_command(
     from supplychain.store import open_store
 
     repository = repository_name(ref)
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, None)
         locations = (triangulate_bundles(store, subject.digest, repository=repository) if kind == "bundle"
                      else (triangulate(subject.digest, AttachmentKind(kind), repository=repository),))
@@ -232,7 +231,7 @@ def clean_command(
                                         "confirm on: pass --force")
     ref = parse_reference(reference)
     repository = repository_name(ref)
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "cleaning the attachments of")
         plan = plan_clean(store, subject.digest, None if clean_type == "all" else AttachmentKind(clean_type))
         for line in report.left_alone_lines(plan.left_alone, repository):

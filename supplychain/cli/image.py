@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 
 import click
@@ -57,7 +56,7 @@ def inspect_command(
     if (raw or config) and ctx.get_parameter_source("output") is click.core.ParameterSource.COMMANDLINE:
         raise click.UsageError("--raw and --config print the stored bytes; -o does not apply to them")
     ref = parse_reference(reference)
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         if raw or config:
             from supplychain.summary import raw_config, raw_manifest
 
@@ -101,7 +100,7 @@ def ls_command(
     # A registry reference without a tag gets "latest": a tag was written only if the text ends in it.
     if ref.digest is not None or (ref.tag is not None and repository.endswith(f":{ref.tag}")):
         raise click.UsageError(f"{repository!r} names a tag or digest; ls lists a repository: give it without one")
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         tags = list(store.tags(page_size=page_size))
         name = store.name
     click.echo(to_json(tags_json(name, tags)) if output == "json" else render_tags_text(tags), nl=bool(tags))
@@ -135,7 +134,7 @@ def tree_command(
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
-    with closing(open_store(ref, build_settings(ca_file, insecure_registries))) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
         name = store.name
     click.echo(to_json(tree_json(root)) if output == "json" else render_tree_text(str(ref), root))
@@ -203,7 +202,7 @@ def copy_command(
         raise click.UsageError("the destination names a digest; give a tag (or nothing): the copy keeps the "
                                "source's digest")
     with (
-        closing(open_store(src_ref, settings)) as src,
+        open_store(src_ref, settings) as src,
         open_destination(dst_ref, settings) as dst,
         TransferProgress() as progress,
     ):

@@ -21,7 +21,6 @@ and its ``.sig`` tag, and a guessed name would later fail ``verify --check-refer
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import tempfile
@@ -540,19 +539,13 @@ def _check_output_paths(paths: dict[str, Path]) -> None:
 
 
 def _write_file(path: Path, content: bytes, done: str) -> None:
-    """Write ``content`` to ``path`` atomically (temp file in the same directory, then rename); ``done`` says in
-    the error what already happened (the paths were checked before signing, so this is a late failure)."""
-    temp = None
+    """Write ``content`` to ``path`` atomically and durably (``files.write_atomic``); ``done`` says in the error
+    what already happened (the paths were checked before signing, so this is a late failure)."""
+    from supplychain.files import write_atomic
+
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
+        write_atomic(path, content)
     except OSError as exc:
-        if temp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
         raise OutputFileError(f"cannot write {path}: {exc.strerror or exc} ({done})") from exc
 
 

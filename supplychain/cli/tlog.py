@@ -30,6 +30,7 @@ from click.core import ParameterSource
 from supplychain.cli.group import Group
 from supplychain.cli.options import build_settings, output_option, tlog_trust_options
 from supplychain.errors import InvalidInputError, SizeLimitError, SupplyChainError, VerificationError
+from supplychain.files import FileTooLargeError, read_capped
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
@@ -359,13 +360,14 @@ def _read_evidence_file(path: Path) -> bytes:
                 hint="give the Sigstore bundle, the dev.sigstore.cosign/bundle annotation or `tlog get -o json` "
                 "output: evidence is a few KiB",
             )
-        with path.open("rb") as handle:
-            data = handle.read(MAX_EVIDENCE_BYTES + 1)
+        data = read_capped(path, MAX_EVIDENCE_BYTES)
+    except FileTooLargeError as exc:  # a file that grew, or a device
+        raise SizeLimitError(
+            f"--bundle {path} is larger than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence"
+        ) from exc
     except OSError as exc:
         raise InvalidInputError(f"cannot read --bundle {path}: {exc.strerror or exc}",
                                 hint="check the path and its permissions") from exc
-    if len(data) > MAX_EVIDENCE_BYTES:  # a file that grew, or a device
-        raise SizeLimitError(f"--bundle {path} is larger than the {MAX_EVIDENCE_BYTES >> 20} MiB limit for evidence")
     hint = "give a Sigstore bundle, the dev.sigstore.cosign/bundle annotation value or `tlog get -o json` output"
     if not data.strip():
         raise InvalidInputError(f"--bundle {path} is empty", hint=hint)

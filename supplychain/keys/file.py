@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from supplychain.files import FileTooLargeError, fsync_directory, read_capped, write_temporary
 from supplychain.keys.encrypted import (
     SIGSTORE_PRIVATE_KEY_LABEL,
     EncryptedLabel,
@@ -57,15 +58,14 @@ class KeyPairFiles:
 def read_key_file(path: str | os.PathLike[str]) -> bytes:
     """The bytes of a key file, refusing missing, unreadable and implausibly large files."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+        return read_capped(path, MAX_KEY_FILE_BYTES)
+    except FileTooLargeError as exc:
+        size = f"{MAX_KEY_FILE_BYTES // 1024} KiB"
+        raise KeyFileError(f"{os.fspath(path)} is larger than {size}: not a key file") from exc
     except FileNotFoundError as exc:
         raise KeyFileError(f"key file {os.fspath(path)} does not exist") from exc
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {os.fspath(path)}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{os.fspath(path)} is larger than {MAX_KEY_FILE_BYTES // 1024} KiB: not a key file")
-    return data
 
 
 def key_source(ref: str | os.PathLike[str]) -> str:
@@ -208,7 +208,7 @@ def _install(files: list[tuple[Path, bytes, int]], *, force: bool) -> None:
                 _remove(temps[target], target)
                 del temps[target]
         for directory in {target.parent for target, _, _ in files}:
-            _fsync_directory(directory)
+            fsync_directory(directory)
     except BaseException:
         # Undo, newest first; a failure to undo must not hide the error that got us here.
         for target in reversed(placed):
@@ -232,26 +232,11 @@ def _sibling(target: Path, suffix: str) -> Path:
 
 
 def _write_temporary(target: Path, data: bytes, mode: int) -> Path:
-    temporary = _sibling(target, "tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     try:
-        descriptor = os.open(temporary, flags, mode)
+        # The private key is exactly 0600; the public key's mode follows the umask, as cosign's does.
+        return write_temporary(target, data, mode=mode, follow_umask=mode != PRIVATE_KEY_MODE)
     except OSError as exc:
         raise _write_error(target, exc) from exc
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            if mode == PRIVATE_KEY_MODE:
-                os.fchmod(handle.fileno(), PRIVATE_KEY_MODE)  # exactly 0600, whatever the umask
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(exc, OSError):
-            raise _write_error(target, exc) from exc
-        raise
-    return temporary
 
 
 def _replace(temporary: Path, target: Path) -> None:
@@ -297,17 +282,6 @@ def _keep_old(target: Path) -> Path | None:
     except OSError:
         return None  # no hard links here: replace without a way back, as a plain rename would
     return backup
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Make the renames durable (POSIX leaves directory entries in the page cache until the directory is synced).
-    # Some file systems refuse to fsync a directory; the files themselves were synced already.
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 def _write_error(target: Path, exc: OSError) -> KeyFileError:

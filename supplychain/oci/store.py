@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
 
 from supplychain.digest import Digest
 from supplychain.oci.model import AnyManifest, Descriptor
@@ -83,6 +84,16 @@ class ArtifactStore(Protocol):
 
     def close(self) -> None:
         """Release connections and files; the store is unusable afterwards. Safe to call twice."""
+        ...
+
+    def __enter__(self) -> Self:
+        """``with open_store(...) as store:`` closes the store on the way out."""
+        ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """``close()``."""
         ...
 
 

@@ -41,7 +41,7 @@ import ipaddress
 import re
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -219,19 +219,6 @@ class RegistryAuth(httpx.Auth):
             response = yield step.request
             if step.is_token_request:
                 _read_capped(response)
-            try:
-                step = flow.send(response)
-            except StopIteration:
-                return
-
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """The same flow for ``httpx.AsyncClient``."""
-        flow = self._flow(request)
-        step = next(flow)
-        while True:
-            response = yield step.request
-            if step.is_token_request:
-                await _aread_capped(response)
             try:
                 step = flow.send(response)
             except StopIteration:
@@ -664,23 +651,6 @@ class _CappedStream(httpx.SyncByteStream):
         self._inner.close()
 
 
-class _AsyncCappedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
-        self._inner = inner
-        self._limit = limit
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        seen = 0
-        async for chunk in self._inner:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise _too_large()
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 def _declared_too_large(response: httpx.Response) -> bool:
     declared = response.headers.get("Content-Length", "")
     return declared.isdigit() and int(declared) > MAX_TOKEN_RESPONSE_BYTES
@@ -693,13 +663,4 @@ def _read_capped(response: httpx.Response) -> None:
     if isinstance(response.stream, httpx.SyncByteStream):
         response.stream = _CappedStream(response.stream, MAX_TOKEN_RESPONSE_BYTES)
     if len(response.read()) > MAX_TOKEN_RESPONSE_BYTES:
-        raise _too_large()
-
-
-async def _aread_capped(response: httpx.Response) -> None:
-    if _declared_too_large(response):
-        raise _too_large()
-    if isinstance(response.stream, httpx.AsyncByteStream):
-        response.stream = _AsyncCappedStream(response.stream, MAX_TOKEN_RESPONSE_BYTES)
-    if len(await response.aread()) > MAX_TOKEN_RESPONSE_BYTES:
         raise _too_large()

@@ -28,6 +28,7 @@ from supplychain.errors import (
     SupplyChainError,
 )
 from supplychain.oci.model import Descriptor
+from supplychain.reference import is_repository_path
 from supplychain.registry.errors import Action
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("supplychain.registry")
 
 _RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _OCTET_STREAM = "application/octet-stream"
 
 
@@ -106,7 +106,7 @@ def mount_blob(repo: RegistryRepository, desc: Descriptor, from_repository: str)
     """``POST /v2/<name>/blobs/uploads/?mount=<digest>&from=<repo>``: 201 mounted, 202 not (upload instead)."""
     if from_repository == repo.repository:
         return repo.has_blob(desc.digest)
-    if not from_repository or not all(_COMPONENT.match(c) for c in from_repository.split("/")):
+    if not is_repository_path(from_repository):
         raise InvalidReferenceError(f"invalid repository name {from_repository!r} to mount from")
     what = f"mount of blob {desc.digest.short} from {from_repository} into {repo.name}"
     url = repo.url("blobs/uploads/", {"mount": str(desc.digest), "from": from_repository})

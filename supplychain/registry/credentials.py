@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 
 from supplychain.config import Settings
 from supplychain.errors import ConfigurationError
+from supplychain.files import PRIVATE_MODE, write_atomic
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 
 CONFIG_FILE_NAME = "config.json"
@@ -300,37 +299,15 @@ def _encode_entry(credentials: Credentials) -> dict[str, str]:
 
 
 def _write_atomic(path: Path, document: Mapping[str, Any]) -> None:
-    """Replace ``path`` with ``document``: temporary file in the same directory, 0600, fsync, rename."""
+    """Replace ``path`` with ``document`` atomically and durably, mode 0600 (``files.write_atomic``)."""
     # docker writes through a symlinked config.json to its target; so do we, keeping the link.
     target = Path(os.path.realpath(path))
     text = json.dumps(document, indent="\t", ensure_ascii=False) + "\n"
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomic(target, text.encode("utf-8"), mode=PRIVATE_MODE)
     except OSError as exc:
         raise _write_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # mkstemp makes 0600 already; be explicit, whatever the umask
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise _write_error(path, exc) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    # Make the rename itself durable.
-    with contextlib.suppress(OSError):
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def _write_error(path: Path, exc: OSError) -> ConfigurationError:

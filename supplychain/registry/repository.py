@@ -8,11 +8,10 @@ against its digest: the one asked for, or, by tag, the ``Docker-Content-Digest``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import httpx
 
@@ -29,22 +28,20 @@ from supplychain.errors import (
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from supplychain.oci.model import AnyManifest, Descriptor, parse_manifest
 from supplychain.oci.store import ArtifactStore, PushResult
+from supplychain.reference import TAG_HINT, is_repository_path, is_tag
 from supplychain.registry import blob, referrer
 from supplychain.registry.errors import Action
 
 if TYPE_CHECKING:
     from supplychain.registry.client import RegistryClient
 
-# distribution/reference: path components and tags.
-_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 
 class RegistryRepository:
     """A repository (``library/alpine``) on a registry, implementing ``supplychain.oci.store.ArtifactStore``."""
 
     def __init__(self, client: RegistryClient, repository: str) -> None:
-        if not repository or not all(_COMPONENT.match(c) for c in repository.split("/")):
+        if not is_repository_path(repository):
             raise InvalidReferenceError(f"invalid repository name {repository!r}")
         self.client = client
         self.repository = repository
@@ -58,7 +55,7 @@ class RegistryRepository:
         """Close the underlying ``RegistryClient`` (and its HTTP client if it built one)."""
         self.client.close()
 
-    def __enter__(self) -> RegistryRepository:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -137,9 +134,9 @@ class RegistryRepository:
         ``OCI-Subject: <subject digest>`` it indexes it itself (distribution spec 1.1 "Pushing manifests with
         subject"); otherwise the referrers tag is updated (``supplychain.registry.referrer``).
         """
-        if tag is not None and not _TAG.match(tag):
+        if tag is not None and not is_tag(tag):
             raise InvalidReferenceError(f"invalid tag {tag!r}",
-                                        hint="a tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -")
+                                        hint=TAG_HINT)
         if len(manifest.raw) > self.client.settings.max_manifest_bytes:
             raise SizeLimitError(f"manifest is {len(manifest.raw)} bytes, over the manifest limit",
                                  hint="registries need not accept manifests over 4 MiB (distribution spec)")
@@ -247,9 +244,9 @@ def _identifier(ref: str | Digest) -> tuple[str, Digest | None]:
         except InvalidDigestError as exc:
             raise InvalidReferenceError(f"invalid manifest reference {ref!r}: {exc.message}") from exc
         return str(digest), digest
-    if not _TAG.match(ref):
+    if not is_tag(ref):
         raise InvalidReferenceError(f"invalid tag {ref!r}",
-                                    hint="a tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -")
+                                    hint=TAG_HINT)
     return ref, None
 
 

@@ -22,17 +22,14 @@ from supplychain.signing.error import (
 )
 from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
 from supplychain.signing.signer import (
-    Clock,
     SignatureFormat,
     SignedImage,
     SignResult,
     sign_image,
-    utc_now,
 )
 from supplychain.signing.transparency import TlogUploadError, open_signing_log
 
 __all__ = [
-    "Clock",
     "InvalidAnnotationError",
     "ReferenceNameError",
     "SignResult",
@@ -46,5 +43,4 @@ __all__ = [
     "open_signing_log",
     "parse_annotations",
     "sign_image",
-    "utc_now",
 ]

@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 
 from supplychain.errors import InvalidInputError
+from supplychain.files import FileTooLargeError, read_capped
 from supplychain.formats.error import InvalidPayloadError
 from supplychain.keys import PublicKey
 from supplychain.limits import MAX_LAYERS
@@ -101,8 +102,9 @@ def read_input_file(path: str | os.PathLike[str], *, limit: int, what: str) -> b
     """The bytes of a small input file, refusing a missing, unreadable, empty or over-``limit`` file."""
     name = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        data = read_capped(path, limit)
+    except FileTooLargeError as exc:
+        raise _too_large(f"{what} file {name}", limit) from exc
     except FileNotFoundError as exc:
         raise AttachFileError(f"{what} file {name} does not exist") from exc
     except OSError as exc:
@@ -110,12 +112,16 @@ def read_input_file(path: str | os.PathLike[str], *, limit: int, what: str) -> b
     return check_input(data, limit=limit, what=f"{what} file {name}")
 
 
+def _too_large(what: str, limit: int) -> AttachFileError:
+    return AttachFileError(f"{what} is larger than {_size(limit)}: refused",
+                           hint="a payload is a small JSON document and a signature a few hundred bytes; "
+                           "check that this is the right file")
+
+
 def check_input(data: bytes, *, limit: int, what: str) -> bytes:
     """``data`` if it is neither empty nor over ``limit`` bytes (``what`` names it in the error)."""
     if len(data) > limit:
-        raise AttachFileError(f"{what} is larger than {_size(limit)}: refused",
-                              hint="a payload is a small JSON document and a signature a few hundred bytes; "
-                              "check that this is the right file")
+        raise _too_large(what, limit)
     if not data.strip():
         raise AttachFileError(f"{what} is empty")
     return data

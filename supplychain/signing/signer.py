@@ -19,12 +19,12 @@ Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a reso
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import assert_never
 
+from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement
@@ -50,7 +50,6 @@ from supplychain.signing.transparency import (
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
 from supplychain.tlog.evidence import RekorEntry, bundle_tlog_entry
 
-Clock = Callable[[], datetime]
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
 
 
@@ -59,11 +58,6 @@ class SignatureFormat(StrEnum):
 
     LEGACY = "legacy"  # cosign v1/v2: a layer of the sha256-<hex>.sig manifest
     BUNDLE = "bundle"  # cosign v3: a Sigstore bundle v0.3 in an OCI 1.1 referrer
-
-
-def utc_now() -> datetime:
-    """The default clock."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

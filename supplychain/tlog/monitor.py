@@ -18,10 +18,7 @@ written atomically (temporary file, fsync, rename, directory fsync); it records 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from supplychain.errors import ConfigurationError
+from supplychain.files import FileTooLargeError, read_capped, write_atomic
 from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, SignedNoteError, verify_checkpoint
 from supplychain.tlog.client import LogInfo, RekorClient
@@ -107,15 +105,14 @@ class MonitorResult:
 def load_state(path: str | Path) -> MonitorState | None:
     """The stored state, or None if the file does not exist."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_STATE_BYTES + 1)
+        data = read_capped(path, MAX_STATE_BYTES)
     except FileNotFoundError:
         return None
+    except FileTooLargeError as exc:
+        raise MonitorStateError(f"{path} is not a monitor state file: too large") from exc
     except OSError as exc:
         raise MonitorStateError(f"cannot read {path}: {exc.strerror or exc}") from exc
     try:
-        if len(data) > MAX_STATE_BYTES:
-            raise ValueError("too large")
         document = loads_untrusted(data)
         if document.get("version") != STATE_VERSION:
             raise ValueError(f"unknown version {document.get('version')!r}")
@@ -136,24 +133,10 @@ def load_state(path: str | Path) -> MonitorState | None:
 def save_state(path: str | Path, state: MonitorState) -> None:
     """Replace the state file atomically and durably."""
     target = Path(path)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(state.to_json().encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        write_atomic(target, state.to_json().encode(), follow_umask=True)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
         raise MonitorStateError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    with contextlib.suppress(OSError):
-        directory = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def _state(client: RekorClient, info: LogInfo, now: int) -> MonitorState:

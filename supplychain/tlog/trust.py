@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.files import FileTooLargeError, read_capped
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import LogKeyError, NoteVerifier, load_public_key
 from supplychain.tlog.entry import LogEntryError, LogKey
@@ -527,12 +528,10 @@ def select_keyring(url: str | None, public_key: str | Path | None, trusted_root:
 
 def _read(path: str | Path, what: str) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_TRUSTED_ROOT_BYTES + 1)
+        return read_capped(path, MAX_TRUSTED_ROOT_BYTES)
+    except FileTooLargeError as exc:
+        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes",
+                                 hint=f"check that {path} is the file meant: such files are a few KiB") from exc
     except OSError as exc:
         raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}",
                                  hint="check the path and its permissions") from exc
-    if len(data) > MAX_TRUSTED_ROOT_BYTES:
-        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes",
-                                 hint=f"check that {path} is the file meant: such files are a few KiB")
-    return data

@@ -37,7 +37,6 @@ The transparency-log check, when it runs, also requires the log entry to record 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +46,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import verification
 from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
+from supplychain.clock import Clock, utc_now
 from supplychain.errors import ConfigurationError, InvalidInputError
+from supplychain.files import FileTooLargeError, read_capped
 from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.signing import legacy
 from supplychain.tlog.trust import CertificateAuthority
@@ -70,12 +71,11 @@ class CertificateError(InvalidInputError):
 def load_certificates(path: str | Path, what: str) -> tuple[x509.Certificate, ...]:
     """The PEM certificates of a ``--ca-roots``/``--ca-intermediates`` file (at least one)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CERTIFICATE_FILE_BYTES + 1)
+        data = read_capped(path, MAX_CERTIFICATE_FILE_BYTES)
+    except FileTooLargeError as exc:
+        raise CertificateError(f"{what} {path} is larger than {MAX_CERTIFICATE_FILE_BYTES} bytes") from exc
     except OSError as exc:
         raise CertificateError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    if len(data) > MAX_CERTIFICATE_FILE_BYTES:
-        raise CertificateError(f"{what} {path} is larger than {MAX_CERTIFICATE_FILE_BYTES} bytes")
     try:
         return tuple(x509.load_pem_x509_certificates(data))
     except ValueError as exc:
@@ -184,13 +184,6 @@ def _public_key(certificate: x509.Certificate) -> PublicKey:
 # -- the check ---------------------------------------------------------------------------------------------
 
 
-Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class CertificateCheck:
     """The signing certificate chains to the trusted roots at the log's time, and names the identity and issuer.
@@ -200,7 +193,7 @@ class CertificateCheck:
 
     policy: CertificatePolicy
     at_current_time: bool = False
-    clock: Clock = _utc_now
+    clock: Clock = utc_now
     name: CheckName = CheckName.CERTIFICATE
     description: str = "The code-signing certificate was verified using trusted certificate authority certificates"
 

@@ -37,13 +37,12 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from cryptography.hazmat.primitives import serialization
 
+from supplychain.clock import Clock, utc_now
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, VerificationError
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.signing import legacy
@@ -82,10 +81,6 @@ class TlogPolicy:
         return _public_good() if self.keyring is None else self.keyring
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class TransparencyLogCheck:
     """At least one transparency-log entry of the evidence records exactly this signature and verifies.
@@ -94,7 +89,7 @@ class TransparencyLogCheck:
     """
 
     policy: TlogPolicy
-    clock: Callable[[], datetime] = _utc_now
+    clock: Clock = utc_now
     name: CheckName = CheckName.TLOG
 
     @property

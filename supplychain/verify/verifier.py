@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 
+from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
 from supplychain.errors import ConfigurationError, InvalidManifestError, SupplyChainError
 from supplychain.keys import PublicKey
@@ -39,12 +39,6 @@ from supplychain.verify.evidence import (
 )
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
 from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
-
-
-def utc_now() -> datetime:
-    """The default clock."""
-    return datetime.now(UTC)
-
 
 DEFAULT_WORKERS = 8
 _DIGEST_PREFIXES = ("sha256:", "sha512:")
@@ -75,7 +69,7 @@ class VerifyPolicy:
     certificate: CertificatePolicy | None = None
     tlog: TlogPolicy = field(default_factory=TlogPolicy)
     insecure_ignore_tlog: bool = False
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
 
     def __post_init__(self) -> None:
         if not self.keys and self.certificate is None:

@@ -30,7 +30,6 @@ drops it when the process dies, so a crash leaves no stale lock.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import json
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import ConfigurationError, UnavailableError
+from supplychain.files import write_new
 from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.checkpoint import LogKeyError, LogPrivateKey, NoteSigner, check_public_key, rekor_origin
 from supplychain.tlog.entry import LogKey
@@ -316,19 +316,8 @@ def _check_identity(directory: LogDirectory, recorded_id: str | None) -> None:
 
 def _write_new(target: Path, data: bytes, mode: int) -> None:
     """Write ``data`` to ``target`` durably without ever replacing an existing file (see the module docstring)."""
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     try:
-        descriptor = os.open(temporary, flags, mode)
-        try:
-            os.fchmod(descriptor, mode)  # exactly this mode, whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(descriptor, view) :]
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.link(temporary, target)
+        write_new(target, data, mode=mode)
     except FileExistsError as exc:
         raise LogDirectoryError(f"refusing to overwrite {target}") from exc
     except OSError as exc:
@@ -336,12 +325,3 @@ def _write_new(target: Path, data: bytes, mode: int) -> None:
             f"cannot write {target}: {exc.strerror or exc}",
             hint=f"{target.parent} must be writable by you and its file system must take hard links and have space",
         ) from exc
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-    with contextlib.suppress(OSError):  # some file systems cannot fsync a directory; the file itself is synced
-        descriptor = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

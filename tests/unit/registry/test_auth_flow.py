@@ -6,7 +6,6 @@ made to do: hostile realms, broken token services, clock jumps.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import ipaddress
 import json
@@ -712,19 +711,6 @@ def test_in_memory_bodies_are_resent_after_the_challenge(server: TokenRegistry, 
     response = client.put(f"{BASE}/v2/team/app/manifests/v1", content=b"{}", auth=RegistryAuth(REGISTRY, USER))
     assert response.status_code == 201
     assert [r.content for r in server.requests if r.url.host == REGISTRY] == [b"{}", b"{}"]
-
-
-def test_async_client_uses_the_same_flow(server: TokenRegistry):
-    async def run() -> int:
-        transport = httpx.MockTransport(server.handler)
-        async with httpx.AsyncClient(transport=transport) as c:
-            auth = RegistryAuth(REGISTRY, USER)
-            await c.get(f"{BASE}/v2/team/app/manifests/v1", auth=auth)
-            response = await c.get(f"{BASE}/v2/team/app/manifests/v2", auth=auth)
-            return response.status_code
-
-    assert asyncio.run(run()) == 200
-    assert len(server.token_requests()) == 1
 
 
 def test_secrets_stay_out_of_repr():

@@ -456,3 +456,17 @@ def test_deleting_a_referrer_removes_it_from_the_tag() -> None:
     repo.delete_manifest(sig.digest)
     assert [d.digest for d in repo.referrers(subject.digest)] == [att.digest]
 
+
+
+@pytest.mark.parametrize("bad", ["tagé", "latest\n", "v1\r", "é"])
+def test_non_ascii_tags_and_a_trailing_newline_are_refused_before_the_wire(bad: str) -> None:
+    # distribution/reference's tag grammar is ASCII ([\w] is Go's ASCII class), matched whole: Python's \w takes
+    # "é", and a "$" anchor would take "latest\n".
+    fake = FakeRegistry()
+    repo = open_repo(fake)
+    for call in (lambda: repo.get_manifest(bad), lambda: repo.resolve(bad),
+                 lambda: repo.put_manifest(image(), tag=bad)):
+        with pytest.raises(InvalidReferenceError) as caught:
+            call()
+        assert caught.value.hint == "a tag is 1-128 of [A-Za-z0-9_.-], not starting with . or -"
+    assert fake.requests == []
