@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import assert_never
 
 from supplychain.digest import Digest
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -229,7 +230,7 @@ def _sign_legacy(
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
     # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one); with
     # a certificate, only if it carries a certificate.
-    required = (legacy.REKOR_BUNDLE_ANNOTATION if logged
+    required = (REKOR_BUNDLE_ANNOTATION if logged
                 else legacy.CERTIFICATE_ANNOTATIONS[0] if certified else None)
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
                             required_annotation=required):
@@ -271,7 +272,7 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         return _Plan(image)
     extra = {} if certificate is None else certificate.annotations()
     if entry is not None:
-        extra[legacy.REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
+        extra[REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
     return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None))
 
 

@@ -54,6 +54,7 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
 from supplychain.tlog.checkpoint import (
     Checkpoint,
@@ -77,7 +78,7 @@ from supplychain.tlog.evidence import (
     split_uuid,
     verify_entry,
 )
-from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches
+from supplychain.tlog.kind import body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
 from supplychain.tlog.trust import LogKeyring, TrustedLog, check_log_url, display_url
 

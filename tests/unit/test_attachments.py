@@ -40,6 +40,7 @@ from supplychain.attachments import (
 )
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -62,7 +63,6 @@ from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelo
 from supplychain.signing.legacy import (
     CERTIFICATE_ANNOTATIONS,
     CHAIN_ANNOTATIONS,
-    REKOR_BUNDLE_ANNOTATION,
     SIGNATURE_ANNOTATION,
     TIMESTAMP_ANNOTATION,
     build_signature_manifest,

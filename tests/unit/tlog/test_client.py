@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from supplychain.errors import ExitCode, IntegrityError, InvalidInputError, UnavailableError, VerificationError
+from supplychain.formats.rekor import LogEntry
 from supplychain.tlog.checkpoint import (
     CheckpointFormatError,
     CheckpointMismatchError,
@@ -32,7 +33,7 @@ from supplychain.tlog.client import (
     RekorServerError,
     RekorUnavailableError,
 )
-from supplychain.tlog.entry import EntryTimestampError, LogEntry
+from supplychain.tlog.entry import EntryTimestampError
 from supplychain.tlog.evidence import EntryUuidError, RekorResponseError
 from supplychain.tlog.merkle import ConsistencyProofError, InclusionProofError, MerkleTree, hash_leaf
 from supplychain.tlog.server.directory import generate_key

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from supplychain.formats.rekor import EntryFormatError, HashedRekord, parse_body
 from supplychain.tlog.checkpoint import NoteSignatureError
-from supplychain.tlog.entry import EntryFormatError, EntryInclusionError, EntryTimestampError, LogEntryError
+from supplychain.tlog.entry import EntryInclusionError, EntryTimestampError, LogEntryError
 from supplychain.tlog.evidence import (
     EntryUuidError,
     RekorEntry,
@@ -23,7 +24,7 @@ from supplychain.tlog.evidence import (
     split_uuid,
     verify_entry,
 )
-from supplychain.tlog.kind import HashedRekord, artifact_mismatch, parse_body
+from supplychain.tlog.kind import artifact_mismatch
 from supplychain.tlog.merkle import InclusionProofError
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, load_trusted_root, public_key_keyring
 
