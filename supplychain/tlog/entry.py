@@ -32,9 +32,9 @@ from supplychain.formats.rekor import (
     check_json_integer,
     decode_base64_strict,
 )
-from supplychain.tlog.checkpoint import (
-    Checkpoint,
-    CheckpointMismatchError,
+from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, verify_checkpoint
+from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
+from supplychain.tlog.note import (
     LogKeyError,
     LogPrivateKey,
     LogPublicKey,
@@ -44,10 +44,8 @@ from supplychain.tlog.checkpoint import (
     ed25519_key_id,
     load_public_key,
     spki_der,
-    verify_checkpoint,
     verify_signature,
 )
-from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
 
 
 class LogEntryError(VerificationError):

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from supplychain.formats.rekor import EntryFormatError, HashedRekord, parse_body
-from supplychain.tlog.checkpoint import NoteSignatureError
 from supplychain.tlog.entry import EntryInclusionError, EntryTimestampError, LogEntryError
 from supplychain.tlog.evidence import (
     EntryUuidError,
@@ -26,6 +25,7 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import artifact_mismatch
 from supplychain.tlog.merkle import InclusionProofError
+from supplychain.tlog.note import NoteSignatureError
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, load_trusted_root, public_key_keyring
 
 from .vectors import cosign_annotations, fixture_path, load_json

@@ -14,15 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import VerificationError
 from supplychain.formats.rekor import MAX_JSON_INTEGER, EntryFormatError, LogEntry, RekorBundle
-from supplychain.tlog.checkpoint import (
-    CheckpointMismatchError,
-    LogKeyError,
-    NoteSignatureError,
-    NoteSigner,
-    load_public_key,
-    parse_note,
-    sign_checkpoint,
-)
+from supplychain.tlog.checkpoint import CheckpointMismatchError, sign_checkpoint
 from supplychain.tlog.entry import (
     EntryInclusionError,
     EntryTimestampError,
@@ -36,6 +28,7 @@ from supplychain.tlog.entry import (
     verify_rekor_bundle,
 )
 from supplychain.tlog.merkle import InclusionProofError, MerkleTree, hash_leaf
+from supplychain.tlog.note import LogKeyError, NoteSignatureError, NoteSigner, load_public_key, parse_note
 
 from .vectors import BundleEntry, bundle_entry, cosign_annotations, fixture_path, load_json, log_keys
 

@@ -29,10 +29,11 @@ from supplychain.signing.legacy import signature_layer
 from supplychain.signing.signature import create_signature
 from supplychain.signing.statement import build_statement
 from supplychain.signing.transparency import tlog_entry_json
-from supplychain.tlog.checkpoint import NoteSigner, parse_checkpoint, sign_checkpoint
+from supplychain.tlog.checkpoint import parse_checkpoint, sign_checkpoint
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import sign_entry_timestamp
 from supplychain.tlog.kind import canonical_body
+from supplychain.tlog.note import NoteSigner
 from supplychain.tlog.pki import VerifierKey
 from supplychain.tlog.trust import LogKeyring, TrustedLog
 from supplychain.verify import (
