@@ -24,12 +24,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from supplychain.errors import InvalidInputError, VerificationError
+from supplychain.keys import PrivateKey, PublicKey, sign, verify
 
 LogPublicKey = Ed25519PublicKey | ec.EllipticCurvePublicKey
 """A transparency log's public key: ECDSA P-256 (Rekor v1) or Ed25519 (Rekor v2, most C2SP logs)."""
@@ -107,26 +108,15 @@ def spki_der(key: LogPublicKey) -> bytes:
 
 
 def verify_signature(key: LogPublicKey, signature: bytes, message: bytes) -> bool:
-    """Whether ``signature`` is ``key``'s signature over ``message``, as Rekor signs.
-
-    ECDSA: ASN.1 DER signature over SHA-256(message). Ed25519: RFC 8032 signature over the message itself.
-    """
-    try:
-        if isinstance(key, Ed25519PublicKey):
-            key.verify(signature, message)
-        else:
-            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
+    """Whether ``signature`` is ``key``'s signature over ``message``, as Rekor signs: ``keys.verify``, whose
+    defaults are Rekor's for a log key (ECDSA P-256: ASN.1 DER over SHA-256; Ed25519: over the message itself)."""
+    return verify(PublicKey(check_public_key(key)), signature, message)
 
 
 def create_signature(key: LogPrivateKey, message: bytes) -> bytes:
-    """Sign ``message`` as Rekor does (see ``verify_signature``)."""
-    if isinstance(key, Ed25519PrivateKey):
-        return key.sign(message)
+    """Sign ``message`` as Rekor does (see ``verify_signature``), with ``keys.sign``."""
     check_public_key(key.public_key())
-    return key.sign(message, ec.ECDSA(hashes.SHA256()))
+    return sign(PrivateKey(key), message)
 
 
 # -- note verifiers and signers --------------------------------------------------------------------
