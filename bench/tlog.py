@@ -38,9 +38,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from supplychain.formats.rekor import HashedRekord
 from supplychain.tlog.evidence import parse_log_entries, verify_entry
-from supplychain.tlog.kind import HashedRekord
-from supplychain.tlog.merkle import MerkleTree, verify_inclusion
+from supplychain.tlog.merkle import MerkleTree, hash_leaf, verify_inclusion
 from supplychain.tlog.server.directory import init_log_directory
 from supplychain.tlog.server.storage import LogStorage, NewEntry
 from supplychain.tlog.trust import public_key_keyring
@@ -220,7 +220,7 @@ def verification_rates(workdir: Path, count: int) -> tuple[float, float, float]:
             assert fetched is not None
             entries.append(parse_log_entries(fetched.to_wire())[0])
     keyring = public_key_keyring(directory.public_key_pem(), "http://bench")
-    cases = [(e.entry.leaf_hash(), e.inclusion_proof) for e in entries if e.inclusion_proof is not None]
+    cases = [(hash_leaf(e.entry.body), e.inclusion_proof) for e in entries if e.inclusion_proof is not None]
 
     started = time.perf_counter()
     for n in range(count):

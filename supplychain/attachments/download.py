@@ -25,6 +25,7 @@ from supplychain.errors import (
 from supplychain.formats import gojson
 from supplychain.formats.bundle import MEDIA_TYPES, Bundle
 from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, EntryFormatError, cosign_bundle_document
 from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
@@ -182,7 +183,7 @@ def _read_legacy(store: ArtifactStore, location: str, layer: Descriptor, cap: in
     payload = store.get_blob(layer, limit=cap)
     certificate = legacy.annotation_value(annotations, legacy.CERTIFICATE_ANNOTATIONS)
     chain = legacy.annotation_value(annotations, legacy.CHAIN_ANNOTATIONS)
-    rekor = legacy.annotation_value(annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+    rekor = legacy.annotation_value(annotations, (REKOR_BUNDLE_ANNOTATION,))
     stamp = legacy.annotation_value(annotations, (legacy.TIMESTAMP_ANNOTATION,))
     certificates = parse_pem_certificates(certificate, "certificate") if certificate is not None else None
     return LegacySignature(
@@ -229,21 +230,11 @@ def parse_pem_certificates(text: str, what: str) -> tuple[Certificate, ...]:
 
 
 def _rekor_bundle(text: str) -> dict[str, Any]:
-    """cosign's ``RekorBundle`` as Go re-marshals it: ``SignedEntryTimestamp`` (base64), then ``Payload`` with
-    ``body``, ``integratedTime``, ``logIndex``, ``logID`` in that order (pkg/cosign/bundle/rekor.go)."""
-    doc = _json_object(text, "bundle")
-    payload = doc.get("Payload")
-    if not isinstance(payload, dict):
-        raise InvalidPayloadError("the bundle annotation has no Payload object")
-    return {
-        "SignedEntryTimestamp": _base64_field(doc.get("SignedEntryTimestamp", ""), "bundle SignedEntryTimestamp"),
-        "Payload": {
-            "body": payload.get("body"),
-            "integratedTime": _int_field(payload.get("integratedTime", 0), "bundle integratedTime"),
-            "logIndex": _int_field(payload.get("logIndex", 0), "bundle logIndex"),
-            "logID": _str_field(payload.get("logID", ""), "bundle logID"),
-        },
-    }
+    """cosign's ``RekorBundle`` as Go re-marshals it (``formats.rekor.cosign_bundle_document``)."""
+    try:
+        return cosign_bundle_document(text)
+    except EntryFormatError as exc:
+        raise InvalidPayloadError(exc.message) from exc
 
 
 def _timestamp(text: str) -> dict[str, Any]:
@@ -261,18 +252,6 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise InvalidPayloadError(f"the {what} annotation is not a JSON object")
     return doc
-
-
-def _int_field(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidPayloadError(f"{what} is not an integer")
-    return value
-
-
-def _str_field(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidPayloadError(f"{what} is not a string")
-    return value
 
 
 def _base64_field(value: Any, what: str) -> str:

@@ -236,7 +236,7 @@ def get_command(uuid: str | None, index: int | None, rekor_url: str, rekor_publi
 
 
 def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
-    from supplychain.tlog.kind import DsseRecord, EntryKindError, HashedRekord, parse_body
+    from supplychain.formats.rekor import DsseRecord, EntryKindError, HashedRekord, IntotoRecord, parse_body
 
     click.echo(f"UUID:            {entry.uuid}")
     click.echo(f"log index:       {entry.log_index}")
@@ -249,7 +249,7 @@ def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
         record = None
     if isinstance(record, HashedRekord):
         click.echo(f"artifact:        {record.algorithm}:{record.digest.hex()}")
-    elif isinstance(record, DsseRecord):
+    elif isinstance(record, DsseRecord | IntotoRecord):
         click.echo(f"payload hash:    sha256:{record.payload_hash.hex()}")
         click.echo(f"envelope hash:   sha256:{record.envelope_hash.hex()}")
     click.echo(f"verified:        {verification.summary()}")

@@ -34,7 +34,6 @@ from supplychain.oci.model import Descriptor, Manifest, parse_manifest
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 CERTIFICATE_ANNOTATIONS = ("dev.sigstore.cosign/certificate", "dev.cosignproject.cosign/certificate")
 CHAIN_ANNOTATIONS = ("dev.sigstore.cosign/chain", "dev.cosignproject.cosign/chain")
-REKOR_BUNDLE_ANNOTATION = "dev.sigstore.cosign/bundle"
 TIMESTAMP_ANNOTATION = "dev.sigstore.cosign/rfc3161timestamp"
 SIMPLE_SIGNING_MEDIA_TYPE = MediaType.COSIGN_SIMPLE_SIGNING.value
 _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, as go-containerregistry leaves "created"

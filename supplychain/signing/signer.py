@@ -28,6 +28,7 @@ from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -223,7 +224,7 @@ def _sign_legacy(
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
     # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one); with
     # a certificate, only if it carries a certificate.
-    required = (legacy.REKOR_BUNDLE_ANNOTATION if logged
+    required = (REKOR_BUNDLE_ANNOTATION if logged
                 else legacy.CERTIFICATE_ANNOTATIONS[0] if certified else None)
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
                             required_annotation=required):
@@ -265,7 +266,7 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         return _Plan(image)
     extra = {} if certificate is None else certificate.annotations()
     if entry is not None:
-        extra[legacy.REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
+        extra[REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
     return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None))
 
 

@@ -37,11 +37,11 @@ from supplychain import transport
 from supplychain.config import Settings
 from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.formats.dsse import Envelope
+from supplychain.formats.rekor import HashedRekord
 from supplychain.keys import PrivateKey, PublicKey
-from supplychain.tlog.checkpoint import SignedNoteError
 from supplychain.tlog.client import EntryLog, RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
-from supplychain.tlog.kind import HashedRekord
+from supplychain.tlog.note import SignedNoteError
 from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
 from supplychain.tlog.trust import LogKeyring, TrustedLog, display_url, select_keyring
 

@@ -54,14 +54,11 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
 from supplychain.tlog.checkpoint import (
     Checkpoint,
-    LogKeyError,
-    NoteSignatureError,
     SignedCheckpoint,
-    SignedNoteError,
-    load_public_key,
     parse_checkpoint,
     parse_rekor_origin,
     verify_checkpoint,
@@ -77,8 +74,9 @@ from supplychain.tlog.evidence import (
     split_uuid,
     verify_entry,
 )
-from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches
+from supplychain.tlog.kind import body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
+from supplychain.tlog.note import LogKeyError, NoteSignatureError, SignedNoteError, load_public_key
 from supplychain.tlog.trust import LogKeyring, TrustedLog, check_log_url, display_url
 
 MAX_RESPONSE_BYTES = 4 << 20

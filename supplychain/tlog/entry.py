@@ -18,22 +18,23 @@ Canonicalisation is the ``rfc8785`` package's, never hand-written. Bodies are ke
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from supplychain.errors import VerificationError
-from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
-from supplychain.tlog.checkpoint import (
-    Checkpoint,
-    CheckpointMismatchError,
+from supplychain.formats.rekor import (
+    EntryFormatError,
+    LogEntry,
+    RekorBundle,
+    check_json_integer,
+    decode_base64_strict,
+)
+from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, verify_checkpoint
+from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
+from supplychain.tlog.note import (
     LogKeyError,
     LogPrivateKey,
     LogPublicKey,
@@ -43,18 +44,8 @@ from supplychain.tlog.checkpoint import (
     ed25519_key_id,
     load_public_key,
     spki_der,
-    verify_checkpoint,
     verify_signature,
 )
-from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
-
-MAX_JSON_INTEGER = 2**53 - 1
-"""Largest integer RFC 8785 (and so a SET) can carry exactly: JSON numbers are IEEE 754 doubles."""
-
-MAX_BUNDLE_BYTES = 1 << 20
-"""Largest ``dev.sigstore.cosign/bundle`` annotation accepted."""
-
-_LOG_ID_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 
 class LogEntryError(VerificationError):
@@ -62,12 +53,6 @@ class LogEntryError(VerificationError):
 
     default_hint = ("the signature's log evidence does not prove it was logged: verify against the log it was "
                     "recorded in, or sign again to record it")
-
-
-class EntryFormatError(LogEntryError):
-    """Entry evidence that is malformed: bad base64, a missing field, a number out of range."""
-
-    default_hint = "the transparency-log evidence was damaged or was not written by a Rekor-compatible log"
 
 
 class EntryTimestampError(LogEntryError):
@@ -78,25 +63,6 @@ class EntryTimestampError(LogEntryError):
 
 class EntryInclusionError(LogEntryError):
     """An inclusion proof that cannot be tied to a root the log signed."""
-
-
-def _strict_b64decode(text: str, what: str) -> bytes:
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except ValueError as exc:
-        raise EntryFormatError(f"{what} is not valid base64: {exc}") from exc
-    # The SET signs the base64 text; only the canonical spelling round-trips through the decoded bytes.
-    if base64.b64encode(raw).decode() != text:
-        raise EntryFormatError(f"{what} is not canonical (padded, standard alphabet) base64")
-    return raw
-
-
-def _check_json_integer(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise EntryFormatError(f"{what} must be an integer, got {type(value).__name__} {value!r}")
-    if not 0 <= value <= MAX_JSON_INTEGER:
-        raise EntryFormatError(f"{what} {value} is out of range: expected 0 <= {what} <= 2^53-1")
-    return value
 
 
 # -- the log's key ---------------------------------------------------------------------------------
@@ -166,47 +132,6 @@ def entry_leaf_hash(body: bytes) -> bytes:
     return hash_leaf(body)
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """The fields of a Rekor v1 entry that its signed entry timestamp covers."""
-
-    body: bytes
-    integrated_time: int
-    log_index: int
-    log_id: str
-
-    def __post_init__(self) -> None:
-        _check_json_integer(self.integrated_time, "integratedTime")
-        _check_json_integer(self.log_index, "logIndex")
-        if not _LOG_ID_RE.fullmatch(self.log_id):
-            raise EntryFormatError(f"log ID {self.log_id!r} is not 64 lowercase hex characters")
-
-    @classmethod
-    def from_base64(cls, body: str, integrated_time: int, log_index: int, log_id: str) -> LogEntry:
-        """Build an entry from the wire form (base64 body), checking the base64 is canonical."""
-        return cls(_strict_b64decode(body, "entry body"), integrated_time, log_index, log_id)
-
-    @property
-    def body_base64(self) -> str:
-        """The body as Rekor sends it (standard, padded base64)."""
-        return base64.b64encode(self.body).decode()
-
-    def leaf_hash(self) -> bytes:
-        """This entry's Merkle leaf hash."""
-        return hash_leaf(self.body)
-
-    def timestamp_payload(self) -> bytes:
-        """The bytes a SET signs: RFC 8785 canonical JSON of body, integratedTime, logID and logIndex."""
-        return rfc8785.dumps(
-            {
-                "body": self.body_base64,
-                "integratedTime": self.integrated_time,
-                "logID": self.log_id,
-                "logIndex": self.log_index,
-            }
-        )
-
-
 def verify_entry_timestamp(entry: LogEntry, signature: bytes, key: LogKey) -> None:
     """Check that ``signature`` is ``key``'s signed entry timestamp for ``entry``; raise ``EntryTimestampError``.
 
@@ -247,8 +172,8 @@ class InclusionProof:
     ) -> InclusionProof:
         """Build from hex-encoded hashes (Rekor v1 API) or base64 (Sigstore bundles): 64 characters is hex."""
         return cls(
-            _check_json_integer(log_index, "inclusion proof logIndex"),
-            _check_json_integer(tree_size, "inclusion proof treeSize"),
+            check_json_integer(log_index, "inclusion proof logIndex"),
+            check_json_integer(tree_size, "inclusion proof treeSize"),
             _decode_hash(root_hash, "root hash"),
             tuple(_decode_hash(value, f"proof hash {n}") for n, value in enumerate(hashes)),
             checkpoint,
@@ -261,7 +186,7 @@ def _decode_hash(text: str, what: str) -> bytes:
             return bytes.fromhex(text)
         except ValueError as exc:
             raise EntryFormatError(f"{what} {text!r} is not hex") from exc
-    return _strict_b64decode(text, what)
+    return decode_base64_strict(text, what)
 
 
 def verify_entry_inclusion(
@@ -292,69 +217,8 @@ def verify_entry_inclusion(
     return checkpoint
 
 
-# -- cosign's Rekor bundle annotation --------------------------------------------------------------
-
-
-def json_error_text(exc: ValueError | RecursionError) -> str:
-    """What the strict decoder refused, in words (a ``RecursionError`` says only "maximum recursion depth")."""
-    return "arrays and objects nest too deeply" if isinstance(exc, RecursionError | NestingError) else str(exc)
-
-
-def _exact_keys(value: object, keys: set[str], what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise EntryFormatError(f"{what} must be a JSON object, got {type(value).__name__}")
-    if set(value) != keys:
-        raise EntryFormatError(f"{what} has keys {sorted(value)}, expected exactly {sorted(keys)}")
-    return value
-
-
-@dataclass(frozen=True, slots=True)
-class RekorBundle:
-    """cosign's ``dev.sigstore.cosign/bundle`` annotation: a Rekor v1 entry and its signed entry timestamp.
-
-    Wire form (cosign writes the keys in this order; containers/image accepts exactly these keys)::
-
-        {"SignedEntryTimestamp": "<base64 SET>",
-         "Payload": {"body": "<base64 body>", "integratedTime": 1, "logIndex": 2, "logID": "<hex>"}}
-    """
-
-    signed_entry_timestamp: bytes
-    entry: LogEntry
-
-    @classmethod
-    def parse(cls, data: str | bytes) -> RekorBundle:
-        """Parse the annotation strictly; raise ``EntryFormatError`` on anything else."""
-        if len(data) > MAX_BUNDLE_BYTES:
-            raise EntryFormatError(f"Rekor bundle is larger than {MAX_BUNDLE_BYTES} bytes")
-        try:
-            document = loads_untrusted(data)
-        except JsonFormatError as exc:  # duplicate keys, bad UTF-8, numbers out of range, deep nesting
-            raise EntryFormatError(f"Rekor bundle is not valid JSON: {json_error_text(exc)}") from exc
-        top = _exact_keys(document, {"SignedEntryTimestamp", "Payload"}, "Rekor bundle")
-        payload = _exact_keys(top["Payload"], {"body", "integratedTime", "logIndex", "logID"}, "Rekor bundle Payload")
-        signature, body, entry_log_id = top["SignedEntryTimestamp"], payload["body"], payload["logID"]
-        for value, what in ((signature, "SignedEntryTimestamp"), (body, "Payload.body"), (entry_log_id, "logID")):
-            if not isinstance(value, str):
-                raise EntryFormatError(f"Rekor bundle {what} must be a string, got {type(value).__name__}")
-        entry = LogEntry.from_base64(body, payload["integratedTime"], payload["logIndex"], entry_log_id)
-        return cls(_strict_b64decode(signature, "SignedEntryTimestamp"), entry)
-
-    def to_json(self) -> str:
-        """The annotation value, in cosign's key order, compact."""
-        return json.dumps(
-            {
-                "SignedEntryTimestamp": base64.b64encode(self.signed_entry_timestamp).decode(),
-                "Payload": {
-                    "body": self.entry.body_base64,
-                    "integratedTime": self.entry.integrated_time,
-                    "logIndex": self.entry.log_index,
-                    "logID": self.entry.log_id,
-                },
-            },
-            separators=(",", ":"),
-        )
-
-    def verify(self, key: LogKey) -> LogEntry:
-        """Verify the SET with the log's key; return the entry (its ``integrated_time`` is then trustworthy)."""
-        verify_entry_timestamp(self.entry, self.signed_entry_timestamp, key)
-        return self.entry
+def verify_rekor_bundle(bundle: RekorBundle, key: LogKey) -> LogEntry:
+    """Verify a cosign Rekor bundle's SET with the log's key; return the entry (its ``integrated_time`` is then
+    trustworthy)."""
+    verify_entry_timestamp(bundle.entry, bundle.signed_entry_timestamp, key)
+    return bundle.entry

@@ -36,22 +36,26 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from supplychain.errors import IntegrityError
 from supplychain.formats.bundle import Bundle, BundleFormatError, KindVersion, TransparencyLogEntry
 from supplychain.formats.bundle import InclusionProof as BundleInclusionProof
+from supplychain.formats.rekor import (
+    MAX_BUNDLE_BYTES,
+    EntryFormatError,
+    EntryKindError,
+    LogEntry,
+    RekorBundle,
+    body_kind,
+    first_error,
+    json_error_text,
+)
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, parse_rekor_origin
 from supplychain.tlog.entry import (
-    MAX_BUNDLE_BYTES,
-    EntryFormatError,
     EntryInclusionError,
     EntryTimestampError,
     InclusionProof,
-    LogEntry,
     LogEntryError,
-    RekorBundle,
-    json_error_text,
     verify_entry_inclusion,
     verify_entry_timestamp,
 )
-from supplychain.tlog.kind import EntryKindError, body_kind, first_error
 from supplychain.tlog.merkle import hash_leaf
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
 

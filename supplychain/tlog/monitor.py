@@ -28,9 +28,10 @@ from pathlib import Path
 from supplychain.errors import ConfigurationError
 from supplychain.files import FileTooLargeError, read_capped, write_atomic
 from supplychain.formats.strictjson import NestingError, loads_untrusted
-from supplychain.tlog.checkpoint import Checkpoint, SignedNoteError, verify_checkpoint
+from supplychain.tlog.checkpoint import Checkpoint, verify_checkpoint
 from supplychain.tlog.client import LogInfo, RekorClient
 from supplychain.tlog.merkle import ConsistencyProofError
+from supplychain.tlog.note import SignedNoteError
 from supplychain.tlog.trust import UnknownLogError
 
 STATE_VERSION = 1

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from supplychain.errors import InvalidInputError
+from supplychain.formats.rekor import EntryKindError
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "sha256": hashes.SHA256,
@@ -25,12 +25,6 @@ HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 """The digest algorithms a ``hashedrekord`` 0.0.1 entry may name."""
 
 SignatureKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | Ed25519PublicKey
-
-
-class EntryKindError(InvalidInputError):
-    """A proposed entry or an entry body that is not a valid ``hashedrekord``/``dsse`` 0.0.1 record."""
-
-    default_hint = "supported entry types are hashedrekord 0.0.1 and dsse 0.0.1 (Rekor v1 API)"
 
 
 class EntrySignatureError(EntryKindError):

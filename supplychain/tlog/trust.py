@@ -44,8 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from supplychain.errors import ConfigurationError, InvalidInputError
 from supplychain.files import FileTooLargeError, read_capped
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
-from supplychain.tlog.checkpoint import LogKeyError, NoteVerifier, load_public_key
 from supplychain.tlog.entry import LogEntryError, LogKey
+from supplychain.tlog.note import LogKeyError, NoteVerifier, load_public_key
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"

@@ -44,12 +44,21 @@ from cryptography.hazmat.primitives import serialization
 
 from supplychain.clock import Clock, utc_now
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, VerificationError
-from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
+from supplychain.formats.rekor import (
+    REKOR_BUNDLE_ANNOTATION,
+    DsseRecord,
+    EntryFormatError,
+    EntryKindError,
+    HashedRekord,
+    IntotoRecord,
+    RekorBundle,
+    cosign_bundle_document,
+    parse_body,
+)
 from supplychain.signing import legacy
 from supplychain.tlog.client import RekorClient
-from supplychain.tlog.entry import RekorBundle
 from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
-from supplychain.tlog.kind import DsseRecord, EntryKindError, HashedRekord, VerifierKey, parse_body
+from supplychain.tlog.pki import VerifierKey
 from supplychain.tlog.trust import LogKeyring, sigstore_trusted_root
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
@@ -131,14 +140,14 @@ def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]
     """The log entries the evidence carries, or why there are none to check."""
     match evidence.kind:
         case PayloadKind.SIMPLE_SIGNING:
-            value = legacy.annotation_value(evidence.annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+            value = legacy.annotation_value(evidence.annotations, (REKOR_BUNDLE_ANNOTATION,))
             if value is None:
-                return [], (f"expected a Rekor bundle in the {legacy.REKOR_BUNDLE_ANNOTATION} annotation, got none "
-                            f"(missing {legacy.REKOR_BUNDLE_ANNOTATION} annotation; {IGNORE_FLAG} skips this check)")
+                return [], (f"expected a Rekor bundle in the {REKOR_BUNDLE_ANNOTATION} annotation, got none "
+                            f"(missing {REKOR_BUNDLE_ANNOTATION} annotation; {IGNORE_FLAG} skips this check)")
             try:
                 return [rekor_bundle_entry(RekorBundle.parse(value))], None
             except _VERDICT_ERRORS as exc:
-                return [], f"expected a Rekor bundle in {legacy.REKOR_BUNDLE_ANNOTATION}, got one that is invalid: " \
+                return [], f"expected a Rekor bundle in {REKOR_BUNDLE_ANNOTATION}, got one that is invalid: " \
                            f"{exc.message}"
         case PayloadKind.IN_TOTO:
             bundle = evidence.bundle
@@ -160,6 +169,8 @@ def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signe
         record = parse_body(entry.entry.body)
     except EntryKindError as exc:
         return f"expected a hashedrekord or dsse 0.0.1 entry, got {exc.message}"
+    if isinstance(record, IntotoRecord):
+        return "expected a hashedrekord or dsse 0.0.1 entry, got an intoto 0.0.2 entry, which is not supported"
     payload_hash = hashlib.sha256(evidence.payload).digest()
     match evidence.kind:
         case PayloadKind.SIMPLE_SIGNING:
@@ -182,7 +193,7 @@ def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signe
             (logged,) = record.signatures
             if logged.signature != _b64(evidence.signature):
                 return "expected the entry to record the signature being verified, got another signature"
-            return _key_mismatch(logged.public_key, signer)
+            return _key_mismatch(logged.verifier, signer)
         case _:
             assert_never(evidence.kind)
 
@@ -220,14 +231,13 @@ def _b64(data: bytes) -> str:
 
 def _cosign_optional(evidence: SignatureEvidence) -> dict[str, Any] | None:
     """cosign adds the layer's Rekor bundle to the printed payload as ``optional.Bundle``."""
-    value = legacy.annotation_value(evidence.annotations, (legacy.REKOR_BUNDLE_ANNOTATION,))
+    value = legacy.annotation_value(evidence.annotations, (REKOR_BUNDLE_ANNOTATION,))
     if evidence.kind is not PayloadKind.SIMPLE_SIGNING or value is None:
         return None
     try:
-        document = loads_untrusted(value)
-    except JsonFormatError:
+        return {"Bundle": cosign_bundle_document(value)}
+    except EntryFormatError:
         return None
-    return {"Bundle": document} if isinstance(document, dict) else None
 
 
 __all__ = ["IGNORE_FLAG", "TlogPolicy", "TransparencyLogCheck"]

@@ -22,10 +22,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from supplychain.errors import ExitCode
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
-from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION
 from tests.support.signatures import CliResult, generate_cli_key_pair, put_bytes, run_cli
 from tests.support.tlog import LogProcess
 

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from supplychain.errors import ExitCode
+from supplychain.formats.rekor import HashedRekord
 from supplychain.layout import OciLayout
 from supplychain.signing.legacy import CERTIFICATE_ANNOTATIONS, CHAIN_ANNOTATIONS, signature_layer
 from supplychain.signing.payload import build_payload
 from supplychain.signing.transparency import rekor_bundle_annotation
-from supplychain.tlog.kind import HashedRekord
 from supplychain.tlog.trust import TRUSTED_ROOT_MEDIA_TYPE
 from supplychain.verify.certificate import ISSUER_V2
 from tests.support.fixture import fixture_path

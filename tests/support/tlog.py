@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from supplychain.formats.dsse import pae
+from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.tlog.client import RekorClient
-from supplychain.tlog.kind import DsseProposal, HashedRekord
 from supplychain.tlog.server.directory import LogDirectory, init_log_directory
 from supplychain.tlog.server.http import RekorHttpServer
 from supplychain.tlog.server.log import LocalLog

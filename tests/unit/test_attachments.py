@@ -39,6 +39,7 @@ from supplychain.attachments.triangulate import NoBundlesError, repository_name,
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import TAG_KINDS, AttachmentKind, attachment_tag
@@ -60,7 +61,6 @@ from supplychain.signing.bundle import build_bundle, bundle_referrer
 from supplychain.signing.legacy import (
     CERTIFICATE_ANNOTATIONS,
     CHAIN_ANNOTATIONS,
-    REKOR_BUNDLE_ANNOTATION,
     SIGNATURE_ANNOTATION,
     TIMESTAMP_ANNOTATION,
     build_signature_manifest,

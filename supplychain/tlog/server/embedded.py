@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from supplychain.errors import UnavailableError
+from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.tlog.client import EntryLog, EntryMismatchError, VerifiedEntry
 from supplychain.tlog.evidence import verify_entry
-from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches, canonicalize
+from supplychain.tlog.kind import body_mismatches, canonicalize
 from supplychain.tlog.server.directory import (
     CONFIG_FILE,
     LOCK_FILE,

@@ -50,10 +50,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from supplychain import __version__
 from supplychain.errors import InvalidInputError, SupplyChainError, UnavailableError
+from supplychain.formats.rekor import EntryKindError
 from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.tlog.evidence import EntryUuidError, RekorEntry
-from supplychain.tlog.kind import EntryKindError, VerifierKey, canonicalize, public_key_index
+from supplychain.tlog.kind import canonicalize, public_key_index
 from supplychain.tlog.merkle import TreeRangeError, hash_leaf
+from supplychain.tlog.pki import VerifierKey
 from supplychain.tlog.server.log import Appended, LocalLog, LogClosedError
 from supplychain.tlog.server.storage import CorruptEntryError, LogStorageError
 

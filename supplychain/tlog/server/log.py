@@ -30,8 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from supplychain.errors import UnavailableError
+from supplychain.formats.rekor import LogEntry
 from supplychain.tlog.checkpoint import sign_checkpoint
-from supplychain.tlog.entry import InclusionProof, LogEntry, sign_entry_timestamp
+from supplychain.tlog.entry import InclusionProof, sign_entry_timestamp
 from supplychain.tlog.evidence import RekorEntry, entry_uuid, split_uuid
 from supplychain.tlog.kind import CanonicalEntry
 from supplychain.tlog.merkle import MerkleTree, hash_leaf

@@ -9,9 +9,9 @@ import pytest
 
 from supplychain.config import Settings
 from supplychain.errors import ConfigurationError, ExitCode, InvalidManifestError
+from supplychain.formats.rekor import EntryFormatError, RekorBundle
 from supplychain.registry.credentials import find_credentials
 from supplychain.registry.errors import parse_error_body
-from supplychain.tlog.entry import EntryFormatError, RekorBundle
 from supplychain.tlog.evidence import read_evidence
 from supplychain.tlog.monitor import MonitorStateError, load_state
 from supplychain.tlog.trust import TrustedRootError, load_trusted_root

@@ -13,17 +13,17 @@ import pytest
 
 from supplychain.config import Settings
 from supplychain.errors import ConfigurationError, NotFoundError, UnavailableError, VerificationError
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, DsseRecord, HashedRekord, RekorBundle, parse_body
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.signing import SignatureFormat, sign_image
-from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION, signature_layer
+from supplychain.signing.legacy import SIGNATURE_ANNOTATION, signature_layer
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature
 from supplychain.signing.transparency import TlogUploadError, open_signing_log
 from supplychain.tlog.client import RekorClient
-from supplychain.tlog.entry import RekorBundle
 from supplychain.tlog.evidence import bundle_entries, bundle_tlog_entry, rekor_bundle_entry, verify_entry
-from supplychain.tlog.kind import DsseRecord, HashedRekord, parse_body
+from supplychain.tlog.pki import VerifierKey
 from supplychain.tlog.trust import LogKeyring
 from tests.support.signatures import fixed_clock, new_key, put_sig_manifest
 from tests.support.tlog import InProcessLog, no_wait_retry
@@ -57,7 +57,7 @@ def test_legacy_signature_is_logged_as_hashedrekord_and_its_bundle_annotated(lay
     assert isinstance(record, HashedRekord)
     assert (record.algorithm, record.digest) == ("sha256", hashlib.sha256(image.payload).digest())
     assert record.signature == image.signature
-    assert record.verifier_key().der == pair.public_key.der()
+    assert VerifierKey.load(record.public_key).der == pair.public_key.der()
     # The SET verifies with the log's key; the entry is the one the log holds.
     verification = verify_entry(rekor_bundle_entry(bundle), rekor.keyring, require_timestamp=True)
     assert verification.timestamp_verified

@@ -17,19 +17,21 @@ from supplychain.tlog.checkpoint import (
     Checkpoint,
     CheckpointFormatError,
     CheckpointMismatchError,
+    parse_checkpoint,
+    parse_rekor_origin,
+    rekor_origin,
+    sign_checkpoint,
+    verify_checkpoint,
+)
+from supplychain.tlog.note import (
     LogKeyError,
     NoteFormatError,
     NoteSignatureError,
     NoteSigner,
     NoteVerifier,
     load_public_key,
-    parse_checkpoint,
     parse_note,
-    parse_rekor_origin,
-    rekor_origin,
-    sign_checkpoint,
     sign_note,
-    verify_checkpoint,
     verify_note,
 )
 

@@ -13,14 +13,8 @@ import httpx
 import pytest
 
 from supplychain.errors import ExitCode, IntegrityError, InvalidInputError, UnavailableError, VerificationError
-from supplychain.tlog.checkpoint import (
-    CheckpointFormatError,
-    CheckpointMismatchError,
-    NoteSignatureError,
-    NoteSigner,
-    create_signature,
-    sign_checkpoint,
-)
+from supplychain.formats.rekor import LogEntry
+from supplychain.tlog.checkpoint import CheckpointFormatError, CheckpointMismatchError, sign_checkpoint
 from supplychain.tlog.client import (
     DuplicateEntryError,
     EntryMismatchError,
@@ -31,9 +25,10 @@ from supplychain.tlog.client import (
     RekorServerError,
     RekorUnavailableError,
 )
-from supplychain.tlog.entry import EntryTimestampError, LogEntry
+from supplychain.tlog.entry import EntryTimestampError
 from supplychain.tlog.evidence import EntryUuidError, RekorResponseError
 from supplychain.tlog.merkle import ConsistencyProofError, InclusionProofError, MerkleTree, hash_leaf
+from supplychain.tlog.note import NoteSignatureError, NoteSigner, create_signature
 from supplychain.tlog.server.directory import generate_key
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, UnknownLogError
 from tests.support.tlog import InProcessLog, Signer, no_wait_retry, statement

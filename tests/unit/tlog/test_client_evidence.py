@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from supplychain.tlog.checkpoint import NoteSignatureError
-from supplychain.tlog.entry import EntryFormatError, EntryInclusionError, EntryTimestampError, LogEntryError
+from supplychain.formats.rekor import EntryFormatError, HashedRekord, parse_body
+from supplychain.tlog.entry import EntryInclusionError, EntryTimestampError, LogEntryError
 from supplychain.tlog.evidence import (
     EntryUuidError,
     RekorEntry,
@@ -23,8 +23,9 @@ from supplychain.tlog.evidence import (
     split_uuid,
     verify_entry,
 )
-from supplychain.tlog.kind import HashedRekord, artifact_mismatch, parse_body
+from supplychain.tlog.kind import artifact_mismatch
 from supplychain.tlog.merkle import InclusionProofError
+from supplychain.tlog.note import NoteSignatureError
 from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, load_trusted_root, public_key_keyring
 
 from .vectors import cosign_annotations, fixture_path, load_json

@@ -13,31 +13,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import VerificationError
-from supplychain.tlog.checkpoint import (
-    CheckpointMismatchError,
-    LogKeyError,
-    NoteSignatureError,
-    NoteSigner,
-    load_public_key,
-    parse_note,
-    sign_checkpoint,
-)
+from supplychain.formats.rekor import MAX_JSON_INTEGER, EntryFormatError, LogEntry, RekorBundle
+from supplychain.tlog.checkpoint import CheckpointMismatchError, sign_checkpoint
 from supplychain.tlog.entry import (
-    MAX_JSON_INTEGER,
-    EntryFormatError,
     EntryInclusionError,
     EntryTimestampError,
     InclusionProof,
-    LogEntry,
     LogKey,
-    RekorBundle,
     entry_leaf_hash,
     log_id,
     sign_entry_timestamp,
     verify_entry_inclusion,
     verify_entry_timestamp,
+    verify_rekor_bundle,
 )
 from supplychain.tlog.merkle import InclusionProofError, MerkleTree, hash_leaf
+from supplychain.tlog.note import LogKeyError, NoteSignatureError, NoteSigner, load_public_key, parse_note
 
 from .vectors import BundleEntry, bundle_entry, cosign_annotations, fixture_path, load_json, log_keys
 
@@ -138,7 +129,7 @@ def test_sharded_log_index_differs_from_the_proof_index() -> None:
     entry = _entry("sigstore-python/bundle_v3_github.whl.sigstore")
     assert entry.entry.log_index == 79605083
     assert _proof(entry).log_index == 75441652
-    assert entry_leaf_hash(entry.body) == entry.entry.leaf_hash() == hash_leaf(entry.body)
+    assert entry_leaf_hash(entry.body) == hash_leaf(entry.entry.body) == hash_leaf(entry.body)
 
 
 def test_log_ids_are_the_sha256_of_the_log_key() -> None:
@@ -262,20 +253,20 @@ def test_cosign_rekor_bundles_verify_with_rekor_pub(
     else:
         text = cosign_annotations("tlog", "containers-image", *fixture)["dev.sigstore.cosign/bundle"]
     bundle = RekorBundle.parse(text)
-    entry = bundle.verify(REKOR_PUB)
+    entry = verify_rekor_bundle(bundle, REKOR_PUB)
     assert (entry.integrated_time, entry.log_index, entry.log_id) == (integrated_time, log_index, REKOR_PUB.log_id_hex)
     assert json.loads(entry.body)["kind"] == "hashedrekord"
     assert bundle.to_json() == text.strip()  # cosign's key order, compact: byte for byte
     with pytest.raises(EntryTimestampError, match="entry is from log"):
-        bundle.verify(LogKey.from_public_key(COSIGN_PUB))
+        verify_rekor_bundle(bundle, LogKey.from_public_key(COSIGN_PUB))
     with pytest.raises(EntryTimestampError, match="does not verify"):
-        bundle.verify(LogKey(COSIGN_PUB, REKOR_PUB.log_id))
+        verify_rekor_bundle(bundle, LogKey(COSIGN_PUB, REKOR_PUB.log_id))
 
 
 def test_policy_controller_keyless_attestation_set_verifies() -> None:
     vector = load_json("tlog", "policy-controller", "validator_test.keyless-attestation.partial.json")
     bundle = RekorBundle.parse(vector["annotations"]["dev.sigstore.cosign/bundle"])
-    assert bundle.verify(REKOR_PUB).log_index == 3059470
+    assert verify_rekor_bundle(bundle, REKOR_PUB).log_index == 3059470
     assert RekorBundle.parse(json.dumps(vector["rekor_set"])) == bundle
 
 

@@ -14,19 +14,16 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
+from supplychain.formats.rekor import DsseProposal, DsseRecord, EntryKindError, HashedRekord, parse_body
 from supplychain.tlog.evidence import bundle_entries
 from supplychain.tlog.kind import (
-    DsseProposal,
-    DsseRecord,
-    EntryKindError,
     EntrySignatureError,
-    HashedRekord,
-    VerifierKey,
     body_mismatches,
+    canonical_body,
     canonicalize,
-    pae,
-    parse_body,
+    verify_hashedrekord,
 )
+from supplychain.tlog.pki import VerifierKey, pae
 from tests.support.tlog import Signer, statement
 
 from .vectors import fixture_path
@@ -38,8 +35,8 @@ def test_canonical_body_is_rekors_byte_for_byte() -> None:
         (entry,) = bundle_entries(fixture_path("tlog", "sigstore-python", path).read_bytes())
         record = parse_body(entry.entry.body)
         assert isinstance(record, HashedRekord)
-        record.verify()  # Rekor checked this signature over the digest; so do we
-        assert record.canonical_body() == entry.entry.body
+        verify_hashedrekord(record)  # Rekor checked this signature over the digest; so do we
+        assert canonical_body(record) == entry.entry.body
         assert canonicalize(record.proposed_entry()).body == entry.entry.body
 
 
@@ -59,9 +56,9 @@ def test_bad_signature_and_bad_specs() -> None:
     signer = Signer()
     good = signer.hashedrekord(b"a")
     with pytest.raises(EntrySignatureError):
-        HashedRekord("sha256", hashlib.sha256(b"b").digest(), good.signature, good.public_key).verify()
+        verify_hashedrekord(HashedRekord("sha256", hashlib.sha256(b"b").digest(), good.signature, good.public_key))
     with pytest.raises(EntrySignatureError):
-        HashedRekord("sha256", good.digest, good.signature, Signer().pem).verify()
+        verify_hashedrekord(HashedRekord("sha256", good.digest, good.signature, Signer().pem))
     with pytest.raises(EntryKindError, match="32 bytes"):
         HashedRekord("sha256", b"short", good.signature, good.public_key)
     spec = good.proposed_entry()
@@ -90,7 +87,7 @@ def test_rsa_and_certificates_but_not_ed25519_prehash() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     signature = key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    HashedRekord("sha256", digest, signature, pem).verify()
+    verify_hashedrekord(HashedRekord("sha256", digest, signature, pem))
 
     ec_key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
@@ -102,13 +99,13 @@ def test_rsa_and_certificates_but_not_ed25519_prehash() -> None:
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     record = HashedRekord("sha256", digest, ec_key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256()))), cert_pem)
-    assert VerifierKey.load(record.verify().pem).der == cert.public_bytes(serialization.Encoding.DER)
-    assert canonicalize(record.proposed_entry()).body == record.canonical_body()
+    assert VerifierKey.load(verify_hashedrekord(record).pem).der == cert.public_bytes(serialization.Encoding.DER)
+    assert canonicalize(record.proposed_entry()).body == canonical_body(record)
 
     ed = Ed25519PrivateKey.generate()
     ed_pem = ed.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     with pytest.raises(EntrySignatureError, match="Ed25519ph"):
-        HashedRekord("sha256", digest, ed.sign(digest), ed_pem).verify()
+        verify_hashedrekord(HashedRekord("sha256", digest, ed.sign(digest), ed_pem))
 
 
 def test_dsse_proposal() -> None:

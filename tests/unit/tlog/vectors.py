@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from supplychain.tlog.checkpoint import check_public_key
-from supplychain.tlog.entry import InclusionProof, LogEntry, LogKey
+from supplychain.formats.rekor import LogEntry
+from supplychain.tlog.entry import InclusionProof, LogKey
+from supplychain.tlog.note import check_public_key
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vectors"
 

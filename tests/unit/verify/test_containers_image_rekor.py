@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.layout import OciLayout
 from supplychain.oci.model import Descriptor
-from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION
 from supplychain.tlog.trust import LogKeyring, read_public_key
 from supplychain.verify import (
     CertificatePolicy,

@@ -21,17 +21,20 @@ from supplychain.digest import Digest
 from supplychain.errors import UnavailableError
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
 from supplychain.formats.intoto import build_statement
+from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, HashedRekord, LogEntry, RekorBundle
 from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
-from supplychain.signing.legacy import REKOR_BUNDLE_ANNOTATION, signature_layer
+from supplychain.signing.legacy import signature_layer
 from supplychain.signing.signature import create_signature
-from supplychain.tlog.checkpoint import NoteSigner, parse_checkpoint, sign_checkpoint
+from supplychain.tlog.checkpoint import parse_checkpoint, sign_checkpoint
 from supplychain.tlog.client import RekorClient
-from supplychain.tlog.entry import LogEntry, RekorBundle, sign_entry_timestamp
+from supplychain.tlog.entry import sign_entry_timestamp
 from supplychain.tlog.evidence import bundle_tlog_entry
-from supplychain.tlog.kind import HashedRekord, VerifierKey
+from supplychain.tlog.kind import canonical_body
+from supplychain.tlog.note import NoteSigner
+from supplychain.tlog.pki import VerifierKey
 from supplychain.tlog.trust import LogKeyring, TrustedLog
 from supplychain.verify import (
     CertificatePolicy,
@@ -214,7 +217,7 @@ def test_entry_recording_our_signature_under_another_key_is_rejected(layout: Oci
     payload = b'{"critical":{}}'
     signature = create_signature(KEY.private_key, payload)
     lie = HashedRekord("sha256", hashlib.sha256(payload).digest(), signature, new_key().public_key.pem())
-    body = lie.canonical_body(VerifierKey.load(lie.public_key))
+    body = canonical_body(lie, VerifierKey.load(lie.public_key))
     entry = LogEntry(body, 1_700_000_000, 7, rekor.keyring.logs[0].key.log_id_hex)
     signer = rekor.directory.signer()
     bundle = RekorBundle(sign_entry_timestamp(entry, signer.private_key), entry)
