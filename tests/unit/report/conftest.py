@@ -23,11 +23,11 @@ Snapshot = Callable[[str, str], None]
 def _compare(name: str, text: str) -> None:
     path = SNAPSHOTS / name
     if os.environ.get(UPDATE_ENV) == "1":
-        path.write_text(text, encoding="utf-8", newline="")
+        path.write_bytes(text.encode("utf-8"))
         return
     if not path.exists():
         pytest.fail(f"no snapshot {path}: create it with {UPDATE_ENV}=1 python3 -m pytest tests/unit/report")
-    expected = path.read_text(encoding="utf-8", newline="")
+    expected = path.read_bytes().decode("utf-8")
     if text != expected:
         pytest.fail(f"rendered output differs from the snapshot {path}:\n--- snapshot\n{expected}\n"
                     f"--- rendered\n{text}\n"
