@@ -51,6 +51,11 @@ def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
+def _key_option(help: str) -> Callable[[F], F]:
+    """``--key/-k``: the private key a command reads."""
+    return click.option("--key", "-k", "key_file", required=True, help=help)
+
+
 def _prefix_option(default: str) -> Callable[[F], F]:
     """``--output-key-prefix``: where the key pair is written."""
     return click.option(
@@ -91,13 +96,7 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
 
 
 @click.command("import-key-pair", epilog=_KEY_COMMAND_EPILOG)
-@click.option(
-    "--key",
-    "-k",
-    "key_file",
-    required=True,
-    help="PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.",
-)
+@_key_option("PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.")
 @_prefix_option("import-cosign")
 @_force_option
 @_password_stdin_option
@@ -122,14 +121,8 @@ def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, 
 
 
 @click.command("public-key", epilog=_KEY_COMMAND_EPILOG)
-@click.option(
-    "--key",
-    "-k",
-    "key_file",
-    required=True,
-    help="Private key: a cosign encrypted key, or an unencrypted PEM private key; env://VAR reads the PEM from "
-    "the variable.",
-)
+@_key_option("Private key: a cosign encrypted key, or an unencrypted PEM private key; env://VAR reads the PEM "
+             "from the variable.")
 @click.option("--outfile", default=None, help="Write the public key to this file instead of standard output.")
 @_password_stdin_option
 def public_key_command(key_file: str, outfile: str | None, password_stdin: bool) -> None:
