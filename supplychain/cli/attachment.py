@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 import click
 
 from supplychain.cli.group import Group
-from supplychain.cli.options import build_settings, registry_options
+from supplychain.cli.options import build_settings, echo_lines, registry_options
 from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.reference import AnyReference, parse_reference
 
 if TYPE_CHECKING:
+    from supplychain.attachments.clean import CleanPlan
     from supplychain.oci.model import Descriptor
     from supplychain.oci.store import ArtifactStore
 
@@ -141,8 +142,7 @@ def download_signature_command(
         subject = _resolve(store, ref, None)
         result = download_signatures(store, subject.digest, max_signatures=max_signatures,
                                      max_signature_bytes=settings.max_signature_bytes)
-    for line in problem_lines(result):
-        click.echo(line, err=True)
+    echo_lines(problem_lines(result))
     for line in download_lines(result):
         click.echo(line)
 
@@ -225,8 +225,7 @@ def clean_command(
     from supplychain.report import attachment as report
     from supplychain.store import open_store
 
-    interactive = sys.stdin is not None and sys.stdin.isatty()
-    if not force and not interactive:
+    if not force and not (sys.stdin is not None and sys.stdin.isatty()):
         raise ConfirmationRequiredError("clean deletes attachments and standard input is not a terminal to "
                                         "confirm on: pass --force")
     ref = parse_reference(reference)
@@ -234,29 +233,26 @@ def clean_command(
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "cleaning the attachments of")
         plan = plan_clean(store, subject.digest, None if clean_type == "all" else AttachmentKind(clean_type))
-        for line in report.left_alone_lines(plan.left_alone, repository):
-            click.echo(line, err=True)
-        if not plan.deletions:
-            click.echo(report.nothing_to_clean_line(plan, reference), err=True)
+        echo_lines(report.plan_notes(plan, reference, repository))
+        if not plan.deletions or not (force or _confirmed(plan, repository)):
             return
-        if not force:
-            click.echo(report.clean_warning(plan), err=True)
-            for line in report.plan_lines(plan, repository):
-                click.echo(line, err=True)
-            # cosign's ui.ConfirmContinue wording; anything but y/yes deletes nothing. Declining is an answer,
-            # exit 0 as in cosign (130 means Ctrl-C: README's exit codes).
-            if not click.confirm("Are you sure you want to continue?", default=False, err=True):
-                click.echo("Not confirmed: nothing was deleted", err=True)
-                return
         result = clean_attachments(
             store, plan, on_deleted=lambda d: click.echo(report.removed_line(d, reference, repository), err=True)
         )
-    for line in [*report.gone_lines(result.already_gone, repository),
-                 *report.left_alone_lines(result.left_alone, repository)]:
-        click.echo(line, err=True)
-    reclaimed = report.reclaimed_line(result, repository)
-    if reclaimed is not None:
-        click.echo(reclaimed, err=True)
+    echo_lines(report.cleaned_lines(result, repository))
+
+
+def _confirmed(plan: CleanPlan, repository: str) -> bool:
+    """Show cosign's warning and what will be deleted, then ask; a declined prompt is said on stderr."""
+    from supplychain.report import attachment as report
+
+    echo_lines([report.clean_warning(plan), *report.plan_lines(plan, repository)])
+    # cosign's ui.ConfirmContinue wording; anything but y/yes deletes nothing. Declining is an answer, exit 0 as in
+    # cosign (130 means Ctrl-C: README's exit codes).
+    if click.confirm("Are you sure you want to continue?", default=False, err=True):
+        return True
+    click.echo("Not confirmed: nothing was deleted", err=True)
+    return False
 
 
 def _resolve(store: ArtifactStore, ref: AnyReference, doing: str | None) -> Descriptor:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from supplychain.cli.options import build_settings, registry_tls_options
+from supplychain.cli.options import build_settings, password_line, registry_tls_options
 from supplychain.errors import ExitCode, InvalidInputError
+
+if TYPE_CHECKING:
+    from supplychain.registry.credentials import Credentials
 
 DEFAULT_REGISTRY = "docker.io"
 
@@ -64,7 +68,7 @@ def login_command(
       supplychain login registry.example.com -u ci --password-stdin < token.txt
       supplychain login localhost:5000 -u tester
     """
-    from supplychain.registry.credentials import Credentials, registry_host
+    from supplychain.registry.credentials import registry_host
     from supplychain.registry.login import login
 
     if password_argument is not None:
@@ -75,12 +79,25 @@ def login_command(
         )
     host = registry_host(registry)
     settings = build_settings(ca_file, (*insecure_registries, host) if insecure else insecure_registries)
+    location = login(registry, _read_credentials(username, password_stdin), settings)
+    if location.helper is None:
+        click.echo(
+            f"warning: the password is saved unencrypted in {location.config_path}; configure a credential "
+            "helper (credsStore) to avoid it",
+            err=True,
+        )
+    click.echo("Login Succeeded")
+
+
+def _read_credentials(username: str | None, password_stdin: bool) -> Credentials:
+    """The user name and password to log in with: ``-u`` and stdin (``--password-stdin``), else the terminal's
+    prompts; refused empty, or with a colon in the user name."""
+    from supplychain.registry.credentials import Credentials
+
     if password_stdin:
         if not username:
             raise LoginUsageError("--password-stdin needs --username", hint="add -u USER")
-        password = sys.stdin.read()
-        # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
-        password = password.removesuffix("\n").removesuffix("\r")
+        password = password_line(sys.stdin.read())
     else:
         if sys.stdin is None or not sys.stdin.isatty():
             raise InvalidInputError(
@@ -98,14 +115,7 @@ def login_command(
         raise LoginUsageError(f"user name {username!r} contains ':'", hint="a registry user name has no colon")
     if not password:
         raise LoginUsageError("a password is required", hint="pipe it in with --password-stdin, or type it")
-    location = login(registry, Credentials(username, password), settings)
-    if location.helper is None:
-        click.echo(
-            f"warning: the password is saved unencrypted in {location.config_path}; configure a credential "
-            "helper (credsStore) to avoid it",
-            err=True,
-        )
-    click.echo("Login Succeeded")
+    return Credentials(username, password)
 
 
 @click.command("logout")

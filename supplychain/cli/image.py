@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from supplychain.cli.options import build_settings, output_option, registry_options
+from supplychain.cli.options import (
+    build_settings,
+    echo_lines,
+    echo_result,
+    output_given,
+    output_option,
+    registry_options,
+)
 from supplychain.cli.progress import TransferProgress
 from supplychain.oci.model import Platform
 from supplychain.reference import LayoutReference, parse_reference
+from supplychain.report.format import Format
+
+if TYPE_CHECKING:
+    from supplychain.report.image import CopyReport
+
+# Every command here takes these two (registry_options); the type of each command's store options, once.
+RegistryFlags = tuple[Path | None, tuple[str, ...]]
 
 
 def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> Platform | None:
@@ -35,7 +50,7 @@ def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | Non
 @registry_options
 @click.pass_context
 def inspect_command(
-    ctx: click.Context, reference: str, platform: Platform | None, raw: bool, config: bool, output: str,
+    ctx: click.Context, reference: str, platform: Platform | None, raw: bool, config: bool, output: Format,
     ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """Show an image's digest, media type, size, platforms, config and OCI labels.
@@ -53,7 +68,7 @@ def inspect_command(
     """
     from supplychain.store import open_store
 
-    if (raw or config) and ctx.get_parameter_source("output") is click.core.ParameterSource.COMMANDLINE:
+    if (raw or config) and output_given(ctx):
         raise click.UsageError("--raw and --config print the stored bytes; -o does not apply to them")
     ref = parse_reference(reference)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
@@ -62,7 +77,7 @@ def inspect_command(
 
             data = (raw_config if config else raw_manifest)(store, ref.identifier, platform=platform)
         else:
-            from supplychain.report.image import render_summary_text, summary_json, to_json
+            from supplychain.report.image import SUMMARY
             from supplychain.summary import summarize
 
             summary = summarize(store, ref.identifier, platform=platform, reference=str(ref))
@@ -71,7 +86,7 @@ def inspect_command(
         out.write(data)  # no newline added: the bytes hash to the digest (skopeo inspect --raw | sha256sum)
         out.flush()
         return
-    click.echo(to_json(summary_json(summary)) if output == "json" else render_summary_text(summary))
+    click.echo(SUMMARY.render(summary, output))
 
 
 @click.command("ls")
@@ -81,7 +96,7 @@ def inspect_command(
 @output_option
 @registry_options
 def ls_command(
-    repository: str, page_size: int | None, output: str, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    repository: str, page_size: int | None, output: Format, ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """List a repository's tags (a registry's, every Link-paginated page; a layout's), as skopeo list-tags.
 
@@ -93,7 +108,7 @@ def ls_command(
       supplychain ls registry.example.com/app
       supplychain ls oci:./layout -o json | jq -r '.Tags[]'
     """
-    from supplychain.report.image import render_tags_text, tags_json, to_json
+    from supplychain.report.image import TAGS, TagList
     from supplychain.store import open_store
 
     ref = parse_reference(repository)
@@ -101,9 +116,8 @@ def ls_command(
     if ref.digest is not None or (ref.tag is not None and repository.endswith(f":{ref.tag}")):
         raise click.UsageError(f"{repository!r} names a tag or digest; ls lists a repository: give it without one")
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
-        tags = list(store.tags(page_size=page_size))
-        name = store.name
-    click.echo(to_json(tags_json(name, tags)) if output == "json" else render_tags_text(tags), nl=bool(tags))
+        listing = TagList(store.name, tuple(store.tags(page_size=page_size)))
+    echo_result(TAGS.render(listing, output), nl=bool(listing.tags))
 
 
 @click.command("tree")
@@ -115,7 +129,7 @@ def ls_command(
 @output_option
 @registry_options
 def tree_command(
-    reference: str, max_depth: int, legacy: bool, output: str, ca_file: Path | None,
+    reference: str, max_depth: int, legacy: bool, output: Format, ca_file: Path | None,
     insecure_registries: tuple[str, ...],
 ) -> None:
     """Show an image's platforms, OCI referrers and cosign attachments as a tree.
@@ -128,22 +142,15 @@ def tree_command(
       supplychain tree --no-legacy -o json oci:./layout:v1
     """
     from supplychain.graph import build_tree
-    from supplychain.oci.referrers import damaged_tag_hint
-    from supplychain.report.image import cut_listing_lines, damaged_tags, render_tree_text, to_json, tree_json
-    from supplychain.report.text import escape
+    from supplychain.report.image import TREE, TreeView, tree_warning_lines
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
         name = store.name
-    click.echo(to_json(tree_json(root)) if output == "json" else render_tree_text(str(ref), root))
-    for line in cut_listing_lines(root):
-        click.echo(line, err=True)
-    for node in damaged_tags(root):
-        where = escape(f"{name}:{node.tag}")
-        click.echo(f"warning: damaged referrers tag {where}: {escape(node.truncated or '')}", err=True)
-        click.echo(f"hint: {damaged_tag_hint(where)}", err=True)
+    click.echo(TREE.render(TreeView(str(ref), root), output))
+    echo_lines(tree_warning_lines(root, name))
 
 
 @click.command("copy")
@@ -160,7 +167,7 @@ def tree_command(
 @registry_options
 def copy_command(
     source: str, destination: str, platform: Platform | None, all_platforms: bool, with_referrers: bool,
-    output: str, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    output: Format, ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """Copy an image between registries and OCI layouts (either way), attachments included.
 
@@ -182,20 +189,27 @@ def copy_command(
       supplychain copy oci:./layout:v1 localhost:5000/app:1.0
       supplychain copy --platform linux/arm64 --without-referrers registry.example.com/app:1.0 oci:./arm64
     """
-    from supplychain.report.image import (
-        copy_json,
-        copy_summary_line,
-        docker_in_layout_warning,
-        failed_attachment_lines,
-        merged_lines,
-        to_json,
-    )
-    from supplychain.store import open_destination, open_store
-    from supplychain.transfer import IncompleteCopyError, copy_image
+    from supplychain.report.image import COPY, copy_stderr_lines
+    from supplychain.transfer import IncompleteCopyError
 
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms exclude each other")
-    settings = build_settings(ca_file, insecure_registries)
+    report = _copy(source, destination, platform, with_referrers, (ca_file, insecure_registries))
+    click.echo(COPY.render(report, output))
+    echo_lines(copy_stderr_lines(report))
+    if not report.result.complete:
+        raise IncompleteCopyError(report.result, report.destination)
+
+
+def _copy(source: str, destination: str, platform: Platform | None, with_referrers: bool,
+          flags: RegistryFlags) -> CopyReport:
+    """Open both stores (the destination transactionally: ``store.open_destination``) and copy, with a progress
+    bar on stderr."""
+    from supplychain.report.image import CopyReport
+    from supplychain.store import open_destination, open_store
+    from supplychain.transfer import copy_image
+
+    settings = build_settings(*flags)
     src_ref = parse_reference(source)
     dst_ref = parse_reference(destination)
     if dst_ref.digest is not None:
@@ -206,22 +220,6 @@ def copy_command(
         open_destination(dst_ref, settings) as dst,
         TransferProgress() as progress,
     ):
-        result = copy_image(
-            src, src_ref.identifier, dst, tag=dst_ref.tag,
-            platform=platform,
-            with_referrers=with_referrers, on_progress=progress.update,
-        )
-    where = f"{dst_ref.name}:{dst_ref.tag}" if dst_ref.tag else dst_ref.name
-    if output == "json":
-        click.echo(to_json(copy_json(result)))
-    else:
-        click.echo(f"{where}@{result.digest}")
-    click.echo(copy_summary_line(result), err=True)
-    for line in merged_lines(result):
-        click.echo(line, err=True)
-    if isinstance(dst_ref, LayoutReference) and result.docker_manifests:
-        click.echo(docker_in_layout_warning(result, dst_ref.name), err=True)
-    for line in failed_attachment_lines(result):
-        click.echo(line, err=True)
-    if not result.complete:
-        raise IncompleteCopyError(result, where)
+        result = copy_image(src, src_ref.identifier, dst, tag=dst_ref.tag, platform=platform,
+                            with_referrers=with_referrers, on_progress=progress.update)
+    return CopyReport(dst_ref.name, dst_ref.tag, result, into_layout=isinstance(dst_ref, LayoutReference))

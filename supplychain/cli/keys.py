@@ -21,7 +21,7 @@ import click
 from supplychain.cli.password import PasswordSource, open_private_key, read_password_source
 
 if TYPE_CHECKING:
-    from supplychain.keys import KeyPairFiles
+    from supplychain.keys import KeyPair
 
 # The values of supplychain.keys.KeyAlgorithm, repeated so that --help needs no cryptography import
 # (a unit test keeps the two in step).
@@ -49,6 +49,11 @@ def _check_prefix(ctx: click.Context, param: click.Parameter, value: str) -> str
     if not value or value.endswith(("/", os.sep)) or os.path.basename(value) in ("", ".", ".."):
         raise click.BadParameter(f"{value!r} does not name files; give e.g. cosign or keys/release")
     return value
+
+
+def _key_option(help: str) -> Callable[[F], F]:
+    """``--key/-k``: the private key a command reads."""
+    return click.option("--key", "-k", "key_file", required=True, help=help)
 
 
 def _prefix_option(default: str) -> Callable[[F], F]:
@@ -86,21 +91,12 @@ def generate_key_pair_command(output_key_prefix: str, algorithm: str, force: boo
     """
     from supplychain import keys  # here, to keep cryptography out of `supplychain --help`
 
-    if not force:
-        keys.ensure_key_pair_absent(output_key_prefix)
-    password = _new_key_password(password_stdin, allow_empty_password)
-    written = keys.write_key_pair(output_key_prefix, keys.generate_key_pair(algorithm), password, force=force)
-    _report_written(written)
+    _write_new_key_pair(output_key_prefix, lambda: keys.generate_key_pair(algorithm), force=force,
+                        password_stdin=password_stdin, allow_empty_password=allow_empty_password)
 
 
 @click.command("import-key-pair", epilog=_KEY_COMMAND_EPILOG)
-@click.option(
-    "--key",
-    "-k",
-    "key_file",
-    required=True,
-    help="PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.",
-)
+@_key_option("PEM private key to import: PKCS#1 RSA, SEC1 EC, or PKCS#8 RSA/EC/Ed25519.")
 @_prefix_option("import-cosign")
 @_force_option
 @_password_stdin_option
@@ -120,22 +116,13 @@ def import_key_pair_command(key_file: str, output_key_prefix: str, force: bool, 
         private_key = keys.load_private_key_pem(data)
     except keys.InvalidKeyError as exc:
         raise keys.named_key_error(exc, key_file) from exc
-    if not force:
-        keys.ensure_key_pair_absent(output_key_prefix)
-    password = _new_key_password(password_stdin, allow_empty_password)
-    written = keys.write_key_pair(output_key_prefix, keys.KeyPair(private_key), password, force=force)
-    _report_written(written)
+    _write_new_key_pair(output_key_prefix, lambda: keys.KeyPair(private_key), force=force,
+                        password_stdin=password_stdin, allow_empty_password=allow_empty_password)
 
 
 @click.command("public-key", epilog=_KEY_COMMAND_EPILOG)
-@click.option(
-    "--key",
-    "-k",
-    "key_file",
-    required=True,
-    help="Private key: a cosign encrypted key, or an unencrypted PEM private key; env://VAR reads the PEM from "
-    "the variable.",
-)
+@_key_option("Private key: a cosign encrypted key, or an unencrypted PEM private key; env://VAR reads the PEM "
+             "from the variable.")
 @click.option("--outfile", default=None, help="Write the public key to this file instead of standard output.")
 @_password_stdin_option
 def public_key_command(key_file: str, outfile: str | None, password_stdin: bool) -> None:
@@ -157,16 +144,21 @@ def public_key_command(key_file: str, outfile: str | None, password_stdin: bool)
     click.echo(f"Public key written to {outfile}", err=True)
 
 
-def _new_key_password(password_stdin: bool, allow_empty_password: bool) -> bytes:
-    """The password a new key file is encrypted under. An empty one is taken from a set-but-empty variable or the
-    prompt (as cosign takes ``COSIGN_PASSWORD=`` or an empty line typed twice: a deliberate choice), but from
-    ``--password-stdin`` only with ``--allow-empty-password`` (an unset secret piped in is the usual cause)."""
+def _write_new_key_pair(prefix: str, make_pair: Callable[[], KeyPair], *, force: bool, password_stdin: bool,
+                        allow_empty_password: bool) -> None:
+    """Write PREFIX.key and PREFIX.pub of a new key pair: refuse existing files (unless ``force``) before asking
+    for the password, and make the pair (a slow RSA generation) only once the password is known.
+
+    An empty password is taken from a set-but-empty variable or the prompt (as cosign takes ``COSIGN_PASSWORD=``
+    or an empty line typed twice: a deliberate choice), but from ``--password-stdin`` only with
+    ``--allow-empty-password`` (an unset secret piped in is the usual cause)."""
+    from supplychain import keys
+
+    if not force:
+        keys.ensure_key_pair_absent(prefix)
     got: PasswordSource = read_password_source(confirm=True, password_stdin=password_stdin,
                                                allow_empty_stdin=allow_empty_password)
-    return got.password
-
-
-def _report_written(written: KeyPairFiles) -> None:
+    written = keys.write_key_pair(prefix, make_pair(), got.password, force=force)
     # cosign prints these two lines to stderr; stdout stays empty (there is no result to pipe).
     click.echo(f"Private key written to {written.private_key}", err=True)
     click.echo(f"Public key written to {written.public_key}", err=True)

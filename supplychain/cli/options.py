@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ import click
 from supplychain.cli.boolflag import GoBoolOption
 from supplychain.config import Settings, load_settings
 from supplychain.errors import ExitCode, InvalidInputError
+from supplychain.report.format import Format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,15 +76,38 @@ def registry_tls_options(func: F) -> F:
     return func
 
 
-def output_option(func: F) -> F:
-    return click.option(
-        "--output",
-        "-o",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help="Result format on stdout.",
-    )(func)
+def output_option(func: F | None = None, *, default: Format = Format.TEXT,
+                  help: str = "Result format on stdout.") -> Any:
+    """``-o/--output FORMAT``, the one spelling of it: the choices are ``report.format.Format``'s, and the command
+    receives a ``Format``. ``@output_option`` or ``@output_option(default=Format.JSON, help=...)``."""
+    def decorate(command: F) -> F:
+        return click.option(
+            "--output",
+            "-o",
+            type=click.Choice([f.value for f in Format]),
+            default=default.value,
+            show_default=True,
+            callback=lambda ctx, param, value: Format(value),
+            help=help,
+        )(command)
+    return decorate if func is None else decorate(func)
+
+
+def output_given(ctx: click.Context) -> bool:
+    """Whether ``-o`` was on the command line (not its default), for commands where it does not apply to a mode."""
+    return ctx.get_parameter_source("output") is click.core.ParameterSource.COMMANDLINE
+
+
+def echo_result(text: str, *, nl: bool = True) -> None:
+    """A rendered result on stdout; nothing at all for an empty text result (no stray blank line)."""
+    if text:
+        click.echo(text, nl=nl)
+
+
+def echo_lines(lines: Iterable[str]) -> None:
+    """stderr lines: notes, warnings and hints around a result (STYLE.md section 9: stdout is the result)."""
+    for line in lines:
+        click.echo(line, err=True)
 
 
 def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...]) -> Settings:
@@ -117,10 +141,7 @@ def _command_credentials() -> tuple[str | None, str | None]:
         raise CredentialUsageError(f"--registry-username {username!r} contains ':'",
                                    hint="a registry user name has no colon (login refuses it too)")
     if from_stdin:
-        password = click.get_text_stream("stdin").read()
-        # docker login --password-stdin: drop the trailing newline of `echo`/`printenv`, nothing else.
-        password = password[:-1] if password.endswith("\n") else password
-        password = password[:-1] if password.endswith("\r") else password
+        password = password_line(click.get_text_stream("stdin").read())
     else:
         password = os.environ.get(REGISTRY_PASSWORD_ENV, "")
     if not password:
@@ -133,6 +154,12 @@ def _command_credentials() -> tuple[str | None, str | None]:
             "(passwords are never taken from the command line)",
         )
     return username, password
+
+
+def password_line(text: str) -> str:
+    """A password read from stdin, as docker login --password-stdin takes it: the trailing newline of
+    ``echo``/``printenv`` (LF or CRLF) dropped, nothing else (spaces may be part of it)."""
+    return text.removesuffix("\n").removesuffix("\r")
 
 
 # -- transparency log and certificates ------------------------------------------------------------------------
@@ -160,22 +187,24 @@ def tlog_trust_options(func: F) -> F:
         help="PEM CA certificates to trust for the log's HTTPS (besides the system store).",
     )(func)
     func = _trusted_root_option(func)
-    func = click.option(
-        "--rekor-public-key",
-        type=_EXISTING_FILE,
-        help="The log's PEM public key (a local log's is DIR/log.pub).",
-    )(func)
-    func = click.option(
-        "--rekor-url",
-        "--url",
-        "rekor_url",
-        envvar=REKOR_URL_ENV,
-        default=PUBLIC_GOOD_URL,
-        show_default=True,
-        callback=_check_log_url,
-        help=f"Base URL of the Rekor log (also {REKOR_URL_ENV}).",
-    )(func)
-    return func
+    func = _rekor_public_key_option("The log's PEM public key (a local log's is DIR/log.pub).")(func)
+    return _rekor_url_option("--url", f"Base URL of the Rekor log (also {REKOR_URL_ENV}).")(func)
+
+
+def _rekor_url_option(alias: str, help: str, *, default: str | None = PUBLIC_GOOD_URL) -> Callable[[F], F]:
+    """``--rekor-url`` (with ``alias``), from ``SUPPLYCHAIN_REKOR_URL`` too, checked to be http(s) at once."""
+    if default is None:
+        return click.option("--rekor-url", alias, "rekor_url", envvar=REKOR_URL_ENV, metavar="URL",
+                            callback=_check_log_url, help=help)
+    return click.option("--rekor-url", alias, "rekor_url", envvar=REKOR_URL_ENV, default=default, show_default=True,
+                        callback=_check_log_url, help=help)
+
+
+def _rekor_public_key_option(help: str, *, multiple: bool = False) -> Callable[[F], F]:
+    """``--rekor-public-key FILE`` (``rekor_public_keys``, a tuple, when ``multiple``)."""
+    if multiple:
+        return click.option("--rekor-public-key", "rekor_public_keys", multiple=True, type=_EXISTING_FILE, help=help)
+    return click.option("--rekor-public-key", type=_EXISTING_FILE, help=help)
 
 
 def _trusted_root_option(func: F) -> F:
@@ -190,22 +219,14 @@ def sign_tlog_options(func: F) -> F:
     """``sign``'s transparency-log options (cosign's ``--tlog-upload``, ``--rekor-url``); ``--ca-file`` is shared
     with the registry options."""
     func = _trusted_root_option(func)
-    func = click.option(
-        "--rekor-public-key",
-        type=_EXISTING_FILE,
-        help="The log's PEM public key, to check its answers. A log on this machine (loopback) may omit it: its "
-        "own key is then fetched and trusted on first use.",
-    )(func)
-    func = click.option(
-        "--rekor-url",
+    func = _rekor_public_key_option(
+        "The log's PEM public key, to check its answers. A log on this machine (loopback) may omit it: its "
+        "own key is then fetched and trusted on first use.")(func)
+    func = _rekor_url_option(
         "--tlog-url",
-        "rekor_url",
-        envvar=REKOR_URL_ENV,
-        metavar="URL",
-        callback=_check_log_url,
-        help=f"The transparency log to record signatures in (also {REKOR_URL_ENV}). Default: the local log in "
+        f"The transparency log to record signatures in (also {REKOR_URL_ENV}). Default: the local log in "
         "${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog, used in-process (created on first use).",
-    )(func)
+        default=None)(func)
     func = click.option(
         "--tlog-upload/--no-tlog-upload",
         cls=GoBoolOption,
@@ -231,25 +252,11 @@ def verify_tlog_options(func: F) -> F:
         help="Also fetch each entry from the log (--rekor-url) and prove its inclusion in the log's current tree.",
     )(func)
     func = _trusted_root_option(func)
-    func = click.option(
-        "--rekor-public-key",
-        "rekor_public_keys",
-        multiple=True,
-        type=_EXISTING_FILE,
-        help="A trusted log's PEM public key (repeatable). Default: the logs of Sigstore's production trusted root, "
+    func = _rekor_public_key_option(
+        "A trusted log's PEM public key (repeatable). Default: the logs of Sigstore's production trusted root, "
         "and the local default log's key (${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog/log.pub) if it exists.",
-    )(func)
-    func = click.option(
-        "--rekor-url",
-        "--tlog-url",
-        "rekor_url",
-        envvar=REKOR_URL_ENV,
-        default=PUBLIC_GOOD_URL,
-        show_default=True,
-        callback=_check_log_url,
-        help=f"The transparency log --tlog-online asks (also {REKOR_URL_ENV}).",
-    )(func)
-    return func
+        multiple=True)(func)
+    return _rekor_url_option("--tlog-url", f"The transparency log --tlog-online asks (also {REKOR_URL_ENV}).")(func)
 
 
 def certificate_options(func: F) -> F:

@@ -14,27 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import signal
 import sys
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
 
 from supplychain.cli.group import Group
-from supplychain.cli.options import build_settings, output_option, tlog_trust_options
-from supplychain.errors import InvalidInputError, SizeLimitError, SupplyChainError, VerificationError
+from supplychain.cli.options import build_settings, echo_result, output_option, tlog_trust_options
+from supplychain.errors import InvalidInputError, SizeLimitError, VerificationError
 from supplychain.files import FileTooLargeError, read_capped
+from supplychain.report.format import Format
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
-    from supplychain.tlog.evidence import EntryVerification, RekorEntry
     from supplychain.tlog.trust import LogKeyring
 
 KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
@@ -63,10 +60,6 @@ def _client(rekor_url: str, keyring: LogKeyring, ca_file: Path | None) -> RekorC
     from supplychain.tlog.client import RekorClient
 
     return RekorClient.open(rekor_url, keyring, build_settings(ca_file, ()))
-
-
-def _when(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if seconds else "(not recorded)"
 
 
 @click.group("tlog", cls=Group)
@@ -186,7 +179,7 @@ def _parse_addr(addr: str) -> tuple[str, int]:
 @tlog_trust_options
 @output_option
 def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
-                 output: str) -> None:
+                 output: Format) -> None:
     """Show the log's current checkpoint, verified with a trusted key.
 
     \b
@@ -194,20 +187,13 @@ def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Pa
       supplychain tlog info
       supplychain tlog info --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub -o json
     """
+    from supplychain.report.tlog import INFO
+
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     with _client(rekor_url, keyring, ca_file) as client:
         info = client.log_info()
-    if output == "json":
-        click.echo(json.dumps({"origin": info.checkpoint.origin, "treeSize": info.checkpoint.size,
-                               "rootHash": info.checkpoint.root_hash.hex(), "treeID": info.tree_id,
-                               "logID": info.log.key.log_id_hex, "signedTreeHead": info.signed_tree_head}, indent=2))
-        return
-    click.echo(f"origin:    {info.checkpoint.origin}")
-    click.echo(f"tree size: {info.checkpoint.size}")
-    click.echo(f"root hash: {info.checkpoint.root_hash.hex()}")
-    click.echo(f"log ID:    {info.log.key.log_id_hex}")
-    click.echo("checkpoint (verified):")
-    click.echo(info.signed_tree_head, nl=False)
+    # The text ends in the signed checkpoint's own newline.
+    click.echo(INFO.render(info, output), nl=output is not Format.TEXT)
 
 
 @tlog_group.command("get")
@@ -216,7 +202,7 @@ def info_command(rekor_url: str, rekor_public_key: Path | None, trusted_root: Pa
 @tlog_trust_options
 @output_option
 def get_command(uuid: str | None, index: int | None, rekor_url: str, rekor_public_key: Path | None,
-                trusted_root: Path | None, ca_file: Path | None, output: str) -> None:
+                trusted_root: Path | None, ca_file: Path | None, output: Format) -> None:
     """Fetch one entry and verify it (SET, inclusion proof against a signed checkpoint, key validity).
 
     \b
@@ -224,35 +210,14 @@ def get_command(uuid: str | None, index: int | None, rekor_url: str, rekor_publi
       supplychain tlog get --index 12345
       supplychain tlog get --uuid <uuid> --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub
     """
+    from supplychain.report.tlog import ENTRY
+
     if (uuid is None) == (index is None):
         raise click.UsageError("give exactly one of --uuid and --index")
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     with _client(rekor_url, keyring, ca_file) as client:
         verified = client.get_entry(uuid) if uuid is not None else client.get_entry_by_index(index or 0)
-    if output == "json":
-        click.echo(json.dumps(verified.entry.to_wire(), indent=2))
-        return
-    _print_entry(verified.entry, verified.verification)
-
-
-def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
-    from supplychain.formats.rekor import DsseRecord, EntryKindError, HashedRekord, IntotoRecord, parse_body
-
-    click.echo(f"UUID:            {entry.uuid}")
-    click.echo(f"log index:       {entry.log_index}")
-    click.echo(f"integrated time: {_when(entry.entry.integrated_time)}")
-    click.echo(f"log ID:          {entry.entry.log_id}")
-    click.echo(f"kind:            {entry.kind or '?'} {entry.version or ''}".rstrip())
-    try:
-        record = parse_body(entry.entry.body)
-    except EntryKindError:
-        record = None
-    if isinstance(record, HashedRekord):
-        click.echo(f"artifact:        {record.algorithm}:{record.digest.hex()}")
-    elif isinstance(record, DsseRecord | IntotoRecord):
-        click.echo(f"payload hash:    sha256:{record.payload_hash.hex()}")
-        click.echo(f"envelope hash:   sha256:{record.envelope_hash.hex()}")
-    click.echo(f"verified:        {verification.summary()}")
+    click.echo(ENTRY.render(verified, output))
 
 
 @tlog_group.command("verify")
@@ -268,7 +233,7 @@ def _print_entry(entry: RekorEntry, verification: EntryVerification) -> None:
 @output_option
 def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None, online: bool, rekor_url: str,
                    rekor_public_key: Path | None, trusted_root: Path | None, ca_file: Path | None,
-                   output: str) -> None:
+                   output: Format) -> None:
     """Verify the inclusion of an entry: offline (SET, inclusion proof and checkpoint), or --online.
 
     Each entry of the evidence gets a verdict. With -o json, stdout has one object per entry, "ok": true or
@@ -279,74 +244,25 @@ def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None,
       supplychain tlog verify --bundle sig.bundle.json --artifact payload.json
       supplychain tlog verify --bundle sig.bundle.json --online
     """
-    from supplychain.tlog.client import EntryMismatchError
-    from supplychain.tlog.evidence import read_evidence, verify_entry
-    from supplychain.tlog.kind import artifact_mismatch
+    from contextlib import nullcontext
+
+    from supplychain.report.tlog import VERDICTS
+    from supplychain.tlog.evidence import read_evidence
+    from supplychain.tlog.verdict import ArtifactMismatchError, verify_entries
 
     if artifact is not None and digest is not None:
         raise click.UsageError("give at most one of --artifact and --digest")
     wanted = _wanted_digest(artifact, digest)
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     entries = read_evidence(_read_evidence_file(bundle_path))
-    verdicts: list[_Verdict] = []
-    client = _client(rekor_url, keyring, ca_file) if online else None
-    try:
-        for entry in entries:
-            try:
-                if wanted is not None:
-                    problem = artifact_mismatch(entry.entry.body, *wanted)
-                    if problem is not None:
-                        raise VerificationError(f"entry {entry.log_index} does not match the artifact: {problem}",
-                                                hint=_MISMATCH_HINT)
-                verification = verify_entry(entry, keyring)
-                if client is not None:
-                    verification = client.confirm_entry(entry).verification
-            except (VerificationError, EntryMismatchError) as exc:  # a verdict on this entry, not a failure to answer
-                verdicts.append(_Verdict(entry, None, exc))
-                continue
-            verdicts.append(_Verdict(entry, verification, None))
-    finally:
-        if client is not None:
-            client.close()
-    if output == "json":
-        click.echo(json.dumps([verdict.to_json(online) for verdict in verdicts], indent=2))
-    else:
-        for verdict in verdicts:
-            if verdict.verification is not None:
-                click.echo(f"verified entry {verdict.entry.log_index} ({verdict.entry.uuid}): "
-                           f"{verdict.verification.summary()}" + (" [online]" if online else ""))
-    failed = [verdict.error for verdict in verdicts if verdict.error is not None]
-    if failed:
-        first = failed[0]
-        message = first.message if len(failed) == 1 else (
-            f"{len(failed)} of {len(verdicts)} entries did not verify; first: {first.message}")
-        raise VerificationError(message, hint=first.hint)
-
-
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    entry: RekorEntry
-    verification: EntryVerification | None
-    error: SupplyChainError | None
-
-    def to_json(self, online: bool) -> dict[str, Any]:
-        entry, verification = self.entry, self.verification
-        document: dict[str, Any] = {"ok": verification is not None, "uuid": entry.uuid, "logIndex": entry.log_index,
-                                    "logID": entry.entry.log_id, "integratedTime": entry.entry.integrated_time}
-        if verification is None:
-            document.update(error=" ".join(str(self.error).split()), online=online)
-            return document
-        checkpoint = verification.checkpoint
-        document.update({
-            "log": verification.log.base_url or None,  # None: the key was given without --rekor-url
-            "keySource": verification.log.source,
-            "signedEntryTimestamp": verification.timestamp_verified,
-            "inclusion": None if checkpoint is None else {
-                "origin": checkpoint.origin, "treeSize": checkpoint.size, "rootHash": checkpoint.root_hash.hex()},
-            "keyValidityChecked": verification.time_checked,
-            "online": online,
-        })
-        return document
+    with _client(rekor_url, keyring, ca_file) if online else nullcontext() as client:
+        result = verify_entries(entries, keyring, artifact=wanted, client=client)
+    echo_result(VERDICTS.render(result, output))
+    failure = result.failure()
+    if failure is not None:
+        # The library's hint says "the artifact or digest named"; here that is a flag.
+        mismatch = isinstance(result.errors[0], ArtifactMismatchError)
+        raise VerificationError(failure.message, hint=_MISMATCH_HINT) if mismatch else failure
 
 
 def _read_evidence_file(path: Path) -> bytes:
@@ -407,7 +323,7 @@ def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, byte
 @tlog_trust_options
 @output_option
 def monitor_command(state_path: Path, rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None,
-                    ca_file: Path | None, output: str) -> None:
+                    ca_file: Path | None, output: Format) -> None:
     """Check the log's checkpoint is consistent with the last one seen; fail on a rollback or split view.
 
     \b
@@ -415,18 +331,14 @@ def monitor_command(state_path: Path, rekor_url: str, rekor_public_key: Path | N
       supplychain tlog monitor --state ./rekor-state.json
       supplychain tlog monitor --state ./state.json --rekor-url http://127.0.0.1:3000 --rekor-public-key ./log/log.pub
     """
+    from supplychain.report.tlog import MONITOR
     from supplychain.tlog.monitor import monitor
 
     keyring = _keyring(rekor_url, rekor_public_key, trusted_root)
     with _client(rekor_url, keyring, ca_file) as client:
         result = monitor(client, state_path)
     shown = result.current.url  # without user info
-    if output == "json":
-        click.echo(json.dumps({"status": str(result.status), "ok": result.ok, "detail": result.detail,
-                               "previousSize": None if result.previous is None else result.previous.size,
-                               "treeSize": result.current.size, "rootHash": result.current.root_hash}, indent=2))
-    elif result.ok:
-        click.echo(f"{shown}: {result.detail}")
+    echo_result(MONITOR.render(result, output))
     if not result.ok:
         raise VerificationError(
             f"{shown}: {result.detail}",

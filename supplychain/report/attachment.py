@@ -123,6 +123,19 @@ def nothing_to_clean_line(plan: CleanPlan, reference: str) -> str:
     return f"{what} attached to {escape(reference)} ({plan.subject}): nothing to clean"
 
 
+def plan_notes(plan: CleanPlan, reference: str, repository: str) -> list[str]:
+    """stderr once a clean is planned: what it will leave alone, and that there is nothing to clean if so."""
+    lines = left_alone_lines(plan.left_alone, repository)
+    return lines if plan.deletions else [*lines, nothing_to_clean_line(plan, reference)]
+
+
+def cleaned_lines(result: CleanResult, repository: str) -> list[str]:
+    """stderr after a clean: what someone else deleted first, what it left alone, the blobs it reclaimed."""
+    lines = [*gone_lines(result.already_gone, repository), *left_alone_lines(result.left_alone, repository)]
+    reclaimed = reclaimed_line(result, repository)
+    return lines if reclaimed is None else [*lines, reclaimed]
+
+
 def left_alone_lines(items: Sequence[LeftAlone], repository: str) -> list[str]:
     """Warnings for what a listing or tag named that ``clean`` did not delete (not provably an attachment)."""
     return [f"warning: left alone {item.describe(repository)}" for item in items]

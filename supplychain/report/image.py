@@ -1,16 +1,55 @@
-"""Render ``inspect``, ``tree`` and ``copy`` results as text or as stable JSON (documented in docs/output.md)."""
+"""Render ``inspect``, ``ls``, ``tree`` and ``copy`` results as text or as stable JSON (docs/output.md).
+
+One ``Renderer`` per result (``SUMMARY``, ``TAGS``, ``TREE``, ``COPY``); the stderr lines around a result (warnings,
+the copy summary) are functions of their own: they are not the result, and are the same in every format.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from supplychain.graph import NodeKind, TreeNode
 from supplychain.oci.attachment import AttachmentKind
 from supplychain.oci.model import Descriptor
+from supplychain.oci.referrers import damaged_tag_hint
+from supplychain.report.format import Renderer
 from supplychain.report.text import escape
 from supplychain.summary import ImageSummary
 from supplychain.transfer import CopyResult
+
+
+@dataclass(frozen=True, slots=True)
+class TagList:
+    """What ``ls`` found: the repository's name as the store gives it, and its tags in the store's order."""
+
+    repository: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TreeView:
+    """A ``tree`` result: the reference asked for and the tree built from its digest."""
+
+    reference: str
+    root: TreeNode
+
+
+@dataclass(frozen=True, slots=True)
+class CopyReport:
+    """A ``copy`` result and where it went: the destination's repository (or layout path) and tag, and whether it
+    is an OCI layout (where Docker-typed manifests get a warning)."""
+
+    name: str
+    tag: str | None
+    result: CopyResult
+    into_layout: bool = False
+
+    @property
+    def destination(self) -> str:
+        """``name[:tag]``: what the copy wrote to."""
+        return f"{self.name}:{self.tag}" if self.tag else self.name
 
 
 def human_size(size: int) -> str:
@@ -23,31 +62,29 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def descriptor_json(desc: Descriptor) -> dict[str, Any]:
-    out: dict[str, Any] = {"mediaType": desc.media_type, "digest": str(desc.digest), "size": desc.size}
-    if desc.artifact_type:
-        out["artifactType"] = desc.artifact_type
-    if desc.platform:
-        out["platform"] = str(desc.platform)
-    if desc.annotations:
-        out["annotations"] = dict(desc.annotations)
+def _with_optional(out: dict[str, Any], fields: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``out`` with each of ``fields`` whose value is set (not empty, not None) added in order."""
+    out.update((key, value) for key, value in fields if value)
     return out
+
+
+def descriptor_json(desc: Descriptor) -> dict[str, Any]:
+    """A descriptor as ``inspect`` and ``tree`` show it (``platform`` as ``os/arch[/variant]`` text)."""
+    return _with_optional({"mediaType": desc.media_type, "digest": str(desc.digest), "size": desc.size}, [
+        ("artifactType", desc.artifact_type),
+        ("platform", str(desc.platform) if desc.platform else None),
+        ("annotations", dict(desc.annotations)),
+    ])
 
 
 def summary_json(summary: ImageSummary) -> dict[str, Any]:
     """The JSON form of ``inspect`` (stable: keys are only ever added)."""
-    out: dict[str, Any] = {
-        "reference": summary.reference,
-        "digest": str(summary.descriptor.digest),
-        "mediaType": summary.descriptor.media_type,
-        "size": summary.descriptor.size,
-    }
-    if summary.artifact_type:
-        out["artifactType"] = summary.artifact_type
-    if summary.subject:
-        out["subject"] = str(summary.subject)
-    if summary.annotations:
-        out["annotations"] = dict(summary.annotations)
+    desc = summary.descriptor
+    out = _with_optional(
+        {"reference": summary.reference, "digest": str(desc.digest), "mediaType": desc.media_type, "size": desc.size},
+        [("artifactType", summary.artifact_type), ("subject", str(summary.subject) if summary.subject else None),
+         ("annotations", dict(summary.annotations))],
+    )
     if summary.platforms:
         out["platforms"] = [
             {"platform": str(p) if p else None, **descriptor_json(d)} for p, d in summary.platforms
@@ -163,33 +200,41 @@ def render_tree_text(reference: str, root: TreeNode) -> str:
     return "\n".join(lines)
 
 
-def tree_json(root: TreeNode) -> dict[str, Any]:
+def tree_json(view: TreeView) -> dict[str, Any]:
     """The JSON form of ``tree``: nested nodes."""
-    out: dict[str, Any] = {"kind": root.kind.value, **descriptor_json(root.descriptor)}
-    if root.tag:
-        out["tag"] = root.tag
-    if root.truncated:
-        out["truncated"] = root.truncated
-    if root.referrers_cut:
-        out["referrersCut"] = root.referrers_cut
-    if root.layers and root.kind not in (NodeKind.ROOT, NodeKind.PLATFORM):
-        out["layers"] = [descriptor_json(layer) for layer in root.layers]
-    out["children"] = [tree_json(child) for child in root.children]
+    return _node_json(view.root)
+
+
+def _node_json(node: TreeNode) -> dict[str, Any]:
+    out = _with_optional({"kind": node.kind.value, **descriptor_json(node.descriptor)}, [
+        ("tag", node.tag), ("truncated", node.truncated), ("referrersCut", node.referrers_cut),
+    ])
+    if node.layers and node.kind not in (NodeKind.ROOT, NodeKind.PLATFORM):
+        out["layers"] = [descriptor_json(layer) for layer in node.layers]
+    out["children"] = [_node_json(child) for child in node.children]
     return out
 
 
-def cut_listing_lines(root: TreeNode) -> list[str]:
-    """Warnings for referrers listings the store cut at its cap (the tree shows only what was listed)."""
-    return [f"warning: {escape(node.referrers_cut)}" for node in root.walk() if node.referrers_cut]
+def tree_warning_lines(root: TreeNode, repository: str) -> list[str]:
+    """stderr after a tree: referrers listings the store cut at its cap (the tree shows only what was listed),
+    then each damaged referrers tag with the command that removes it."""
+    lines = [f"warning: {escape(node.referrers_cut)}" for node in root.walk() if node.referrers_cut]
+    for node in root.walk():
+        if node.kind is NodeKind.DAMAGED:
+            where = escape(f"{repository}:{node.tag}")
+            lines.append(f"warning: damaged referrers tag {where}: {escape(node.truncated or '')}")
+            lines.append(f"hint: {damaged_tag_hint(where)}")
+    return lines
 
 
-def damaged_tags(root: TreeNode) -> list[TreeNode]:
-    """The damaged referrers tags of a tree, for a note after it."""
-    return [node for node in root.walk() if node.kind is NodeKind.DAMAGED]
+def render_copy_text(report: CopyReport) -> str:
+    """The text form of ``copy``: ``destination@digest``, a reference to what was written."""
+    return f"{report.destination}@{report.result.digest}"
 
 
-def copy_json(result: CopyResult) -> dict[str, Any]:
+def copy_json(report: CopyReport) -> dict[str, Any]:
     """The JSON form of ``copy`` (stable: keys are only ever added)."""
+    result = report.result
     return {
         "digest": str(result.digest),
         "manifests": result.manifests,
@@ -234,15 +279,27 @@ def failed_attachment_lines(result: CopyResult) -> list[str]:
     return [f"failed: {escape(f.attachment)}: {escape(f.reason)}" for f in failed] if len(failed) > 1 else []
 
 
-def tags_json(repository: str, tags: list[str]) -> dict[str, Any]:
+def tags_json(listing: TagList) -> dict[str, Any]:
     """The JSON form of ``ls``: skopeo list-tags' ``{"Repository": ..., "Tags": [...]}`` (tags exact)."""
-    return {"Repository": repository, "Tags": list(tags)}
+    return {"Repository": listing.repository, "Tags": list(listing.tags)}
 
 
-def render_tags_text(tags: list[str]) -> str:
+def render_tags_text(listing: TagList) -> str:
     """The text form of ``ls``: one tag a line, escaped (a registry or layout chose them: ``report.text``)."""
-    return "\n".join(escape(tag) for tag in tags)
+    return "\n".join(escape(tag) for tag in listing.tags)
 
 
-def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, sort_keys=False)
+def copy_stderr_lines(report: CopyReport) -> list[str]:
+    """Everything ``copy`` says on stderr after its result: the summary, the merged tags, the Docker-in-layout
+    warning and, when several failed, each failure."""
+    result = report.result
+    lines = [copy_summary_line(result), *merged_lines(result)]
+    if report.into_layout and result.docker_manifests:
+        lines.append(docker_in_layout_warning(result, report.name))
+    return [*lines, *failed_attachment_lines(result)]
+
+
+SUMMARY: Renderer[ImageSummary] = Renderer(text=render_summary_text, json=summary_json)
+TAGS: Renderer[TagList] = Renderer(text=render_tags_text, json=tags_json)
+TREE: Renderer[TreeView] = Renderer(text=lambda view: render_tree_text(view.reference, view.root), json=tree_json)
+COPY: Renderer[CopyReport] = Renderer(text=render_copy_text, json=copy_json)
