@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from supplychain.signing.statement import build_statement
 
+from supplychain.formats.intoto import build_statement
 from supplychain.formats.rekor import DsseRecord, parse_body
 from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, build_manifest

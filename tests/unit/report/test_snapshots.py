@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from supplychain.attachments import BundleSignature, Certificate, LegacySignature, SignatureDownload
+from supplychain.attachments.download import BundleSignature, Certificate, LegacySignature, SignatureDownload
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, VerificationError
 from supplychain.graph import NodeKind, TreeNode
+from supplychain.oci.attachment import AttachmentKind
 from supplychain.oci.model import Descriptor, Platform
 from supplychain.report.attachment import download_lines, problem_lines
 from supplychain.report.format import Format, Renderer
@@ -89,7 +90,7 @@ TREE_VIEW = TreeView("registry.example.com/app:1.0", TreeNode(
                  _descriptor("bundle", artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json"),
                  layers=(_descriptor("bundle-blob", "application/vnd.dev.sigstore.bundle.v0.3+json", 4_000),),
                  children=(TreeNode(NodeKind.REFERRER, _descriptor("loop"), truncated="cycle"),)),
-        TreeNode(NodeKind.SIGNATURE, _descriptor("sig"), tag="sha256-abc.sig",
+        TreeNode(AttachmentKind.SIGNATURE, _descriptor("sig"), tag="sha256-abc.sig",
                  layers=(_descriptor("sig-layer", "application/vnd.dev.cosign.simplesigning.v1+json", 250),)),
         TreeNode(NodeKind.DAMAGED, _descriptor("damaged"), tag="sha256-abc", truncated=f"not an index: {HOSTILE}"),
     ),

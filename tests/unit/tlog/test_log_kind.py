@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
+from supplychain.formats.dsse import pae
 from supplychain.formats.rekor import DsseProposal, DsseRecord, EntryKindError, HashedRekord, parse_body
 from supplychain.tlog.evidence import bundle_entries
 from supplychain.tlog.kind import (
@@ -23,7 +24,7 @@ from supplychain.tlog.kind import (
     canonicalize,
     verify_hashedrekord,
 )
-from supplychain.tlog.pki import VerifierKey, pae
+from supplychain.tlog.pki import VerifierKey
 from tests.support.tlog import Signer, statement
 
 from .vectors import fixture_path
