@@ -15,6 +15,7 @@ from cryptography import x509
 from pydantic import ValidationError
 
 from supplychain.digest import Digest
+from supplychain.formats.bundle import Bundle
 from supplychain.formats.rekor import (
     DsseProposal,
     DsseRecord,
@@ -26,18 +27,14 @@ from supplychain.formats.rekor import (
     parse_body,
 )
 from supplychain.keys import PublicKey
-from supplychain.layout import OciLayout
-from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, build_manifest
-from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from supplychain.tlog.evidence import bundle_entries, verify_entry
 from supplychain.tlog.kind import canonicalize
 from supplychain.tlog.trust import load_trusted_root, sigstore_trusted_root
 from supplychain.verify.check import CheckContext
 from supplychain.verify.check import Signer as EvidenceSigner
-from supplychain.verify.evidence import gather_evidence
+from supplychain.verify.evidence import PayloadKind, SignatureEvidence
+from supplychain.verify.result import EvidenceSource
 from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
-from tests.support.signatures import put_bytes
 from tests.support.tlog import Signer, statement
 from tests.unit.tlog.vectors import fixture_path
 
@@ -66,22 +63,21 @@ def test_the_public_rekors_dsse_body_parses() -> None:
 
 
 def test_the_public_rekors_dsse_entry_verifies_with_sigstores_production_root(tmp_path: Path) -> None:
-    """The bundle as a referrer: the transparency-log check of ``verify`` (body = this signature and
-    certificate, SET and inclusion proof with the production Rekor key from the ``sigstore`` package) passes."""
+    """The bundle's transparency-log evidence, as ``verify`` checks it (body = this signature and certificate, SET
+    and inclusion proof with the production Rekor key from the ``sigstore`` package), passes. It is an attestation,
+    so ``verify`` of the image skips it (formats.bundle / verify.evidence); the log check is run on it directly."""
     bundle = _bundle()
     statement_ = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     digest = Digest.parse("sha256:" + statement_["subject"][0]["digest"]["sha256"])
-    subject = Descriptor(MediaType.OCI_MANIFEST, digest, 2)
-    layout = OciLayout(tmp_path / "layout", create=True)
-    layer = put_bytes(layout, BUNDLE_MEDIA_TYPE, COSIGN_V3.read_bytes())
-    layout.put_blob(EMPTY_DESCRIPTOR, [EMPTY_JSON])
-    layout.put_manifest(build_manifest(EMPTY_DESCRIPTOR, [layer], subject=subject, artifact_type=BUNDLE_MEDIA_TYPE))
-    (evidence,) = gather_evidence(layout, subject.digest).signatures
-    assert evidence.problem is None
+    parsed = Bundle.parse(COSIGN_V3.read_bytes())
+    assert parsed.envelope is not None
+    evidence = SignatureEvidence(
+        EvidenceSource.REFERRER, "referrer", PayloadKind.IN_TOTO, payload=parsed.envelope.payload,
+        signed_bytes=parsed.envelope.signed_bytes, signature=parsed.envelope.signatures[0].sig, bundle=parsed)
     leaf = x509.load_der_x509_certificate(base64.b64decode(bundle["verificationMaterial"]["certificate"]["rawBytes"]))
     signer = EvidenceSigner(PublicKey(leaf.public_key()), leaf)  # type: ignore[arg-type]
     outcome = TransparencyLogCheck(TlogPolicy(sigstore_trusted_root("production"))).run(
-        evidence, CheckContext(subject.digest, signer))
+        evidence, CheckContext(digest, signer))
     assert outcome.passed, outcome.detail
     assert outcome.log_time == 1740770291
     # and the evidence alone, with the root cosign's test data names
