@@ -91,6 +91,7 @@ __all__ = [
     "body_kind",
     "check_json_integer",
     "cosign_bundle_document",
+    "decode_base64",
     "decode_base64_strict",
     "first_error",
     "json_error_text",
@@ -149,7 +150,8 @@ def check_json_integer(value: object, what: str) -> int:
     return value
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
+    """Strict standard base64 (Rekor's ``strfmt.Base64``), or ``EntryKindError`` naming ``what``."""
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -325,8 +327,8 @@ class HashedRekord:
         return cls(
             algorithm,  # type: ignore[arg-type]  # checked against DIGEST_SIZES just above
             digest,
-            _b64decode(parsed.signature.content, "hashedrekord signature"),
-            _b64decode(parsed.signature.publicKey.content, "hashedrekord public key"),
+            decode_base64(parsed.signature.content, "hashedrekord signature"),
+            decode_base64(parsed.signature.publicKey.content, "hashedrekord public key"),
         )
 
 
@@ -369,7 +371,7 @@ class DsseRecord:
         """Read the ``spec`` of a stored dsse body."""
         parsed = _validate(_DsseBodySchema, spec, "dsse body")
         signatures = tuple(
-            DsseSignature(sig.signature, _b64decode(sig.verifier, "dsse verifier")) for sig in parsed.signatures
+            DsseSignature(sig.signature, decode_base64(sig.verifier, "dsse verifier")) for sig in parsed.signatures
         )
         return cls(_sha256(parsed.envelopeHash, "dsse envelopeHash"), _sha256(parsed.payloadHash, "dsse payloadHash"),
                    signatures)
@@ -399,7 +401,7 @@ class DsseProposal:
     def from_spec(cls, spec: dict[str, Any]) -> DsseProposal:
         """Read the ``spec`` of a proposed dsse entry."""
         parsed = _validate(_DsseProposalSchema, spec, "dsse proposal")
-        keys = tuple(_b64decode(key, "dsse verifier") for key in parsed.proposedContent.verifiers)
+        keys = tuple(decode_base64(key, "dsse verifier") for key in parsed.proposedContent.verifiers)
         return cls(parsed.proposedContent.envelope.encode("utf-8"), keys)
 
 
@@ -429,12 +431,12 @@ class IntotoRecord:
         content = _validate(_IntotoV002Schema, spec, "intoto body").content
         signatures = []
         for number, item in enumerate(content.envelope.signatures):
-            sig = _b64decode(item.sig, f"intoto signature {number}")  # base64 of the envelope's base64 text
+            sig = decode_base64(item.sig, f"intoto signature {number}")  # base64 of the envelope's base64 text
             try:
                 text = sig.decode("ascii")
             except UnicodeDecodeError as exc:
                 raise EntryKindError(f"intoto signature {number} is not base64 signature text") from exc
-            signatures.append(IntotoSignature(text, _b64decode(item.publicKey, f"intoto public key {number}")))
+            signatures.append(IntotoSignature(text, decode_base64(item.publicKey, f"intoto public key {number}")))
         return cls(content.envelope.payloadType, _sha256(content.hash, "intoto hash"),
                    _sha256(content.payloadHash, "intoto payloadHash"), tuple(signatures))
 

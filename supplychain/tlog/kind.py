@@ -16,8 +16,6 @@ supported).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import hashlib
 from collections.abc import Sequence
@@ -39,6 +37,7 @@ from supplychain.formats.rekor import (
     EntryKindError,
     EntryRecord,
     HashedRekord,
+    decode_base64,
     first_error,
     parse_body,
     parse_entry,
@@ -73,13 +72,6 @@ class _Envelope(_Wire):
     payloadType: str
     payload: str
     signatures: list[_EnvelopeSignature] = Field(min_length=1, max_length=64)
-
-
-def _b64decode(text: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise EntryKindError(f"{what} is not valid base64") from exc
 
 
 # -- hashedrekord ----------------------------------------------------------------------------------------------
@@ -121,12 +113,12 @@ def verify_dsse(proposal: DsseProposal) -> tuple[DsseRecord, tuple[str, ...]]:
         raise EntryKindError(f"invalid DSSE envelope: {exc}") from exc
     except ValidationError as exc:
         raise EntryKindError(f"invalid DSSE envelope: {first_error(exc)}") from exc
-    payload = _b64decode(envelope.payload, "DSSE payload")
+    payload = decode_base64(envelope.payload, "DSSE payload")
     message = pae(envelope.payloadType, payload)
     keys = [VerifierKey.load(key) for key in proposal.verifiers]
     signatures: dict[str, DsseSignature] = {}
     for number, item in enumerate(envelope.signatures):
-        raw = _b64decode(item.sig, f"DSSE signature {number}")
+        raw = decode_base64(item.sig, f"DSSE signature {number}")
         match = next((key for key in keys if verify_message(key.public_key, raw, message)), None)
         if match is None:
             raise EntrySignatureError(f"DSSE signature {number} does not verify with any of the given verifiers")
@@ -205,7 +197,7 @@ def body_mismatches(body: bytes, expected: HashedRekord | DsseProposal) -> list[
         envelope = _Envelope.model_validate(loads_untrusted(expected.envelope))
     except (JsonFormatError, ValidationError):
         return [*problems, "our envelope is not valid DSSE JSON"]
-    payload_hash = hashlib.sha256(_b64decode(envelope.payload, "DSSE payload")).digest()
+    payload_hash = hashlib.sha256(decode_base64(envelope.payload, "DSSE payload")).digest()
     if record.payload_hash != payload_hash:
         problems.append(f"payload hash: expected {payload_hash.hex()}, got {record.payload_hash.hex()}")
     if sorted(sig.signature for sig in record.signatures) != sorted({sig.sig for sig in envelope.signatures}):
