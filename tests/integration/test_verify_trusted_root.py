@@ -61,13 +61,15 @@ def make_ca(name: str, issuer: Issuer | None = None) -> Issuer:
 
 
 def make_leaf(issuer: Issuer) -> Issuer:
-    """A Fulcio-style leaf: ten minutes, email SAN, codeSigning, the OIDC issuer extension."""
+    """A Fulcio-style leaf: ten minutes from when it is made (the test signs and logs at once; a window fixed at
+    module import would expire in a slow run), email SAN, codeSigning, the OIDC issuer extension."""
+    now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     issuer_der = bytes([0x0C, len(ISSUER)]) + ISSUER.encode()
     certificate = (
         x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(issuer[0].subject)
         .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - datetime.timedelta(minutes=5)).not_valid_after(NOW + datetime.timedelta(minutes=10))
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(minutes=10))
         .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(EMAIL)]), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
         .add_extension(x509.UnrecognizedExtension(ISSUER_V2, issuer_der), critical=False)
