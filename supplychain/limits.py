@@ -24,3 +24,6 @@ MAX_BLOB_BYTES = 64 * 1024 * 1024 * 1024
 # new descriptors per page with a next link, forever (issue 7.3). cosign reads at most 100 signatures
 # (maxAllowedSigsOrAtts); 1,000 leaves room for attestations, SBOMs and other tools' artifacts.
 MAX_REFERRERS = 1_000
+# cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused, by
+# ``verify`` and ``download signature`` alike (``--max-signatures`` changes it).
+DEFAULT_MAX_SIGNATURES = 100

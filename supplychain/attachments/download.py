@@ -26,15 +26,13 @@ from supplychain.formats import gojson
 from supplychain.formats.bundle import MEDIA_TYPES, Bundle
 from supplychain.formats.error import InvalidPayloadError
 from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, EntryFormatError, cosign_bundle_document
-from supplychain.limits import MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
+from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
 from supplychain.oci.model import Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
 
-# cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused.
-DEFAULT_MAX_SIGNATURES = 100
 # What a damaged attachment raises while it is read: it becomes a problem, not the end of the command.
 _DAMAGE = (IntegrityError, InvalidInputError, NotFoundError)
 

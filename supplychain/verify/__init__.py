@@ -12,6 +12,7 @@ evidence (row 8: store-agnostic).
 
 from __future__ import annotations
 
+from supplychain.limits import DEFAULT_MAX_SIGNATURES
 from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, load_certificates
 from supplychain.verify.check import (
     AnnotationCheck,
@@ -23,7 +24,6 @@ from supplychain.verify.check import (
     Signer,
 )
 from supplychain.verify.evidence import (
-    DEFAULT_MAX_SIGNATURES,
     Evidence,
     Limits,
     PayloadKind,

@@ -39,7 +39,7 @@ from supplychain.formats.bundle import MEDIA_TYPES, Bundle
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE
 from supplychain.formats.error import InvalidPayloadError
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
-from supplychain.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
+from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import BUNDLE_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
 from supplychain.oci.model import Descriptor, Manifest
@@ -47,7 +47,6 @@ from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
 from supplychain.verify.result import EvidenceSource
 
-DEFAULT_MAX_SIGNATURES = 100
 # What read failures turn into a reason instead of an error: bad bytes, bad documents (RecursionError: nested
 # too deeply for a JSON reader of a layer below that does not refuse it itself), missing blobs.
 _EVIDENCE_ERRORS = (IntegrityError, InvalidInputError, NotFoundError, RecursionError)
