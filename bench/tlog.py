@@ -43,7 +43,7 @@ from supplychain.tlog.kind import HashedRekord
 from supplychain.tlog.merkle import MerkleTree, verify_inclusion
 from supplychain.tlog.server.directory import init_log_directory
 from supplychain.tlog.server.storage import LogStorage, NewEntry
-from supplychain.tlog.trust import public_key_keyring
+from supplychain.trust.keyring import public_key_keyring
 
 REPO = Path(__file__).resolve().parents[1]
 

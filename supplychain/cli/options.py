@@ -137,7 +137,7 @@ def _command_credentials() -> tuple[str | None, str | None]:
 
 # -- transparency log and certificates ------------------------------------------------------------------------
 
-PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.tlog.trust.PUBLIC_GOOD_URL, repeated for --help
+PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.trust.keyring.PUBLIC_GOOD_URL, repeated for --help
 REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -146,7 +146,7 @@ def _check_log_url(ctx: click.Context, param: click.Parameter, value: str | None
     """A ``--rekor-url`` must be http(s): said at once, before any key lookup could report "no key for the log"."""
     if value is None or value == PUBLIC_GOOD_URL:
         return value
-    from supplychain.tlog.trust import check_log_url  # here: --help stays free of the tlog stack
+    from supplychain.trust.keyring import check_log_url  # here: --help stays free of the tlog stack
 
     return check_log_url(value)
 

@@ -34,7 +34,7 @@ from supplychain.errors import InvalidInputError, SizeLimitError, SupplyChainErr
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
     from supplychain.tlog.evidence import EntryVerification, RekorEntry
-    from supplychain.tlog.trust import LogKeyring
+    from supplychain.trust.keyring import LogKeyring
 
 KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
 DEFAULT_HOST = "127.0.0.1"  # supplychain.tlog.server.directory.DEFAULT_HOST (the default name and listen host)
@@ -47,7 +47,7 @@ _MISMATCH_HINT = ("the evidence is about another artifact: check that --artifact
 
 
 def _keyring(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None) -> LogKeyring:
-    from supplychain.tlog.trust import select_keyring
+    from supplychain.trust.root import select_keyring
 
     return select_keyring(_given_url(rekor_url), rekor_public_key, trusted_root)
 

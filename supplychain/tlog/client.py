@@ -79,7 +79,7 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import DsseProposal, HashedRekord, body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
-from supplychain.tlog.trust import LogKeyring, TrustedLog, check_log_url, display_url
+from supplychain.trust.keyring import LogKeyring, TrustedLog, check_log_url, display_url
 
 MAX_RESPONSE_BYTES = 4 << 20
 """Largest answer read from a log (an entry with a certificate chain is a few KiB; a search answer is a UUID list)."""

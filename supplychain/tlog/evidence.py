@@ -51,7 +51,9 @@ from supplychain.tlog.entry import (
 )
 from supplychain.tlog.kind import EntryKindError, body_kind, first_error
 from supplychain.tlog.merkle import hash_leaf
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
+from supplychain.trust.error import KeyValidityError
+from supplychain.trust.keyring import LogKeyring, TrustedLog
+from supplychain.trust.window import format_time
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
 # Sigstore bundle media types v0.1 to v0.3, both spellings (protobuf-specs "Bundle.media_type").

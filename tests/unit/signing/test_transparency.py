@@ -25,7 +25,7 @@ from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import RekorBundle
 from supplychain.tlog.evidence import bundle_entries, rekor_bundle_entry, verify_entry
 from supplychain.tlog.kind import DsseRecord, HashedRekord, parse_body
-from supplychain.tlog.trust import LogKeyring
+from supplychain.trust.keyring import LogKeyring
 from tests.support.signatures import fixed_clock, new_key, put_sig_manifest
 from tests.support.tlog import InProcessLog, no_wait_retry
 from tests.unit.signing.test_signer import sig_layers, snapshot

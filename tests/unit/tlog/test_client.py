@@ -36,7 +36,8 @@ from supplychain.tlog.entry import EntryTimestampError, LogEntry
 from supplychain.tlog.evidence import EntryUuidError, RekorResponseError
 from supplychain.tlog.merkle import ConsistencyProofError, InclusionProofError, MerkleTree, hash_leaf
 from supplychain.tlog.server.directory import generate_key
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, UnknownLogError
+from supplychain.trust.error import KeyValidityError, UnknownLogError
+from supplychain.trust.keyring import LogKeyring, TrustedLog
 from tests.support.tlog import InProcessLog, Signer, no_wait_retry, statement
 
 Fault = Callable[[httpx.Request, httpx.Response], httpx.Response]

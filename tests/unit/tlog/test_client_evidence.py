@@ -25,7 +25,9 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import HashedRekord, artifact_mismatch, parse_body
 from supplychain.tlog.merkle import InclusionProofError
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, load_trusted_root, public_key_keyring
+from supplychain.trust.error import KeyValidityError
+from supplychain.trust.keyring import LogKeyring, TrustedLog, public_key_keyring
+from supplychain.trust.root import load_trusted_root
 
 from .vectors import cosign_annotations, fixture_path, load_json
 

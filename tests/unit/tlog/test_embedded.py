@@ -19,7 +19,7 @@ from supplychain.tlog.server.embedded import (
     default_log_keyring,
     default_log_path,
 )
-from supplychain.tlog.trust import read_public_key
+from supplychain.trust.keyring import read_public_key
 from tests.support.tlog import Signer
 
 
