@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from supplychain.cli.boolflag import GoBoolOption
-from supplychain.config import Settings, load_settings
+from supplychain.config import REKOR_URL_ENV, Settings, load_settings
 from supplychain.errors import ExitCode, InvalidInputError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,7 +138,7 @@ def _command_credentials() -> tuple[str | None, str | None]:
 # -- transparency log and certificates ------------------------------------------------------------------------
 
 PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.trust.keyring.PUBLIC_GOOD_URL, repeated for --help
-REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
+
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
