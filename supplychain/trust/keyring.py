@@ -20,7 +20,7 @@ from supplychain.trust.error import KeyValidityError, UnknownLogError
 from supplychain.trust.window import covers, describe_window, format_time
 
 PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"
-MAX_TRUST_FILE_BYTES = 4 << 20  # a trusted root or a key file: such files are a few KiB
+MAX_TRUSTED_ROOT_BYTES = 4 << 20  # a trusted root or a key file: such files are a few KiB
 
 
 def display_url(url: str) -> str:
@@ -181,11 +181,11 @@ def read_public_key(path: str | Path, url: str | None) -> LogKeyring:
 def read_trust_file(path: str | Path, what: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read(MAX_TRUST_FILE_BYTES + 1)
+            data = handle.read(MAX_TRUSTED_ROOT_BYTES + 1)
     except OSError as exc:
         raise ConfigurationError(f"cannot read {what} {path}: {exc.strerror or exc}",
                                  hint="check the path and its permissions") from exc
-    if len(data) > MAX_TRUST_FILE_BYTES:
-        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUST_FILE_BYTES} bytes",
+    if len(data) > MAX_TRUSTED_ROOT_BYTES:
+        raise ConfigurationError(f"{what} {path} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes",
                                  hint=f"check that {path} is the file meant: such files are a few KiB")
     return data

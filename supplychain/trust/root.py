@@ -40,7 +40,7 @@ from supplychain.tlog.checkpoint import LogKeyError, load_public_key
 from supplychain.tlog.entry import LogKey
 from supplychain.trust.error import NoLogKeyError, TrustedRootError
 from supplychain.trust.keyring import (
-    MAX_TRUST_FILE_BYTES,
+    MAX_TRUSTED_ROOT_BYTES,
     PUBLIC_GOOD_URL,
     LogKeyring,
     TrustedLog,
@@ -53,7 +53,6 @@ from supplychain.trust.keyring import (
 from supplychain.trust.window import covers, describe_window, parse_time
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
-MAX_TRUSTED_ROOT_BYTES = MAX_TRUST_FILE_BYTES
 SigstoreInstance = Literal["production", "staging"]
 
 # The sigstore package's embedded TUF targets, one directory per TUF repository (percent-encoded URL).
