@@ -43,7 +43,7 @@ from supplychain.tlog.evidence import parse_log_entries, verify_entry
 from supplychain.tlog.merkle import MerkleTree, hash_leaf, verify_inclusion
 from supplychain.tlog.server.directory import init_log_directory
 from supplychain.tlog.server.storage import LogStorage, NewEntry
-from supplychain.tlog.trust import public_key_keyring
+from supplychain.trust.keyring import public_key_keyring
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -38,7 +38,7 @@ from supplychain.reference import parse_image_reference  # noqa: E402 - after th
 from supplychain.registry import RegistryRepository, open_repository  # noqa: E402 - after the sys.path fix above
 from supplychain.signing import sign_image  # noqa: E402 - after the sys.path fix above
 from supplychain.transfer import copy_image  # noqa: E402 - after the sys.path fix above
-from supplychain.verify import TlogPolicy, VerifyPolicy, VerifyTarget, verify_image, verify_images  # noqa: E402 - after the sys.path fix above
+from supplychain.verify import TlogPolicy, Verifier, VerifyPolicy, VerifyTarget, verify_image  # noqa: E402 - after the sys.path fix above
 from tests.support.fixture import build_fixture_layout  # noqa: E402 - after the sys.path fix above
 from tests.support.registry import RegistryProcess  # noqa: E402 - after the sys.path fix above
 from tests.support.tlog import InProcessLog  # noqa: E402 - after the sys.path fix above
@@ -131,7 +131,7 @@ def many_images(registry: RegistryProcess, digest: Digest, pub: Path, log_pub: P
 
     targets = [target(i) for i in range(IMAGES)]
     start = time.perf_counter()
-    results = verify_images(targets, policy, max_workers=8)
+    results = list(Verifier().verify_images(targets, policy, max_workers=8))
     pooled = time.perf_counter() - start
     assert all(r.verified for r in results)
     start = time.perf_counter()

@@ -22,6 +22,12 @@ from supplychain.limits import (
 )
 
 ENV_PREFIX = "SUPPLYCHAIN_"
+# Where a private key's password may come from, in order (cosign reads COSIGN_PASSWORD).
+PASSWORD_ENV_VARS = ("SUPPLYCHAIN_PASSWORD", "COSIGN_PASSWORD")
+REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
+ID_TOKEN_ENV = "SIGSTORE_ID_TOKEN"  # noqa: S105 - a variable name; cosign's and sigstore-python's name for an OIDC identity token
+DEFAULT_OIDC_ISSUER = "https://oauth2.sigstore.dev/auth"  # cosign --oidc-issuer default (Sigstore's public Dex)
+DEFAULT_OIDC_CLIENT_ID = "sigstore"  # cosign --oidc-client-id default
 _N = TypeVar("_N", int, float)
 
 
@@ -67,6 +73,15 @@ class Settings:
     # containers-auth.json (skopeo, podman): $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json;
     # read after docker's config.json.
     auth_file: Path | None = None
+    # The transparency log to record signatures in and to ask online ($SUPPLYCHAIN_REKOR_URL; None: the default).
+    rekor_url: str | None = None
+    # Private-key passwords found in the environment: (variable, value) for each of PASSWORD_ENV_VARS that is set,
+    # in that order (set but empty is the empty password, as in cosign). Out of repr: they are secrets.
+    passwords: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # Keyless signing (cosign's flags and environment): the OIDC issuer and client, and a ready identity token.
+    oidc_issuer: str = DEFAULT_OIDC_ISSUER
+    oidc_client_id: str = DEFAULT_OIDC_CLIENT_ID
+    id_token: str | None = field(default=None, repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the non-None ``changes`` applied (explicit CLI flags)."""
@@ -105,7 +120,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         http_proxy=_first(env, "HTTP_PROXY", "http_proxy") or None,
         no_proxy=_first(env, "NO_PROXY", "no_proxy"),
         auth_file=_auth_file(env),
+        rekor_url=env.get(REKOR_URL_ENV) or None,
+        passwords=password_sources(env),
+        id_token=env.get(ID_TOKEN_ENV) or None,
     )
+
+
+def password_sources(env: Mapping[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The private-key password variables set in ``env`` (default: ``os.environ``), in order, with their values."""
+    env = os.environ if env is None else env
+    return tuple((name, env[name]) for name in PASSWORD_ENV_VARS if name in env)
 
 
 def _auth_file(env: Mapping[str, str]) -> Path | None:

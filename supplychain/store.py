@@ -8,21 +8,30 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from supplychain.config import Settings
 from supplychain.errors import SupplyChainError
 from supplychain.oci.store import ArtifactStore
 from supplychain.reference import AnyReference, LayoutReference
 
+if TYPE_CHECKING:
+    from supplychain.registry import RegistryPool
+
 logger = logging.getLogger(__name__)
 
 
-def open_store(reference: AnyReference, settings: Settings, *, create: bool = False) -> ArtifactStore:
-    """The store holding ``reference``; ``create`` makes a missing OCI layout (copy destinations)."""
+def open_store(
+    reference: AnyReference, settings: Settings, *, create: bool = False, registries: RegistryPool | None = None
+) -> ArtifactStore:
+    """The store holding ``reference``; ``create`` makes a missing OCI layout (copy destinations). ``registries``:
+    the run's shared registry clients (one per registry across many images), else a client of its own."""
     if isinstance(reference, LayoutReference):
         from supplychain.layout import OciLayout
 
         return OciLayout(reference.path, create=create, settings=settings)
+    if registries is not None:
+        return registries.repository(reference)
     from supplychain.registry import open_repository
 
     return open_repository(reference, settings)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from supplychain.cli.boolflag import GoBoolOption
-from supplychain.config import Settings, load_settings
+from supplychain.config import REKOR_URL_ENV, Settings, load_settings
 from supplychain.errors import ExitCode, InvalidInputError
 from supplychain.report.format import Format
 
@@ -164,8 +164,8 @@ def password_line(text: str) -> str:
 
 # -- transparency log and certificates ------------------------------------------------------------------------
 
-PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.tlog.trust.PUBLIC_GOOD_URL, repeated for --help
-REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
+PUBLIC_GOOD_URL = "https://rekor.sigstore.dev"  # supplychain.trust.keyring.PUBLIC_GOOD_URL, repeated for --help
+
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -173,7 +173,7 @@ def _check_log_url(ctx: click.Context, param: click.Parameter, value: str | None
     """A ``--rekor-url`` must be http(s): said at once, before any key lookup could report "no key for the log"."""
     if value is None or value == PUBLIC_GOOD_URL:
         return value
-    from supplychain.tlog.trust import check_log_url  # here: --help stays free of the tlog stack
+    from supplychain.trust.keyring import check_log_url  # here: --help stays free of the tlog stack
 
     return check_log_url(value)
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from supplychain.config import PASSWORD_ENV_VARS, password_sources
 from supplychain.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from supplychain.keys import PrivateKey
 
-PASSWORD_ENV_VARS = ("SUPPLYCHAIN_PASSWORD", "COSIGN_PASSWORD")
 _PROMPT = "Enter password for private key"  # cosign's wording
 PROMPT_SOURCE = "prompt"
 STDIN_SOURCE = "--password-stdin"
@@ -67,7 +67,7 @@ class PasswordSource:
             return "the password typed at the prompt is wrong; run the command again and type the key's password"
         if self.source == STDIN_SOURCE:
             return "the password read from standard input (--password-stdin) is wrong; pipe in the key's password"
-        unused = [name for name in PASSWORD_ENV_VARS if name != self.source and name in os.environ]
+        unused = [name for name, _ in password_sources() if name != self.source]
         also = f" ({self.note})" if self.note else (
             f" ({unused[0]} is set too but was not used)" if unused else "")
         return f"the password from {self.source} is wrong{also}: set it to the key's password, or unset it to be " \
@@ -114,7 +114,7 @@ def _password_from_environment() -> PasswordSource | None:
     """SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD; set but empty means the empty password (as in cosign), but an
     empty SUPPLYCHAIN_PASSWORD does not shadow a non-empty COSIGN_PASSWORD (an empty value there is more likely
     an unset CI secret than a choice, while the COSIGN_PASSWORD a cosign pipeline sets is meant)."""
-    present = [(name, os.environ[name]) for name in PASSWORD_ENV_VARS if name in os.environ]
+    present = list(password_sources())  # config: the one reader of these variables
     if not present:
         return None
     non_empty = [(name, value) for name, value in present if value]

@@ -41,18 +41,18 @@ from supplychain.errors import ExitCode, InvalidInputError, SupplyChainError
 from supplychain.reference import ImageReference, parse_image_reference, parse_reference
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from supplychain.config import Settings
     from supplychain.keys import PrivateKey
     from supplychain.reference import AnyReference
+    from supplychain.registry import RegistryPool
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
     from supplychain.signing.transparency import SigningLog
-    from supplychain.tlog.client import RekorClient
     from supplychain.tlog.server.embedded import EmbeddedLog
-    from supplychain.tlog.trust import LogKeyring, TrustedRoot
-    from supplychain.verify import CertificatePolicy
+    from supplychain.trust.keyring import LogKeyring
+    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyTarget
 
 _TAG_WARNING = (
     "WARNING: {ref} uses a tag, not a digest, to identify the image to sign. The tag was resolved once, to the\n"
@@ -366,7 +366,57 @@ def verify_command(
       supplychain verify --certificate-identity dev@example.com \\
           --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
     """
-    from supplychain import keys
+    from supplychain.cli.hints import flag_hints
+    from supplychain.registry import RegistryPool
+    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
+
+    settings = build_settings(ca_file, insecure_registries)
+    request = VerifyRequest(
+        key_files, certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
+        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
+        check_reference, max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys,
+        _default_log_keys(), tlog_online, insecure_ignore_tlog)
+    with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
+        policy = build_verify_policy(request)
+        if insecure_ignore_tlog:
+            click.echo(TLOG_IGNORED_WARNING, err=True)
+        targets = _verify_targets(references, reference_name, check_reference, settings, registries)
+        results = verifier.verify_images(targets, policy, max_workers=concurrency)
+        return _render_verified(results, policy, output, several=len(references) > 1)
+
+
+def _default_log_keys() -> LogKeyring | None:
+    """The embedded default log's key, trusted by default when no log URL was given (``sign``'s default log)."""
+    from click.core import ParameterSource
+
+    from supplychain.tlog.server.embedded import default_log_keyring
+
+    if click.get_current_context().get_parameter_source("rekor_url") is not ParameterSource.DEFAULT:
+        return None
+    return default_log_keyring()
+
+
+def _verify_targets(references: tuple[str, ...], reference_name: str | None, check_reference: bool,
+                    settings: Settings, registries: RegistryPool) -> list[VerifyTarget]:
+    """One ``VerifyTarget`` per REFERENCE, all checked before any is verified; stores opened on the workers, on the
+    run's shared registry clients."""
+    from supplychain.store import open_store
+    from supplychain.verify import VerifyTarget, target_repository
+
+    expected = parse_image_reference(reference_name).name if reference_name else None
+    targets = []
+    for text in references:
+        ref = parse_reference(text)
+        own = ref.name if isinstance(ref, ImageReference) else None
+        repository = target_repository(expected, own, check_reference, text)
+        opener = functools.partial(open_store, ref, settings, registries=registries)
+        targets.append(VerifyTarget(text, ref.identifier, opener, repository))
+    return targets
+
+
+def _render_verified(results: Iterable[VerificationResult], policy: VerifyPolicy, output: str, *,
+                     several: bool) -> int:
+    """Print each result as it arrives: its lines on stderr, its payloads on stdout; the exit status."""
     from supplychain.report.signature import (
         checks_performed_text,
         failure_reasons,
@@ -375,57 +425,17 @@ def verify_command(
         skipped_lines,
         verified_payloads_text,
     )
-    from supplychain.signing import parse_annotations
-    from supplychain.store import open_store
-    from supplychain.verify import (
-        TLOG_IGNORED_WARNING,
-        Limits,
-        TlogPolicy,
-        VerifyPolicy,
-        VerifyTarget,
-        check_descriptions,
-        verify_images,
-    )
+    from supplychain.verify import check_descriptions
 
-    identity_given = any((certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
-                          certificate_oidc_issuer_regexp, ca_roots, ca_intermediates))
-    if key_files and identity_given:
-        raise click.UsageError("give --key or the certificate options (--certificate-identity...), not both")
-    if not key_files and not identity_given:
-        raise click.UsageError("give --key PUB, or --certificate-identity with --certificate-oidc-issuer")
-    if insecure_ignore_tlog and tlog_online:
-        raise click.UsageError("--tlog-online and --insecure-ignore-tlog contradict each other")
-    settings = build_settings(ca_file, insecure_registries)
-    public_keys = tuple(keys.read_public_key(ref) for ref in key_files)
-    root = _read_trusted_root(trusted_root)
-    certificate = None if key_files else _certificate_policy(
-        ca_roots, ca_intermediates, root, certificate_identity, certificate_identity_regexp,
-        certificate_oidc_issuer, certificate_oidc_issuer_regexp)
-    keyring = None if insecure_ignore_tlog else _verify_keyring(rekor_url, rekor_public_keys, root)
-    online = _online_log(rekor_url, keyring, settings) if keyring is not None and tlog_online else None
-    policy = VerifyPolicy(
-        public_keys, parse_annotations(annotations), check_claims, check_reference,
-        Limits(max_signatures=max_signatures, max_signature_bytes=settings.max_signature_bytes),
-        certificate=certificate, tlog=TlogPolicy(keyring, online), insecure_ignore_tlog=insecure_ignore_tlog,
-    )
-    if insecure_ignore_tlog:
-        click.echo(TLOG_IGNORED_WARNING, err=True)
-    expected = parse_image_reference(reference_name).name if reference_name else None
-    targets = []
-    for text in references:
-        ref = parse_reference(text)
-        repository = expected or (ref.name if isinstance(ref, ImageReference) else None)
-        if check_reference and repository is None:
-            raise click.UsageError(f"--check-reference on {text} needs --reference-name REGISTRY/REPOSITORY")
-        targets.append(VerifyTarget(text, ref.identifier, functools.partial(open_store, ref, settings), repository))
-    try:
-        results = verify_images(targets, policy, max_workers=concurrency)
-    finally:
-        _close(online)
-    several = len(results) > 1
+    errors: list[SupplyChainError] = []
+    total, verified = 0, True
     for result in results:
-        if result.error is not None and not several:
-            raise result.error  # one image: one error line, as cosign's one "Error:" (cli.main prints it)
+        total += 1
+        verified = verified and result.verified
+        if result.error is not None:
+            if not several:
+                raise result.error  # one image: one error line, as cosign's one "Error:" (cli.main prints it)
+            errors.append(result.error)
         click.echo(image_line(result), err=True)
         for warning in result.warnings:
             click.echo(f"warning: {warning}", err=True)
@@ -442,70 +452,9 @@ def verify_command(
         else:
             for line in verified_payloads_text(result):
                 click.echo(line)
-    errors = [r.error for r in results if r.error is not None]
     if errors:
-        raise UnansweredImagesError(errors, len(results))
-    return int(ExitCode.OK if all(r.verified for r in results) else ExitCode.VERIFICATION_FAILED)
-
-
-def _read_trusted_root(path: Path | None) -> TrustedRoot | None:
-    """``--trusted-root``, read once: its logs go to the keyring, its certificate authorities to the policy."""
-    from supplychain.tlog.trust import TrustedRoot
-
-    return None if path is None else TrustedRoot.read(path)
-
-
-def _verify_keyring(url: str, public_keys: tuple[Path, ...], trusted_root: TrustedRoot | None) -> LogKeyring | None:
-    """The log keys ``verify`` trusts: ``--rekor-public-key`` files and ``--trusted-root``'s logs, else Sigstore's
-    production trusted root (read offline; a log at another URL must have its key named) and, when no log URL was
-    given (``sign``'s default), the embedded default log's key if that log exists."""
-    from click.core import ParameterSource
-
-    from supplychain.tlog.server.embedded import default_log_keyring
-    from supplychain.tlog.trust import LogKeyring, read_public_key, select_keyring
-
-    if not public_keys and trusted_root is None:
-        keyring = select_keyring(url, None, None)  # Sigstore's production root; a log at another URL needs its key
-        if click.get_current_context().get_parameter_source("rekor_url") is ParameterSource.DEFAULT:
-            keyring = keyring.merged(default_log_keyring())
-        return keyring
-    keyring = LogKeyring(())
-    for path in public_keys:
-        keyring = keyring.merged(read_public_key(path, url))
-    if trusted_root is not None:
-        keyring = keyring.merged(trusted_root.tlog_keyring())
-    return keyring
-
-
-def _online_log(url: str, keyring: LogKeyring, settings: Settings) -> RekorClient:
-    """The client ``--tlog-online`` confirms entries with: the keys of the log at ``url`` check its checkpoints."""
-    from supplychain.tlog.client import RekorClient
-
-    narrowed = keyring.for_url(url)
-    return RekorClient.open(url, narrowed if len(narrowed) else keyring, settings)
-
-
-def _certificate_policy(
-    ca_roots: Path | None, ca_intermediates: Path | None, trusted_root: TrustedRoot | None, identity: str | None,
-    identity_regexp: str | None, issuer: str | None, issuer_regexp: str | None,
-) -> CertificatePolicy:
-    from supplychain.verify import CertificatePolicy, load_certificates
-
-    if identity is None and identity_regexp is None:
-        raise click.UsageError("certificate-based verification needs --certificate-identity or "
-                               "--certificate-identity-regexp")
-    if ca_roots is None and issuer is None and issuer_regexp is None:
-        raise click.UsageError("keyless verification needs --certificate-oidc-issuer or "
-                               "--certificate-oidc-issuer-regexp (only --ca-roots, BYO PKI, may omit it)")
-    intermediates = load_certificates(ca_intermediates, "--ca-intermediates") if ca_intermediates else ()
-    if ca_roots is not None:
-        roots = load_certificates(ca_roots, "--ca-roots")
-        return CertificatePolicy(roots, intermediates, identity, identity_regexp, issuer, issuer_regexp)
-    if trusted_root is None:
-        raise click.UsageError("certificate-based verification needs --ca-roots FILE, or --trusted-root FILE whose "
-                               "certificate authorities to trust (e.g. Sigstore's trusted_root.json for Fulcio)")
-    return CertificatePolicy((), intermediates, identity, identity_regexp, issuer, issuer_regexp,
-                             authorities=trusted_root.certificate_authorities)
+        raise UnansweredImagesError(errors, total)
+    return int(ExitCode.OK if verified else ExitCode.VERIFICATION_FAILED)
 
 
 def _load_private_key(ref: str) -> PrivateKey:

@@ -32,7 +32,7 @@ from supplychain.report.format import Format
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
-    from supplychain.tlog.trust import LogKeyring
+    from supplychain.trust.keyring import LogKeyring
 
 KEY_TYPES = ("ecdsa-p256", "ed25519")  # supplychain.tlog.server.directory.KEY_TYPES
 DEFAULT_HOST = "127.0.0.1"  # supplychain.tlog.server.directory.DEFAULT_HOST (the default name and listen host)
@@ -45,7 +45,7 @@ _MISMATCH_HINT = ("the evidence is about another artifact: check that --artifact
 
 
 def _keyring(rekor_url: str, rekor_public_key: Path | None, trusted_root: Path | None) -> LogKeyring:
-    from supplychain.tlog.trust import select_keyring
+    from supplychain.trust.root import select_keyring
 
     return select_keyring(_given_url(rekor_url), rekor_public_key, trusted_root)
 

@@ -44,6 +44,7 @@ import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.errors import InvalidInputError, VerificationError
+from supplychain.formats.b64 import NonCanonicalBase64Error, decode_canonical
 from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
 
 HASHEDREKORD = "hashedrekord"
@@ -128,17 +129,16 @@ def json_error_text(exc: ValueError | RecursionError) -> str:
 
 
 def decode_base64_strict(text: str, what: str) -> bytes:
-    """Standard, padded base64 in its one canonical spelling, else ``EntryFormatError``.
+    """Standard, padded base64 in its one canonical spelling (``formats.b64``), else ``EntryFormatError``.
 
     A SET signs the base64 text: only the canonical spelling round-trips through the decoded bytes.
     """
     try:
-        raw = base64.b64decode(text, validate=True)
+        return decode_canonical(text)
+    except NonCanonicalBase64Error as exc:
+        raise EntryFormatError(f"{what} is not canonical (padded, standard alphabet) base64") from exc
     except ValueError as exc:
-        raise EntryFormatError(f"{what} is not valid base64: {exc}") from exc
-    if base64.b64encode(raw).decode() != text:
-        raise EntryFormatError(f"{what} is not canonical (padded, standard alphabet) base64")
-    return raw
+        raise EntryFormatError(f"{what} is not valid base64: {exc.__cause__ or exc}") from exc
 
 
 def check_json_integer(value: object, what: str) -> int:

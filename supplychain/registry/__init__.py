@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from supplychain.registry.client import RegistryClient
     from supplychain.registry.repository import RegistryRepository
 
-__all__ = ["RegistryClient", "RegistryRepository", "open_repository"]
+__all__ = ["RegistryClient", "RegistryPool", "RegistryRepository", "open_repository"]
 
 
 def open_repository(
@@ -31,12 +31,16 @@ def open_repository(
     loopback or insecure host the scheme is discovered first (one anonymous ping) so that the auth flow
     knows whether it talks plain HTTP. Close the repository (or use it as a context manager) when done.
     """
+    return _connect(ref, settings, client).repository(ref.repository)
+
+
+def _connect(ref: ImageReference, settings: Settings, client: httpx.Client | None) -> RegistryClient:
+    """A client for ``ref``'s registry, authenticating with the saved credentials for it."""
     from supplychain.registry.auth import RegistryAuth
     from supplychain.registry.client import RegistryClient
     from supplychain.registry.credentials import Credentials, find_credentials
 
-    host = ref.api_host
-    registry = RegistryClient(host, settings, client=client)
+    registry = RegistryClient(ref.api_host, settings, client=client)
     try:
         # Looked up on the registry's first challenge only, as skopeo does: anonymous registries work even
         # when the docker config names a credential helper that is missing or broken.
@@ -45,10 +49,47 @@ def open_repository(
 
         # RegistryAuth names the registry as credentials do (docker.io for Docker Hub) and derives the API host.
         registry.auth = RegistryAuth(ref.registry, credentials, plain_http=registry.scheme == "http")
-        return registry.repository(ref.repository)
+        return registry
     except BaseException:
         registry.close()
         raise
+
+
+class RegistryPool:
+    """Registry clients shared per registry across the images of one run (a verify of many images, an audit): one
+    connection pool and one token cache (per scope) per registry, not one per image. Thread-safe; a repository it
+    hands out does not close the shared client: ``close`` (or the ``with`` block) closes them all."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        self.settings = settings
+        self._clients: dict[tuple[str, str], RegistryClient] = {}
+        self._lock = threading.Lock()
+
+    def repository(self, ref: ImageReference) -> RegistryRepository:
+        """The repository ``ref`` names, on the run's client for its registry (built on first use)."""
+        from supplychain.registry.repository import RegistryRepository
+
+        key = (ref.registry, ref.api_host)
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = _connect(ref, self.settings, None)
+        return RegistryRepository(client, ref.repository, owns_client=False)
+
+    def close(self) -> None:
+        """Close every client (idempotent)."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> RegistryPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def __getattr__(name: str) -> Any:

@@ -40,11 +40,12 @@ if TYPE_CHECKING:
 class RegistryRepository:
     """A repository (``library/alpine``) on a registry, implementing ``supplychain.oci.store.ArtifactStore``."""
 
-    def __init__(self, client: RegistryClient, repository: str) -> None:
+    def __init__(self, client: RegistryClient, repository: str, *, owns_client: bool = True) -> None:
         if not is_repository_path(repository):
             raise InvalidReferenceError(f"invalid repository name {repository!r}")
         self.client = client
         self.repository = repository
+        self._owns_client = owns_client  # False: a client shared by a run (``registry.RegistryPool``) closes it
 
     @property
     def name(self) -> str:
@@ -52,8 +53,9 @@ class RegistryRepository:
         return f"{self.client.host}/{self.repository}"
 
     def close(self) -> None:
-        """Close the underlying ``RegistryClient`` (and its HTTP client if it built one)."""
-        self.client.close()
+        """Close the underlying ``RegistryClient`` (and its HTTP client if it built one), unless it is shared."""
+        if self._owns_client:
+            self.client.close()
 
     def __enter__(self) -> Self:
         return self

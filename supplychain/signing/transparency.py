@@ -43,7 +43,8 @@ from supplychain.tlog.client import EntryLog, RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
 from supplychain.tlog.note import SignedNoteError
 from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
-from supplychain.tlog.trust import LogKeyring, TrustedLog, display_url, select_keyring
+from supplychain.trust.keyring import LogKeyring, TrustedLog, display_url
+from supplychain.trust.root import select_keyring
 
 
 class UntrustedLogKeyError(VerificationError):

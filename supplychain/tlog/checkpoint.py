@@ -15,20 +15,10 @@ import base64
 import re
 from dataclasses import dataclass
 
+from supplychain.formats.b64 import decode_canonical
+from supplychain.keys.log import LogKeyError, NoteSigner, NoteVerifier, check_key_name
 from supplychain.tlog.merkle import HASH_SIZE, MAX_TREE_SIZE
-from supplychain.tlog.note import (
-    LogKeyError,
-    NoteFormatError,
-    NoteSigner,
-    NoteVerifier,
-    SignedNote,
-    SignedNoteError,
-    check_key_name,
-    parse_note,
-    sign_note,
-    strict_b64decode,
-    verify_note,
-)
+from supplychain.tlog.note import NoteFormatError, SignedNote, SignedNoteError, parse_note, sign_note, verify_note
 
 _TREE_SIZE_RE = re.compile(r"(?:0|[1-9][0-9]*)", re.ASCII)
 _REKOR_ORIGIN_RE = re.compile(r"(\S+) - ([0-9]+)", re.ASCII)
@@ -90,7 +80,7 @@ class Checkpoint:
         if size > MAX_TREE_SIZE:
             raise CheckpointFormatError(f"checkpoint tree size {size_line} is out of range (0 to 2^64-1)")
         try:
-            root_hash = strict_b64decode(root_line)
+            root_hash = decode_canonical(root_line)
         except ValueError as exc:
             raise CheckpointFormatError(f"checkpoint root hash: {exc}") from exc
         if len(root_hash) != HASH_SIZE:

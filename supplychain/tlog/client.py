@@ -56,6 +56,7 @@ from supplychain.errors import (
 )
 from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
+from supplychain.keys.log import LogKey, LogKeyError, load_public_key
 from supplychain.tlog.checkpoint import (
     Checkpoint,
     SignedCheckpoint,
@@ -63,7 +64,7 @@ from supplychain.tlog.checkpoint import (
     parse_rekor_origin,
     verify_checkpoint,
 )
-from supplychain.tlog.entry import EntryInclusionError, LogKey
+from supplychain.tlog.entry import EntryInclusionError
 from supplychain.tlog.evidence import (
     EntryUuidError,
     EntryVerification,
@@ -76,8 +77,8 @@ from supplychain.tlog.evidence import (
 )
 from supplychain.tlog.kind import body_mismatches
 from supplychain.tlog.merkle import ConsistencyProofError, verify_consistency
-from supplychain.tlog.note import LogKeyError, NoteSignatureError, SignedNoteError, load_public_key
-from supplychain.tlog.trust import LogKeyring, TrustedLog, check_log_url, display_url
+from supplychain.tlog.note import NoteSignatureError, SignedNoteError
+from supplychain.trust.keyring import LogKeyring, TrustedLog, check_log_url, display_url
 
 MAX_RESPONSE_BYTES = 4 << 20
 """Largest answer read from a log (an entry with a certificate chain is a few KiB; a search answer is a UUID list)."""

@@ -18,13 +18,9 @@ Canonicalisation is the ``rfc8785`` package's, never hand-written. Bodies are ke
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from supplychain.errors import VerificationError
 from supplychain.formats.rekor import (
     EntryFormatError,
     LogEntry,
@@ -32,27 +28,16 @@ from supplychain.formats.rekor import (
     check_json_integer,
     decode_base64_strict,
 )
-from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, verify_checkpoint
-from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
-from supplychain.tlog.note import (
-    LogKeyError,
+from supplychain.keys.log import (
+    LogKey,
     LogPrivateKey,
-    LogPublicKey,
     NoteVerifier,
-    check_public_key,
     create_signature,
-    ed25519_key_id,
-    load_public_key,
-    spki_der,
     verify_signature,
 )
-
-
-class LogEntryError(VerificationError):
-    """Transparency-log evidence for an entry that does not hold."""
-
-    default_hint = ("the signature's log evidence does not prove it was logged: verify against the log it was "
-                    "recorded in, or sign again to record it")
+from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, verify_checkpoint
+from supplychain.tlog.merkle import HASH_SIZE, hash_leaf, verify_inclusion
+from supplychain.trust.error import LogEntryError
 
 
 class EntryTimestampError(LogEntryError):
@@ -63,65 +48,6 @@ class EntryTimestampError(LogEntryError):
 
 class EntryInclusionError(LogEntryError):
     """An inclusion proof that cannot be tied to a root the log signed."""
-
-
-# -- the log's key ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LogKey:
-    """A transparency log's public key, the 32-byte log ID entries and bundles name it by, and (Rekor v2) its name.
-
-    Rekor v1: log ID = SHA-256 of the DER key; the name is unknown to clients. Rekor v2 and other C2SP logs:
-    log ID = the full signed-note Ed25519 key hash, which binds the key name (the log's host name).
-    """
-
-    public_key: LogPublicKey
-    log_id: bytes
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        check_public_key(self.public_key)
-        if len(self.log_id) != HASH_SIZE:
-            raise LogKeyError(f"a log ID is {HASH_SIZE} bytes, got {len(self.log_id)}")
-
-    @classmethod
-    def from_public_key(cls, public_key: LogPublicKey) -> LogKey:
-        """A Rekor v1 log key: log ID = SHA-256 of the key's DER SubjectPublicKeyInfo."""
-        return cls(public_key, hashlib.sha256(spki_der(check_public_key(public_key))).digest())
-
-    @classmethod
-    def load(cls, data: bytes) -> LogKey:
-        """A Rekor v1 log key from PEM or DER (e.g. ``rekor.pub``)."""
-        return cls.from_public_key(load_public_key(data))
-
-    @classmethod
-    def rekor_v2(cls, name: str, public_key: Ed25519PublicKey) -> LogKey:
-        """A Rekor v2 (C2SP) log key: log ID = ``SHA-256(name || 0x0A || 0x01 || key)``, the full note key hash."""
-        return cls(public_key, ed25519_key_id(name, public_key), name)
-
-    @property
-    def log_id_hex(self) -> str:
-        """The log ID as Rekor v1 spells it in entries: 64 lowercase hex characters."""
-        return self.log_id.hex()
-
-    def note_verifier(self, name: str | None = None) -> NoteVerifier:
-        """The verifier for this log's checkpoints, signed under key name ``name`` (default: the key's name).
-
-        A Rekor v2 key (log ID = the C2SP Ed25519 key hash under ``name``) verifies with the signed-note Ed25519 key
-        ID and needs the name; any other key with Rekor v1's key ID (SHA-256 of the DER key), under ``name`` if
-        given, else under any name (Rekor v1 signs with its server's host name, which trust roots do not record).
-        """
-        key = self.public_key
-        name = self.name if name is None else name
-        if name is not None and isinstance(key, Ed25519PublicKey) and ed25519_key_id(name, key) == self.log_id:
-            return NoteVerifier.ed25519(name, key)
-        return NoteVerifier.rekor_v1(key, name=name)
-
-
-def log_id(public_key: LogPublicKey) -> str:
-    """Rekor v1's log ID for ``public_key``: hex SHA-256 of its DER SubjectPublicKeyInfo."""
-    return LogKey.from_public_key(public_key).log_id_hex
 
 
 # -- entries and their signed entry timestamps -----------------------------------------------------

@@ -52,12 +52,13 @@ from supplychain.tlog.entry import (
     EntryInclusionError,
     EntryTimestampError,
     InclusionProof,
-    LogEntryError,
     verify_entry_inclusion,
     verify_entry_timestamp,
 )
 from supplychain.tlog.merkle import hash_leaf
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, format_time
+from supplychain.trust.error import KeyValidityError, LogEntryError
+from supplychain.trust.keyring import LogKeyring, TrustedLog
+from supplychain.trust.window import format_time
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
 

@@ -32,7 +32,7 @@ from supplychain.tlog.checkpoint import Checkpoint, verify_checkpoint
 from supplychain.tlog.client import LogInfo, RekorClient
 from supplychain.tlog.merkle import ConsistencyProofError
 from supplychain.tlog.note import SignedNoteError
-from supplychain.tlog.trust import UnknownLogError
+from supplychain.trust.error import UnknownLogError
 
 STATE_VERSION = 1
 MAX_STATE_BYTES = 1 << 20

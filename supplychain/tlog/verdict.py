@@ -18,7 +18,7 @@ from supplychain.tlog.kind import artifact_mismatch
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient
-    from supplychain.tlog.trust import LogKeyring
+    from supplychain.trust.keyring import LogKeyring
 
 
 class ArtifactMismatchError(VerificationError):

@@ -7,13 +7,16 @@ evidence (row 8: store-agnostic).
 - ``transparency``: the transparency-log check (Rekor SET, inclusion proof, splice checks; online confirmation);
 - ``certificate``: the signing-certificate check (chain at the log's time, identity, OIDC issuer);
 - ``result``: the result values;
-- ``verifier``: ``verify_image`` over a store, ``verify_images`` concurrently over several.
+- ``policy``: ``VerifyPolicy`` (pure data) and ``build_verify_policy``, the one function that builds it from what a
+  user names (``VerifyRequest``); ``error``: why a verification cannot be set up (``VerifySetupError.problem``);
+- ``verifier``: the ``Verifier`` (trust material and the online log client; a context manager): ``verify_image``
+  over a store, ``verify_images`` concurrently over several, streamed.
 """
 
 from __future__ import annotations
 
 from supplychain.limits import DEFAULT_MAX_SIGNATURES
-from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, load_certificates
+from supplychain.verify.certificate import CertificateCheck, CertificatePolicy
 from supplychain.verify.check import (
     AnnotationCheck,
     CheckContext,
@@ -23,6 +26,7 @@ from supplychain.verify.check import (
     ReferenceCheck,
     Signer,
 )
+from supplychain.verify.error import SetupProblem, VerifySetupError
 from supplychain.verify.evidence import (
     Evidence,
     Limits,
@@ -30,6 +34,7 @@ from supplychain.verify.evidence import (
     SignatureEvidence,
     gather_evidence,
 )
+from supplychain.verify.policy import TlogPolicy, VerifyPolicy, VerifyRequest, build_verify_policy, target_repository
 from supplychain.verify.result import (
     CheckName,
     CheckOutcome,
@@ -37,16 +42,13 @@ from supplychain.verify.result import (
     SignatureOutcome,
     VerificationResult,
 )
-from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
+from supplychain.verify.transparency import TransparencyLogCheck
 from supplychain.verify.verifier import (
     TLOG_IGNORED_WARNING,
-    VerifyPolicy,
+    Verifier,
     VerifyTarget,
     check_descriptions,
-    evaluate,
-    evidence_checks,
     verify_image,
-    verify_images,
 )
 
 __all__ = [
@@ -66,19 +68,21 @@ __all__ = [
     "Limits",
     "PayloadKind",
     "ReferenceCheck",
+    "SetupProblem",
     "SignatureEvidence",
     "SignatureOutcome",
     "Signer",
     "TlogPolicy",
     "TransparencyLogCheck",
     "VerificationResult",
+    "Verifier",
     "VerifyPolicy",
+    "VerifyRequest",
+    "VerifySetupError",
     "VerifyTarget",
+    "build_verify_policy",
     "check_descriptions",
-    "evaluate",
-    "evidence_checks",
     "gather_evidence",
-    "load_certificates",
+    "target_repository",
     "verify_image",
-    "verify_images",
 ]

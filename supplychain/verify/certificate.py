@@ -10,7 +10,7 @@ cosign's flags: ``--certificate-identity`` / ``--certificate-identity-regexp``, 
    signature check, run with this key). Intermediates come from ``--ca-intermediates`` and the layer's
    ``dev.sigstore.cosign/chain`` annotation, whose *last* certificate (the root) is not used as an intermediate
    (containers/image): only ``--ca-roots`` are trust anchors. With ``--trusted-root`` instead, the trust anchors
-   are its ``certificateAuthorities[]`` (``tlog.trust.TrustedRoot``), each tried on its own with only its own
+   are its ``certificateAuthorities[]`` (``trust.root.TrustedRoot``), each tried on its own with only its own
    chain (and ``--ca-intermediates``), as sigstore-go does: the carried chain is not used, so an intermediate of a
    retired authority cannot be brought back through it.
 2. **The chain** is built and verified by pyca/cryptography (``cryptography.x509.verification``, RFC 5280 path
@@ -39,7 +39,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -48,38 +47,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
 from supplychain.clock import Clock, utc_now
 from supplychain.errors import ConfigurationError, InvalidInputError
-from supplychain.files import FileTooLargeError, read_capped
 from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.signing import legacy
-from supplychain.tlog.trust import CertificateAuthority
+from supplychain.trust.root import CertificateAuthority
 from supplychain.verify.check import CheckContext, Signer
+from supplychain.verify.error import SetupProblem, VerifySetupError, compile_pattern
 from supplychain.verify.evidence import SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
 
 ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # Fulcio: OIDC issuer, raw string (deprecated)
 ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")  # Fulcio: OIDC issuer, DER UTF8String
-MAX_CERTIFICATE_FILE_BYTES = 1 << 20
 _UTF8_STRING = 0x0C
-
-
-class CertificateError(InvalidInputError):
-    """A certificate file that cannot be used as trust material."""
-
-    default_hint = "give PEM certificates (--ca-roots, --ca-intermediates)"
-
-
-def load_certificates(path: str | Path, what: str) -> tuple[x509.Certificate, ...]:
-    """The PEM certificates of a ``--ca-roots``/``--ca-intermediates`` file (at least one)."""
-    try:
-        data = read_capped(path, MAX_CERTIFICATE_FILE_BYTES)
-    except FileTooLargeError as exc:
-        raise CertificateError(f"{what} {path} is larger than {MAX_CERTIFICATE_FILE_BYTES} bytes") from exc
-    except OSError as exc:
-        raise CertificateError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        raise CertificateError(f"{what} {path} holds no usable PEM certificate: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +82,14 @@ class CertificatePolicy:
     def __post_init__(self) -> None:
         if not self.roots and not any(authority.roots for authority in self.authorities):
             raise ConfigurationError("no trusted root certificate for certificate-based verification",
-                                     hint="pass --ca-roots FILE (PEM), or a --trusted-root listing the certificate "
+                                     hint="give root CA certificates, or a trusted root listing the certificate "
                                      "authorities (certificateAuthorities) to trust")
         if self.identity is None and self.identity_regexp is None:
-            raise ConfigurationError("certificate-based verification needs the identity to require",
-                                     hint="pass --certificate-identity or --certificate-identity-regexp")
-        object.__setattr__(self, "_patterns", (_compile(self.identity_regexp, "--certificate-identity-regexp"),
-                                               _compile(self.issuer_regexp, "--certificate-oidc-issuer-regexp")))
+            raise VerifySetupError(SetupProblem.NO_IDENTITY,
+                                   "certificate-based verification needs the identity to require",
+                                   hint="require an identity (a SAN: email or URI), exactly or by pattern")
+        object.__setattr__(self, "_patterns", (compile_pattern(self.identity_regexp, "identity_regexp"),
+                                               compile_pattern(self.issuer_regexp, "issuer_regexp")))
 
     def identity_matches(self, names: list[str]) -> bool:
         """Whether one of the certificate's SANs is the required identity."""
@@ -129,19 +108,6 @@ class CertificatePolicy:
 
     def describe_issuer(self) -> str:
         return self.issuer if self.issuer is not None else f"matching /{self.issuer_regexp}/"
-
-
-def _compile(pattern: str | None, flag: str) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ConfigurationError(
-            f"{flag} {pattern!r} is not a regular expression: {exc}",
-            hint=f"fix the pattern (RE2/Python syntax, unanchored: ^...$ to anchor), or pass the exact value with "
-            f"{flag.removesuffix('-regexp')}",
-        ) from exc
 
 
 # -- the leaf, before the signature check ------------------------------------------------------------------

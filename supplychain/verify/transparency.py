@@ -35,7 +35,6 @@ for the printed payload.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any, assert_never
@@ -59,61 +58,46 @@ from supplychain.signing import legacy
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
 from supplychain.tlog.pki import VerifierKey
-from supplychain.tlog.trust import LogKeyring, sigstore_trusted_root
+from supplychain.trust.keyring import LogKeyring
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
 
 IGNORE_FLAG = "--insecure-ignore-tlog"
+OFFLINE_DESCRIPTION = "Existence of the claims in the transparency log was verified offline"
+ONLINE_DESCRIPTION = "The claims were present in the transparency log, and its inclusion was proven online"
 # Failures that are a verdict on the evidence, not an inability to answer (those, e.g. an unreachable log, raise).
 _VERDICT_ERRORS = (VerificationError, IntegrityError, InvalidInputError, NotFoundError)
 
 
-@functools.cache
-def _public_good() -> LogKeyring:
-    return sigstore_trusted_root("production")
-
-
-@dataclass(frozen=True, slots=True)
-class TlogPolicy:
-    """Which logs to trust, and whether to ask the log itself too.
-
-    ``keyring`` ``None`` means Sigstore's production trusted root, read offline from the ``sigstore`` package (as
-    cosign defaults to the public-good Rekor). ``online`` is a client for the log to confirm entries with.
-    """
-
-    keyring: LogKeyring | None = None
-    online: RekorClient | None = None
-
-    def trusted_logs(self) -> LogKeyring:
-        """The keyring to verify with."""
-        return _public_good() if self.keyring is None else self.keyring
 
 
 @dataclass(frozen=True, slots=True)
 class TransparencyLogCheck:
     """At least one transparency-log entry of the evidence records exactly this signature and verifies.
 
-    ``clock``: the current time, at which a log key's validity is checked for an entry without a SET.
+    ``keyring``: the trusted log keys; ``online``: a client for the log to confirm each entry with too; ``clock``:
+    the current time, at which a log key's validity is checked for an entry without a SET.
     """
 
-    policy: TlogPolicy
+    keyring: LogKeyring
+    online: RekorClient | None = None
     clock: Clock = utc_now
     name: CheckName = CheckName.TLOG
 
     @property
     def description(self) -> str:
         """cosign's wording for what was checked."""
-        if self.policy.online is not None:
-            return "The claims were present in the transparency log, and its inclusion was proven online"
-        return "Existence of the claims in the transparency log was verified offline"
+        if self.online is not None:
+            return ONLINE_DESCRIPTION
+        return OFFLINE_DESCRIPTION
 
     def run(self, evidence: SignatureEvidence, context: CheckContext) -> CheckOutcome:
         """The verdict on the signature's log evidence (see the module docstring)."""
         entries, problem = _entries(evidence)
         if problem is not None:
             return CheckOutcome(self.name, False, problem)
-        keyring = self.policy.trusted_logs()
+        keyring = self.keyring
         require_timestamp = evidence.kind is PayloadKind.SIMPLE_SIGNING  # cosign's annotation carries only the SET
         failures = []
         for entry in entries:
@@ -124,13 +108,13 @@ class TransparencyLogCheck:
             try:
                 verification = verify_entry(entry, keyring, require_timestamp=require_timestamp,
                                             clock=lambda: self.clock().timestamp())
-                if self.policy.online is not None:
-                    verification = self.policy.online.confirm_entry(entry).verification
+                if self.online is not None:
+                    verification = self.online.confirm_entry(entry).verification
             except _VERDICT_ERRORS as exc:
                 failures.append(f"entry {entry.log_index}: {exc.message}")
                 continue
             log_time = verification.integrated_time  # signed by the log, or None: never the unsigned field
-            where = " online" if self.policy.online is not None else ""
+            where = " online" if self.online is not None else ""
             detail = f"entry {entry.log_index} of {verification.log.label}{where}: {verification.summary()}"
             return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
         return CheckOutcome(self.name, False, "; ".join(failures))
@@ -240,4 +224,4 @@ def _cosign_optional(evidence: SignatureEvidence) -> dict[str, Any] | None:
         return None
 
 
-__all__ = ["IGNORE_FLAG", "TlogPolicy", "TransparencyLogCheck"]
+__all__ = ["IGNORE_FLAG", "TransparencyLogCheck"]

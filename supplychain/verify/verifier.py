@@ -1,25 +1,33 @@
-"""``verify_image`` and ``verify_images``: evidence, checks, one ``VerificationResult`` per image.
+"""The ``Verifier``: trust material and the optional online log client, over which images are verified, one
+``VerificationResult`` per image, streamed as they are answered.
 
-Store-agnostic: a store (or, for several images, a function that opens one, called on the worker thread) is
-passed in. Several images are verified concurrently on a thread pool, one store per image, results in the
-order asked; an image the tool cannot answer for (missing, unreachable, a manifest nested too deeply to read)
-gets ``error`` set and does not stop the others.
+Modelled on sigstore-python's ``Verifier(trusted_root=...)`` / ``Verifier.production()``: the verifier owns what is
+trusted (a TrustedRoot: by default Sigstore's production root, read offline, only when a policy needs it) and the
+clients it opens (the Rekor client for ``TlogPolicy.online_url``), and is a context manager that closes them. A
+``VerifyPolicy`` is pure data (``verify.policy``). Store-agnostic: a store (or, for several images, a function that
+opens one, called on the worker thread) is passed in. Several images are verified concurrently on a thread pool, one
+store per image, results yielded in the order asked as soon as each is ready; an image the tool cannot answer for
+(missing, unreachable, a manifest nested too deeply to read) gets ``error`` set and does not stop the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+import collections
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any
 
-from supplychain.clock import Clock, utc_now
+from supplychain.config import Settings
 from supplychain.digest import Digest
-from supplychain.errors import ConfigurationError, InvalidManifestError, SupplyChainError
-from supplychain.keys import PublicKey
+from supplychain.errors import InvalidManifestError, SupplyChainError
 from supplychain.oci.locate import describe
 from supplychain.oci.store import ArtifactStore
-from supplychain.verify.certificate import CertificateCheck, CertificatePolicy, signer_of
+from supplychain.tlog.client import RekorClient
+from supplychain.trust.keyring import LogKeyring
+from supplychain.trust.root import TrustedRoot
+from supplychain.verify.certificate import CertificateCheck, signer_of
 from supplychain.verify.check import (
     AnnotationCheck,
     CheckContext,
@@ -30,15 +38,16 @@ from supplychain.verify.check import (
     check_signature,
     parse_claims,
 )
+from supplychain.verify.error import SetupProblem, VerifySetupError
 from supplychain.verify.evidence import (
     Evidence,
-    Limits,
     SignatureEvidence,
     find_candidates,
     read_candidates,
 )
+from supplychain.verify.policy import VerifyPolicy
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
-from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
+from supplychain.verify.transparency import OFFLINE_DESCRIPTION, ONLINE_DESCRIPTION, TransparencyLogCheck
 
 DEFAULT_WORKERS = 8
 _DIGEST_PREFIXES = ("sha256:", "sha512:")
@@ -47,39 +56,6 @@ TLOG_IGNORED_WARNING = (
     "WARNING: Skipping tlog verification is an insecure practice that lacks transparency and auditability "
     "verification for the signature."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyPolicy:
-    """What a signature must satisfy.
-
-    Exactly one way to name the signer: ``keys`` (any of them), or ``certificate`` (a signing certificate from
-    trusted roots naming an identity). The transparency log is required by default, checked offline with
-    Sigstore's production trusted root (``TlogPolicy()``), as cosign requires Rekor evidence unless told
-    otherwise; ``insecure_ignore_tlog`` turns that off (cosign ``--insecure-ignore-tlog``: the signature is then
-    trusted without any proof that it was ever made public). ``clock`` is the time a certificate is checked at
-    when no log vouches for one.
-    """
-
-    keys: tuple[PublicKey, ...] = ()
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    check_claims: bool = True
-    check_reference: bool = False
-    limits: Limits = field(default_factory=Limits)
-    certificate: CertificatePolicy | None = None
-    tlog: TlogPolicy = field(default_factory=TlogPolicy)
-    insecure_ignore_tlog: bool = False
-    clock: Clock = utc_now
-
-    def __post_init__(self) -> None:
-        if not self.keys and self.certificate is None:
-            raise ConfigurationError(
-                "no public key or certificate identity to verify with",
-                hint="pass --key PUB (repeatable), or --certificate-identity and --certificate-oidc-issuer",
-            )
-        if self.keys and self.certificate is not None:
-            raise ConfigurationError("give public keys or a certificate identity, not both",
-                                     hint="--key verifies key-signed images; the certificate options keyless ones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,28 +68,6 @@ class VerifyTarget:
     repository: str | None = None  # the name --check-reference compares the signed docker-reference with
 
 
-def evidence_checks(policy: VerifyPolicy, repository: str | None) -> tuple[EvidenceCheck, ...]:
-    """The checks after the signature check, in order, for ``policy``."""
-    checks: list[EvidenceCheck] = []
-    if not policy.insecure_ignore_tlog:
-        checks.append(TransparencyLogCheck(policy.tlog, clock=policy.clock))
-    if policy.certificate is not None:
-        checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
-                                       clock=policy.clock))
-    if policy.check_claims:
-        checks.append(ClaimsCheck())
-    if policy.annotations:
-        checks.append(AnnotationCheck(dict(policy.annotations)))
-    if policy.check_reference:
-        if repository is None:
-            raise ConfigurationError(
-                "--check-reference needs the repository name the signature must carry",
-                hint="for an oci: layout pass --reference-name REGISTRY/REPOSITORY",
-            )
-        checks.append(ReferenceCheck(repository))
-    return tuple(checks)
-
-
 def check_descriptions(policy: VerifyPolicy) -> list[str]:
     """The "checks performed" lines for ``policy``, in cosign's order and wording (cosign
     ``cmd/cosign/cli/verify/verify.go`` ``PrintVerificationHeader``: annotations, claims, log, key or certificate),
@@ -122,7 +76,8 @@ def check_descriptions(policy: VerifyPolicy) -> list[str]:
     if policy.check_claims:
         lines.append(ClaimsCheck().description)
     if not policy.insecure_ignore_tlog:
-        lines.append(TransparencyLogCheck(policy.tlog).description)
+        online = policy.tlog.online_url is not None
+        lines.append(ONLINE_DESCRIPTION if online else OFFLINE_DESCRIPTION)
     if policy.certificate is not None:
         lines.append(CertificateCheck(policy.certificate).description)
     else:
@@ -132,51 +87,174 @@ def check_descriptions(policy: VerifyPolicy) -> list[str]:
     return lines
 
 
-def verify_image(
-    store: ArtifactStore,
-    identifier: str | Digest,
-    policy: VerifyPolicy,
-    *,
-    reference: str | None = None,
-    repository: str | None = None,
-) -> VerificationResult:
-    """Verify one image of ``store``: resolve ``identifier`` once, gather its signatures, check each.
+class Verifier:
+    """Verifies images against policies, with the trust material and log client it owns (see the module docstring).
 
-    Raises ``SupplyChainError`` only when it cannot answer (the image is missing, the store or the transparency
-    log unreachable).
+    ``trusted_root``: the default trust for a policy that names no log keys (``TlogPolicy.keyring`` ``None``); by
+    default Sigstore's production root, read on first use. ``online``: a client to confirm entries with (else one is
+    opened, with ``settings``, for a policy's ``TlogPolicy.online_url``, and closed with the verifier).
     """
-    checks = evidence_checks(policy, repository)
-    descriptor = store.resolve(identifier)
-    resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) else identifier
-    found = find_candidates(store, descriptor.digest, policy.limits)
-    # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
-    outcomes, skipped = [], list(found.skipped_reasons)
-    for item in read_candidates(store, found, policy.limits):
-        if item.skip is not None:  # readable, but no image signature: said why, never silently dropped
-            skipped.append(f"{item.location}: {item.skip}")
-        else:
-            outcomes.append(_check_one(item, found.subject, policy, checks))
-    read_skips = len(skipped) - len(found.skipped_reasons)
-    return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
-                              tuple(outcomes), found.problems, found.skipped + read_skips,
-                              (CheckName.SIGNATURE, *(c.name for c in checks)), warnings=found.warnings,
-                              skipped_reasons=tuple(skipped))
+
+    def __init__(self, trusted_root: TrustedRoot | None = None, *, online: RekorClient | None = None,
+                 settings: Settings | None = None) -> None:
+        self._trusted_root = trusted_root
+        self._online = online
+        self._owned: list[RekorClient] = []
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    @classmethod
+    def production(cls, *, settings: Settings | None = None) -> Verifier:
+        """A verifier trusting Sigstore's public-good instance (its production trusted root)."""
+        return cls(TrustedRoot.production(), settings=settings)
+
+    @classmethod
+    def staging(cls, *, settings: Settings | None = None) -> Verifier:
+        """A verifier trusting Sigstore's staging instance."""
+        return cls(TrustedRoot.staging(), settings=settings)
+
+    @property
+    def trusted_root(self) -> TrustedRoot:
+        """The trusted root (Sigstore's production root unless another was given)."""
+        if self._trusted_root is None:
+            self._trusted_root = TrustedRoot.production()
+        return self._trusted_root
+
+    def close(self) -> None:
+        """Close the clients this verifier opened (idempotent)."""
+        with self._lock:
+            owned, self._owned = self._owned, []
+            if self._online in owned:
+                self._online = None
+        for client in owned:
+            client.close()
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- checks ------------------------------------------------------------------------------------------------
+
+    def _keyring(self, policy: VerifyPolicy) -> LogKeyring:
+        return self.trusted_root.tlog_keyring() if policy.tlog.keyring is None else policy.tlog.keyring
+
+    def _online_client(self, policy: VerifyPolicy) -> RekorClient | None:
+        """The client that confirms entries: the one given, else one opened for ``policy.tlog.online_url``."""
+        url = policy.tlog.online_url
+        if url is None and self._online is None:
+            return None
+        with self._lock:
+            if self._online is None and url is not None:
+                keyring = self._keyring(policy)
+                narrowed = keyring.for_url(url)  # the keys of the log at url check its checkpoints
+                self._online = RekorClient.open(url, narrowed if len(narrowed) else keyring,
+                                                self._settings or Settings())
+                self._owned.append(self._online)
+            return self._online
+
+    def evidence_checks(self, policy: VerifyPolicy, repository: str | None) -> tuple[EvidenceCheck, ...]:
+        """The checks after the signature check, in order, for ``policy``."""
+        checks: list[EvidenceCheck] = []
+        if not policy.insecure_ignore_tlog:
+            checks.append(TransparencyLogCheck(self._keyring(policy), self._online_client(policy),
+                                               clock=policy.clock))
+        if policy.certificate is not None:
+            checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
+                                           clock=policy.clock))
+        if policy.check_claims:
+            checks.append(ClaimsCheck())
+        if policy.annotations:
+            checks.append(AnnotationCheck(dict(policy.annotations)))
+        if policy.check_reference:
+            if repository is None:
+                raise VerifySetupError(SetupProblem.NO_REPOSITORY,
+                                       "checking the docker-reference needs the repository name it must carry",
+                                       hint="an OCI layout has no repository name: give the one it was signed for")
+            checks.append(ReferenceCheck(repository))
+        return tuple(checks)
+
+    # -- verification ------------------------------------------------------------------------------------------
+
+    def verify_image(self, store: ArtifactStore, identifier: str | Digest, policy: VerifyPolicy, *,
+                     reference: str | None = None, repository: str | None = None) -> VerificationResult:
+        """Verify one image of ``store``: resolve ``identifier`` once, gather its signatures, check each.
+
+        Raises ``SupplyChainError`` only when it cannot answer (the image is missing, the store or the transparency
+        log unreachable).
+        """
+        checks = self.evidence_checks(policy, repository)
+        descriptor = store.resolve(identifier)
+        resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) \
+            else identifier
+        found = find_candidates(store, descriptor.digest, policy.limits)
+        # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
+        outcomes, skipped = [], list(found.skipped_reasons)
+        for item in read_candidates(store, found, policy.limits):
+            if item.skip is not None:  # readable, but no image signature: said why, never silently dropped
+                skipped.append(f"{item.location}: {item.skip}")
+            else:
+                outcomes.append(_check_one(item, found.subject, policy, checks))
+        read_skips = len(skipped) - len(found.skipped_reasons)
+        return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
+                                  tuple(outcomes), found.problems, found.skipped + read_skips,
+                                  (CheckName.SIGNATURE, *(c.name for c in checks)), warnings=found.warnings,
+                                  skipped_reasons=tuple(skipped))
+
+    def evaluate(self, evidence: Evidence, policy: VerifyPolicy, *, reference: str, repository: str | None = None,
+                 resolved_from: str | None = None) -> VerificationResult:
+        """Run the checks over gathered evidence (no store; only an online transparency-log check does I/O)."""
+        checks = self.evidence_checks(policy, repository)
+        outcomes = tuple(_check_one(item, evidence.subject, policy, checks) for item in evidence.signatures)
+        performed = (CheckName.SIGNATURE, *(c.name for c in checks))
+        return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
+                                  evidence.skipped, performed, warnings=evidence.warnings,
+                                  skipped_reasons=evidence.skipped_reasons)
+
+    def verify_images(self, targets: Iterable[VerifyTarget], policy: VerifyPolicy, *,
+                      max_workers: int = DEFAULT_WORKERS) -> Iterator[VerificationResult]:
+        """Verify every target, at most ``max_workers`` at a time; results in the order of ``targets``, each
+        yielded as soon as it and those before it are answered (an audit of thousands of images reports as it
+        goes). The targets are consumed as the pool frees up, never all held at once."""
+        self._online_client(policy)  # opened once, before the workers share it
+        if max_workers <= 1:
+            yield from (self._verify_target(target, policy) for target in targets)
+            return
+        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="supplychain-verify") as pool:
+            pending: collections.deque[Future[VerificationResult]] = collections.deque()
+            for target in targets:
+                pending.append(pool.submit(self._verify_target, target, policy))
+                if len(pending) >= 2 * max_workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _verify_target(self, target: VerifyTarget, policy: VerifyPolicy) -> VerificationResult:
+        try:
+            store = target.open_store()
+        except SupplyChainError as exc:
+            return VerificationResult(target.reference, None, error=exc)
+        try:
+            return self.verify_image(store, target.identifier, policy, reference=target.reference,
+                                     repository=target.repository)
+        except SupplyChainError as exc:
+            return VerificationResult(target.reference, None, error=exc)
+        except RecursionError as exc:  # a manifest or index too deeply nested for a JSON reader below: this image only
+            error = InvalidManifestError(f"{target.reference}: {describe(exc)}",
+                                         hint="the registry serves a malformed or hostile document for this image")
+            return VerificationResult(target.reference, None, error=error)
+        finally:
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
 
 
-def evaluate(
-    evidence: Evidence,
-    policy: VerifyPolicy,
-    checks: tuple[EvidenceCheck, ...],
-    *,
-    reference: str,
-    resolved_from: str | None = None,
-) -> VerificationResult:
-    """Run the checks over gathered evidence (no store; only an online transparency-log check does I/O)."""
-    outcomes = tuple(_check_one(item, evidence.subject, policy, checks) for item in evidence.signatures)
-    performed = (CheckName.SIGNATURE, *(c.name for c in checks))
-    return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
-                              evidence.skipped, performed, warnings=evidence.warnings,
-                              skipped_reasons=evidence.skipped_reasons)
+def verify_image(store: ArtifactStore, identifier: str | Digest, policy: VerifyPolicy, *,
+                 reference: str | None = None, repository: str | None = None) -> VerificationResult:
+    """``Verifier().verify_image(...)``: one image, with Sigstore's production root as the default trust."""
+    with Verifier() as verifier:
+        return verifier.verify_image(store, identifier, policy, reference=reference, repository=repository)
 
 
 def _check_one(
@@ -228,32 +306,3 @@ def _printed(shaped: Mapping[str, Any], optional: Mapping[str, Any]) -> Mapping[
     return merged
 
 
-def verify_images(
-    targets: Sequence[VerifyTarget], policy: VerifyPolicy, *, max_workers: int = DEFAULT_WORKERS
-) -> list[VerificationResult]:
-    """Verify every target concurrently; results in the order of ``targets``."""
-    if len(targets) <= 1 or max_workers <= 1:
-        return [_verify_target(t, policy) for t in targets]
-    with ThreadPoolExecutor(max_workers=min(max_workers, len(targets)),
-                            thread_name_prefix="supplychain-verify") as pool:
-        return list(pool.map(lambda t: _verify_target(t, policy), targets))
-
-
-def _verify_target(target: VerifyTarget, policy: VerifyPolicy) -> VerificationResult:
-    try:
-        store = target.open_store()
-    except SupplyChainError as exc:
-        return VerificationResult(target.reference, None, error=exc)
-    try:
-        return verify_image(store, target.identifier, policy, reference=target.reference,
-                            repository=target.repository)
-    except SupplyChainError as exc:
-        return VerificationResult(target.reference, None, error=exc)
-    except RecursionError as exc:  # a manifest or index too deeply nested for a JSON reader below: this image only
-        error = InvalidManifestError(f"{target.reference}: {describe(exc)}",
-                                     hint="the registry serves a malformed or hostile document for this image")
-        return VerificationResult(target.reference, None, error=error)
-    finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()

@@ -29,7 +29,7 @@ from supplychain.layout import OciLayout
 from supplychain.signing.legacy import CERTIFICATE_ANNOTATIONS, CHAIN_ANNOTATIONS, signature_layer
 from supplychain.signing.payload import build_payload
 from supplychain.signing.transparency import rekor_bundle_annotation
-from supplychain.tlog.trust import TRUSTED_ROOT_MEDIA_TYPE
+from supplychain.trust.root import TRUSTED_ROOT_MEDIA_TYPE
 from supplychain.verify.certificate import ISSUER_V2
 from tests.support.fixture import fixture_path
 from tests.support.signatures import CliResult, load_cosign_fixture, put_sig_manifest, run_cli
@@ -218,3 +218,29 @@ def test_sigstore_production_root_and_a_real_fulcio_signature(tmp_path: Path):
     assert ("valid at 2023-01-20T20:51:33Z (the log's integratedTime), got one issued by sigstore.dev sigstore "
             "(https://fulcio.sigstore.dev, ") in bad.stderr
     assert "window in the trusted root is 2022-04-13T20:06:15Z .. 2023-01-01T00:00:00Z" in bad.stderr
+
+
+def test_keyless_defaults_to_sigstore_production_root(tmp_path: Path):
+    """Issue 9 bug: like cosign, keyless verify with only the identity and issuer uses Sigstore's production trusted
+    root (its Fulcio CAs with their windows, its Rekor keys), embedded from the sigstore package; before, this was
+    a usage error asking for --ca-roots or --trusted-root."""
+    layout = tmp_path / "layout"
+    NO_LOG_URL: dict[str, str | None] = {"SUPPLYCHAIN_REKOR_URL": None}
+    load_cosign_fixture(OciLayout(layout, create=True), "fulcio-rekor-valid")
+    ref = f"oci:{layout}:image"
+    good = run_cli(["verify", ref, "--certificate-identity", "mitr@redhat.com",
+                    "--certificate-oidc-issuer", "https://github.com/login/oauth"], env=NO_LOG_URL)
+    assert good.code == 0, good
+    (payload,) = json.loads(good.stdout)
+    assert payload["optional"]["Subject"] == "mitr@redhat.com"
+    assert "got one issued by" not in good.stderr
+    regexp = run_cli(["verify", ref, "--certificate-identity-regexp", "@redhat[.]com$",
+                      "--certificate-oidc-issuer-regexp", "^https://github[.]com/"], env=NO_LOG_URL)
+    assert regexp.code == 0, regexp
+    wrong = run_cli(["verify", ref, "--certificate-identity", "someone-else@example.com",
+                     "--certificate-oidc-issuer", "https://github.com/login/oauth"], env=NO_LOG_URL)
+    assert wrong.code == ExitCode.VERIFICATION_FAILED, wrong
+    assert "expected identity someone-else@example.com, got mitr@redhat.com" in wrong.stderr
+    issuer = run_cli(["verify", ref, "--certificate-identity", "mitr@redhat.com",
+                      "--certificate-oidc-issuer", "https://accounts.google.com"], env=NO_LOG_URL)
+    assert issuer.code == ExitCode.VERIFICATION_FAILED, issuer

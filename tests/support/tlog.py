@@ -31,8 +31,8 @@ from supplychain.tlog.client import RekorClient
 from supplychain.tlog.server.directory import LogDirectory, init_log_directory
 from supplychain.tlog.server.http import RekorHttpServer
 from supplychain.tlog.server.log import LocalLog
-from supplychain.tlog.trust import LogKeyring, public_key_keyring
 from supplychain.transport import RetryPolicy
+from supplychain.trust.keyring import LogKeyring, public_key_keyring
 from tests.support.registry import PORT_ATTEMPTS, PortInUse, free_port
 
 REPO = Path(__file__).resolve().parents[2]

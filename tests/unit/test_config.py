@@ -49,3 +49,18 @@ def test_bad_numbers_are_configuration_errors(key: str, value: str):
 def test_missing_ca_file_names_the_variable(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="SUPPLYCHAIN_CA_FILE"):
         load_settings({"SUPPLYCHAIN_CA_FILE": str(tmp_path / "nope.pem")})
+
+
+def test_log_url_passwords_and_oidc_settings_come_from_the_environment_once():
+    # Issue 9 item 8: non-CLI entry points (webhook, gate) get these from Settings, not from os.environ.
+    defaults = load_settings({})
+    assert (defaults.rekor_url, defaults.passwords, defaults.id_token) == (None, (), None)
+    assert (defaults.oidc_issuer, defaults.oidc_client_id) == ("https://oauth2.sigstore.dev/auth", "sigstore")
+    env = {"SUPPLYCHAIN_REKOR_URL": "http://127.0.0.1:3000", "COSIGN_PASSWORD": "cosign-pw",
+           "SUPPLYCHAIN_PASSWORD": "", "SIGSTORE_ID_TOKEN": "eyJ.token"}
+    settings = load_settings(env)
+    assert settings.rekor_url == "http://127.0.0.1:3000"
+    # In PASSWORD_ENV_VARS order, set-but-empty kept (it is the empty password, as in cosign).
+    assert settings.passwords == (("SUPPLYCHAIN_PASSWORD", ""), ("COSIGN_PASSWORD", "cosign-pw"))
+    assert settings.id_token == "eyJ.token"
+    assert "cosign-pw" not in repr(settings) and "eyJ.token" not in repr(settings)

@@ -48,9 +48,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from supplychain.errors import ConfigurationError, UnavailableError
 from supplychain.files import write_new
 from supplychain.formats.strictjson import NestingError, loads_untrusted
+from supplychain.keys.log import LogKey, LogKeyError, LogPrivateKey, NoteSigner, check_public_key
 from supplychain.tlog.checkpoint import rekor_origin
-from supplychain.tlog.entry import LogKey
-from supplychain.tlog.note import LogKeyError, LogPrivateKey, NoteSigner, check_public_key
 
 KeyType = Literal["ecdsa-p256", "ed25519"]
 KEY_TYPES: tuple[str, ...] = get_args(KeyType)

@@ -47,7 +47,7 @@ from supplychain.tlog.server.directory import (
     open_log_directory,
 )
 from supplychain.tlog.server.log import Appended, LocalLog
-from supplychain.tlog.trust import LogKeyring, read_public_key
+from supplychain.trust.keyring import LogKeyring, read_public_key
 
 LOCK_WAIT = 60.0
 """Longest a signer waits in all for its turn at the log (concurrent signers hold it for milliseconds each)."""

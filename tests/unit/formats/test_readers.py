@@ -14,7 +14,8 @@ from supplychain.registry.credentials import find_credentials
 from supplychain.registry.errors import parse_error_body
 from supplychain.tlog.evidence import read_evidence
 from supplychain.tlog.monitor import MonitorStateError, load_state
-from supplychain.tlog.trust import TrustedRootError, load_trusted_root
+from supplychain.trust.error import TrustedRootError
+from supplychain.trust.root import load_trusted_root
 from tests.unit.tlog.vectors import fixture_path
 
 HUGE = b"9" * 6000

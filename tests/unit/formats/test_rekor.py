@@ -29,12 +29,12 @@ from supplychain.formats.rekor import (
 from supplychain.keys import PublicKey
 from supplychain.tlog.evidence import bundle_entries, verify_entry
 from supplychain.tlog.kind import canonicalize
-from supplychain.tlog.trust import load_trusted_root, sigstore_trusted_root
+from supplychain.trust.root import TrustedRoot, load_trusted_root
 from supplychain.verify.check import CheckContext
 from supplychain.verify.check import Signer as EvidenceSigner
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import EvidenceSource
-from supplychain.verify.transparency import TlogPolicy, TransparencyLogCheck
+from supplychain.verify.transparency import TransparencyLogCheck
 from tests.support.tlog import Signer, statement
 from tests.unit.tlog.vectors import fixture_path
 
@@ -76,7 +76,7 @@ def test_the_public_rekors_dsse_entry_verifies_with_sigstores_production_root(tm
         signed_bytes=parsed.envelope.signed_bytes, signature=parsed.envelope.signatures[0].sig, bundle=parsed)
     leaf = x509.load_der_x509_certificate(base64.b64decode(bundle["verificationMaterial"]["certificate"]["rawBytes"]))
     signer = EvidenceSigner(PublicKey(leaf.public_key()), leaf)  # type: ignore[arg-type]
-    outcome = TransparencyLogCheck(TlogPolicy(sigstore_trusted_root("production"))).run(
+    outcome = TransparencyLogCheck(TrustedRoot.production().tlog_keyring()).run(
         evidence, CheckContext(digest, signer))
     assert outcome.passed, outcome.detail
     assert outcome.log_time == 1740770291

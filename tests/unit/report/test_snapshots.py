@@ -17,6 +17,7 @@ from supplychain.attachments.download import BundleSignature, Certificate, Legac
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, VerificationError
 from supplychain.graph import NodeKind, TreeNode
+from supplychain.keys.log import LogKey
 from supplychain.oci.attachment import AttachmentKind
 from supplychain.oci.model import Descriptor, Platform
 from supplychain.report.attachment import download_lines, problem_lines
@@ -37,13 +38,13 @@ from supplychain.report.tlog import ENTRY, INFO, MONITOR, VERDICTS
 from supplychain.summary import ImageConfig, ImageSummary
 from supplychain.tlog.checkpoint import Checkpoint
 from supplychain.tlog.client import LogInfo, VerifiedEntry
-from supplychain.tlog.entry import LogEntry, LogKey
+from supplychain.tlog.entry import LogEntry
 from supplychain.tlog.evidence import EntryVerification, RekorEntry
 from supplychain.tlog.merkle import hash_leaf
 from supplychain.tlog.monitor import MonitorResult, MonitorState, MonitorStatus
-from supplychain.tlog.trust import TrustedLog
 from supplychain.tlog.verdict import EntryVerdict, EntryVerdicts
 from supplychain.transfer import AttachmentFailure, CopyResult, MergedTag
+from supplychain.trust.keyring import TrustedLog
 from supplychain.verify.result import CheckName, CheckOutcome, EvidenceSource, SignatureOutcome, VerificationResult
 
 from .conftest import Snapshot

@@ -24,7 +24,7 @@ from supplychain.signing.transparency import TlogUploadError, open_signing_log
 from supplychain.tlog.client import RekorClient
 from supplychain.tlog.evidence import bundle_entries, bundle_tlog_entry, rekor_bundle_entry, verify_entry
 from supplychain.tlog.pki import VerifierKey
-from supplychain.tlog.trust import LogKeyring
+from supplychain.trust.keyring import LogKeyring
 from tests.support.signatures import fixed_clock, new_key, put_sig_manifest
 from tests.support.tlog import InProcessLog, no_wait_retry
 from tests.unit.signing.test_signer import sig_layers, snapshot

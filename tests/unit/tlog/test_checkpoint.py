@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import InvalidInputError, VerificationError
+from supplychain.keys.log import LogKeyError, NoteSigner, NoteVerifier, load_public_key
 from supplychain.tlog.checkpoint import (
     Checkpoint,
     CheckpointFormatError,
@@ -23,17 +24,7 @@ from supplychain.tlog.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from supplychain.tlog.note import (
-    LogKeyError,
-    NoteFormatError,
-    NoteSignatureError,
-    NoteSigner,
-    NoteVerifier,
-    load_public_key,
-    parse_note,
-    sign_note,
-    verify_note,
-)
+from supplychain.tlog.note import NoteFormatError, NoteSignatureError, parse_note, sign_note, verify_note
 
 from .vectors import bundle_entry, fixture_path, log_keys
 

@@ -14,6 +14,7 @@ import pytest
 
 from supplychain.errors import ExitCode, IntegrityError, InvalidInputError, UnavailableError, VerificationError
 from supplychain.formats.rekor import LogEntry
+from supplychain.keys.log import NoteSigner, create_signature
 from supplychain.tlog.checkpoint import CheckpointFormatError, CheckpointMismatchError, sign_checkpoint
 from supplychain.tlog.client import (
     DuplicateEntryError,
@@ -28,9 +29,10 @@ from supplychain.tlog.client import (
 from supplychain.tlog.entry import EntryTimestampError
 from supplychain.tlog.evidence import EntryUuidError, RekorResponseError
 from supplychain.tlog.merkle import ConsistencyProofError, InclusionProofError, MerkleTree, hash_leaf
-from supplychain.tlog.note import NoteSignatureError, NoteSigner, create_signature
+from supplychain.tlog.note import NoteSignatureError
 from supplychain.tlog.server.directory import generate_key
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, UnknownLogError
+from supplychain.trust.error import KeyValidityError, UnknownLogError
+from supplychain.trust.keyring import LogKeyring, TrustedLog
 from tests.support.tlog import InProcessLog, Signer, no_wait_retry, statement
 
 Fault = Callable[[httpx.Request, httpx.Response], httpx.Response]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from supplychain.formats.rekor import EntryFormatError, HashedRekord, parse_body
-from supplychain.tlog.entry import EntryInclusionError, EntryTimestampError, LogEntryError
+from supplychain.tlog.entry import EntryInclusionError, EntryTimestampError
 from supplychain.tlog.evidence import (
     EntryUuidError,
     RekorEntry,
@@ -26,7 +26,9 @@ from supplychain.tlog.evidence import (
 from supplychain.tlog.kind import artifact_mismatch
 from supplychain.tlog.merkle import InclusionProofError
 from supplychain.tlog.note import NoteSignatureError
-from supplychain.tlog.trust import KeyValidityError, LogKeyring, TrustedLog, load_trusted_root, public_key_keyring
+from supplychain.trust.error import KeyValidityError, LogEntryError
+from supplychain.trust.keyring import LogKeyring, TrustedLog, public_key_keyring
+from supplychain.trust.root import load_trusted_root
 
 from .vectors import cosign_annotations, fixture_path, load_json
 

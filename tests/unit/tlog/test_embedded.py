@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from supplychain.tlog.entry import LogEntryError
 from supplychain.tlog.server.directory import init_log_directory, lock_log_directory
 from supplychain.tlog.server.embedded import (
     DefaultLogBusyError,
@@ -19,7 +18,8 @@ from supplychain.tlog.server.embedded import (
     default_log_keyring,
     default_log_path,
 )
-from supplychain.tlog.trust import read_public_key
+from supplychain.trust.error import LogEntryError
+from supplychain.trust.keyring import read_public_key
 from tests.support.tlog import Signer
 
 

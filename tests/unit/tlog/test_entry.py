@@ -14,21 +14,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from supplychain.errors import VerificationError
 from supplychain.formats.rekor import MAX_JSON_INTEGER, EntryFormatError, LogEntry, RekorBundle
+from supplychain.keys.log import LogKey, LogKeyError, NoteSigner, load_public_key, log_id
 from supplychain.tlog.checkpoint import CheckpointMismatchError, sign_checkpoint
 from supplychain.tlog.entry import (
     EntryInclusionError,
     EntryTimestampError,
     InclusionProof,
-    LogKey,
     entry_leaf_hash,
-    log_id,
     sign_entry_timestamp,
     verify_entry_inclusion,
     verify_entry_timestamp,
     verify_rekor_bundle,
 )
 from supplychain.tlog.merkle import InclusionProofError, MerkleTree, hash_leaf
-from supplychain.tlog.note import LogKeyError, NoteSignatureError, NoteSigner, load_public_key, parse_note
+from supplychain.tlog.note import NoteSignatureError, parse_note
 
 from .vectors import BundleEntry, bundle_entry, cosign_annotations, fixture_path, load_json, log_keys
 

@@ -28,7 +28,7 @@ from supplychain.tlog.server.directory import (
 )
 from supplychain.tlog.server.log import Appended, Duplicate, LocalLog, LogClosedError
 from supplychain.tlog.server.storage import LogStorage, LogStorageError, NewEntry
-from supplychain.tlog.trust import public_key_keyring
+from supplychain.trust.keyring import public_key_keyring
 from tests.support.tlog import Signer
 
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from supplychain.formats.rekor import LogEntry
-from supplychain.tlog.entry import InclusionProof, LogKey
-from supplychain.tlog.note import check_public_key
+from supplychain.keys.log import LogKey, check_public_key
+from supplychain.tlog.entry import InclusionProof
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "vectors"
 

@@ -24,10 +24,10 @@ from supplychain.verify import (
     CheckName,
     EvidenceSource,
     Limits,
+    Verifier,
     VerifyPolicy,
     VerifyTarget,
     verify_image,
-    verify_images,
 )
 from tests.support.signatures import (
     CountingStore,
@@ -277,7 +277,7 @@ def test_several_images_concurrently_in_order_with_isolated_errors(fixture_layou
 
     targets = [VerifyTarget("amd64", amd64.digest, opener), VerifyTarget("arm64", arm64.digest, opener),
                VerifyTarget("missing", "no-such-tag", opener), VerifyTarget("amd64-again", "single", opener)]
-    results = verify_images(targets, policy(), max_workers=4)
+    results = list(Verifier().verify_images(targets, policy(), max_workers=4))
     assert [r.reference for r in results] == ["amd64", "arm64", "missing", "amd64-again"]
     assert [r.verified for r in results] == [True, False, False, True]
     assert results[1].reasons() == ["no signatures found"]
@@ -388,7 +388,7 @@ def test_an_image_that_cannot_be_read_does_not_suppress_the_others(fixture_layou
                VerifyTarget("deep-referrer", arm64.digest, opener),
                VerifyTarget("fine", amd64.digest, opener)]
     for workers in (1, 3):
-        results = verify_images(targets, policy(), max_workers=workers)
+        results = list(Verifier().verify_images(targets, policy(), max_workers=workers))
         assert [r.reference for r in results] == ["hostile", "deep-referrer", "fine"]
         assert [r.verified for r in results] == [False, True, True]
         error = results[0].error

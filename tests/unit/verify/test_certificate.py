@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from supplychain.digest import Digest
 from supplychain.errors import ConfigurationError
 from supplychain.keys import PublicKey
-from supplychain.tlog.trust import CertificateAuthority
+from supplychain.trust.root import CertificateAuthority
 from supplychain.verify import CertificateCheck, CertificatePolicy, CheckContext, Signer
 from supplychain.verify.certificate import ISSUER_V1, ISSUER_V2, oidc_issuer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence

@@ -19,14 +19,14 @@ import pytest
 from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.layout import OciLayout
 from supplychain.oci.model import Descriptor
-from supplychain.tlog.trust import LogKeyring, read_public_key
+from supplychain.trust.certificate import load_certificates
+from supplychain.trust.keyring import LogKeyring, read_public_key
 from supplychain.verify import (
     CertificatePolicy,
     CheckName,
     TlogPolicy,
     VerificationResult,
     VerifyPolicy,
-    load_certificates,
     verify_image,
 )
 from tests.support.signatures import (

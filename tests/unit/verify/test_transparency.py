@@ -22,6 +22,7 @@ from supplychain.errors import UnavailableError
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope, pae
 from supplychain.formats.intoto import build_statement
 from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, HashedRekord, LogEntry, RekorBundle
+from supplychain.keys.log import NoteSigner
 from supplychain.layout import OciLayout
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
 from supplychain.signing import SignatureFormat, sign_image
@@ -33,14 +34,14 @@ from supplychain.tlog.client import RekorClient
 from supplychain.tlog.entry import sign_entry_timestamp
 from supplychain.tlog.evidence import bundle_tlog_entry
 from supplychain.tlog.kind import canonical_body
-from supplychain.tlog.note import NoteSigner
 from supplychain.tlog.pki import VerifierKey
-from supplychain.tlog.trust import LogKeyring, TrustedLog
+from supplychain.trust.keyring import LogKeyring, TrustedLog
 from supplychain.verify import (
     CertificatePolicy,
     CheckName,
     TlogPolicy,
     VerificationResult,
+    Verifier,
     VerifyPolicy,
     verify_image,
 )
@@ -62,8 +63,8 @@ def images(layout: OciLayout) -> tuple[Descriptor, Descriptor]:
     return amd64, arm64
 
 
-def policy(keyring: LogKeyring, *keys: Any, online: RekorClient | None = None) -> VerifyPolicy:
-    return VerifyPolicy(tuple(k.public_key for k in (keys or (KEY,))), tlog=TlogPolicy(keyring, online))
+def policy(keyring: LogKeyring, *keys: Any) -> VerifyPolicy:
+    return VerifyPolicy(tuple(k.public_key for k in (keys or (KEY,))), tlog=TlogPolicy(keyring))
 
 
 def sign(layout: OciLayout, subject: Descriptor, log: InProcessLog, pair: Any = KEY,
@@ -126,7 +127,7 @@ def test_online_confirms_the_entry_in_the_logs_current_tree(layout: OciLayout, r
     sign(layout, amd64, rekor, signature_format=SignatureFormat.BUNDLE)
     sign(layout, images(layout)[1], rekor)  # the log grows: the held checkpoint must be consistent with the new
     with rekor.client() as online:
-        result = verify_image(layout, amd64.digest, policy(rekor.keyring, online=online))
+        result = Verifier(online=online).verify_image(layout, amd64.digest, policy(rekor.keyring))
     assert result.verified, result.reasons()
     assert "online" in result.signatures[0].checks[1].detail
 
@@ -329,7 +330,7 @@ def test_online_against_a_log_without_the_entry_is_rejected(layout: OciLayout, r
     sign(layout, amd64, rekor)
     both = rekor.keyring.merged(other_rekor.keyring)
     with other_rekor.client(keyring=both) as online:
-        reason = only_reason(verify_image(layout, amd64.digest, policy(both, online=online)))
+        reason = only_reason(Verifier(online=online).verify_image(layout, amd64.digest, policy(both)))
     assert reason.startswith("tlog: entry ") and "no entry" in reason
 
 
@@ -343,7 +344,7 @@ def test_online_with_an_unreachable_log_is_an_error_not_a_verdict(layout: OciLay
     online = RekorClient(rekor.url, rekor.keyring, client=httpx.Client(transport=httpx.MockTransport(down)),
                          retry=no_wait_retry())
     with online, pytest.raises(UnavailableError):
-        verify_image(layout, amd64.digest, policy(rekor.keyring, online=online))
+        Verifier(online=online).verify_image(layout, amd64.digest, policy(rekor.keyring))
 
 
 # -- what a bundle's version requires (sigstore-js: "invalid bundle") -----------------------------------------------

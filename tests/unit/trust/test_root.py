@@ -11,21 +11,10 @@ import pytest
 
 from supplychain.errors import ConfigurationError, ExitCode
 from supplychain.tlog.evidence import bundle_entries, verify_entry
-from supplychain.tlog.trust import (
-    PUBLIC_GOOD_URL,
-    KeyValidityError,
-    LogKeyring,
-    TrustedLog,
-    TrustedRoot,
-    TrustedRootError,
-    UnknownLogError,
-    load_trusted_root,
-    public_key_keyring,
-    select_keyring,
-    sigstore_trusted_root,
-)
-
-from .vectors import fixture_path, load_json
+from supplychain.trust.error import KeyValidityError, TrustedRootError, UnknownLogError
+from supplychain.trust.keyring import PUBLIC_GOOD_URL, LogKeyring, TrustedLog, public_key_keyring
+from supplychain.trust.root import TrustedRoot, load_trusted_root, select_keyring
+from tests.unit.tlog.vectors import fixture_path, load_json
 
 PRODUCTION = ("tlog", "sigstore-python", "trusted_root.production.json")
 STAGING = ("tlog", "sigstore-python", "trusted_root.staging.json")
@@ -56,9 +45,9 @@ def test_production_root_keys_and_ids() -> None:
 
 
 def test_the_sigstore_package_ships_the_same_production_root() -> None:
-    shipped = sigstore_trusted_root("production")
+    shipped = TrustedRoot.production().tlog_keyring()
     assert [log.key.log_id for log in shipped] == [log.key.log_id for log in load_trusted_root(root_bytes(*PRODUCTION))]
-    assert len(sigstore_trusted_root("staging")) >= 2
+    assert len(TrustedRoot.staging().tlog_keyring()) >= 2
 
 
 def test_staging_windows_end() -> None:
