@@ -65,6 +65,7 @@ from supplychain.keys.key import (
     load_public_key_pem,
     sign,
     verify,
+    verify_digest,
 )
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "read_public_key",
     "sign",
     "verify",
+    "verify_digest",
     "write_key_pair",
     "write_public_key",
 ]

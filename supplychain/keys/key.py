@@ -27,7 +27,7 @@ from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
 from supplychain.keys.error import InvalidKeyError, UnsupportedKeyError
 from supplychain.keys.pem import decode_pem, encode_pem
@@ -299,6 +299,27 @@ def verify(public_key: PublicKey, signature: bytes, data: bytes, *, hash_name: H
             key.verify(signature, data, ec.ECDSA(digest))
         else:
             key.verify(signature, data, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def verify_digest(public_key: PublicKey, signature: bytes, digest: bytes, hash_name: HashName) -> bool:
+    """Whether ``signature`` is ``public_key``'s signature over a ``hash_name`` ``digest`` computed elsewhere (the
+    pre-hashed form cosign signs and Rekor's ``hashedrekord`` checks: the signature is over the digest itself).
+
+    Ed25519 signs messages, not digests (Ed25519ph is another algorithm): ``UnsupportedKeyError``.
+    """
+    key = public_key.key
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        raise UnsupportedKeyError("Ed25519 signs the message itself, not a digest (that is Ed25519ph)",
+                                  hint="use an ECDSA or RSA key to sign a digest")
+    prehashed = utils.Prehashed(_HASHES[hash_name]())
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, digest, ec.ECDSA(prehashed))
+        else:
+            key.verify(signature, digest, padding.PKCS1v15(), prehashed)
     except InvalidSignature:
         return False
     return True

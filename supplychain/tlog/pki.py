@@ -2,7 +2,8 @@
 
 A key arrives as a PEM ``PUBLIC KEY`` or PEM ``CERTIFICATE`` (chain) and is stored in canonical PEM; a
 ``hashedrekord`` signature is over the digest itself (pre-hashed, as cosign signs); a ``dsse`` signature is over
-the DSSE pre-authentication encoding (``formats.dsse.pae``).
+the DSSE pre-authentication encoding (``formats.dsse.pae``). Keys are ``keys.PublicKey`` (what cosign accepts) and
+every signature is checked by ``keys.verify`` / ``keys.verify_digest``: this module only decides which.
 """
 
 from __future__ import annotations
@@ -10,21 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from supplychain.formats.rekor import EntryKindError
-
-HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-"""The digest algorithms a ``hashedrekord`` 0.0.1 entry may name."""
-
-SignatureKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | Ed25519PublicKey
+from supplychain.keys import HashName, InvalidKeyError, PublicKey, verify, verify_digest
 
 
 class EntrySignatureError(EntryKindError):
@@ -46,7 +38,7 @@ class VerifierKey:
 
     pem: bytes
     der: bytes
-    public_key: SignatureKey
+    public_key: PublicKey
 
     @classmethod
     def load(cls, data: bytes) -> VerifierKey:
@@ -67,44 +59,26 @@ class VerifierKey:
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise EntryKindError(f"invalid PEM public key: {exc}") from exc
         checked = _check_key(key)
-        der = checked.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        pem = checked.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        return cls(pem, der, checked)
+        return cls(checked.pem(), checked.der(), checked)
 
 
-def _check_key(key: object) -> SignatureKey:
-    if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | Ed25519PublicKey):
-        return key
-    raise EntryKindError(f"unsupported signing key type {type(key).__name__}: expected ECDSA, RSA or Ed25519")
+def _check_key(key: object) -> PublicKey:
+    try:
+        return PublicKey(key)  # type: ignore[arg-type]  # PublicKey checks the type itself
+    except InvalidKeyError as exc:
+        raise EntryKindError(f"unsupported signing key: {exc.message}") from exc
 
 
-def verify_prehashed(key: SignatureKey, signature: bytes, digest: bytes, algorithm: str) -> bool:
+def verify_prehashed(key: PublicKey, signature: bytes, digest: bytes, algorithm: HashName) -> bool:
     """Rekor's hashedrekord check: the signature is over the digest itself (cosign signs pre-hashed)."""
-    prehashed = utils.Prehashed(HASHES[algorithm]())
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, digest, ec.ECDSA(prehashed))
-        elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, digest, padding.PKCS1v15(), prehashed)
-        else:
-            raise EntrySignatureError(
-                "Ed25519 hashedrekord entries need Ed25519ph, which this log does not support",
-                hint="use an ECDSA or RSA key, or a dsse entry",
-            )
-    except InvalidSignature:
-        return False
-    return True
+    if isinstance(key.key, Ed25519PublicKey):
+        raise EntrySignatureError(
+            "Ed25519 hashedrekord entries need Ed25519ph, which this log does not support",
+            hint="use an ECDSA or RSA key, or a dsse entry",
+        )
+    return verify_digest(key, signature, digest, algorithm)
 
 
-def verify_message(key: SignatureKey, signature: bytes, message: bytes) -> bool:
+def verify_message(key: PublicKey, signature: bytes, message: bytes) -> bool:
     """A DSSE signature over the PAE: SHA-256 for ECDSA and RSA (Rekor loads verifiers with SHA-256), pure Ed25519."""
-    try:
-        if isinstance(key, Ed25519PublicKey):
-            key.verify(signature, message)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
-        else:
-            key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
+    return verify(key, signature, message, hash_name=None if isinstance(key.key, Ed25519PublicKey) else "sha256")

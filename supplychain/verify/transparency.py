@@ -189,8 +189,7 @@ def _key_mismatch(pem: bytes, signer: Signer) -> str | None:
         logged = VerifierKey.load(pem)
     except EntryKindError as exc:
         return f"expected the verifying key in the entry, got an unusable one: {exc.message}"
-    spki = logged.public_key.public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = logged.public_key.der()
     if signer.certificate is not None:
         wanted = signer.certificate.public_bytes(serialization.Encoding.DER)
         if logged.der != wanted:
