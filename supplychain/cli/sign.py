@@ -155,57 +155,75 @@ def sign_command(
       supplychain sign --key env://COSIGN_KEY registry.example.com/app:1.0 registry.example.com/api:1.0
       supplychain sign --key cosign.key --rekor-url http://127.0.0.1:3000 oci:./layout:v1
     """
-    from supplychain.signing import check_reference_name, cosign_reference_name, parse_annotations
+    from supplychain.signing import parse_annotations
 
     several = len(references) > 1
-    if recursive and (output_signature or output_payload):
-        raise click.UsageError("--output-signature/--output-payload name one file each: not with --recursive")
-    if several and (output_signature or output_payload):
-        raise click.UsageError("--output-signature/--output-payload name one file each: not with several images")
+    if (recursive or several) and (output_signature or output_payload):
+        why = "--recursive" if recursive else "several images"
+        raise click.UsageError(f"--output-signature/--output-payload name one file each: not with {why}")
     outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
     _check_output_paths({option: path for option, path in outputs.items() if path is not None})
     claims = parse_annotations(annotations)
+    targets = _sign_targets(references, reference_name)  # every reference is checked before anything is signed
+    private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
+    certificate = _signing_certificate(certificate_file, chain_file, private_key)
+    settings = build_settings(ca_file, insecure_registries)
+    log, embedded = _open_signing_log(tlog_upload, private_key, signature_format, rekor_url, rekor_public_key,
+                                      trusted_root, settings)
+    sign_one = functools.partial(
+        _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
+        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
+    try:
+        if several:
+            _sign_several(sign_one, targets, concurrency)
+            return
+        result, _ = sign_one(*targets[0])
+    finally:
+        _close(log)
+        if embedded is not None and embedded.created:
+            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
+                       err=True)
+    _write_outputs(result, upload, output_signature, output_payload)
+
+
+def _sign_targets(references: tuple[str, ...], reference_name: str | None) -> list[tuple[str, AnyReference, str]]:
+    """Each REFERENCE with the docker-reference it is signed for (``--reference-name``, else its repository; an
+    OCI layout has none, so it needs the flag)."""
+    from supplychain.signing import ReferenceNameError, check_reference_name, cosign_reference_name
+
     targets: list[tuple[str, AnyReference, str]] = []
-    for text in references:  # every reference is checked before anything is signed
+    for text in references:
         ref = parse_reference(text)
         if reference_name is not None:
             identity = check_reference_name(reference_name)
         elif isinstance(ref, ImageReference):
             identity = cosign_reference_name(ref)
         else:
-            from supplychain.signing import ReferenceNameError
-
             raise ReferenceNameError(f"{ref.name} is an OCI layout: the signature needs a repository name to sign")
         targets.append((text, ref, identity))
-    private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
-    certificate = _signing_certificate(certificate_file, chain_file, private_key)
-    settings = build_settings(ca_file, insecure_registries)
-    log: SigningLog | None = None
-    embedded: EmbeddedLog | None = None
-    if tlog_upload is not False:
-        from supplychain.signing import SignatureFormat
-        from supplychain.signing.transparency import check_loggable, open_default_log, open_signing_log
+    return targets
 
-        check_loggable(private_key, legacy=signature_format == SignatureFormat.LEGACY.value)
-        if rekor_url is not None:
-            log = open_signing_log(rekor_url, settings, public_key=rekor_public_key, trusted_root=trusted_root)
-        else:  # the embedded default: the local log in the user's data directory, in-process
-            log = embedded = open_default_log(public_key=rekor_public_key, trusted_root=trusted_root)
-    sign_one = functools.partial(
-        _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
-        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
-    try:
-        if not several:
-            result, _ = sign_one(*targets[0])
-        else:
-            _sign_several(sign_one, targets, concurrency)
-    finally:
-        _close(log)
-        if embedded is not None and embedded.created:
-            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
-                       err=True)
-    if several:
-        return
+
+def _open_signing_log(tlog_upload: bool | None, private_key: PrivateKey, signature_format: str,
+                      rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None,
+                      settings: Settings) -> tuple[SigningLog | None, EmbeddedLog | None]:
+    """The log each signature is recorded in first (none with ``--tlog-upload=false``): the one at ``--rekor-url``,
+    else the embedded default log, in-process; the second value is that embedded log, to report its creation."""
+    if tlog_upload is False:
+        return None, None
+    from supplychain.signing import SignatureFormat
+    from supplychain.signing.transparency import check_loggable, open_default_log, open_signing_log
+
+    check_loggable(private_key, legacy=signature_format == SignatureFormat.LEGACY.value)
+    if rekor_url is not None:
+        return open_signing_log(rekor_url, settings, public_key=rekor_public_key, trusted_root=trusted_root), None
+    embedded = open_default_log(public_key=rekor_public_key, trusted_root=trusted_root)
+    return embedded, embedded
+
+
+def _write_outputs(result: SignResult, upload: bool, output_signature: Path | None,
+                   output_payload: Path | None) -> None:
+    """``--output-signature`` / ``--output-payload``, and the signature on stdout when it was stored nowhere."""
     from supplychain.signing.legacy import encode_signature
 
     first = result.images[0]
