@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.formats.b64 import NonCanonicalBase64Error, decode_canonical
+from supplychain.formats.error import first_error
 from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
 
 HASHEDREKORD = "hashedrekord"
@@ -94,7 +95,6 @@ __all__ = [
     "cosign_bundle_document",
     "decode_base64",
     "decode_base64_strict",
-    "first_error",
     "json_error_text",
     "parse_body",
     "parse_entry",
@@ -114,13 +114,6 @@ class EntryFormatError(VerificationError):
 
 
 # -- small readers -----------------------------------------------------------------------------------------
-
-
-def first_error(exc: ValidationError) -> str:
-    """``field.path: message`` of a pydantic validation failure, for one-line errors."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "document"
-    return f"{where}: {error['msg']}"
 
 
 def json_error_text(exc: ValueError | RecursionError) -> str:

@@ -289,19 +289,14 @@ def verify(public_key: PublicKey, signature: bytes, data: bytes, *, hash_name: H
     raises.
     """
     key = public_key.key
-    try:
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            _no_prehash(hash_name)
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        _no_prehash(hash_name)
+        try:
             key.verify(signature, data)
-            return True
-        digest = _HASHES[hash_name or _hash_for(key)]()
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(digest))
-        else:
-            key.verify(signature, data, padding.PKCS1v15(), digest)
-    except InvalidSignature:
-        return False
-    return True
+        except InvalidSignature:
+            return False
+        return True
+    return _verify_hashed(key, signature, data, _HASHES[hash_name or _hash_for(key)]())
 
 
 def verify_digest(public_key: PublicKey, signature: bytes, digest: bytes, hash_name: HashName) -> bool:
@@ -314,12 +309,17 @@ def verify_digest(public_key: PublicKey, signature: bytes, digest: bytes, hash_n
     if isinstance(key, ed25519.Ed25519PublicKey):
         raise UnsupportedKeyError("Ed25519 signs the message itself, not a digest (that is Ed25519ph)",
                                   hint="use an ECDSA or RSA key to sign a digest")
-    prehashed = utils.Prehashed(_HASHES[hash_name]())
+    return _verify_hashed(key, signature, digest, utils.Prehashed(_HASHES[hash_name]()))
+
+
+def _verify_hashed(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey, signature: bytes, data: bytes,
+                   algorithm: hashes.HashAlgorithm | utils.Prehashed) -> bool:
+    """ECDSA (ASN.1 DER) or RSA PKCS#1 v1.5 over ``data`` hashed with ``algorithm`` (or already a digest)."""
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, digest, ec.ECDSA(prehashed))
+            key.verify(signature, data, ec.ECDSA(algorithm))
         else:
-            key.verify(signature, digest, padding.PKCS1v15(), prehashed)
+            key.verify(signature, data, padding.PKCS1v15(), algorithm)
     except InvalidSignature:
         return False
     return True

@@ -54,6 +54,7 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
+from supplychain.formats.error import first_error
 from supplychain.formats.rekor import DsseProposal, HashedRekord
 from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
 from supplychain.keys.log import LogKey, LogKeyError, load_public_key
@@ -419,9 +420,7 @@ class RekorClient(EntryLog):
         try:
             info = _LogInfo.model_validate(document)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "document"
-            raise RekorResponseError(f"the log's info is malformed: {where}: {error['msg']}") from exc
+            raise RekorResponseError(f"the log's info is malformed: {first_error(exc)}") from exc
         signed = parse_checkpoint(info.signedTreeHead)
         log = self._checkpoint_signer(signed)
         checkpoint = verify_checkpoint(signed, log.note_verifier())

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from supplychain.errors import IntegrityError
 from supplychain.formats.bundle import Bundle, BundleFormatError, KindVersion, TransparencyLogEntry
 from supplychain.formats.bundle import InclusionProof as BundleInclusionProof
+from supplychain.formats.error import first_error
 from supplychain.formats.rekor import (
     MAX_BUNDLE_BYTES,
     EntryFormatError,
@@ -43,7 +44,6 @@ from supplychain.formats.rekor import (
     LogEntry,
     RekorBundle,
     body_kind,
-    first_error,
     json_error_text,
 )
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted

@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.formats.dsse import pae
+from supplychain.formats.error import first_error
 from supplychain.formats.intoto import subject_digests
 from supplychain.formats.rekor import (
     API_VERSION,
@@ -38,7 +39,6 @@ from supplychain.formats.rekor import (
     EntryRecord,
     HashedRekord,
     decode_base64,
-    first_error,
     parse_body,
     parse_entry,
 )

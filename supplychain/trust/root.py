@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from supplychain.formats.error import first_error
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.keys.log import LogKey, LogKeyError, load_public_key
 from supplychain.trust.error import NoLogKeyError, TrustedRootError
@@ -189,9 +190,7 @@ class TrustedRoot:
         try:
             root = _TrustedRoot.model_validate_json(data)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"]) or "document"
-            raise TrustedRootError(f"{source} is not a trusted root: {where}: {error['msg']}") from exc
+            raise TrustedRootError(f"{source} is not a trusted root: {first_error(exc)}") from exc
         if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
             raise TrustedRootError(
                 f"{source} has media type {root.mediaType!r}, expected {TRUSTED_ROOT_MEDIA_TYPE!r}"
