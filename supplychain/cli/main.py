@@ -36,7 +36,7 @@ _COMMANDS: dict[str, str] = {
     "public-key": "supplychain.cli.keys:public_key_command",
     "tlog": "supplychain.cli.tlog:tlog_group",
     "sign": "supplychain.cli.sign:sign_command",
-    "verify": "supplychain.cli.sign:verify_command",
+    "verify": "supplychain.cli.verify:verify_command",
     "attach": "supplychain.cli.attachment:attach_group",
     "download": "supplychain.cli.attachment:download_group",
     "triangulate": "supplychain.cli.attachment:triangulate_command",

@@ -1,7 +1,7 @@
-"""``sign`` and ``verify``: cosign's commands, key-based, for registries and OCI layouts.
+"""``sign``: cosign's command, key-based, for registries and OCI layouts (``verify`` is ``cli.verify``).
 
-Thin adapters (STYLE.md section 1): options, one library call (``signing.sign_image``,
-``verify.verify_images``), a renderer (``report.signature``). The private key's password comes from
+A thin adapter (STYLE.md section 1): options, one library call (``signing.sign_image``), a renderer
+(``report.signature``). The private key's password comes from
 ``SUPPLYCHAIN_PASSWORD``, else ``COSIGN_PASSWORD``, else a hidden prompt (standard input stays free).
 
 Transparency log (cosign's ``--tlog-upload``): ``sign`` records each signature in the Rekor log named by
@@ -9,9 +9,7 @@ Transparency log (cosign's ``--tlog-upload``): ``sign`` records each signature i
 with it. With no log URL, it is recorded in the embedded default log (``tlog.server.embedded``: the local log in
 ``${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog``, created on first use, appended to in-process); uploading
 signatures to the public instance is never implicit. ``--tlog-upload=false`` logs nothing. ``verify`` requires
-that evidence by default and checks it offline against trusted log keys (Sigstore's production trusted root and,
-when it exists, the default local log's key, unless ``--rekor-public-key``/``--trusted-root`` name others);
-``--tlog-online`` asks the log too; ``--insecure-ignore-tlog`` skips it, with cosign's warning.
+that evidence by default.
 
 The docker-reference signed for an ``oci:`` layout must be given with ``--reference-name``: containers/image,
 skopeo and policy-controller parse it as a docker reference (a path is not one, so such a signature would be
@@ -32,27 +30,22 @@ import click
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
 from supplychain.cli.options import (
     build_settings,
-    certificate_options,
     registry_options,
     sign_tlog_options,
-    verify_tlog_options,
 )
-from supplychain.errors import ExitCode, InvalidInputError, SupplyChainError
-from supplychain.reference import ImageReference, parse_image_reference, parse_reference
+from supplychain.errors import InvalidInputError, SupplyChainError
+from supplychain.reference import ImageReference, parse_reference
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
     from supplychain.config import Settings
     from supplychain.keys import PrivateKey
     from supplychain.reference import AnyReference
-    from supplychain.registry import RegistryPool
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.server.embedded import EmbeddedLog
-    from supplychain.trust.keyring import LogKeyring
-    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyTarget
 
 _TAG_WARNING = (
     "WARNING: {ref} uses a tag, not a digest, to identify the image to sign. The tag was resolved once, to the\n"
@@ -65,18 +58,6 @@ class OutputFileError(InvalidInputError):
     """A ``--output-*`` file could not be written."""
 
     default_hint = "check the path and its directory's permissions"
-
-
-class UnansweredImagesError(SupplyChainError):
-    """``verify`` of several images, some of which could not be answered for (missing, unreachable): each has had
-    its ``ERROR`` line; this is the one-line summary, with the exit status of the first of them."""
-
-    def __init__(self, errors: list[SupplyChainError], total: int) -> None:
-        first = errors[0]
-        same = all(e.exit_code == first.exit_code for e in errors)
-        super().__init__(f"{len(errors)} of {total} images could not be verified (see the ERROR lines above)",
-                         hint=first.hint if same else "")
-        self.exit_code = first.exit_code
 
 
 class UnsignedImagesError(SupplyChainError):
@@ -319,160 +300,6 @@ def _signing_certificate(certificate_file: Path | None, chain_file: Path | None,
     chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
              if chain_file is not None else None)
     return attach.signing_certificate(certificate, chain, private_key.public_key())
-
-
-@click.command("verify", cls=GoFlagCommand,
-               epilog="Boolean flags also take cosign's spelling --flag=true|false.")
-@click.argument("references", nargs=-1, required=True)
-@click.option("--key", "-k", "key_files", multiple=True,
-              help="PEM public key, PKIX or PKCS#1 RSA; env://VAR reads it from the variable (repeatable: a "
-              "signature by any of them counts). Or the certificate options.")
-@click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
-              help="Require this signed annotation (repeatable).")
-@click.option("--check-claims/--no-check-claims", cls=GoBoolOption, default=True,
-              help="Require the signed digest to be the image's (default: on; --check-claims=false or "
-              "--no-check-claims turns it off and accepts replayed signatures).")
-@click.option("--check-reference", is_flag=True,
-              help="Require the signed docker-reference to name the repository being verified.")
-@click.option("--reference-name", metavar="REGISTRY/REPOSITORY",
-              help="The repository --check-reference expects (default: the image's; required for oci:).")
-@click.option("--max-signatures", type=click.IntRange(1, 100_000), default=100, show_default=True,
-              help="Refuse an image with more candidate signatures than this, before reading any.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Images verified at once.")
-@verify_tlog_options
-@certificate_options
-@click.option("--output", "-o", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="json: cosign's output, one JSON array of the verified payloads per image on stdout; text: each "
-              "payload on its own line. The checks performed go to stderr either way.")
-@registry_options
-def verify_command(
-    references: tuple[str, ...], key_files: tuple[str, ...], annotations: tuple[str, ...], check_claims: bool,
-    check_reference: bool, reference_name: str | None, max_signatures: int, concurrency: int, output: str,
-    ca_file: Path | None, insecure_registries: tuple[str, ...], rekor_url: str, rekor_public_keys: tuple[Path, ...],
-    trusted_root: Path | None, tlog_online: bool, insecure_ignore_tlog: bool, ca_roots: Path | None,
-    ca_intermediates: Path | None, certificate_identity: str | None, certificate_identity_regexp: str | None,
-    certificate_oidc_issuer: str | None, certificate_oidc_issuer_regexp: str | None,
-) -> int:
-    """Verify the signatures of one or more images against public keys or a certificate identity.
-
-    Signatures are looked for both as OCI 1.1 referrers (Sigstore bundles, cosign v3) and at the cosign
-    tag sha256-<hex>.sig. An image passes when at least one signature passes every check. Exit status 1
-    when some image has no valid signature, with a reason per signature on stderr.
-
-    An image that cannot be answered for (missing, unreachable) is an error: alone, one error line and its exit
-    status (4 not found, 5 authentication, 6 unavailable...); among several images, an ERROR line for it, the
-    others still verified, then a one-line summary, and the exit status of the first such image (before 1).
-
-    Each signature needs transparency-log evidence (a Rekor SET, and an inclusion proof where present) recorded
-    by a trusted log for exactly that signature, checked offline; --tlog-online also asks the log.
-    --insecure-ignore-tlog skips this. Keyless and BYO-PKI signatures verify with --certificate-identity,
-    --certificate-oidc-issuer and --ca-roots (the certificate is checked at the log's integratedTime).
-
-    stdout is cosign's (-o json, the default): one JSON array of the verified payloads in cosign's simple-signing
-    shape (a bundle's statement is shown in that shape too), on one line, so `... | jq '.[0].critical.image'`
-    works. For one image, that line if it verified, nothing if not (as cosign); for several, one line per image
-    in argument order, as cosign prints one array per image, with [] for an image that failed or had an error.
-    cosign's "The following checks were performed" block goes to stderr. -o text prints each payload on its
-    own line instead.
-
-    \b
-    Examples:
-      supplychain verify --key cosign.pub registry.example.com/app:1.0
-      supplychain verify --key cosign.pub registry.example.com/app:1.0 | jq '.[0].critical.image'
-      supplychain verify --key cosign.pub -o text oci:./layout:v1
-      supplychain verify --certificate-identity dev@example.com \\
-          --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
-    """
-    from supplychain.cli.hints import flag_hints
-    from supplychain.registry import RegistryPool
-    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
-
-    settings = build_settings(ca_file, insecure_registries)
-    request = VerifyRequest(
-        key_files, certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
-        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
-        check_reference, max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys,
-        _default_log_keys(), tlog_online, insecure_ignore_tlog)
-    with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
-        policy = build_verify_policy(request)
-        if insecure_ignore_tlog:
-            click.echo(TLOG_IGNORED_WARNING, err=True)
-        targets = _verify_targets(references, reference_name, check_reference, settings, registries)
-        results = verifier.verify_images(targets, policy, max_workers=concurrency)
-        return _render_verified(results, policy, output, several=len(references) > 1)
-
-
-def _default_log_keys() -> LogKeyring | None:
-    """The embedded default log's key, trusted by default when no log URL was given (``sign``'s default log)."""
-    from click.core import ParameterSource
-
-    from supplychain.tlog.server.embedded import default_log_keyring
-
-    if click.get_current_context().get_parameter_source("rekor_url") is not ParameterSource.DEFAULT:
-        return None
-    return default_log_keyring()
-
-
-def _verify_targets(references: tuple[str, ...], reference_name: str | None, check_reference: bool,
-                    settings: Settings, registries: RegistryPool) -> list[VerifyTarget]:
-    """One ``VerifyTarget`` per REFERENCE, all checked before any is verified; stores opened on the workers, on the
-    run's shared registry clients."""
-    from supplychain.store import open_store
-    from supplychain.verify import VerifyTarget, target_repository
-
-    expected = parse_image_reference(reference_name).name if reference_name else None
-    targets = []
-    for text in references:
-        ref = parse_reference(text)
-        own = ref.name if isinstance(ref, ImageReference) else None
-        repository = target_repository(expected, own, check_reference, text)
-        opener = functools.partial(open_store, ref, settings, registries=registries)
-        targets.append(VerifyTarget(text, ref.identifier, opener, repository))
-    return targets
-
-
-def _render_verified(results: Iterable[VerificationResult], policy: VerifyPolicy, output: str, *,
-                     several: bool) -> int:
-    """Print each result as it arrives: its lines on stderr, its payloads on stdout; the exit status."""
-    from supplychain.report.signature import (
-        checks_performed_text,
-        failure_reasons,
-        image_line,
-        json_line,
-        skipped_lines,
-        verified_payloads_text,
-    )
-    from supplychain.verify import check_descriptions
-
-    errors: list[SupplyChainError] = []
-    total, verified = 0, True
-    for result in results:
-        total += 1
-        verified = verified and result.verified
-        if result.error is not None:
-            if not several:
-                raise result.error  # one image: one error line, as cosign's one "Error:" (cli.main prints it)
-            errors.append(result.error)
-        click.echo(image_line(result), err=True)
-        for warning in result.warnings:
-            click.echo(f"warning: {warning}", err=True)
-        for line in failure_reasons(result):
-            click.echo(line, err=True)
-        for line in skipped_lines(result):
-            click.echo(line, err=True)
-        if result.verified:  # cosign's header, on stderr, before the image's payloads
-            click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)
-        if output == "json":
-            printed = json_line(result, several=several)
-            if printed is not None:
-                click.echo(printed)
-        else:
-            for line in verified_payloads_text(result):
-                click.echo(line)
-    if errors:
-        raise UnansweredImagesError(errors, total)
-    return int(ExitCode.OK if verified else ExitCode.VERIFICATION_FAILED)
 
 
 def _load_private_key(ref: str) -> PrivateKey:
