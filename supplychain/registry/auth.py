@@ -322,9 +322,9 @@ class RegistryAuth(httpx.Auth):
             # The token stands for the credentials: it must not travel in the clear either.
             self._refuse_plain_http(request.url, "a token obtained with the credentials")
             self._refuse_plain_http(realm, "the credentials")
-        token_request = self._token_request(realm, challenge.param("service"), scopes, request)
+        ask = self._token_request(realm, challenge.param("service"), scopes, request)
         started = self._clock()
-        response = yield _Step(token_request, is_token_request=True)
+        response = yield _Step(ask, is_token_request=True)
         token, lifetime = self._read_token_answer(response, realm)
         with self._lock:
             self._tokens.put(key, token, started=started, lifetime=lifetime)

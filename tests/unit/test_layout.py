@@ -817,7 +817,7 @@ def test_only_stale_unheld_temp_files_of_ours_are_swept(layout: OciLayout):
     for path in (stale, held, foreign):
         _age(path)
     with open(held, "rb") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as _write_atomic holds it while writing
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as LayoutDirectory.write_atomic holds it while writing
         layout.put_manifest(_image(layout, "a"), tag="v1")
         assert held.exists()
     assert not stale.exists()
