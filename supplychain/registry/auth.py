@@ -5,12 +5,12 @@ One ``RegistryAuth`` serves one registry origin (scheme, host, port). The flow s
 
 - **Basic** (RFC 7617): attaches the saved user name and password and sends the request once more; afterwards
   every request to the registry carries them up front.
-- **Bearer** (the distribution token spec, ``docs/spec/auth/token.md`` and ``oauth.md``): asks the token
-  service named by ``realm`` for a token for ``service`` and the challenge's ``scope`` s, by a GET with Basic
-  credentials (or anonymously), or, holding an identity token, by the OAuth2 POST form
-  (``grant_type=refresh_token``); accepts ``token`` or ``access_token``; honours ``expires_in`` (default 60 s)
-  and refreshes a little early. Tokens are cached per scope set for the object's lifetime and attached up
-  front to later requests for the same scope, so a pull costs one token request, not one per blob.
+- **Bearer** (the distribution token spec, ``docs/spec/auth/token.md`` and ``oauth.md``; the protocol itself,
+  request, answer, scopes and cache, is ``registry.token``): asks the token service named by ``realm`` for a
+  token for ``service`` and the challenge's ``scope`` s, by a GET with Basic credentials (or anonymously), or,
+  holding an identity token, by the OAuth2 POST form. Tokens are cached per scope set for the object's lifetime
+  and attached up front to later requests for the same scope, so a pull costs one token request, not one per
+  blob.
 
 The token request is yielded from the flow, so httpx sends it with the same client (TLS, timeouts, proxies).
 A second 401 after answering a challenge is an ``AuthError``.
@@ -41,7 +41,7 @@ import ipaddress
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import httpx
@@ -49,10 +49,8 @@ import httpx
 from supplychain.errors import (
     AuthError,
     ConfigurationError,
-    UnavailableError,
     UnsafeRequestError,
 )
-from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.reference import DOCKER_HUB, DOCKER_HUB_API
 from supplychain.registry.address import (
     Resolver,
@@ -67,34 +65,27 @@ from supplychain.registry.credentials import (
     Credentials,
     registry_host,
 )
+from supplychain.registry.token import (
+    TokenCache,
+    challenge_scopes,
+    display_raw,
+    display_url,
+    error_detail,
+    guess_scope,
+    parse_token_answer,
+    read_capped,
+    token_request,
+)
 from supplychain.transport import (
     is_loopback,
     resolve_addresses,
 )
 
-# Distribution token spec: "expires_in ... When omitted, this defaults to 60 seconds."
-DEFAULT_TOKEN_LIFETIME = 60.0
-# Refresh this long before expiry (a quarter of very short lifetimes), so a token never dies in flight.
-EARLY_REFRESH = 10.0
-# Token answers are a few kilobytes; a token service sending more is broken or hostile.
-MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
-# OAuth2 client_id sent with refresh-token grants (distribution oauth.md: "client_id (REQUIRED)").
-CLIENT_ID = "supplychain"
-
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# RFC 6750 section 2.1 b64token, widened to every visible ASCII character: no spaces, no CR/LF.
-_TOKEN_CHARS = re.compile(r"^[\x21-\x7e]+$")
 # Distribution API paths that name a repository (the scope's resource name).
 _REPOSITORY_PATH = re.compile(
     r"^/v2/(?P<name>.+?)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$"
 )
-_MAX_SHOWN = 200
-
-
-class TokenServiceError(UnavailableError):
-    """The token service failed, or answered something that is not a token."""
-
-    default_hint = "retry; if it persists the registry's token service is broken: ask its operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +108,6 @@ class Origin:
         if self.port == _DEFAULT_PORTS.get(self.scheme):
             return f"{self.scheme}://{host}"
         return f"{self.scheme}://{host}:{self.port}"
-
-
-@dataclass(slots=True, repr=False)
-class _Token:
-    value: str
-    valid_until: float
-
-    def __repr__(self) -> str:
-        return f"_Token(***, valid_until={self.valid_until})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +170,7 @@ class RegistryAuth(httpx.Auth):
         if not self.origin.host:
             raise ConfigurationError(f"invalid registry address {registry!r}", hint="give the registry as host[:port]")
         self._lock = threading.Lock()
-        self._tokens: dict[frozenset[str], _Token] = {}
+        self._tokens = TokenCache()
         # (repository or path, pull|push|delete) -> the Bearer challenge the registry sent for it last time.
         self._learned: dict[tuple[str, str], Challenge] = {}
         self._use_basic = False
@@ -218,7 +200,7 @@ class RegistryAuth(httpx.Auth):
         while True:
             response = yield step.request
             if step.is_token_request:
-                _read_capped(response)
+                read_capped(response)
             try:
                 step = flow.send(response)
             except StopIteration:
@@ -256,14 +238,14 @@ class RegistryAuth(httpx.Auth):
             if response.status_code == 401:
                 raise self._unauthorized()
             return
-        scopes = _challenge_scopes(challenge)
+        scopes = challenge_scopes(challenge)
         if sent.fresh and sent.scopes == frozenset(scopes):
             # A token fetched just now for exactly this scope was refused: another one would be too.
             raise self._refused_token(response, scopes)
         with self._lock:
             self._learned[key] = challenge
             if sent.token is not None:
-                self._forget_token(sent.token)
+                self._tokens.forget(sent.token)
         if not replayable:
             return  # learned: the caller's next attempt fetches the token first (see the module docstring)
         token = yield from self._bearer_token(challenge, scopes, request)
@@ -288,31 +270,23 @@ class RegistryAuth(httpx.Auth):
                 request.headers["Authorization"] = _basic(self.credentials)
                 return _Sent(basic=True)
             learned = self._learned.get(key)
-            learned_scopes = frozenset(_challenge_scopes(learned)) if learned is not None else None
+            learned_scopes = frozenset(challenge_scopes(learned)) if learned is not None else None
             found: tuple[frozenset[str], str] | None = None
             if learned_scopes is not None:
-                cached = self._tokens.get(learned_scopes)
-                if cached is not None and cached.valid_until > now:
-                    found = (learned_scopes, cached.value)
-            guess = _guess_scope(key)
+                value = self._tokens.valid(learned_scopes, now)
+                if value is not None:
+                    found = (learned_scopes, value)
+            guess = guess_scope(key)
             if found is None and guess is not None:
-                for scopes, cached in self._tokens.items():
-                    if cached.valid_until > now and _covers(scopes, guess):
-                        found = (scopes, cached.value)
-                        break
+                found = self._tokens.covering(guess, now)
         if found is not None:
             request.headers["Authorization"] = f"Bearer {found[1]}"
             return _Sent(token=found[1], scopes=found[0])
         if learned is None or learned_scopes is None:
             return _Sent()
-        token = yield from self._bearer_token(learned, _challenge_scopes(learned), request)
+        token = yield from self._bearer_token(learned, challenge_scopes(learned), request)
         request.headers["Authorization"] = f"Bearer {token}"
         return _Sent(token=token, scopes=learned_scopes, fresh=True)
-
-    def _forget_token(self, value: str) -> None:
-        """Drop a token the registry refused (caller holds the lock)."""
-        for scopes in [scopes for scopes, cached in self._tokens.items() if cached.value == value]:
-            del self._tokens[scopes]
 
     def _select_challenge(self, response: httpx.Response) -> Challenge:
         values = response.headers.get_list("www-authenticate")
@@ -340,92 +314,52 @@ class RegistryAuth(httpx.Auth):
         """A token for ``scopes``: from the cache, else from the token service (yielded as a request)."""
         key = frozenset(scopes)
         with self._lock:
-            cached = self._tokens.get(key)
-        if cached is not None and cached.valid_until > self._clock():
-            return cached.value
+            cached = self._tokens.valid(key, self._clock())
+        if cached is not None:
+            return cached
         realm = self._checked_realm(challenge)
         if self.credentials is not None:
             # The token stands for the credentials: it must not travel in the clear either.
             self._refuse_plain_http(request.url, "a token obtained with the credentials")
             self._refuse_plain_http(realm, "the credentials")
-        token_request = self._token_request(realm, challenge.param("service"), scopes, request)
+        ask = self._token_request(realm, challenge.param("service"), scopes, request)
         started = self._clock()
-        response = yield _Step(token_request, is_token_request=True)
+        response = yield _Step(ask, is_token_request=True)
         token, lifetime = self._read_token_answer(response, realm)
-        early = min(EARLY_REFRESH, lifetime / 4)
         with self._lock:
-            self._tokens[key] = _Token(token, started + lifetime - early)
+            self._tokens.put(key, token, started=started, lifetime=lifetime)
         return token
 
     def _token_request(
         self, realm: httpx.URL, service: str | None, scopes: list[str], original: httpx.Request
     ) -> httpx.Request:
-        headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
-        user_agent = original.headers.get("User-Agent")
-        if user_agent:
-            headers["User-Agent"] = user_agent
         credentials = self.credentials  # resolves them, and the identity token they may hold
         with self._lock:
             refresh_token = self._refresh_token
-        if refresh_token:
-            # distribution oauth.md: POST form, one space-separated scope field.
-            form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID}
-            if service:
-                form["service"] = service
-            if scopes:
-                form["scope"] = " ".join(scopes)
-            return httpx.Request("POST", realm, headers=headers, data=form)
-        # distribution token.md: GET with one scope parameter per scope, Basic credentials if we have them.
-        params: list[tuple[str, str | int | float | bool | None]] = []
-        if service:
-            params.append(("service", service))
-        params.extend(("scope", scope) for scope in scopes)
-        if credentials is not None:
-            params.append(("account", credentials.username))
-            headers["Authorization"] = _basic(credentials)
-        return httpx.Request("GET", realm, headers=headers, params=params)
+        return token_request(
+            realm, service, scopes,
+            user_agent=original.headers.get("User-Agent"),
+            refresh_token=refresh_token,
+            account=credentials.username if credentials is not None else None,
+            authorization=_basic(credentials) if credentials is not None else None,
+        )
 
     def _read_token_answer(self, response: httpx.Response, realm: httpx.URL) -> tuple[str, float]:
-        shown = _display(realm)
-        status = response.status_code
-        if status in (401, 403):
-            detail = _error_detail(response)
+        if response.status_code in (401, 403):  # about the credentials: said as the registry's refusal
+            detail = error_detail(response)
             if self.credentials is None:
                 raise AuthError(
-                    f"unauthorized: authentication required: the token service {shown} refused anonymous "
-                    f"access{detail}",
+                    f"unauthorized: authentication required: the token service {display_url(realm)} refused "
+                    f"anonymous access{detail}",
                     hint=self._login_hint(),
                 )
             raise self._unauthorized(detail)
-        if 300 <= status < 400:
-            raise TokenServiceError(
-                f"token service {shown} answered HTTP {status} (a redirect); supplychain does not follow "
-                "redirects of token services"
-            )
-        if not response.is_success:
-            raise TokenServiceError(f"token service {shown} answered HTTP {status}{_error_detail(response)}")
-        try:
-            answer = loads_untrusted(response.content)
-        except JsonFormatError as exc:  # bad syntax or UTF-8, duplicate keys, wide numbers, deep nesting
-            raise TokenServiceError(f"token service {shown} answered with something that is not JSON") from exc
-        if not isinstance(answer, dict):
-            raise TokenServiceError(f"token service {shown} answered JSON that is not an object")
-        # "token" and "access_token" may both appear (token.md); "token" wins.
-        token = answer.get("token") or answer.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise TokenServiceError(f"token service {shown} answered without a token")
-        if not _TOKEN_CHARS.match(token):
-            raise TokenServiceError(f"token service {shown} answered a token with invalid characters")
-        expires_in = answer.get("expires_in")
-        lifetime = DEFAULT_TOKEN_LIFETIME
-        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
-            lifetime = float(expires_in)
-        refresh_token = answer.get("refresh_token")
-        if isinstance(refresh_token, str) and refresh_token and _TOKEN_CHARS.match(refresh_token):
+        answer = parse_token_answer(response, realm)
+        if answer.refresh_token is not None:
             with self._lock:
                 if self._refresh_token:  # oauth.md: the service may rotate the refresh token
-                    self._refresh_token = refresh_token
-        return token, lifetime
+                    self._refresh_token = answer.refresh_token
+        return answer.token, answer.lifetime
 
     # -- safety ----------------------------------------------------------------------------------------------
 
@@ -438,7 +372,7 @@ class RegistryAuth(httpx.Auth):
             realm = httpx.URL(raw)
         except httpx.InvalidURL as exc:
             raise MalformedChallengeError(f"the token realm of {self.registry} is not a URL: {raw!r}") from exc
-        shown = _display_raw(raw)
+        shown = display_raw(raw)
         hint = (
             "the registry pointed the client at a token service we will not call; if this is your own "
             "registry, serve its token service over HTTPS on a public DNS name or on the registry's own host"
@@ -539,15 +473,6 @@ def _basic(credentials: Credentials) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def _challenge_scopes(challenge: Challenge) -> list[str]:
-    """The challenge's ``scope``: one or more space-separated resource scopes (token.md "Requesting a Token")."""
-    raw = challenge.param("scope") or ""
-    seen: dict[str, None] = {}
-    for scope in raw.split():
-        seen.setdefault(scope, None)
-    return list(seen)
-
-
 def _request_key(request: httpx.Request) -> tuple[str, str]:
     """The repository (or path) a request acts on and the kind of access it needs."""
     path = request.url.path
@@ -563,36 +488,6 @@ def _request_key(request: httpx.Request) -> tuple[str, str]:
     return resource, access
 
 
-def _guess_scope(key: tuple[str, str]) -> tuple[str, str, frozenset[str]] | None:
-    """The resource scope distribution would ask for (registry/handlers/app.go ``appendAccessRecords``)."""
-    resource, access = key
-    if resource.startswith("/"):
-        return None  # not a repository path
-    actions = {"pull": {"pull"}, "push": {"pull", "push"}, "delete": {"delete"}}[access]
-    return "repository", resource, frozenset(actions)
-
-
-def _parse_scope(scope: str) -> tuple[str, str, frozenset[str]] | None:
-    """``type:name:actions`` (names may hold ``:``, e.g. a registry host with a port)."""
-    kind, sep, rest = scope.partition(":")
-    name, sep2, actions = rest.rpartition(":")
-    if not sep or not sep2 or not kind or not name:
-        return None
-    return kind, name, frozenset(a for a in actions.split(",") if a)
-
-
-def _covers(granted: frozenset[str], needed: tuple[str, str, frozenset[str]]) -> bool:
-    kind, name, actions = needed
-    for scope in granted:
-        parsed = _parse_scope(scope)
-        if parsed is None:
-            continue
-        g_kind, g_name, g_actions = parsed
-        if g_kind == kind and g_name == name and ("*" in g_actions or actions <= g_actions):
-            return True
-    return False
-
-
 def _has_replayable_body(request: httpx.Request) -> bool:
     """Whether the body is held in memory, so the request can be sent again after a 401."""
     try:
@@ -600,67 +495,3 @@ def _has_replayable_body(request: httpx.Request) -> bool:
     except httpx.RequestNotRead:
         return False
     return True
-
-
-def _display(url: httpx.URL) -> str:
-    """A URL for messages: no user info, no query (it may hold a refresh token or an account)."""
-    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
-
-
-def _display_raw(raw: str) -> str:
-    text = raw.split("?", 1)[0]
-    return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "...")
-
-
-def _error_detail(response: httpx.Response) -> str:
-    """`` (what the token service said)`` from its JSON error body, or ``""``."""
-    try:
-        answer = loads_untrusted(response.content)
-    except JsonFormatError:
-        return ""
-    said: object = None
-    if isinstance(answer, dict):
-        errors = answer.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            said = errors[0].get("message") or errors[0].get("code")
-        said = said or answer.get("details") or answer.get("error_description") or answer.get("error")
-    if not isinstance(said, str) or not said:
-        return ""
-    line = " ".join("".join(c if c.isprintable() else " " for c in said).split())
-    return f" ({line if len(line) <= _MAX_SHOWN else line[:_MAX_SHOWN] + '...'})"
-
-
-def _too_large() -> TokenServiceError:
-    return TokenServiceError(f"the token service's answer exceeds {MAX_TOKEN_RESPONSE_BYTES // 1024} KiB")
-
-
-class _CappedStream(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, limit: int) -> None:
-        self._inner = inner
-        self._limit = limit
-
-    def __iter__(self) -> Iterator[bytes]:
-        seen = 0
-        for chunk in self._inner:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise _too_large()
-            yield chunk
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-def _declared_too_large(response: httpx.Response) -> bool:
-    declared = response.headers.get("Content-Length", "")
-    return declared.isdigit() and int(declared) > MAX_TOKEN_RESPONSE_BYTES
-
-
-def _read_capped(response: httpx.Response) -> None:
-    """Read a token answer, refusing more than ``MAX_TOKEN_RESPONSE_BYTES`` (raw; we ask for no compression)."""
-    if _declared_too_large(response):
-        raise _too_large()
-    if isinstance(response.stream, httpx.SyncByteStream):
-        response.stream = _CappedStream(response.stream, MAX_TOKEN_RESPONSE_BYTES)
-    if len(response.read()) > MAX_TOKEN_RESPONSE_BYTES:
-        raise _too_large()

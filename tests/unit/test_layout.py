@@ -27,6 +27,7 @@ from supplychain.layout import (
     NotALayoutError,
     OciLayout,
 )
+from supplychain.layout.index import IndexView
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import (
     EMPTY_DESCRIPTOR,
@@ -153,6 +154,41 @@ def test_missing_index_json(layout: OciLayout):
     (layout.path / "index.json").unlink()
     with pytest.raises(CorruptLayoutError, match=r"no index\.json"):
         OciLayout(layout.path)
+
+
+# Two readers of one document must not disagree (issue 9: every untrusted JSON reader goes through strictjson):
+# a duplicate key that Python's json.loads would resolve last-wins, an integer past int64/uint64.
+_NOT_STRICT = [
+    pytest.param(b'{"schemaVersion":2,"manifests":[],"manifests":[]}', "duplicate JSON key 'manifests'",
+                 id="duplicate-key"),
+    pytest.param(b'{"schemaVersion":2,"manifests":[],"size":' + b"9" * 30 + b"}", "30 digits", id="huge-number"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), _NOT_STRICT)
+def test_index_json_that_is_not_strict_json_is_refused_on_open_and_before_a_write(
+    layout: OciLayout, content: bytes, message: str
+):
+    opened = OciLayout(layout.path)
+    image = _image(opened, "after")
+    (layout.path / "index.json").write_bytes(content)
+    with pytest.raises(CorruptLayoutError, match=message) as info:
+        OciLayout(layout.path)
+    assert info.value.exit_code == ExitCode.INVALID_INPUT and info.value.hint
+    with pytest.raises(CorruptLayoutError, match=message) as info:
+        opened.put_manifest(image, tag="v1")  # the transaction reads the file again, under the lock
+    assert info.value.exit_code == ExitCode.INVALID_INPUT and info.value.hint
+    assert (layout.path / "index.json").read_bytes() == content  # refused, not rewritten
+
+
+@pytest.mark.parametrize(("content", "message"), _NOT_STRICT)
+def test_the_private_copy_a_transaction_changes_is_parsed_strictly(content: bytes, message: str):
+    """``IndexView.private_copy`` re-parses the view's bytes to get a copy to change: strictly too, so the copy
+    can never say what the validated view did not (it parsed them with plain ``json.loads``)."""
+    view = IndexView(None, content, {"schemaVersion": 2, "manifests": []}, ())
+    with pytest.raises(CorruptLayoutError, match=message) as info:
+        view.private_copy()
+    assert info.value.exit_code == ExitCode.INVALID_INPUT
 
 
 # -- blobs -------------------------------------------------------------------------------------------------
@@ -781,7 +817,7 @@ def test_only_stale_unheld_temp_files_of_ours_are_swept(layout: OciLayout):
     for path in (stale, held, foreign):
         _age(path)
     with open(held, "rb") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as _write_atomic holds it while writing
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # as LayoutDirectory.write_atomic holds it while writing
         layout.put_manifest(_image(layout, "a"), tag="v1")
         assert held.exists()
     assert not stale.exists()

@@ -18,14 +18,10 @@ import pytest
 
 from supplychain.errors import AuthError, ConfigurationError, ExitCode, UnsafeRequestError
 from supplychain.registry.address import IPAddress
-from supplychain.registry.auth import (
-    CLIENT_ID,
-    MAX_TOKEN_RESPONSE_BYTES,
-    RegistryAuth,
-    TokenServiceError,
-)
+from supplychain.registry.auth import RegistryAuth
 from supplychain.registry.challenge import MalformedChallengeError
 from supplychain.registry.credentials import Credentials
+from supplychain.registry.token import CLIENT_ID, MAX_TOKEN_RESPONSE_BYTES, TokenServiceError
 
 REGISTRY = "registry.example.com"
 BASE = f"https://{REGISTRY}"
