@@ -1,6 +1,6 @@
 """The one place an ``httpx.Client`` is built: the TLS context (``tls``), per-request proxy selection (``proxy``),
-timeouts, a User-Agent, the request log (``log``), and no automatic redirects (the registry client follows them
-itself so that credentials never cross origins)."""
+timeouts, a User-Agent, the request log (``log.RequestLog`` around the network), and no automatic redirects (the
+registry client follows them itself so that credentials never cross origins)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 
 from supplychain import __version__
 from supplychain.config import Settings
-from supplychain.transport.log import log_request, log_response
+from supplychain.transport.log import RequestLog
 from supplychain.transport.proxy import ProxySelectingTransport
 from supplychain.transport.tls import ssl_context
 
@@ -31,8 +31,7 @@ def build_client(
         timeout=httpx.Timeout(settings.timeout),
         headers={"User-Agent": user_agent(settings)},
         follow_redirects=False,
-        event_hooks={"request": [log_request], "response": [log_response]},
-        transport=transport if transport is not None else ProxySelectingTransport(settings, context),
+        transport=RequestLog(transport if transport is not None else ProxySelectingTransport(settings, context)),
     )
 
 
