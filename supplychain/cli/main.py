@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -88,7 +89,9 @@ _SHORT_HELP = {
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="supplychain")
-@click.option("--debug", is_flag=True, help="Show tracebacks (anywhere on the line, or SUPPLYCHAIN_DEBUG=1).")
+@click.option("--debug", is_flag=True,
+              help="Show tracebacks and log each HTTP request, credentials redacted, on stderr (anywhere on the line, "
+              "or SUPPLYCHAIN_DEBUG=1).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Inspect, copy, sign and verify OCI images, in registries or OCI layouts on disk; run and check a
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn every error into one line on stderr and an exit code."""
     args, debug = _debug_flag(sys.argv[1:] if argv is None else argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    stop_debug_log = _start_debug_log() if debug else None
     try:
         result: Any = cli.main(args=args, prog_name="supplychain", standalone_mode=False)
     except SupplyChainError as exc:
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.INTERNAL))
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if stop_debug_log is not None:
+            stop_debug_log()
     sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -173,6 +179,38 @@ def _debug_flag(args: list[str]) -> tuple[list[str], bool]:
     debug = "--debug" in args[:end] or os.environ.get("SUPPLYCHAIN_DEBUG", "").lower() in {"1", "true", "yes"}
     rest = [a for a in args[:end] if a != "--debug"] + args[end:]
     return (["--debug", *rest] if debug else rest), debug
+
+
+def _start_debug_log() -> Callable[[], None]:
+    """``--debug``: the library's log records on stderr, DEBUG included, one escaped line each. Among them the
+    request log (``supplychain.transport.log``: a line per HTTP request and response, credentials redacted
+    there), retries and fallbacks. Returns the function that takes the handler away again (``main`` runs more than
+    once in one process under tests). Without ``--debug`` nothing is attached: DEBUG records go nowhere, and
+    warnings reach stderr through :data:`logging.lastResort` as before."""
+    import logging
+
+    from supplychain.report.text import escape
+
+    class StderrHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                line = f"{record.levelname.lower()}: {escape(' '.join(self.format(record).split()))}"
+            except Exception:  # noqa: BLE001 - logging's contract: a broken record is reported, never raised
+                self.handleError(record)
+                return
+            click.echo(line, err=True)  # sys.stderr as it is now, not as it was when the handler was made
+
+    logger = logging.getLogger("supplychain")
+    handler = StderrHandler(logging.DEBUG)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+    def stop() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return stop
 
 
 # The hint for an error raised without one (every raise site should give one: tests/unit/cli/test_errors.py).

@@ -133,6 +133,7 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     server_logger = logging.getLogger("supplychain.tlog.server")
     server_logger.addHandler(handler)
     server_logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    server_logger.propagate = False  # its own lines, not once more through --debug's handler on "supplychain"
     log = LocalLog(open_log_directory(directory)).start()
     stop = threading.Event()
     previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
@@ -146,6 +147,7 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
         for number, action in previous.items():
             signal.signal(number, action)
         server_logger.removeHandler(handler)
+        server_logger.propagate = True
     click.echo("stopped", err=True)
 
 

@@ -63,6 +63,7 @@ class TokenRequestRecord:
     subject: str
     scopes: tuple[str, ...]
     status: int
+    token: str = ""  # the access token issued ("" when refused): tests look for it where it must not be
 
 
 @dataclass
@@ -169,12 +170,12 @@ class TokenIssuer:
         if error is None and service != self.service:
             error = (400, "unknown service")
         status = error[0] if error else 200
+        token = self._token(subject, scopes) if error is None else ""
         with self._lock:
-            self.records.append(TokenRequestRecord(method, grant, subject, scopes, status))
+            self.records.append(TokenRequestRecord(method, grant, subject, scopes, status, token))
         if error is not None:
             self._answer(handler, error[0], {"errors": [{"code": "UNAUTHORIZED", "message": error[1]}]})
             return
-        token = self._token(subject, scopes)
         if method == "GET":
             body = {"token": token, "expires_in": self.expires_in, "issued_at": _now_iso()}
         else:  # OAuth2 answers use access_token

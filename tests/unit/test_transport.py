@@ -18,14 +18,13 @@ from supplychain.transport import (
     allows_plain_http,
     build_client,
     is_loopback,
-    is_replayable,
     map_transport_error,
-    parse_retry_after,
     redact_url,
     send,
     split_host,
     ssl_context,
 )
+from supplychain.transport.retry import is_replayable, parse_retry_after
 from tests.support.tlsca import make_certificates
 
 HOST = "registry.test"

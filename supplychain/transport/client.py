@@ -1,0 +1,40 @@
+"""The one place an ``httpx.Client`` is built: the TLS context (``tls``), per-request proxy selection (``proxy``),
+timeouts, a User-Agent, the request log (``log.RequestLog`` around the network), and no automatic redirects (the
+registry client follows them itself so that credentials never cross origins)."""
+
+from __future__ import annotations
+
+import httpx
+
+from supplychain import __version__
+from supplychain.config import Settings
+from supplychain.transport.log import RequestLog
+from supplychain.transport.proxy import ProxySelectingTransport
+from supplychain.transport.tls import ssl_context
+
+
+def build_client(
+    settings: Settings, host: str, *, insecure: bool, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An ``httpx.Client`` for talking to ``host`` (``host[:port]``) with the TLS, timeout and logging policy.
+
+    ``insecure`` turns TLS verification off; pass ``is_insecure(host, settings)``, nothing looser.
+    Redirects are not followed here: the registry client follows them itself and drops credentials when
+    a redirect leaves the registry's origin. ``transport`` replaces the network (tests pass an
+    ``httpx.MockTransport``; the TLS context is then unused). Proxies come from ``settings`` only
+    (``proxy_for``), never from httpx's own reading of the environment.
+    """
+    context = ssl_context(settings, host, insecure=insecure)
+    return httpx.Client(
+        verify=context,
+        trust_env=False,
+        timeout=httpx.Timeout(settings.timeout),
+        headers={"User-Agent": user_agent(settings)},
+        follow_redirects=False,
+        transport=RequestLog(transport if transport is not None else ProxySelectingTransport(settings, context)),
+    )
+
+
+def user_agent(settings: Settings) -> str:
+    """``supplychain/<version> (python-httpx/<version>)`` (the product name from ``settings.user_agent``)."""
+    return f"{settings.user_agent}/{__version__} (python-httpx/{httpx.__version__})"
