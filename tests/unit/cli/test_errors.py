@@ -56,7 +56,7 @@ def _error_class(module: object, call: ast.Call) -> type[SupplyChainError] | Non
 
 
 # Raised by the HTTP server's handlers and answered on the connection, never printed by the CLI.
-_NOT_PRINTED = {"supplychain.tlog.server.http.ApiError", "supplychain.httpserver.route.HttpError"}
+_NOT_PRINTED = {"supplychain.httpserver.route.HttpError"}
 
 
 def _hintless_raises() -> list[str]:
