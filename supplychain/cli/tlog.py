@@ -15,9 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,6 +121,7 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     Examples:
       supplychain tlog serve --dir ./log --addr 127.0.0.1:3000
     """
+    from supplychain.httpserver.server import stop_on_signals
     from supplychain.tlog.server.directory import open_log_directory
     from supplychain.tlog.server.http import serve
     from supplychain.tlog.server.log import LocalLog
@@ -135,17 +134,14 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     server_logger.setLevel(logging.WARNING if quiet else logging.INFO)
     server_logger.propagate = False  # its own lines, not once more through --debug's handler on "supplychain"
     log = LocalLog(open_log_directory(directory)).start()
-    stop = threading.Event()
-    previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGTERM, signal.SIGINT)}
 
     def ready(url: str) -> None:
         click.echo(f"serving {log.origin!r} ({log.size} entries) at {url}", err=True)
 
     try:
-        serve(log, host, port, stop, ready=ready)
+        with stop_on_signals() as stop:
+            serve(log, host, port, stop, ready=ready)
     finally:
-        for number, action in previous.items():
-            signal.signal(number, action)
         server_logger.removeHandler(handler)
         server_logger.propagate = True
     click.echo("stopped", err=True)

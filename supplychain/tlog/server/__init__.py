@@ -4,7 +4,8 @@
 * ``storage``: the SQLite store (WAL, ``synchronous=FULL``): entries, their SETs and the search index;
 * ``log``: ``LocalLog``, the append path with group commit, the in-memory Merkle tree rebuilt at start, signed
   checkpoints, inclusion and consistency proofs;
-* ``http``: the Rekor v1 REST API subset over ``http.server``, request logging, clean stop.
+* ``http``: the Rekor v1 REST API subset, as routes of the generic ``supplychain.httpserver``; ``serve``, which
+  closes the log cleanly when the server stops.
 
 Import the submodules; this package stays empty so that importing it costs nothing.
 """

@@ -55,8 +55,8 @@ def _error_class(module: object, call: ast.Call) -> type[SupplyChainError] | Non
     return found if isinstance(found, type) and issubclass(found, SupplyChainError) else None
 
 
-# Raised and caught inside one module, never printed by the CLI: the local log server's HTTP error answers.
-_NOT_PRINTED = {"supplychain.tlog.server.http.ApiError"}
+# Raised by the HTTP server's handlers and answered on the connection, never printed by the CLI.
+_NOT_PRINTED = {"supplychain.httpserver.route.HttpError"}
 
 
 def _hintless_raises() -> list[str]:

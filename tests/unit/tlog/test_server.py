@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from supplychain.tlog.server.directory import init_log_directory
 from supplychain.tlog.server.http import MAX_BODY_BYTES, RekorHttpServer, serve
 from supplychain.tlog.server.log import LocalLog
 from supplychain.tlog.server.storage import LogStorage, StoredEntry
+from tests.support.http import chunked, json_answer, raw_request
 from tests.support.tlog import InProcessLog, Signer
 
 ENTRIES = "/api/v1/log/entries"
@@ -83,47 +83,9 @@ def test_forged_signature_is_400(http: httpx.Client) -> None:
     assert response.status_code == 400 and "does not verify" in response.json()["message"]
 
 
-def raw_request(url: str, request: bytes, *, timeout: float = 10) -> bytes:
-    """Send raw bytes on a fresh connection; return everything the server sends until it closes or goes quiet."""
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
-        sock.sendall(request)
-        received = b""
-        try:
-            while chunk := sock.recv(65536):
-                received += chunk
-                if b"\r\n\r\n" in received and _complete(received):
-                    break
-        except TimeoutError:
-            pass
-        return received
-
-
-def _complete(answer: bytes) -> bool:
-    head, _, body = answer.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            return len(body) >= int(line.split(b":")[1])
-    return True
-
-
-def json_answer(answer: bytes) -> tuple[int, dict[str, str], Any]:
-    head, _, body = answer.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode().split("\r\n")
-    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
-    assert headers["content-type"] == "application/json", answer
-    return int(status_line.split()[1]), headers, json.loads(body)
-
-
 def test_body_without_length_is_refused(rekor: InProcessLog) -> None:
     answer = raw_request(rekor.url, b"POST /api/v1/log/entries HTTP/1.1\r\nHost: x\r\n\r\n")
     assert json_answer(answer)[0] == 411
-
-
-def chunked(payload: bytes, size: int = 1000) -> Iterator[bytes]:
-    """Content httpx sends with Transfer-Encoding: chunked (an iterator has no length)."""
-    for start in range(0, len(payload), size):
-        yield payload[start : start + size]
 
 
 def test_chunked_bodies_are_read(http: httpx.Client) -> None:
