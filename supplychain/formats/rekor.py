@@ -84,6 +84,7 @@ __all__ = [
     "EntryFormatError",
     "EntryKindError",
     "EntryRecord",
+    "HashAlgorithm",
     "HashedRekord",
     "IntotoRecord",
     "IntotoSignature",
