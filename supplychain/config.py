@@ -21,6 +21,18 @@ from supplychain.limits import (
     MAX_SIGNATURE_BYTES,
 )
 
+__all__ = [
+    "DEFAULT_OIDC_CLIENT_ID",
+    "DEFAULT_OIDC_ISSUER",
+    "ENV_PREFIX",
+    "ID_TOKEN_ENV",
+    "PASSWORD_ENV_VARS",
+    "REKOR_URL_ENV",
+    "Settings",
+    "load_settings",
+    "password_sources",
+]
+
 ENV_PREFIX = "SUPPLYCHAIN_"
 # Where a private key's password may come from, in order (cosign reads COSIGN_PASSWORD).
 PASSWORD_ENV_VARS = ("SUPPLYCHAIN_PASSWORD", "COSIGN_PASSWORD")

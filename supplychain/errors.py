@@ -12,6 +12,27 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+__all__ = [
+    "AuthError",
+    "ConfigurationError",
+    "DigestMismatchError",
+    "ExitCode",
+    "IntegrityError",
+    "InvalidDigestError",
+    "InvalidInputError",
+    "InvalidManifestError",
+    "InvalidReferenceError",
+    "NotFoundError",
+    "RegistryError",
+    "SizeLimitError",
+    "SupplyChainError",
+    "TLSError",
+    "UnavailableError",
+    "UnsafeRequestError",
+    "UnsupportedMediaTypeError",
+    "VerificationError",
+]
+
 
 class ExitCode(IntEnum):
     """Process exit status, published in the README (keep both in step)."""

@@ -21,6 +21,26 @@ from dataclasses import dataclass, replace
 from supplychain.digest import Digest
 from supplychain.errors import InvalidDigestError, InvalidReferenceError
 
+__all__ = [
+    "DEFAULT_TAG",
+    "DOCKER_HUB",
+    "DOCKER_HUB_API",
+    "MAX_NAME_LENGTH",
+    "MAX_PORT",
+    "REF_NAME_PATTERN",
+    "TAG_HINT",
+    "AnyReference",
+    "ImageReference",
+    "LayoutReference",
+    "is_path_component",
+    "is_ref_name",
+    "is_repository_path",
+    "is_tag",
+    "parse_image_reference",
+    "parse_layout_reference",
+    "parse_reference",
+]
+
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
 _LEGACY_HUB_NAMES = {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}

@@ -18,6 +18,8 @@ from supplychain.reference import AnyReference, LayoutReference
 if TYPE_CHECKING:
     from supplychain.registry import RegistryPool
 
+__all__ = ["open_destination", "open_store"]
+
 logger = logging.getLogger(__name__)
 
 

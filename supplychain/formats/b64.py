@@ -23,3 +23,6 @@ def decode_canonical(text: str) -> bytes:
     if base64.b64encode(raw).decode() != text:
         raise NonCanonicalBase64Error(f"non-canonical base64 {text[:64]!r}")
     return raw
+
+
+__all__ = ["NonCanonicalBase64Error", "decode_canonical"]

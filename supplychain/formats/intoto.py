@@ -139,6 +139,7 @@ def subject_digests(payload: bytes) -> list[str]:
 
 __all__ = [
     "COSIGN_SIGN_PREDICATE",
+    "MAX_INDEXED_SUBJECTS",
     "STATEMENT_V01",
     "STATEMENT_V1",
     "Statement",

@@ -85,6 +85,7 @@ __all__ = [
     "EntryFormatError",
     "EntryKindError",
     "EntryRecord",
+    "HashAlgorithm",
     "HashedRekord",
     "IntotoRecord",
     "IntotoSignature",

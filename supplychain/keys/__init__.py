@@ -14,59 +14,64 @@ The library never prompts: passwords are parameters (``bytes`` or ``str``, empty
 
 from __future__ import annotations
 
-from supplychain.keys.encrypted import (
-    COSIGN_PRIVATE_KEY_LABEL,
-    SIGSTORE_PRIVATE_KEY_LABEL,
-    EncryptedLabel,
-    Password,
-    decrypt_private_key,
-    encrypt_private_key,
-    is_encrypted_private_key,
-    load_private_key,
-)
-from supplychain.keys.envelope import (
-    ACCEPTED_SCRYPT_PARAMS,
-    SCRYPT_LEGACY,
-    SCRYPT_OWASP,
-    SCRYPT_STANDARD,
-    ScryptParams,
-)
-from supplychain.keys.error import (
-    InvalidKeyError,
-    KeyExistsError,
-    KeyFileError,
-    UnsupportedKeyError,
-    WrongPasswordError,
-)
-from supplychain.keys.file import (
-    KeyPairFiles,
-    ensure_key_pair_absent,
-    key_pair_paths,
-    key_source,
-    named_key_error,
-    read_key,
-    read_key_file,
-    read_private_key,
-    read_public_key,
-    write_key_pair,
-    write_public_key,
-)
-from supplychain.keys.key import (
-    DEFAULT_ALGORITHM,
-    HashName,
-    KeyAlgorithm,
-    KeyPair,
-    PrivateKey,
-    PublicKey,
-    generate_key_pair,
-    load_private_key_der,
-    load_private_key_pem,
-    load_public_key_der,
-    load_public_key_pem,
-    sign,
-    verify,
-    verify_digest,
-)
+from typing import TYPE_CHECKING
+
+from supplychain.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from supplychain.keys.encrypted import (
+        COSIGN_PRIVATE_KEY_LABEL,
+        SIGSTORE_PRIVATE_KEY_LABEL,
+        EncryptedLabel,
+        Password,
+        decrypt_private_key,
+        encrypt_private_key,
+        is_encrypted_private_key,
+        load_private_key,
+    )
+    from supplychain.keys.envelope import (
+        ACCEPTED_SCRYPT_PARAMS,
+        SCRYPT_LEGACY,
+        SCRYPT_OWASP,
+        SCRYPT_STANDARD,
+        ScryptParams,
+    )
+    from supplychain.keys.error import (
+        InvalidKeyError,
+        KeyExistsError,
+        KeyFileError,
+        UnsupportedKeyError,
+        WrongPasswordError,
+    )
+    from supplychain.keys.file import (
+        KeyPairFiles,
+        ensure_key_pair_absent,
+        key_pair_paths,
+        key_source,
+        named_key_error,
+        read_key,
+        read_key_file,
+        read_private_key,
+        read_public_key,
+        write_key_pair,
+        write_public_key,
+    )
+    from supplychain.keys.key import (
+        DEFAULT_ALGORITHM,
+        HashName,
+        KeyAlgorithm,
+        KeyPair,
+        PrivateKey,
+        PublicKey,
+        generate_key_pair,
+        load_private_key_der,
+        load_private_key_pem,
+        load_public_key_der,
+        load_public_key_pem,
+        sign,
+        verify,
+        verify_digest,
+    )
 
 __all__ = [
     "ACCEPTED_SCRYPT_PARAMS",
@@ -113,3 +118,27 @@ __all__ = [
     "write_key_pair",
     "write_public_key",
 ]
+
+# mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, {
+        "supplychain.keys.encrypted": (
+            "COSIGN_PRIVATE_KEY_LABEL", "SIGSTORE_PRIVATE_KEY_LABEL", "EncryptedLabel", "Password",
+            "decrypt_private_key", "encrypt_private_key", "is_encrypted_private_key", "load_private_key",
+        ),
+        "supplychain.keys.envelope": (
+            "ACCEPTED_SCRYPT_PARAMS", "SCRYPT_LEGACY", "SCRYPT_OWASP", "SCRYPT_STANDARD", "ScryptParams",
+        ),
+        "supplychain.keys.error": (
+            "InvalidKeyError", "KeyExistsError", "KeyFileError", "UnsupportedKeyError", "WrongPasswordError",
+        ),
+        "supplychain.keys.file": (
+            "KeyPairFiles", "ensure_key_pair_absent", "key_pair_paths", "key_source", "named_key_error", "read_key",
+            "read_key_file", "read_private_key", "read_public_key", "write_key_pair", "write_public_key",
+        ),
+        "supplychain.keys.key": (
+            "DEFAULT_ALGORITHM", "HashName", "KeyAlgorithm", "KeyPair", "PrivateKey", "PublicKey",
+            "generate_key_pair", "load_private_key_der", "load_private_key_pem", "load_public_key_der",
+            "load_public_key_pem", "sign", "verify", "verify_digest",
+        ),
+    })

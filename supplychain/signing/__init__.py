@@ -14,20 +14,20 @@
 
 from __future__ import annotations
 
-from supplychain.signing.error import (
-    InvalidAnnotationError,
-    ReferenceNameError,
-    SignatureTagError,
-    SignatureWriteError,
-)
-from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
-from supplychain.signing.signer import (
-    SignatureFormat,
-    SignedImage,
-    SignResult,
-    sign_image,
-)
-from supplychain.signing.transparency import TlogUploadError, open_signing_log
+from typing import TYPE_CHECKING
+
+from supplychain.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from supplychain.signing.error import (
+        InvalidAnnotationError,
+        ReferenceNameError,
+        SignatureTagError,
+        SignatureWriteError,
+    )
+    from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
+    from supplychain.signing.signer import SignatureFormat, SignedImage, SignResult, sign_image
+    from supplychain.signing.transparency import TlogUploadError, open_signing_log
 
 __all__ = [
     "InvalidAnnotationError",
@@ -44,3 +44,14 @@ __all__ = [
     "parse_annotations",
     "sign_image",
 ]
+
+# mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, {
+        "supplychain.signing.error": (
+            "InvalidAnnotationError", "ReferenceNameError", "SignatureTagError", "SignatureWriteError",
+        ),
+        "supplychain.signing.identity": ("check_reference_name", "cosign_reference_name", "parse_annotations"),
+        "supplychain.signing.signer": ("SignResult", "SignatureFormat", "SignedImage", "sign_image"),
+        "supplychain.signing.transparency": ("TlogUploadError", "open_signing_log"),
+    })

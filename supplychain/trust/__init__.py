@@ -7,5 +7,72 @@
 - ``certificate``: PEM files of CA certificates of one's own (BYO PKI);
 - ``window``: validity windows; ``error``: the errors.
 
-Import from the submodules (``supplychain.trust.root``...): this package stays light.
+The names below are the package's public API (``from supplychain.trust import TrustedRoot``); importing the
+package stays light: each submodule loads when one of its names is first used (``supplychain.lazy``).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from supplychain.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from supplychain.trust.certificate import load_certificates
+    from supplychain.trust.error import (
+        CertificateError,
+        KeyValidityError,
+        LogEntryError,
+        NoLogKeyError,
+        TrustedRootError,
+        UnknownLogError,
+    )
+    from supplychain.trust.keyring import PUBLIC_GOOD_URL, LogKeyring, TrustedLog, public_key_keyring, read_public_key
+    from supplychain.trust.root import (
+        TRUSTED_ROOT_MEDIA_TYPE,
+        CertificateAuthority,
+        SigstoreInstance,
+        TrustedRoot,
+        load_trusted_root,
+        read_trusted_root,
+        select_keyring,
+    )
+
+__all__ = [
+    "PUBLIC_GOOD_URL",
+    "TRUSTED_ROOT_MEDIA_TYPE",
+    "CertificateAuthority",
+    "CertificateError",
+    "KeyValidityError",
+    "LogEntryError",
+    "LogKeyring",
+    "NoLogKeyError",
+    "SigstoreInstance",
+    "TrustedLog",
+    "TrustedRoot",
+    "TrustedRootError",
+    "UnknownLogError",
+    "load_certificates",
+    "load_trusted_root",
+    "public_key_keyring",
+    "read_public_key",
+    "read_trusted_root",
+    "select_keyring",
+]
+
+# mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, {
+        "supplychain.trust.certificate": ("load_certificates",),
+        "supplychain.trust.error": (
+            "CertificateError", "KeyValidityError", "LogEntryError", "NoLogKeyError", "TrustedRootError",
+            "UnknownLogError",
+        ),
+        "supplychain.trust.keyring": (
+            "PUBLIC_GOOD_URL", "LogKeyring", "TrustedLog", "public_key_keyring", "read_public_key",
+        ),
+        "supplychain.trust.root": (
+            "TRUSTED_ROOT_MEDIA_TYPE", "CertificateAuthority", "SigstoreInstance", "TrustedRoot", "load_trusted_root",
+            "read_trusted_root", "select_keyring",
+        ),
+    })

@@ -15,41 +15,40 @@ evidence (row 8: store-agnostic).
 
 from __future__ import annotations
 
-from supplychain.limits import DEFAULT_MAX_SIGNATURES
-from supplychain.verify.certificate import CertificateCheck, CertificatePolicy
-from supplychain.verify.check import (
-    AnnotationCheck,
-    CheckContext,
-    Claims,
-    ClaimsCheck,
-    EvidenceCheck,
-    ReferenceCheck,
-    Signer,
-)
-from supplychain.verify.error import SetupProblem, VerifySetupError
-from supplychain.verify.evidence import (
-    Evidence,
-    Limits,
-    PayloadKind,
-    SignatureEvidence,
-    gather_evidence,
-)
-from supplychain.verify.policy import TlogPolicy, VerifyPolicy, VerifyRequest, build_verify_policy, target_repository
-from supplychain.verify.result import (
-    CheckName,
-    CheckOutcome,
-    EvidenceSource,
-    SignatureOutcome,
-    VerificationResult,
-)
-from supplychain.verify.transparency import TransparencyLogCheck
-from supplychain.verify.verifier import (
-    TLOG_IGNORED_WARNING,
-    Verifier,
-    VerifyTarget,
-    check_descriptions,
-    verify_image,
-)
+from typing import TYPE_CHECKING
+
+from supplychain.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from supplychain.limits import DEFAULT_MAX_SIGNATURES
+    from supplychain.verify.certificate import CertificateCheck, CertificatePolicy
+    from supplychain.verify.check import (
+        AnnotationCheck,
+        CheckContext,
+        Claims,
+        ClaimsCheck,
+        EvidenceCheck,
+        ReferenceCheck,
+        Signer,
+    )
+    from supplychain.verify.error import SetupProblem, VerifySetupError
+    from supplychain.verify.evidence import Evidence, Limits, PayloadKind, SignatureEvidence, gather_evidence
+    from supplychain.verify.policy import (
+        TlogPolicy,
+        VerifyPolicy,
+        VerifyRequest,
+        build_verify_policy,
+        target_repository,
+    )
+    from supplychain.verify.result import CheckName, CheckOutcome, EvidenceSource, SignatureOutcome, VerificationResult
+    from supplychain.verify.transparency import TransparencyLogCheck
+    from supplychain.verify.verifier import (
+        TLOG_IGNORED_WARNING,
+        Verifier,
+        VerifyTarget,
+        check_descriptions,
+        verify_image,
+    )
 
 __all__ = [
     "DEFAULT_MAX_SIGNATURES",
@@ -86,3 +85,25 @@ __all__ = [
     "target_repository",
     "verify_image",
 ]
+
+# mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_exports(__name__, {
+        "supplychain.limits": ("DEFAULT_MAX_SIGNATURES",),
+        "supplychain.verify.certificate": ("CertificateCheck", "CertificatePolicy"),
+        "supplychain.verify.check": (
+            "AnnotationCheck", "CheckContext", "Claims", "ClaimsCheck", "EvidenceCheck", "ReferenceCheck", "Signer",
+        ),
+        "supplychain.verify.error": ("SetupProblem", "VerifySetupError"),
+        "supplychain.verify.evidence": ("Evidence", "Limits", "PayloadKind", "SignatureEvidence", "gather_evidence"),
+        "supplychain.verify.policy": (
+            "TlogPolicy", "VerifyPolicy", "VerifyRequest", "build_verify_policy", "target_repository",
+        ),
+        "supplychain.verify.result": (
+            "CheckName", "CheckOutcome", "EvidenceSource", "SignatureOutcome", "VerificationResult",
+        ),
+        "supplychain.verify.transparency": ("TransparencyLogCheck",),
+        "supplychain.verify.verifier": (
+            "TLOG_IGNORED_WARNING", "Verifier", "VerifyTarget", "check_descriptions", "verify_image",
+        ),
+    })

@@ -8,31 +8,21 @@ JSON snapshot is a change of the documented output.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.snapshot import compare_snapshot
+
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-UPDATE_ENV = "SUPPLYCHAIN_UPDATE_SNAPSHOTS"
 
 Snapshot = Callable[[str, str], None]
 
 
 def _compare(name: str, text: str) -> None:
-    path = SNAPSHOTS / name
-    if os.environ.get(UPDATE_ENV) == "1":
-        path.write_bytes(text.encode("utf-8"))
-        return
-    if not path.exists():
-        pytest.fail(f"no snapshot {path}: create it with {UPDATE_ENV}=1 python3 -m pytest tests/unit/report")
-    expected = path.read_bytes().decode("utf-8")
-    if text != expected:
-        pytest.fail(f"rendered output differs from the snapshot {path}:\n--- snapshot\n{expected}\n"
-                    f"--- rendered\n{text}\n"
-                    f"If the change is intended, regenerate with {UPDATE_ENV}=1 python3 -m pytest tests/unit/report "
-                    "and review the diff (JSON snapshots are documented output: docs/output.md).")
+    compare_snapshot(SNAPSHOTS / name, text, tests="tests/unit/report",
+                     note=" (JSON snapshots are documented output: docs/output.md)")
 
 
 @pytest.fixture
