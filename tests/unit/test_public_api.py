@@ -27,7 +27,8 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
 LAZY_PACKAGES = ("keys", "signing", "verify", "trust", "oci", "formats")
 FORMATS = ("b64", "bundle", "dsse", "error", "gojson", "intoto", "rekor", "strictjson")
 PUBLIC = tuple(sorted(
-    [f"supplychain.{name}" for name in (*LAZY_PACKAGES, "store", "errors", "reference", "config", "registry", "layout", "transport")]
+    [f"supplychain.{name}" for name in
+     (*LAZY_PACKAGES, "store", "errors", "reference", "config", "registry", "layout", "transport")]
     + [f"supplychain.formats.{name}" for name in FORMATS]
 ))
 HEAVY = ("httpx", "pydantic", "cryptography", "nacl", "sqlite3", "rich", "click")
