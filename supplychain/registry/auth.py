@@ -88,6 +88,10 @@ _REPOSITORY_PATH = re.compile(
 )
 
 
+TOKEN_WAIT = 30.0
+"""Seconds a request waits for another's token fetch for the same scope before it asks the service itself."""
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """An RFC 6454 origin: scheme, host and port (the default port filled in)."""
@@ -171,6 +175,7 @@ class RegistryAuth(httpx.Auth):
             raise ConfigurationError(f"invalid registry address {registry!r}", hint="give the registry as host[:port]")
         self._lock = threading.Lock()
         self._tokens = TokenCache()
+        self._fetching: dict[frozenset[str], threading.Lock] = {}  # one token fetch per scope at a time
         # (repository or path, pull|push|delete) -> the Bearer challenge the registry sent for it last time.
         self._learned: dict[tuple[str, str], Challenge] = {}
         self._use_basic = False
@@ -311,12 +316,32 @@ class RegistryAuth(httpx.Auth):
     def _bearer_token(
         self, challenge: Challenge, scopes: list[str], request: httpx.Request
     ) -> Generator[_Step, httpx.Response, str]:
-        """A token for ``scopes``: from the cache, else from the token service (yielded as a request)."""
+        """A token for ``scopes``: from the cache, else from the token service (yielded as a request).
+
+        One fetch per scope at a time: concurrent requests that all met the same challenge (the first images of a
+        ``verify`` of several) wait for the first one's token instead of each asking the token service. The wait
+        is bounded (``TOKEN_WAIT``): a fetch that hangs delays the others, never blocks them for good.
+        """
         key = frozenset(scopes)
         with self._lock:
             cached = self._tokens.valid(key, self._clock())
+            fetching = self._fetching.setdefault(key, threading.Lock())
         if cached is not None:
             return cached
+        held = fetching.acquire(timeout=TOKEN_WAIT)
+        try:
+            with self._lock:
+                cached = self._tokens.valid(key, self._clock())  # fetched by the one we waited for
+            if cached is not None:
+                return cached
+            return (yield from self._fetch_token(challenge, scopes, request, key))
+        finally:
+            if held:
+                fetching.release()
+
+    def _fetch_token(
+        self, challenge: Challenge, scopes: list[str], request: httpx.Request, key: frozenset[str]
+    ) -> Generator[_Step, httpx.Response, str]:
         realm = self._checked_realm(challenge)
         if self.credentials is not None:
             # The token stands for the credentials: it must not travel in the clear either.
