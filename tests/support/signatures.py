@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from supplychain.digest import Digest
 from supplychain.keys import KeyPair, PublicKey, generate_key_pair, load_public_key_pem
@@ -143,6 +143,11 @@ class CliResult:
     stdout: str
     stderr: str
 
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr without the password prompts."""
+        return [line for line in self.stderr.strip().splitlines() if not line.startswith("Enter password")]
+
     def assert_one_line_error(self, code: int, *fragments: str) -> None:
         """A clear ``error:`` line (plus at most a ``hint:`` line), the exit code, no traceback."""
         assert self.code == code, self
@@ -153,15 +158,17 @@ class CliResult:
             assert fragment in lines[0], (fragment, lines[0])
 
 
-def run_cli(args: list[str], *, env: dict[str, str | None] | None = None) -> CliResult:
-    """``supplychain ARGS`` through the one boundary (``cli.main.main``), isolated stdio, no password variables
-    unless ``env`` gives them."""
+def run_cli(args: list[str], *, env: dict[str, str | None] | None = None,
+            input: str | bytes | IO[Any] | None = None) -> CliResult:
+    """``supplychain ARGS`` through the one boundary (``cli.main.main``), isolated stdio with ``input`` as standard
+    input (a terminal only when ``input`` says so, as ``TerminalInput`` does), no password variables unless ``env``
+    gives them."""
     from click.testing import CliRunner
 
     from supplychain.cli.main import main
 
     base: dict[str, str | None] = {"SUPPLYCHAIN_PASSWORD": None, "COSIGN_PASSWORD": None}
-    with CliRunner().isolation(env={**base, **(env or {})}) as (stdout, stderr, _):
+    with CliRunner().isolation(input=input, env={**base, **(env or {})}) as (stdout, stderr, _):
         try:
             main(args)
         except SystemExit as exit_:
