@@ -71,27 +71,37 @@ def test_login_to_a_token_registry(token_registry: RegistryProcess, tmp_path: Pa
     assert "incorrect username or password" in one_line_error(refused)
 
 
-def _loopback_host_name() -> str | None:
-    """A name other than ``localhost`` that this machine's resolver maps to loopback only (the machine's own
-    host name in ``/etc/hosts``, as on Debian), or None."""
+LOOPBACK_ALIAS = "loopback-alias.test"  # RFC 2606: never a real name
+
+
+def _loopback_host_name(monkeypatch: pytest.MonkeyPatch, *, own_name: bool = True) -> str:
+    """A name other than ``localhost`` that the resolver maps to loopback only: this machine's own host name when
+    ``/etc/hosts`` maps it so (as on Debian), else ``LOOPBACK_ALIAS``, which the test's resolver answers with
+    127.0.0.1 as an ``/etc/hosts`` line would (a test cannot edit ``/etc/hosts``)."""
     import socket
 
     from supplychain.transport import resolve_addresses
 
     name = socket.gethostname()
     addresses = resolve_addresses(name)
-    if name.lower() == "localhost" or not addresses or not all(a.is_loopback for a in addresses):
-        return None
-    return name
+    if own_name and name.lower() != "localhost" and addresses and all(a.is_loopback for a in addresses):
+        return name
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        return real("127.0.0.1" if host == LOOPBACK_ALIAS else host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return LOOPBACK_ALIAS
 
 
-def test_a_host_name_resolving_to_loopback_is_loopback(auth_registry: RegistryProcess, tmp_path: Path):
+@pytest.mark.parametrize("own_name", [True, False], ids=["own-host-name", "alias"])
+def test_a_host_name_resolving_to_loopback_is_loopback(auth_registry: RegistryProcess, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch, own_name: bool):
     """Issue 8, item 4: ``myhost:PORT`` in /etc/hosts as 127.0.0.1 gets loopback's rules, as with docker: plain
-    HTTP, and credentials over it (checked on the resolved addresses; a test cannot edit /etc/hosts, so it uses
-    the machine's own name when that resolves to loopback)."""
-    name = _loopback_host_name()
-    if name is None:
-        pytest.skip("this machine's host name does not resolve to loopback only (the unit tests cover the rule)")
+    HTTP, and credentials over it (checked on the resolved addresses): with the machine's own name when it
+    resolves to loopback, and always with a name the test's resolver maps to 127.0.0.1."""
+    name = _loopback_host_name(monkeypatch, own_name=own_name)
     host = f"{name}:{auth_registry.host.rpartition(':')[2]}"
     result = run(["login", "-u", TEST_USER, "--password-stdin", host], tmp_path, stdin=TEST_PASSWORD + "\n")
     assert result.code == 0, result.err
