@@ -36,7 +36,7 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.legacy import build_signature_manifest
 from supplychain.signing.payload import build_payload
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli, run_cli_in
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ class Target:
 
 def run(args: list[str], config_dir: Path, stdin: bytes | None = None) -> CliResult:
     """``supplychain ARGS`` with ``config_dir`` as the docker config and ``stdin`` (never a terminal)."""
-    return run_cli(args, env={"DOCKER_CONFIG": str(config_dir)}, input=stdin)
+    return run_cli_in(config_dir, args, stdin)
 
 
 @pytest.fixture(params=["layout", "registry"])

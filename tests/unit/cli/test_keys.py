@@ -16,24 +16,13 @@ from supplychain import keys
 from supplychain.cli import keys as cli_keys
 from supplychain.errors import ExitCode
 from tests.support.fixture import fixture_path
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli, typed
 
 COSIGN = ("vectors", "keys", "sigstore-cosign", "pkg", "cosign", "keys_test_consts")
 POLICY_CONTROLLER = ("vectors", "keys", "sigstore-policy-controller", "examples", "keys")
 NO_PASSWORD_MESSAGE = (
     "no password: set SUPPLYCHAIN_PASSWORD (or COSIGN_PASSWORD), pass --password-stdin, or run in a terminal"
 )
-
-
-class TerminalInput(io.BytesIO):
-    """What a user types at a terminal: a stdin that is a TTY, so the CLI may prompt on it."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def typed(text: str) -> TerminalInput:
-    return TerminalInput(text.encode())
 
 
 def run(args: list[str], *, input: str | bytes | io.BytesIO | None = None,
