@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,23 +14,14 @@ from supplychain.reference import parse_image_reference
 from supplychain.registry import open_repository
 from supplychain.registry.client import RegistryClient
 from tests.support import tlsca
-from tests.support.registry import RegistryProcess
+from tests.support.registry import RegistryProcess, closed_after_test
 
 pytestmark = pytest.mark.integration
-
-_open: list[RegistryClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
 
 
 def connect(registry: RegistryProcess, settings: Settings) -> RegistryClient:
     client = RegistryClient(registry.host, settings)
-    _open.append(client)
+    closed_after_test(client)
     return client
 
 
