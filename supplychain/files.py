@@ -76,7 +76,7 @@ def write_atomic(
                                 follow_umask=follow_umask)
     try:
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException:  # broad: an interrupt here must not leave the temporary behind either
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
@@ -126,7 +126,7 @@ def write_temporary(
                 handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
-    except BaseException:
+    except BaseException:  # broad: ``data`` may raise anything (an interrupt, GeneratorExit); nothing is left
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise

@@ -209,7 +209,7 @@ def _install(files: list[tuple[Path, bytes, int]], *, force: bool) -> None:
                 del temps[target]
         for directory in {target.parent for target, _, _ in files}:
             fsync_directory(directory)
-    except BaseException:
+    except BaseException:  # broad: an interrupt mid-way must not leave half a key pair either
         # Undo, newest first; a failure to undo must not hide the error that got us here.
         for target in reversed(placed):
             with contextlib.suppress(OSError):

@@ -28,6 +28,7 @@ the user's data directory, appended to in-process (``tlog.server.embedded``), wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -134,18 +135,19 @@ def open_signing_log(
         return RekorClient.open(url, narrowed if len(narrowed) else keyring, settings)
     with RekorClient.open(url, LogKeyring(()), settings) as probe:
         key = probe.public_key()  # trust on first use: only for a log on this machine
-    client = RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
-    try:
-        client.log_info()  # the advertised key must be the one the log signs with, before anything is uploaded
-    except SignedNoteError as exc:
-        client.close()
-        raise UntrustedLogKeyError(
-            f"not trusting the log at {display_url(url)} on first use: it advertises key {key.log_id_hex[:16]}... "
-            f"but its checkpoint does not verify with it ({exc.message})"
-        ) from exc
-    except BaseException:
-        client.close()
-        raise
+    # The client is closed on any failure (an interrupt included) and handed over open only on success.
+    with contextlib.ExitStack() as on_failure:
+        client = on_failure.enter_context(
+            RekorClient.open(url, LogKeyring((TrustedLog(url.rstrip("/"), key),)), settings)
+        )
+        try:
+            client.log_info()  # the advertised key must be the one the log signs with, before anything is uploaded
+        except SignedNoteError as exc:
+            raise UntrustedLogKeyError(
+                f"not trusting the log at {display_url(url)} on first use: it advertises key "
+                f"{key.log_id_hex[:16]}... but its checkpoint does not verify with it ({exc.message})"
+            ) from exc
+        on_failure.pop_all()
     return client
 
 

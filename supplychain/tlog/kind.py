@@ -16,16 +16,15 @@ supported).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from supplychain.formats.dsse import pae
-from supplychain.formats.error import first_error
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
+from supplychain.formats.error import InvalidPayloadError
 from supplychain.formats.intoto import subject_digests
 from supplychain.formats.rekor import (
     API_VERSION,
@@ -38,11 +37,9 @@ from supplychain.formats.rekor import (
     EntryKindError,
     EntryRecord,
     HashedRekord,
-    decode_base64,
     parse_body,
     parse_entry,
 )
-from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.pki import EntrySignatureError, VerifierKey, verify_message, verify_prehashed
 
 __all__ = [
@@ -58,20 +55,26 @@ __all__ = [
 ]
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+# The most signatures one envelope of a dsse proposal may carry: each is verified against every verifier.
+MAX_ENVELOPE_SIGNATURES = 64
 
 
-# The DSSE envelope inside a dsse proposal (https://github.com/secure-systems-lab/dsse envelope.md).
-class _EnvelopeSignature(_Wire):
-    sig: str
-    keyid: str | None = None
+def _read_envelope(data: bytes) -> Envelope:
+    """The DSSE envelope of a dsse proposal (``formats.dsse``), with 1 to ``MAX_ENVELOPE_SIGNATURES`` signatures;
+    ``EntryKindError`` when it is malformed."""
+    try:
+        envelope = parse_envelope(data)
+    except InvalidPayloadError as exc:
+        raise EntryKindError(f"invalid DSSE envelope: {exc}") from exc
+    if not 1 <= len(envelope.signatures) <= MAX_ENVELOPE_SIGNATURES:
+        raise EntryKindError(f"invalid DSSE envelope: it has {len(envelope.signatures)} signatures, "
+                             f"expected 1 to {MAX_ENVELOPE_SIGNATURES}")
+    return envelope
 
 
-class _Envelope(_Wire):
-    payloadType: str
-    payload: str
-    signatures: list[_EnvelopeSignature] = Field(min_length=1, max_length=64)
+def _signature_text(signature: bytes) -> str:
+    """A signature as a ``dsse`` body stores it: standard base64 (Rekor's ``strfmt.Base64``)."""
+    return base64.b64encode(signature).decode("ascii")
 
 
 # -- hashedrekord ----------------------------------------------------------------------------------------------
@@ -107,29 +110,25 @@ def public_key_index(pem: bytes) -> str:
 def verify_dsse(proposal: DsseProposal) -> tuple[DsseRecord, tuple[str, ...]]:
     """Verify every envelope signature with one of the verifiers (Rekor's ``verifyEnvelope``); return the body
     record and the search keys (payload and envelope hashes, in-toto subject digests, signer keys)."""
-    try:
-        envelope = _Envelope.model_validate(loads_untrusted(proposal.envelope))
-    except JsonFormatError as exc:
-        raise EntryKindError(f"invalid DSSE envelope: {exc}") from exc
-    except ValidationError as exc:
-        raise EntryKindError(f"invalid DSSE envelope: {first_error(exc)}") from exc
-    payload = decode_base64(envelope.payload, "DSSE payload")
-    message = pae(envelope.payloadType, payload)
+    envelope = _read_envelope(proposal.envelope)
+    message = envelope.signed_bytes
     keys = [VerifierKey.load(key) for key in proposal.verifiers]
     signatures: dict[str, DsseSignature] = {}
     for number, item in enumerate(envelope.signatures):
-        raw = decode_base64(item.sig, f"DSSE signature {number}")
-        match = next((key for key in keys if verify_message(key.public_key, raw, message)), None)
+        match = next((key for key in keys if verify_message(key.public_key, item.sig, message)), None)
         if match is None:
             raise EntrySignatureError(f"DSSE signature {number} does not verify with any of the given verifiers")
-        signatures[item.sig] = DsseSignature(item.sig, match.pem)
+        text = _signature_text(item.sig)
+        signatures[text] = DsseSignature(text, match.pem)
     record = DsseRecord(
-        hashlib.sha256(proposal.envelope).digest(), hashlib.sha256(payload).digest(), tuple(signatures.values())
+        hashlib.sha256(proposal.envelope).digest(),
+        hashlib.sha256(envelope.payload).digest(),
+        tuple(signatures.values()),
     )
     index = [f"sha256:{record.payload_hash.hex()}", f"sha256:{record.envelope_hash.hex()}"]
     index += [_key_index(VerifierKey.load(sig.verifier)) for sig in record.signatures]
-    if envelope.payloadType == "application/vnd.in-toto+json":
-        index += subject_digests(payload)
+    if envelope.payload_type == IN_TOTO_PAYLOAD_TYPE:
+        index += subject_digests(envelope.payload)
     return record, tuple(dict.fromkeys(index))
 
 
@@ -194,13 +193,14 @@ def body_mismatches(body: bytes, expected: HashedRekord | DsseProposal) -> list[
     if record.envelope_hash != envelope_hash:
         problems.append(f"envelope hash: expected {envelope_hash.hex()}, got {record.envelope_hash.hex()}")
     try:
-        envelope = _Envelope.model_validate(loads_untrusted(expected.envelope))
-    except (JsonFormatError, ValidationError):
+        envelope = _read_envelope(expected.envelope)
+    except EntryKindError:
         return [*problems, "our envelope is not valid DSSE JSON"]
-    payload_hash = hashlib.sha256(decode_base64(envelope.payload, "DSSE payload")).digest()
+    payload_hash = hashlib.sha256(envelope.payload).digest()
     if record.payload_hash != payload_hash:
         problems.append(f"payload hash: expected {payload_hash.hex()}, got {record.payload_hash.hex()}")
-    if sorted(sig.signature for sig in record.signatures) != sorted({sig.sig for sig in envelope.signatures}):
+    if sorted(sig.signature for sig in record.signatures) != sorted({_signature_text(sig.sig)
+                                                                     for sig in envelope.signatures}):
         problems.append("signatures: the logged signatures are not the envelope's")
     ours = _ders(expected.verifiers)
     if any(_der_or_none(sig.verifier) not in ours for sig in record.signatures):

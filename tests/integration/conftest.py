@@ -10,10 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess, write_htpasswd
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess, close_test_clients, write_htpasswd
 from tests.support.tlog import LogProcess
 from tests.support.tlsca import TestCertificates, make_certificates
 from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, READ_PASSWORD, READ_USER, Account, TokenIssuer
+
+
+@pytest.fixture(autouse=True)
+def _close_test_clients() -> Iterator[None]:
+    """Registry clients a test opened with ``closed_after_test`` are closed when it ends."""
+    yield
+    close_test_clients()
 
 
 @pytest.fixture(scope="session")

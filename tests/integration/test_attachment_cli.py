@@ -36,7 +36,7 @@ from supplychain.signing import SignatureFormat, sign_image
 from supplychain.signing.legacy import build_signature_manifest
 from supplychain.signing.payload import build_payload
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, run_cli
+from tests.support.signatures import CliResult, run_cli, run_cli_in
 
 pytestmark = pytest.mark.integration
 
@@ -87,21 +87,8 @@ class Target:
 
 
 def run(args: list[str], config_dir: Path, stdin: bytes | None = None) -> CliResult:
-    """``supplychain ARGS`` through the one boundary, with ``stdin`` as standard input (never a terminal)."""
-    from click.testing import CliRunner
-
-    from supplychain.cli.main import main
-
-    env: dict[str, str | None] = {"SUPPLYCHAIN_PASSWORD": None, "COSIGN_PASSWORD": None,
-                                  "DOCKER_CONFIG": str(config_dir)}
-    with CliRunner().isolation(input=stdin, env=env) as (stdout, stderr, _):
-        try:
-            main(args)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        else:
-            code = 0
-        return CliResult(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+    """``supplychain ARGS`` with ``config_dir`` as the docker config and ``stdin`` (never a terminal)."""
+    return run_cli_in(config_dir, args, stdin)
 
 
 @pytest.fixture(params=["layout", "registry"])

@@ -7,22 +7,17 @@
    cannot use (a message signature over another artifact, an attestation of another predicate type: the real
    sigstore-python and cosign vectors) are reported as skipped, with the reason.
 
-``@sigstore/sign`` and ``@sigstore/bundle`` are installed once into the test cache (``$SUPPLYCHAIN_TEST_CACHE`` or
-``~/.cache/supplychain-tests``), as ``test_verify_sigstore_js.py`` installs its packages. TEST-ONLY keys.
+``@sigstore/sign`` and ``@sigstore/bundle`` are the pinned sigstore-js set of ``tests/js/``
+(``tests/support/sigstore_js.py``, the ``sigstore_js`` fixture): without it these tests FAIL naming the command that
+installs it. TEST-ONLY keys.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from supplychain.config import Settings
 from supplychain.formats.bundle import BUNDLE_V02, Bundle
@@ -37,89 +32,19 @@ from supplychain.registry import open_repository
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE
 from tests.support.fixture import fixture_path
 from tests.support.registry import RegistryProcess
-from tests.support.signatures import CliResult, put_bytes, run_cli
+from tests.support.signatures import CliResult, new_key, put_bytes, run_cli
+from tests.support.sigstore_js import sign_bundle, write_node_key
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration
 
-PACKAGES = ["@sigstore/sign@4", "@sigstore/bundle@4"]
 NAME = "registry.example/team/app"
 PASSWORD = "TEST-ONLY-bundle-versions"
-
-SIGN_SCRIPT = r"""
-const fs = require('fs');
-const crypto = require('crypto');
-const { DSSEBundleBuilder, MessageSignatureBundleBuilder, RekorWitness } = require('@sigstore/sign');
-const { bundleToJSON } = require('@sigstore/bundle');
-
-const [mode, dataPath, keyPath, publicKeyPath, rekorURL] = process.argv.slice(2);
-const key = crypto.createPrivateKey(fs.readFileSync(keyPath, 'utf8'));
-const publicKey = fs.readFileSync(publicKeyPath, 'utf8');
-const der = crypto.createPublicKey(publicKey).export({ type: 'spki', format: 'der' });
-const hint = crypto.createHash('sha256').update(der).digest('base64');
-// A key-based signer (no Fulcio): ECDSA P-256 over SHA-256, ASN.1 DER, as sigstore-js signs.
-const signer = { sign: async (data) => ({ signature: crypto.sign('sha256', data, key),
-                                          key: { $case: 'publicKey', publicKey, hint } }) };
-const data = fs.readFileSync(dataPath);
-let made;
-if (mode === 'message') {
-  // hashedrekord entry in the given log: its first entry is logIndex 0, which protojson leaves out.
-  const witness = new RekorWitness({ rekorBaseURL: rekorURL, entryType: 'hashedrekord', fetchOnConflict: false,
-                                     retry: false });
-  made = new MessageSignatureBundleBuilder({ signer, witnesses: [witness] }).create({ data });
-} else {
-  // certificateChain: true is how sigstore-js makes a v0.2 bundle (mediaType ...bundle+json;version=0.2).
-  made = new DSSEBundleBuilder({ signer, witnesses: [], certificateChain: true })
-    .create({ data, type: 'application/vnd.in-toto+json' });
-}
-made.then((bundle) => console.log(JSON.stringify({ ok: true, bundle: bundleToJSON(bundle) })))
-  .catch((e) => { console.log(JSON.stringify({ ok: false, error: `${e.code || e.name}: ${e.message}` })); });
-"""
-
-
-@pytest.fixture(scope="session")
-def sigstore_js_sign() -> Path:
-    """A directory whose node_modules holds @sigstore/sign and @sigstore/bundle, and the signing script."""
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.fail("node and npm are needed to make bundles with sigstore-js (install nodejs and npm)")
-    cache = Path(os.environ.get("SUPPLYCHAIN_TEST_CACHE", Path.home() / ".cache" / "supplychain-tests"))
-    target = cache / "sigstore-js-sign"
-    marker = target / "node_modules" / "@sigstore" / "sign" / "package.json"
-    if not marker.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-save", "--prefix", str(target), *PACKAGES],
-            capture_output=True, text=True, timeout=300,
-        )
-        if done.returncode != 0 or not marker.exists():
-            pytest.fail(f"npm install {' '.join(PACKAGES)} failed (is the npm registry reachable?):\n"
-                        f"{done.stdout}\n{done.stderr}")
-    (target / "sign-bundle-versions.js").write_text(SIGN_SCRIPT)
-    return target
-
 
 @pytest.fixture(scope="module")
 def node_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A TEST-ONLY ECDSA P-256 key pair as PEM files: (PKCS#8 private key for node, PKIX public key)."""
-    directory = tmp_path_factory.mktemp("node-key")
-    private = ec.generate_private_key(ec.SECP256R1())
-    key, pub = directory / "test-only.key", directory / "test-only.pub"
-    key.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    pub.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM,
-                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key, pub
-
-
-def sign_with_js(tool: Path, mode: str, data: Path, key: tuple[Path, Path], log_url: str = "") -> dict[str, Any]:
-    done = subprocess.run(["node", str(tool / "sign-bundle-versions.js"), mode, str(data), str(key[0]), str(key[1]),
-                           log_url], capture_output=True, text=True, timeout=60, cwd=tool)
-    assert done.stdout, done.stderr
-    out = json.loads(done.stdout)
-    assert out["ok"], out
-    bundle: dict[str, Any] = out["bundle"]
-    return bundle
+    return write_node_key(new_key("ecdsa-p256"), tmp_path_factory.mktemp("node-key"))
 
 
 def cli(*args: str) -> CliResult:
@@ -146,14 +71,14 @@ def vector(*parts: str) -> bytes:
 # -- 1. logIndex 0, omitted -----------------------------------------------------------------------------------
 
 
-def test_first_entry_of_a_log_from_sigstore_js_verifies(sigstore_js_sign: Path, node_key: tuple[Path, Path],
+def test_first_entry_of_a_log_from_sigstore_js_verifies(sigstore_js: Path, node_key: tuple[Path, Path],
                                                         tmp_path: Path):
     """sigstore-js logs a hashedrekord entry to a fresh `tlog serve`: entry 0, written without logIndex."""
     log = LogProcess(tmp_path / "log").init().start(quiet=True)
     try:
         artifact = tmp_path / "artifact.txt"
         artifact.write_bytes(b"TEST-ONLY artifact signed by sigstore-js\n")
-        bundle = sign_with_js(sigstore_js_sign, "message", artifact, node_key, log.url)
+        bundle = sign_bundle("message", artifact, *node_key, log.url, directory=sigstore_js)
         (entry,) = bundle["verificationMaterial"]["tlogEntries"]
         assert "logIndex" not in entry and "logIndex" not in entry["inclusionProof"]  # protojson's default
         assert Bundle.parse(json.dumps(bundle).encode()).tlog_entries[0].log_index == 0
@@ -198,11 +123,11 @@ def test_image_bundle_of_entry_0_without_log_index_verifies(fixture_layout_copy:
 # -- 2. v0.1/v0.2 bundle referrers ----------------------------------------------------------------------------
 
 
-def v02_image_bundle(tool: Path, subject: Descriptor, key: tuple[Path, Path], tmp_path: Path) -> bytes:
+def v02_image_bundle(sigstore_js: Path, subject: Descriptor, key: tuple[Path, Path], tmp_path: Path) -> bytes:
     """sigstore-js's v0.2 DSSE bundle of the statement cosign v3 signs for ``subject``."""
     statement = tmp_path / "statement.json"
     statement.write_bytes(build_statement(NAME, subject.digest))
-    bundle = sign_with_js(tool, "dsse-v02", statement, key)
+    bundle = sign_bundle("dsse-v02", statement, *key, directory=sigstore_js)
     assert bundle["mediaType"] == BUNDLE_V02
     return json.dumps(bundle).encode()
 
@@ -227,11 +152,11 @@ def check_v02_verify(ref: str, pub: Path, env_flags: tuple[str, ...] = ()) -> Cl
     return result
 
 
-def test_v02_bundle_referrer_in_a_layout_is_verified(sigstore_js_sign: Path, node_key: tuple[Path, Path],
+def test_v02_bundle_referrer_in_a_layout_is_verified(sigstore_js: Path, node_key: tuple[Path, Path],
                                                      fixture_layout_copy: Path, tmp_path: Path):
     store = OciLayout(fixture_layout_copy)
     subject = store.resolve("single")
-    bundle = v02_image_bundle(sigstore_js_sign, subject, node_key, tmp_path)
+    bundle = v02_image_bundle(sigstore_js, subject, node_key, tmp_path)
     attach(store, subject, bundle, BUNDLE_V02, {CONTENT_ANNOTATION: "dsse-envelope",
                                                 PREDICATE_TYPE_ANNOTATION: "https://sigstore.dev/cosign/sign/v1"})
     third_party_unusable(store, subject)
@@ -242,14 +167,14 @@ def test_v02_bundle_referrer_in_a_layout_is_verified(sigstore_js_sign: Path, nod
     check_v02_verify(ref, node_key[1])
 
 
-def test_v02_bundle_referrer_in_the_registry_is_verified(sigstore_js_sign: Path, node_key: tuple[Path, Path],
+def test_v02_bundle_referrer_in_the_registry_is_verified(sigstore_js: Path, node_key: tuple[Path, Path],
                                                          fixture_layout: Path, registry: RegistryProcess,
                                                          tmp_path: Path):
     copied = cli("copy", f"oci:{fixture_layout}:single", f"{registry.host}/bundles/v02:1")
     assert copied.code == 0, copied
     store = open_repository(parse_image_reference(f"{registry.host}/bundles/v02"), Settings())
     subject = store.resolve("1")
-    bundle = v02_image_bundle(sigstore_js_sign, subject, node_key, tmp_path)
+    bundle = v02_image_bundle(sigstore_js, subject, node_key, tmp_path)
     signature = attach(store, subject, bundle, BUNDLE_V02)
     third_party_unusable(store, subject)
     ref = f"{registry.host}/bundles/v02@{subject.digest}"

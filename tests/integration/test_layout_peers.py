@@ -15,7 +15,7 @@ from supplychain.digest import Digest
 from supplychain.layout import REF_NAME, OciLayout
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, AnyManifest, Descriptor, Index, build_manifest
-from tests.unit.test_fixtures import MULTI_DIGEST, SINGLE_DIGEST
+from tests.support.fixture import MULTI_DIGEST, SINGLE_DIGEST
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,24 +19,15 @@ from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import Descriptor, Manifest, build_manifest, encode_json
 from supplychain.registry.client import RegistryClient
 from supplychain.registry.repository import RegistryRepository
-from tests.support.registry import RegistryProcess
+from tests.support.registry import RegistryProcess, closed_after_test
 
 # skopeo is a required peer (.ci/run installs it): without it these tests fail rather than skip.
 pytestmark = pytest.mark.integration
 
-_open: list[RegistryClient] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _open:
-        _open.pop().close()
-
 
 def repo_at(registry: RegistryProcess, name: str, **settings: object) -> RegistryRepository:
     client = RegistryClient(registry.host, Settings(**{"chunked_upload": True, **settings}))  # type: ignore[arg-type]
-    _open.append(client)
+    closed_after_test(client)
     return client.repository(name)
 
 

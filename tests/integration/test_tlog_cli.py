@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from supplychain.cli.main import main
 from supplychain.errors import ExitCode
 from supplychain.tlog.checkpoint import sign_checkpoint
 from supplychain.tlog.merkle import MerkleTree
 from supplychain.tlog.server.directory import open_log_directory
 from tests.support.fixture import fixture_path
 from tests.support.registry import free_port
+from tests.support.signatures import CliResult, run_cli
 from tests.support.tlog import LogProcess, Signer
 
 pytestmark = pytest.mark.integration
 VECTORS = ("vectors", "tlog", "sigstore-python")
 
 
-@dataclass(frozen=True)
-class Result:
-    code: int
-    stdout: str
-    stderr: str
+def run(*args: str | Path, env: dict[str, str | None] | None = None) -> CliResult:
+    return run_cli([str(arg) for arg in args], env={"SUPPLYCHAIN_REKOR_URL": None, **(env or {})})
 
 
-def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
-    runner = CliRunner()
-    with runner.isolation(env={"SUPPLYCHAIN_REKOR_URL": None, **(env or {})}) as (stdout, stderr, _):
-        try:
-            main([str(arg) for arg in args])
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        else:
-            code = 0
-        return Result(code, stdout.getvalue().decode(), stderr.getvalue().decode())
-
-
-def assert_one_line_error(result: Result, code: int, *fragments: str) -> None:
+def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None:
     assert result.code == code, result
     lines = result.stderr.strip().splitlines()
     assert "Traceback" not in result.stderr

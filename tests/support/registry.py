@@ -15,10 +15,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import yaml
+
+if TYPE_CHECKING:
+    from supplychain.registry.client import RegistryClient
 
 REGISTRY_BINARY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
@@ -28,6 +31,20 @@ TEST_PASSWORD = "TEST-ONLY-password"
 
 
 PORT_ATTEMPTS = 5
+
+# Clients a test opened with ``closed_after_test``: the integration conftest closes them after each test.
+_open_clients: list[RegistryClient] = []
+
+
+def closed_after_test(client: RegistryClient) -> RegistryClient:
+    """``client``, to be closed when the current test ends (``close_test_clients``)."""
+    _open_clients.append(client)
+    return client
+
+
+def close_test_clients() -> None:
+    while _open_clients:
+        _open_clients.pop().close()
 
 
 class PortInUse(RuntimeError):

@@ -6,12 +6,13 @@ Shared by the unit and integration tests of signing, verification and attachment
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from supplychain.digest import Digest
 from supplychain.keys import KeyPair, PublicKey, generate_key_pair, load_public_key_pem
@@ -137,11 +138,36 @@ class CountingStore:
         return getattr(self.inner, attribute)
 
 
+class TerminalInput(io.BytesIO):
+    """What a user types at a terminal: a stdin that is a TTY, so the CLI may prompt on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def typed(text: str) -> TerminalInput:
+    """``text`` typed at a terminal (``run_cli(..., input=typed("pw\\n"))``)."""
+    return TerminalInput(text.encode())
+
+
 @dataclass(frozen=True)
 class CliResult:
     code: int
     stdout: str
     stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        """stderr without the password prompts."""
+        return [line for line in self.stderr.strip().splitlines() if not line.startswith("Enter password")]
+
+    def one_line_error(self) -> str:
+        """The ``error:`` line of stderr, asserting it is all of stderr but a ``hint:`` line, with no traceback."""
+        lines = self.stderr.strip().splitlines()
+        assert lines and lines[0].startswith("error: "), self.stderr
+        assert all(line.startswith("hint: ") for line in lines[1:]) and len(lines) <= 2, self.stderr
+        assert "Traceback" not in self.stderr
+        return lines[0]
 
     def assert_one_line_error(self, code: int, *fragments: str) -> None:
         """A clear ``error:`` line (plus at most a ``hint:`` line), the exit code, no traceback."""
@@ -153,15 +179,17 @@ class CliResult:
             assert fragment in lines[0], (fragment, lines[0])
 
 
-def run_cli(args: list[str], *, env: dict[str, str | None] | None = None) -> CliResult:
-    """``supplychain ARGS`` through the one boundary (``cli.main.main``), isolated stdio, no password variables
-    unless ``env`` gives them."""
+def run_cli(args: list[str], *, env: dict[str, str | None] | None = None,
+            input: str | bytes | IO[Any] | None = None) -> CliResult:
+    """``supplychain ARGS`` through the one boundary (``cli.main.main``), isolated stdio with ``input`` as standard
+    input (a terminal only when ``input`` says so, as ``TerminalInput`` does), no password variables unless ``env``
+    gives them."""
     from click.testing import CliRunner
 
     from supplychain.cli.main import main
 
     base: dict[str, str | None] = {"SUPPLYCHAIN_PASSWORD": None, "COSIGN_PASSWORD": None}
-    with CliRunner().isolation(env={**base, **(env or {})}) as (stdout, stderr, _):
+    with CliRunner().isolation(input=input, env={**base, **(env or {})}) as (stdout, stderr, _):
         try:
             main(args)
         except SystemExit as exit_:
@@ -177,3 +205,10 @@ def generate_cli_key_pair(prefix: Path, password: str) -> tuple[Path, Path]:
     result = run_cli(["generate-key-pair", "--output-key-prefix", str(prefix)], env={"SUPPLYCHAIN_PASSWORD": password})
     assert result.code == 0, result
     return Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+
+
+def run_cli_in(docker_config: Path, args: list[str], input: str | bytes | IO[Any] | None = None) -> CliResult:
+    """``run_cli`` with ``docker_config`` as the docker config directory (credentials, certs) and no insecure
+    registries from the environment."""
+    return run_cli(args, env={"DOCKER_CONFIG": str(docker_config), "SUPPLYCHAIN_INSECURE_REGISTRIES": None},
+                   input=input)

@@ -17,12 +17,7 @@ import pytest
 from supplychain.digest import Digest
 from supplychain.layout import OciLayout
 from supplychain.oci.model import Descriptor, Index, Manifest, Platform
-from tests.support.fixture import build_fixture_layout, build_images_module, fixture_path
-
-# Pinned: a change to the fixture script (or to how zlib deflates) changes these. If the change is intended,
-# update them here and say so in the commit; every test that relies on the fixture images gets the new ones.
-SINGLE_DIGEST = "sha256:6eabd4333ae758a6d38c65356c5ccb9153aba863a7a761cac3f5cdb37deeb576"
-MULTI_DIGEST = "sha256:56464d0b6b5e29c9629477fb1d8a8b0b306b377ad2462994dc669e578d7c6280"
+from tests.support.fixture import MULTI_DIGEST, SINGLE_DIGEST, build_fixture_layout, build_images_module, fixture_path
 
 
 def _tree(root: Path) -> dict[str, bytes]:

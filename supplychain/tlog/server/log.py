@@ -100,7 +100,7 @@ class LocalLog:
         self._lock = lock_log_directory(directory.path)
         try:
             self._open(directory, clock, max_batch, storage)
-        except BaseException:
+        except BaseException:  # broad: on any failure, an interrupt included, the directory is unlocked again
             self._lock.release()
             raise
 
@@ -119,7 +119,7 @@ class LocalLog:
         started = time.perf_counter()
         try:
             self._tree = MerkleTree(self._storage.leaf_hashes())
-        except BaseException:
+        except BaseException:  # broad: what we opened is closed on any failure; a given storage is the caller's
             if storage is None:
                 self._storage.close()
             raise

@@ -155,7 +155,7 @@ class LogStorage:
                     [(key, e.log_index) for e in entries for key in e.search_keys],
                 )
                 writer.execute("COMMIT")
-            except BaseException:
+            except BaseException:  # broad: an interrupt mid-insert must roll back too, or the writer keeps the lock
                 if writer.in_transaction:
                     writer.execute("ROLLBACK")
                 raise

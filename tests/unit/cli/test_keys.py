@@ -8,63 +8,30 @@ import os
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from supplychain import keys
 from supplychain.cli import keys as cli_keys
-from supplychain.cli.main import main
 from supplychain.errors import ExitCode
 from tests.support.fixture import fixture_path
+from tests.support.signatures import CliResult, run_cli, typed
 
 COSIGN = ("vectors", "keys", "sigstore-cosign", "pkg", "cosign", "keys_test_consts")
 POLICY_CONTROLLER = ("vectors", "keys", "sigstore-policy-controller", "examples", "keys")
-NO_PASSWORD_ENV: dict[str, str | None] = {"SUPPLYCHAIN_PASSWORD": None, "COSIGN_PASSWORD": None}
 NO_PASSWORD_MESSAGE = (
     "no password: set SUPPLYCHAIN_PASSWORD (or COSIGN_PASSWORD), pass --password-stdin, or run in a terminal"
 )
 
 
-class TerminalInput(io.BytesIO):
-    """What a user types at a terminal: a stdin that is a TTY, so the CLI may prompt on it."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-def typed(text: str) -> TerminalInput:
-    return TerminalInput(text.encode())
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def error_lines(self) -> list[str]:
-        """stderr without the password prompts."""
-        return [line for line in self.stderr.strip().splitlines() if not line.startswith("Enter password")]
-
-
-def run(args: list[str], *, input: str | bytes | io.BytesIO | None = None, env: dict[str, str] | None = None) -> Result:
+def run(args: list[str], *, input: str | bytes | io.BytesIO | None = None,
+        env: dict[str, str | None] | None = None) -> CliResult:
     """Run ``supplychain ARGS`` through ``cli.main.main`` (the one boundary), with isolated stdio and env."""
-    runner = CliRunner()
-    with runner.isolation(input=input, env={**NO_PASSWORD_ENV, **(env or {})}) as (stdout, stderr, _):
-        try:
-            main(args)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        else:
-            code = 0
-        return Result(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+    return run_cli(args, input=input, env=env)
 
 
-def assert_one_line_error(result: Result, code: ExitCode, *fragments: str) -> None:
+def assert_one_line_error(result: CliResult, code: ExitCode, *fragments: str) -> None:
     assert result.code == code, result
     assert "Traceback" not in result.stderr
     lines = result.error_lines
@@ -380,7 +347,7 @@ def test_output_key_prefix_must_name_files(tmp_path: Path, monkeypatch: pytest.M
 # -- key references (env://), named key errors, password sources (issue 8, items 7, 16, 18) ---------------------
 
 
-def hint_of(result: Result) -> str:
+def hint_of(result: CliResult) -> str:
     return next(line for line in result.error_lines if line.startswith("hint: "))
 
 

@@ -142,3 +142,6 @@ def test_dsse_proposal() -> None:
     canonicalize(DsseProposal(ed_envelope, (ed_pem,)).proposed_entry())  # DSSE over Ed25519 is pure Ed25519
     with pytest.raises(EntryKindError, match="envelope"):
         canonicalize(DsseProposal(b'{"payload": 1}', (alice.pem,)).proposed_entry())
+    unsigned = json.dumps({**one, "signatures": []}).encode()
+    with pytest.raises(EntryKindError, match="0 signatures"):
+        canonicalize(DsseProposal(unsigned, (alice.pem,)).proposed_entry())
