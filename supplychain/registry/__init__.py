@@ -2,7 +2,8 @@
 
 Modules, by concept: ``client`` (one registry host: scheme, retries, redirects, pages), ``repository``
 (manifests, tags: the store), ``blob`` (reads, uploads, mounts), ``referrer`` (referrers API and tag),
-``paging`` (``Link`` pagination), ``errors`` (distribution error codes), ``auth`` and ``credentials``.
+``paging`` (``Link`` pagination), ``errors`` (distribution error codes), ``auth`` (the 401 flow) with ``token``
+(the token protocol), and ``credentials``.
 
 Importing this package is cheap: httpx and the client modules load on first use.
 """
