@@ -195,6 +195,8 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             response = self._dispatch(method)
         except HttpError as exc:
             response = Response.error(exc.status, exc.message, exc.headers)
+        except UnavailableError as exc:  # the service cannot answer now (stopping, storage down): clients retry 503
+            response = Response.error(503, exc.message, {"Retry-After": "1"})
         except SupplyChainError as exc:  # a failure of ours that is not the client's fault
             logger.error("%s %s: %s", method, self.path[:200], exc)
             response = Response.error(500, exc.message)

@@ -18,7 +18,8 @@ Same paths, JSON shapes and status codes as Rekor (``openapi.yaml``):
 =======================================  ==========================================================================
 
 Errors are Rekor's ``{"code": <status>, "message": "..."}`` (``httpserver``'s error answers): besides those of
-the table, a log that is stopping or whose storage failed is 503 with ``Retry-After``, and a corrupted entry is
+the table, a log that is stopping or whose storage failed (an ``UnavailableError``) is 503 with ``Retry-After``,
+as ``httpserver`` answers every such error, and a corrupted entry is
 500 (and logged), never served. Every request is logged as one line on the ``supplychain.tlog.server`` logger.
 """
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import logging
 import re
 import threading
@@ -40,8 +40,7 @@ from supplychain.tlog.evidence import EntryUuidError, RekorEntry
 from supplychain.tlog.kind import canonicalize, public_key_index
 from supplychain.tlog.merkle import TreeRangeError, hash_leaf
 from supplychain.tlog.pki import VerifierKey
-from supplychain.tlog.server.log import Appended, LocalLog, LogClosedError
-from supplychain.tlog.server.storage import LogStorageError
+from supplychain.tlog.server.log import Appended, LocalLog
 
 logger = logging.getLogger("supplychain.tlog.server")
 
@@ -81,19 +80,6 @@ class RekorHttpServer(HttpServer):
         )
 
 
-def _unavailable_is_503(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """A log that is stopping, or whose storage failed, cannot answer now: 503, which Rekor clients retry."""
-
-    @functools.wraps(handler)
-    def answer(request: Request) -> Response:
-        try:
-            return handler(request)
-        except (LogClosedError, LogStorageError) as exc:
-            raise HttpError(503, exc.message, {"Retry-After": "1"}) from exc
-
-    return answer
-
-
 class _RekorApi:
     """The handlers of Rekor's routes, on one ``LocalLog``."""
 
@@ -114,7 +100,7 @@ class _RekorApi:
             ("GET", "/api/v1/version", self.version),
             ("GET", _ENTRY_PATH, self.entry_by_uuid),
         ):
-            router.add(method, path, _unavailable_is_503(handler))
+            router.add(method, path, handler)
         return router
 
     def public_key(self, request: Request) -> Response:

@@ -41,6 +41,9 @@ def router() -> Router:
     def teapot(request: Request) -> Response:
         raise HttpError(418, "short\nand stout", {"X-Test": "spout"})
 
+    def unavailable(request: Request) -> Response:
+        raise UnavailableError("the TEST service is stopping")
+
     def fail(request: Request) -> Response:
         raise Failure("the TEST store is gone", hint="TEST")
 
@@ -51,6 +54,7 @@ def router() -> Router:
     routes.add("GET", "/boom", boom)
     routes.add("GET", "/teapot", teapot)
     routes.add("GET", "/fail", fail)
+    routes.add("GET", "/unavailable", unavailable)
     routes.add("GET", re.compile(r"/items/([0-9]+)"), lambda request: Response.json(200, list(request.params)))
     routes.add("GET", "/items/special", lambda request: Response(200, b"special", "text/plain"))
     return routes
@@ -173,6 +177,9 @@ def test_handler_errors_are_json_answers(http: httpx.Client) -> None:
     assert teapot.json() == {"code": 418, "message": "short and stout"}
     failed = http.get("/fail")
     assert failed.status_code == 500 and failed.json() == {"code": 500, "message": "the TEST store is gone"}
+    unavailable = http.get("/unavailable")  # cannot answer now: 503, which clients retry
+    assert (unavailable.status_code, unavailable.headers["Retry-After"]) == (503, "1")
+    assert unavailable.json() == {"code": 503, "message": "the TEST service is stopping"}
 
 
 def test_a_bug_is_a_500_answer_and_the_server_keeps_serving(
