@@ -15,8 +15,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from supplychain.config import Settings
 from supplychain.digest import Digest, verify_stream
@@ -36,7 +35,7 @@ from supplychain.layout.reclaim import Reclaimer, Writes
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES
 from supplychain.oci.model import AnyManifest, Descriptor, Index, parse_manifest
 from supplychain.oci.referrers import ReferrerListing, filter_by_type, referrers_in, referrers_tag, without_referrer
-from supplychain.oci.store import PushResult
+from supplychain.oci.store import ClosesOnExit, PushResult
 from supplychain.reference import is_ref_name
 
 logger = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ _REF_NAME_HINT = (
 _BLOB_LIMIT_HINT = "raise SUPPLYCHAIN_MAX_BLOB_SIZE (bytes) only if you trust the source"
 
 
-class OciLayout:
+class OciLayout(ClosesOnExit):
     """An OCI image layout directory implementing ``supplychain.oci.store.ArtifactStore``.
 
     ``create=True`` makes the layout when the directory is absent or empty; otherwise the directory must
@@ -166,14 +165,6 @@ class OciLayout:
 
     def close(self) -> None:
         """Nothing to release: every operation opens and closes its own files."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: found by scanning the manifests of ``index.json``

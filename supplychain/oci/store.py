@@ -97,6 +97,22 @@ class ArtifactStore(Protocol):
         ...
 
 
+class ClosesOnExit:
+    """``with store:`` closes it: the ``__enter__``/``__exit__`` of the ``ArtifactStore`` protocol, once, for every
+    store that has a ``close``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
 @runtime_checkable
 class ReclaimsBlobs(Protocol):
     """A store whose manifest deletes leave blobs behind (an OCI layout: ``delete_manifest`` drops only the

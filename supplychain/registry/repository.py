@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -27,7 +26,7 @@ from supplychain.errors import (
 )
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from supplychain.oci.model import AnyManifest, Descriptor, parse_manifest
-from supplychain.oci.store import ArtifactStore, PushResult
+from supplychain.oci.store import ArtifactStore, ClosesOnExit, PushResult
 from supplychain.reference import TAG_HINT, is_repository_path, is_tag
 from supplychain.registry import blob, referrer
 from supplychain.registry.errors import Action
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 
 
 
-class RegistryRepository:
+class RegistryRepository(ClosesOnExit):
     """A repository (``library/alpine``) on a registry, implementing ``supplychain.oci.store.ArtifactStore``."""
 
     def __init__(self, client: RegistryClient, repository: str, *, owns_client: bool = True) -> None:
@@ -56,14 +55,6 @@ class RegistryRepository:
         """Close the underlying ``RegistryClient`` (and its HTTP client if it built one), unless it is shared."""
         if self._owns_client:
             self.client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"RegistryRepository({self.name!r})"
