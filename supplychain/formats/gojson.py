@@ -6,7 +6,7 @@ here and one made by cosign for the same image are the same bytes (sigstore ``pk
 
 - map keys are sorted (struct fields keep declaration order: callers pass dicts in that order);
 - ``<``, ``>`` and ``&`` are escaped as ``\\u003c``, ``\\u003e``, ``\\u0026``; U+2028 and U+2029 as
-  ``\\u2028``/``\\u2029``; other non-ASCII is written as UTF-8, not ``\\uXXXX``;
+  ``\\u2028``/``\\u2029``; other non-ASCII is written as UTF-8, not as ``\\u`` escapes;
 - control characters use ``\\n``, ``\\r``, ``\\t``, ``\\b``, ``\\f`` (Go 1.22+) or ``\\u00XX``;
 - float64 is the shortest representation that round-trips, in plain notation for 1e-6 <= |x| < 1e21 and
   ``1e+21``/``1e-7`` style outside (``strconv.FormatFloat(f, 'f'|'e', -1, 64)`` with the exponent cleaned up).

@@ -108,7 +108,7 @@ class HttpServer(ThreadingHTTPServer):
             return
         try:
             threading.Thread(target=self._serve_connection, args=(request, client_address), daemon=True).start()
-        except BaseException:
+        except BaseException:  # broad: the slot and the socket go back on any failure, an interrupt included
             self._slots.release()
             self.shutdown_request(request)
             raise

@@ -280,7 +280,7 @@ def serve(
     try:
         server = bind_server(host, port, lambda address: RekorHttpServer(address, log,
                                                                          max_connections=max_connections))
-    except BaseException:
+    except BaseException:  # broad: the log is closed on any failure to bind, an interrupt included; re-raised
         log.close()
         raise
     try:
