@@ -132,7 +132,7 @@ def _default_log_keys() -> LogKeyring | None:
     """The embedded default log's key, trusted by default when no log URL was given (``sign``'s default log)."""
     from click.core import ParameterSource
 
-    from supplychain.tlog.server.embedded import default_log_keyring
+    from supplychain.tlog.server.directory import default_log_keyring
 
     if click.get_current_context().get_parameter_source("rekor_url") is not ParameterSource.DEFAULT:
         return None

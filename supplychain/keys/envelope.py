@@ -23,9 +23,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import nacl.exceptions
-import nacl.secret
-
 from supplychain.formats.strictjson import DuplicateKeyError, JsonFormatError, loads_untrusted
 from supplychain.keys.error import InvalidKeyError, UnsupportedKeyError, WrongPasswordError
 
@@ -62,6 +59,8 @@ def seal(plaintext: bytes, password: bytes, *, params: ScryptParams = SCRYPT_LEG
         raise UnsupportedKeyError(f"unsupported scrypt parameters {params}", hint=_PARAMS_HINT)
     salt = secrets.token_bytes(SALT_SIZE)
     nonce = secrets.token_bytes(NONCE_SIZE)
+    import nacl.secret  # here, not at the top: only signing and key commands seal or open a key
+
     box = nacl.secret.SecretBox(_derive_key(password, salt, params))
     ciphertext = bytes(box.encrypt(plaintext, nonce).ciphertext)
     envelope = {
@@ -96,6 +95,9 @@ def open_envelope(envelope: bytes, password: bytes) -> bytes:
         raise InvalidKeyError("malformed encrypted key: salt too long")
     if len(nonce) != NONCE_SIZE:
         raise InvalidKeyError(f"malformed encrypted key: nonce is {len(nonce)} bytes, nacl/secretbox needs 24")
+    import nacl.exceptions
+    import nacl.secret
+
     if len(ciphertext) < nacl.secret.SecretBox.MACBYTES:
         raise InvalidKeyError("malformed encrypted key: ciphertext shorter than its authentication tag")
     box = nacl.secret.SecretBox(_derive_key(password, salt, params))

@@ -13,6 +13,8 @@ PKCS#8 (RFC 5208/5958) from PKCS#1 (RFC 8017 A.1.2) and SEC1 (RFC 5915), since c
 its envelope; refuse unsupported algorithms (RSA-PSS, which cryptography would load as plain RSA) and absurd RSA
 sizes before cryptography's costly RSA checks; and rewrite an RFC 5958 v2 key (sigstore-rs writes Ed25519 keys
 so) as v1, which cryptography refuses as-is. Key types, curves and public RSA sizes are cryptography's answers.
+A public key whose DER is exactly what cryptography writes for an RSA, EC or Ed25519 key needs no such read: it is
+taken as is, and asn1crypto (``keys.der``) is imported only for the others.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Literal, TypeAlias, assert_never
 
-from asn1crypto import core as asn1_core
-from asn1crypto import keys as asn1_keys
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
@@ -248,6 +248,8 @@ def load_public_key_pem(data: bytes) -> PublicKey:
 
 def _pkcs1_public_as_pkix(der: bytes) -> bytes:
     """PKCS#1 ``RSAPublicKey`` DER wrapped in a PKIX ``SubjectPublicKeyInfo`` (rsaEncryption, NULL parameters)."""
+    from asn1crypto import keys as asn1_keys
+
     with _parsing("PKCS#1 RSA public key"):
         key = asn1_keys.RSAPublicKey.load(der, strict=True)
         key.native  # noqa: B018  # parse every field now: asn1crypto is lazy
@@ -256,15 +258,34 @@ def _pkcs1_public_as_pkix(der: bytes) -> bytes:
 
 def load_public_key_der(der: bytes) -> PublicKey:
     """A PKIX ``SubjectPublicKeyInfo`` DER public key."""
-    with _parsing("PKIX public key (SubjectPublicKeyInfo)"):
-        _check_algorithm(_SubjectPublicKeyInfo.load(der, strict=True)["algorithm"]["algorithm"].native)
-    try:
-        key = serialization.load_der_public_key(der)
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise InvalidKeyError("cannot parse the public key: malformed or unsupported key data") from exc
+    key = _canonical_public_key(der)
+    if key is None:
+        from supplychain.keys.der import SubjectPublicKeyInfo
+
+        with _parsing("PKIX public key (SubjectPublicKeyInfo)"):
+            _check_algorithm(SubjectPublicKeyInfo.load(der, strict=True)["algorithm"]["algorithm"].native)
+        try:
+            key = serialization.load_der_public_key(der)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise InvalidKeyError("cannot parse the public key: malformed or unsupported key data") from exc
     if isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
         return PublicKey(key)
     raise UnsupportedKeyError(f"unsupported key type {type(key).__name__}")
+
+
+def _canonical_public_key(der: bytes) -> object | None:
+    """The key, when ``der`` is exactly how cryptography writes an RSA (rsaEncryption), EC (id-ecPublicKey) or
+    Ed25519 key: then its algorithm is one ``_check_algorithm`` accepts and the DER is strict, so asn1crypto (~40 ms
+    to import) need not read it. Anything else (another algorithm, RSA-PSS, a non-canonical encoding) is ``None``:
+    the caller reads it with asn1crypto and refuses it by name, as before."""
+    try:
+        key = serialization.load_der_public_key(der)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
+        return None
+    spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key if spki == der else None
 
 
 def sign(private_key: PrivateKey, data: bytes, *, hash_name: HashName | None = None) -> bytes:
@@ -400,6 +421,8 @@ def private_key_form(der: bytes) -> PrivateKeyForm:
     PKCS#1: ``SEQUENCE { INTEGER 0, INTEGER modulus, ... }``;
     SEC1: ``SEQUENCE { INTEGER 1, OCTET STRING privateKey, [0] parameters, [1] publicKey }``.
     """
+    from asn1crypto import core as asn1_core
+
     with _parsing("private key DER"):
         outer = asn1_core.load(der, strict=True)
         fields = [outer[0], outer[1]] if isinstance(outer, asn1_core.Sequence) and len(outer) >= 3 else []
@@ -413,36 +436,15 @@ def private_key_form(der: bytes) -> PrivateKeyForm:
     raise InvalidKeyError("not a private key: unexpected DER structure")
 
 
-class _OneAsymmetricKey(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto ships no type hints
-    """RFC 5958 section 2 ``OneAsymmetricKey``: asn1crypto's ``PrivateKeyInfo`` stops before v2's publicKey.
-
-    ``SEQUENCE { version INTEGER (v1(0)|v2(1)), privateKeyAlgorithm AlgorithmIdentifier, privateKey OCTET STRING,
-    attributes [0] IMPLICIT Attributes OPTIONAL, ..., [[2: publicKey [1] IMPLICIT PublicKey OPTIONAL ]], ... }``
-    """
-
-    _fields = [
-        ("version", asn1_core.Integer),
-        ("private_key_algorithm", asn1_keys.PrivateKeyAlgorithm),
-        ("private_key", asn1_core.OctetString),
-        ("attributes", asn1_keys.Attributes, {"implicit": 0, "optional": True}),
-        ("public_key", asn1_core.OctetBitString, {"implicit": 1, "optional": True}),
-    ]
-
-
-class _SubjectPublicKeyInfo(asn1_core.Sequence):  # type: ignore[misc]  # asn1crypto ships no type hints
-    """RFC 5280 section 4.1.2.7, the key left as bits: asn1crypto's ``PublicKeyInfo`` chooses the key's parser
-    by algorithm and fails with ``KeyError`` on an algorithm it does not know."""
-
-    _fields = [("algorithm", asn1_keys.PublicKeyAlgorithm), ("public_key", asn1_core.BitString)]
-
-
 def _pkcs8_v1(der: bytes) -> tuple[bytes, bytes | None]:
     """Check a PKCS#8 key's algorithm and RSA size; return it as v1 and the v2 publicKey it dropped, if any.
 
     The caller must check the dropped public key against the private key.
     """
+    from supplychain.keys.der import OneAsymmetricKey
+
     with _parsing("PKCS#8 private key"):
-        info = _OneAsymmetricKey.load(der, strict=True)
+        info = OneAsymmetricKey.load(der, strict=True)
         version = info["version"].native
         algorithm = info["private_key_algorithm"]["algorithm"].native
         private_key = info["private_key"].native
@@ -464,6 +466,8 @@ def _pkcs8_v1(der: bytes) -> tuple[bytes, bytes | None]:
 
 def _rsa_modulus_bits(pkcs1_der: bytes) -> int:
     """Modulus size of a PKCS#1 ``RSAPrivateKey`` (RFC 8017 A.1.2)."""
+    from asn1crypto import keys as asn1_keys
+
     with _parsing("RSA private key"):
         modulus: int = asn1_keys.RSAPrivateKey.load(pkcs1_der, strict=True)["modulus"].native
     return modulus.bit_length()

@@ -13,11 +13,16 @@ fails.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from supplychain.formats.gojson import encode
 from supplychain.report.text import escape, escape_json_text
-from supplychain.signing import SignedImage, SignResult
 from supplychain.verify import VerificationResult
+
+if TYPE_CHECKING:
+    # Types only: ``verify`` renders through this module and must not load the signing stack (docs/architecture.md,
+    # "Fast start").
+    from supplychain.signing import SignedImage, SignResult
 
 
 def verified_payloads_json(result: VerificationResult) -> str:

@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from supplychain.errors import IntegrityError
 from supplychain.formats.bundle import Bundle, BundleFormatError, KindVersion, TransparencyLogEntry
@@ -59,6 +58,11 @@ from supplychain.tlog.merkle import hash_leaf
 from supplychain.trust.error import KeyValidityError, LogEntryError
 from supplychain.trust.keyring import LogKeyring, TrustedLog
 from supplychain.trust.window import format_time
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from supplychain.tlog.answer import V1Entry
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
 
@@ -166,32 +170,15 @@ class RekorEntry:
 # -- Rekor v1 API answers ----------------------------------------------------------------------------------------
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+@functools.cache
+def _v1_entries() -> TypeAdapter[dict[str, V1Entry]]:
+    """The pydantic reader of a Rekor v1 ``LogEntry`` map, built on first use: only answers of a log and evidence
+    files in that form need it, so a ``verify`` of an annotation or a bundle never loads pydantic."""
+    from pydantic import TypeAdapter
 
+    from supplychain.tlog.answer import V1Entry
 
-class _V1Proof(_Wire):
-    logIndex: int
-    rootHash: str
-    treeSize: int
-    hashes: list[str] = Field(max_length=128)
-    checkpoint: str | None = None
-
-
-class _V1Verification(_Wire):
-    inclusionProof: _V1Proof | None = None
-    signedEntryTimestamp: str | None = None
-
-
-class _V1Entry(_Wire):
-    body: str
-    integratedTime: int
-    logID: str
-    logIndex: int
-    verification: _V1Verification | None = None
-
-
-_V1_ENTRIES = TypeAdapter(dict[str, _V1Entry])
+    return TypeAdapter(dict[str, V1Entry])
 
 
 def parse_log_entries(data: bytes | dict[str, Any]) -> list[RekorEntry]:
@@ -199,15 +186,20 @@ def parse_log_entries(data: bytes | dict[str, Any]) -> list[RekorEntry]:
 
     Raise ``RekorResponseError`` for anything malformed (including a UUID that is not its body's leaf hash).
     """
+    from pydantic import ValidationError
+
+    from supplychain.tlog.answer import V1Verification
+
+    adapter = _v1_entries()
     try:
-        entries = _V1_ENTRIES.validate_python(data) if isinstance(data, dict) else _V1_ENTRIES.validate_json(data)
+        entries = adapter.validate_python(data) if isinstance(data, dict) else adapter.validate_json(data)
     except ValidationError as exc:
         raise RekorResponseError(f"the log's entry is malformed: {first_error(exc)}") from exc
     result = []
     for uuid, raw in entries.items():
         try:
             entry = LogEntry.from_base64(raw.body, raw.integratedTime, raw.logIndex, raw.logID.lower())
-            verification = raw.verification or _V1Verification()
+            verification = raw.verification or V1Verification()
             proof = verification.inclusionProof
             result.append(
                 RekorEntry(

@@ -8,8 +8,8 @@ integrated outside ``validFor`` is refused (``KeyValidityError``), as sigstore-g
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -104,15 +104,29 @@ class TrustedLog:
 
 @dataclass(frozen=True, slots=True)
 class LogKeyring:
-    """The transparency-log keys a verifier trusts, looked up by log ID."""
+    """The transparency-log keys a verifier trusts, looked up by log ID.
+
+    ``deferred``, when given, returns more keys, read only when needed: when a log ID is not among ``logs``, or when
+    the whole set is asked for (iteration, ``len``, ``for_url``, ``valid_at``, ``merged``). ``verify``'s default trust
+    is the local default log's key with Sigstore's production root deferred, so that an entry of the local log is
+    checked without reading (and parsing) the root; the answer is the same as with every key read up front, since
+    a lookup tries ``logs`` first either way.
+    """
 
     logs: tuple[TrustedLog, ...]
+    deferred: Callable[[], LogKeyring] | None = field(default=None, compare=False, repr=False)
+
+    def resolved(self) -> LogKeyring:
+        """Every key, the deferred ones read (and ``logs`` first)."""
+        if self.deferred is None:
+            return self
+        return LogKeyring(self.logs).merged(self.deferred())
 
     def __iter__(self) -> Iterator[TrustedLog]:
-        return iter(self.logs)
+        return iter(self.resolved().logs)
 
     def __len__(self) -> int:
-        return len(self.logs)
+        return len(self.resolved().logs)
 
     def find(self, log_id: bytes | str) -> TrustedLog:
         """The trusted key with this log ID (bytes or hex); ``UnknownLogError`` if none."""
@@ -120,6 +134,8 @@ class LogKeyring:
         for log in self.logs:
             if log.key.log_id == wanted:
                 return log
+        if self.deferred is not None:
+            return self.resolved().find(wanted)
         known = ", ".join(log.label for log in self.logs) or "none"
         raise UnknownLogError(f"no trusted key for log {wanted.hex()}; trusted logs: {known}")
 
@@ -133,16 +149,16 @@ class LogKeyring:
     def for_url(self, url: str) -> LogKeyring:
         """The keys of the log at ``url`` (scheme, host and port compared; a trailing slash ignored)."""
         wanted = normal_url(url)
-        return LogKeyring(tuple(log for log in self.logs if log.base_url and normal_url(log.base_url) == wanted))
+        return LogKeyring(tuple(log for log in self if log.base_url and normal_url(log.base_url) == wanted))
 
     def valid_at(self, when: int) -> LogKeyring:
         """The keys valid at ``when``."""
-        return LogKeyring(tuple(log for log in self.logs if log.covers(when)))
+        return LogKeyring(tuple(log for log in self if log.covers(when)))
 
     def merged(self, other: Iterable[TrustedLog]) -> LogKeyring:
         """Both sets of keys, without duplicates."""
         unique: dict[tuple[str, bytes, int | None, int | None, str | None], TrustedLog] = {}
-        for log in (*self.logs, *other):
+        for log in (*self.resolved().logs, *other):
             unique.setdefault((log.base_url, log.key.log_id, log.valid_from, log.valid_until, log.source), log)
         return LogKeyring(tuple(unique.values()))
 

@@ -28,12 +28,11 @@ import functools
 import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.formats.error import first_error
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
@@ -51,6 +50,9 @@ from supplychain.trust.keyring import (
     read_trust_file,
 )
 from supplychain.trust.window import covers, describe_window, parse_time
+
+if TYPE_CHECKING:
+    from supplychain.trust.document import CertificateAuthorityModel, TransparencyLogModel
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 SigstoreInstance = Literal["production", "staging"]
@@ -106,60 +108,6 @@ class CertificateAuthority:
 
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class _ValidFor(_Wire):
-    start: str | None = None
-    end: str | None = None
-
-
-class _PublicKey(_Wire):
-    rawBytes: str
-    keyDetails: str
-    validFor: _ValidFor = Field(default_factory=_ValidFor)
-
-
-class _LogId(_Wire):
-    keyId: str
-
-
-class _TransparencyLog(_Wire):
-    baseUrl: str
-    hashAlgorithm: str = "SHA2_256"
-    publicKey: _PublicKey
-    logId: _LogId
-
-
-class _RawCertificate(_Wire):
-    rawBytes: str
-
-
-class _CertChain(_Wire):
-    certificates: list[_RawCertificate] = Field(default_factory=list)
-
-
-class _DistinguishedName(_Wire):
-    organization: str = ""
-    commonName: str = ""
-
-
-class _CertificateAuthority(_Wire):
-    subject: _DistinguishedName = Field(default_factory=_DistinguishedName)
-    uri: str = ""
-    certChain: _CertChain = Field(default_factory=_CertChain)
-    validFor: _ValidFor = Field(default_factory=_ValidFor)
-
-
-class _TrustedRoot(_Wire):
-    mediaType: str
-    tlogs: list[_TransparencyLog] = Field(default_factory=list)
-    certificateAuthorities: list[_CertificateAuthority] = Field(default_factory=list)
-    ctlogs: list[_TransparencyLog] = Field(default_factory=list)
-    timestampAuthorities: list[_CertificateAuthority] = Field(default_factory=list)
-
-
 @dataclass(frozen=True, slots=True)
 class TrustedRoot:
     """A parsed TrustedRoot v0.1: every log and authority it lists, each with its validity window.
@@ -187,8 +135,12 @@ class TrustedRoot:
             loads_untrusted(data)  # the strict decoder first: duplicate keys, wide numbers, bad UTF-8, deep nesting
         except JsonFormatError as exc:
             raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
+        from pydantic import ValidationError
+
+        from supplychain.trust.document import TrustedRootModel  # pydantic loads only when a root is read
+
         try:
-            root = _TrustedRoot.model_validate_json(data)
+            root = TrustedRootModel.model_validate_json(data)
         except ValidationError as exc:
             raise TrustedRootError(f"{source} is not a trusted root: {first_error(exc)}") from exc
         if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
@@ -232,14 +184,14 @@ class TrustedRoot:
         return self.tlogs
 
 
-def _keyring(logs: list[_TransparencyLog], where: str) -> LogKeyring:
+def _keyring(logs: list[TransparencyLogModel], where: str) -> LogKeyring:
     return LogKeyring(tuple(
         _trusted_log(log, f"{where}[{number}]") for number, log in enumerate(logs)
         if log.publicKey.keyDetails in _LOG_KEY_DETAILS and log.hashAlgorithm == "SHA2_256"
     ))
 
 
-def _authority(authority: _CertificateAuthority, where: str) -> CertificateAuthority:
+def _authority(authority: CertificateAuthorityModel, where: str) -> CertificateAuthority:
     certificates = []
     for number, item in enumerate(authority.certChain.certificates):
         try:
@@ -266,7 +218,7 @@ def load_trusted_root(data: bytes, *, source: str = "trusted root") -> LogKeyrin
     return TrustedRoot.parse(data, source=source).tlog_keyring()
 
 
-def _trusted_log(tlog: _TransparencyLog, where: str) -> TrustedLog:
+def _trusted_log(tlog: TransparencyLogModel, where: str) -> TrustedLog:
     try:
         raw = base64.b64decode(tlog.publicKey.rawBytes, validate=True)
         declared = base64.b64decode(tlog.logId.keyId, validate=True)

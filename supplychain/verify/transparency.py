@@ -37,7 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from cryptography.hazmat.primitives import serialization
 
@@ -55,13 +55,15 @@ from supplychain.formats.rekor import (
     parse_body,
 )
 from supplychain.signing import legacy
-from supplychain.tlog.client import RekorClient
 from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
 from supplychain.tlog.pki import VerifierKey
 from supplychain.trust.keyring import LogKeyring
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
+
+if TYPE_CHECKING:
+    from supplychain.tlog.client import RekorClient  # only an online check has one (and loads it)
 
 IGNORE_FLAG = "--insecure-ignore-tlog"
 OFFLINE_DESCRIPTION = "Existence of the claims in the transparency log was verified offline"

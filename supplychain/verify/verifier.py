@@ -17,16 +17,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supplychain.config import Settings
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, SupplyChainError
 from supplychain.oci.locate import describe
 from supplychain.oci.store import ArtifactStore
-from supplychain.tlog.client import RekorClient
-from supplychain.trust.keyring import LogKeyring
-from supplychain.trust.root import TrustedRoot
 from supplychain.verify.certificate import CertificateCheck, signer_of
 from supplychain.verify.check import (
     AnnotationCheck,
@@ -48,6 +45,13 @@ from supplychain.verify.evidence import (
 from supplychain.verify.policy import VerifyPolicy
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
 from supplychain.verify.transparency import OFFLINE_DESCRIPTION, ONLINE_DESCRIPTION, TransparencyLogCheck
+
+if TYPE_CHECKING:
+    # Loaded on use (docs/architecture.md, "Fast start"): the Rekor client and its answer models only for an online
+    # check, the trusted root only for a policy that names no log keys.
+    from supplychain.tlog.client import RekorClient
+    from supplychain.trust.keyring import LogKeyring
+    from supplychain.trust.root import TrustedRoot
 
 DEFAULT_WORKERS = 8
 _DIGEST_PREFIXES = ("sha256:", "sha512:")
@@ -106,17 +110,23 @@ class Verifier:
     @classmethod
     def production(cls, *, settings: Settings | None = None) -> Verifier:
         """A verifier trusting Sigstore's public-good instance (its production trusted root)."""
+        from supplychain.trust.root import TrustedRoot
+
         return cls(TrustedRoot.production(), settings=settings)
 
     @classmethod
     def staging(cls, *, settings: Settings | None = None) -> Verifier:
         """A verifier trusting Sigstore's staging instance."""
+        from supplychain.trust.root import TrustedRoot
+
         return cls(TrustedRoot.staging(), settings=settings)
 
     @property
     def trusted_root(self) -> TrustedRoot:
         """The trusted root (Sigstore's production root unless another was given)."""
         if self._trusted_root is None:
+            from supplychain.trust.root import TrustedRoot
+
             self._trusted_root = TrustedRoot.production()
         return self._trusted_root
 
@@ -147,6 +157,8 @@ class Verifier:
             return None
         with self._lock:
             if self._online is None and url is not None:
+                from supplychain.tlog.client import RekorClient
+
                 keyring = self._keyring(policy)
                 narrowed = keyring.for_url(url)  # the keys of the log at url check its checkpoints
                 self._online = RekorClient.open(url, narrowed if len(narrowed) else keyring,

@@ -36,6 +36,7 @@ import json
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -50,6 +51,7 @@ from supplychain.files import write_new
 from supplychain.formats.strictjson import NestingError, loads_untrusted
 from supplychain.keys.log import LogKey, LogKeyError, LogPrivateKey, NoteSigner, check_public_key
 from supplychain.tlog.checkpoint import rekor_origin
+from supplychain.trust.keyring import LogKeyring, read_public_key
 
 KeyType = Literal["ecdsa-p256", "ed25519"]
 KEY_TYPES: tuple[str, ...] = get_args(KeyType)
@@ -89,6 +91,27 @@ class LogDirectoryLock:
         descriptor, self._descriptor = self._descriptor, None
         if descriptor is not None:
             os.close(descriptor)  # closing the last descriptor of the open file releases the flock
+
+
+def default_log_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/supplychain/tlog``, or ``~/.local/share/supplychain/tlog`` when XDG_DATA_HOME is unset,
+    empty or relative (the XDG Base Directory spec: "If an implementation encounters a relative path in any of
+    these variables it should consider the path invalid and ignore it"): the default log ``sign`` appends to
+    (``embedded``)."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "supplychain" / "tlog"
+
+
+def default_log_keyring(environ: Mapping[str, str] | None = None) -> LogKeyring:
+    """The default log's key (``DIR/log.pub``, labelled by that file) if the log exists, else no key. Reading only:
+    ``verify`` never creates the log. Here, beside the directory's file names, rather than in ``embedded``: a
+    ``verify`` reads this key and must not load the append path (``log``, ``storage`` and SQLite) to do so."""
+    path = default_log_path(environ)
+    if not (path / CONFIG_FILE).is_file():
+        return LogKeyring(())
+    return read_public_key(path / PUBLIC_KEY_FILE, None)
 
 
 def lock_log_directory(path: str | os.PathLike[str]) -> LogDirectoryLock:

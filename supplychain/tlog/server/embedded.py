@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -42,6 +42,8 @@ from supplychain.tlog.server.directory import (
     LOCK_FILE,
     PUBLIC_KEY_FILE,
     LogDirectoryInUseError,
+    default_log_keyring,
+    default_log_path,
     init_log_directory,
     lock_log_directory,
     open_log_directory,
@@ -59,25 +61,6 @@ T = TypeVar("T")
 
 class DefaultLogBusyError(UnavailableError):
     """Another process (a ``tlog serve`` of it) keeps the default log's directory locked."""
-
-
-def default_log_path(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_DATA_HOME/supplychain/tlog``, or ``~/.local/share/supplychain/tlog`` when XDG_DATA_HOME is unset,
-    empty or relative (the XDG Base Directory spec: "If an implementation encounters a relative path in any of
-    these variables it should consider the path invalid and ignore it")."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_DATA_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "share"
-    return root / "supplychain" / "tlog"
-
-
-def default_log_keyring(environ: Mapping[str, str] | None = None) -> LogKeyring:
-    """The default log's key (``DIR/log.pub``, labelled by that file) if the log exists, else no key. Reading only:
-    ``verify`` never creates the log."""
-    path = default_log_path(environ)
-    if not (path / CONFIG_FILE).is_file():
-        return LogKeyring(())
-    return read_public_key(path / PUBLIC_KEY_FILE, None)
 
 
 class EmbeddedLog(EntryLog):
