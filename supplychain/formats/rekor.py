@@ -37,15 +37,15 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import rfc8785
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.formats.b64 import NonCanonicalBase64Error, decode_canonical
-from supplychain.formats.error import first_error
 from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
 
 HASHEDREKORD = "hashedrekord"
@@ -166,103 +166,97 @@ def _hex_digest(value: str, what: str) -> bytes:
     return digest
 
 
-# -- wire models (untrusted JSON: pydantic over the strict decoder's output, extra fields ignored) ----------
+# -- wire readers (untrusted JSON, after the strict decoder: exact JSON types, required fields, extra fields ignored) --
+#
+# Written out rather than as pydantic models: every ``verify`` of a logged signature reads an entry body, and pydantic
+# (~200 ms to import) would be most of its start-up (docs/architecture.md, "Fast start"). The rules are the ones
+# the models had (strict types: a string is a JSON string, an object a JSON object, no coercion; list lengths
+# bounded where Rekor's schema bounds them), each refusal one ``EntryKindError`` naming the field's path.
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__)
 
 
-class _Hash(_Wire):
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise EntryKindError(f"{where}: expected an object, got {_type_name(value)}")
+    return value
+
+
+def _member(obj: dict[str, Any], name: str, where: str) -> Any:
+    if name not in obj:
+        raise EntryKindError(f"{where}.{name}: field required" if where else f"{name}: field required")
+    return obj[name]
+
+
+def _path(where: str, name: str) -> str:
+    return f"{where}.{name}" if where else name
+
+
+def _string(obj: dict[str, Any], name: str, where: str) -> str:
+    value = _member(obj, name, where)
+    if not isinstance(value, str):
+        raise EntryKindError(f"{_path(where, name)}: expected a string, got {_type_name(value)}")
+    return value
+
+
+def _child(obj: dict[str, Any], name: str, where: str) -> dict[str, Any]:
+    return _object(_member(obj, name, where), _path(where, name))
+
+
+def _array(obj: dict[str, Any], name: str, where: str, *, least: int, most: int | None = None) -> list[Any]:
+    path = _path(where, name)
+    value = _member(obj, name, where)
+    if not isinstance(value, list):
+        raise EntryKindError(f"{path}: expected an array, got {_type_name(value)}")
+    if len(value) < least:
+        raise EntryKindError(f"{path}: expected at least {least} item(s), got {len(value)}")
+    if most is not None and len(value) > most:
+        raise EntryKindError(f"{path}: expected at most {most} items, got {len(value)}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Hash:
     algorithm: str
     value: str
 
 
-class _Data(_Wire):
-    hash: _Hash
-
-
-class _PublicKey(_Wire):
-    content: str
-
-
-class _Signature(_Wire):
-    content: str
-    publicKey: _PublicKey
-
-
-class _HashedrekordV001Schema(_Wire):
-    data: _Data
-    signature: _Signature
-
-
-class _ProposedContent(_Wire):
-    envelope: str
-    verifiers: list[str] = Field(min_length=1, max_length=64)
-
-
-class _DsseProposalSchema(_Wire):
-    proposedContent: _ProposedContent
-
-
-class _DsseSignature(_Wire):
-    signature: str
-    verifier: str
-
-
-class _DsseBodySchema(_Wire):
-    envelopeHash: _Hash
-    payloadHash: _Hash
-    signatures: list[_DsseSignature] = Field(min_length=1)
-
-
-class _IntotoSignature(_Wire):
-    sig: str
-    publicKey: str
-    keyid: str | None = None
-
-
-class _IntotoEnvelope(_Wire):
-    payloadType: str
-    signatures: list[_IntotoSignature] = Field(min_length=1, max_length=64)
-
-
-class _IntotoContent(_Wire):
-    envelope: _IntotoEnvelope
-    hash: _Hash
-    payloadHash: _Hash
-
-
-class _IntotoV002Schema(_Wire):
-    content: _IntotoContent
-
-
-_W = TypeVar("_W", bound=_Wire)
-
-
-class _ProposedEntry(_Wire):
-    kind: str
-    apiVersion: str
-    spec: dict[str, Any]
+def _hash(obj: dict[str, Any], name: str, where: str) -> _Hash:
+    item = _child(obj, name, where)
+    path = _path(where, name)
+    return _Hash(_string(item, "algorithm", path), _string(item, "value", path))
 
 
 def parse_entry(data: bytes | str | dict[str, Any], what: str) -> tuple[str, str, dict[str, Any]]:
     """``(kind, apiVersion, spec)`` of a ``ProposedEntry`` or a stored body, read strictly."""
     try:
         document = data if isinstance(data, dict) else loads_untrusted(data)
-        entry = _ProposedEntry.model_validate(document)
     except JsonFormatError as exc:
         raise EntryKindError(f"{what} is not a Rekor entry: {json_error_text(exc)}") from exc
-    except ValidationError as exc:
-        raise EntryKindError(f"{what} is not a Rekor entry: {first_error(exc)}") from exc
-    return entry.kind, entry.apiVersion, entry.spec
-
-
-def _validate(model: type[_W], spec: dict[str, Any], what: str) -> _W:
     try:
-        return model.model_validate(spec)
-    except ValidationError as exc:
-        raise EntryKindError(f"invalid {what}: {first_error(exc)}") from exc
+        entry = _object(document, "document")
+        kind, version = _string(entry, "kind", ""), _string(entry, "apiVersion", "")
+        return kind, version, _child(entry, "spec", "")
+    except EntryKindError as exc:
+        raise EntryKindError(f"{what} is not a Rekor entry: {exc.message}") from exc
+
+
+def _spec(spec: object, what: str) -> dict[str, Any]:
+    return _object(spec, "spec")
+
+
+@contextmanager
+def _invalid(what: str) -> Iterator[None]:
+    """A reader's refusal as ``invalid <what>: <path>: <problem>``."""
+    try:
+        yield
+    except EntryKindError as exc:
+        raise EntryKindError(f"invalid {what}: {exc.message}") from exc
 
 
 def _sha256(item: _Hash, what: str) -> bytes:
@@ -313,16 +307,21 @@ class HashedRekord:
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> HashedRekord:
         """Read the ``spec`` of a proposed entry or a body."""
-        parsed = _validate(_HashedrekordV001Schema, spec, "hashedrekord spec")
-        digest = _hex_digest(parsed.data.hash.value, "hashedrekord hash value")
-        algorithm = parsed.data.hash.algorithm
+        with _invalid("hashedrekord spec"):
+            root = _spec(spec, "hashedrekord spec")
+            data_hash = _hash(_child(root, "data", ""), "hash", "data")
+            signature = _child(root, "signature", "")
+            content = _string(signature, "content", "signature")
+            public_key = _string(_child(signature, "publicKey", "signature"), "content", "signature.publicKey")
+        digest = _hex_digest(data_hash.value, "hashedrekord hash value")
+        algorithm = data_hash.algorithm
         if algorithm not in DIGEST_SIZES:
             raise EntryKindError(f"unsupported hash algorithm {algorithm!r}: expected sha256, sha384 or sha512")
         return cls(
             algorithm,  # type: ignore[arg-type]  # checked against DIGEST_SIZES just above
             digest,
-            decode_base64(parsed.signature.content, "hashedrekord signature"),
-            decode_base64(parsed.signature.publicKey.content, "hashedrekord public key"),
+            decode_base64(content, "hashedrekord signature"),
+            decode_base64(public_key, "hashedrekord public key"),
         )
 
 
@@ -363,11 +362,15 @@ class DsseRecord:
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> DsseRecord:
         """Read the ``spec`` of a stored dsse body."""
-        parsed = _validate(_DsseBodySchema, spec, "dsse body")
-        signatures = tuple(
-            DsseSignature(sig.signature, decode_base64(sig.verifier, "dsse verifier")) for sig in parsed.signatures
-        )
-        return cls(_sha256(parsed.envelopeHash, "dsse envelopeHash"), _sha256(parsed.payloadHash, "dsse payloadHash"),
+        with _invalid("dsse body"):
+            root = _spec(spec, "dsse body")
+            envelope_hash, payload_hash = _hash(root, "envelopeHash", ""), _hash(root, "payloadHash", "")
+            items = [_object(item, f"signatures.{n}") for n, item in
+                     enumerate(_array(root, "signatures", "", least=1))]
+            pairs = [(_string(item, "signature", f"signatures.{n}"), _string(item, "verifier", f"signatures.{n}"))
+                     for n, item in enumerate(items)]
+        signatures = tuple(DsseSignature(sig, decode_base64(verifier, "dsse verifier")) for sig, verifier in pairs)
+        return cls(_sha256(envelope_hash, "dsse envelopeHash"), _sha256(payload_hash, "dsse payloadHash"),
                    signatures)
 
 
@@ -394,9 +397,16 @@ class DsseProposal:
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> DsseProposal:
         """Read the ``spec`` of a proposed dsse entry."""
-        parsed = _validate(_DsseProposalSchema, spec, "dsse proposal")
-        keys = tuple(decode_base64(key, "dsse verifier") for key in parsed.proposedContent.verifiers)
-        return cls(parsed.proposedContent.envelope.encode("utf-8"), keys)
+        with _invalid("dsse proposal"):
+            content = _child(_spec(spec, "dsse proposal"), "proposedContent", "")
+            envelope = _string(content, "envelope", "proposedContent")
+            verifiers = _array(content, "verifiers", "proposedContent", least=1, most=64)
+            for number, key in enumerate(verifiers):
+                if not isinstance(key, str):
+                    raise EntryKindError(f"proposedContent.verifiers.{number}: expected a string, got "
+                                         f"{_type_name(key)}")
+        keys = tuple(decode_base64(key, "dsse verifier") for key in verifiers)
+        return cls(envelope.encode("utf-8"), keys)
 
 
 # -- intoto (read only) ----------------------------------------------------------------------------------------
@@ -422,17 +432,29 @@ class IntotoRecord:
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> IntotoRecord:
         """Read the ``spec`` of a stored intoto 0.0.2 body."""
-        content = _validate(_IntotoV002Schema, spec, "intoto body").content
+        with _invalid("intoto body"):
+            content = _child(_spec(spec, "intoto body"), "content", "")
+            envelope = _child(content, "envelope", "content")
+            payload_type = _string(envelope, "payloadType", "content.envelope")
+            raw = []
+            for number, value in enumerate(_array(envelope, "signatures", "content.envelope", least=1, most=64)):
+                where = f"content.envelope.signatures.{number}"
+                item = _object(value, where)
+                if item.get("keyid") is not None and not isinstance(item["keyid"], str):
+                    raise EntryKindError(f"{where}.keyid: expected a string, got {_type_name(item['keyid'])}")
+                raw.append((_string(item, "sig", where), _string(item, "publicKey", where)))
+            content_hash = _hash(content, "hash", "content")
+            payload_hash = _hash(content, "payloadHash", "content")
         signatures = []
-        for number, item in enumerate(content.envelope.signatures):
-            sig = decode_base64(item.sig, f"intoto signature {number}")  # base64 of the envelope's base64 text
+        for number, (encoded, public_key) in enumerate(raw):
+            sig = decode_base64(encoded, f"intoto signature {number}")  # base64 of the envelope's base64 text
             try:
                 text = sig.decode("ascii")
             except UnicodeDecodeError as exc:
                 raise EntryKindError(f"intoto signature {number} is not base64 signature text") from exc
-            signatures.append(IntotoSignature(text, decode_base64(item.publicKey, f"intoto public key {number}")))
-        return cls(content.envelope.payloadType, _sha256(content.hash, "intoto hash"),
-                   _sha256(content.payloadHash, "intoto payloadHash"), tuple(signatures))
+            signatures.append(IntotoSignature(text, decode_base64(public_key, f"intoto public key {number}")))
+        return cls(payload_type, _sha256(content_hash, "intoto hash"),
+                   _sha256(payload_hash, "intoto payloadHash"), tuple(signatures))
 
 
 EntryRecord = HashedRekord | DsseRecord | IntotoRecord
