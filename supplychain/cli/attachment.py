@@ -21,12 +21,12 @@ import click
 from supplychain.cli.group import Group
 from supplychain.cli.options import build_settings, echo_lines, registry_options
 from supplychain.errors import ExitCode, SupplyChainError
-from supplychain.reference import AnyReference, parse_reference
 
 if TYPE_CHECKING:
     from supplychain.attachments.clean import CleanPlan
     from supplychain.oci.model import Descriptor
     from supplychain.oci.store import ArtifactStore
+    from supplychain.reference import AnyReference
 
 
 # triangulate --type values that are a cosign tag, computed from the digest (values of oci.attachment's
@@ -95,6 +95,8 @@ def attach_signature_command(
                    if certificate_file is not None else None)
     chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
              if chain_file is not None else None)
+    from supplychain.reference import parse_reference  # here: --help imports this module
+
     ref = parse_reference(reference)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "attaching a signature to")
@@ -137,6 +139,8 @@ def download_signature_command(
     from supplychain.store import open_store
 
     settings = build_settings(ca_file, insecure_registries)
+    from supplychain.reference import parse_reference  # here: --help imports this module
+
     ref = parse_reference(reference)
     with open_store(ref, settings) as store:
         subject = _resolve(store, ref, None)
@@ -168,6 +172,8 @@ def triangulate_command(
       supplychain triangulate registry.example.com/app:1.0
       supplychain triangulate --type bundle oci:./layout:v1
     """
+    from supplychain.reference import parse_reference  # here: --help imports this module
+
     ref = parse_reference(reference)
     if ref.digest is not None and kind in _TAG_KINDS:
         # The tag is a function of the digest: no store to open, and none of the signing stack to import (cosign's
@@ -228,6 +234,8 @@ def clean_command(
     if not force and not (sys.stdin is not None and sys.stdin.isatty()):
         raise ConfirmationRequiredError("clean deletes attachments and standard input is not a terminal to "
                                         "confirm on: pass --force")
+    from supplychain.reference import parse_reference  # here: --help imports this module
+
     ref = parse_reference(reference)
     repository = repository_name(ref)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:

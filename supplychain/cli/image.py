@@ -15,12 +15,11 @@ from supplychain.cli.options import (
     output_option,
     registry_options,
 )
-from supplychain.cli.progress import TransferProgress
-from supplychain.oci.model import Platform
-from supplychain.reference import LayoutReference, parse_reference
 from supplychain.report.format import Format
 
 if TYPE_CHECKING:
+    # The command modules are imported to print --help: what only a run needs is imported in the run.
+    from supplychain.oci.model import Platform
     from supplychain.report.image import CopyReport
 
 # Every command here takes these two (registry_options); the type of each command's store options, once.
@@ -30,6 +29,8 @@ RegistryFlags = tuple[Path | None, tuple[str, ...]]
 def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> Platform | None:
     """``--platform os/arch[/variant]``: given empty is a usage error (never read as "no platform"); a
     malformed one is invalid input (``Platform.parse``)."""
+    from supplychain.oci.model import Platform
+
     if value is None:
         return None
     if not value.strip():
@@ -66,6 +67,7 @@ def inspect_command(
       supplychain inspect --raw registry.example.com/app@sha256:<hex> | sha256sum
       supplychain inspect --config oci:./layout:v1 | jq .config.Labels
     """
+    from supplychain.reference import parse_reference
     from supplychain.store import open_store
 
     if (raw or config) and output_given(ctx):
@@ -108,6 +110,7 @@ def ls_command(
       supplychain ls registry.example.com/app
       supplychain ls oci:./layout -o json | jq -r '.Tags[]'
     """
+    from supplychain.reference import parse_reference
     from supplychain.report.image import TAGS, TagList
     from supplychain.store import open_store
 
@@ -142,6 +145,7 @@ def tree_command(
       supplychain tree --no-legacy -o json oci:./layout:v1
     """
     from supplychain.graph import build_tree
+    from supplychain.reference import parse_reference
     from supplychain.report.image import TREE, TreeView, tree_warning_lines
     from supplychain.store import open_store
 
@@ -205,6 +209,8 @@ def _copy(source: str, destination: str, platform: Platform | None, with_referre
           flags: RegistryFlags) -> CopyReport:
     """Open both stores (the destination transactionally: ``store.open_destination``) and copy, with a progress
     bar on stderr."""
+    from supplychain.cli.progress import TransferProgress
+    from supplychain.reference import LayoutReference, parse_reference
     from supplychain.report.image import CopyReport
     from supplychain.store import open_destination, open_store
     from supplychain.transfer import copy_image

@@ -9,7 +9,6 @@ import importlib
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(128 + signal.SIGTERM)
     except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes a message, not a crash dump
         if debug:
+            import traceback
+
             traceback.print_exc()
         click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("hint: this is a bug in supplychain; rerun with --debug and report it", err=True)
@@ -270,6 +271,8 @@ def _print_error(message: str, hint: str, *, debug: bool, exc: BaseException) ->
     from supplychain.report.text import escape  # standard library only: keeps --help fast
 
     if debug:
+        import traceback  # only --debug prints one: kept out of every start-up
+
         traceback.print_exception(exc)
     click.echo(f"error: {escape(' '.join(message.split()))}", err=True)  # one line, whatever the source said
     click.echo(f"hint: {escape(' '.join(hint.split()))}", err=True)

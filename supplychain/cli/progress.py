@@ -6,10 +6,10 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from supplychain.oci.model import Descriptor
-
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
+
+    from supplychain.oci.model import Descriptor
 
 # Blobs smaller than this finish before a bar would help (STYLE.md section 9: bars for anything over ~a second).
 MIN_BAR_BYTES = 4 * 1024 * 1024

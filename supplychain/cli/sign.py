@@ -34,7 +34,6 @@ from supplychain.cli.options import (
     sign_tlog_options,
 )
 from supplychain.errors import InvalidInputError, SupplyChainError
-from supplychain.reference import ImageReference, parse_reference
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -170,6 +169,7 @@ def sign_command(
 def _sign_targets(references: tuple[str, ...], reference_name: str | None) -> list[tuple[str, AnyReference, str]]:
     """Each REFERENCE with the docker-reference it is signed for (``--reference-name``, else its repository; an
     OCI layout has none, so it needs the flag)."""
+    from supplychain.reference import ImageReference, parse_reference
     from supplychain.signing import ReferenceNameError, check_reference_name, cosign_reference_name
 
     targets: list[tuple[str, AnyReference, str]] = []

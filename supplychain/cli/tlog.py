@@ -12,9 +12,6 @@ as the public-good log's (whose keys come from Sigstore's trusted root). Log URL
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +22,6 @@ from click.core import ParameterSource
 from supplychain.cli.group import Group
 from supplychain.cli.options import build_settings, echo_result, output_option, tlog_trust_options
 from supplychain.errors import InvalidInputError, SizeLimitError, VerificationError
-from supplychain.files import FileTooLargeError, read_capped
 from supplychain.report.format import Format
 
 if TYPE_CHECKING:
@@ -121,6 +117,8 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
     Examples:
       supplychain tlog serve --dir ./log --addr 127.0.0.1:3000
     """
+    import logging
+
     from supplychain.httpserver.server import stop_on_signals
     from supplychain.tlog.server.directory import open_log_directory
     from supplychain.tlog.server.http import serve
@@ -149,6 +147,8 @@ def serve_command(directory: Path, addr: str, quiet: bool) -> None:
 
 def _parse_addr(addr: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[IPv6]:PORT`` to (host, port)."""
+    import ipaddress
+
     hint = "write --addr HOST:PORT, e.g. 127.0.0.1:3000, or [::1]:3000 for IPv6"
     if addr.startswith("["):
         host, bracket, port_text = addr[1:].partition("]")
@@ -266,6 +266,8 @@ def verify_command(bundle_path: Path, artifact: Path | None, digest: str | None,
 def _read_evidence_file(path: Path) -> bytes:
     """The --bundle file, refused above ``MAX_EVIDENCE_BYTES`` before it is read, and if it is empty or not JSON
     (the wrong file: invalid input, exit 3)."""
+    from supplychain.files import FileTooLargeError, read_capped
+
     try:
         size = path.stat().st_size
         if size > MAX_EVIDENCE_BYTES:
@@ -297,6 +299,8 @@ def _read_evidence_file(path: Path) -> bytes:
 
 
 def _wanted_digest(artifact: Path | None, digest: str | None) -> tuple[str, bytes] | None:
+    import hashlib
+
     if artifact is not None:
         hasher = hashlib.sha256()
         with artifact.open("rb") as handle:

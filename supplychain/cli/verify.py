@@ -22,7 +22,6 @@ import click
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
 from supplychain.cli.options import build_settings, certificate_options, registry_options, verify_tlog_options
 from supplychain.errors import ExitCode, SupplyChainError
-from supplychain.reference import ImageReference, parse_image_reference, parse_reference
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -143,6 +142,7 @@ def _verify_targets(references: tuple[str, ...], reference_name: str | None, che
                     settings: Settings, registries: RegistryPool) -> list[VerifyTarget]:
     """One ``VerifyTarget`` per REFERENCE, all checked before any is verified; stores opened on the workers, on the
     run's shared registry clients."""
+    from supplychain.reference import ImageReference, parse_image_reference, parse_reference
     from supplychain.store import open_store
     from supplychain.verify import VerifyTarget, target_repository
 

@@ -1,12 +1,21 @@
-"""What a command imports before its first request (issue 8.13, the same-registry copy; issue 10.1 widens it).
+"""What a command imports before its first request (issue 8.13, the same-registry copy; issue 10.1 widens it to
+every command's --help and a key-based verify, against ``heavy_modules.txt`` beside this file).
 
 Each check runs a fresh interpreter, as a user's command does, and looks at ``sys.modules`` afterwards."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from supplychain import keys
+from tests.support.fixture import build_fixture_layout
+from tests.unit.cli.test_help import COMMANDS
 
 # Heavy modules that a copy or a key-based command must not load when nothing needs them.
 NOT_AT_START = ("rich", "pygments")
@@ -49,3 +58,75 @@ def test_the_command_line_never_imports_trio() -> None:
     modules = loaded_after("import supplychain.cli.main, httpx\nhttpx.Client().close()")
     assert "httpx" in modules
     assert "trio" not in modules
+
+
+# -- issue 10.1: every --help, and a key-based verify, against the list of heavy modules beside this file ----------
+
+HEAVY_MODULES = Path(__file__).with_name("heavy_modules.txt")
+
+
+def heavy_modules(where: str) -> dict[str, str]:
+    """``module -> why`` of the list's entries refused in ``where`` (``help`` includes ``everywhere``)."""
+    entries = {}
+    for line in HEAVY_MODULES.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            module, scope, why = line.split(maxsplit=2)
+            assert scope in ("everywhere", "help"), line
+            if scope == "everywhere" or where == "help":
+                entries[module] = why
+    return entries
+
+
+def heavy_loaded(modules: set[str], where: str) -> dict[str, str]:
+    # supplychain/__init__.py registers a stand-in httpx._main before httpx is imported: it is not httpx.
+    real = modules - {"httpx._main"} if "httpx" not in modules else modules
+    return {name: why for name, why in heavy_modules(where).items()
+            if name in real or any(m.startswith(name + ".") for m in real)}
+
+
+def command_modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """``sys.modules`` at the exit of ``supplychain ARGS`` run in a fresh interpreter (through ``cli.main.main``, as
+    the console script runs it); the command must succeed."""
+    probe = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print('\\nMODULES ' + json.dumps(sorted(n for n, m in sys.modules.items()"
+        " if m is not None)), file=sys.__stderr__))\n"
+        "from supplychain.cli.main import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = [part for part in done.stderr.splitlines() if part.startswith("MODULES ")][-1]
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def test_the_list_names_modules_that_exist() -> None:
+    import importlib.util
+
+    for name in heavy_modules("help"):
+        assert importlib.util.find_spec(name) is not None, name
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "supplychain")
+def test_help_imports_no_heavy_module(path: tuple[str, ...]) -> None:
+    modules = command_modules([*path, "--help"])
+    assert "supplychain.cli.main" in modules
+    assert heavy_loaded(modules, "help") == {}
+
+
+def test_key_based_verify_imports_no_heavy_module(tmp_path: Path, data_home: Path) -> None:
+    # A fixture image signed with a generated key, logged in the default log (sign with no log flags), verified as
+    # a user runs it: the SET is checked offline against the default log's key.
+    layout = build_fixture_layout(tmp_path)
+    pair = keys.generate_key_pair("ecdsa-p256")
+    written = keys.write_key_pair(tmp_path / "cosign", pair, b"TEST-ONLY-startup")
+    env = {**os.environ, "COSIGN_PASSWORD": "TEST-ONLY-startup"}
+    sign = [sys.executable, "-m", "supplychain", "sign", "--key", str(written.private_key),
+            "--reference-name", "example.test/app", f"oci:{layout}:single"]
+    subprocess.run(sign, check=True, capture_output=True, env=env)
+    assert (data_home / "supplychain" / "tlog" / "log.pub").is_file()  # logged: verify checks a real SET
+
+    modules = command_modules(["verify", "--key", str(written.public_key), f"oci:{layout}:single"])
+
+    assert "supplychain.verify.transparency" in modules and "cryptography" in modules  # it did verify
+    assert heavy_loaded(modules, "everywhere") == {}
