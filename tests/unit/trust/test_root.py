@@ -201,3 +201,25 @@ def test_select_keyring(tmp_path: Path) -> None:
     bad.write_bytes(b"not a key")
     with pytest.raises(ConfigurationError, match="cannot read the log public key"):
         select_keyring(None, bad, None)
+
+
+def test_a_deferred_part_of_a_keyring_is_read_only_when_a_lookup_misses() -> None:
+    # verify's default trust: the local default log's key, with Sigstore's root read only for another log's entry.
+    production_entry = bundle_entries(root_bytes("tlog", "sigstore-python", "bundle_v3_github.whl.sigstore"))[0]
+    staging = load_trusted_root(root_bytes(*STAGING))
+    reads: list[str] = []
+
+    def production() -> LogKeyring:
+        reads.append("production")
+        return load_trusted_root(root_bytes(*PRODUCTION))
+
+    keyring = LogKeyring(staging.logs, deferred=production)
+    assert keyring.find(staging.logs[0].key.log_id) is staging.logs[0]
+    assert reads == []  # found among its own keys: the deferred ones were not read
+    assert verify_entry(production_entry, keyring).time_checked  # a miss reads them, and the entry verifies
+    assert reads == ["production"]
+    assert len(keyring) == len(staging) + len(load_trusted_root(root_bytes(*PRODUCTION)))
+    assert list(keyring)[: len(staging)] == list(staging.logs)  # its own keys first, as a lookup tries them
+
+    with pytest.raises(UnknownLogError, match="no trusted key"):
+        LogKeyring(staging.logs, deferred=lambda: LogKeyring(())).find(production_entry.entry.log_id)

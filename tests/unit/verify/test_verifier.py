@@ -17,6 +17,7 @@ from supplychain.keys import generate_key_pair, write_public_key
 from supplychain.layout import OciLayout
 from supplychain.signing import sign_image
 from supplychain.trust import TrustedRoot
+from supplychain.trust.error import NoLogKeyError
 from supplychain.verify import (
     TlogPolicy,
     Verifier,
@@ -156,3 +157,23 @@ def test_the_cli_names_its_flags_for_the_same_problems(args: list[str], flag: st
     assert error.startswith("error: ") and flag in error, result.stderr
     assert hint.startswith("hint: "), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_default_trust_defers_sigstores_root(tmp_path: Path) -> None:
+    # verify with no log flags trusts the local default log's key and Sigstore's production root; the root is read
+    # only for an entry of another log (LogKeyring.deferred), and the set is the same as both read up front.
+    write_public_key(tmp_path / "cosign.pub", generate_key_pair().public_key)
+    log = InProcessLog(tmp_path / "log")
+    try:
+        request = VerifyRequest(keys=(str(tmp_path / "cosign.pub"),), default_log_keys=log.keyring)
+        keyring = build_verify_policy(request).tlog.keyring
+        assert keyring is not None and keyring.deferred is not None
+        assert keyring.logs == log.keyring.logs
+        ids = sorted(entry.key.log_id for entry in keyring)
+        assert ids == sorted(entry.key.log_id for entry in (*TrustedRoot.production().tlog_keyring(), *log.keyring))
+        # A log named by URL without a key is still refused when the policy is built, not at the first entry.
+        with pytest.raises(NoLogKeyError):
+            build_verify_policy(VerifyRequest(keys=request.keys, default_log_keys=log.keyring,
+                                              log_url="https://rekor.example"))
+    finally:
+        log.close()
