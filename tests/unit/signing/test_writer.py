@@ -14,7 +14,6 @@ from supplychain.errors import ExitCode, RegistryError
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Manifest
-from supplychain.oci.tagwriter import SETTLE_DELAY
 from supplychain.signing import SignatureWriteError, sign_image
 from supplychain.signing.legacy import SIGNATURE_ANNOTATION, encode_signature
 from supplychain.signing.payload import parse_payload
@@ -69,8 +68,7 @@ def test_an_overwritten_signature_is_appended_again(fixture_layout_copy: Path):
     assert all(is_listed(layers, rival) for rival in store.rival_layers)  # the rivals' signatures are kept too
     assert [la.annotations[SIGNATURE_ANNOTATION] for la in layers][-1] == encode_signature(image.signature)
     assert image.artifact == sig_manifest(layout, image.tag or "").descriptor()
-    settles = pauses[::2]
-    assert len(settles) == 3 and all(SETTLE_DELAY[0] <= p <= SETTLE_DELAY[1] for p in settles)
+    assert len(pauses) == 2  # one backoff after each race detected; none after the put that held
 
 
 def test_a_signature_that_keeps_being_lost_is_an_error(fixture_layout_copy: Path):
