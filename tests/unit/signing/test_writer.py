@@ -132,3 +132,14 @@ def test_reads_and_writes_racing_other_writes_are_tried_again(fixture_layout_cop
             sign_image(broken, subject, new_key().private_key, docker_reference=NAME,  # type: ignore[arg-type]
                        sleep=no_sleep)
     assert len(sig_manifest(layout, result.images[0].tag or "").layers) == 1
+
+
+def test_a_signature_without_a_race_takes_no_sleep(fixture_layout_copy: Path):
+    """The happy path: read, build, read, put, read; no pause anywhere (issue 10, item 4)."""
+    layout = OciLayout(fixture_layout_copy)
+    subject = layout.resolve("single")
+    store = RivalStore(layout, overwrites=0)
+    pauses: list[float] = []
+    sign_image(store, subject, new_key().private_key, docker_reference=NAME, sleep=pauses.append)
+    sign_image(store, subject, new_key().private_key, docker_reference=NAME, sleep=pauses.append)
+    assert store.puts == 2 and pauses == []
