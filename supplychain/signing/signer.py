@@ -22,13 +22,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TypeVar, assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement
-from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -41,15 +40,11 @@ from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
 from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from supplychain.signing.transparency import (
-    SigningLog,
-    check_loggable,
-    log_envelope,
-    log_legacy_signature,
-    rekor_bundle_annotation,
-)
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
-from supplychain.tlog.evidence import RekorEntry, bundle_tlog_entry
+
+if TYPE_CHECKING:  # the log's modules load only when a log is used: sign --tlog-upload=false never imports them
+    from supplychain.signing.transparency import SigningLog
+    from supplychain.tlog.evidence import RekorEntry
 
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
 
@@ -147,6 +142,8 @@ def sign_image(
     result lists them in the order of the index whatever finished first.
     """
     if log is not None:
+        from supplychain.signing.transparency import check_loggable
+
         check_loggable(private_key, legacy=signature_format is SignatureFormat.LEGACY)
     claims = dict(annotations or {})
     targets = _targets(store, subject) if recursive else [subject]
@@ -252,7 +249,7 @@ def _sign_legacy(
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
     # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one); with
     # a certificate, only if it carries a certificate.
-    required = (REKOR_BUNDLE_ANNOTATION if logged
+    required = (_rekor_bundle_annotation() if logged
                 else legacy.CERTIFICATE_ANNOTATIONS[0] if certified else None)
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
                             required_annotation=required):
@@ -269,6 +266,8 @@ def _sign_legacy(
 def _log(log: SigningLog, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
     """Phase 2: record one signature in the transparency log (with the certificate, when there is one, as cosign
     logs it: verification then requires the entry to record that certificate)."""
+    from supplychain.signing.transparency import log_envelope, log_legacy_signature
+
     verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")
     if item.envelope is not None:
         return log_envelope(log, item.envelope, public_key, verifier_pem=verifier)
@@ -282,7 +281,11 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
     image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
                         tlog_entry=entry)
     if item.envelope is not None:
-        tlog_entries = [] if entry is None else [bundle_tlog_entry(entry)]
+        tlog_entries = []
+        if entry is not None:
+            from supplychain.tlog.evidence import bundle_tlog_entry
+
+            tlog_entries.append(bundle_tlog_entry(entry))
         bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries,
                               certificate=None if certificate is None else certificate.leaf_der)
         referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())
@@ -294,7 +297,9 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         return _Plan(image)
     extra = {} if certificate is None else certificate.annotations()
     if entry is not None:
-        extra[REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
+        from supplychain.signing.transparency import rekor_bundle_annotation
+
+        extra[_rekor_bundle_annotation()] = rekor_bundle_annotation(entry)
     return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None), read=item.read)
 
 
@@ -310,3 +315,10 @@ def _write(store: ArtifactStore, plan: _Plan, sleep: Sleep) -> SignedImage:
     appended = append_signature_layer(store, plan.image.tag, plan.layer, plan.image.payload, sleep=sleep,
                                       current=plan.read)
     return replace(plan.image, artifact=appended.manifest, already_present=appended.already_present)
+
+
+def _rekor_bundle_annotation() -> str:
+    """cosign's ``dev.sigstore.cosign/bundle`` annotation name (from ``formats.rekor``, loaded only with a log)."""
+    from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
+
+    return REKOR_BUNDLE_ANNOTATION
