@@ -1,4 +1,4 @@
-"""Local files, the two ways this package touches them: durable atomic writes and capped reads.
+"""Local files, the ways this package touches them: durable atomic writes, capped reads, lock files.
 
 Writes: the bytes go to a temporary file (``O_CREAT|O_EXCL``, never a guessed or followed name) in the target's
 directory (or one given on the same file system), which is given its exact mode, written, ``fsync``'ed, then moved
@@ -10,7 +10,11 @@ while it is written, so a sweeper of stale temporary files (the OCI layout's) ca
 Reads: a whole small file (or stream) of which at most ``cap`` bytes are expected; one byte more is a
 ``FileTooLargeError`` naming the cap, raised before anything larger is held in memory.
 
-``OSError`` passes through both: each caller names its file and wraps it in its own error class.
+Locks: ``locked_file``, an ``flock``ed lock file removed on release, in this user's private
+``user_lock_directory`` (a registry has nothing to lock a tag with, so its writers on one machine take one of
+these: ``oci.tagwriter``).
+
+``OSError`` passes through all three: each caller names its file and wraps it in its own error class.
 """
 
 from __future__ import annotations
