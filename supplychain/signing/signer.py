@@ -128,9 +128,10 @@ def sign_image(
     subject ``name``); ``annotations`` are signed with it. ``clock`` stamps bundle referrers
     (``org.opencontainers.image.created``). With ``log``, every new signature is recorded in that transparency log
     before anything is stored (see the module docstring). With ``upload=False`` nothing is written to the store;
-    the result still holds payloads, signatures, bundles and log entries. ``sleep`` paces the confirmation of a
-    legacy append (``signing.writer``); it raises ``SignatureWriteError`` when concurrent writers kept
-    overwriting the ``.sig`` tag, never reporting a lost signature as stored.
+    the result still holds payloads, signatures, bundles and log entries. ``sleep`` waits between the rounds of a
+    legacy append that raced another writer (``signing.writer``; never without a race); it raises
+    ``SignatureWriteError`` when concurrent writers kept overwriting the ``.sig`` tag, never reporting a lost
+    signature as stored.
 
     ``certificate`` (BYO PKI, ``signing.attach.signing_certificate``, already checked against the key) is stored
     as cosign stores it: the ``dev.sigstore.cosign/certificate`` and ``.../chain`` layer annotations (legacy), or
