@@ -85,8 +85,8 @@ def run(registry: RegistryProcess, root: Path, rounds: int, platforms: int) -> N
 
     # The requests of each side, once.
     repository, digest = fresh_index()
-    debug = subprocess.run(ours_argv(repository, digest, "--debug"), env=env_with(env), capture_output=True,
-                           text=True, check=True)
+    debug = subprocess.run(ours_argv(repository, digest, "--debug"), env=env_with(env), cwd=HERE.parent,
+                           capture_output=True, text=True, check=True)
     ours = Counter(re.findall(r"> (GET|HEAD|PUT|POST|PATCH|DELETE) (https?)://", debug.stderr))
     repository, digest = fresh_index()
     replayed = subprocess.run(replay_argv(repository, digest, "--count"), env=env_with(env), capture_output=True,
@@ -106,7 +106,8 @@ def run(registry: RegistryProcess, root: Path, rounds: int, platforms: int) -> N
 
     ours_args, ours_before = refreshed(ours_argv)
     replay_args, replay_before = refreshed(replay_argv)
-    commands = [Command("supplychain sign -r", ours_args, env=env, before=ours_before),
+    # cwd: ``-m supplychain`` puts it first on sys.path, so this tree is what runs wherever the script starts.
+    commands = [Command("supplychain sign -r", ours_args, env=env, cwd=HERE.parent, before=ours_before),
                 Command("bare replay", replay_args, env=env, before=replay_before)]
     results = compare(commands, rounds=rounds)
     report(results, ours="supplychain sign -r", baseline="bare replay", goal="<= 1.5x",
