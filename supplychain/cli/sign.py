@@ -102,7 +102,8 @@ class UnsignedImagesError(SupplyChainError):
 @click.option("--reference-name", "--sign-container-identity", "reference_name", metavar="REGISTRY/REPOSITORY",
               help="The docker-reference to sign (default: the image's registry/repository). Required for oci:.")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Images signed at once, when several are given.")
+              help="Images signed at once, when several are given; for one index with --recursive, its manifests "
+              "signed at once.")
 @click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
               help="Accepted for cosign compatibility (skip confirmation prompts); sign never prompts, so it has "
               "no effect.")
@@ -127,7 +128,8 @@ def sign_command(
 
     Several REFERENCEs are signed concurrently (--concurrency), with the same key, annotations and
     --reference-name: one result line per image, in argument order (ERROR and the reason for one that failed;
-    the others are still signed), and the exit status of the worst failure.
+    the others are still signed), and the exit status of the worst failure. With --recursive, the manifests of
+    one REFERENCE's index are signed concurrently (--concurrency), and listed in the order of the index.
 
     \b
     Examples:
@@ -153,7 +155,10 @@ def sign_command(
                                       trusted_root, settings)
     sign_one = functools.partial(
         _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
-        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
+        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several,
+        # Several images are signed concurrently already; their manifests one at a time, so that no more than
+        # --concurrency of them are under way.
+        concurrency=1 if several else concurrency)
     try:
         if several:
             _sign_several(sign_one, targets, concurrency)
@@ -222,7 +227,7 @@ def _write_outputs(result: SignResult, upload: bool, output_signature: Path | No
 def _sign_one(
     text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey, certificate: SigningCertificate | None,
     claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: SigningLog | None,
-    settings: Settings, quiet: bool,
+    settings: Settings, quiet: bool, concurrency: int = 1,
 ) -> tuple[SignResult, str]:
     """Sign one image. Alone (not ``quiet``), its progress and result lines go to stderr as they happen; among
     several, ``_sign_several`` prints one line for it."""
@@ -242,7 +247,7 @@ def _sign_one(
                 click.echo(f"signing {subject.digest}", err=True)
         result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
                             signature_format=SignatureFormat(signature_format), recursive=recursive,
-                            upload=upload, log=log, certificate=certificate)
+                            upload=upload, log=log, certificate=certificate, concurrency=concurrency)
         if not quiet:
             for line in signed_lines(result, store.name):
                 click.echo(line, err=True)

@@ -71,7 +71,9 @@ class ArtifactStore(Protocol):
         ...
 
     def put_blob(self, desc: Descriptor, chunks: Iterable[bytes]) -> None:
-        """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``."""
+        """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``. A blob the
+        store already has is not written again (a registry asks with one ``HEAD``, a layout looks at the file), so
+        a caller needs no ``has_blob`` of its own first: that would send the ``HEAD`` twice."""
         ...
 
     def tags(self, *, page_size: int | None = None) -> Iterator[str]:
@@ -131,4 +133,16 @@ class BlobMounter(Protocol):
     def mount_blob_from(self, source: ArtifactStore, desc: Descriptor) -> bool:
         """Mount ``desc`` from ``source`` when it is another repository of this registry; ``False`` when it is
         not, or when the registry declined (the caller uploads instead)."""
+        ...
+
+
+@runtime_checkable
+class LocksTags(Protocol):
+    """A store that can make one writer's read-change-put of a tag exclusive: an OCI layout (an ``flock`` that
+    other processes and threads on the same machine take too), a registry repository for the writers of this
+    user on this machine (a lock file). The distribution spec itself has no lock or compare-and-swap on a tag, so
+    ``oci.tagwriter`` also confirms each put by reading the tag again (writers on other machines)."""
+
+    def lock_tag(self, tag: str) -> AbstractContextManager[None]:
+        """Within the block, no other writer that takes this lock changes ``tag`` of the store."""
         ...
