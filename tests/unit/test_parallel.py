@@ -56,7 +56,7 @@ def test_the_first_error_in_order_is_raised_after_the_results_before_it():
         return item
 
     seen = []
-    with pytest.raises(ValueError, match="^1$"):
+    with pytest.raises(ValueError, match=r"^1$"):
         for result in ordered_map(fail_on_odd, range(6), 4):
             seen.append(result)
     assert seen == [0]
