@@ -17,7 +17,7 @@ import pytest
 from supplychain.keys import generate_key_pair, write_public_key
 from tests.support.referrers import push_image_with_referrers
 from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
-from tests.support.signatures import run_cli
+from tests.support.signatures import generate_cli_key_pair, run_cli
 from tests.support.tcp_proxy import CountingProxy
 from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, TokenIssuer
 
@@ -150,3 +150,20 @@ def test_verify_across_repositories_gets_one_token_per_scope_and_no_401_but_the_
     assert len(re.findall(rf"^debug: < 401 \w+ {at}/", stderr, re.MULTILINE)) == 1, stderr
     granted = [record for record in token_issuer.records if record.status == 200]
     assert len(granted) == IMAGES, token_issuer.records  # one per scope (repository:...:pull)
+
+
+def test_verify_reads_several_signatures_at_once_with_the_same_answer(registry: RegistryProcess,
+                                                                     fixture_layout: Path, tmp_path: Path):
+    key, pub = generate_cli_key_pair(tmp_path / "cosign", "TEST-ONLY-pw")
+    image = f"{registry.host}/signed-{uuid.uuid4().hex[:8]}/app:1"
+    assert run_cli(["copy", f"oci:{fixture_layout}:single", image]).code == 0
+    for n, signature_format in enumerate(("legacy", "bundle", "legacy", "bundle")):
+        signed = run_cli(["sign", "--key", str(key), "--format", signature_format, "-a", f"n={n}", "--no-tlog-upload",
+                          image],
+                         env={"SUPPLYCHAIN_PASSWORD": "TEST-ONLY-pw"})
+        assert signed.code == 0, signed
+    answers = [run_cli(["verify", "--key", str(pub), "--insecure-ignore-tlog", "--concurrency", concurrency, image])
+               for concurrency in ("1", "8")]
+    assert answers[0].code == answers[1].code == 0, answers
+    assert answers[0].stdout == answers[1].stdout and answers[0].stderr == answers[1].stderr
+    assert answers[0].stdout.count("docker-manifest-digest") == 4, answers[0]
