@@ -157,11 +157,17 @@ class ConcurrentReads(Protocol):
         ...
 
 
+# Looked up by attribute, not isinstance: a runtime protocol check costs more than the lookup it guards (once per
+# node of a tree of thousands).
+
+
 def lacks_tag(store: ArtifactStore, tag: str) -> bool:
     """``KnowsTags.lacks_tag`` where the store has it, else ``False`` (ask the store)."""
-    return isinstance(store, KnowsTags) and store.lacks_tag(tag)
+    lacks = getattr(store, "lacks_tag", None)
+    return bool(lacks(tag)) if callable(lacks) else False
 
 
 def read_concurrency(store: ArtifactStore) -> int:
     """``ConcurrentReads.read_concurrency`` where the store has it, else 1."""
-    return max(1, store.read_concurrency) if isinstance(store, ConcurrentReads) else 1
+    count = getattr(store, "read_concurrency", 1)
+    return max(1, count) if isinstance(count, int) else 1
