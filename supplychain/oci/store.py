@@ -146,3 +146,42 @@ class LocksTags(Protocol):
     def lock_tag(self, tag: str) -> AbstractContextManager[None]:
         """Within the block, no other writer that takes this lock changes ``tag`` of the store."""
         ...
+
+
+@runtime_checkable
+class KnowsTags(Protocol):
+    """A store that can tell, without a request, that a tag does not exist: a registry repository that listed its
+    tags once for the run (``registry.tagsnapshot``). Attachment lookups (``oci.locate``, the referrers tag) ask
+    first and skip the probe; writers never do (another writer may have made the tag since)."""
+
+    def lacks_tag(self, tag: str) -> bool:
+        """``True`` when ``tag`` is known not to exist; ``False`` when it exists or nothing is known."""
+        ...
+
+
+@runtime_checkable
+class ConcurrentReads(Protocol):
+    """A store that serves several reads at once to good effect: a registry repository, one round trip each, up to
+    its client's in-flight cap. Readers of independent documents (``graph``, ``oci.locate``, ``verify``'s evidence)
+    run that many at once; any other store (a layout on local disk) is read one document at a time."""
+
+    @property
+    def read_concurrency(self) -> int:
+        """How many independent reads to run at once (at least 1)."""
+        ...
+
+
+# Looked up by attribute, not isinstance: a runtime protocol check costs more than the lookup it guards (once per
+# node of a tree of thousands).
+
+
+def lacks_tag(store: ArtifactStore, tag: str) -> bool:
+    """``KnowsTags.lacks_tag`` where the store has it, else ``False`` (ask the store)."""
+    lacks = getattr(store, "lacks_tag", None)
+    return bool(lacks(tag)) if callable(lacks) else False
+
+
+def read_concurrency(store: ArtifactStore) -> int:
+    """``ConcurrentReads.read_concurrency`` where the store has it, else 1."""
+    count = getattr(store, "read_concurrency", 1)
+    return max(1, count) if isinstance(count, int) else 1

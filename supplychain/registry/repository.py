@@ -155,6 +155,8 @@ class RegistryRepository(ClosesOnExit):
                     hint="the registry rewrote the manifest; refer to it by the registry's digest or use "
                     "another registry",
                 )
+        if tag is not None:
+            self.client.tag_snapshots.added(self.repository, tag)
         descriptor = manifest.descriptor()
         if manifest.subject is None:
             return PushResult(descriptor)
@@ -178,6 +180,7 @@ class RegistryRepository(ClosesOnExit):
         with self.client.open("DELETE", self.url(f"manifests/{digest}"), what=what, action=Action.DELETE,
                               expect=(200, 202, 204)):
             pass
+        self.client.tag_snapshots.forget(self.repository)  # its tags went with it
         if subject is not None:
             referrer.remove_from_referrers_tag(self, subject.digest, digest)
 
@@ -187,6 +190,16 @@ class RegistryRepository(ClosesOnExit):
         """Every tag (``GET /v2/<name>/tags/list``, ``Link``-paginated lazily; ``page_size`` asks ``n=``)."""
         params = {"n": str(page_size)} if page_size else None
         return self.client.list_pages(self.url("tags/list", params), "tags", what=f"tags of {self.name}")
+
+    def lacks_tag(self, tag: str) -> bool:
+        """``oci.store.KnowsTags``: whether the run's listing of this repository's tags (taken once lookups make it
+        pay: ``registry.tagsnapshot``) says ``tag`` does not exist; ``False`` when it exists or is not known."""
+        return self.client.tag_snapshots.lacks(self.repository, tag, self.tags)
+
+    @property
+    def read_concurrency(self) -> int:
+        """``oci.store.ConcurrentReads``: independent reads worth running at once (the client's in-flight cap)."""
+        return self.client.in_flight.limit
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: the referrers API, else/also the referrers tag."""
