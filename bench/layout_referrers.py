@@ -4,23 +4,25 @@ image with no referrers (the fixed cost, measured in the same run) and its growt
 linear work grows like the count (``growth / count ratio`` near 1), quadratic work like its square.
 
 ``copy`` goes layout -> layout (a fresh destination per run); with ``--registry`` also layout -> registry
-(Debian's docker-registry), where each referrer's referrers-tag update waits out the concurrent-writer settle
-delay, so that case is linear but slow. Usage: python3 bench/layout_referrers.py [COUNT ...] [--runs N] [--registry]
+(Debian's docker-registry, no referrers API: each referrer is an update of the referrers tag).
+Every figure is whole processes, interleaved with the no-referrer run in alternating order (bench/harness.py).
+Usage: python3 bench/layout_referrers.py [COUNT ...] [--runs N] [--registry]
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Command, compare
+
 from tests.support.registry import REGISTRY_BINARY, RegistryProcess
 
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -55,18 +57,6 @@ def build_layout(layout: Path, count: int) -> None:
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))
 
 
-def run(argv: list[str], timeout: float) -> float | None:
-    """Wall time of one command, or ``None`` when it did not finish within ``timeout`` seconds."""
-    start = time.perf_counter()
-    try:
-        proc = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return None
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed: {proc.stderr.decode()}")
-    return time.perf_counter() - start
-
-
 def main() -> None:
     args = sys.argv[1:]
     runs = 3
@@ -77,49 +67,49 @@ def main() -> None:
     with_registry = "--registry" in args
     args = [a for a in args if a != "--registry"]
     counts = [int(a) for a in args] or [250, 1000, 2000]
-    timeout = 120.0
     work = Path(tempfile.mkdtemp(prefix="bench-referrers-"))
     sc = [sys.executable, "-m", "supplychain"]
     registry = RegistryProcess(work / "registry").start() if with_registry and Path(REGISTRY_BINARY).exists() else None
-    try:
-        cases = {
-            "tree": lambda src, i: [*sc, "tree", "-o", "json", f"oci:{src}:app"],
-            "copy layout->layout": lambda src, i: [*sc, "copy", f"oci:{src}:app", f"oci:{work}/dst-{i}:app"],
+    pushes = iter(range(10**9))
+
+    def cases(src: Path) -> dict[str, Command]:
+        dst = work / f"dst-{src.name}"
+        found = {
+            "tree": Command(f"tree {src.name}", [*sc, "tree", "-o", "json", f"oci:{src}:app"]),
+            "copy layout->layout": Command(f"copy {src.name}", [*sc, "copy", f"oci:{src}:app", f"oci:{dst}:app"],
+                                           before=lambda: shutil.rmtree(dst, ignore_errors=True)),
         }
         if registry is not None:
-            cases["copy layout->registry"] = lambda src, i: [
-                *sc, "copy", f"oci:{src}:app", f"{registry.host}/bench/n{src.name}-{i}:app"]
-        times: dict[tuple[str, int], float | None] = {}
-        for count in [0, *counts]:
+            # A new repository each run (the argv is fixed, so the run number goes in through the environment).
+            found["copy layout->registry"] = Command(
+                f"push {src.name}", ["sh", "-c", f'exec "$@" "{registry.host}/bench/n{src.name}-$RUN:app"', "sh",
+                                     *sc, "copy", f"oci:{src}:app"],
+                env={}, before=lambda: os.environ.__setitem__("RUN", str(next(pushes))))
+        return found
+
+    try:
+        base_src = work / "0"
+        build_layout(base_src, 0)
+        base_cases = cases(base_src)
+        print(f"each figure: median of {runs} whole processes, interleaved with the same command on the same image "
+              f"with no referrers (alternating order); growth: time over that fixed cost against the "
+              f"{counts[0]}-referrer time, divided by the count ratio (1 = linear)")
+        first: dict[str, float] = {}
+        for count in counts:
             src = work / f"{count}"
             build_layout(src, count)
-            for case, argv in cases.items():
-                samples = []
-                for i in range(runs):
-                    elapsed = run(argv(src, i), timeout)
-                    shutil.rmtree(work / f"dst-{i}", ignore_errors=True)
-                    if elapsed is None:
-                        break
-                    samples.append(elapsed)
-                times[case, count] = statistics.median(samples) if len(samples) == runs else None
-            shutil.rmtree(src)
-        print(f"runs: {runs} (median); ratio: against the same command with no referrers; growth: time over "
-              f"fixed cost against the {counts[0]}-referrer time, divided by the count ratio (1 = linear)")
-        for case in cases:
-            base = times[case, 0]
-            assert base is not None
-            print(f"{case}: no referrers {base:.2f} s")
-            first = times[case, counts[0]]
-            for count in counts:
-                t = times[case, count]
-                if t is None:
-                    print(f"  {count:5d} referrers: did not finish in {timeout:.0f} s")
-                    continue
+            for case, command in cases(src).items():
+                results = compare([base_cases[case], command], rounds=runs)
+                base, t = results[base_cases[case].name].median, results[command.name].median
                 growth = ""
-                if first is not None and first > base and count != counts[0]:
-                    scale = ((t - base) / (first - base)) / (count / counts[0])
+                if case in first and first[case] > base:
+                    scale = ((t - base) / (first[case] - base)) / (count / counts[0])
                     growth = f", growth / count ratio {scale:.2f}"
-                print(f"  {count:5d} referrers: {t:.2f} s, ratio {t / base:.1f}x{growth}")
+                first.setdefault(case, t)
+                print(f"{case}: {count:5d} referrers {t:.2f} s (min {min(results[command.name].seconds):.2f}, "
+                      f"max {max(results[command.name].seconds):.2f}), none {base:.2f} s, ratio {t / base:.1f}x"
+                      f"{growth}")
+            shutil.rmtree(src)
     finally:
         if registry is not None:
             registry.stop()

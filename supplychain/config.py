@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_OIDC_ISSUER",
     "ENV_PREFIX",
     "ID_TOKEN_ENV",
+    "MAX_CONCURRENCY",
     "PASSWORD_ENV_VARS",
     "REKOR_URL_ENV",
     "Settings",
@@ -64,6 +65,9 @@ class Settings:
     max_signature_bytes: int = MAX_SIGNATURE_BYTES  # a .sig payload or a signature bundle, read whole
     max_blob_bytes: int = MAX_BLOB_BYTES
     max_pages: int = 1000  # tags/catalog pagination cap
+    # Requests in flight to one registry at once (``--concurrency``, $SUPPLYCHAIN_CONCURRENCY): the cap of each
+    # ``RegistryClient``, and how many independent reads (referrers, attachments, images) a command runs at once.
+    concurrency: int = 8
     # Referrer descriptors one listing may hold, over all its pages (a referrers API can page forever); the
     # listing is cut there, with a warning.
     max_referrers: int = MAX_REFERRERS
@@ -126,6 +130,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_signature_bytes=_number(env, "MAX_SIGNATURE_SIZE", base.max_signature_bytes, int),
         max_blob_bytes=_number(env, "MAX_BLOB_SIZE", base.max_blob_bytes, int),
         max_referrers=_number(env, "MAX_REFERRERS", base.max_referrers, int, positive=True),
+        concurrency=_concurrency(env, base.concurrency),
         chunk_size=_number(env, "CHUNK_SIZE", base.chunk_size, int),
         chunked_upload=env.get(f"{ENV_PREFIX}CHUNKED_UPLOAD", "").lower() in {"1", "true", "yes"},
         https_proxy=_first(env, "HTTPS_PROXY", "https_proxy") or None,
@@ -151,6 +156,17 @@ def _auth_file(env: Mapping[str, str]) -> Path | None:
         return Path(explicit)
     runtime = env.get("XDG_RUNTIME_DIR", "")
     return Path(runtime) / "containers" / "auth.json" if runtime else None
+
+
+MAX_CONCURRENCY = 64  # the CLI's --concurrency range: IntRange(1, 64)
+
+
+def _concurrency(env: Mapping[str, str], default: int) -> int:
+    value = _number(env, "CONCURRENCY", default, int, positive=True)
+    if value > MAX_CONCURRENCY:
+        raise ConfigurationError(f"{ENV_PREFIX}CONCURRENCY={value} is over {MAX_CONCURRENCY}",
+                                 hint=f"unset it or give a number from 1 to {MAX_CONCURRENCY}")
+    return value
 
 
 def _first(env: Mapping[str, str], *names: str) -> str:

@@ -1,4 +1,4 @@
-"""Local files, the two ways this package touches them: durable atomic writes and capped reads.
+"""Local files, the ways this package touches them: durable atomic writes, capped reads, lock files.
 
 Writes: the bytes go to a temporary file (``O_CREAT|O_EXCL``, never a guessed or followed name) in the target's
 directory (or one given on the same file system), which is given its exact mode, written, ``fsync``'ed, then moved
@@ -10,7 +10,11 @@ while it is written, so a sweeper of stale temporary files (the OCI layout's) ca
 Reads: a whole small file (or stream) of which at most ``cap`` bytes are expected; one byte more is a
 ``FileTooLargeError`` naming the cap, raised before anything larger is held in memory.
 
-``OSError`` passes through both: each caller names its file and wraps it in its own error class.
+Locks: ``locked_file``, an ``flock``ed lock file removed on release, in this user's private
+``user_lock_directory`` (a registry has nothing to lock a tag with, so its writers on one machine take one of
+these: ``oci.tagwriter``).
+
+``OSError`` passes through all three: each caller names its file and wraps it in its own error class.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import contextlib
 import fcntl
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,3 +146,56 @@ def fsync_directory(directory: str | os.PathLike[str]) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+def user_lock_directory(environ: dict[str, str] | None = None) -> Path | None:
+    """This user's private directory of lock files: ``$XDG_RUNTIME_DIR/supplychain/locks`` (private by the XDG
+    base directory spec), else ``<tmp>/supplychain-<uid>/locks``; made ``0700`` when absent. ``None`` when it
+    cannot be made, or is not a real directory of this user's that only they can enter (another user could
+    otherwise hold our locks)."""
+    import tempfile
+
+    env = os.environ if environ is None else environ
+    runtime = env.get("XDG_RUNTIME_DIR", "")
+    base = Path(runtime) / "supplychain" if runtime else Path(tempfile.gettempdir()) / f"supplychain-{os.getuid()}"
+    directory = base / "locks"
+    try:
+        for part in (base, directory):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o700)
+            status = os.lstat(part)
+            private = status.st_uid == os.getuid() and not status.st_mode & 0o077
+            if not os.path.isdir(part) or os.path.islink(part) or not private:
+                return None
+    except OSError:
+        return None
+    return directory
+
+
+@contextlib.contextmanager
+def locked_file(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` of the lock file ``path`` (made ``0600`` when absent) for the block, across
+    threads and processes, and remove the file on release. A waiter that got the lock on a file its holder has
+    since removed sees that its file is no longer the one at ``path`` and takes the lock again, so removing lock
+    files never lets two holders in at once."""
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, PRIVATE_MODE)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                current = None
+            held = os.fstat(descriptor)
+            if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+                break
+        except BaseException:
+            os.close(descriptor)
+            raise
+        os.close(descriptor)  # removed or replaced meanwhile: take the lock of the file there now
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still ours: we hold its lock, and every taker checks the name before going on
+        os.close(descriptor)

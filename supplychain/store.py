@@ -40,7 +40,8 @@ def open_store(
 
 
 @contextlib.contextmanager
-def open_destination(reference: AnyReference, settings: Settings) -> Iterator[ArtifactStore]:
+def open_destination(reference: AnyReference, settings: Settings, *,
+                     registries: RegistryPool | None = None) -> Iterator[ArtifactStore]:
     """The store to copy into, closed on exit; for an OCI layout (made if missing), a transaction:
 
     - when the block raises, a layout this copy created is removed whole, and in a layout that existed the blobs
@@ -50,12 +51,10 @@ def open_destination(reference: AnyReference, settings: Settings) -> Iterator[Ar
       values) are deleted too (``OciLayout.discard_orphans``).
 
     Blobs another writer put in the layout are never touched. A registry keeps what was pushed (its own garbage
-    collection reclaims unreferenced blobs).
+    collection reclaims unreferenced blobs). ``registries``: as for ``open_store``.
     """
     if not isinstance(reference, LayoutReference):
-        from supplychain.registry import open_repository
-
-        with contextlib.closing(open_repository(reference, settings)) as repository:
+        with contextlib.closing(open_store(reference, settings, registries=registries)) as repository:
             yield repository
         return
     from supplychain.layout import OciLayout

@@ -9,6 +9,7 @@ import click
 
 from supplychain.cli.options import (
     build_settings,
+    concurrency_option,
     echo_lines,
     echo_result,
     output_given,
@@ -129,10 +130,11 @@ def ls_command(
               help="How deep to follow referrers of referrers.")
 @click.option("--legacy/--no-legacy", default=True, show_default=True,
               help="Also look for cosign's sha256-<hex>.sig/.att/.sbom tags.")
+@concurrency_option(what="Manifests and attachment listings read at once")
 @output_option
 @registry_options
 def tree_command(
-    reference: str, max_depth: int, legacy: bool, output: Format, ca_file: Path | None,
+    reference: str, max_depth: int, legacy: bool, concurrency: int | None, output: Format, ca_file: Path | None,
     insecure_registries: tuple[str, ...],
 ) -> None:
     """Show an image's platforms, OCI referrers and cosign attachments as a tree.
@@ -150,7 +152,7 @@ def tree_command(
     from supplychain.store import open_store
 
     ref = parse_reference(reference)
-    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
+    with open_store(ref, build_settings(ca_file, insecure_registries, concurrency=concurrency)) as store:
         root = build_tree(store, store.resolve(ref.identifier), max_depth=max_depth, legacy=legacy)
         name = store.name
     click.echo(TREE.render(TreeView(str(ref), root), output))
@@ -211,6 +213,7 @@ def _copy(source: str, destination: str, platform: Platform | None, with_referre
     bar on stderr."""
     from supplychain.cli.progress import TransferProgress
     from supplychain.reference import LayoutReference, parse_reference
+    from supplychain.registry import RegistryPool
     from supplychain.report.image import CopyReport
     from supplychain.store import open_destination, open_store
     from supplychain.transfer import copy_image
@@ -222,8 +225,9 @@ def _copy(source: str, destination: str, platform: Platform | None, with_referre
         raise click.UsageError("the destination names a digest; give a tag (or nothing): the copy keeps the "
                                "source's digest")
     with (
-        open_store(src_ref, settings) as src,
-        open_destination(dst_ref, settings) as dst,
+        RegistryPool(settings) as registries,  # source and destination on one registry: one client
+        open_store(src_ref, settings, registries=registries) as src,
+        open_destination(dst_ref, settings, registries=registries) as dst,
         TransferProgress() as progress,
     ):
         result = copy_image(src, src_ref.identifier, dst, tag=dst_ref.tag, platform=platform,

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from supplychain.cli.boolflag import GoBoolOption
-from supplychain.config import REKOR_URL_ENV, Settings, load_settings
+from supplychain.config import MAX_CONCURRENCY, REKOR_URL_ENV, Settings, load_settings
 from supplychain.errors import ExitCode, InvalidInputError
 from supplychain.report.format import Format
 
@@ -76,6 +76,21 @@ def registry_tls_options(func: F) -> F:
     return func
 
 
+def concurrency_option(*, what: str = "") -> Callable[[F], F]:
+    """``--concurrency N`` (1-64; default ``Settings.concurrency``, 8, or ``SUPPLYCHAIN_CONCURRENCY``), the one spelling
+    of it: never more than N requests in flight to one registry, and N independent reads (or ``what``) at once. The
+    command receives ``concurrency`` (``None`` when not given) and hands it to ``build_settings``."""
+    def decorate(command: F) -> F:
+        return click.option(
+            "--concurrency",
+            type=click.IntRange(1, MAX_CONCURRENCY),
+            default=None,
+            show_default="8, or $SUPPLYCHAIN_CONCURRENCY",
+            help=f"{what + '; ' if what else ''}at most this many requests in flight to one registry.",
+        )(command)
+    return decorate
+
+
 def output_option(func: F | None = None, *, default: Format = Format.TEXT,
                   help: str = "Result format on stdout.") -> Any:
     """``-o/--output FORMAT``, the one spelling of it: the choices are ``report.format.Format``'s, and the command
@@ -110,12 +125,14 @@ def echo_lines(lines: Iterable[str]) -> None:
         click.echo(line, err=True)
 
 
-def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...]) -> Settings:
+def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...], *,
+                   concurrency: int | None = None) -> Settings:
     """Settings from the environment, then the flags."""
     settings = load_settings()
     username, password = _command_credentials()
     return settings.with_overrides(
         ca_file=ca_file,
+        concurrency=concurrency,
         insecure_registries=(settings.insecure_registries | frozenset(insecure_registries))
         if insecure_registries
         else None,

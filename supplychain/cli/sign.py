@@ -30,6 +30,7 @@ import click
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
 from supplychain.cli.options import (
     build_settings,
+    concurrency_option,
     registry_options,
     sign_tlog_options,
 )
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from supplychain.config import Settings
     from supplychain.keys import PrivateKey
     from supplychain.reference import AnyReference
+    from supplychain.registry import RegistryPool
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
     from supplychain.signing.transparency import SigningLog
@@ -100,8 +102,8 @@ class UnsignedImagesError(SupplyChainError):
               help="Also write the signed document here: the simple-signing payload or the in-toto statement.")
 @click.option("--reference-name", "--sign-container-identity", "reference_name", metavar="REGISTRY/REPOSITORY",
               help="The docker-reference to sign (default: the image's registry/repository). Required for oci:.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Images signed at once, when several are given.")
+@concurrency_option(what="Images signed at once, when several are given; for one index with --recursive, its "
+                   "manifests signed at once")
 @click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
               help="Accepted for cosign compatibility (skip confirmation prompts); sign never prompts, so it has "
               "no effect.")
@@ -110,7 +112,7 @@ class UnsignedImagesError(SupplyChainError):
 def sign_command(
     references: tuple[str, ...], key_file: str, annotations: tuple[str, ...], recursive: bool,
     signature_format: str, certificate_file: Path | None, chain_file: Path | None, upload: bool,
-    output_signature: Path | None, output_payload: Path | None, reference_name: str | None, concurrency: int,
+    output_signature: Path | None, output_payload: Path | None, reference_name: str | None, concurrency: int | None,
     ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
     rekor_public_key: Path | None, trusted_root: Path | None, yes: bool,
 ) -> None:
@@ -126,7 +128,8 @@ def sign_command(
 
     Several REFERENCEs are signed concurrently (--concurrency), with the same key, annotations and
     --reference-name: one result line per image, in argument order (ERROR and the reason for one that failed;
-    the others are still signed), and the exit status of the worst failure.
+    the others are still signed), and the exit status of the worst failure. With --recursive, the manifests of
+    one REFERENCE's index are signed concurrently (--concurrency), and listed in the order of the index.
 
     \b
     Examples:
@@ -135,6 +138,7 @@ def sign_command(
       supplychain sign --key env://COSIGN_KEY registry.example.com/app:1.0 registry.example.com/api:1.0
       supplychain sign --key cosign.key --rekor-url http://127.0.0.1:3000 oci:./layout:v1
     """
+    from supplychain.registry import RegistryPool
     from supplychain.signing import parse_annotations
 
     several = len(references) > 1
@@ -147,18 +151,25 @@ def sign_command(
     targets = _sign_targets(references, reference_name)  # every reference is checked before anything is signed
     private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
     certificate = _signing_certificate(certificate_file, chain_file, private_key)
-    settings = build_settings(ca_file, insecure_registries)
+    settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     log, embedded = _open_signing_log(tlog_upload, private_key, signature_format, rekor_url, rekor_public_key,
                                       trusted_root, settings)
+    # One client per registry for the run (``registry.RegistryPool``): one probe, one token per scope, one pool of
+    # connections, however many images are signed.
+    registries = RegistryPool(settings)
     sign_one = functools.partial(
         _sign_one, private_key=private_key, certificate=certificate, claims=claims, signature_format=signature_format,
-        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several)
+        recursive=recursive, upload=upload, log=log, settings=settings, quiet=several, registries=registries,
+        # Several images are signed concurrently already; their manifests one at a time, so that no more than
+        # --concurrency of them are under way.
+        concurrency=1 if several else settings.concurrency)
     try:
         if several:
-            _sign_several(sign_one, targets, concurrency)
+            _sign_several(sign_one, targets, settings.concurrency)
             return
         result, _ = sign_one(*targets[0])
     finally:
+        registries.close()
         _close(log)
         if embedded is not None and embedded.created:
             click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
@@ -222,7 +233,7 @@ def _write_outputs(result: SignResult, upload: bool, output_signature: Path | No
 def _sign_one(
     text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey, certificate: SigningCertificate | None,
     claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: SigningLog | None,
-    settings: Settings, quiet: bool,
+    settings: Settings, quiet: bool, registries: RegistryPool | None = None, concurrency: int = 1,
 ) -> tuple[SignResult, str]:
     """Sign one image. Alone (not ``quiet``), its progress and result lines go to stderr as they happen; among
     several, ``_sign_several`` prints one line for it."""
@@ -232,7 +243,7 @@ def _sign_one(
 
     store = None
     try:
-        store = open_store(ref, settings)
+        store = open_store(ref, settings, registries=registries)
         subject = store.resolve(ref.identifier)
         if not quiet:
             if ref.digest is None:
@@ -242,7 +253,7 @@ def _sign_one(
                 click.echo(f"signing {subject.digest}", err=True)
         result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
                             signature_format=SignatureFormat(signature_format), recursive=recursive,
-                            upload=upload, log=log, certificate=certificate)
+                            upload=upload, log=log, certificate=certificate, concurrency=concurrency)
         if not quiet:
             for line in signed_lines(result, store.name):
                 click.echo(line, err=True)

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 import click
 
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
-from supplychain.cli.options import build_settings, certificate_options, registry_options, verify_tlog_options
+from supplychain.cli.options import (
+    build_settings,
+    certificate_options,
+    concurrency_option,
+    registry_options,
+    verify_tlog_options,
+)
 from supplychain.errors import ExitCode, SupplyChainError
 
 if TYPE_CHECKING:
@@ -62,8 +68,7 @@ class UnansweredImagesError(SupplyChainError):
               help="The repository --check-reference expects (default: the image's; required for oci:).")
 @click.option("--max-signatures", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Refuse an image with more candidate signatures than this, before reading any.")
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Images verified at once.")
+@concurrency_option(what="Images verified at once, and reads of one image's signatures at once")
 @verify_tlog_options
 @certificate_options
 @click.option("--output", "-o", type=click.Choice(["json", "text"]), default="json", show_default=True,
@@ -72,7 +77,7 @@ class UnansweredImagesError(SupplyChainError):
 @registry_options
 def verify_command(
     references: tuple[str, ...], key_files: tuple[str, ...], annotations: tuple[str, ...], check_claims: bool,
-    check_reference: bool, reference_name: str | None, max_signatures: int, concurrency: int, output: str,
+    check_reference: bool, reference_name: str | None, max_signatures: int, concurrency: int | None, output: str,
     ca_file: Path | None, insecure_registries: tuple[str, ...], rekor_url: str, rekor_public_keys: tuple[Path, ...],
     trusted_root: Path | None, tlog_online: bool, insecure_ignore_tlog: bool, ca_roots: Path | None,
     ca_intermediates: Path | None, certificate_identity: str | None, certificate_identity_regexp: str | None,
@@ -112,7 +117,7 @@ def verify_command(
     from supplychain.registry import RegistryPool
     from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
 
-    settings = build_settings(ca_file, insecure_registries)
+    settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     request = VerifyRequest(
         key_files, certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
@@ -123,7 +128,7 @@ def verify_command(
         if insecure_ignore_tlog:
             click.echo(TLOG_IGNORED_WARNING, err=True)
         targets = _verify_targets(references, reference_name, check_reference, settings, registries)
-        results = verifier.verify_images(targets, policy, max_workers=concurrency)
+        results = verifier.verify_images(targets, policy, max_workers=settings.concurrency)
         return _render_verified(results, policy, output, several=len(references) > 1)
 
 

@@ -184,10 +184,28 @@ class LayoutDirectory:
         """Exclusive ``flock`` on the layout directory itself (Linux allows it on a directory descriptor), so
         no lock file is left among the layout's files. Each call opens its own file description, so the lock
         excludes other threads of this process as well as other processes (and must not be nested)."""
-        with self.io("lock the layout"):
-            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        with self._flock(self.path, "lock the layout"):
+            yield
+
+    @contextlib.contextmanager
+    def tag_lock(self) -> Iterator[None]:
+        """Exclusive ``flock`` on the ``blobs`` directory: one writer's read-change-put of a tag shared by several
+        writers (``oci.tagwriter``), across threads and processes. A lock of its own, since the put inside it
+        takes ``lock()`` for ``index.json``; always taken before that one, never inside it, so no two writers
+        wait for each other in a cycle."""
+        blobs = self.path / BLOBS_DIR
+        with self.io("lock the layout's tags"):
+            blobs.mkdir(exist_ok=True)
+        with self._flock(blobs, "lock the layout's tags"):
+            yield
+
+    @contextlib.contextmanager
+    def _flock(self, path: Path, action: str) -> Iterator[None]:
+        """An exclusive ``flock`` of the directory ``path``, on a file description of its own."""
+        with self.io(action):
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            with self.io("lock the layout"):
+            with self.io(action):
                 fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
@@ -247,3 +265,4 @@ def blob_digest(path: Path) -> Digest | None:
 def chunks(handle: BinaryIO) -> Iterator[bytes]:
     """The file's bytes in 1 MiB chunks."""
     return iter(functools.partial(handle.read, _CHUNK), b"")
+

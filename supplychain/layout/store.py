@@ -89,6 +89,12 @@ class OciLayout(ClosesOnExit):
         """
         return self._index.deferred()
 
+    def lock_tag(self, tag: str) -> contextlib.AbstractContextManager[None]:
+        """``oci.store.LocksTags``: within the block no other writer that takes this lock (``oci.tagwriter``, in
+        any thread or process of this machine) changes a tag, so a read-change-put of a shared tag is exclusive
+        (``layout.directory.LayoutDirectory.tag_lock``: one lock for every tag of the layout)."""
+        return self._directory.tag_lock()
+
     # -- reading ------------------------------------------------------------------------------------------
 
     def resolve(self, ref: str | Digest) -> Descriptor:

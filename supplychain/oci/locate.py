@@ -45,7 +45,8 @@ from supplychain.oci.attachment import (
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest
 from supplychain.oci.referrers import listed_by_tag, listing_cut, referrers_tag
-from supplychain.oci.store import ArtifactStore
+from supplychain.oci.store import ArtifactStore, lacks_tag, read_concurrency
+from supplychain.parallel import ordered_map
 
 # What a damaged listing, tag or manifest raises while it is read (RecursionError: JSON nested too deeply for a
 # reader below that does not refuse it itself). Network and authentication errors are not among them.
@@ -152,60 +153,82 @@ def locate(
     max_layers: int = MAX_LAYERS,
     diagnose: bool = False,
     index: Index | None = None,
+    workers: int | None = None,
 ) -> Located:
     """Find the attachments of ``subject`` in ``store`` (see the module docstring); nothing but descriptors and,
     with ``read_tags``, the cosign tags' manifests is read.
 
     ``artifact_type`` is handed to the store's listing (a registry asks its API for that type only). ``tags``:
-    the cosign tags to look at. ``index``: the image index holding ``subject``, to look for BuildKit attestation
-    manifests of it. Errors other than ``READ_ERRORS`` (network, authentication) propagate.
+    the cosign tags to look at; one the store knows is absent (``oci.store.KnowsTags``: a registry's tag listing
+    for the run) is not asked for. ``index``: the image index holding ``subject``, to look for BuildKit attestation
+    manifests of it. The listing and the tag lookups are independent: up to ``workers`` of them run at once (default:
+    the store's ``read_concurrency``; a caller that already runs many ``locate`` at once passes 1). Errors other than
+    ``READ_ERRORS`` (network, authentication) propagate: the first in this order, listing then tags.
     """
-    found: tuple[Attachment, ...] = ()
-    cut = None
-    error: Exception | None = None
-    damaged = None
-    if referrers:
-        try:
-            # Asked exactly as each caller did before (a store may take no artifact type argument at all).
-            listing = store.referrers(subject) if artifact_type is None else store.referrers(subject, artifact_type)
-        except READ_ERRORS as exc:
-            error = exc
-            damaged = damaged_referrers_tag(store, subject) if diagnose else None
-        else:
-            cut = listing_cut(listing)
-            by_tag = listed_by_tag(listing)
-            found = tuple(
-                Attachment(kind_of(d), Location.REFERRERS_TAG if d.digest in by_tag else Location.REFERRERS_API, d)
-                for d in listing
-            )
-    problems: list[str] = []
-    tagged = tuple(a for a in (_tag(store, subject, kind, read_tags, max_layers, problems) for kind in tags) if a)
+    wanted = [kind for kind in tags if not lacks_tag(store, attachment_tag(subject, kind))]
+    jobs: list[AttachmentKind | None] = [None, *wanted] if referrers else [*wanted]  # None: the referrers listing
+
+    def lookup(job: AttachmentKind | None) -> _Listing | tuple[Attachment | None, str | None]:
+        return _listing(store, subject, artifact_type, diagnose) if job is None else \
+            _tag(store, subject, job, read_tags, max_layers)
+
+    listing, tagged, problems = _Listing(), [], []
+    for answer in ordered_map(lookup, jobs, read_concurrency(store) if workers is None else workers):
+        if isinstance(answer, _Listing):
+            listing = answer
+            continue
+        found, problem = answer
+        if found is not None:
+            tagged.append(found)
+        if problem is not None:
+            problems.append(problem)
     attestations = buildkit_attestations(index, subject) if index is not None else ()
-    return Located(subject, found, tagged, attestations, cut, error, damaged, tuple(problems))
+    return Located(subject, listing.found, tuple(tagged), attestations, listing.cut, listing.error, listing.damaged,
+                   tuple(problems))
 
 
-def _tag(store: ArtifactStore, subject: Digest, kind: AttachmentKind, read: bool, max_layers: int,
-         problems: list[str]) -> Attachment | None:
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    found: tuple[Attachment, ...] = ()
+    cut: str | None = None
+    error: Exception | None = None
+    damaged: DamagedTag | None = None
+
+
+def _listing(store: ArtifactStore, subject: Digest, artifact_type: str | None, diagnose: bool) -> _Listing:
+    try:
+        # Asked exactly as each caller did before (a store may take no artifact type argument at all).
+        listing = store.referrers(subject) if artifact_type is None else store.referrers(subject, artifact_type)
+    except READ_ERRORS as exc:
+        return _Listing(error=exc, damaged=damaged_referrers_tag(store, subject) if diagnose else None)
+    by_tag = listed_by_tag(listing)
+    found = tuple(
+        Attachment(kind_of(d), Location.REFERRERS_TAG if d.digest in by_tag else Location.REFERRERS_API, d)
+        for d in listing
+    )
+    return _Listing(found, listing_cut(listing))
+
+
+def _tag(store: ArtifactStore, subject: Digest, kind: AttachmentKind, read: bool, max_layers: int
+         ) -> tuple[Attachment | None, str | None]:
+    """The cosign tag of ``kind``, if it exists, or why it could not be used."""
     tag = attachment_tag(subject, kind)
     if not read:
         try:
-            return Attachment(kind, Location.COSIGN_TAG, store.resolve(tag), tag)
+            return Attachment(kind, Location.COSIGN_TAG, store.resolve(tag), tag), None
         except NotFoundError:
-            return None
+            return None, None
     try:
         manifest = store.get_manifest(tag)  # one request: the tag's manifest is what a reader needs
     except NotFoundError:
-        return None
+        return None, None
     except READ_ERRORS as exc:
-        problems.append(f"{tag}: {describe(exc)}")
-        return None
+        return None, f"{tag}: {describe(exc)}"
     if not isinstance(manifest, Manifest):
-        problems.append(f"{tag} holds an image index, not a {_TAG_WORD[kind]} manifest: ignored")
-        return None
+        return None, f"{tag} holds an image index, not a {_TAG_WORD[kind]} manifest: ignored"
     if len(manifest.layers) > max_layers:
-        problems.append(f"{tag} has {len(manifest.layers)} layers, over the limit of {max_layers}: ignored")
-        return None
-    return Attachment(kind, Location.COSIGN_TAG, manifest.descriptor(), tag, manifest)
+        return None, f"{tag} has {len(manifest.layers)} layers, over the limit of {max_layers}: ignored"
+    return Attachment(kind, Location.COSIGN_TAG, manifest.descriptor(), tag, manifest), None
 
 
 _TAG_WORD = {AttachmentKind.SIGNATURE: "signature", AttachmentKind.ATTESTATION: "attestation",
@@ -216,6 +239,8 @@ def damaged_referrers_tag(store: ArtifactStore, subject: Digest) -> DamagedTag |
     """The referrers tag of ``subject`` when it holds something other than a readable index, else ``None``
     (absent, or a good index: then a failed listing failed elsewhere, e.g. in a referrers API answer)."""
     tag = referrers_tag(subject)
+    if lacks_tag(store, tag):
+        return None
     try:
         found = store.resolve(tag)
     except NotFoundError:

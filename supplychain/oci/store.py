@@ -71,7 +71,9 @@ class ArtifactStore(Protocol):
         ...
 
     def put_blob(self, desc: Descriptor, chunks: Iterable[bytes]) -> None:
-        """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``."""
+        """Store a blob from a stream of chunks; the bytes must match ``desc.digest`` and ``desc.size``. A blob the
+        store already has is not written again (a registry asks with one ``HEAD``, a layout looks at the file), so
+        a caller needs no ``has_blob`` of its own first: that would send the ``HEAD`` twice."""
         ...
 
     def tags(self, *, page_size: int | None = None) -> Iterator[str]:
@@ -132,3 +134,54 @@ class BlobMounter(Protocol):
         """Mount ``desc`` from ``source`` when it is another repository of this registry; ``False`` when it is
         not, or when the registry declined (the caller uploads instead)."""
         ...
+
+
+@runtime_checkable
+class LocksTags(Protocol):
+    """A store that can make one writer's read-change-put of a tag exclusive: an OCI layout (an ``flock`` that
+    other processes and threads on the same machine take too), a registry repository for the writers of this
+    user on this machine (a lock file). The distribution spec itself has no lock or compare-and-swap on a tag, so
+    ``oci.tagwriter`` also confirms each put by reading the tag again (writers on other machines)."""
+
+    def lock_tag(self, tag: str) -> AbstractContextManager[None]:
+        """Within the block, no other writer that takes this lock changes ``tag`` of the store."""
+        ...
+
+
+@runtime_checkable
+class KnowsTags(Protocol):
+    """A store that can tell, without a request, that a tag does not exist: a registry repository that listed its
+    tags once for the run (``registry.tagsnapshot``). Attachment lookups (``oci.locate``, the referrers tag) ask
+    first and skip the probe; writers never do (another writer may have made the tag since)."""
+
+    def lacks_tag(self, tag: str) -> bool:
+        """``True`` when ``tag`` is known not to exist; ``False`` when it exists or nothing is known."""
+        ...
+
+
+@runtime_checkable
+class ConcurrentReads(Protocol):
+    """A store that serves several reads at once to good effect: a registry repository, one round trip each, up to
+    its client's in-flight cap. Readers of independent documents (``graph``, ``oci.locate``, ``verify``'s evidence)
+    run that many at once; any other store (a layout on local disk) is read one document at a time."""
+
+    @property
+    def read_concurrency(self) -> int:
+        """How many independent reads to run at once (at least 1)."""
+        ...
+
+
+# Looked up by attribute, not isinstance: a runtime protocol check costs more than the lookup it guards (once per
+# node of a tree of thousands).
+
+
+def lacks_tag(store: ArtifactStore, tag: str) -> bool:
+    """``KnowsTags.lacks_tag`` where the store has it, else ``False`` (ask the store)."""
+    lacks = getattr(store, "lacks_tag", None)
+    return bool(lacks(tag)) if callable(lacks) else False
+
+
+def read_concurrency(store: ArtifactStore) -> int:
+    """``ConcurrentReads.read_concurrency`` where the store has it, else 1."""
+    count = getattr(store, "read_concurrency", 1)
+    return max(1, count) if isinstance(count, int) else 1

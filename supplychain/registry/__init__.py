@@ -49,7 +49,10 @@ def _connect(ref: ImageReference, settings: Settings, client: httpx.Client | Non
             return find_credentials(ref.registry, settings)
 
         # RegistryAuth names the registry as credentials do (docker.io for Docker Hub) and derives the API host.
-        registry.auth = RegistryAuth(ref.registry, credentials, plain_http=registry.scheme == "http")
+        auth = RegistryAuth(ref.registry, credentials, plain_http=registry.scheme == "http")
+        if registry.pinged is not None:  # discovery pinged /v2/: its 401 challenge is the registry's, reused
+            auth.learn_ping(registry.pinged.challenge)
+        registry.auth = auth
         return registry
     except BaseException:
         registry.close()

@@ -74,6 +74,7 @@ from supplychain.registry.token import (
     guess_scope,
     parse_token_answer,
     read_capped,
+    scope_text,
     token_request,
 )
 from supplychain.transport import (
@@ -179,6 +180,8 @@ class RegistryAuth(httpx.Auth):
         # (repository or path, pull|push|delete) -> the Bearer challenge the registry sent for it last time.
         self._learned: dict[tuple[str, str], Challenge] = {}
         self._use_basic = False
+        # The Bearer challenge of the registry's anonymous ``GET /v2/`` (``learn_ping``): its realm and service.
+        self._ping_challenge: Challenge | None = None
 
     @property
     def credentials(self) -> Credentials | None:
@@ -195,6 +198,26 @@ class RegistryAuth(httpx.Auth):
     def __repr__(self) -> str:
         known = "unresolved" if not self._resolved else ("yes" if self._credentials else "no")
         return f"RegistryAuth({self.origin.url!r}, credentials={known})"
+
+    def learn_ping(self, challenge: str | None) -> None:
+        """Take what the registry's anonymous ``GET /v2/`` answered (distribution spec "Determining support": a 401
+        carries the registry's challenge), so that its first request per scope is not challenged again: Basic goes
+        up front (where it may be sent at all), and a Bearer challenge's realm and service fetch the token for the
+        scope a request needs before it is sent, as docker's challenge manager does. A registry that wants another
+        scope still says so with a 401, answered as any; a malformed challenge is left for that 401 to report."""
+        if not challenge:
+            return
+        try:
+            challenges = parse_challenges([challenge])
+        except MalformedChallengeError:
+            return
+        schemes = {c.scheme: c for c in reversed(challenges)}  # the first of each scheme
+        with self._lock:
+            if "bearer" in schemes:
+                self._ping_challenge = schemes["bearer"]
+            elif "basic" in schemes and not (self.origin.scheme == "http"
+                                             and not is_loopback(self.origin.host, self._resolve)):
+                self._use_basic = True
 
     # -- httpx drives these ----------------------------------------------------------------------------------
 
@@ -288,7 +311,16 @@ class RegistryAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {found[1]}"
             return _Sent(token=found[1], scopes=found[0])
         if learned is None or learned_scopes is None:
-            return _Sent()
+            with self._lock:
+                pinged = self._ping_challenge
+            if pinged is None or guess is None:
+                return _Sent()
+            # Not challenged for this yet, but the ping named the token service: ask it for the scope distribution
+            # would ask for (a wrong guess costs the 401 it saves).
+            scopes = [scope_text(guess)]
+            token = yield from self._bearer_token(pinged, scopes, request)
+            request.headers["Authorization"] = f"Bearer {token}"
+            return _Sent(token=token, scopes=frozenset(scopes), fresh=True)
         token = yield from self._bearer_token(learned, challenge_scopes(learned), request)
         request.headers["Authorization"] = f"Bearer {token}"
         return _Sent(token=token, scopes=learned_scopes, fresh=True)

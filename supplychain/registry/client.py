@@ -32,6 +32,7 @@ from supplychain.errors import (
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.registry.errors import MAX_ERROR_BODY, Action, registry_error
 from supplychain.registry.paging import MAX_PAGE_BYTES, next_link, paginate
+from supplychain.registry.tagsnapshot import TagSnapshots
 from supplychain.transport import (
     RetryPolicy,
     allows_plain_http,
@@ -109,8 +110,11 @@ class RegistryClient:
         self._scheme = scheme
         self._ping: PingResult | None = None
         self._lock = threading.Lock()
-        # OCI distribution 1.1 referrers API: None until asked, then remembered for this client.
+        # OCI distribution 1.1 referrers API: None until asked, then remembered for this client (for the run, when a
+        # ``RegistryPool`` shares it: every repository of the registry).
         self.referrers_api: bool | None = None
+        self.in_flight = InFlightCap(settings.concurrency)
+        self.tag_snapshots = TagSnapshots()  # which tags each repository has, listed once when it pays
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -147,6 +151,11 @@ class RegistryClient:
         scheme = self.scheme  # discovery pings loopback and insecure hosts already
         if self._ping is None:
             self._ping = self._ping_at(scheme)
+        return self._ping
+
+    @property
+    def pinged(self) -> PingResult | None:
+        """What ``GET /v2/`` answered, if it was asked already (scheme discovery asks it), without asking it."""
         return self._ping
 
     def _discover(self) -> None:
@@ -237,17 +246,18 @@ class RegistryClient:
         at most ``MAX_REDIRECTS`` times; a hop to another origin goes without credentials, and https to http
         is refused. The response is closed when the block ends.
         """
-        response = self._exchange(method, url, headers=headers, content=content, replayable=replayable,
-                                  authenticate=authenticate, follow=follow, what=what)
-        try:
-            if response.status_code not in expect:
-                body = self.read(response, limit=MAX_ERROR_BODY, what=what, truncate=True)
-                raise registry_error(response.status_code, body, what=what, action=action,
-                                     host=self.host, anonymous=self.anonymous or not authenticate)
-            yield response
-        finally:
-            _drain(response)
-            release(response)
+        with self.in_flight.slot():
+            response = self._exchange(method, url, headers=headers, content=content, replayable=replayable,
+                                      authenticate=authenticate, follow=follow, what=what)
+            try:
+                if response.status_code not in expect:
+                    body = self.read(response, limit=MAX_ERROR_BODY, what=what, truncate=True)
+                    raise registry_error(response.status_code, body, what=what, action=action,
+                                         host=self.host, anonymous=self.anonymous or not authenticate)
+                yield response
+            finally:
+                _drain(response)
+                release(response)
 
     def _exchange(
         self,
@@ -380,6 +390,36 @@ class RegistryClient:
         from supplychain.registry.repository import RegistryRepository
 
         return RegistryRepository(self, name)
+
+
+class InFlightCap:
+    """At most ``limit`` requests in flight to one registry (``Settings.concurrency``, ``--concurrency``), however
+    many threads share its client: a request holds a slot from before it is sent until its response is closed.
+
+    A thread that already holds a slot opens further requests on it (a blob streamed from one repository into
+    another of the same registry holds the read open while it uploads): waiting for a second slot could deadlock
+    at a cap of 1, and such a thread adds no parallel load."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+        self._held = threading.local()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot (or ride on the one this thread holds) for the block."""
+        depth: list[int] | None = getattr(self._held, "depth", None)
+        if depth is None:
+            depth = self._held.depth = [0]
+        if depth[0] == 0:
+            self._slots.acquire()
+        depth[0] += 1
+        try:
+            yield
+        finally:  # the counter of the thread that took the slot, even if another thread closes the block
+            depth[0] -= 1
+            if depth[0] == 0:
+                self._slots.release()
 
 
 def _drain(response: httpx.Response) -> None:

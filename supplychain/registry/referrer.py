@@ -124,6 +124,8 @@ def _from_api(repo: RegistryRepository, subject: Digest, artifact_type: str | No
 def read_referrers_tag(repo: RegistryRepository, subject: Digest) -> list[Descriptor]:
     """The descriptors listed by the referrers tag of ``subject`` (missing tag: none)."""
     tag = referrers_tag(subject)
+    if repo.lacks_tag(tag):  # the run's tag listing says it is not there: no 404 round trip
+        return []
     try:
         content = repo.get_manifest(tag)
     except NotFoundError:

@@ -8,6 +8,9 @@ against its digest: the one asked for, or, by tag, the ``Docker-Content-Digest``
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -24,6 +27,7 @@ from supplychain.errors import (
     RegistryError,
     SizeLimitError,
 )
+from supplychain.files import locked_file, user_lock_directory
 from supplychain.oci.mediatype import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from supplychain.oci.model import AnyManifest, Descriptor, parse_manifest
 from supplychain.oci.store import ArtifactStore, ClosesOnExit, PushResult
@@ -34,6 +38,9 @@ from supplychain.registry.errors import Action
 if TYPE_CHECKING:
     from supplychain.registry.client import RegistryClient
 
+
+
+logger = logging.getLogger("supplychain.registry")
 
 
 class RegistryRepository(ClosesOnExit):
@@ -148,6 +155,8 @@ class RegistryRepository(ClosesOnExit):
                     hint="the registry rewrote the manifest; refer to it by the registry's digest or use "
                     "another registry",
                 )
+        if tag is not None:
+            self.client.tag_snapshots.added(self.repository, tag)
         descriptor = manifest.descriptor()
         if manifest.subject is None:
             return PushResult(descriptor)
@@ -171,6 +180,7 @@ class RegistryRepository(ClosesOnExit):
         with self.client.open("DELETE", self.url(f"manifests/{digest}"), what=what, action=Action.DELETE,
                               expect=(200, 202, 204)):
             pass
+        self.client.tag_snapshots.forget(self.repository)  # its tags went with it
         if subject is not None:
             referrer.remove_from_referrers_tag(self, subject.digest, digest)
 
@@ -180,6 +190,16 @@ class RegistryRepository(ClosesOnExit):
         """Every tag (``GET /v2/<name>/tags/list``, ``Link``-paginated lazily; ``page_size`` asks ``n=``)."""
         params = {"n": str(page_size)} if page_size else None
         return self.client.list_pages(self.url("tags/list", params), "tags", what=f"tags of {self.name}")
+
+    def lacks_tag(self, tag: str) -> bool:
+        """``oci.store.KnowsTags``: whether the run's listing of this repository's tags (taken once lookups make it
+        pay: ``registry.tagsnapshot``) says ``tag`` does not exist; ``False`` when it exists or is not known."""
+        return self.client.tag_snapshots.lacks(self.repository, tag, self.tags)
+
+    @property
+    def read_concurrency(self) -> int:
+        """``oci.store.ConcurrentReads``: independent reads worth running at once (the client's in-flight cap)."""
+        return self.client.in_flight.limit
 
     def referrers(self, subject: Digest, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose ``subject`` is ``subject``: the referrers API, else/also the referrers tag."""
@@ -212,6 +232,22 @@ class RegistryRepository(ClosesOnExit):
     def mount_blob(self, desc: Descriptor, from_repository: str) -> bool:
         """Mount a blob from another repository of this registry; ``False`` when it must be uploaded."""
         return blob.mount_blob(self, desc, from_repository)
+
+    @contextlib.contextmanager
+    def lock_tag(self, tag: str) -> Iterator[None]:
+        """``oci.store.LocksTags``: the lock of ``tag`` of this repository for the writers of this user on this
+        machine (a lock file in ``files.user_lock_directory``, keyed by registry, repository and tag). The registry
+        itself has nothing to lock with (``oci.tagwriter``); without a usable lock directory, nothing is locked."""
+        directory = user_lock_directory()
+        with contextlib.ExitStack() as stack:
+            if directory is not None:
+                key = hashlib.sha256(f"{self.client.scheme}://{self.name}:{tag}".encode()).hexdigest()
+                try:
+                    stack.enter_context(locked_file(directory / f"tag-{key}.lock"))
+                except OSError as exc:
+                    logger.debug("cannot lock %s:%s on this machine (%s); relying on the confirming read",
+                                 self.name, tag, exc)
+            yield
 
     def mount_blob_from(self, source: ArtifactStore, desc: Descriptor) -> bool:
         """``oci.store.BlobMounter``: mount ``desc`` from ``source`` when it is another repository of this

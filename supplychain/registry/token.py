@@ -68,6 +68,12 @@ def guess_scope(key: tuple[str, str]) -> Scope | None:
     return "repository", resource, frozenset(actions)
 
 
+def scope_text(scope: Scope) -> str:
+    """``type:name:actions`` as distribution writes it in a challenge (actions sorted: ``pull,push``)."""
+    kind, name, actions = scope
+    return f"{kind}:{name}:{','.join(sorted(actions))}"
+
+
 def parse_scope(scope: str) -> Scope | None:
     """``type:name:actions`` (names may hold ``:``, e.g. a registry host with a port)."""
     kind, sep, rest = scope.partition(":")

@@ -22,8 +22,9 @@ Stricter than cosign, on purpose:
 
 The signature is not verified here (there is no key to verify it with); ``supplychain verify --key`` does that.
 Writes follow ``sign_image``: everything is checked and built first, then blobs are written, the manifest last,
-through ``signing.writer``, which re-reads the ``.sig`` manifest right before its put and confirms the put by
-reading it back (concurrent attachers and signers do not silently drop each other's layers).
+through ``signing.writer``, which re-reads the ``.sig`` manifest right before its put (under the tag's lock where
+the store has one) and confirms the put by reading it back (concurrent attachers and signers do not silently drop
+each other's layers).
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def attach_signature(
     ``payload`` must be a simple-signing payload for ``subject.digest`` (else ``ReplayedPayloadError``, and
     nothing is written). ``signature`` is the raw signature (see ``decode_signature_file``). ``certificate`` and
     ``chain`` are PEM; they become cosign's ``dev.sigstore.cosign/certificate`` and ``.../chain`` layer
-    annotations (a chain needs a certificate). ``sleep`` paces the confirmation of the append; when concurrent
+    annotations (a chain needs a certificate). ``sleep`` waits between rounds after a race; when concurrent
     writers kept overwriting the ``.sig`` tag, ``SignatureWriteError`` is raised (``signing.writer``).
     """
     check_input(payload, limit=MAX_PAYLOAD_BYTES, what="the payload")
@@ -204,7 +205,8 @@ def attach_signature(
     extra = _certificate_annotations(certificate, chain)
 
     tag = attachment_tag(subject.digest, AttachmentKind.SIGNATURE)
-    current, existing = read_signature_layers(store, tag, sleep=sleep)
+    read = read_signature_layers(store, tag, sleep=sleep)
+    current, existing = read
     layer = legacy.signature_layer(payload, signature, extra)
     if legacy.has_signature(existing, layer.digest, payload, lambda found, _: found == signature):
         assert current is not None  # it holds the signature
@@ -214,7 +216,7 @@ def attach_signature(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before attaching more",
         )
-    appended = append_signature_layer(store, tag, layer, payload, sleep=sleep)
+    appended = append_signature_layer(store, tag, layer, payload, sleep=sleep, current=read)
     return AttachedSignature(subject, claims.docker_reference, tag, layer, appended.manifest,
                              appended.already_present)
 

@@ -19,16 +19,15 @@ Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a reso
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, build_statement
-from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
@@ -41,17 +40,16 @@ from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
 from supplychain.signing.error import SignatureTagError
 from supplychain.signing.payload import build_payload
 from supplychain.signing.signature import create_signature, signature_verifies
-from supplychain.signing.transparency import (
-    SigningLog,
-    check_loggable,
-    log_envelope,
-    log_legacy_signature,
-    rekor_bundle_annotation,
-)
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
-from supplychain.tlog.evidence import RekorEntry, bundle_tlog_entry
+
+if TYPE_CHECKING:  # the log's modules load only when a log is used: sign --tlog-upload=false never imports them
+    from supplychain.signing.transparency import SigningLog
+    from supplychain.tlog.evidence import RekorEntry
 
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
+
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 
 class SignatureFormat(StrEnum):
@@ -96,6 +94,7 @@ class _Signed:
     envelope: Envelope | None = None  # bundle
     tag: str | None = None  # legacy
     present: Descriptor | None = None  # legacy: the stored manifest that already holds this signature
+    read: tuple[Manifest | None, list[Descriptor]] | None = None  # legacy: the .sig tag as phase 1 read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +103,7 @@ class _Plan:
     blobs: tuple[tuple[Descriptor, bytes], ...] = ()  # bundle: the referrer's blobs
     manifest: Manifest | None = None  # bundle: the referrer manifest
     layer: Descriptor | None = None  # legacy: the layer to append to the .sig manifest (blob: image.payload)
+    read: tuple[Manifest | None, list[Descriptor]] | None = None  # legacy: the .sig tag as phase 1 read it
 
 
 def sign_image(
@@ -120,6 +120,7 @@ def sign_image(
     log: SigningLog | None = None,
     sleep: Sleep = time.sleep,
     certificate: SigningCertificate | None = None,
+    concurrency: int = 1,
 ) -> SignResult:
     """Sign ``subject`` (and with ``recursive``, every manifest of an index) in ``store``.
 
@@ -127,31 +128,55 @@ def sign_image(
     subject ``name``); ``annotations`` are signed with it. ``clock`` stamps bundle referrers
     (``org.opencontainers.image.created``). With ``log``, every new signature is recorded in that transparency log
     before anything is stored (see the module docstring). With ``upload=False`` nothing is written to the store;
-    the result still holds payloads, signatures, bundles and log entries. ``sleep`` paces the confirmation of a
-    legacy append (``signing.writer``); it raises ``SignatureWriteError`` when concurrent writers kept
-    overwriting the ``.sig`` tag, never reporting a lost signature as stored.
+    the result still holds payloads, signatures, bundles and log entries. ``sleep`` waits between the rounds of a
+    legacy append that raced another writer (``signing.writer``; never without a race); it raises
+    ``SignatureWriteError`` when concurrent writers kept overwriting the ``.sig`` tag, never reporting a lost
+    signature as stored.
 
     ``certificate`` (BYO PKI, ``signing.attach.signing_certificate``, already checked against the key) is stored
     as cosign stores it: the ``dev.sigstore.cosign/certificate`` and ``.../chain`` layer annotations (legacy), or
     the bundle's ``verificationMaterial.certificate`` (bundle v0.3 carries the leaf only), and it is what the log
     records instead of the bare public key.
+
+    With ``recursive``, the manifests are signed (their ``.sig`` tags read) and stored ``concurrency`` at a time:
+    each has tags of its own, so they are independent; the log records them one after another, in order, and the
+    result lists them in the order of the index whatever finished first.
     """
     if log is not None:
+        from supplychain.signing.transparency import check_loggable
+
         check_loggable(private_key, legacy=signature_format is SignatureFormat.LEGACY)
     claims = dict(annotations or {})
     targets = _targets(store, subject) if recursive else [subject]
     public_key = private_key.public_key()
-    signed = [
-        _sign(store, target, private_key, docker_reference, claims, signature_format, upload,
-              log is not None, sleep, certificate is not None)
-        for target in targets
-    ]
+    signed = _in_order(lambda target: _sign(store, target, private_key, docker_reference, claims, signature_format,
+                                            upload, log is not None, sleep, certificate is not None),
+                       targets, concurrency)
     entries = [None if log is None or item.present is not None else _log(log, item, public_key, certificate)
                for item in signed]
     plans = [_assemble(item, entry, public_key, clock, upload, certificate)
              for item, entry in zip(signed, entries, strict=True)]
-    images = [_write(store, plan, sleep) for plan in plans] if upload else [plan.image for plan in plans]
+    images = (_in_order(lambda plan: _write(store, plan, sleep), plans, concurrency) if upload
+              else [plan.image for plan in plans])
     return SignResult(tuple(images), upload, None if log is None else log.url)
+
+
+def _in_order(work: Callable[[In], Out], items: Sequence[In], concurrency: int) -> list[Out]:
+    """``work`` of every item, at most ``concurrency`` at a time, the results in the order of ``items``. The first
+    failure (in that order) is raised once the calls under way have ended; calls not yet started are dropped, so a
+    store that fails stops the run about as soon as it did one manifest at a time."""
+    if concurrency <= 1 or len(items) <= 1:
+        return [work(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(items)), thread_name_prefix="supplychain-sign") as pool:
+        futures = [pool.submit(work, item) for item in items]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:
@@ -219,12 +244,13 @@ def _sign_legacy(
     signed = _Signed(subject, SignatureFormat.LEGACY, payload, signature, tag=tag)
     if not upload:
         return signed
-    current, existing = read_signature_layers(store, tag, sleep=sleep)
+    read = read_signature_layers(store, tag, sleep=sleep)
+    current, existing = read
     public_key = private_key.public_key()
     digest = Descriptor.for_bytes(legacy.SIMPLE_SIGNING_MEDIA_TYPE, payload).digest
     # With a log, a stored duplicate counts only if it carries its Rekor bundle (else this signing adds one); with
     # a certificate, only if it carries a certificate.
-    required = (REKOR_BUNDLE_ANNOTATION if logged
+    required = (_rekor_bundle_annotation() if logged
                 else legacy.CERTIFICATE_ANNOTATIONS[0] if certified else None)
     if legacy.has_signature(existing, digest, payload, lambda s, p: signature_verifies(public_key, s, p),
                             required_annotation=required):
@@ -235,12 +261,14 @@ def _sign_legacy(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before signing again",
         )
-    return signed
+    return replace(signed, read=read)
 
 
 def _log(log: SigningLog, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
     """Phase 2: record one signature in the transparency log (with the certificate, when there is one, as cosign
     logs it: verification then requires the entry to record that certificate)."""
+    from supplychain.signing.transparency import log_envelope, log_legacy_signature
+
     verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")
     if item.envelope is not None:
         return log_envelope(log, item.envelope, public_key, verifier_pem=verifier)
@@ -254,7 +282,11 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
     image = SignedImage(item.subject, item.signature_format, item.payload, item.signature, None, None, item.tag,
                         tlog_entry=entry)
     if item.envelope is not None:
-        tlog_entries = [] if entry is None else [bundle_tlog_entry(entry)]
+        tlog_entries = []
+        if entry is not None:
+            from supplychain.tlog.evidence import bundle_tlog_entry
+
+            tlog_entries.append(bundle_tlog_entry(entry))
         bundle = build_bundle(item.envelope, key_hint(public_key), tlog_entries,
                               certificate=None if certificate is None else certificate.leaf_der)
         referrer = bundle_referrer(bundle, item.subject, COSIGN_SIGN_PREDICATE, clock())
@@ -266,19 +298,28 @@ def _assemble(item: _Signed, entry: RekorEntry | None, public_key: PublicKey, cl
         return _Plan(image)
     extra = {} if certificate is None else certificate.annotations()
     if entry is not None:
-        extra[REKOR_BUNDLE_ANNOTATION] = rekor_bundle_annotation(entry)
-    return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None))
+        from supplychain.signing.transparency import rekor_bundle_annotation
+
+        extra[_rekor_bundle_annotation()] = rekor_bundle_annotation(entry)
+    return _Plan(image, layer=legacy.signature_layer(item.payload, item.signature, extra or None), read=item.read)
 
 
 def _write(store: ArtifactStore, plan: _Plan, sleep: Sleep) -> SignedImage:
     """Store one plan's artifact; the image as stored (legacy: with the ``.sig`` manifest written)."""
     if plan.manifest is not None:
         for desc, content in plan.blobs:
-            if not store.has_blob(desc.digest):
-                store.put_blob(desc, [content])
+            store.put_blob(desc, [content])  # skipped when present (one HEAD)
         store.put_manifest(plan.manifest)
         return plan.image
     if plan.layer is None or plan.image.tag is None:
         return plan.image
-    appended = append_signature_layer(store, plan.image.tag, plan.layer, plan.image.payload, sleep=sleep)
+    appended = append_signature_layer(store, plan.image.tag, plan.layer, plan.image.payload, sleep=sleep,
+                                      current=plan.read)
     return replace(plan.image, artifact=appended.manifest, already_present=appended.already_present)
+
+
+def _rekor_bundle_annotation() -> str:
+    """cosign's ``dev.sigstore.cosign/bundle`` annotation name (from ``formats.rekor``, loaded only with a log)."""
+    from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
+
+    return REKOR_BUNDLE_ANNOTATION

@@ -1,8 +1,8 @@
 """Append layers to cosign's one-layer-per-item tags (``sha256-<hex>.sig|.att|.sbom``) without losing concurrent
 writers' layers.
 
-The legacy scheme is read, append, put (``signing.legacy``); the read-change-put-confirm loop, its settle delay and
-its retries are ``oci.tagwriter``'s, shared with the referrers tag. This module says what the tag holds (an image
+The legacy scheme is read, append, put (``signing.legacy``); the read-change-put-confirm loop, its locks and its
+retries are ``oci.tagwriter``'s, shared with the referrers tag. This module says what the tag holds (an image
 manifest whose layers are the items; an index there is refused), when a layer is listed (same payload digest, same
 signature), and how the manifest is rebuilt (blobs uploaded first, since the config blob depends on the layer
 list; then the tag is read again before the put: ``rebase_attempts``).
@@ -18,7 +18,7 @@ from supplychain.digest import Digest
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.model import AnyManifest, Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
-from supplychain.oci.tagwriter import Sleep, read_tag, write_tag
+from supplychain.oci.tagwriter import Sleep, TagRead, read_tag, write_tag
 from supplychain.signing import legacy
 from supplychain.signing.error import SignatureTagError, SignatureWriteError
 
@@ -65,6 +65,7 @@ def append_signature_layer(
     *,
     sleep: Sleep = time.sleep,
     attempts: int = APPEND_ATTEMPTS,
+    current: _Layers | None = None,
 ) -> Appended:
     """Append ``layer`` (whose blob is ``payload``) to the ``.sig`` manifest at ``tag`` and confirm it stuck.
 
@@ -72,9 +73,11 @@ def append_signature_layer(
     or a manifest already at the layer cap, and ``SignatureWriteError`` when other writers kept overwriting the
     tag for ``attempts`` rounds (see the module docstring). A write the registry answers with a
     ``RegistryError`` (distribution's 500 for a write racing another) counts as a lost round; if no write at all
-    succeeded, the registry's last error is raised as is.
+    succeeded, the registry's last error is raised as is. ``current``: what ``read_signature_layers`` answered
+    earlier, to save the first read (the tag is read again before the put all the same).
     """
-    return append_layers(store, tag, [layer], {layer.digest: payload}, sleep=sleep, attempts=attempts)
+    return append_layers(store, tag, [layer], {layer.digest: payload}, sleep=sleep, attempts=attempts,
+                         current=current)
 
 
 def append_layers(
@@ -85,24 +88,28 @@ def append_layers(
     *,
     sleep: Sleep = time.sleep,
     attempts: int = APPEND_ATTEMPTS,
+    current: _Layers | None = None,
 ) -> Appended:
     """Append the ``layers`` the manifest at ``tag`` does not list yet (``is_listed``) and confirm they stuck: the
     writer of ``append_signature_layer``, for any of cosign's one-layer-per-item tags (``.sig``, ``.att``,
     ``.sbom``; ``copy`` merges a source's layers into a destination's with it). ``blobs`` holds the content of
-    the layers' blobs the store may lack (uploaded first); any other layer blob must be in the store already."""
+    the layers' blobs the store may lack (uploaded first); any other layer blob must be in the store already.
+    ``current``: the tag as ``read_signature_layers`` read it earlier (saves a read; it is read again before
+    the put)."""
     edit = _LayerEdit(store, tag, layers, blobs)
     result = write_tag(
         store, tag, edit, attempts=attempts, sleep=sleep, read_attempts=READ_ATTEMPTS,
         rebase_attempts=REBASE_ATTEMPTS, retry_failed_puts=True,
+        current=None if current is None else TagRead(current[0], current),
         lost=lambda: SignatureWriteError(
             f"the signature was not stored: other writers kept overwriting {store.name}:{tag} ({attempts} attempts)"
         ),
     )
     if result.pushed is not None:
         return Appended(result.pushed, False, result.puts)
-    current = result.current.manifest
-    assert current is not None
-    return Appended(current.descriptor(), result.puts == 0, result.puts)
+    stored = result.current.manifest
+    assert stored is not None
+    return Appended(stored.descriptor(), result.puts == 0, result.puts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,8 @@ def _missing(listed: Sequence[Descriptor], layers: Sequence[Descriptor]) -> list
 def _upload(
     store: ArtifactStore, tag: str, listed: list[Descriptor], added: list[Descriptor], blobs: Mapping[Digest, bytes]
 ) -> Manifest:
-    """The manifest of ``listed`` plus ``added``, with the blobs it names uploaded (``blobs``, and its config)."""
+    """The manifest of ``listed`` plus ``added``, with the blobs it names uploaded (``blobs``, and its config;
+    ``put_blob`` skips a blob the store has, so it is asked once)."""
     layers = [*listed, *added]
     if len(layers) > MAX_LAYERS:
         raise SignatureTagError(
@@ -157,7 +165,6 @@ def _upload(
     manifest, config = legacy.build_signature_manifest(layers)
     uploads = [(layer, blobs[layer.digest]) for layer in added if layer.digest in blobs]
     for desc, content in (*uploads, (manifest.config, config)):
-        if not store.has_blob(desc.digest):
-            store.put_blob(desc, [content])
+        store.put_blob(desc, [content])
     return manifest
 

@@ -14,9 +14,10 @@ Bounded, and checked from descriptors *before* any blob is read: at most ``max_s
 signatures per image (else none is read and the image gets a problem), at most ``max_layers`` layers in the
 ``.sig`` manifest (the model refuses more than 1,000 while parsing), and no payload or bundle larger than
 ``max_signature_bytes`` (1 MiB: refused from its declared size, before download or parse). Every blob read is
-digest-checked by the store. ``find_candidates`` looks (descriptors only) and ``read_candidates`` reads one
-signature at a time, so a caller that checks each and drops it (``verify_image``) holds one signature's bytes at
-once, however many there are (issue 7.4). A referrers listing the store cut at its cap is a warning.
+digest-checked by the store. ``find_candidates`` looks (descriptors only) and ``read_candidates`` reads the
+signatures in order, several small ones at once on a registry (``parallel.ordered_map``: declared sizes within
+``READ_AHEAD_BYTES``, 1 MiB), a large one alone, so a caller that checks each and drops it (``verify_image``) holds
+that much at once, however many there are (issue 7.4). A referrers listing the store cut at its cap is a warning.
 
 A bundle that is no image signature (an attestation of another predicate type, by its annotation or its
 statement; a message signature, which signs some other artifact's digest; a DSSE payload that is no in-toto
@@ -43,7 +44,8 @@ from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_LAYERS, MAX_MANIFEST_
 from supplychain.oci.attachment import BUNDLE_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
 from supplychain.oci.locate import describe, locate
 from supplychain.oci.model import Descriptor, Manifest
-from supplychain.oci.store import ArtifactStore
+from supplychain.oci.store import ArtifactStore, read_concurrency
+from supplychain.parallel import ordered_map
 from supplychain.signing import legacy
 from supplychain.verify.result import EvidenceSource
 
@@ -178,11 +180,17 @@ def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limi
 
 def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Limits()
                     ) -> Iterator[SignatureEvidence]:
-    """Read the signatures of ``found`` one at a time: the ``.sig`` layers, then the bundle referrers."""
-    for i, layer in found.layers:
-        yield _read_layer(store, found.tag, i, layer, limits)
-    for desc in found.referrers:
-        yield _read_referrer(store, desc, limits)
+    """Read the signatures of ``found``, in order: the ``.sig`` layers, then the bundle referrers. Up to the store's
+    ``read_concurrency`` reads run at once, a few small documents ahead of the consumer (``parallel.ordered_map``:
+    declared sizes within ``READ_AHEAD_BYTES``; a larger one is read alone, so big signatures are still held one at
+    a time)."""
+    workers = read_concurrency(store)
+    yield from ordered_map(lambda item: _read_layer(store, found.tag, item[0], item[1], limits), found.layers,
+                           workers, cost=lambda item: item[1].size)
+    manifests = ordered_map(lambda desc: _read_referrer_manifest(store, desc), found.referrers, workers,
+                            cost=lambda desc: desc.size)
+    yield from ordered_map(lambda read: _read_bundle(store, read, limits), manifests, workers,
+                           cost=lambda read: read[1].size if read[1] is not None else 0)
 
 
 def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, limits: Limits) -> SignatureEvidence:
@@ -205,20 +213,30 @@ def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, l
     return replace(base, payload=payload, signed_bytes=payload, signature=signature)
 
 
-def _read_referrer(store: ArtifactStore, desc: Descriptor, limits: Limits) -> SignatureEvidence:
+def _read_referrer_manifest(store: ArtifactStore, desc: Descriptor
+                            ) -> tuple[SignatureEvidence, Descriptor | None]:
+    """A bundle referrer's manifest read: its evidence so far and the bundle layer to read (``None``: it failed)."""
     base = SignatureEvidence(EvidenceSource.REFERRER, f"referrer {desc.digest}", PayloadKind.IN_TOTO,
                              annotations=dict(desc.annotations))
     if desc.size > MAX_MANIFEST_BYTES:
-        return _failed(base, _too_large("referrer manifest", desc, MAX_MANIFEST_BYTES))
+        return _failed(base, _too_large("referrer manifest", desc, MAX_MANIFEST_BYTES)), None
     try:
         manifest = store.get_manifest(desc)
     except _EVIDENCE_ERRORS as exc:
-        return _failed(base, f"referrer manifest: {describe(exc)}")
+        return _failed(base, f"referrer manifest: {describe(exc)}"), None
     if not isinstance(manifest, Manifest):
-        return _failed(base, "expected an image manifest holding a bundle, got an image index")
+        return _failed(base, "expected an image manifest holding a bundle, got an image index"), None
     layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
-        return _failed(base, f"expected a layer of a Sigstore bundle media type ({desc.artifact_type}), got none")
+        return _failed(base, f"expected a layer of a Sigstore bundle media type ({desc.artifact_type}), got none"), None
+    return base, layer
+
+
+def _read_bundle(store: ArtifactStore, read: tuple[SignatureEvidence, Descriptor | None], limits: Limits
+                 ) -> SignatureEvidence:
+    base, layer = read
+    if layer is None:
+        return base
     if layer.size > limits.max_signature_bytes:
         # Refused from the declared size: nothing is downloaded, nothing parsed (SUPPLYCHAIN_MAX_SIGNATURE_SIZE).
         return _failed(base, _too_large("bundle", layer, limits.max_signature_bytes))

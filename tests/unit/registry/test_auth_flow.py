@@ -797,3 +797,62 @@ def test_realm_names_that_mean_the_local_network_are_refused(realm: str, answers
 def test_realm_names_that_are_public_or_the_registrys_own_are_used(registry: str, plain_http: bool, realm: str,
                                                                    answers: dict[str, tuple[str, ...]]):
     _assert_realm_used(RegistryAuth(registry, USER, plain_http=plain_http, resolve=_resolver(answers)), realm)
+
+
+# -- the ping's challenge (issue 10, item 2) ---------------------------------------------------------------------
+
+
+def test_the_pings_bearer_challenge_fetches_the_token_before_the_first_request(server: TokenRegistry):
+    auth = RegistryAuth(REGISTRY, USER)
+    auth.learn_ping(f'Bearer realm="{REALM}",service="{SERVICE}"')
+    with httpx.Client(transport=httpx.MockTransport(server.handler)) as client:
+        assert client.get(f"{BASE}/v2/team/app/manifests/1", auth=auth).status_code == 200
+        assert client.get(f"{BASE}/v2/team/app/manifests/2", auth=auth).status_code == 200
+    statuses = [r.url.path for r in server.requests]
+    assert statuses == ["/token", "/v2/team/app/manifests/1", "/v2/team/app/manifests/2"]  # no 401 at all
+    assert list(server.issued.values()) == [frozenset({"repository:team/app:pull"})]
+
+
+def test_a_wrong_guess_of_the_scope_is_answered_as_any_challenge():
+    class Greedy(TokenRegistry):
+        def needed(self, request: httpx.Request) -> str | None:  # asks for push even to read
+            return None if request.url.path == "/v2/" else "repository:team/app:pull,push"
+
+    server = Greedy()
+    auth = RegistryAuth(REGISTRY, USER)
+    auth.learn_ping(f'Bearer realm="{REALM}",service="{SERVICE}"')
+    with httpx.Client(transport=httpx.MockTransport(server.handler)) as client:
+        assert client.get(f"{BASE}/v2/team/app/manifests/1", auth=auth).status_code == 200
+        assert client.get(f"{BASE}/v2/team/app/manifests/2", auth=auth).status_code == 200
+    # The guessed pull token, refused once; then the scope the registry named, kept for the next request.
+    assert list(server.issued.values()) == [frozenset({"repository:team/app:pull"}),
+                                            frozenset({"repository:team/app:pull,push"})]
+    assert len(server.requests) == 1 + 1 + 1 + 1 + 1
+
+
+def test_the_pings_basic_challenge_sends_the_password_up_front_only_where_it_may_go():
+    seen: list[Seen] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(Seen.of(request))
+        if request.headers.get("Authorization") == basic(USER.username, USER.password):
+            return httpx.Response(200)
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="x"'})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        loopback = RegistryAuth("127.0.0.1:5000", USER, plain_http=True)
+        loopback.learn_ping('Basic realm="x"')
+        assert client.get("http://127.0.0.1:5000/v2/app/manifests/1", auth=loopback).status_code == 200
+        assert len(seen) == 1  # no 401: the password went with the first request
+        remote = RegistryAuth("10.1.2.3:5000", USER, plain_http=True)
+        remote.learn_ping('Basic realm="x"')  # plain HTTP to another host: never up front
+        with pytest.raises(UnsafeRequestError):
+            client.get("http://10.1.2.3:5000/v2/app/manifests/1", auth=remote)
+    assert "Authorization" not in seen[-1].headers
+
+
+def test_a_malformed_ping_challenge_is_left_to_the_first_401():
+    auth = RegistryAuth(REGISTRY, USER)
+    auth.learn_ping('Bearer realm="unterminated')
+    auth.learn_ping(None)
+    assert repr(auth) == f"RegistryAuth('{BASE}', credentials=unresolved)"
