@@ -71,9 +71,10 @@ class Settings:
     # Referrer descriptors one listing may hold, over all its pages (a referrers API can page forever); the
     # listing is cut there, with a warning.
     max_referrers: int = MAX_REFERRERS
-    # Blobs up to chunk_size are uploaded from memory in one PUT (retried on failure); larger ones stream in
-    # one PUT with Content-Length (as docker and skopeo stream them), or, with chunked_upload, as PATCHes of
-    # chunk_size bytes for proxies that cap request bodies. chunk_size 0 streams everything.
+    # Blobs up to chunk_size (and registry.blob.MAX_BUFFERED_UPLOAD, 1 MiB) are uploaded from memory in one PUT
+    # (retried on failure); larger ones stream in one PUT with Content-Length (as docker and skopeo stream
+    # them), or, with chunked_upload, as PATCHes of chunk_size bytes for proxies that cap request bodies.
+    # chunk_size 0 streams everything.
     chunk_size: int = 8 * 1024 * 1024
     chunked_upload: bool = False
     user_agent: str = "supplychain"
