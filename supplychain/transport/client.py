@@ -12,7 +12,6 @@ from supplychain.transport.log import RequestLog
 from supplychain.transport.proxy import ProxySelectingTransport
 from supplychain.transport.tls import ssl_context
 
-
 # Bytes asked of the socket per read of a response (httpcore's HTTP11Connection.READ_NUM_BYTES, 64 KiB): a blob
 # pull costs a recv, an h11 buffer append and an extract per read, so 64 KiB reads spent ~0.35 s of CPU on a
 # 200 MiB layer that 256 KiB reads save (bench/copy_image.py); a read returns what has arrived, up to this.
