@@ -31,6 +31,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from supplychain.config import MAX_CONCURRENCY
 from supplychain.digest import CheckedStream, Digest
 from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.graph import DEFAULT_MAX_NODES, NODE_LIMIT, NodeKind, TreeNode, build_tree
@@ -45,7 +46,6 @@ from supplychain.summary import check_platform, platform_manifest
 # we: on loopback 4 already hides most of the registry's per-blob latency, and 8 buys no more on two cores
 # while each transfer holds about a MiB (registry.blob.MAX_BUFFERED_UPLOAD, a layout's 1 MiB reads).
 DEFAULT_CONCURRENCY = 6
-MAX_CONCURRENCY = 64
 
 
 class ProgressListener(Protocol):

@@ -165,7 +165,8 @@ def tree_command(
               help="Copy the whole index (the default: the digest, and signatures over it, are kept).")
 @click.option("--with-referrers/--without-referrers", default=True, show_default=True,
               help="Copy OCI referrers and cosign .sig/.att/.sbom attachments along, as `cosign copy` does.")
-# The numbers are transfer.DEFAULT_CONCURRENCY and MAX_CONCURRENCY, spelled here so that --help imports nothing.
+# The numbers are transfer.DEFAULT_CONCURRENCY and config.MAX_CONCURRENCY, spelled here so that --help imports
+# nothing more.
 @click.option("--concurrency", type=click.IntRange(1, 64), default=6, show_default=True, metavar="N",
               help="Move at most N blobs at once (skopeo moves 6).")
 @output_option

@@ -217,7 +217,8 @@ def test_the_cli_default_is_the_library_default() -> None:
     import click
 
     from supplychain.cli.image import copy_command
-    from supplychain.transfer import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+    from supplychain.config import MAX_CONCURRENCY
+    from supplychain.transfer import DEFAULT_CONCURRENCY
 
     option = next(p for p in copy_command.params if p.name == "concurrency")
     assert option.default == DEFAULT_CONCURRENCY
