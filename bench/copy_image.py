@@ -1,29 +1,49 @@
-"""``supplychain copy`` of an image with a 200 MB layer, OCI layout -> registry -> OCI layout, against
-``skopeo copy`` of the same image in the same run (issue 2: <= 1.2x), with the peak RSS of each process
-(issue 2: <= 100 MB: blobs stream, never whole in memory).
+"""``supplychain copy`` against ``skopeo copy``, whole processes, on ``bench/harness.py`` (issue 10, item 6).
 
-Then the same-registry promotion (issue 8.13: <= 1.5x): ``staging/big`` -> ``prod/...`` of one registry, where
-both tools mount the blobs instead of moving them through the client.
+Cases, each OCI layout -> registry -> layout (two ``copy`` processes in one ``sh -c``; GNU time reports the
+larger peak RSS of the two), against skopeo doing the same two copies:
 
-Needs Debian's docker-registry and skopeo. Usage: python3 bench/copy_image.py [LAYER_MB] [RUNS] [--mount-only]
+- ``big``: one 200 MiB layer (goal <= 1.0x skopeo, peak RSS <= 64 MB: blobs stream, never whole in memory);
+- ``many``: 50 layers of 4 MiB (goal <= 1.0x skopeo, <= 64 MB: blobs move concurrently, as skopeo's do);
+- ``mount``: the same-registry promotion ``staging/big`` -> ``prod/<fresh>`` of one registry, where both tools
+  mount the blobs instead of moving them (goal <= 1.5x; start-up is most of it, so two floors are printed:
+  ``python3 -c pass`` and ``python3 -c 'import httpx'``).
+
+Every run of a layout -> registry -> layout case gets a fresh registry on a fresh port (started untimed, before
+the run): nothing can be skipped as already present, and skopeo's blob-info cache, keyed by registry host:port,
+cannot turn its upload into a cross-repository mount. Layers are random bytes gzipped at level 1, so they are
+their size on the wire, as real layers are.
+
+Needs Debian's docker-registry, skopeo and GNU time.
+Usage: python3 bench/copy_image.py [--rounds N] [--case big|many|mount ...] [--concurrency N]
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import json
 import os
+import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.registry import RegistryProcess
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(_HERE))
+
+from harness import Command, Samples, compare, report  # noqa: E402 - after the sys.path set-up above
+
+from tests.support.registry import RegistryProcess  # noqa: E402 - after the sys.path set-up above
+
+MiB = 1024 * 1024
+# name: (layers, MiB each)
+IMAGES = {"big": (1, 200), "many": (50, 4)}
+RSS_GOAL = 64 * 1000 * 1000  # bytes: "peak RSS <= 64 MB"
 
 
 def write_blob(layout: Path, data: bytes) -> dict[str, object]:
@@ -32,144 +52,168 @@ def write_blob(layout: Path, data: bytes) -> dict[str, object]:
     return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
-def build_layout(layout: Path, layer_mb: int) -> None:
+def build_layout(layout: Path, layers: int, layer_mib: int) -> None:
+    """An OCI layout holding one image tagged ``img`` of ``layers`` gzipped random layers of ``layer_mib``."""
     (layout / "blobs" / "sha256").mkdir(parents=True)
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    # Incompressible content, gzip level 1: the layer is ~layer_mb MB on the wire, as real layers are.
-    raw = os.urandom(layer_mb * 1024 * 1024)
-    layer = gzip.compress(raw, compresslevel=1, mtime=0)
-    layer_desc = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **write_blob(layout, layer)}
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(raw).hexdigest()}"]},
-    }).encode()
+    layer_descs, diff_ids = [], []
+    for _ in range(layers):
+        raw = os.urandom(layer_mib * MiB)
+        diff_ids.append(f"sha256:{hashlib.sha256(raw).hexdigest()}")
+        layer = gzip.compress(raw, compresslevel=1, mtime=0)
+        layer_descs.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **write_blob(layout, layer)})
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
     config_desc = {"mediaType": "application/vnd.oci.image.config.v1+json", **write_blob(layout, config)}
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config_desc, "layers": [layer_desc],
-    }).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": config_desc, "layers": layer_descs}).encode()
     manifest_desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **write_blob(layout, manifest),
-                     "annotations": {"org.opencontainers.image.ref.name": "big"}}
+                     "annotations": {"org.opencontainers.image.ref.name": "img"}}
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest_desc]}))
 
 
-def peak_rss_kb(pid: int) -> int | None:
-    """VmHWM: the peak RSS of the process's own address space (ru_maxrss would count the forking parent)."""
+def ours(*args: str) -> str:
+    """A ``supplychain`` command line, as an installed user runs it (bytecode compiled: PYTHONDONTWRITEBYTECODE
+    is unset below, and a warm-up round writes the bytecode)."""
+    return " ".join([sys.executable, "-m", "supplychain", *map(shell_quote, args)])
+
+
+def skopeo(*args: str) -> str:
+    return " ".join(["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+                     *map(shell_quote, args)])
+
+
+def shell_quote(text: str) -> str:
+    return shlex.quote(text)
+
+
+class RoundTrip:
+    """One side of a layout -> registry -> layout case: before each run (untimed) a fresh registry on a fresh
+    port and no destination layout; ``argv`` (a list the harness reads after ``before``) is rewritten to match."""
+
+    def __init__(self, work: Path, name: str, source: Path, tool: str, concurrency: int | None) -> None:
+        self.work, self.name, self.source, self.tool, self.concurrency = work, name, source, tool, concurrency
+        self.registry: RegistryProcess | None = None
+        self.runs = 0
+        self.argv: list[str] = []
+
+    def command(self) -> Command:
+        return Command(self.name, self.argv, env=ENV, before=self.before)
+
+    def before(self) -> None:
+        self.stop()
+        self.runs += 1
+        root = self.work / f"registry-{self.name}-{self.runs}"
+        self.registry = RegistryProcess(root).start()
+        target = self.work / f"out-{self.name}"
+        shutil.rmtree(target, ignore_errors=True)
+        remote = f"{self.registry.host}/bench/img:1"
+        if self.tool == "skopeo":
+            script = (f"{skopeo(f'oci:{self.source}:img', f'docker://{remote}')} && "
+                      f"{skopeo(f'docker://{remote}', f'oci:{target}:img')}")
+        else:
+            extra = ("--concurrency", str(self.concurrency)) if self.concurrency is not None else ()
+            script = (f"{ours('copy', *extra, f'oci:{self.source}:img', remote)} && "
+                      f"{ours('copy', *extra, remote, f'oci:{target}:img')}")
+        self.argv[:] = ["sh", "-c", script]
+
+    def stop(self) -> None:
+        if self.registry is not None:
+            self.registry.stop()
+            shutil.rmtree(self.registry.root, ignore_errors=True)
+            self.registry = None
+
+
+# Start-up counts in every figure: run as installed, with bytecode (the first, warm-up round writes it).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def round_trip(work: Path, case: str, rounds: int, concurrency: int | None) -> dict[str, Samples]:
+    layers, mib = IMAGES[case]
+    source = work / f"src-{case}"
+    # Built in a child process, so that this process (and the children it forks) stays small.
+    subprocess.run([sys.executable, __file__, "--build", str(source), str(layers), str(mib)], check=True)
+    sides = [RoundTrip(work, "skopeo copy", source, "skopeo", None),
+             RoundTrip(work, "supplychain copy", source, "supplychain", concurrency)]
     try:
-        with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), None)
-    except OSError:
-        return None
+        return compare([side.command() for side in sides], rounds=rounds)
+    finally:
+        for side in sides:
+            side.stop()
+        shutil.rmtree(source, ignore_errors=True)
 
 
-def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Wall time (s) and peak RSS (MB) of one child process, sampled every 5 ms (VmHWM only grows)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, peak_rss_kb(proc.pid) or 0)
-        time.sleep(0.005)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return elapsed, peak / 1024
+class Promotion:
+    """One side of the same-registry case: ``staging/big:1`` -> ``prod/<tool><run>:1``, a fresh repository per
+    run, so every blob is mounted (none is already there)."""
+
+    def __init__(self, registry: RegistryProcess, name: str, tool: str) -> None:
+        self.registry, self.name, self.tool = registry, name, tool
+        self.runs = 0
+        self.argv: list[str] = []
+
+    def command(self) -> Command:
+        return Command(self.name, self.argv, env=ENV, before=self.before)
+
+    def before(self) -> None:
+        self.runs += 1
+        source = f"{self.registry.host}/staging/big:1"
+        target = f"{self.registry.host}/prod/{self.tool}{self.runs}:1"
+        if self.tool == "skopeo":
+            self.argv[:] = ["sh", "-c", skopeo(f"docker://{source}", f"docker://{target}")]
+        else:
+            self.argv[:] = ["sh", "-c", ours("copy", source, target)]
 
 
-def start_floor(runs: int, code: str = "import httpx") -> float:
-    """Median time of ``python3 -c CODE``: ``pass`` is the bare interpreter (with this machine's site-packages),
-    ``import httpx`` what any Python registry client pays before its first request."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return statistics.median(run([sys.executable, "-c", code], env)[0] for _ in range(runs))
-
-
-def floors(runs: int, skopeo: float) -> str:
-    bare, client = start_floor(runs, "pass"), start_floor(runs)
-    return (f"floors: python3 -c pass {bare:.2f} s ({bare / skopeo:.2f}x skopeo), "
-            f"python3 -c 'import httpx' {client:.2f} s ({client / skopeo:.2f}x skopeo)")
-
-
-def same_registry(work: Path, runs: int) -> tuple[float, float]:
-    """Median times of ``supplychain copy`` and ``skopeo copy`` from one repository of a registry to another.
-
-    With nothing to move, start-up is most of the time, so supplychain runs as installed (pip compiles it to
-    bytecode): PYTHONDONTWRITEBYTECODE is unset and a first, untimed run writes the bytecode."""
-    sc = [sys.executable, "-m", "supplychain"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+def promotion(work: Path, rounds: int) -> float:
+    source = work / "src-mount"
+    subprocess.run([sys.executable, __file__, "--build", str(source), "1", "200"], check=True)
     registry = RegistryProcess(work / "registry-mount").start()
-    ours: list[float] = []
-    theirs: list[float] = []
     try:
-        run([*sc, "copy", f"oci:{work}/src:big", f"{registry.host}/staging/big:1"], env)
-        run([*sc, "copy", f"{registry.host}/staging/big:1", f"{registry.host}/prod/warm:1"], env)
-        for i in range(runs):
-            ours.append(run([*sc, "copy", f"{registry.host}/staging/big:1", f"{registry.host}/prod/ours{i}:1"],
-                            env)[0])
-            theirs.append(run(["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
-                               f"docker://{registry.host}/staging/big:1",
-                               f"docker://{registry.host}/prod/skopeo{i}:1"])[0])
+        subprocess.run(["sh", "-c", ours("copy", f"oci:{source}:img", f"{registry.host}/staging/big:1")],
+                       check=True, env=ENV)
+        results = compare([Promotion(registry, "skopeo copy", "skopeo").command(),
+                           Promotion(registry, "supplychain copy", "supplychain").command()], rounds=rounds)
+        ratio = report(results, ours="supplychain copy", baseline="skopeo copy", goal="<= 1.5x",
+                       title="same-registry promotion staging/big -> prod/... (blob mounts)")
+        floors = compare([Command("python3 -c pass", [sys.executable, "-c", "pass"], env=ENV),
+                          Command("python3 -c 'import httpx'", [sys.executable, "-c", "import httpx"], env=ENV)],
+                         rounds=rounds)
+        skopeo_median = results["skopeo copy"].median
+        print("  floors: " + ", ".join(f"{s.name} {s.median * 1000:.0f} ms ({s.median / skopeo_median:.2f}x skopeo)"
+                                       for s in floors.values()))
+        return ratio
     finally:
         registry.stop()
-    return statistics.median(ours), statistics.median(theirs)
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--mount-only"]
-    mount_only = len(args) != len(sys.argv) - 1
-    layer_mb = int(args[0]) if args else 200
-    runs = int(args[1]) if len(args) > 1 else 3
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--case", action="append", choices=[*IMAGES, "mount"])
+    parser.add_argument("--concurrency", type=int, default=None, help="pass --concurrency N to supplychain copy")
+    args = parser.parse_args()
+    cases = args.case or [*IMAGES, "mount"]
     work = Path(tempfile.mkdtemp(prefix="bench-copy-"))
     try:
-        # Built in a child process: a forked child's peak RSS starts at its parent's, so this process stays small.
-        subprocess.run([sys.executable, __file__, "--build", str(work / "src"), str(layer_mb)], check=True)
-        if mount_only:
-            a, b = same_registry(work, runs)
-            print(f"layer: {layer_mb} MiB, runs: {runs} (registry staging/big -> prod/..., one registry)")
-            print(f"skopeo copy: {b:.2f} s, supplychain copy: {a:.2f} s (median); ratio {a / b:.2f}x "
-                  "(target <= 1.5x)")
-            print(floors(runs, b))
-            return
-        ours: list[float] = []
-        theirs: list[float] = []
-        rss: list[float] = []
-        skopeo_rss: list[float] = []
-        sc = [sys.executable, "-m", "supplychain"]
-        for i in range(runs):
-            # A fresh registry per tool and run: nothing can be skipped as already present, and skopeo's blob
-            # info cache cannot turn its upload into a cross-repository mount.
-            mine = RegistryProcess(work / f"registry-ours{i}").start()
-            theirs_registry = RegistryProcess(work / f"registry-skopeo{i}").start()
-            try:
-                t1, r1 = run([*sc, "copy", f"oci:{work}/src:big", f"{mine.host}/bench/big:1"])
-                t2, r2 = run([*sc, "copy", f"{mine.host}/bench/big:1", f"oci:{work}/ours{i}:big"])
-                s1, q1 = run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{work}/src:big",
-                              f"docker://{theirs_registry.host}/bench/big:1"])
-                s2, q2 = run(["skopeo", "copy", "-q", "--src-tls-verify=false",
-                              f"docker://{theirs_registry.host}/bench/big:1", f"oci:{work}/skopeo{i}:big"])
-            finally:
-                mine.stop()
-                theirs_registry.stop()
-            ours.append(t1 + t2)
-            theirs.append(s1 + s2)
-            rss.append(max(r1, r2))
-            skopeo_rss.append(max(q1, q2))
-            for leftover in (f"ours{i}", f"skopeo{i}", f"registry-ours{i}", f"registry-skopeo{i}"):
-                shutil.rmtree(work / leftover)
-        a, b = statistics.median(ours), statistics.median(theirs)
-        print(f"layer: {layer_mb} MiB, runs: {runs} (layout -> registry -> layout)")
-        print(f"skopeo copy:      {b:.2f} s (median), peak RSS {max(skopeo_rss):.0f} MB")
-        print(f"supplychain copy: {a:.2f} s (median), peak RSS {max(rss):.0f} MB")
-        print(f"ratio: {a / b:.2f}x (target <= 1.2x); peak RSS {max(rss):.0f} MB (target <= 100 MB)")
-        m, n = same_registry(work, runs)
-        print(f"same registry (staging/big -> prod/...): skopeo {n:.2f} s, supplychain {m:.2f} s (median); "
-              f"ratio {m / n:.2f}x (target <= 1.5x)")
-        print(floors(runs, n))
+        for case in cases:
+            if case == "mount":
+                promotion(work, args.rounds)
+                continue
+            layers, mib = IMAGES[case]
+            results = round_trip(work, case, args.rounds, args.concurrency)
+            report(results, ours="supplychain copy", baseline="skopeo copy", goal="<= 1.0x",
+                   title=f"{case}: {layers} x {mib} MiB layers, layout -> registry -> layout")
+            peak = max(results["supplychain copy"].peak_rss)
+            if peak:
+                verdict = "within" if peak <= RSS_GOAL else "OVER"
+                print(f"  peak RSS supplychain copy: {peak / 1e6:.1f} MB ({verdict} the goal <= 64 MB)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--build"]:
-        build_layout(Path(sys.argv[2]), int(sys.argv[3]))
+        build_layout(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
     else:
         main()

@@ -22,6 +22,7 @@ from supplychain.limits import (
 )
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_OIDC_CLIENT_ID",
     "DEFAULT_OIDC_ISSUER",
     "ENV_PREFIX",
@@ -42,6 +43,13 @@ ID_TOKEN_ENV = "SIGSTORE_ID_TOKEN"  # noqa: S105 - a variable name; cosign's and
 DEFAULT_OIDC_ISSUER = "https://oauth2.sigstore.dev/auth"  # cosign --oidc-issuer default (Sigstore's public Dex)
 DEFAULT_OIDC_CLIENT_ID = "sigstore"  # cosign --oidc-client-id default
 _N = TypeVar("_N", int, float)
+
+
+# Requests in flight to one registry, and independent reads or blob transfers at once, when --concurrency and
+# $SUPPLYCHAIN_CONCURRENCY are not given. skopeo moves 6 blobs at once (containers/image MaxParallelDownloads);
+# on loopback 4 already hides most of a registry's per-request latency, and 8 keeps a copy of 50 small layers
+# under 64 MB (each transfer holds about a MiB: registry.blob.MAX_BUFFERED_UPLOAD, a layout's reads).
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +75,14 @@ class Settings:
     max_pages: int = 1000  # tags/catalog pagination cap
     # Requests in flight to one registry at once (``--concurrency``, $SUPPLYCHAIN_CONCURRENCY): the cap of each
     # ``RegistryClient``, and how many independent reads (referrers, attachments, images) a command runs at once.
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CONCURRENCY
     # Referrer descriptors one listing may hold, over all its pages (a referrers API can page forever); the
     # listing is cut there, with a warning.
     max_referrers: int = MAX_REFERRERS
-    # Blobs up to chunk_size are uploaded from memory in one PUT (retried on failure); larger ones stream in
-    # one PUT with Content-Length (as docker and skopeo stream them), or, with chunked_upload, as PATCHes of
-    # chunk_size bytes for proxies that cap request bodies. chunk_size 0 streams everything.
+    # Blobs up to chunk_size (and registry.blob.MAX_BUFFERED_UPLOAD, 1 MiB) are uploaded from memory in one PUT
+    # (retried on failure); larger ones stream in one PUT with Content-Length (as docker and skopeo stream
+    # them), or, with chunked_upload, as PATCHes of chunk_size bytes for proxies that cap request bodies.
+    # chunk_size 0 streams everything.
     chunk_size: int = 8 * 1024 * 1024
     chunked_upload: bool = False
     user_agent: str = "supplychain"

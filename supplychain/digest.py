@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from supplychain.errors import DigestMismatchError, InvalidDigestError, SizeLimitError
@@ -81,29 +81,111 @@ def verify_stream(
     size: int | None = None,
     limit: int | None = None,
     what: str = "blob",
-) -> Iterator[bytes]:
+) -> CheckedStream:
     """Yield ``chunks`` while hashing them; raise at the end if the digest or size is wrong.
 
     The mismatch is raised *before* the generator finishes, so a consumer that commits only after
     exhausting it (temp file + rename, or a PUT it then confirms) never commits wrong bytes. ``size`` is the
     size the descriptor promised (more or fewer bytes is an error); ``limit`` caps what we accept at all.
+
+    ``chunks`` that are already a ``CheckedStream`` of the same digest and size, not yet started, are returned
+    as they are: that stream raises before its end just the same, so every byte is hashed once, not once by the
+    store it comes from and again by the store it goes to (``transfer`` hands one store's stream to another).
     """
-    hasher = expected.hasher()
-    seen = 0
-    cap = size if size is not None else limit
-    for chunk in chunks:
-        seen += len(chunk)
-        if cap is not None and seen > cap:
-            if size is not None:
-                raise DigestMismatchError(str(expected), f"more than the {size} bytes promised", what=what)
+    if isinstance(chunks, CheckedStream) and chunks.checks(expected, size):
+        return chunks
+    return CheckedStream(chunks, expected, size=size, limit=limit, what=what)
+
+
+class CheckedStream(Iterator[bytes]):
+    """The iterator ``verify_stream`` returns: the chunks, hashed as they pass, with the check before the end.
+
+    ``watch`` adds a callback that sees the length of each chunk after it is hashed and before it is handed on
+    (``transfer`` counts progress, and stops a cancelled copy, with it); a callback that raises ends the stream
+    with that error, as a failing source would."""
+
+    __slots__ = (
+        "_cap",
+        "_chunks",
+        "_done",
+        "_hasher",
+        "_limit",
+        "_seen",
+        "_size",
+        "_started",
+        "_watchers",
+        "_what",
+        "expected",
+    )
+
+    def __init__(
+        self, chunks: Iterable[bytes], expected: Digest, *, size: int | None, limit: int | None, what: str
+    ) -> None:
+        self._chunks = iter(chunks)
+        self._hasher = expected.hasher()
+        self._seen = 0
+        self._size = size
+        self._limit = limit
+        self._cap = size if size is not None else limit
+        self._what = what
+        self._watchers: list[Callable[[int], None]] = []
+        self._done = False
+        self._started = False
+        self.expected = expected
+
+    @property
+    def started(self) -> bool:
+        """Whether any chunk has been asked for."""
+        return self._started
+
+    def checks(self, expected: Digest, size: int | None) -> bool:
+        """Whether this stream, not yet started, checks all of ``expected`` at exactly ``size`` bytes."""
+        return not self.started and size is not None and self._size == size and self.expected == expected
+
+    def watch(self, callback: Callable[[int], None]) -> CheckedStream:
+        """Call ``callback(len(chunk))`` for every chunk from now on; the stream itself, for chaining."""
+        self._watchers.append(callback)
+        return self
+
+    def __iter__(self) -> CheckedStream:
+        return self
+
+    def __next__(self) -> bytes:
+        self._started = True
+        if self._done:
+            raise StopIteration
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._done = True
+            self._finish()
+            raise
+        self._seen += len(chunk)
+        if self._cap is not None and self._seen > self._cap:
+            self._done = True
+            if self._size is not None:
+                raise DigestMismatchError(str(self.expected), f"more than the {self._size} bytes promised",
+                                          what=self._what)
             raise SizeLimitError(
-                f"{what} {expected.short} is larger than the {limit}-byte limit",
+                f"{self._what} {self.expected.short} is larger than the {self._limit}-byte limit",
                 hint="raise the limit (SUPPLYCHAIN_MAX_BLOB_SIZE) only if you trust the source",
             )
-        hasher.update(chunk)
-        yield chunk
-    if size is not None and seen != size:
-        raise DigestMismatchError(str(expected), f"{seen} bytes instead of {size}", what=what)
-    got = hasher.hexdigest()
-    if got != expected.hex:
-        raise DigestMismatchError(str(expected), f"{expected.algorithm}:{got}", what=what)
+        self._hasher.update(chunk)
+        for watcher in self._watchers:
+            watcher(len(chunk))
+        return chunk
+
+    def _finish(self) -> None:
+        if self._size is not None and self._seen != self._size:
+            raise DigestMismatchError(str(self.expected), f"{self._seen} bytes instead of {self._size}",
+                                      what=self._what)
+        got = self._hasher.hexdigest()
+        if got != self.expected.hex:
+            raise DigestMismatchError(str(self.expected), f"{self.expected.algorithm}:{got}", what=self._what)
+
+    def close(self) -> None:
+        """Close the underlying chunks (a generator's ``finally`` runs), as closing a generator would."""
+        self._done = self._started = True
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()

@@ -3,7 +3,11 @@
 Registry to layout, layout to registry, registry to registry: the stores do the I/O, this module decides what
 to copy and in which order (blobs before the manifests that name them, children before the index, subjects
 before their referrers, so a reader never sees a dangling reference). Blobs stream from source to destination
-chunk by chunk; neither side holds a whole layer in memory. Digests are preserved: an index is copied whole
+chunk by chunk; neither side holds a whole layer in memory. The blobs of an image (every platform's, for an
+index) are independent, so up to ``concurrency`` of them move at once, each on a worker thread (skopeo moves
+six); its manifests are put only when every blob they name is there. When one blob fails, the others stop at
+their next chunk (each store then takes back what it half wrote: a layout's temp file, a registry's upload
+session), every worker is waited for, and the first failure is raised. Digests are preserved: an index is copied whole
 unless a platform is chosen, so signatures made over it stay valid. Manifests are copied byte for byte, so a
 Docker-typed image stays Docker-typed (``CopyResult.docker_manifests`` counts them).
 
@@ -20,10 +24,15 @@ others are still copied, so the caller can say what was copied before it says wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import contextlib
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from supplychain.digest import Digest
+from supplychain.config import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from supplychain.digest import CheckedStream, Digest
 from supplychain.errors import ExitCode, SupplyChainError
 from supplychain.graph import DEFAULT_MAX_NODES, NODE_LIMIT, NodeKind, TreeNode, build_tree
 from supplychain.oci.attachment import TAG_KINDS
@@ -33,8 +42,19 @@ from supplychain.oci.referrers import damaged_tag_hint
 from supplychain.oci.store import ArtifactStore, BlobMounter
 from supplychain.summary import check_platform, platform_manifest
 
-# Called with (descriptor, bytes moved so far) while a blob streams; total is descriptor.size.
-ProgressCallback = Callable[[Descriptor, int], None]
+
+class ProgressListener(Protocol):
+    """What ``copy_image`` says about its blob transfers (``cli.progress.TransferProgress`` draws it). ``moved``
+    and ``settled`` are called from the copy's worker threads, up to ``concurrency`` at once."""
+
+    def queued(self, blobs: Sequence[Descriptor]) -> None:
+        """These blobs are about to move (those present or mounted are settled with 0 bytes moved)."""
+
+    def moved(self, desc: Descriptor, moved: int) -> None:
+        """``moved`` bytes of ``desc`` have streamed so far."""
+
+    def settled(self, desc: Descriptor, moved: int) -> None:
+        """``desc`` is at the destination, ``moved`` bytes of it streamed (0: it was there, or was mounted)."""
 
 _DOCKER_TYPES = frozenset({MediaType.DOCKER_MANIFEST, MediaType.DOCKER_MANIFEST_LIST})
 # cosign's tags of one layer per item, which the destination may hold more of (merged, never replaced).
@@ -111,7 +131,9 @@ def copy_image(
     tag: str | None = None,
     platform: Platform | None = None,
     with_referrers: bool = True,
-    on_progress: ProgressCallback | None = None,
+    progress: ProgressListener | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    cancel: threading.Event | None = None,
 ) -> CopyResult:
     """Copy the image ``identifier`` (tag or digest) of ``source`` to ``destination`` (tagged ``tag``).
 
@@ -119,7 +141,12 @@ def copy_image(
     that is not an index must be of that platform (``summary.PlatformMismatchError`` otherwise). Without it, the
     whole index. With ``with_referrers``, OCI referrers and cosign ``.sig/.att/.sbom`` tags of every copied
     manifest follow it; those that fail are recorded in ``failed_attachments`` instead of raising.
+    ``concurrency`` (1 to ``MAX_CONCURRENCY``) blobs move at once; ``progress`` hears of each. ``cancel``, when
+    set, stops the blobs at their next chunk (``CopyCancelledError``); the copy sets it itself when a blob of the
+    image fails, before it raises, so that other threads of the caller see it stop.
     """
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY}, not {concurrency}")
     root = source.resolve(identifier)
     if platform is not None:
         top = source.get_manifest(root)
@@ -128,8 +155,9 @@ def copy_image(
         else:
             check_platform(source, top, platform)
     result = CopyResult(digest=root.digest)
-    copier = _Copier(source, destination, result, on_progress)
+    copier = _Copier(source, destination, result, progress, concurrency, cancel or threading.Event())
     copier.copy_manifest(root, tag=tag)
+    copier.in_image = False
     result.docker_manifests = copier.docker_manifests
     if with_referrers:
         try:
@@ -149,68 +177,176 @@ def copy_image(
     return result
 
 
+class CopyCancelledError(SupplyChainError):
+    """The copy's ``cancel`` event was set (by its caller) before every blob of the image was copied: nothing that
+    names the missing blobs was written."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    """When the blobs of one batch stop: the caller's ``cancel`` event, or the batch's own."""
+
+    caller: threading.Event
+    batch: threading.Event
+
+    def is_set(self) -> bool:
+        return self.batch.is_set() or self.caller.is_set()
+
+    def set(self) -> None:
+        self.batch.set()
+
+
+class _Cancelled(Exception):
+    """Raised into a blob's stream when another blob of the copy failed: the stores take back what they half
+    wrote, as for a failing source; ``_Copier.move_blobs`` raises the failure that caused it instead."""
+
+
 class _Copier:
     def __init__(
         self,
         source: ArtifactStore,
         destination: ArtifactStore,
         result: CopyResult,
-        on_progress: ProgressCallback | None,
+        progress: ProgressListener | None,
+        concurrency: int,
+        cancel: threading.Event,
     ) -> None:
         self.source = source
         self.destination = destination
         self.result = result
-        self.on_progress = on_progress
+        self.progress = progress
+        self.concurrency = concurrency
+        self.cancel = cancel
+        self.in_image = True  # False once the image is copied and its attachments follow
         self.done: set[Digest] = set()
         self.docker_manifests = 0
+        self._lock = threading.Lock()  # the result's counters and ``done``, updated by the blob workers
 
     def copy_manifest(self, desc: Descriptor, *, tag: str | None = None) -> AnyManifest:
+        """Copy a manifest (an index: its child manifests too), every blob first, then children before parents.
+        A manifest already copied is put again only to give it ``tag``."""
         manifest = self.source.get_manifest(desc)
         if desc.digest in self.done and tag is None:
             return manifest
+        below: list[tuple[Descriptor, AnyManifest]] = []  # children of an index, children before parents
+        blobs: dict[Digest, Descriptor] = {}
         if desc.digest not in self.done:
-            if isinstance(manifest, Index):
-                for child in manifest.manifests:
-                    if child.is_manifest or child.is_index:
-                        self.copy_manifest(child)
-            elif isinstance(manifest, Manifest):
-                for blob in (manifest.config, *manifest.layers):
-                    self.copy_blob(blob)
+            self._plan(manifest, below, blobs)
+        self.move_blobs(list(blobs.values()))
+        for child_desc, child in below:
+            self._put(child_desc, child, None)
         # The subject of a referrer must exist first on registries that validate it.
+        self._put(desc, manifest, tag)
+        return manifest
+
+    def _plan(self, manifest: AnyManifest, below: list[tuple[Descriptor, AnyManifest]],
+              blobs: dict[Digest, Descriptor]) -> None:
+        """Collect what ``manifest`` needs: the blobs of it and of every child manifest not yet copied, and those
+        children, each after its own children."""
+        if isinstance(manifest, Index):
+            for child in manifest.manifests:
+                planned = child.digest in self.done or any(child.digest == d.digest for d, _ in below)
+                if (child.is_manifest or child.is_index) and not planned:
+                    child_manifest = self.source.get_manifest(child)
+                    self._plan(child_manifest, below, blobs)
+                    below.append((child, child_manifest))
+        elif isinstance(manifest, Manifest):
+            for blob in (manifest.config, *manifest.layers):
+                blobs.setdefault(blob.digest, blob)
+
+    def _put(self, desc: Descriptor, manifest: AnyManifest, tag: str | None) -> None:
         self.destination.put_manifest(manifest, tag=tag)
         if desc.digest not in self.done and manifest.media_type in _DOCKER_TYPES:
             self.docker_manifests += 1
         self.done.add(desc.digest)
         self.result.manifests += 1
-        return manifest
 
-    def copy_blob(self, desc: Descriptor) -> None:
-        if desc.digest in self.done:
+    def move_blobs(self, descs: Sequence[Descriptor]) -> None:
+        """Make every blob of ``descs`` present at the destination, up to ``concurrency`` at once; on a failure,
+        stop the others, wait for every worker, and raise the first failure."""
+        pending = [d for d in descs if d.digest not in self.done]
+        if not pending:
             return
+        if self.progress is not None:
+            self.progress.queued(pending)
+        # A failure stops this batch. The image's batch is the copy (its failure raises out of copy_image), so it
+        # also sets the caller's event; an attachment's failure is a value, and the next attachment still copies.
+        stop = _Stop(self.cancel, self.cancel if self.in_image else threading.Event())
+        failures: list[BaseException] = []  # in the order they happened; the first is the cause
+
+        def work(desc: Descriptor) -> None:
+            if stop.is_set():
+                return
+            try:
+                self._move(desc, stop)
+            except BaseException as exc:  # broad: whatever stops one blob stops the others, then is re-raised
+                with self._lock:
+                    failures.append(exc)
+                stop.set()
+                raise
+
+        if self.concurrency == 1 or len(pending) == 1:
+            for desc in pending:
+                with contextlib.suppress(_Cancelled):
+                    work(desc)
+        else:
+            pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(pending)),
+                                      thread_name_prefix="copy-blob")
+            futures: list[Future[None]] = []
+            try:
+                futures = [pool.submit(work, desc) for desc in pending]
+                wait(futures, return_when=FIRST_EXCEPTION)
+            finally:
+                # Normally every future is done here. On a failure, or an interrupt of this thread (Ctrl-C), the
+                # running blobs stop at their next chunk and the queued ones never start: no worker may still
+                # write when the caller cleans up (store.open_destination removes what the copy wrote).
+                if failures or not all(f.done() for f in futures):
+                    stop.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+        causes = [f for f in failures if not isinstance(f, _Cancelled)]
+        if causes:
+            raise causes[0]
+        if stop.is_set():
+            raise CopyCancelledError("the copy was cancelled before its blobs were all copied",
+                                     hint="run it again: what is already copied is skipped")
+
+    def _move(self, desc: Descriptor, stop: _Stop) -> None:
+        """One blob: skipped when present (or foreign), else mounted when the destination can, else streamed."""
+        moved = 0
         if desc.urls or self.destination.has_blob(desc.digest):
             # Foreign layers (with urls) are not redistributed, as registries and skopeo agree.
-            self.result.blobs_skipped += 1
+            outcome = "skipped"
         elif isinstance(self.destination, BlobMounter) and self.destination.mount_blob_from(self.source, desc):
             # Two repositories of one registry: the registry links the blob, no byte passes through us.
-            self.result.blobs_mounted += 1
+            outcome = "mounted"
         else:
+            if stop.is_set():
+                raise _Cancelled
             with self.source.open_blob(desc) as chunks:
-                self.destination.put_blob(desc, self._counted(desc, chunks))
-            self.result.blobs_copied += 1
-        self.done.add(desc.digest)
-
-    def _counted(self, desc: Descriptor, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        moved = 0
-        for chunk in chunks:
-            moved += len(chunk)
-            self.result.bytes_copied += len(chunk)
-            if self.on_progress is not None:
-                self.on_progress(desc, moved)
-            yield chunk
+                counted = _Counted(desc, chunks, stop, self.progress)
+                self.destination.put_blob(desc, counted.stream)
+                moved = counted.moved
+            outcome = "copied"
+        with self._lock:
+            if outcome == "skipped":
+                self.result.blobs_skipped += 1
+            elif outcome == "mounted":
+                self.result.blobs_mounted += 1
+            else:
+                self.result.blobs_copied += 1
+                self.result.bytes_copied += moved
+            self.done.add(desc.digest)
+        if self.progress is not None:
+            self.progress.settled(desc, moved)
 
     def copy_attachments(self, node: TreeNode) -> None:
         """Copy ``node`` (an attachment, or a platform whose attachments follow) and what hangs below it. An
         attachment that fails is recorded; what hangs below it is not copied (its subject would be missing)."""
+        if self.cancel.is_set():
+            raise CopyCancelledError("the copy was cancelled before its attachments were all copied",
+                                     hint="run it again: what is already copied is skipped")
         if node.kind is NodeKind.PLATFORM:
             for child in node.children:
                 self.copy_attachments(child)
@@ -235,6 +371,8 @@ class _Copier:
                 self.copy_layered_tag(node, node.tag)
             else:
                 self.copy_manifest(node.descriptor, tag=node.tag)
+        except CopyCancelledError:
+            raise
         except SupplyChainError as exc:
             failed.append(AttachmentFailure.of(name, exc))
             failed.extend(
@@ -269,8 +407,7 @@ class _Copier:
             return
         added = [layer for layer in source.layers if not is_listed(held, layer)]
         if added:
-            for layer in added:
-                self.copy_blob(layer)
+            self.move_blobs(added)
             append_layers(self.destination, tag, added, {})
         if node.children:
             # Referrers of the source's manifest follow it: keep their subject present (untagged).
@@ -278,3 +415,31 @@ class _Copier:
         self.done.add(node.descriptor.digest)
         self.result.manifests += 1 if added else 0
         self.result.merged.append(MergedTag(tag, len(added), sum(not is_listed(source.layers, h) for h in held)))
+
+
+class _Counted:
+    """A blob's stream on its way to the destination, counting what passes (for ``CopyResult`` and the progress
+    listener) and ending with ``_Cancelled`` at the next chunk once another blob failed. A source's
+    ``CheckedStream`` is watched rather than wrapped, so the destination sees the checked stream itself and
+    hashes nothing again (``digest.verify_stream``)."""
+
+    def __init__(self, desc: Descriptor, chunks: Iterable[bytes], stop: _Stop,
+                 progress: ProgressListener | None) -> None:
+        self.desc = desc
+        self.moved = 0
+        self._stop = stop
+        self._progress = progress
+        self.stream: Iterable[bytes] = (chunks.watch(self._count) if isinstance(chunks, CheckedStream)
+                                        else self._wrap(chunks))
+
+    def _count(self, size: int) -> None:
+        if self._stop.is_set():
+            raise _Cancelled
+        self.moved += size
+        if self._progress is not None:
+            self._progress.moved(self.desc, self.moved)
+
+    def _wrap(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+        for chunk in chunks:
+            self._count(len(chunk))
+            yield chunk

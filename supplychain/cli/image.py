@@ -169,18 +169,20 @@ def tree_command(
               help="Copy the whole index (the default: the digest, and signatures over it, are kept).")
 @click.option("--with-referrers/--without-referrers", default=True, show_default=True,
               help="Copy OCI referrers and cosign .sig/.att/.sbom attachments along, as `cosign copy` does.")
+@concurrency_option(what="Blobs moved at once")
 @output_option
 @registry_options
 def copy_command(
     source: str, destination: str, platform: Platform | None, all_platforms: bool, with_referrers: bool,
-    output: Format, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    concurrency: int | None, output: Format, ca_file: Path | None, insecure_registries: tuple[str, ...],
 ) -> None:
     """Copy an image between registries and OCI layouts (either way), attachments included.
 
     SOURCE is [docker://]registry/name[:tag][@digest] or oci:PATH[:tag|@digest]. DESTINATION is
     [docker://]registry/name[:tag] or oci:PATH[:tag] (a tag, not a digest: the copy keeps the source's
     digest). A missing destination layout is created, and removed again if the copy fails; in an existing
-    layout a failed copy leaves no blob behind.
+    layout a failed copy leaves no blob behind. Up to --concurrency blobs move at once; when one fails, the
+    others stop, and no manifest naming them is written.
 
     Manifests are copied byte for byte, so digests and signatures stay valid: a Docker-typed image (schema 2
     or manifest list) stays Docker-typed in an OCI layout, where skopeo and umoci do not read it (a warning
@@ -200,17 +202,17 @@ def copy_command(
 
     if platform and all_platforms:
         raise click.UsageError("--platform and --all-platforms exclude each other")
-    report = _copy(source, destination, platform, with_referrers, (ca_file, insecure_registries))
+    report = _copy(source, destination, platform, with_referrers, concurrency, (ca_file, insecure_registries))
     click.echo(COPY.render(report, output))
     echo_lines(copy_stderr_lines(report))
     if not report.result.complete:
         raise IncompleteCopyError(report.result, report.destination)
 
 
-def _copy(source: str, destination: str, platform: Platform | None, with_referrers: bool,
+def _copy(source: str, destination: str, platform: Platform | None, with_referrers: bool, concurrency: int | None,
           flags: RegistryFlags) -> CopyReport:
-    """Open both stores (the destination transactionally: ``store.open_destination``) and copy, with a progress
-    bar on stderr."""
+    """Open both stores (the destination transactionally: ``store.open_destination``) and copy, ``concurrency``
+    (default ``Settings.concurrency``) blobs at once, with progress bars on stderr."""
     from supplychain.cli.progress import TransferProgress
     from supplychain.reference import LayoutReference, parse_reference
     from supplychain.registry import RegistryPool
@@ -218,7 +220,8 @@ def _copy(source: str, destination: str, platform: Platform | None, with_referre
     from supplychain.store import open_destination, open_store
     from supplychain.transfer import copy_image
 
-    settings = build_settings(*flags)
+    # The registry clients' in-flight cap follows: a blob transfer holds one request at a time on each side.
+    settings = build_settings(*flags, concurrency=concurrency)
     src_ref = parse_reference(source)
     dst_ref = parse_reference(destination)
     if dst_ref.digest is not None:
@@ -231,5 +234,5 @@ def _copy(source: str, destination: str, platform: Platform | None, with_referre
         TransferProgress() as progress,
     ):
         result = copy_image(src, src_ref.identifier, dst, tag=dst_ref.tag, platform=platform,
-                            with_referrers=with_referrers, on_progress=progress.update)
+                            with_referrers=with_referrers, progress=progress, concurrency=settings.concurrency)
     return CopyReport(dst_ref.name, dst_ref.tag, result, into_layout=isinstance(dst_ref, LayoutReference))

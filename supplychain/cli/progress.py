@@ -1,8 +1,11 @@
-"""Progress bars on stderr for blob transfers (rich), shown only on a terminal and for large blobs."""
+"""Progress bars on stderr for blob transfers (rich), shown only on a terminal: one bar for the bytes of every blob
+the copy moves, and under it a bar for each large blob while it moves (up to ``--concurrency`` at once)."""
 
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -11,15 +14,20 @@ if TYPE_CHECKING:
 
     from supplychain.oci.model import Descriptor
 
-# Blobs smaller than this finish before a bar would help (STYLE.md section 9: bars for anything over ~a second).
+# Blobs smaller than this finish before a bar of their own would help (STYLE.md section 9: bars for anything over
+# ~a second); their bytes still count in the total.
 MIN_BAR_BYTES = 4 * 1024 * 1024
 
 
 class TransferProgress:
-    """A context manager whose ``update`` is a ``transfer.ProgressCallback``."""
+    """A context manager that is a ``transfer.ProgressListener``; its methods may be called from several threads."""
 
     def __init__(self) -> None:
         self._tasks: dict[str, TaskID] = {}
+        self._moved: dict[str, int] = {}
+        self._total: TaskID | None = None
+        self._size = 0  # bytes the total bar stands for
+        self._lock = threading.Lock()
         self._progress: Progress | None = None
         # rich is imported only when there is a terminal to draw on: a CI job or a pipe never pays its ~50 ms.
         if not sys.stderr.isatty():
@@ -44,12 +52,46 @@ class TransferProgress:
         if self._progress is not None:
             self._progress.stop()
 
-    def update(self, desc: Descriptor, moved: int) -> None:
-        if self._progress is None or desc.size < MIN_BAR_BYTES:
+    def queued(self, blobs: Sequence[Descriptor]) -> None:
+        """Add the blobs' sizes to the total bar."""
+        if self._progress is None:
+            return
+        with self._lock:
+            self._size += sum(desc.size for desc in blobs)
+            if self._total is None:
+                self._total = self._progress.add_task("blobs", total=self._size)
+            else:
+                self._progress.update(self._total, total=self._size)
+
+    def moved(self, desc: Descriptor, moved: int) -> None:
+        """Advance the total by what moved since the last call, and the blob's own bar if it is large."""
+        if self._progress is None:
             return
         key = str(desc.digest)
-        task = self._tasks.get(key)
-        if task is None:
-            task = self._progress.add_task(desc.digest.short, total=desc.size)
-            self._tasks[key] = task
-        self._progress.update(task, completed=moved)
+        with self._lock:
+            step = moved - self._moved.get(key, 0)
+            self._moved[key] = moved
+            if self._total is not None:
+                self._progress.advance(self._total, step)
+            if desc.size < MIN_BAR_BYTES:
+                return
+            task = self._tasks.get(key)
+            if task is None:
+                task = self._tasks[key] = self._progress.add_task(f"  {desc.digest.short}", total=desc.size)
+            self._progress.update(task, completed=moved)
+
+    def settled(self, desc: Descriptor, moved: int) -> None:
+        """The blob is there: its own bar goes, and what did not have to move (present, mounted) leaves the
+        total."""
+        if self._progress is None:
+            return
+        key = str(desc.digest)
+        with self._lock:
+            self._moved.pop(key, None)
+            task = self._tasks.pop(key, None)
+            if task is not None:
+                self._progress.remove_task(task)
+            if self._total is not None and moved < desc.size:
+                self._size -= desc.size - moved
+                self._progress.update(self._total, total=self._size)
+

@@ -42,7 +42,7 @@ LEGACY_LOCK_FILE = ".supplychain.lock"
 TEMP_PREFIX = ".supplychain-tmp-"
 # A temp file no writer holds and untouched for this long (seconds) was left by a killed writer: swept.
 STALE_TEMP_SECONDS = 300
-_CHUNK = 1024 * 1024
+_CHUNK = 256 * 1024
 
 FileKey = tuple[int, int, int, int, int]
 
@@ -263,6 +263,6 @@ def blob_digest(path: Path) -> Digest | None:
 
 
 def chunks(handle: BinaryIO) -> Iterator[bytes]:
-    """The file's bytes in 1 MiB chunks."""
+    """The file's bytes in 256 KiB chunks (``_CHUNK``: small enough that several streams at once stay light)."""
     return iter(functools.partial(handle.read, _CHUNK), b"")
 

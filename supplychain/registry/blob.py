@@ -4,7 +4,7 @@ Distribution spec sections "Pulling blobs", "Pushing blobs" (monolithic POST-the
 ``Content-Range``), "Mounting a blob from another repository" and "Canceling an upload". Reads stream through
 ``verify_stream`` so a wrong byte raises before the consumer's last chunk; uploads hash what they send and stop
 before the closing PUT when the bytes do not match, so nothing wrong is ever committed. Memory stays at about
-one chunk (``settings.chunk_size``) whatever the blob's size.
+one chunk (``MAX_BUFFERED_UPLOAD``, or ``settings.chunk_size`` for chunked uploads) whatever the blob's size.
 """
 
 from __future__ import annotations
@@ -37,15 +37,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger("supplychain.registry")
 
 _RANGE = re.compile(r"^(?:bytes=)?0-(\d+)$")
+# Blobs up to this size are uploaded from memory (verified before the upload starts, and retried); larger ones
+# stream. A config, a signature or an attestation fits; a layer usually does not. The bound keeps an upload at
+# about one MiB of memory however large the blob, and ``copy`` runs up to ``--concurrency`` of them at once:
+# buffering each 8 MiB layer whole (and joining it, twice that) would cost 16 MiB a transfer.
+MAX_BUFFERED_UPLOAD = 1024 * 1024
 _OCTET_STREAM = "application/octet-stream"
 
 
 def has_blob(repo: RegistryRepository, digest: Digest) -> bool:
-    """``HEAD /v2/<name>/blobs/<digest>``: 200 yes, 404 no, anything else an error."""
+    """``HEAD /v2/<name>/blobs/<digest>``: 200 yes, 404 no, anything else an error. A 404 is remembered for the
+    ``put_blob`` that usually follows (``RegistryRepository.absent``), which then sends no second HEAD."""
     what = f"blob {repo.name}@{digest}"
     with repo.client.open("HEAD", repo.url(f"blobs/{digest}"), what=what, action=Action.PULL,
                           expect=(200, 404)) as response:
-        return response.status_code == 200
+        present = response.status_code == 200
+    if not present:
+        repo.absent.add(digest)
+    return present
 
 
 @contextmanager
@@ -72,19 +81,27 @@ def open_blob(repo: RegistryRepository, desc: Descriptor) -> Iterator[Iterator[b
 def put_blob(repo: RegistryRepository, desc: Descriptor, chunks: Iterable[bytes]) -> None:
     """Upload a blob unless the registry has it; the bytes must match ``desc`` or nothing is committed.
 
-    Small blobs (at most ``settings.chunk_size``) are verified in memory and sent in one PUT, retried on
-    failure. Larger ones stream in one PUT ``?digest=`` with Content-Length (spec "Monolithic upload"; what
-    docker and skopeo do, and the fastest), which cannot be retried; with ``settings.chunked_upload`` they go as
-    PATCHes of ``chunk_size`` (or the registry's ``OCI-Chunk-Min-Length``, if larger) and a closing PUT, for
-    proxies that cap request bodies. ``chunk_size`` 0 streams every blob.
+    Small blobs (at most ``MAX_BUFFERED_UPLOAD``, and ``settings.chunk_size``) are verified in memory and sent
+    in one PUT, retried on failure. Larger ones stream in one PUT ``?digest=`` with Content-Length (spec
+    "Monolithic upload"; what docker and skopeo do, and the fastest), which cannot be retried; with
+    ``settings.chunked_upload`` they go as PATCHes of ``chunk_size`` (or the registry's
+    ``OCI-Chunk-Min-Length``, if larger) and a closing PUT, for proxies that cap request bodies. ``chunk_size``
+    0 streams every blob.
+
+    The registry is asked whether it has the blob unless this repository's ``has_blob`` just said it has not
+    (``transfer`` asks first, to know whether to open the source at all): one HEAD per blob, not two.
     """
-    if repo.has_blob(desc.digest):
-        return
+    try:
+        repo.absent.remove(desc.digest)
+    except KeyError:
+        if repo.has_blob(desc.digest):
+            return
+        repo.absent.discard(desc.digest)
     what = f"blob {repo.name}@{desc.digest}"
     checked = verify_stream(chunks, desc.digest, size=desc.size, what=f"{what} to upload")
     chunk_size = repo.client.settings.chunk_size
     body: bytes | None = None
-    if chunk_size and desc.size <= chunk_size:
+    if chunk_size and desc.size <= min(chunk_size, MAX_BUFFERED_UPLOAD):
         body = b"".join(checked)  # raises on wrong bytes before an upload session exists
     location, min_chunk = _start_upload(repo, what)
     committed = False

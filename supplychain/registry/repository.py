@@ -52,6 +52,10 @@ class RegistryRepository(ClosesOnExit):
         self.client = client
         self.repository = repository
         self._owns_client = owns_client  # False: a client shared by a run (``registry.RegistryPool``) closes it
+        # Blobs a HEAD just found missing here, taken by the put_blob that follows (registry.blob): a caller that
+        # asks has_blob before it opens its source (transfer) does not make the upload ask again. Set operations
+        # are atomic, so threads uploading different blobs at once (copy --concurrency) can share it.
+        self.absent: set[Digest] = set()
 
     @property
     def name(self) -> str:

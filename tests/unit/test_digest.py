@@ -62,3 +62,42 @@ def test_verify_whole():
     assert Digest.of(b"x").verify(b"x") == b"x"
     with pytest.raises(DigestMismatchError):
         Digest.of(b"x").verify(b"y")
+
+
+def test_a_checked_stream_is_not_checked_twice():
+    """A store handing its checked stream to another store: one hash per byte, the check still before the end."""
+    data = b"layer bytes"
+    d = Digest.of(data)
+    inner = verify_stream(pieces := [data[:4], data[4:]], d, size=len(data))
+    assert verify_stream(inner, d, size=len(data)) is inner
+    assert b"".join(inner) == data
+    # Another digest or size, an unknown size, or a stream already started: checked again.
+    assert verify_stream(verify_stream(pieces, d, size=len(data)), d, size=len(data) + 1) is not inner
+    assert verify_stream(verify_stream(pieces, d, size=len(data)), Digest.of(b"x"), size=len(data)) is not inner
+    assert verify_stream(verify_stream(pieces, d, size=len(data)), d) is not inner
+    started = verify_stream(pieces, d, size=len(data))
+    next(started)
+    again = verify_stream(started, d, size=len(data))
+    assert again is not started
+    with pytest.raises(DigestMismatchError):  # what the outer check saw lacks the first piece
+        list(again)
+
+
+def test_a_passed_through_stream_still_raises_before_its_end():
+    d = Digest.of(b"good")
+    outer = verify_stream(verify_stream([b"ba", b"ad"], d, size=4), d, size=4)
+    with pytest.raises(DigestMismatchError):
+        list(outer)
+
+
+def test_watchers_see_each_chunk_and_can_stop_the_stream():
+    data = b"abcdef"
+    seen: list[int] = []
+    stream = verify_stream([b"ab", b"cd", b"ef"], Digest.of(data), size=6).watch(seen.append)
+    assert b"".join(stream) == data and seen == [2, 2, 2]
+
+    def stop(size: int) -> None:
+        raise RuntimeError("cancelled")
+
+    with pytest.raises(RuntimeError, match="cancelled"):
+        list(verify_stream([b"ab", b"cd"], Digest.of(b"abcd"), size=4).watch(stop))

@@ -102,6 +102,37 @@ def test_small_blob_is_one_monolithic_put() -> None:
     assert put.url.params["digest"] == str(desc.digest) and put.url.params["_state"].startswith("s")
 
 
+def test_a_head_that_just_said_absent_is_not_sent_again_by_the_upload() -> None:
+    """``transfer`` asks ``has_blob`` before it opens its source; the upload that follows sends no second HEAD."""
+    fake = FakeRegistry()
+    data, desc = blob(500)
+    repo = open_repo(fake)
+    assert not repo.has_blob(desc.digest)
+    repo.put_blob(desc, [data])
+    assert [r.method for r in fake.requests] == ["HEAD", "POST", "PUT"]
+    repo.put_blob(desc, [data])  # asked again: the registry has it now
+    assert [r.method for r in fake.requests] == ["HEAD", "POST", "PUT", "HEAD"]
+
+
+def test_blobs_over_a_mib_stream_instead_of_being_held_in_memory() -> None:
+    """Even under a larger chunk size: concurrent copies hold about a MiB per upload, not the whole blob."""
+    fake = FakeRegistry()
+    data, desc = blob(1024 * 1024 + 1)
+    sent_before_first_piece: list[str] = []
+
+    def source():  # type: ignore[no-untyped-def]
+        for piece in pieces(data, 256 * 1024):
+            if not sent_before_first_piece:
+                sent_before_first_piece.extend(r.method for r in fake.requests)
+            yield piece
+
+    open_repo(fake, chunk_size=8 * 1024 * 1024, chunked_upload=False).put_blob(desc, source())
+    assert fake.blobs[(NAME, str(desc.digest))] == data
+    # The upload session was open before the first byte was read: the bytes went out as they came, in one PUT.
+    assert sent_before_first_piece == ["HEAD", "POST"]
+    assert [r.method for r in fake.requests] == ["HEAD", "POST", "PUT"]
+
+
 def test_existing_blob_is_skipped_without_reading_the_source() -> None:
     fake = FakeRegistry()
     data, desc = blob(500)
