@@ -131,7 +131,7 @@ class LogStorage:
                 self._readers.append(connection)
         return connection
 
-    # -- writing (the committer thread only) -------------------------------------------------------------------
+    # -- writing (the thread committing a batch only) -----------------------------------------------------------
 
     def append(self, entries: Sequence[NewEntry]) -> None:
         """Store a batch in one transaction; return only once it is committed (durable). All or nothing."""
