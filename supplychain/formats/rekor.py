@@ -92,6 +92,7 @@ __all__ = [
     "LogEntry",
     "RekorBundle",
     "body_kind",
+    "canonical_json",
     "check_json_integer",
     "cosign_bundle_document",
     "decode_base64",
