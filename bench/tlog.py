@@ -1,294 +1,315 @@
-"""Local transparency log speed, with baselines measured in the same run (issue 4, "Speed").
+"""``supplychain tlog serve`` durable appends from concurrent client processes, against bare SQLite commits on the
+same file system, measured in the same run (issue 10, item 5: >= 1.0x).
 
-    python bench/tlog.py [--seconds 5] [--sizes 1000,10000,100000]
+    python bench/tlog.py [--clients 8] [--count 4000] [--rounds 5]
 
-Prints:
+What is compared, each round:
 
-* durable appends/s (``POST /api/v1/log/entries`` answered 201, i.e. committed with ``synchronous=FULL``) to a real
-  ``supplychain tlog serve`` process at 1 and 8 concurrent clients (goal >= 500/s), next to two baselines:
-  a bare SQLite WAL ``synchronous=FULL`` one-row-per-commit insert loop on the same disk, and raw HTTP round trips
-  to the same server's ``GET /api/v1/log``;
-* inclusion-proof latency at 1k, 10k and 100k entries: building the audit path alone (``MerkleTree``), and a whole
-  ``GET /api/v1/log/entries?logIndex=`` answer (database read, proof, signed checkpoint) over HTTP; O(log n) shows
-  as a flat line while n grows 100-fold; plus how long the server takes to start (tree rebuild) at each size;
-* verification rate: RFC 9162 inclusion proofs alone, and whole entries (SET + proof + checkpoint signature), against
-  the raw SHA-256 calls an inclusion check needs.
+* **ours**: a real ``supplychain tlog serve`` process on a free loopback port (a fresh log each round) and
+  ``--clients`` client *processes*, each on its own keep-alive connection, posting real hashedrekord proposals
+  (``POST /api/v1/log/entries``) until ``--count`` entries in all are acknowledged ``201``. Each 201 means the
+  entry is committed with ``synchronous=FULL`` (durable) and carries its SET and inclusion proof. The proposals are
+  signed ahead of the round by this script (``HashedRekord`` of our library), and the clients write pre-built
+  requests on raw sockets, so neither signing nor ``http.client`` on the client side is what is measured.
+* **baseline**: one process doing ``--count`` single-row transactions (``BEGIN IMMEDIATE``, one ``INSERT``,
+  ``COMMIT``) in WAL mode with ``synchronous=FULL`` on a database in the same directory as the log, with rows the
+  size of a stored entry: the rate of durable commits the disk gives one writer.
 
-The clients use ``http.client`` with pre-signed proposals, so the figures are the server's, not the client's.
+Both sides start their clocks the same way: every process is started and ready (connected, or database open), then
+released together through its stdin; the time runs until the last of them reports done. Rounds are interleaved,
+the order alternating between rounds (``harness.compare``'s rule), and the figures are medians with min and max,
+plus the server's peak RSS (VmHWM). After the last round, a sample of the acknowledged entries is fetched back and
+verified (SET, inclusion proof, checkpoint) with our client, so a fast wrong answer cannot pass.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import http.client
 import json
 import os
-import random
 import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, utils
-
-from supplychain.formats.rekor import HashedRekord
-from supplychain.tlog.evidence import parse_log_entries, verify_entry
-from supplychain.tlog.merkle import MerkleTree, hash_leaf, verify_inclusion
-from supplychain.tlog.server.directory import init_log_directory
-from supplychain.tlog.server.storage import LogStorage, NewEntry
-from supplychain.trust.keyring import public_key_keyring
-
 REPO = Path(__file__).resolve().parents[1]
+GOAL = ">= 1.0x"
 
 
-# -- a server process ------------------------------------------------------------------------------------------
+# -- the client and baseline processes ---------------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        with socket.create_server(("127.0.0.1", 0)) as sock:
-            self.port = sock.getsockname()[1]
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(directory), "--addr",
-             f"127.0.0.1:{self.port}", "--quiet"],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+def run_client(port: int, bodies_path: Path, count: int) -> None:
+    """A client process: connect, say ``ready``, wait for ``go`` on stdin, post ``count`` requests, say ``done``."""
+    bodies = bodies_path.read_bytes().split(b"\n")[:count]
+    requests = [
+        b"POST /api/v1/log/entries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        for body in bodies
+    ]
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reader = sock.makefile("rb")
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for request in requests:
+        sock.sendall(request)
+        status = reader.readline()
+        length = 0
         while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                connection.request("GET", "/api/v1/log")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.02)
-        self.startup = time.perf_counter() - started
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-
-
-def proposals(count: int) -> list[bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    bodies = []
-    for n in range(count):
-        digest = hashlib.sha256(b"bench artifact %d %s" % (n, os.urandom(8))).digest()
-        signature = key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
-        bodies.append(json.dumps(HashedRekord("sha256", digest, signature, pem).proposed_entry()).encode())
-    return bodies
+            line = reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        body = reader.read(length)
+        if not status.startswith(b"HTTP/1.1 201 "):
+            raise SystemExit(f"append answered {status!r}: {body[:300]!r}")
+    print("done", flush=True)
+    sock.close()
 
 
-def hammer(port: int, clients: int, seconds: float, request: object) -> tuple[int, float]:
-    """Run ``clients`` threads, each on its own keep-alive connection, for ``seconds``; return (done, elapsed)."""
-    assert callable(request)
-    done = [0] * clients
-    stop = threading.Event()
-
-    def worker(slot: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while not stop.is_set():
-            request(connection, slot, done[slot])
-            done[slot] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    return sum(done), time.perf_counter() - started
-
-
-def appends_per_second(port: int, clients: int, seconds: float, pool: list[list[bytes]]) -> float:
-    def append(connection: http.client.HTTPConnection, slot: int, n: int) -> None:
-        connection.request("POST", "/api/v1/log/entries", body=pool[slot][n],
-                           headers={"Content-Type": "application/json"})
-        response = connection.getresponse()
-        response.read()
-        if response.status != 201:
-            raise RuntimeError(f"append answered {response.status}")
-
-    done, elapsed = hammer(port, clients, seconds, append)
-    return done / elapsed
-
-
-def log_info_per_second(port: int, clients: int, seconds: float) -> float:
-    def info(connection: http.client.HTTPConnection, slot: int, n: int) -> None:
-        connection.request("GET", "/api/v1/log")
-        connection.getresponse().read()
-
-    done, elapsed = hammer(port, clients, seconds, info)
-    return done / elapsed
-
-
-def sqlite_commits_per_second(directory: Path, seconds: float) -> float:
-    """The floor a durable append pays: one WAL, synchronous=FULL commit per row, no HTTP, no crypto."""
-    connection = sqlite3.connect(directory / "baseline.db", isolation_level=None)
+def run_baseline(database: Path, count: int, row_size: int) -> None:
+    """The baseline process: ``count`` single-row WAL ``synchronous=FULL`` commits, released like a client."""
+    connection = sqlite3.connect(database, isolation_level=None)
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = FULL")
-    connection.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, body BLOB)")
-    body = os.urandom(800)
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    connection.execute("CREATE TABLE entries (log_index INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+    body = os.urandom(row_size)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for _ in range(count):
         connection.execute("BEGIN IMMEDIATE")
-        connection.execute("INSERT INTO t (body) VALUES (?)", (body,))
+        connection.execute("INSERT INTO entries (body) VALUES (?)", (body,))
         connection.execute("COMMIT")
-        done += 1
-    elapsed = time.perf_counter() - started
+    print("done", flush=True)
     connection.close()
-    return done / elapsed
 
 
-# -- proofs at size ----------------------------------------------------------------------------------------------
+# -- orchestration -----------------------------------------------------------------------------------------------
 
 
-def synthetic_log(directory: Path, size: int) -> None:
-    """A log directory whose database holds ``size`` entries (synthetic bodies; the server does not re-verify)."""
-    init_log_directory(directory)
-    storage = LogStorage(directory / "log.db")
-    batch = 20_000
-    for start in range(0, size, batch):
-        storage.append([
-            NewEntry(i, hashlib.sha256(b"\x00" + b"{%d}" % i).digest(), b"{%d}" % i, 1_700_000_000, b"0" * 70,
-                     "hashedrekord", "0.0.1", ())
-            for i in range(start, min(size, start + batch))
-        ])
-    storage.close()
+def free_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        return int(sock.getsockname()[1])
 
 
-def proof_latencies(size: int, workdir: Path, samples: int) -> tuple[float, float, float, int]:
-    """(audit path build µs, HTTP GET entry ms, server start s, proof length) at ``size`` entries."""
-    rng = random.Random(size)
-    tree = MerkleTree(hashlib.sha256(b"%d" % i).digest() for i in range(size))
-    indexes = [rng.randrange(size) for _ in range(samples)]
-    started = time.perf_counter()
-    for index in indexes:
-        tree.inclusion_proof(index)
-    build = (time.perf_counter() - started) / samples * 1e6
-    directory = workdir / f"log-{size}"
-    synthetic_log(directory, size)
-    server = Server(directory)
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def released_together(argvs: list[list[str]]) -> float:
+    """Start every process, wait until each says ``ready``, release them all; seconds until the last says done."""
+    processes = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO, env=env())
+                 for argv in argvs]
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        timings = []
-        for index in indexes:
-            started = time.perf_counter()
-            connection.request("GET", f"/api/v1/log/entries?logIndex={index}")
-            response = connection.getresponse()
-            response.read()
-            timings.append(time.perf_counter() - started)
-            assert response.status == 200
-        connection.close()
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != b"ready":
+                raise RuntimeError(f"{argvs[0][:4]} did not get ready")
+        started = time.perf_counter()
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(b"go\n")
+            process.stdin.flush()
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != b"done":
+                raise RuntimeError(f"{' '.join(argvs[0][:4])} failed (exit {process.wait()})")
+        elapsed = time.perf_counter() - started
     finally:
-        server.stop()
-    return build, statistics.median(timings) * 1000, server.startup, len(tree.inclusion_proof(indexes[0]))
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.close()
+            if process.wait(30) != 0:
+                raise RuntimeError(f"{' '.join(argvs[0][:4])} exited {process.returncode}")
+            if process.stdout is not None:
+                process.stdout.close()
+    return elapsed
 
 
-# -- verification --------------------------------------------------------------------------------------------
+@dataclass
+class Server:
+    """``supplychain tlog serve`` of ``directory`` on a free loopback port (``tlog init`` first, unless it holds a
+    log already)."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        import httpx
+
+        if not (self.directory / "config.json").exists():
+            subprocess.run([sys.executable, "-m", "supplychain", "tlog", "init", "--dir", str(self.directory)],
+                           check=True, capture_output=True, cwd=REPO, env=env())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "supplychain", "tlog", "serve", "--dir", str(self.directory), "--addr",
+             f"127.0.0.1:{self.port}", "--quiet"],
+            cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tlog serve exited {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/log", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("tlog serve did not start")
+
+    def peak_rss(self) -> int:
+        """The server's VmHWM so far (bytes)."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        """SIGTERM: a clean stop (exit 0), which commits whatever is still queued."""
+        assert self.process is not None
+        self.process.terminate()
+        if self.process.wait(30) != 0:
+            raise RuntimeError(f"tlog serve exited {self.process.returncode}")
 
 
-def verification_rates(workdir: Path, count: int) -> tuple[float, float, float]:
-    """(inclusion proofs/s, whole entries/s, raw SHA-256 node hashes/s for the same work)."""
+def prepare(workdir: Path, clients: int, count: int, rounds: int) -> tuple[list[list[Path]], int]:
+    """Sign the proposals of every round ahead (one file of request bodies per client per round); and the size of
+    a stored row (the canonical body plus its SET, about what the log stores per entry)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+    from supplychain.formats.rekor import HashedRekord
     from supplychain.tlog.kind import canonicalize
-    from supplychain.tlog.server.log import Appended, LocalLog
 
-    directory = init_log_directory(workdir / "verify-log")
     key = ec.generate_private_key(ec.SECP256R1())
     pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    entries = []
-    with LocalLog(directory) as log:
-        for n in range(1000):
-            digest = hashlib.sha256(b"%d" % n).digest()
-            signature = key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
-            result = log.append(canonicalize(HashedRekord("sha256", digest, signature, pem).proposed_entry()))
-            assert isinstance(result, Appended)
-        for index in range(1000):
-            fetched = log.entry_by_index(index)
-            assert fetched is not None
-            entries.append(parse_log_entries(fetched.to_wire())[0])
-    keyring = public_key_keyring(directory.public_key_pem(), "http://bench")
-    cases = [(hash_leaf(e.entry.body), e.inclusion_proof) for e in entries if e.inclusion_proof is not None]
+    per_client = -(-count // clients)
+    files: list[list[Path]] = []
+    for round_ in range(rounds + 1):  # and a warm-up round
+        paths = []
+        for client in range(clients):
+            lines = []
+            for n in range(per_client):
+                digest = hashlib.sha256(b"bench %d %d %d %s" % (round_, client, n, os.urandom(8))).digest()
+                signature = key.sign(digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+                lines.append(json.dumps(HashedRekord("sha256", digest, signature, pem).proposed_entry()).encode())
+            path = workdir / f"bodies-{round_}-{client}.jsonl"
+            path.write_bytes(b"\n".join(lines))
+            paths.append(path)
+        files.append(paths)
+    row_size = len(canonicalize(json.loads(lines[0])).body) + 72  # an ECDSA P-256 SET is at most 72 bytes
+    return files, row_size
 
-    started = time.perf_counter()
-    for n in range(count):
-        leaf, proof = cases[n % len(cases)]
-        verify_inclusion(leaf, proof.log_index, proof.tree_size, proof.hashes, proof.root_hash)
-    proofs = count / (time.perf_counter() - started)
 
-    whole = max(1, count // 10)
-    started = time.perf_counter()
-    for n in range(whole):
-        verify_entry(entries[n % len(entries)], keyring, require_timestamp=True, require_inclusion=True)
-    full = whole / (time.perf_counter() - started)
+def ours(workdir: Path, name: str, bodies: list[Path], count: int) -> tuple[float, int, Path]:
+    """One round of ours: a fresh log served, the clients released together; (seconds, server peak RSS, log)."""
+    server = Server(workdir / name).start()
+    try:
+        per_client = -(-count // len(bodies))
+        seconds = released_together([
+            [sys.executable, __file__, "client", str(server.port), str(path), str(per_client)] for path in bodies
+        ])
+        rss = server.peak_rss()
+    finally:
+        server.stop()
+    return seconds, rss, server.directory
 
-    # The floor: the bare node hashes those proofs need (one SHA-256 per proof hash), nothing else.
-    per_proof = statistics.mean(len(proof.hashes) for _, proof in cases)
-    left, right = hashlib.sha256(b"l").digest(), hashlib.sha256(b"r").digest()
-    sha256 = hashlib.sha256
-    calls = int(count * per_proof)
-    started = time.perf_counter()
-    for _ in range(calls):
-        sha256(b"\x01" + left + right).digest()
-    raw_proofs = count / (time.perf_counter() - started)
-    return proofs, full, raw_proofs
+
+def baseline(workdir: Path, name: str, count: int, row_size: int) -> float:
+    """One round of the baseline, on a fresh database beside the logs."""
+    return released_together([[sys.executable, __file__, "baseline", str(workdir / f"{name}.db"), str(count),
+                               str(row_size)]])
+
+
+def check_entries(directory: Path, count: int) -> None:
+    """Serve the last round's log again and check it: it holds every acknowledged entry (``count``), and a sample of
+    them, fetched back, verifies (SET, inclusion proof, checkpoint) with our client and the log's key."""
+    import httpx
+
+    from supplychain.tlog.client import RekorClient
+    from supplychain.trust.keyring import public_key_keyring
+
+    server = Server(directory).start()
+    try:
+        keyring = public_key_keyring((directory / "log.pub").read_bytes(), server.url)
+        with RekorClient(server.url, keyring, client=httpx.Client(timeout=10)) as client:
+            size = client.log_info().checkpoint.size
+            if size != count:
+                raise RuntimeError(f"the log holds {size} entries, {count} were acknowledged")
+            sample = sorted({0, size - 1, *range(0, size, max(1, size // 50))})
+            for index in sample:
+                client.get_entry_by_index(index)
+    finally:
+        server.stop()
+    print(f"  checked: the last log holds the {size} acknowledged entries; {len(sample)} of them fetched back and "
+          "verified (SET, inclusion proof, checkpoint)")
+
+
+def rate_line(name: str, count: int, seconds: list[float], extra: str = "") -> str:
+    rates = [count / s for s in seconds]
+    return (f"  {name:<34} median {statistics.median(rates):7.0f} entries/s  (min {min(rates):.0f}, "
+            f"max {max(rates):.0f}, n={len(rates)}){extra}")
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "client":
+        run_client(int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "baseline":
+        run_baseline(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput measurement")
-    parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    parser.add_argument("--count", type=int, default=4000, help="entries per round (both sides)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=None,
+                        help="where the logs and the baseline database go (default: a temporary directory)")
     args = parser.parse_args()
-    sizes = [int(size) for size in args.sizes.split(",")]
-    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
-
-    with tempfile.TemporaryDirectory(prefix="bench-tlog-") as temp:
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; {args.clients} client processes, "
+          f"{args.count} entries per round, {args.rounds} rounds")
+    with tempfile.TemporaryDirectory(prefix="bench-tlog-", dir=args.dir) as temp:
         workdir = Path(temp)
-        baseline_commits = sqlite_commits_per_second(workdir, args.seconds)
-        print(f"\nbaseline: bare SQLite WAL synchronous=FULL, one row per commit: {baseline_commits:8.0f} commits/s")
-
-        init_log_directory(workdir / "append-log")
-        server = Server(workdir / "append-log")
-        try:
-            expected = int(args.seconds * 4000) + 1000  # enough pre-signed proposals for any client
-            print(f"signing {expected} proposals for each client count ...", flush=True)
-            for clients in (1, 8):
-                pool = [proposals(expected // clients) for _ in range(clients)]
-                rate = appends_per_second(server.port, clients, args.seconds, pool)
-                info = log_info_per_second(server.port, clients, args.seconds)
-                print(
-                    f"{clients} client{'s' if clients > 1 else ' '}: durable appends {rate:7.0f}/s (goal >= 500/s) | "
-                    f"GET /api/v1/log {info:6.0f}/s | appends / log-info = {rate / info:.2f} | "
-                    f"appends / bare SQLite commits = {rate / baseline_commits:.2f}"
-                )
-        finally:
-            server.stop()
-
-        print("\ninclusion proofs (median of random indexes):")
-        print("   entries | proof hashes | audit path build | HTTP GET entry | server start (tree rebuild)")
-        for size in sizes:
-            build, get, startup, length = proof_latencies(size, workdir, args.samples)
-            print(f"{size:10d} | {length:12d} | {build:12.1f} µs | {get:11.2f} ms | {startup:8.2f} s")
-
-        proofs, full, raw = verification_rates(workdir, 20_000)
-        print("\nverification:")
-        print(f"  RFC 9162 inclusion proofs:              {proofs:9.0f}/s (goal >= 5,000/s)")
-        print(f"  whole entries (SET + proof + checkpoint): {full:7.0f}/s")
-        print(f"  raw SHA-256 for the same proofs:          {raw:7.0f} proofs' worth/s "
-              f"(inclusion overhead over raw hashing: {raw / proofs:.2f}x)")
+        print("signing the proposals ahead ...", flush=True)
+        files, row_size = prepare(workdir, args.clients, args.count, args.rounds)
+        count = -(-args.count // args.clients) * args.clients
+        ours(workdir, "warmup", files[0], count)
+        baseline(workdir, "warmup", count, row_size)
+        mine: list[float] = []
+        bare: list[float] = []
+        rss: list[int] = []
+        last: Path | None = None
+        for round_ in range(args.rounds):
+            sides = ["ours", "baseline"] if round_ % 2 == 0 else ["baseline", "ours"]
+            for side in sides:
+                if side == "ours":
+                    seconds, peak, last = ours(workdir, f"log-{round_}", files[round_ + 1], count)
+                    mine.append(seconds)
+                    rss.append(peak)
+                else:
+                    bare.append(baseline(workdir, f"bare-{round_}", count, row_size))
+        print(f"== tlog serve, durable appends from {args.clients} client processes vs bare SQLite "
+              f"synchronous=FULL single-row commits ({row_size}-byte rows), same directory")
+        print(rate_line("tlog serve (201 = durable)", count, mine,
+                        f", server peak RSS {max(rss) / 2**20:.1f} MiB"))
+        print(rate_line("bare SQLite, 1 row per commit", count, bare))
+        ratio = statistics.median(bare) / statistics.median(mine)
+        print(f"  ratio tlog serve / bare SQLite (entries/s): {ratio:.2f}x (goal {GOAL})")
+        assert last is not None
+        check_entries(last, count)
 
 
 if __name__ == "__main__":

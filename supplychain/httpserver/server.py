@@ -150,6 +150,7 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT  # replaced by the server's idle timeout in setup()
     disable_nagle_algorithm = True  # headers and body are two writes: without TCP_NODELAY, 40 ms delayed-ACK stalls
     _body_read = False
+    _headers_buffer: list[bytes]  # http.server's head being written (send_response makes it); typeshed omits it
 
     def setup(self) -> None:
         """Apply the server's idle timeout to this connection."""
@@ -238,9 +239,9 @@ class _ConnectionHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if body:
-            self.wfile.write(response.body)
+        # Head and body in one write (end_headers would flush the head alone): one send, one wake-up of the client.
+        self._headers_buffer.append(b"\r\n" + response.body if body else b"\r\n")
+        self.flush_headers()
 
     # -- request bodies ------------------------------------------------------------------------------------------
 

@@ -88,8 +88,19 @@ def verify_signature(key: LogPublicKey, signature: bytes, message: bytes) -> boo
 
 def create_signature(key: LogPrivateKey, message: bytes) -> bytes:
     """Sign ``message`` as Rekor does (see ``verify_signature``), with ``keys.sign``."""
-    check_public_key(key.public_key())
-    return sign(PrivateKey(key), message)
+    return LogSigner(key).sign(message)
+
+
+class LogSigner:
+    """``create_signature`` with one key, checked once: for a log that signs on every append."""
+
+    def __init__(self, key: LogPrivateKey) -> None:
+        check_public_key(key.public_key())
+        self._key = PrivateKey(key)
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message`` as Rekor does (see ``verify_signature``)."""
+        return sign(self._key, message)
 
 
 # -- note verifiers and signers --------------------------------------------------------------------

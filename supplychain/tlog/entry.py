@@ -12,7 +12,8 @@ DER SubjectPublicKeyInfo). Two pieces of evidence travel with it:
   index in the log shard's tree, which differs from the global ``logIndex`` of a sharded log such as
   rekor.sigstore.dev.
 
-Canonicalisation is the ``rfc8785`` package's, never hand-written. Bodies are kept as the bytes the log returned
+Canonicalisation is ``formats.rekor.canonical_json``: the ``rfc8785`` package's bytes, never a hand-written
+encoder (the stdlib's where it provably gives the same bytes). Bodies are kept as the bytes the log returned
 (STYLE.md section 4): the leaf hash and the SET are computed over them, never over a re-serialisation.
 """
 
@@ -31,8 +32,8 @@ from supplychain.formats.rekor import (
 from supplychain.keys.log import (
     LogKey,
     LogPrivateKey,
+    LogSigner,
     NoteVerifier,
-    create_signature,
     verify_signature,
 )
 from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, verify_checkpoint
@@ -73,10 +74,22 @@ def verify_entry_timestamp(entry: LogEntry, signature: bytes, key: LogKey) -> No
 
 def sign_entry_timestamp(entry: LogEntry, private_key: LogPrivateKey) -> bytes:
     """Sign ``entry`` as the log: the SET a local log returns with each entry."""
-    expected = LogKey.from_public_key(private_key.public_key()).log_id_hex
-    if entry.log_id != expected:
-        raise EntryFormatError(f"entry names log {entry.log_id}, but this key is log {expected}")
-    return create_signature(private_key, entry.timestamp_payload())
+    return EntryTimestampSigner(private_key).sign(entry)
+
+
+class EntryTimestampSigner:
+    """The SETs of one log key: the key is checked and its log ID derived once, not for every entry (a log signs
+    one SET per append, on its busiest path)."""
+
+    def __init__(self, private_key: LogPrivateKey) -> None:
+        self._signer = LogSigner(private_key)
+        self.log_id = LogKey.from_public_key(private_key.public_key()).log_id_hex
+
+    def sign(self, entry: LogEntry) -> bytes:
+        """The SET of ``entry``, which must name this key's log."""
+        if entry.log_id != self.log_id:
+            raise EntryFormatError(f"entry names log {entry.log_id}, but this key is log {self.log_id}")
+        return self._signer.sign(entry.timestamp_payload())
 
 
 # -- inclusion proofs ------------------------------------------------------------------------------

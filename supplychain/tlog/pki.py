@@ -8,6 +8,7 @@ every signature is checked by ``keys.verify`` / ``keys.verify_digest``: this mod
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -42,7 +43,15 @@ class VerifierKey:
 
     @classmethod
     def load(cls, data: bytes) -> VerifierKey:
-        """Read a PEM public key or PEM certificate(s); raise ``EntryKindError`` for anything else."""
+        """Read a PEM public key or PEM certificate(s); raise ``EntryKindError`` for anything else.
+
+        The last ``KEY_CACHE_SIZE`` keys read are remembered by their bytes: a log checks every proposal's key, and
+        one signer (a CI key) logs many entries; parsing and re-encoding a key cost about as much as checking the
+        signature. The value is immutable, so sharing it is safe."""
+        return _load_key(bytes(data))
+
+    @classmethod
+    def _parse(cls, data: bytes) -> VerifierKey:
         text = data.lstrip()
         if text.startswith(b"-----BEGIN CERTIFICATE-----"):
             try:
@@ -60,6 +69,14 @@ class VerifierKey:
             raise EntryKindError(f"invalid PEM public key: {exc}") from exc
         checked = _check_key(key)
         return cls(checked.pem(), checked.der(), checked)
+
+
+KEY_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _load_key(data: bytes) -> VerifierKey:
+    return VerifierKey._parse(data)  # the class's own reader, behind the cache
 
 
 def _check_key(key: object) -> PublicKey:

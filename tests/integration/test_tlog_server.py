@@ -7,16 +7,22 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
+from supplychain.digest import Digest
 from supplychain.errors import ExitCode, InvalidInputError
+from supplychain.formats.intoto import build_statement
 from supplychain.tlog.client import EntryNotFoundError, RekorRejectedError
 from supplychain.tlog.server.http import MAX_BODY_BYTES
 from tests.support.registry import free_port
-from tests.support.tlog import LogProcess, Signer, run_serve, statement
+from tests.support.signatures import new_key
+from tests.support.sigstore_js import run_node, sign_bundle, write_node_key
+from tests.support.tlog import REPO, LogProcess, Signer, run_serve, statement
 
 pytestmark = pytest.mark.integration
 ENTRIES = "/api/v1/log/entries"
@@ -232,3 +238,75 @@ def test_a_log_whose_key_files_disagree_refuses_to_start(tmp_path: Path) -> None
     del document["logID"]
     (legacy / "config.json").write_text(json.dumps(document))
     assert LogProcess(legacy).start(quiet=True).stop() == 0
+
+
+# -- concurrent appenders (issue 10, item 5: group commit) ------------------------------------------------------
+
+APPENDER = """
+import json, sys
+from tests.support.tlog import LogProcess, Signer
+from pathlib import Path
+proc = LogProcess(Path(sys.argv[1]), port=int(sys.argv[2]))
+signer = Signer()
+done = []
+with proc.client() as client:
+    for n in range(int(sys.argv[4])):
+        created = client.create_hashedrekord(signer.hashedrekord(f"{sys.argv[3]} {n}".encode()))
+        done.append([created.entry.uuid, created.entry.log_index, created.verification.checkpoint.size])
+print(json.dumps(done))
+"""
+
+
+def test_concurrent_processes_get_consecutive_indexes_and_proofs_that_verify(
+    sigstore_js: Path, tmp_path: Path
+) -> None:
+    """Client processes and sigstore-js signers append at once: every entry gets its own index, the indexes run
+    0..n-1 without a gap, and every answer carries a SET and an inclusion proof that verify (our client checks
+    them on each answer; sigstore-js checks its bundles' entries, SET, proof and checkpoint, offline)."""
+    proc = LogProcess(tmp_path / "log").init().start(quiet=True)
+    processes, per_process, signers = 6, 25, 3
+    try:
+        with proc.client() as client:  # sigstore-js bundles leave out a logIndex of 0 (protojson): take it first
+            client.create_hashedrekord(Signer().hashedrekord(b"entry 0"))
+        appenders = [
+            subprocess.Popen([sys.executable, "-c", APPENDER, str(proc.directory), str(proc.port), f"process {p}",
+                              str(per_process)], stdout=subprocess.PIPE, cwd=REPO)
+            for p in range(processes)
+        ]
+        bundles: dict[int, tuple[dict, Path]] = {}
+
+        def sign_with_node(n: int) -> None:
+            directory = tmp_path / f"node-{n}"
+            directory.mkdir()
+            statement = directory / "statement.json"
+            statement.write_bytes(build_statement("registry.example/app", Digest.of(b"subject %d" % n)))
+            key, public = write_node_key(new_key("ecdsa-p256"), directory)
+            bundles[n] = (sign_bundle("dsse", statement, key, public, proc.url), public)
+
+        nodes = [threading.Thread(target=sign_with_node, args=(n,)) for n in range(signers)]
+        for thread in nodes:
+            thread.start()
+        answers = []
+        for appender in appenders:
+            out, _ = appender.communicate(timeout=120)
+            assert appender.returncode == 0
+            answers += json.loads(out)
+        for thread in nodes:
+            thread.join(120)
+        assert len(bundles) == signers
+        node_indexes = [int(bundle["verificationMaterial"]["tlogEntries"][0]["logIndex"])
+                        for bundle, _ in bundles.values()]
+        indexes = [index for _, index, _ in answers] + node_indexes
+        assert sorted(indexes) == list(range(1, 1 + processes * per_process + signers))
+        assert all(size > index for _, index, size in answers)  # each proof is against a tree that holds it
+        for n, (bundle, public) in bundles.items():
+            path = tmp_path / f"bundle-{n}.json"
+            path.write_text(json.dumps(bundle))
+            verified = run_node("verify-bundle.js", path, public, proc.public_key_path, proc.url,
+                                directory=sigstore_js)
+            assert verified.returncode == 0 and json.loads(verified.stdout)["ok"], verified.stdout + verified.stderr
+        with proc.client() as client:  # and every acknowledged entry reads back, verified, from the log
+            for uuid, index, _ in answers:
+                assert client.get_entry(uuid).entry.log_index == index
+    finally:
+        assert proc.stop() == 0

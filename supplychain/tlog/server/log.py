@@ -1,18 +1,31 @@
 """``LocalLog``: the local transparency log's append path, tree and proofs.
 
-Appends are group-committed, leader/follower style: each appending thread queues its proposal, and whichever
-thread gets the commit lock becomes the committer for everything queued (up to ``max_batch`` per transaction) while
-the others wait for their answer. A lone client thus commits inline, without a thread switch, and concurrent clients
-share transactions (and fsyncs). The committer drops duplicates, numbers the rest from the tree size, signs each
-entry's SET over ``{body, integratedTime, logID, logIndex}``, stores the batch in one SQLite transaction and, only
-once it has committed, adds the leaves to the in-memory Merkle tree, signs one checkpoint for the new size and
-answers every caller of the batch. So:
+Appends are group-committed (issue 10, item 5), and the commit path holds nothing but the commit:
 
-* an acknowledged entry is durable (the commit synced the WAL before the answer);
-* every checkpoint handed out (``GET /api/v1/log``, inclusion proofs) is for a committed prefix of the log, and the
-  log never renumbers: after a crash the tree rebuilt from the database extends every checkpoint given out before,
-  so the restarted log can prove consistency with each (RFC 9162 2.1.4);
-* a failed commit stops appends (fail-stop) until a restart rebuilds the tree from what is really on disk.
+1. **Sequencing**, in the request's thread under a short lock: the duplicate check (an entry being committed, or
+   one already committed), then the entry's index (the next one) and its ``integratedTime``; the entry joins the
+   commit queue in index order.
+2. **Its SET**, still in the request's thread and outside every lock: the signature over ``{body, integratedTime,
+   logID, logIndex}`` needs only the index, so the signatures of concurrent appends are made side by side (the
+   signing library releases the GIL) and while an earlier batch is being synced.
+3. **The commit**, leader/follower style: whichever waiting thread gets the commit lock commits everything queued
+   (up to ``max_batch`` entries, each with its SET) in one SQLite transaction, then adds the leaves to the
+   in-memory Merkle tree and wakes the batch. A lone client thus commits inline, without a thread switch, and
+   concurrent clients share transactions (and their fsyncs).
+4. **The answer**, in the request's thread again: a checkpoint for the tree as it now is (signed once per tree
+   size, by whichever thread first needs it) and the entry's inclusion proof against it.
+
+So:
+
+* an acknowledged entry is durable, SET included: the answer is built only after the commit of its batch synced the
+  WAL (``synchronous=FULL``), and the SET is in the row that commit wrote; its inclusion proof can be rebuilt from
+  the stored leaves at any time;
+* every checkpoint handed out (``GET /api/v1/log``, inclusion proofs) is for a committed prefix of the log: the tree
+  grows only after a commit. The log never renumbers: after a crash the tree rebuilt from the database extends
+  every checkpoint given out before, so the restarted log can prove consistency with each (RFC 9162 2.1.4);
+* a failed commit (or a SET that could not be made, which leaves a hole in the numbering) stops appends
+  (fail-stop) until a restart rebuilds the tree from what is really on disk; the entries queued behind it are
+  refused, never acknowledged.
 
 The Merkle tree (``MerkleTree``) is rebuilt from the stored leaf hashes when the log opens. An open log holds the
 directory's lock (``directory.lock_log_directory``): a second ``LocalLog`` on the same directory, in this process or
@@ -32,7 +45,7 @@ from dataclasses import dataclass, field
 from supplychain.errors import UnavailableError
 from supplychain.formats.rekor import LogEntry
 from supplychain.tlog.checkpoint import sign_checkpoint
-from supplychain.tlog.entry import InclusionProof, sign_entry_timestamp
+from supplychain.tlog.entry import EntryTimestampSigner, InclusionProof
 from supplychain.tlog.evidence import RekorEntry, entry_uuid, split_uuid
 from supplychain.tlog.kind import CanonicalEntry
 from supplychain.tlog.merkle import MerkleTree, hash_leaf
@@ -69,10 +82,16 @@ AppendResult = Appended | Duplicate
 
 @dataclass(slots=True)
 class _Pending:
+    """One append on its way: numbered, then signed (``row``), then committed (``done``)."""
+
     entry: CanonicalEntry
-    done: threading.Event = field(default_factory=threading.Event)
+    leaf: bytes
+    index: int
+    integrated_time: int
+    row: NewEntry | None = None  # the stored row, SET included, once signed
+    signed: threading.Event = field(default_factory=threading.Event)  # set when ``row`` is made (or failed)
+    done: threading.Event = field(default_factory=threading.Event)  # set when committed (or failed)
     wake: threading.Event = field(default_factory=threading.Event)  # set when done, or when asked to lead
-    result: AppendResult | None = None
     error: BaseException | None = None
 
 
@@ -112,7 +131,7 @@ class LocalLog:
         self.tree_id = directory.config.tree_id
         self.origin = directory.config.origin
         self._signer = directory.signer()
-        self._key = directory.private_key
+        self._entry_signer = EntryTimestampSigner(directory.private_key)
         self._clock = clock
         self._max_batch = max_batch
         self._storage = storage or LogStorage(directory.database_path)
@@ -125,12 +144,18 @@ class LocalLog:
             raise
         logger.info("opened %s: %d entries, tree rebuilt in %.2fs", self.origin, self._tree.size,
                     time.perf_counter() - started)
-        self._changed = threading.Condition()
-        self._queue: deque[_Pending] = deque()  # append and popleft are atomic
+        self._changed = threading.Condition()  # guards the tree and the cached head; notified as the tree grows
+        self._sequencer = threading.Lock()  # guards numbering: _next_index, _in_flight and the queue's order
+        self._next_index = self._tree.size
+        self._in_flight: dict[bytes, _Pending] = {}  # leaf hash -> an append numbered but not yet committed
+        self._queue: deque[_Pending] = deque()  # numbered appends in index order; popped by the committer only
         self._commit_lock = threading.Lock()
+        self._head_lock = threading.Lock()  # one checkpoint signature per tree size
         self._failed: BaseException | None = None
         self._closing = False
         self._head: SignedTreeHead | None = None
+        self.commits = 0
+        """Transactions committed since the log opened (each holds one batch of appends)."""
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -140,7 +165,8 @@ class LocalLog:
 
     def close(self) -> None:
         """Refuse new appends, commit what is queued, close the database and release the directory's lock."""
-        self._closing = True
+        with self._sequencer:
+            self._closing = True
         try:
             with self._commit_lock:
                 self._drain()
@@ -160,29 +186,76 @@ class LocalLog:
         with self._changed:
             return self._tree.size
 
+    @property
+    def in_flight(self) -> int:
+        """Appends numbered but not yet committed."""
+        with self._sequencer:
+            return len(self._in_flight)
+
     # -- appends -------------------------------------------------------------------------------------------------
 
     def append(self, entry: CanonicalEntry, *, timeout: float = 60.0) -> AppendResult:
         """Add a validated entry; return once it is durable (``Appended``) or known (``Duplicate``)."""
-        if self._closing or self._failed is not None:
-            raise LogClosedError("the log is not taking appends" + (f": {self._failed}" if self._failed else ""))
-        existing = self._storage.index_of(hash_leaf(entry.body))
-        if existing is not None:
-            return Duplicate(entry_uuid(entry.body, self.tree_id))
-        pending = _Pending(entry)
-        self._queue.append(pending)
         deadline = time.monotonic() + timeout
+        leaf = hash_leaf(entry.body)
+        pending, earlier = self._number(entry, leaf)
+        if earlier is not None:
+            # The same entry is being committed for another request: it is a duplicate once it is durable.
+            self._wait(earlier, deadline)
+            return Duplicate(entry_uuid(entry.body, self.tree_id))
+        if pending is None:
+            return Duplicate(entry_uuid(entry.body, self.tree_id))
+        self._sign(pending)
+        self._wait(pending, deadline)
+        assert pending.row is not None  # committed, so signed
+        # The answer, off the commit path: a checkpoint of the tree as it is now (it holds this entry) and the proof.
+        return Appended(self._rekor_entry(_stored(pending.row), self.tree_head()))
+
+    def _number(self, entry: CanonicalEntry, leaf: bytes) -> tuple[_Pending | None, _Pending | None]:
+        """Give ``entry`` the next index and queue it; or return the append in flight with the same leaf, or
+        (None, None) when the entry is already committed."""
+        with self._sequencer:
+            if self._closing or self._failed is not None:
+                raise LogClosedError("the log is not taking appends" + (f": {self._failed}" if self._failed else ""))
+            earlier = self._in_flight.get(leaf)
+            if earlier is not None:
+                return None, earlier
+            # Under the lock: an entry leaves _in_flight only once its commit is visible to this read, so an entry
+            # is always found in one of the two (the UNIQUE constraint never has to catch a duplicate).
+            if self._storage.index_of(leaf) is not None:
+                return None, None
+            pending = _Pending(entry, leaf, self._next_index, int(self._clock()))
+            self._next_index += 1
+            self._in_flight[leaf] = pending
+            self._queue.append(pending)
+            return pending, None
+
+    def _sign(self, pending: _Pending) -> None:
+        """Make the entry's row with its SET (in the caller's thread: see the module docstring)."""
+        entry = pending.entry
+        try:
+            signed = self._entry_signer.sign(LogEntry(entry.body, pending.integrated_time, pending.index,
+                                                      self.key.log_id_hex))
+            pending.row = NewEntry(pending.index, pending.leaf, entry.body, pending.integrated_time, signed,
+                                   entry.kind, entry.api_version, entry.index_keys)
+        except BaseException as exc:  # broad: any failure leaves a hole in the numbering, so the log stops (fail-stop)
+            logger.error("cannot sign entry %d, no longer taking appends: %s", pending.index, exc)
+            self._failed = exc
+            raise
+        finally:
+            pending.signed.set()
+
+    def _wait(self, pending: _Pending, deadline: float) -> None:
+        """Until ``pending`` is committed: lead the commits while no other thread does, else wait to be woken."""
         while not pending.done.is_set():
             pending.wake.clear()
             self._lead(pending)
             if pending.done.is_set():
                 break
             if not pending.wake.wait(max(0.0, deadline - time.monotonic())):
-                raise LogClosedError(f"the entry was not committed within {timeout:.0f}s")
+                raise LogClosedError("the entry was not committed in time")
         if pending.error is not None:
             raise pending.error
-        assert pending.result is not None
-        return pending.result
 
     def _lead(self, own: _Pending) -> None:
         """Commit the queue, oldest first, until ``own`` is done, if no other thread is doing so; then hand over.
@@ -203,12 +276,17 @@ class LocalLog:
             self._queue[0].wake.set()
 
     def _take_batch(self) -> list[_Pending]:
+        """Up to ``max_batch`` queued appends, oldest first, each waited for until its SET is made (by its own
+        thread, which numbered it a moment before)."""
         batch: list[_Pending] = []
         while len(batch) < self._max_batch:
             try:
-                batch.append(self._queue.popleft())
+                pending = self._queue.popleft()
             except IndexError:
                 break
+            if not pending.signed.wait(60.0):
+                self._failed = self._failed or LogStorageError(f"entry {pending.index} was numbered but never signed")
+            batch.append(pending)
         return batch
 
     def _drain(self) -> None:
@@ -216,66 +294,55 @@ class LocalLog:
             self._commit(self._take_batch())
 
     def _commit(self, batch: list[_Pending]) -> None:
-        if self._failed is not None:
+        rows = [pending.row for pending in batch]
+        if self._failed is not None or any(row is None for row in rows):
             self._finish(batch, LogClosedError(f"the log stopped taking appends: {self._failed}"))
             return
-        now = int(self._clock())
-        next_index = self._tree.size  # only this thread grows the tree
-        fresh: dict[bytes, int] = {}
-        rows: list[NewEntry] = []
-        for pending in batch:
-            leaf = hash_leaf(pending.entry.body)
-            if leaf in fresh or self._storage.writer_index_of(leaf) is not None:
-                pending.result = Duplicate(entry_uuid(pending.entry.body, self.tree_id))
-                continue
-            index = next_index + len(rows)
-            fresh[leaf] = index
-            signed = sign_entry_timestamp(LogEntry(pending.entry.body, now, index, self.key.log_id_hex), self._key)
-            rows.append(
-                NewEntry(index, leaf, pending.entry.body, now, signed, pending.entry.kind, pending.entry.api_version,
-                         pending.entry.index_keys)
-            )
         try:
-            self._storage.append(rows)
+            self._storage.append(rows)  # type: ignore[arg-type]  # none is None: checked above
         except LogStorageError as exc:
             # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
             logger.error("storage failure, no longer taking appends: %s", exc)
             self._failed = exc
             self._finish(batch, exc)
             return
+        self.commits += 1
         with self._changed:
-            for row in rows:
-                self._tree.append_hash(row.leaf_hash)
+            for pending in batch:
+                self._tree.append_hash(pending.leaf)
             self._changed.notify_all()
-        head = self.tree_head()
-        for pending, row in zip((p for p in batch if p.result is None), rows, strict=True):
-            pending.result = Appended(self._rekor_entry(_stored(row), head))
         self._finish(batch, None)
 
-    @staticmethod
-    def _finish(batch: list[_Pending], error: BaseException | None) -> None:
+    def _finish(self, batch: list[_Pending], error: BaseException | None) -> None:
+        with self._sequencer:
+            for pending in batch:
+                self._in_flight.pop(pending.leaf, None)
         for pending in batch:
-            if pending.result is None:
-                pending.error = error or LogClosedError("the entry was not committed")
+            pending.error = error
             pending.done.set()
             pending.wake.set()
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def tree_head(self) -> SignedTreeHead:
-        """The signed checkpoint of the current tree (signed once per size, then cached)."""
+        """The signed checkpoint of the current tree: signed once per size (by the first thread to need it), then
+        cached. The tree holds committed entries only, so the checkpoint covers nothing that could be lost."""
         with self._changed:
-            size = self._tree.size
             head = self._head
-            if head is not None and head.size == size:
+            if head is not None and head.size == self._tree.size:
                 return head
-            root = self._tree.root(size)
-        note = sign_checkpoint(self.origin, size, root, self._signer)
-        head = SignedTreeHead(size, root, note)
-        with self._changed:
-            if self._head is None or self._head.size < size:
-                self._head = head
-        return head
+        with self._head_lock:
+            with self._changed:
+                size = self._tree.size
+                head = self._head
+                if head is not None and head.size == size:
+                    return head
+                root = self._tree.root(size)
+            head = SignedTreeHead(size, root, sign_checkpoint(self.origin, size, root, self._signer))
+            with self._changed:
+                if self._head is None or self._head.size < size:
+                    self._head = head
+            return head
 
     def entry_by_index(self, index: int) -> RekorEntry | None:
         """The entry at ``index`` with its SET and a proof against the current checkpoint; None if absent."""

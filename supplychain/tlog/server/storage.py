@@ -2,7 +2,8 @@
 
 Durability (issue 4, item 4): the database runs in WAL mode with ``synchronous=FULL``, so a ``COMMIT`` returns only
 after the WAL is fsync'ed (https://www.sqlite.org/pragma.html#pragma_synchronous); the log acknowledges an entry
-only after the commit of the batch holding it. One writer connection, used only by the log's committer thread;
+only after the commit of the batch holding it (one transaction per batch of concurrent appends: group commit).
+One writer connection, used only by the thread committing a batch;
 one read connection per reading thread (WAL lets readers run beside the writer and see only committed batches).
 
 Invariants, checked when the log opens: ``log_index`` runs 0..n-1 without gaps, and each leaf hash is unique (the
@@ -130,7 +131,7 @@ class LogStorage:
                 self._readers.append(connection)
         return connection
 
-    # -- writing (the committer thread only) -------------------------------------------------------------------
+    # -- writing (the thread committing a batch only) -----------------------------------------------------------
 
     def append(self, entries: Sequence[NewEntry]) -> None:
         """Store a batch in one transaction; return only once it is committed (durable). All or nothing."""
@@ -161,10 +162,6 @@ class LogStorage:
                 raise
         except sqlite3.Error as exc:
             raise LogStorageError(f"cannot store {len(entries)} entries in {self.path}: {exc}") from exc
-
-    def writer_index_of(self, leaf_hash: bytes) -> int | None:
-        """``index_of`` on the writer's connection (the committer's duplicate check, consistent with its writes)."""
-        return self._index_of(self._writer, leaf_hash)
 
     # -- reading -----------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -172,6 +172,109 @@ def test_concurrent_appends_share_commits_and_lose_nothing(directory: LogDirecto
     assert len(commits) < 200  # batches formed
     with LocalLog(directory) as reopened:
         assert reopened.size == 200
+
+
+
+class GatedStorage(LogStorage):
+    """Counts transactions (and their sizes); the first one waits until ``gate`` is set, so that a burst of
+    appends queues up behind it (the disk made slow at a moment of the test's choosing, without sleeping)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.commits: list[int] = []
+        self.gate = threading.Event()
+
+    def append(self, entries: Sequence[NewEntry]) -> None:
+        if not self.commits:
+            assert self.gate.wait(30)
+        self.commits.append(len(entries))
+        super().append(entries)
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline
+        threading.Event().wait(0.005)
+
+
+def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(directory: LogDirectory) -> None:
+    """Group commit, counted: while the first append's transaction is in progress, 31 more queue up; they are all
+    committed by the next transaction, and each answer is durable, numbered consecutively and provable."""
+    storage = GatedStorage(directory.database_path)
+    signer = Signer()
+    proposals = [proposal(signer, n) for n in range(32)]
+    keyring = public_key_keyring(directory.public_key_pem(), "http://127.0.0.1")
+    with LocalLog(directory, storage=storage) as log:
+        results: list[Appended | Duplicate] = []
+        threads = [threading.Thread(target=lambda item=item: results.append(log.append(item))) for item in proposals]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: log.in_flight == len(proposals))  # every append numbered, the first one's commit held
+        storage.gate.set()
+        for thread in threads:
+            thread.join()
+        assert storage.commits == [1, 31] and log.commits == 2
+        entries = [appended(result).entry for result in results]
+        assert sorted(entry.log_index for entry in entries) == list(range(32))
+        for entry in entries:
+            verification = verify_entry(entry, keyring, require_timestamp=True, require_inclusion=True)
+            assert verification.checkpoint is not None and verification.checkpoint.size > entry.log_index
+    with LocalLog(directory) as reopened:  # all of it on disk
+        assert reopened.size == 32
+        for entry in entries:
+            stored = reopened.entry_by_index(entry.log_index)
+            assert stored is not None
+            assert (stored.uuid, stored.entry, stored.signed_entry_timestamp) == (
+                entry.uuid, entry.entry, entry.signed_entry_timestamp)
+
+
+def test_concurrent_duplicates_wait_for_the_first_commit(directory: LogDirectory) -> None:
+    """The same entry proposed again while its first append is being committed is a duplicate, answered only once
+    that first append is durable: a 409 never names an entry that a crash could still lose."""
+    storage = GatedStorage(directory.database_path)
+    item = proposal(Signer(), 0)
+    with LocalLog(directory, storage=storage) as log:
+        first: list[Appended | Duplicate] = []
+        again: list[Appended | Duplicate] = []
+        one = threading.Thread(target=lambda: first.append(log.append(item)))
+        one.start()
+        wait_until(lambda: log.in_flight == 1)
+        two = threading.Thread(target=lambda: again.append(log.append(item)))
+        two.start()
+        two.join(0.05)
+        assert two.is_alive() and not again  # waiting for the first commit
+        storage.gate.set()
+        one.join()
+        two.join()
+        assert again == [Duplicate(appended(first[0]).entry.uuid)]
+        assert storage.commits == [1] and log.size == 1
+
+
+def test_threads_get_distinct_consecutive_indexes_and_valid_proofs(directory: LogDirectory) -> None:
+    signer = Signer()
+    keyring = public_key_keyring(directory.public_key_pem(), "http://127.0.0.1")
+    proposals = [proposal(signer, n) for n in range(160)]
+    results: list[Appended | Duplicate] = []
+    with LocalLog(directory) as log:
+        start = threading.Barrier(16)
+
+        def worker(chunk: list[CanonicalEntry]) -> None:
+            start.wait()
+            for item in chunk:
+                results.append(log.append(item))
+
+        threads = [threading.Thread(target=worker, args=(proposals[i::16],)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        entries = [appended(result).entry for result in results]
+        assert sorted(entry.log_index for entry in entries) == list(range(160))
+        assert len({entry.uuid for entry in entries}) == 160
+        for entry in entries:
+            verify_entry(entry, keyring, require_timestamp=True, require_inclusion=True)
+        assert log.commits <= 160 and log.in_flight == 0
 
 
 def test_reopening_rebuilds_the_same_tree(directory: LogDirectory) -> None:
