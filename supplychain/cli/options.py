@@ -5,16 +5,23 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from supplychain.cli.boolflag import GoBoolOption
-from supplychain.config import MAX_CONCURRENCY, REKOR_URL_ENV, Settings, load_settings
 from supplychain.errors import ExitCode, InvalidInputError
 from supplychain.report.format import Format
 
+if TYPE_CHECKING:
+    from supplychain.config import Settings
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+# config.MAX_CONCURRENCY and config.REKOR_URL_ENV, spelled here so that --help does not import config (its frozen
+# Settings dataclass alone costs ~5 ms to build); tests/unit/cli/test_options.py holds them equal.
+MAX_CONCURRENCY = 64
+REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
 
 
 REGISTRY_PASSWORD_ENV = "SUPPLYCHAIN_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a password
@@ -128,6 +135,8 @@ def echo_lines(lines: Iterable[str]) -> None:
 def build_settings(ca_file: Path | None, insecure_registries: tuple[str, ...], *,
                    concurrency: int | None = None) -> Settings:
     """Settings from the environment, then the flags."""
+    from supplychain.config import load_settings
+
     settings = load_settings()
     username, password = _command_credentials()
     return settings.with_overrides(

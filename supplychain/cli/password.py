@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from supplychain.config import PASSWORD_ENV_VARS, password_sources
 from supplychain.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -67,6 +66,8 @@ class PasswordSource:
             return "the password typed at the prompt is wrong; run the command again and type the key's password"
         if self.source == STDIN_SOURCE:
             return "the password read from standard input (--password-stdin) is wrong; pipe in the key's password"
+        from supplychain.config import password_sources  # on use: --help imports no config
+
         unused = [name for name, _ in password_sources() if name != self.source]
         also = f" ({self.note})" if self.note else (
             f" ({unused[0]} is set too but was not used)" if unused else "")
@@ -114,6 +115,8 @@ def _password_from_environment() -> PasswordSource | None:
     """SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD; set but empty means the empty password (as in cosign), but an
     empty SUPPLYCHAIN_PASSWORD does not shadow a non-empty COSIGN_PASSWORD (an empty value there is more likely
     an unset CI secret than a choice, while the COSIGN_PASSWORD a cosign pipeline sets is meant)."""
+    from supplychain.config import PASSWORD_ENV_VARS, password_sources  # on use: --help imports no config
+
     present = list(password_sources())  # config: the one reader of these variables
     if not present:
         return None

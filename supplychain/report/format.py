@@ -13,7 +13,6 @@ Standard library only: ``cli.options`` imports it to build ``-o`` for ``--help``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -32,6 +31,8 @@ class Format(StrEnum):
 def indented_json(document: Any) -> str:
     """The JSON of ``inspect``, ``ls``, ``tree``, ``copy`` and the ``tlog`` tools: two-space indent, keys in the
     order the renderer wrote them, non-ASCII as ``\\u`` escapes."""
+    import json  # on use: --help, which imports Format, formats no JSON
+
     return json.dumps(document, indent=2, sort_keys=False)
 
 
