@@ -7,6 +7,7 @@ machine. A command's peak RSS is its ``VmHWM`` at exit as GNU ``time -f %M`` rep
 child forked by ``time``): ``ru_maxrss`` of a child forked by this Python process would carry this process's
 own high-water mark across ``exec`` (Linux keeps the larger), and a reaped child has no ``/proc`` to read.
 Debian's ``time`` package provides it (``.ci/run`` installs it); without it no RSS is printed.
+Commands run without ``PYTHONDONTWRITEBYTECODE``: an installed package runs from compiled bytecode, and so do we.
 
 Usage from a script::
 
@@ -81,7 +82,11 @@ def run_once(command: Command) -> tuple[float, int]:
     """Run ``command`` once; its wall time (s) and peak RSS (bytes). Raises when it exits non-zero."""
     if command.before is not None:
         command.before()
-    env = None if command.env is None else {**os.environ, **command.env}
+    env = {**os.environ, **(command.env or {})}
+    # A pip-installed package runs from bytecode compiled at install time, as click, httpx and every peer here
+    # do; with PYTHONDONTWRITEBYTECODE set (as on this machine) an editable checkout would recompile each of
+    # our modules in every run (~90 ms for a verify), which no user pays. The warm-up round writes the .pyc files.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     argv = list(map(str, command.argv))
     rss_file = None
     if Path(GNU_TIME).exists():
