@@ -502,6 +502,7 @@ def _plain(value: Any, depth: int = 0) -> bool:
         return all(_plain(item, depth + 1) for item in value)
     return False
 
+
 def parse_body(body: bytes) -> EntryRecord:
     """Read a stored body: ``hashedrekord`` or ``dsse`` 0.0.1, ``intoto`` 0.0.2; other kinds raise
     ``EntryKindError``."""
