@@ -18,9 +18,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# config.MAX_CONCURRENCY and config.REKOR_URL_ENV, spelled here so that --help does not import config (its frozen
-# Settings dataclass alone costs ~5 ms to build); tests/unit/cli/test_options.py holds them equal.
-MAX_CONCURRENCY = 64
+# config.MAX_CONCURRENCY (as CONCURRENCY_LIMIT) and config.REKOR_URL_ENV, spelled here so that --help does not
+# import config (its frozen Settings dataclass alone costs ~5 ms to build); tests/unit/cli/test_options.py holds
+# them equal.
+CONCURRENCY_LIMIT = 64
 REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
 
 
@@ -90,7 +91,7 @@ def concurrency_option(*, what: str = "") -> Callable[[F], F]:
     def decorate(command: F) -> F:
         return click.option(
             "--concurrency",
-            type=click.IntRange(1, MAX_CONCURRENCY),
+            type=click.IntRange(1, CONCURRENCY_LIMIT),
             default=None,
             show_default="8, or $SUPPLYCHAIN_CONCURRENCY",
             help=f"{what + '; ' if what else ''}at most this many requests in flight to one registry.",

@@ -7,5 +7,5 @@ from supplychain.cli import options
 
 
 def test_the_spelled_constants_are_configs() -> None:
-    assert options.MAX_CONCURRENCY == config.MAX_CONCURRENCY
+    assert options.CONCURRENCY_LIMIT == config.MAX_CONCURRENCY
     assert options.REKOR_URL_ENV == config.REKOR_URL_ENV
