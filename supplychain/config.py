@@ -171,10 +171,13 @@ MAX_CONCURRENCY = 64  # the CLI's --concurrency range: IntRange(1, 64)
 
 
 def _concurrency(env: Mapping[str, str], default: int) -> int:
-    value = _number(env, "CONCURRENCY", default, int, positive=True)
+    wanted = f"unset it or give a whole number from 1 to {MAX_CONCURRENCY} (the default is {DEFAULT_CONCURRENCY})"
+    try:
+        value = _number(env, "CONCURRENCY", default, int, positive=True)
+    except ConfigurationError as exc:
+        raise ConfigurationError(str(exc), hint=wanted) from exc
     if value > MAX_CONCURRENCY:
-        raise ConfigurationError(f"{ENV_PREFIX}CONCURRENCY={value} is over {MAX_CONCURRENCY}",
-                                 hint=f"unset it or give a number from 1 to {MAX_CONCURRENCY}")
+        raise ConfigurationError(f"{ENV_PREFIX}CONCURRENCY={value} is over {MAX_CONCURRENCY}", hint=wanted)
     return value
 
 
@@ -191,15 +194,12 @@ def _number(env: Mapping[str, str], key: str, default: _N, kind: type[_N], *, po
     raw = env.get(f"{ENV_PREFIX}{key}")
     if raw is None or raw == "":
         return default
+    word = "whole number" if kind is int else "number"
+    wanted = f"unset it or give a {'positive' if positive else 'non-negative'} {word}"
     try:
         value = kind(raw)
     except ValueError as exc:
-        raise ConfigurationError(
-            f"{ENV_PREFIX}{key}={raw!r} is not a number", hint=f"unset it or give a {kind.__name__}"
-        ) from exc
+        raise ConfigurationError(f"{ENV_PREFIX}{key}={raw!r} is not a {word}", hint=wanted) from exc
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ConfigurationError(
-            f"{ENV_PREFIX}{key}={raw!r} is out of range",
-            hint=f"unset it or give a finite {'positive' if positive else 'non-negative'} number",
-        )
+        raise ConfigurationError(f"{ENV_PREFIX}{key}={raw!r} is out of range", hint=wanted)
     return value

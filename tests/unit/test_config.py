@@ -46,6 +46,23 @@ def test_bad_numbers_are_configuration_errors(key: str, value: str):
     assert info.value.hint
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "message", "hint"),
+    [("RETRIES", "some", "is not a whole number", "give a non-negative whole number"),
+     ("TIMEOUT", "soon", "is not a number", "give a positive number"),
+     ("MAX_REFERRERS", "0", "is out of range", "give a positive whole number"),
+     ("CONCURRENCY", "abc", "is not a whole number", "give a whole number from 1 to 64 (the default is 8)"),
+     ("CONCURRENCY", "0", "is out of range", "give a whole number from 1 to 64"),
+     ("CONCURRENCY", "65", "is over 64", "give a whole number from 1 to 64")],
+)
+def test_bad_numbers_say_what_is_wanted(key: str, value: str, message: str, hint: str):
+    """The hint names the kind of number and, for --concurrency's variable, its range (it said "give a int")."""
+    with pytest.raises(ConfigurationError) as info:
+        load_settings({f"SUPPLYCHAIN_{key}": value})
+    assert message in info.value.message
+    assert info.value.hint is not None and hint in info.value.hint
+
+
 def test_missing_ca_file_names_the_variable(tmp_path: Path):
     with pytest.raises(ConfigurationError, match="SUPPLYCHAIN_CA_FILE"):
         load_settings({"SUPPLYCHAIN_CA_FILE": str(tmp_path / "nope.pem")})
