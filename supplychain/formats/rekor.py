@@ -188,14 +188,14 @@ def _object(value: object, where: str) -> dict[str, Any]:
     return value
 
 
-def _member(obj: dict[str, Any], name: str, where: str) -> Any:
-    if name not in obj:
-        raise EntryKindError(f"{where}.{name}: field required" if where else f"{name}: field required")
-    return obj[name]
-
-
 def _path(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
+
+
+def _member(obj: dict[str, Any], name: str, where: str) -> Any:
+    if name not in obj:
+        raise EntryKindError(f"{_path(where, name)}: field required")
+    return obj[name]
 
 
 def _string(obj: dict[str, Any], name: str, where: str) -> str:
@@ -219,6 +219,14 @@ def _array(obj: dict[str, Any], name: str, where: str, *, least: int, most: int 
     if most is not None and len(value) > most:
         raise EntryKindError(f"{path}: expected at most {most} items, got {len(value)}")
     return value
+
+
+def _objects(obj: dict[str, Any], name: str, where: str, *, least: int,
+             most: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The array ``name`` of objects, each with its path (``signatures.0``) for the messages about its fields."""
+    path = _path(where, name)
+    return [(f"{path}.{number}", _object(item, f"{path}.{number}"))
+            for number, item in enumerate(_array(obj, name, where, least=least, most=most))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,10 +253,6 @@ def parse_entry(data: bytes | str | dict[str, Any], what: str) -> tuple[str, str
         return kind, version, _child(entry, "spec", "")
     except EntryKindError as exc:
         raise EntryKindError(f"{what} is not a Rekor entry: {exc.message}") from exc
-
-
-def _spec(spec: object, what: str) -> dict[str, Any]:
-    return _object(spec, "spec")
 
 
 @contextmanager
@@ -309,7 +313,7 @@ class HashedRekord:
     def from_spec(cls, spec: dict[str, Any]) -> HashedRekord:
         """Read the ``spec`` of a proposed entry or a body."""
         with _invalid("hashedrekord spec"):
-            root = _spec(spec, "hashedrekord spec")
+            root = _object(spec, "spec")
             data_hash = _hash(_child(root, "data", ""), "hash", "data")
             signature = _child(root, "signature", "")
             content = _string(signature, "content", "signature")
@@ -364,12 +368,10 @@ class DsseRecord:
     def from_spec(cls, spec: dict[str, Any]) -> DsseRecord:
         """Read the ``spec`` of a stored dsse body."""
         with _invalid("dsse body"):
-            root = _spec(spec, "dsse body")
+            root = _object(spec, "spec")
             envelope_hash, payload_hash = _hash(root, "envelopeHash", ""), _hash(root, "payloadHash", "")
-            items = [_object(item, f"signatures.{n}") for n, item in
-                     enumerate(_array(root, "signatures", "", least=1))]
-            pairs = [(_string(item, "signature", f"signatures.{n}"), _string(item, "verifier", f"signatures.{n}"))
-                     for n, item in enumerate(items)]
+            pairs = [(_string(item, "signature", where), _string(item, "verifier", where))
+                     for where, item in _objects(root, "signatures", "", least=1)]
         signatures = tuple(DsseSignature(sig, decode_base64(verifier, "dsse verifier")) for sig, verifier in pairs)
         return cls(_sha256(envelope_hash, "dsse envelopeHash"), _sha256(payload_hash, "dsse payloadHash"),
                    signatures)
@@ -399,7 +401,7 @@ class DsseProposal:
     def from_spec(cls, spec: dict[str, Any]) -> DsseProposal:
         """Read the ``spec`` of a proposed dsse entry."""
         with _invalid("dsse proposal"):
-            content = _child(_spec(spec, "dsse proposal"), "proposedContent", "")
+            content = _child(_object(spec, "spec"), "proposedContent", "")
             envelope = _string(content, "envelope", "proposedContent")
             verifiers = _array(content, "verifiers", "proposedContent", least=1, most=64)
             for number, key in enumerate(verifiers):
@@ -434,13 +436,11 @@ class IntotoRecord:
     def from_spec(cls, spec: dict[str, Any]) -> IntotoRecord:
         """Read the ``spec`` of a stored intoto 0.0.2 body."""
         with _invalid("intoto body"):
-            content = _child(_spec(spec, "intoto body"), "content", "")
+            content = _child(_object(spec, "spec"), "content", "")
             envelope = _child(content, "envelope", "content")
             payload_type = _string(envelope, "payloadType", "content.envelope")
             raw = []
-            for number, value in enumerate(_array(envelope, "signatures", "content.envelope", least=1, most=64)):
-                where = f"content.envelope.signatures.{number}"
-                item = _object(value, where)
+            for where, item in _objects(envelope, "signatures", "content.envelope", least=1, most=64):
                 if item.get("keyid") is not None and not isinstance(item["keyid"], str):
                     raise EntryKindError(f"{where}.keyid: expected a string, got {_type_name(item['keyid'])}")
                 raw.append((_string(item, "sig", where), _string(item, "publicKey", where)))
