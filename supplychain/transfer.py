@@ -230,28 +230,28 @@ class _Copier:
         manifest = self.source.get_manifest(desc)
         if desc.digest in self.done and tag is None:
             return manifest
-        below: list[tuple[Descriptor, AnyManifest]] = []  # children of an index, children before parents
+        below: dict[Digest, tuple[Descriptor, AnyManifest]] = {}  # children of an index, children before parents
         blobs: dict[Digest, Descriptor] = {}
         if desc.digest not in self.done:
             self._plan(manifest, below, blobs)
         self.move_blobs(list(blobs.values()))
-        for child_desc, child in below:
+        for child_desc, child in below.values():
             self._put(child_desc, child, None)
         # The subject of a referrer must exist first on registries that validate it.
         self._put(desc, manifest, tag)
         return manifest
 
-    def _plan(self, manifest: AnyManifest, below: list[tuple[Descriptor, AnyManifest]],
+    def _plan(self, manifest: AnyManifest, below: dict[Digest, tuple[Descriptor, AnyManifest]],
               blobs: dict[Digest, Descriptor]) -> None:
         """Collect what ``manifest`` needs: the blobs of it and of every child manifest not yet copied, and those
         children, each after its own children."""
         if isinstance(manifest, Index):
             for child in manifest.manifests:
-                planned = child.digest in self.done or any(child.digest == d.digest for d, _ in below)
+                planned = child.digest in self.done or child.digest in below
                 if (child.is_manifest or child.is_index) and not planned:
                     child_manifest = self.source.get_manifest(child)
                     self._plan(child_manifest, below, blobs)
-                    below.append((child, child_manifest))
+                    below[child.digest] = (child, child_manifest)
         elif isinstance(manifest, Manifest):
             for blob in (manifest.config, *manifest.layers):
                 blobs.setdefault(blob.digest, blob)
