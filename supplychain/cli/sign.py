@@ -269,8 +269,7 @@ def _sign_several(
     """Sign ``targets`` at most ``concurrency`` at a time; one line per image, in argument order, then (if some
     failed) the summary error with the worst exit status. An unexpected exception is not caught here: it is a bug,
     and the boundary reports it."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    from supplychain.parallel import ordered_map
     from supplychain.report.signature import sign_summary_line
 
     def attempt(target: tuple[str, AnyReference, str]) -> tuple[SignResult, str] | SupplyChainError:
@@ -279,8 +278,7 @@ def _sign_several(
         except SupplyChainError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(targets))) as pool:
-        outcomes = list(pool.map(attempt, targets))
+    outcomes = list(ordered_map(attempt, targets, concurrency))
     errors: list[SupplyChainError] = []
     tagged = [text for (text, ref, _), outcome in zip(targets, outcomes, strict=True)
               if ref.digest is None and not isinstance(outcome, SupplyChainError)]

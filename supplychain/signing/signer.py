@@ -19,10 +19,10 @@ Store-agnostic (STYLE.md section 1): it receives an ``ArtifactStore`` and a reso
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar, assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from supplychain.clock import Clock, utc_now
 from supplychain.digest import Digest
@@ -34,6 +34,7 @@ from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
+from supplychain.parallel import ordered_map
 from supplychain.signing import legacy
 from supplychain.signing.attach import SigningCertificate
 from supplychain.signing.bundle import build_bundle, bundle_referrer, key_hint
@@ -47,9 +48,6 @@ if TYPE_CHECKING:  # the log's modules load only when a log is used: sign --tlog
     from supplychain.tlog.evidence import RekorEntry
 
 MAX_RECURSION_DEPTH = 4  # index -> index -> manifest is already unusual
-
-In = TypeVar("In")
-Out = TypeVar("Out")
 
 
 class SignatureFormat(StrEnum):
@@ -149,34 +147,17 @@ def sign_image(
     claims = dict(annotations or {})
     targets = _targets(store, subject) if recursive else [subject]
     public_key = private_key.public_key()
-    signed = _in_order(lambda target: _sign(store, target, private_key, docker_reference, claims, signature_format,
-                                            upload, log is not None, sleep, certificate is not None),
-                       targets, concurrency)
+    signed = list(ordered_map(lambda target: _sign(store, target, private_key, docker_reference, claims,
+                                                   signature_format, upload, log is not None, sleep,
+                                                   certificate is not None),
+                              targets, concurrency))
     entries = [None if log is None or item.present is not None else _log(log, item, public_key, certificate)
                for item in signed]
     plans = [_assemble(item, entry, public_key, clock, upload, certificate)
              for item, entry in zip(signed, entries, strict=True)]
-    images = (_in_order(lambda plan: _write(store, plan, sleep), plans, concurrency) if upload
+    images = (list(ordered_map(lambda plan: _write(store, plan, sleep), plans, concurrency)) if upload
               else [plan.image for plan in plans])
     return SignResult(tuple(images), upload, None if log is None else log.url)
-
-
-def _in_order(work: Callable[[In], Out], items: Sequence[In], concurrency: int) -> list[Out]:
-    """``work`` of every item, at most ``concurrency`` at a time, the results in the order of ``items``. The first
-    failure (in that order) is raised once the calls under way have ended; calls not yet started are dropped, so a
-    store that fails stops the run about as soon as it did one manifest at a time."""
-    if concurrency <= 1 or len(items) <= 1:
-        return [work(item) for item in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items)), thread_name_prefix="supplychain-sign") as pool:
-        futures = [pool.submit(work, item) for item in items]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
 
 
 def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:

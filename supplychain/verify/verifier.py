@@ -12,10 +12,8 @@ store per image, results yielded in the order asked as soon as each is ready; an
 
 from __future__ import annotations
 
-import collections
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +22,7 @@ from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, SupplyChainError
 from supplychain.oci.locate import describe
 from supplychain.oci.store import ArtifactStore
+from supplychain.parallel import ordered_map
 from supplychain.verify.certificate import CertificateCheck, signer_of
 from supplychain.verify.check import (
     AnnotationCheck,
@@ -230,17 +229,7 @@ class Verifier:
         yielded as soon as it and those before it are answered (an audit of thousands of images reports as it
         goes). The targets are consumed as the pool frees up, never all held at once."""
         self._online_client(policy)  # opened once, before the workers share it
-        if max_workers <= 1:
-            yield from (self._verify_target(target, policy) for target in targets)
-            return
-        with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="supplychain-verify") as pool:
-            pending: collections.deque[Future[VerificationResult]] = collections.deque()
-            for target in targets:
-                pending.append(pool.submit(self._verify_target, target, policy))
-                if len(pending) >= 2 * max_workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        yield from ordered_map(lambda target: self._verify_target(target, policy), targets, max_workers)
 
     def _verify_target(self, target: VerifyTarget, policy: VerifyPolicy) -> VerificationResult:
         try:
