@@ -48,13 +48,17 @@ _OCTET_STREAM = "application/octet-stream"
 def has_blob(repo: RegistryRepository, digest: Digest) -> bool:
     """``HEAD /v2/<name>/blobs/<digest>``: 200 yes, 404 no, anything else an error. A 404 is remembered for the
     ``put_blob`` that usually follows (``RegistryRepository.absent``), which then sends no second HEAD."""
-    what = f"blob {repo.name}@{digest}"
-    with repo.client.open("HEAD", repo.url(f"blobs/{digest}"), what=what, action=Action.PULL,
-                          expect=(200, 404)) as response:
-        present = response.status_code == 200
+    present = _head(repo, digest)
     if not present:
         repo.absent.add(digest)
     return present
+
+
+def _head(repo: RegistryRepository, digest: Digest) -> bool:
+    what = f"blob {repo.name}@{digest}"
+    with repo.client.open("HEAD", repo.url(f"blobs/{digest}"), what=what, action=Action.PULL,
+                          expect=(200, 404)) as response:
+        return response.status_code == 200
 
 
 @contextmanager
@@ -91,12 +95,10 @@ def put_blob(repo: RegistryRepository, desc: Descriptor, chunks: Iterable[bytes]
     The registry is asked whether it has the blob unless this repository's ``has_blob`` just said it has not
     (``transfer`` asks first, to know whether to open the source at all): one HEAD per blob, not two.
     """
-    try:
-        repo.absent.remove(desc.digest)
-    except KeyError:
-        if repo.has_blob(desc.digest):
-            return
-        repo.absent.discard(desc.digest)
+    known_absent = desc.digest in repo.absent
+    repo.absent.discard(desc.digest)
+    if not known_absent and _head(repo, desc.digest):
+        return
     what = f"blob {repo.name}@{desc.digest}"
     checked = verify_stream(chunks, desc.digest, size=desc.size, what=f"{what} to upload")
     chunk_size = repo.client.settings.chunk_size
