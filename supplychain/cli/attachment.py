@@ -79,6 +79,7 @@ def attach_signature_command(
           --certificate leaf.pem --certificate-chain chain.pem oci:./layout:v1 < sig.b64
     """
     from supplychain.attachments.triangulate import repository_name
+    from supplychain.reference import parse_reference
     from supplychain.report.attachment import attached_line
     from supplychain.signing import attach
     from supplychain.store import open_store
@@ -95,8 +96,6 @@ def attach_signature_command(
                    if certificate_file is not None else None)
     chain = (attach.read_input_file(chain_file, limit=attach.MAX_CHAIN_BYTES, what="certificate chain")
              if chain_file is not None else None)
-    from supplychain.reference import parse_reference  # here: --help imports this module
-
     ref = parse_reference(reference)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "attaching a signature to")
@@ -135,12 +134,11 @@ def download_signature_command(
       supplychain download signature registry.example.com/app:1.0 | jq -r .Base64Signature
     """
     from supplychain.attachments.download import download_signatures
+    from supplychain.reference import parse_reference
     from supplychain.report.attachment import download_lines, problem_lines
     from supplychain.store import open_store
 
     settings = build_settings(ca_file, insecure_registries)
-    from supplychain.reference import parse_reference  # here: --help imports this module
-
     ref = parse_reference(reference)
     with open_store(ref, settings) as store:
         subject = _resolve(store, ref, None)
@@ -172,7 +170,7 @@ def triangulate_command(
       supplychain triangulate registry.example.com/app:1.0
       supplychain triangulate --type bundle oci:./layout:v1
     """
-    from supplychain.reference import parse_reference  # here: --help imports this module
+    from supplychain.reference import parse_reference
 
     ref = parse_reference(reference)
     if ref.digest is not None and kind in _TAG_KINDS:
@@ -228,14 +226,13 @@ def clean_command(
     from supplychain.attachments.clean import clean_attachments, plan_clean
     from supplychain.attachments.triangulate import repository_name
     from supplychain.oci.attachment import AttachmentKind
+    from supplychain.reference import parse_reference
     from supplychain.report import attachment as report
     from supplychain.store import open_store
 
     if not force and not (sys.stdin is not None and sys.stdin.isatty()):
         raise ConfirmationRequiredError("clean deletes attachments and standard input is not a terminal to "
                                         "confirm on: pass --force")
-    from supplychain.reference import parse_reference  # here: --help imports this module
-
     ref = parse_reference(reference)
     repository = repository_name(ref)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:

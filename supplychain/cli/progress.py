@@ -94,4 +94,3 @@ class TransferProgress:
             if self._total is not None and moved < desc.size:
                 self._size -= desc.size - moved
                 self._progress.update(self._total, total=self._size)
-

@@ -265,4 +265,3 @@ def blob_digest(path: Path) -> Digest | None:
 def chunks(handle: BinaryIO) -> Iterator[bytes]:
     """The file's bytes in 256 KiB chunks (``_CHUNK``: small enough that several streams at once stay light)."""
     return iter(functools.partial(handle.read, _CHUNK), b"")
-
