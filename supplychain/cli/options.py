@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# config.MAX_CONCURRENCY (as CONCURRENCY_LIMIT) and config.REKOR_URL_ENV, spelled here so that --help does not
-# import config (its frozen Settings dataclass alone costs ~5 ms to build); tests/unit/cli/test_options.py holds
-# them equal.
+# config.MAX_CONCURRENCY and DEFAULT_CONCURRENCY (as CONCURRENCY_LIMIT and CONCURRENCY_DEFAULT) and
+# config.REKOR_URL_ENV, spelled here so that --help does not import config (its frozen Settings dataclass alone
+# costs ~5 ms to build); tests/unit/cli/test_options.py holds them equal.
 CONCURRENCY_LIMIT = 64
+CONCURRENCY_DEFAULT = 8
 REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
 
 
@@ -93,7 +94,7 @@ def concurrency_option(*, what: str = "") -> Callable[[F], F]:
             "--concurrency",
             type=click.IntRange(1, CONCURRENCY_LIMIT),
             default=None,
-            show_default="8, or $SUPPLYCHAIN_CONCURRENCY",
+            show_default=f"{CONCURRENCY_DEFAULT}, or $SUPPLYCHAIN_CONCURRENCY",
             help=f"{what + '; ' if what else ''}at most this many requests in flight to one registry.",
         )(command)
     return decorate
