@@ -12,7 +12,7 @@ DER SubjectPublicKeyInfo). Two pieces of evidence travel with it:
   index in the log shard's tree, which differs from the global ``logIndex`` of a sharded log such as
   rekor.sigstore.dev.
 
-Canonicalisation is ``formats.rekor.canonical_json``: the ``rfc8785`` package's bytes, never a hand-written
+Canonicalisation is ``formats.jcs.canonical_json``: the ``rfc8785`` package's bytes, never a hand-written
 encoder (the stdlib's where it provably gives the same bytes). Bodies are kept as the bytes the log returned
 (STYLE.md section 4): the leaf hash and the SET are computed over them, never over a re-serialisation.
 """

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
 # supplychain.layout and supplychain.transport get theirs once they are packages (issue 9, item 7).
 LAZY_PACKAGES = ("keys", "signing", "verify", "trust", "oci", "formats")
-FORMATS = ("b64", "bundle", "dsse", "error", "gojson", "intoto", "rekor", "strictjson")
+FORMATS = ("b64", "bundle", "dsse", "error", "gojson", "intoto", "jcs", "rekor", "strictjson")
 PUBLIC = tuple(sorted(
     [f"supplychain.{name}" for name in
      (*LAZY_PACKAGES, "store", "errors", "reference", "config", "registry", "layout", "transport")]

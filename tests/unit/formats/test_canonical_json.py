@@ -1,4 +1,4 @@
-"""``formats.rekor.canonical_json``: RFC 8785 bytes, from the stdlib encoder on the subset where it cannot differ from
+"""``formats.jcs.canonical_json``: RFC 8785 bytes, from the stdlib encoder on the subset where it cannot differ from
 ``rfc8785`` and from ``rfc8785`` elsewhere; the two are compared on values made to probe every boundary."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import rfc8785
 
-from supplychain.formats.rekor import HashedRekord, LogEntry, _plain, canonical_json
+from supplychain.formats.jcs import _plain, canonical_json
+from supplychain.formats.rekor import HashedRekord, LogEntry
 
 EDGE_STRINGS = ["", " ", "~", '"', "\\", "/", "a\"b\\c", "\x7f", "\x00", "\x1f", "\n", "\t", "é", "\u2028", "😀",
                 "\ud800", "-----BEGIN PUBLIC KEY-----"]
