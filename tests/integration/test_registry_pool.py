@@ -6,15 +6,13 @@ registry of ``tests/integration/conftest.py``."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
 
 import pytest
 
 from supplychain.keys import generate_key_pair, write_public_key
-from tests.support.registry import RegistryProcess
+from tests.support.registry import RegistryProcess, saved_login
 from tests.support.signatures import run_cli
 from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, TokenIssuer
 
@@ -26,11 +24,7 @@ IMAGES = 5
 def test_five_images_of_one_registry_share_one_probe_and_one_token(
     token_registry: RegistryProcess, token_issuer: TokenIssuer, fixture_layout: Path, tmp_path: Path
 ):
-    config = tmp_path / "docker"
-    config.mkdir()
-    basic = base64.b64encode(f"{PUSH_USER}:{PUSH_PASSWORD}".encode()).decode()
-    (config / "config.json").write_text(json.dumps({"auths": {token_registry.host: {"auth": basic}}}))
-    env: dict[str, str | None] = {"DOCKER_CONFIG": str(config)}
+    env = saved_login(tmp_path / "docker", token_registry.host, PUSH_USER, PUSH_PASSWORD)
     images = [f"{token_registry.host}/pool/app:{number}" for number in range(IMAGES)]
     for image in images:
         assert run_cli(["copy", f"oci:{fixture_layout}:single", image], env=env).code == 0

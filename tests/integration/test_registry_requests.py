@@ -6,7 +6,6 @@ registry, with the same tree at any concurrency."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -16,7 +15,7 @@ import pytest
 
 from supplychain.keys import generate_key_pair, write_public_key
 from tests.support.referrers import push_image_with_referrers
-from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess
+from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess, saved_login
 from tests.support.signatures import generate_cli_key_pair, run_cli
 from tests.support.tcp_proxy import CountingProxy
 from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, TokenIssuer
@@ -120,11 +119,7 @@ def test_verify_of_five_images_pings_once_on_one_connection(registry: RegistryPr
 
 def test_verify_of_five_images_is_challenged_once_with_basic_auth(auth_registry: RegistryProcess,
                                                                   fixture_layout: Path, tmp_path: Path):
-    config = tmp_path / "docker"
-    config.mkdir()
-    basic = base64.b64encode(f"{TEST_USER}:{TEST_PASSWORD}".encode()).decode()
-    (config / "config.json").write_text(json.dumps({"auths": {auth_registry.host: {"auth": basic}}}))
-    env: dict[str, str | None] = {"DOCKER_CONFIG": str(config)}
+    env = saved_login(tmp_path / "docker", auth_registry.host, TEST_USER, TEST_PASSWORD)
     images = _five_images(auth_registry, fixture_layout, env)
     stderr = _verify(images, tmp_path, "--concurrency", "3", env=env)
     at = re.escape(auth_registry.url)
@@ -136,11 +131,7 @@ def test_verify_of_five_images_is_challenged_once_with_basic_auth(auth_registry:
 def test_verify_across_repositories_gets_one_token_per_scope_and_no_401_but_the_ping(
     token_registry: RegistryProcess, token_issuer: TokenIssuer, fixture_layout: Path, tmp_path: Path
 ):
-    config = tmp_path / "docker"
-    config.mkdir()
-    basic = base64.b64encode(f"{PUSH_USER}:{PUSH_PASSWORD}".encode()).decode()
-    (config / "config.json").write_text(json.dumps({"auths": {token_registry.host: {"auth": basic}}}))
-    env: dict[str, str | None] = {"DOCKER_CONFIG": str(config)}
+    env = saved_login(tmp_path / "docker", token_registry.host, PUSH_USER, PUSH_PASSWORD)
     images = _five_images(token_registry, fixture_layout, env, repositories=True)
     token_issuer.clear()
     stderr = _verify(images, tmp_path, "--concurrency", "3", env=env)

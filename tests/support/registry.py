@@ -152,3 +152,15 @@ def write_htpasswd(path: Path, users: Mapping[str, str]) -> Path:
         subprocess.run(["htpasswd", "-Bb", str(path), user, password],
                        check=True, capture_output=True)
     return path
+
+
+def saved_login(directory: Path, host: str, user: str, password: str) -> dict[str, str | None]:
+    """A docker ``config.json`` in ``directory`` holding a Basic login for ``host`` (as ``docker login`` saves it),
+    and the environment that points the CLI at it (``DOCKER_CONFIG``)."""
+    import base64
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (directory / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    return {"DOCKER_CONFIG": str(directory)}
