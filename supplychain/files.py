@@ -189,7 +189,7 @@ def locked_file(path: Path) -> Iterator[None]:
             held = os.fstat(descriptor)
             if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
                 break
-        except BaseException:
+        except BaseException:  # broad: the descriptor is closed on any failure, an interrupt in flock included
             os.close(descriptor)
             raise
         os.close(descriptor)  # removed or replaced meanwhile: take the lock of the file there now

@@ -63,7 +63,7 @@ def open_destination(reference: AnyReference, settings: Settings, *,
     try:
         with layout.deferred_index():  # index.json written once, at the end (not once per manifest)
             yield layout
-    except BaseException:
+    except BaseException:  # broad: an interrupted copy (Ctrl-C) must leave the layout as it was too; re-raised
         _tidy(layout.abort, layout.name)
         raise
     else:

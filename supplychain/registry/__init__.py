@@ -54,7 +54,7 @@ def _connect(ref: ImageReference, settings: Settings, client: httpx.Client | Non
             auth.learn_ping(registry.pinged.challenge)
         registry.auth = auth
         return registry
-    except BaseException:
+    except BaseException:  # broad: the client's connections are closed on any failure, an interrupt included
         registry.close()
         raise
 

@@ -110,7 +110,7 @@ class RequestLog(httpx.BaseTransport):
         started = time.perf_counter()
         try:
             response = self._inner.handle_request(request)
-        except Exception as exc:
+        except Exception as exc:  # broad: any failure of the request is logged as one line, then re-raised
             logger.debug("< failed %s %s %s: %s", request.method, url, _elapsed(started),
                          redact_text(f"{type(exc).__name__}: {exc}"))
             raise
