@@ -199,7 +199,7 @@ def wait_until(condition: Callable[[], bool]) -> None:
 
 
 def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(directory: LogDirectory) -> None:
-    """Group commit, counted: while the first append's transaction is in progress, 31 more queue up; they are all
+    """Group commit, counted: while the first append's transaction is in progress, the others queue up; they are all
     committed by the next transaction, and each answer is durable, numbered consecutively and provable."""
     storage = GatedStorage(directory.database_path)
     signer = Signer()
@@ -214,7 +214,9 @@ def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(direct
         storage.gate.set()
         for thread in threads:
             thread.join()
-        assert storage.commits == [1, 31] and log.commits == 2
+        # Two transactions: the held one (the first append, and any numbered before its leader took the queue,
+        # which is a race of thread start-up) and one for all the rest, queued behind it.
+        assert len(storage.commits) == 2 and sum(storage.commits) == 32 and log.commits == 2
         entries = [appended(result).entry for result in results]
         assert sorted(entry.log_index for entry in entries) == list(range(32))
         for entry in entries:
