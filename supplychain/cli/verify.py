@@ -14,8 +14,9 @@ warning.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,7 +28,7 @@ from supplychain.cli.options import (
     registry_options,
     verify_tlog_options,
 )
-from supplychain.errors import ExitCode, SupplyChainError
+from supplychain.errors import ExitCode, SupplyChainError, VerificationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -71,6 +72,8 @@ class UnansweredImagesError(SupplyChainError):
 @concurrency_option(what="Images verified at once, and reads of one image's signatures at once")
 @verify_tlog_options
 @certificate_options
+@click.option("--insecure-ignore-sct", cls=GoBoolOption, default=False,
+              help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
 @click.option("--output", "-o", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: cosign's output, one JSON array of the verified payloads per image on stdout; text: each "
               "payload on its own line. The checks performed go to stderr either way.")
@@ -81,7 +84,7 @@ def verify_command(
     ca_file: Path | None, insecure_registries: tuple[str, ...], rekor_url: str, rekor_public_keys: tuple[Path, ...],
     trusted_root: Path | None, tlog_online: bool, insecure_ignore_tlog: bool, ca_roots: Path | None,
     ca_intermediates: Path | None, certificate_identity: str | None, certificate_identity_regexp: str | None,
-    certificate_oidc_issuer: str | None, certificate_oidc_issuer_regexp: str | None,
+    certificate_oidc_issuer: str | None, certificate_oidc_issuer_regexp: str | None, insecure_ignore_sct: bool,
 ) -> int:
     """Verify the signatures of one or more images against public keys or a certificate identity.
 
@@ -96,7 +99,9 @@ def verify_command(
     Each signature needs transparency-log evidence (a Rekor SET, and an inclusion proof where present) recorded
     by a trusted log for exactly that signature, checked offline; --tlog-online also asks the log.
     --insecure-ignore-tlog skips this. Keyless and BYO-PKI signatures verify with --certificate-identity,
-    --certificate-oidc-issuer and --ca-roots (the certificate is checked at the log's integratedTime).
+    --certificate-oidc-issuer and --ca-roots (the certificate is checked at the log's integratedTime). A keyless
+    certificate must carry an SCT of a trusted CT log (--insecure-ignore-sct skips this; --ca-roots, BYO PKI,
+    names no CT log and so checks none).
 
     stdout is cosign's (-o json, the default): one JSON array of the verified payloads in cosign's simple-signing
     shape (a bundle's statement is shown in that shape too), on one line, so `... | jq '.[0].critical.image'`
@@ -122,7 +127,7 @@ def verify_command(
         key_files, certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
         check_reference, max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys,
-        _default_log_keys(), tlog_online, insecure_ignore_tlog)
+        _default_log_keys(), tlog_online, insecure_ignore_tlog, insecure_ignore_sct)
     with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
         policy = build_verify_policy(request)
         if insecure_ignore_tlog:
@@ -203,3 +208,112 @@ def _render_verified(results: Iterable[VerificationResult], policy: VerifyPolicy
     if errors:
         raise UnansweredImagesError(errors, total)
     return int(ExitCode.OK if verified else ExitCode.VERIFICATION_FAILED)
+
+
+class BlobVerificationError(VerificationError):
+    """``verify-blob``'s "no": the bundle does not prove what was asked of it (exit 1, cosign's)."""
+
+    default_hint = ("the bundle does not prove that the expected signer signed this artifact: check the artifact, "
+                    "the bundle, the key or certificate identity, and the trusted root")
+
+
+_GITHUB_FLAGS = (
+    ("--certificate-github-workflow-trigger", "certificate_github_workflow_trigger", "1.3.6.1.4.1.57264.1.2",
+     "Require this GitHub workflow trigger (event name) in the certificate."),
+    ("--certificate-github-workflow-sha", "certificate_github_workflow_sha", "1.3.6.1.4.1.57264.1.3",
+     "Require this GitHub workflow commit SHA in the certificate."),
+    ("--certificate-github-workflow-name", "certificate_github_workflow_name", "1.3.6.1.4.1.57264.1.4",
+     "Require this GitHub workflow name in the certificate."),
+    ("--certificate-github-workflow-repository", "certificate_github_workflow_repository", "1.3.6.1.4.1.57264.1.5",
+     "Require this GitHub workflow repository (owner/name) in the certificate."),
+    ("--certificate-github-workflow-ref", "certificate_github_workflow_ref", "1.3.6.1.4.1.57264.1.6",
+     "Require this GitHub workflow git ref in the certificate."),
+)
+
+
+def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for flag, name, _, text in reversed(_GITHUB_FLAGS):
+        func = click.option(flag, name, metavar="TEXT", help=text)(func)
+    return func
+
+
+@click.command("verify-blob", cls=GoFlagCommand,
+               epilog="Boolean flags also take cosign's spelling --flag=true|false.")
+@click.argument("artifact", metavar="FILE|sha256:<hex>")
+@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The Sigstore bundle (v0.1 to v0.3: a message signature or a DSSE envelope).")
+@click.option("--key", "-k", "key_file", help="PEM public key of a managed-key bundle; env://VAR reads it from the "
+              "variable. Or the certificate identity options, not both.")
+@certificate_options
+@_github_options
+@click.option("--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sigstore trusted_root.json (TrustedRoot v0.1): the logs, Fulcio CAs, CT logs and timestamp "
+              "authorities to trust (default: Sigstore's production root, embedded).")
+@click.option("--offline", cls=GoBoolOption, default=False,
+              help="Make no network call (verify-blob never makes one: the trust is the embedded or given root).")
+@click.option("--insecure-ignore-tlog", cls=GoBoolOption, default=False,
+              help="Do not require transparency-log evidence (insecure: nothing proves the signature was public).")
+@click.option("--insecure-ignore-sct", cls=GoBoolOption, default=False,
+              help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
+@click.option("--tlog-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Distinct trusted transparency logs that must have recorded the signature.")
+@click.option("--timestamp-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Distinct trusted time sources (logs' signed times, RFC 3161 timestamp authorities) required.")
+def verify_blob_command(
+    artifact: str, bundle_path: Path, key_file: str | None, ca_roots: Path | None, ca_intermediates: Path | None,
+    certificate_identity: str | None, certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
+    certificate_oidc_issuer_regexp: str | None, trusted_root: Path | None, offline: bool,
+    insecure_ignore_tlog: bool, insecure_ignore_sct: bool, tlog_threshold: int, timestamp_threshold: int,
+    **github: str | None,
+) -> int:
+    """Verify a file (or its digest, sha256:<hex>) against a Sigstore bundle, as cosign verify-blob does.
+
+    The bundle's one signature (a message signature over the file, or a DSSE envelope whose in-toto statement names
+    the file's digest) must verify with --key, or with the certificate it carries, which must chain to a Fulcio CA
+    of the trusted root at a trusted time (the log's signed integratedTime, or RFC 3161 timestamps of trusted
+    authorities), carry an SCT of a trusted CT log, and name --certificate-identity and --certificate-oidc-issuer
+    (both required for certificate bundles). The transparency-log entry must record exactly this signature and
+    verify offline (Rekor v1 SET and inclusion proof, or Rekor v2 checkpoint-signed inclusion proof).
+
+    Prints "Verified OK" on stderr and exits 0; otherwise exit 1 with the reason. Never touches the network.
+
+    \b
+    Examples:
+      supplychain verify-blob --key cosign.pub --bundle artifact.sigstore.json artifact.tar.gz
+      supplychain verify-blob --bundle a.sigstore.json --certificate-identity dev@example.com \\
+          --certificate-oidc-issuer https://accounts.google.com a.txt
+      supplychain verify-blob --key cosign.pub --bundle a.sigstore.json sha256:5e6ae9de...
+    """
+    from supplychain.cli.hints import flag_hints
+    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
+    from supplychain.verify.blob import artifact_digest, read_bundle
+
+    del offline  # accepted for cosign's command lines: nothing here goes online
+    claims = tuple((oid, value) for _, name, oid, _ in _GITHUB_FLAGS if (value := github[name]) is not None)
+    request = VerifyRequest(
+        (key_file,) if key_file else (), certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
+        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root,
+        default_log_keys=None if trusted_root is not None else _local_log_keys(),
+        insecure_ignore_tlog=insecure_ignore_tlog, insecure_ignore_sct=insecure_ignore_sct,
+        tlog_threshold=tlog_threshold, timestamp_threshold=timestamp_threshold, extension_values=claims,
+        claims_predicate=None)
+    with flag_hints():
+        policy = build_verify_policy(request)
+        digest = artifact_digest(artifact)
+        bundle = read_bundle(bundle_path)
+        if insecure_ignore_tlog:
+            click.echo(TLOG_IGNORED_WARNING, err=True)
+        with Verifier() as verifier:
+            result = verifier.verify_blob(bundle, digest, policy, reference=str(bundle_path))
+    if not result.verified:
+        reasons = [reason.removeprefix(f"{bundle_path}: ") for reason in result.reasons()]
+        raise BlobVerificationError(f"{artifact}: {'; '.join(reasons)}")
+    click.echo("Verified OK", err=True)
+    return int(ExitCode.OK)
+
+
+def _local_log_keys() -> LogKeyring | None:
+    """The embedded default log's key (what ``sign-blob --key`` logs to by default), trusted with Sigstore's root."""
+    from supplychain.tlog.server.directory import default_log_keyring
+
+    return default_log_keyring()

@@ -27,6 +27,15 @@ base64 signature text base64-encoded once more (Rekor's ``strfmt.Base64`` of it)
         "envelope": {"payloadType": "...", "signatures": [{"publicKey": "...", "sig": "..."}]},
         "hash": {"algorithm": "sha256", "value": ...}, "payloadHash": {"algorithm": "sha256", "value": ...}}}}
 
+Rekor v2 (``rekor-tiles``, ``api/proto/rekor/v2``) stores ``hashedrekord`` 0.0.2 bodies, protojson with base64
+bytes, read only (``HashedRekordV2``); a DSSE envelope is logged as one too, its digest that of the envelope's PAE
+(rekor-v2-spec 6.1.4)::
+
+    {"apiVersion": "0.0.2", "kind": "hashedrekord", "spec": {"hashedRekordV002": {
+        "data": {"algorithm": "SHA2_256", "digest": "<base64>"},
+        "signature": {"content": "<base64>", "verifier": {"keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                      "x509Certificate": {"rawBytes": "<base64 DER>"} | "publicKey": {"rawBytes": ...}}}}}}
+
 cosign's ``dev.sigstore.cosign/bundle`` annotation (``RekorBundle``, cosign ``pkg/cosign/bundle/rekor.go``) carries
 one ``LogEntry``'s fields and its ``SignedEntryTimestamp``.
 """
@@ -78,6 +87,7 @@ __all__ = [
     "MAX_BUNDLE_BYTES",
     "MAX_JSON_INTEGER",
     "REKOR_BUNDLE_ANNOTATION",
+    "REKOR_V2_API_VERSION",
     "DsseProposal",
     "DsseRecord",
     "DsseSignature",
@@ -86,6 +96,7 @@ __all__ = [
     "EntryRecord",
     "HashAlgorithm",
     "HashedRekord",
+    "HashedRekordV2",
     "IntotoRecord",
     "IntotoSignature",
     "LogEntry",
@@ -98,6 +109,7 @@ __all__ = [
     "json_error_text",
     "parse_body",
     "parse_entry",
+    "parse_hashedrekord_v2",
 ]
 
 
@@ -457,6 +469,66 @@ class IntotoRecord:
 
 
 EntryRecord = HashedRekord | DsseRecord | IntotoRecord
+
+
+# -- hashedrekord 0.0.2 (Rekor v2, read only) ------------------------------------------------------------------
+
+REKOR_V2_API_VERSION = "0.0.2"
+# protobuf-specs HashAlgorithm names a Rekor v2 body may carry, with their digest sizes.
+_V2_DIGEST_SIZES = {"SHA2_256": 32, "SHA2_384": 48, "SHA2_512": 64}
+
+
+@dataclass(frozen=True, slots=True)
+class HashedRekordV2:
+    """A ``hashedrekord`` 0.0.2 body (Rekor v2): a signature over a digest, and the DER certificate or public key
+    that verifies it (``verifier_is_certificate`` says which)."""
+
+    algorithm: str  # protobuf-specs HashAlgorithm: "SHA2_256"...
+    digest: bytes
+    signature: bytes
+    verifier: bytes  # DER
+    verifier_is_certificate: bool
+    key_details: str
+
+    @property
+    def hash_name(self) -> str:
+        """The digest algorithm in the spelling of ``hashlib`` (``sha256``)."""
+        return "sha" + self.algorithm.removeprefix("SHA2_")
+
+
+def _v2_bytes(obj: dict[str, Any], name: str, where: str) -> bytes:
+    text = _string(obj, name, where)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EntryKindError(f"{_path(where, name)} is not valid base64") from exc
+
+
+def parse_hashedrekord_v2(body: bytes) -> HashedRekordV2:
+    """Read a stored Rekor v2 ``hashedrekord`` 0.0.2 body; ``EntryKindError`` for anything else or malformed."""
+    kind, version, spec = parse_entry(body, "the entry body")
+    if (kind, version) != (HASHEDREKORD, REKOR_V2_API_VERSION):
+        raise EntryKindError(f"entry body is {kind} {version}, not hashedrekord 0.0.2")
+    with _invalid("hashedrekord 0.0.2 spec"):
+        root = _child(_object(spec, "spec"), "hashedRekordV002", "spec")
+        data = _child(root, "data", "hashedRekordV002")
+        algorithm = _string(data, "algorithm", "data")
+        digest = _v2_bytes(data, "digest", "data")
+        signature = _child(root, "signature", "hashedRekordV002")
+        content = _v2_bytes(signature, "content", "signature")
+        verifier = _child(signature, "verifier", "signature")
+        key_details = _string(verifier, "keyDetails", "signature.verifier")
+        if ("x509Certificate" in verifier) == ("publicKey" in verifier):
+            raise EntryKindError("signature.verifier: expected exactly one of x509Certificate and publicKey")
+        is_certificate = "x509Certificate" in verifier
+        material = _child(verifier, "x509Certificate" if is_certificate else "publicKey", "signature.verifier")
+        der = _v2_bytes(material, "rawBytes", "signature.verifier")
+    if _V2_DIGEST_SIZES.get(algorithm) != len(digest):
+        raise EntryKindError(f"hashedrekord 0.0.2 digest: expected SHA2_256, SHA2_384 or SHA2_512 of its size, got "
+                             f"{algorithm[:40]!r} of {len(digest)} bytes")
+    if not content or not der:
+        raise EntryKindError("hashedrekord 0.0.2: the signature or its verifier is empty")
+    return HashedRekordV2(algorithm, digest, content, der, is_certificate, key_details)
 
 
 def parse_body(body: bytes) -> EntryRecord:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from supplychain.keys import HashName, PrivateKey, PublicKey, sign, verify
+from supplychain.keys import HashName, PrivateKey, PublicKey, sign, verify, verify_digest
 
 
 def _signing_hash(algorithm: str) -> HashName | None:
@@ -35,3 +35,12 @@ def signature_verifies(public_key: PublicKey, signature: bytes, message: bytes) 
 def first_verifying_key(keys: tuple[PublicKey, ...], signature: bytes, message: bytes) -> int | None:
     """The index of the first of ``keys`` that verifies ``signature`` over ``message``, or ``None``."""
     return next((i for i, key in enumerate(keys) if signature_verifies(key, signature, message)), None)
+
+
+def first_key_verifying_digest(keys: tuple[PublicKey, ...], signature: bytes, digest: bytes,
+                               hash_name: HashName) -> int | None:
+    """The index of the first of ``keys`` whose signature over the pre-computed ``digest`` is ``signature`` (a
+    Sigstore bundle's ``messageSignature``, which signs an artifact through its digest), or ``None``. Ed25519 keys
+    sign messages, never digests: they do not verify here."""
+    return next((i for i, key in enumerate(keys)
+                 if key.algorithm != "ed25519" and verify_digest(key, signature, digest, hash_name)), None)

@@ -49,11 +49,14 @@ from supplychain.clock import Clock, utc_now
 from supplychain.errors import ConfigurationError, InvalidInputError
 from supplychain.keys import PublicKey, load_public_key_der
 from supplychain.signing import legacy
+from supplychain.trust.keyring import LogKeyring
 from supplychain.trust.root import CertificateAuthority
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.error import SetupProblem, VerifySetupError, compile_pattern
 from supplychain.verify.evidence import SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
+from supplychain.verify.sct import check_embedded_scts
+from supplychain.verify.timestamp import verify_timestamps
 
 ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # Fulcio: OIDC issuer, raw string (deprecated)
 ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")  # Fulcio: OIDC issuer, DER UTF8String
@@ -77,6 +80,16 @@ class CertificatePolicy:
     issuer: str | None = None
     issuer_regexp: str | None = None
     authorities: tuple[CertificateAuthority, ...] = ()
+    # RFC 3161: the trusted root's timestampAuthorities, and how many distinct trusted time sources (logs whose SET
+    # signed a time, and authorities) a signature needs (--timestamp-threshold).
+    timestamp_authorities: tuple[CertificateAuthority, ...] = ()
+    timestamp_threshold: int = 1
+    # Certificate transparency: the trusted CT logs an embedded SCT must come from; None: SCTs are not checked
+    # (--insecure-ignore-sct, or BYO PKI roots, which name no CT log).
+    ctlogs: LogKeyring | None = None
+    # Fulcio's GitHub workflow claims (extension OID dotted string, required value): cosign's
+    # --certificate-github-workflow-* flags.
+    extension_values: tuple[tuple[str, str], ...] = ()
     _patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -168,18 +181,24 @@ class CertificateCheck:
         leaf = context.signer.certificate
         if leaf is None:
             return CheckOutcome(self.name, False, "expected a signing certificate, got a public key only")
-        if context.log_time is not None:
-            when, source = datetime.fromtimestamp(context.log_time, UTC), "the log's integratedTime"
-        elif self.at_current_time:
-            when, source = self.clock(), "the current time (transparency log ignored)"
-        elif not context.log_verified:
-            return CheckOutcome(self.name, False, "expected a time vouched for by the transparency log to check the "
-                                                  "certificate at, got none (the log check failed)")
-        else:
-            return CheckOutcome(self.name, False, _no_signed_time(evidence))
-        verified, unchained = self._chain(leaf, context.signer.chain, when, source)
-        if verified is None:
-            return CheckOutcome(self.name, False, unchained)
+        times, problem = self._trusted_times(evidence, context)
+        if problem is not None:
+            return CheckOutcome(self.name, False, problem)
+        verified: verification.VerifiedClient | None = None
+        for when, source in times:  # the chain must hold at every trusted time (sigstore-python, sigstore-go)
+            chained, unchained = self._chain(leaf, context.signer.chain, when, source)
+            if chained is None:
+                return CheckOutcome(self.name, False, unchained)
+            verified = verified or chained
+        assert verified is not None
+        when = times[0][0]
+        if self.policy.ctlogs is not None:
+            if len(verified.chain) < 2:
+                return CheckOutcome(self.name, False, "expected the signing certificate's issuer in its chain to "
+                                                      "check its SCT against, got none")
+            unlogged = check_embedded_scts(leaf, verified.chain[1], self.policy.ctlogs)
+            if unlogged is not None:
+                return CheckOutcome(self.name, False, unlogged)
         names = _identities(verified.subjects or [])
         if not self.policy.identity_matches(names):
             got = ", ".join(names) or "none"
@@ -191,10 +210,49 @@ class CertificateCheck:
         if not self.policy.issuer_matches(issuer):
             return CheckOutcome(self.name, False,
                                 f"expected OIDC issuer {self.policy.describe_issuer()}, got {issuer or 'none'}")
+        for oid, wanted in self.policy.extension_values:
+            have = _raw_extension(leaf, oid)
+            if have != wanted:
+                got = repr(have) if have is not None else "none"
+                return CheckOutcome(self.name, False, f"expected the certificate's {_CLAIM_NAMES.get(oid, 'extension')}"
+                                                      f" ({oid}) {wanted!r}, got {got}")
         subject = next(iter(names), "")
         detail = f"{subject} (issuer {issuer or 'none'}) at {_rfc3339(when)}, chain of {len(verified.chain)}"
+        if len(times) > 1:
+            detail += f", and at {len(times) - 1} more trusted times"
         optional = {"Issuer": issuer or "", "Subject": subject}
         return CheckOutcome(self.name, True, detail, optional=optional)
+
+    def _trusted_times(self, evidence: SignatureEvidence, context: CheckContext
+                       ) -> tuple[list[tuple[datetime, str]], str | None]:
+        """The times the certificate must be valid at: the log's SET-signed integratedTime and each verified RFC
+        3161 timestamp; at least ``timestamp_threshold`` distinct sources. Or why there are not enough."""
+        times: list[tuple[datetime, str]] = []
+        if context.log_time is not None:
+            times.append((datetime.fromtimestamp(context.log_time, UTC), "the log's integratedTime"))
+        bundle = evidence.bundle
+        if bundle is not None and bundle.rfc3161_timestamps:
+            assert evidence.signature is not None
+            stamps, problem = verify_timestamps(bundle.rfc3161_timestamps, evidence.signature,
+                                                self.policy.timestamp_authorities)
+            if problem is not None:
+                return [], problem
+            times.extend((stamp.time, f"RFC 3161 timestamp of {stamp.authority.name or stamp.authority.where}")
+                         for stamp in stamps)
+            sources = len({stamp.authority.where for stamp in stamps}) + (context.log_time is not None)
+        else:
+            sources = len(times)
+        if not times:
+            if self.at_current_time:
+                return [(self.clock(), "the current time (transparency log ignored)")], None
+            if not context.log_verified:
+                return [], ("expected a time vouched for by the transparency log or a timestamp authority to check "
+                            "the certificate at, got none (the log check failed)")
+            return [], _no_signed_time(evidence)
+        if sources < self.policy.timestamp_threshold:
+            return [], (f"expected trusted times from {self.policy.timestamp_threshold} distinct sources (logs and "
+                        f"timestamp authorities), got {sources} (timestamps of one authority count once)")
+        return times, None
 
     def _chain(
         self, leaf: x509.Certificate, carried: tuple[x509.Certificate, ...], when: datetime, source: str
@@ -255,14 +313,11 @@ class CertificateCheck:
                 .build_client_verifier())
 
 
-def _no_signed_time(evidence: SignatureEvidence) -> str:
+def _no_signed_time(_evidence: SignatureEvidence) -> str:
     """Why a signature whose log entry verified still has no time to check its certificate at."""
-    detail = ("expected a signed time to check the certificate at, got none: the log entry has no signed entry "
-              "timestamp, and its integratedTime is not signed by the log")
-    bundle = evidence.bundle
-    if bundle is not None and bundle.rfc3161_timestamps:
-        detail += " (the bundle's RFC 3161 timestamps are not verified by supplychain)"
-    return detail
+    return ("expected a signed time to check the certificate at, got none: the log entry has no signed entry "
+            "timestamp (its integratedTime is not signed by the log; a Rekor v2 entry has none), and the bundle "
+            "has no RFC 3161 timestamp")
 
 
 def _must_be_ca(_policy: verification.Policy, _cert: x509.Certificate, value: x509.BasicConstraints) -> None:
@@ -311,6 +366,27 @@ def oidc_issuer(certificate: x509.Certificate) -> tuple[str | None, str | None]:
         return None, (f"expected the certificate's two OIDC issuer extensions to agree, got "
                       f"{values[ISSUER_V2]!r} (1.8) and {values[ISSUER_V1]!r} (1.1)")
     return values.get(ISSUER_V2, values.get(ISSUER_V1)), None
+
+
+# Fulcio's GitHub workflow extensions (fulcio docs/oid-info.md, the deprecated raw-string ones cosign compares).
+GITHUB_WORKFLOW_TRIGGER = "1.3.6.1.4.1.57264.1.2"
+GITHUB_WORKFLOW_SHA = "1.3.6.1.4.1.57264.1.3"
+GITHUB_WORKFLOW_NAME = "1.3.6.1.4.1.57264.1.4"
+GITHUB_WORKFLOW_REPOSITORY = "1.3.6.1.4.1.57264.1.5"
+GITHUB_WORKFLOW_REF = "1.3.6.1.4.1.57264.1.6"
+_CLAIM_NAMES = {GITHUB_WORKFLOW_TRIGGER: "GitHub workflow trigger", GITHUB_WORKFLOW_SHA: "GitHub workflow sha",
+                GITHUB_WORKFLOW_NAME: "GitHub workflow name", GITHUB_WORKFLOW_REPOSITORY: "GitHub workflow repository",
+                GITHUB_WORKFLOW_REF: "GitHub workflow ref"}
+
+
+def _raw_extension(certificate: x509.Certificate, oid: str) -> str | None:
+    """The raw-string value of a Fulcio extension (as cosign reads the 1.1 to 1.6 ones), or ``None``."""
+    try:
+        extension = certificate.extensions.get_extension_for_oid(ObjectIdentifier(oid))
+    except x509.ExtensionNotFound:
+        return None
+    raw = extension.value.value if isinstance(extension.value, x509.UnrecognizedExtension) else b""
+    return _text(raw)
 
 
 def _text(raw: bytes) -> str | None:

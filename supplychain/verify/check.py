@@ -32,7 +32,7 @@ from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
 from supplychain.keys import PublicKey
 from supplychain.reference import parse_image_reference
 from supplychain.signing.payload import SIMPLE_SIGNING_TYPE, parse_payload
-from supplychain.signing.signature import first_verifying_key
+from supplychain.signing.signature import first_key_verifying_digest, first_verifying_key
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
 
@@ -80,9 +80,13 @@ def check_signature(
 ) -> tuple[CheckOutcome, int | None]:
     """Verify the signature over the signed bytes with each key; the outcome and the verifying key's index."""
     assert evidence.signature is not None and evidence.signed_bytes is not None
-    index = first_verifying_key(keys, evidence.signature, evidence.signed_bytes)
+    if evidence.kind is PayloadKind.MESSAGE:  # signed_bytes is the artifact's SHA-256 (bundle messageSignature)
+        index = first_key_verifying_digest(keys, evidence.signature, evidence.signed_bytes, "sha256")
+    else:
+        index = first_verifying_key(keys, evidence.signature, evidence.signed_bytes)
     if index is None:
-        what = "the payload" if evidence.kind is PayloadKind.SIMPLE_SIGNING else "the DSSE envelope"
+        what = {PayloadKind.SIMPLE_SIGNING: "the payload", PayloadKind.IN_TOTO: "the DSSE envelope",
+                PayloadKind.MESSAGE: "the artifact's digest"}[evidence.kind]
         by = "the signing certificate's key" if certificate else (
             "the given key" if len(keys) == 1 else f"the given {len(keys)} keys")
         detail = f"expected a signature over {what} by {by}, got one that does not verify"
@@ -113,6 +117,18 @@ def read_claims(evidence: SignatureEvidence, subject: Digest) -> Claims:
                 "optional": dict(chosen.annotations) or None,
             }
             return Claims(chosen.name, claimed, dict(chosen.annotations), statement.predicate_type, shaped)
+        case PayloadKind.MESSAGE:
+            # The claim is the bundle's messageDigest (protobuf-specs: SHOULD be present); without one, the digest
+            # the signature verified over is the claim.
+            message = evidence.bundle.message_signature if evidence.bundle is not None else None
+            if message is not None and message.digest is not None:
+                if message.digest_algorithm != "SHA2_256":
+                    raise InvalidPayloadError(f"the bundle's messageDigest is {message.digest_algorithm}, expected "
+                                              "SHA2_256")
+                claimed = (f"sha256:{message.digest.hex()}",)
+            else:
+                claimed = (str(subject),)
+            return Claims("", claimed, {}, None, {})
         case _:
             assert_never(evidence.kind)
 
@@ -133,8 +149,10 @@ class EvidenceCheck(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ClaimsCheck:
-    """The signed digest claim equals the digest being verified."""
+    """The signed digest claim equals the digest being verified; a statement's predicateType is ``predicate``
+    (cosign's image signature; ``None``: any, as ``verify-blob`` accepts any statement naming the blob)."""
 
+    predicate: str | None = COSIGN_SIGN_PREDICATE
     name: CheckName = CheckName.CLAIMS
     description: str = "The cosign claims were validated"
 
@@ -142,9 +160,10 @@ class ClaimsCheck:
         claims, subject = context.claims, context.subject
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
-        if claims.predicate_type is not None and claims.predicate_type != COSIGN_SIGN_PREDICATE:
+        if (self.predicate is not None and claims.predicate_type is not None
+                and claims.predicate_type != self.predicate):
             return CheckOutcome(self.name, False,
-                                f"expected predicateType {COSIGN_SIGN_PREDICATE}, got {claims.predicate_type}")
+                                f"expected predicateType {self.predicate}, got {claims.predicate_type}")
         if not claims.names(subject):
             got = ", ".join(claims.claimed_digests)
             return CheckOutcome(self.name, False, f"expected a signature for {subject}, got one for {got}")

@@ -68,6 +68,7 @@ class PayloadKind(StrEnum):
 
     SIMPLE_SIGNING = "simple-signing"  # legacy layer: the signature covers the payload bytes
     IN_TOTO = "in-toto"  # bundle: the signature covers DSSE PAE(payloadType, statement)
+    MESSAGE = "message"  # bundle messageSignature (a blob): the signature covers the artifact, through its digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,9 @@ class SignatureEvidence:
     source: EvidenceSource
     location: str
     kind: PayloadKind
-    payload: bytes | None = None  # the claims document (simple-signing payload or in-toto statement)
-    signed_bytes: bytes | None = None  # what the signature covers
+    payload: bytes | None = None  # the claims document (simple-signing payload or in-toto statement; b"" for a
+    # message signature, whose claim is the bundle's messageDigest)
+    signed_bytes: bytes | None = None  # what the signature covers (a message signature: the artifact's digest)
     signature: bytes | None = None
     problem: str | None = None  # set when the evidence could not be read; then nothing else is
     # Layer (legacy) or manifest (referrer) annotations: certificates, Rekor bundles, for later checks.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.clock import Clock, utc_now
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE
 from supplychain.keys import PublicKey
 from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_SIGNATURE_BYTES
 from supplychain.trust.keyring import PUBLIC_GOOD_URL, LogKeyring
@@ -57,6 +58,10 @@ class VerifyPolicy:
     tlog: TlogPolicy = field(default_factory=TlogPolicy)
     insecure_ignore_tlog: bool = False
     clock: Clock = utc_now
+    # The predicateType a signed statement must have (cosign's image signature); None: any statement naming the
+    # digest (verify-blob of a DSSE bundle).
+    claims_predicate: str | None = COSIGN_SIGN_PREDICATE
+    tlog_threshold: int = 1  # distinct trusted logs that must have recorded the signature
 
     def __post_init__(self) -> None:
         if not self.keys and self.certificate is None:
@@ -96,12 +101,18 @@ class VerifyRequest:
     default_log_keys: LogKeyring | None = None
     tlog_online: bool = False
     insecure_ignore_tlog: bool = False
+    insecure_ignore_sct: bool = False  # do not require an SCT of a trusted CT log in the signing certificate
+    tlog_threshold: int = 1  # distinct trusted logs
+    timestamp_threshold: int = 1  # distinct trusted time sources: logs' signed times and timestamp authorities
+    # (Fulcio extension OID, required value): cosign's --certificate-github-workflow-* claims
+    extension_values: tuple[tuple[str, str], ...] = ()
+    claims_predicate: str | None = COSIGN_SIGN_PREDICATE
 
     @property
     def certificate_given(self) -> bool:
         """Whether any certificate option was given."""
         return any((self.identity, self.identity_regexp, self.issuer, self.issuer_regexp, self.ca_roots,
-                    self.ca_intermediates))
+                    self.ca_intermediates, self.extension_values))
 
 
 def build_verify_policy(request: VerifyRequest) -> VerifyPolicy:
@@ -130,6 +141,8 @@ def build_verify_policy(request: VerifyRequest) -> VerifyPolicy:
         certificate=certificate,
         tlog=TlogPolicy(keyring, request.log_url if request.tlog_online and keyring is not None else None),
         insecure_ignore_tlog=request.insecure_ignore_tlog,
+        claims_predicate=request.claims_predicate,
+        tlog_threshold=request.tlog_threshold,
     )
 
 
@@ -170,10 +183,22 @@ def _certificate_policy(request: VerifyRequest, root: object) -> CertificatePoli
     intermediates = load_certificates(request.ca_intermediates, "intermediates file") if request.ca_intermediates \
         else ()
     identity = (request.identity, request.identity_regexp, request.issuer, request.issuer_regexp)
+    given = root if isinstance(root, TrustedRoot) else None
     if request.ca_roots is not None:
-        return CertificatePolicy(load_certificates(request.ca_roots, "CA roots file"), intermediates, *identity)
-    trusted = root if isinstance(root, TrustedRoot) else TrustedRoot.production()  # cosign's default: Fulcio's CAs
-    return CertificatePolicy((), intermediates, *identity, authorities=trusted.certificate_authorities)
+        # BYO PKI: a private CA names no CT log, so SCTs are checked only against a trusted root's CT logs if one
+        # is given too; its timestamp authorities likewise.
+        return CertificatePolicy(
+            load_certificates(request.ca_roots, "CA roots file"), intermediates, *identity,
+            timestamp_authorities=given.timestamp_authorities if given else (),
+            timestamp_threshold=request.timestamp_threshold,
+            ctlogs=given.ctlogs if given and not request.insecure_ignore_sct else None,
+            extension_values=request.extension_values)
+    trusted = given or TrustedRoot.production()  # cosign's default: Fulcio's CAs
+    return CertificatePolicy((), intermediates, *identity, authorities=trusted.certificate_authorities,
+                             timestamp_authorities=trusted.timestamp_authorities,
+                             timestamp_threshold=request.timestamp_threshold,
+                             ctlogs=None if request.insecure_ignore_sct else trusted.ctlogs,
+                             extension_values=request.extension_values)
 
 
 def target_repository(reference_name: str | None, repository: str | None, check_reference: bool,

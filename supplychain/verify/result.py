@@ -22,6 +22,7 @@ class EvidenceSource(StrEnum):
 
     LEGACY_TAG = "legacy-tag"  # a layer of the cosign sha256-<hex>.sig manifest
     REFERRER = "referrer"  # a Sigstore bundle in an OCI 1.1 referrer
+    BUNDLE_FILE = "bundle-file"  # a Sigstore bundle file beside a blob (verify-blob)
 
 
 class CheckName(StrEnum):

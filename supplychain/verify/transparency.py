@@ -36,31 +36,41 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, assert_never
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from supplychain.clock import Clock, utc_now
+from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, VerificationError
 from supplychain.formats.rekor import (
+    HASHEDREKORD,
     REKOR_BUNDLE_ANNOTATION,
+    REKOR_V2_API_VERSION,
     DsseRecord,
     EntryFormatError,
     EntryKindError,
     HashedRekord,
+    HashedRekordV2,
     IntotoRecord,
     RekorBundle,
+    body_kind,
     cosign_bundle_document,
     parse_body,
+    parse_hashedrekord_v2,
 )
 from supplychain.signing import legacy
 from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
 from supplychain.tlog.pki import VerifierKey
 from supplychain.trust.keyring import LogKeyring
+from supplychain.trust.root import CertificateAuthority
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
+from supplychain.verify.timestamp import verify_timestamps
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient  # only an online check has one (and loads it)
@@ -79,12 +89,18 @@ class TransparencyLogCheck:
     """At least one transparency-log entry of the evidence records exactly this signature and verifies.
 
     ``keyring``: the trusted log keys; ``online``: a client for the log to confirm each entry with too; ``clock``:
-    the current time, at which a log key's validity is checked for an entry without a SET.
+    the current time, at which a log key's validity is checked for an entry without a SET. ``threshold``: how many
+    *distinct logs* must have verified entries of this signature (``--tlog-threshold``): two entries of one log
+    count once (CVE-2026-49834), so every entry is checked, not only the first that passes.
     """
 
     keyring: LogKeyring
     online: RekorClient | None = None
     clock: Clock = utc_now
+    threshold: int = 1
+    # Authorities whose RFC 3161 timestamps date an entry without a SET (Rekor v2): its log key must have been valid
+    # then, not now (a Rekor v2 shard's key retires with the shard).
+    timestamp_authorities: tuple[CertificateAuthority, ...] = ()
     name: CheckName = CheckName.TLOG
 
     @property
@@ -101,25 +117,49 @@ class TransparencyLogCheck:
             return CheckOutcome(self.name, False, problem)
         keyring = self.keyring
         require_timestamp = evidence.kind is PayloadKind.SIMPLE_SIGNING  # cosign's annotation carries only the SET
-        failures = []
+        failures: list[str] = []
+        passed: dict[bytes, tuple[RekorEntry, Any]] = {}  # log ID -> its first verified entry
+        clock = self._entry_clock(evidence)
         for entry in entries:
-            mismatch = _body_mismatch(entry, evidence, context.signer)
+            mismatch = _body_mismatch(entry, evidence, context.signer, context.subject)
             if mismatch is not None:
                 failures.append(f"entry {entry.log_index}: {mismatch}")
                 continue
             try:
-                verification = verify_entry(entry, keyring, require_timestamp=require_timestamp,
-                                            clock=lambda: self.clock().timestamp())
+                verification = verify_entry(entry, keyring, require_timestamp=require_timestamp, clock=clock)
                 if self.online is not None:
                     verification = self.online.confirm_entry(entry).verification
             except _VERDICT_ERRORS as exc:
                 failures.append(f"entry {entry.log_index}: {exc.message}")
                 continue
-            log_time = verification.integrated_time  # signed by the log, or None: never the unsigned field
-            where = " online" if self.online is not None else ""
-            detail = f"entry {entry.log_index} of {verification.log.label}{where}: {verification.summary()}"
-            return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
-        return CheckOutcome(self.name, False, "; ".join(failures))
+            passed.setdefault(verification.log.key.log_id, (entry, verification))
+            if len(passed) >= self.threshold:
+                break
+        if len(passed) < self.threshold:
+            if self.threshold > 1 and passed:
+                failures.insert(0, f"expected verified entries from {self.threshold} distinct trusted logs, got "
+                                   f"{len(passed)} (entries of one log count once)")
+            return CheckOutcome(self.name, False, "; ".join(failures) or "no entry verified")
+        first, verification = next(iter(passed.values()))
+        log_time = verification.integrated_time  # signed by the log, or None: never the unsigned field
+        where = " online" if self.online is not None else ""
+        detail = f"entry {first.log_index} of {verification.log.label}{where}: {verification.summary()}"
+        if len(passed) > 1:
+            detail += f" (and {len(passed) - 1} more logs)"
+        return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
+
+
+    def _entry_clock(self, evidence: SignatureEvidence) -> Callable[[], float]:
+        """The time a log key is checked at for an entry without a SET: the earliest of the bundle's RFC 3161
+        timestamps that trusted authorities vouch for, else the current time."""
+        bundle = evidence.bundle
+        if bundle is not None and bundle.rfc3161_timestamps and self.timestamp_authorities \
+                and evidence.signature is not None:
+            stamps, _ = verify_timestamps(bundle.rfc3161_timestamps, evidence.signature, self.timestamp_authorities)
+            if stamps:
+                earliest = min(stamp.time for stamp in stamps).timestamp()
+                return lambda: earliest
+        return lambda: self.clock().timestamp()
 
 
 def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]:
@@ -135,7 +175,7 @@ def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]
             except _VERDICT_ERRORS as exc:
                 return [], f"expected a Rekor bundle in {REKOR_BUNDLE_ANNOTATION}, got one that is invalid: " \
                            f"{exc.message}"
-        case PayloadKind.IN_TOTO:
+        case PayloadKind.IN_TOTO | PayloadKind.MESSAGE:
             bundle = evidence.bundle
             if bundle is None or not bundle.tlog_entries:
                 return [], ("expected a transparency-log entry in the bundle's verificationMaterial.tlogEntries, "
@@ -148,10 +188,13 @@ def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]
             assert_never(evidence.kind)
 
 
-def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signer) -> str | None:
-    """Why the logged body is not a record of exactly this signature, key and payload; ``None`` when it is."""
+def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signer, subject: Digest) -> str | None:
+    """Why the logged body is not a record of exactly this signature, key and payload (or, for a message signature,
+    artifact: ``subject``); ``None`` when it is."""
     assert evidence.payload is not None and evidence.signature is not None
     try:
+        if body_kind(entry.entry.body) == (HASHEDREKORD, REKOR_V2_API_VERSION):
+            return _v2_mismatch(parse_hashedrekord_v2(entry.entry.body), evidence, signer, subject)
         record = parse_body(entry.entry.body)
     except EntryKindError as exc:
         return f"expected a hashedrekord or dsse 0.0.1 entry, got {exc.message}"
@@ -165,6 +208,15 @@ def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signe
             if (record.algorithm, record.digest) != ("sha256", payload_hash):
                 return (f"expected an entry for the payload's digest sha256:{payload_hash.hex()}, "
                         f"got {record.algorithm}:{record.digest.hex()}")
+            if record.signature != evidence.signature:
+                return "expected the entry to record the signature being verified, got another signature"
+            return _key_mismatch(record.public_key, signer)
+        case PayloadKind.MESSAGE:
+            if not isinstance(record, HashedRekord):
+                return "expected a hashedrekord entry for a message signature, got a dsse entry"
+            if (record.algorithm, record.digest.hex()) != (subject.algorithm, subject.hex):
+                return f"expected an entry for the artifact's digest {subject}, got {record.algorithm}:" \
+                       f"{record.digest.hex()}"
             if record.signature != evidence.signature:
                 return "expected the entry to record the signature being verified, got another signature"
             return _key_mismatch(record.public_key, signer)
@@ -182,6 +234,47 @@ def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signe
             return _key_mismatch(logged.verifier, signer)
         case _:
             assert_never(evidence.kind)
+
+
+def _v2_mismatch(record: HashedRekordV2, evidence: SignatureEvidence, signer: Signer, subject: Digest) -> str | None:
+    """A Rekor v2 ``hashedrekord`` 0.0.2 body must record this signature, its verifier and the signed digest: the
+    artifact's for a message signature, that of the envelope's PAE for a DSSE envelope (rekor-v2-spec 6.1.4; as
+    sigstore-python's ``_validate_hashedrekord_v002_dsse_entry_body``). A legacy layer is never logged in v2."""
+    assert evidence.signature is not None and evidence.signed_bytes is not None
+    match evidence.kind:
+        case PayloadKind.MESSAGE:
+            wanted, what = (subject.algorithm, subject.hex), f"the artifact's digest {subject}"
+        case PayloadKind.IN_TOTO:
+            pae = hashlib.new(record.hash_name, evidence.signed_bytes).hexdigest() \
+                if record.hash_name in hashlib.algorithms_available else ""
+            wanted, what = (record.hash_name, pae), "the digest of the DSSE envelope's PAE"
+        case PayloadKind.SIMPLE_SIGNING:
+            return "expected a Rekor v1 entry for a signature layer, got a hashedrekord 0.0.2 entry"
+        case _:
+            assert_never(evidence.kind)
+    if (record.hash_name, record.digest.hex()) != wanted:
+        return f"expected an entry for {what}, got {record.hash_name}:{record.digest.hex()}"
+    if record.signature != evidence.signature:
+        return "expected the entry to record the signature being verified, got another signature"
+    if signer.certificate is not None:
+        certificate = signer.certificate.public_bytes(serialization.Encoding.DER)
+        if not record.verifier_is_certificate or record.verifier != certificate:
+            return (f"expected the entry to record the signing certificate ({_fingerprint(certificate)}), "
+                    f"got another verifier ({_fingerprint(record.verifier)})")
+        return None
+    wanted_key = signer.public_key.der()
+    if record.verifier_is_certificate:
+        try:
+            logged = x509.load_der_x509_certificate(record.verifier).public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        except ValueError as exc:
+            return f"expected the verifying key in the entry, got an unusable certificate: {exc}"
+    else:
+        logged = record.verifier
+    if logged != wanted_key:
+        return (f"expected the entry to record the verifying public key ({_fingerprint(wanted_key)}), "
+                f"got another key ({_fingerprint(logged)})")
+    return None
 
 
 def _key_mismatch(pem: bytes, signer: Signer) -> str | None:

@@ -48,6 +48,7 @@ from supplychain.verify.transparency import OFFLINE_DESCRIPTION, ONLINE_DESCRIPT
 if TYPE_CHECKING:
     # Loaded on use (docs/architecture.md, "Fast start"): the Rekor client and its answer models only for an online
     # check, the trusted root only for a policy that names no log keys.
+    from supplychain.formats.bundle import Bundle
     from supplychain.tlog.client import RekorClient
     from supplychain.trust.keyring import LogKeyring
     from supplychain.trust.root import TrustedRoot
@@ -170,12 +171,14 @@ class Verifier:
         checks: list[EvidenceCheck] = []
         if not policy.insecure_ignore_tlog:
             checks.append(TransparencyLogCheck(self._keyring(policy), self._online_client(policy),
-                                               clock=policy.clock))
+                                               clock=policy.clock, threshold=policy.tlog_threshold,
+                                               timestamp_authorities=policy.certificate.timestamp_authorities
+                                               if policy.certificate is not None else ()))
         if policy.certificate is not None:
             checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
                                            clock=policy.clock))
         if policy.check_claims:
-            checks.append(ClaimsCheck())
+            checks.append(ClaimsCheck(policy.claims_predicate))
         if policy.annotations:
             checks.append(AnnotationCheck(dict(policy.annotations)))
         if policy.check_reference:
@@ -222,6 +225,15 @@ class Verifier:
         return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
                                   evidence.skipped, performed, warnings=evidence.warnings,
                                   skipped_reasons=evidence.skipped_reasons)
+
+    def verify_blob(self, bundle: Bundle, digest: Digest, policy: VerifyPolicy, *,
+                    reference: str | None = None) -> VerificationResult:
+        """Verify a blob's Sigstore bundle (``verify.blob``): its one signature, against the artifact ``digest``,
+        through the same checks as an image's (``evaluate``)."""
+        from supplychain.verify.blob import bundle_evidence
+
+        evidence = bundle_evidence(bundle, digest, location=reference or "bundle")
+        return self.evaluate(evidence, policy, reference=reference or str(digest))
 
     def verify_images(self, targets: Iterable[VerifyTarget], policy: VerifyPolicy, *,
                       max_workers: int = DEFAULT_WORKERS) -> Iterator[VerificationResult]:

@@ -1,0 +1,117 @@
+"""Evidence for a blob: a Sigstore bundle file (v0.1 to v0.3) and the artifact's digest, as ``verify-blob`` reads
+them, checked by the same ``Verifier`` and checks as an image's signatures (``Verifier.verify_blob``).
+
+A bundle holds one signature, of one of two kinds (protobuf-specs ``sigstore_bundle.proto``):
+
+* a ``messageSignature``: a signature over the artifact itself, made (and checked) through its SHA-256 digest, as
+  cosign ``sign-blob`` and sigstore ``sign`` make it; its ``messageDigest``, when present, is the claim that must
+  name the artifact (``PayloadKind.MESSAGE``);
+* a ``dsseEnvelope`` with exactly one signature (the bundle spec; sigstore-go refuses two: its
+  ``dsse-2sigs`` vector) over the PAE of an in-toto statement whose subject must name the artifact's digest, of any
+  predicate type (sigstore-python ``verify identity``; ``PayloadKind.IN_TOTO``).
+
+The bundle's certificate material is the leaf, and for v0.1/v0.2 maybe intermediates: a self-signed (root)
+certificate in it is refused, since roots come only from the trusted root (sigstore-python refuses such a chain).
+What cannot be checked is a problem of the one ``SignatureEvidence``, never an exception: the result says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography import x509
+
+from supplychain.digest import Digest
+from supplychain.errors import InvalidInputError, NotFoundError
+from supplychain.formats.bundle import Bundle, BundleFormatError
+from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE
+from supplychain.verify.evidence import Evidence, PayloadKind, SignatureEvidence
+from supplychain.verify.result import EvidenceSource
+
+
+def bundle_evidence(bundle: Bundle, subject: Digest, *, location: str = "bundle") -> Evidence:
+    """The one signature of ``bundle`` as evidence about the artifact ``subject`` (its SHA-256)."""
+    return Evidence(subject, (_signature(bundle, subject, location),))
+
+
+def _signature(bundle: Bundle, subject: Digest, location: str) -> SignatureEvidence:
+    envelope, message = bundle.envelope, bundle.message_signature
+    kind = PayloadKind.MESSAGE if envelope is None else PayloadKind.IN_TOTO
+    base = SignatureEvidence(EvidenceSource.BUNDLE_FILE, location, kind, bundle=bundle)
+    problem = _chain_problem(bundle)
+    if problem is not None:
+        return replace(base, problem=problem)
+    if message is not None:
+        if subject.algorithm != "sha256":
+            return replace(base, problem=f"expected the artifact's sha256 digest, got {subject.algorithm}")
+        return replace(base, payload=b"", signed_bytes=bytes.fromhex(subject.hex), signature=message.signature)
+    assert envelope is not None
+    if len(envelope.signatures) != 1:
+        # Bundle spec: a DSSE envelope in a bundle carries exactly one signature.
+        return replace(base, problem=f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
+    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
+        return replace(base, problem=f"expected a DSSE payloadType of {IN_TOTO_PAYLOAD_TYPE}, got "
+                                     f"{envelope.payload_type[:200]!r}")
+    return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
+                   signature=envelope.signatures[0].sig)
+
+
+def _chain_problem(bundle: Bundle) -> str | None:
+    for number, der in enumerate(bundle.certificates):
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            return f"expected DER certificates in the bundle, got one that does not parse (certificate {number}): " \
+                   f"{exc}"
+        if number > 0 and certificate.subject == certificate.issuer:
+            return (f"expected the bundle's certificate chain without its root, got a self-signed certificate "
+                    f"(certificate {number}: {certificate.subject.rfc4514_string()[:200]}); roots come only from "
+                    "the trusted root")
+    return None
+
+
+
+
+MAX_BUNDLE_FILE_BYTES = 16 << 20
+"""Largest bundle file read (a bundle is a few KiB; 64 log entries and 32 timestamps stay far below this)."""
+_CHUNK = 1 << 20
+
+
+def read_bundle(path: str | Path) -> Bundle:
+    """The bundle file at ``path``, read capped and parsed strictly (``BundleFormatError``, exit 3)."""
+    from supplychain.files import read_capped
+
+    try:
+        data = read_capped(path, MAX_BUNDLE_FILE_BYTES, what=f"bundle {path}")
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"bundle {path} does not exist", hint="give the bundle file the signer wrote") from exc
+    except IsADirectoryError as exc:
+        raise InvalidInputError(f"bundle {path} is a directory", hint="give the bundle file") from exc
+    try:
+        return Bundle.parse(data)
+    except BundleFormatError as exc:
+        raise BundleFormatError(f"bundle {path}: {exc.message}", hint=exc.hint) from exc
+
+
+def artifact_digest(artifact: str) -> Digest:
+    """The SHA-256 of the artifact ``FILE`` (streamed), or the digest ``sha256:<hex>`` itself (cosign's
+    ``verify-blob`` spelling for an artifact not at hand)."""
+    if artifact.startswith("sha256:"):
+        return Digest.parse(artifact)
+    hasher = hashlib.sha256()
+    try:
+        with open(artifact, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+    except FileNotFoundError as exc:
+        raise NotFoundError(f"artifact {artifact} does not exist",
+                            hint="give the file that was signed, or its digest as sha256:<hex>") from exc
+    except IsADirectoryError as exc:
+        raise InvalidInputError(f"artifact {artifact} is a directory",
+                                hint="give the file that was signed, or its digest as sha256:<hex>") from exc
+    return Digest("sha256", hasher.hexdigest())
+
+
+__all__ = ["MAX_BUNDLE_FILE_BYTES", "artifact_digest", "bundle_evidence", "read_bundle"]
