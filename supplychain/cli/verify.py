@@ -249,6 +249,9 @@ def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Sigstore trusted_root.json (TrustedRoot v0.1): the logs, Fulcio CAs, CT logs and timestamp "
               "authorities to trust (default: Sigstore's production root, embedded).")
+@click.option("--rekor-public-key", "rekor_public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A trusted log's PEM public key, besides the trusted root's (repeatable; a local "
+              "log's is DIR/log.pub).")
 @click.option("--offline", cls=GoBoolOption, default=False,
               help="Make no network call (verify-blob never makes one: the trust is the embedded or given root).")
 @click.option("--insecure-ignore-tlog", cls=GoBoolOption, default=False,
@@ -262,8 +265,8 @@ def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def verify_blob_command(
     artifact: str, bundle_path: Path, key_file: str | None, ca_roots: Path | None, ca_intermediates: Path | None,
     certificate_identity: str | None, certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
-    certificate_oidc_issuer_regexp: str | None, trusted_root: Path | None, offline: bool,
-    insecure_ignore_tlog: bool, insecure_ignore_sct: bool, tlog_threshold: int, timestamp_threshold: int,
+    certificate_oidc_issuer_regexp: str | None, trusted_root: Path | None, rekor_public_keys: tuple[Path, ...],
+    offline: bool, insecure_ignore_tlog: bool, insecure_ignore_sct: bool, tlog_threshold: int, timestamp_threshold: int,
     **github: str | None,
 ) -> int:
     """Verify a file (or its digest, sha256:<hex>) against a Sigstore bundle, as cosign verify-blob does.
@@ -292,8 +295,8 @@ def verify_blob_command(
     claims = tuple((oid, value) for _, name, oid, _ in _GITHUB_FLAGS if (value := github[name]) is not None)
     request = VerifyRequest(
         (key_file,) if key_file else (), certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
-        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root,
-        default_log_keys=None if trusted_root is not None else _local_log_keys(),
+        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, log_keys=rekor_public_keys,
+        default_log_keys=None if trusted_root is not None or rekor_public_keys else _local_log_keys(),
         insecure_ignore_tlog=insecure_ignore_tlog, insecure_ignore_sct=insecure_ignore_sct,
         tlog_threshold=tlog_threshold, timestamp_threshold=timestamp_threshold, extension_values=claims,
         claims_predicate=None)
@@ -305,6 +308,8 @@ def verify_blob_command(
             click.echo(TLOG_IGNORED_WARNING, err=True)
         with Verifier() as verifier:
             result = verifier.verify_blob(bundle, digest, policy, reference=str(bundle_path))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not result.verified:
         reasons = [reason.removeprefix(f"{bundle_path}: ") for reason in result.reasons()]
         raise BlobVerificationError(f"{artifact}: {'; '.join(reasons)}")

@@ -5,7 +5,10 @@ evidence (row 8: store-agnostic).
   bounded before any blob is read;
 - ``check``: the signature check, then the claim checks ("expected X, got Y");
 - ``transparency``: the transparency-log check (Rekor SET, inclusion proof, splice checks; online confirmation);
-- ``certificate``: the signing-certificate check (chain at the log's time, identity, OIDC issuer);
+- ``certificate``: the signing-certificate check (chain at every trusted time, SCT, identity, OIDC issuer), with
+  ``sct`` (embedded SCTs against the trusted CT logs) and ``timestamp`` (RFC 3161 timestamps against the trusted
+  timestamp authorities);
+- ``blob``: evidence from a Sigstore bundle file and an artifact digest (``Verifier.verify_blob``, ``verify-blob``);
 - ``result``: the result values;
 - ``policy``: ``VerifyPolicy`` (pure data) and ``build_verify_policy``, the one function that builds it from what a
   user names (``VerifyRequest``); ``error``: why a verification cannot be set up (``VerifySetupError.problem``);
@@ -21,6 +24,7 @@ from supplychain.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from supplychain.limits import DEFAULT_MAX_SIGNATURES
+    from supplychain.verify.blob import artifact_digest, bundle_evidence, read_bundle
     from supplychain.verify.certificate import CertificateCheck, CertificatePolicy
     from supplychain.verify.check import (
         AnnotationCheck,
@@ -41,6 +45,8 @@ if TYPE_CHECKING:
         target_repository,
     )
     from supplychain.verify.result import CheckName, CheckOutcome, EvidenceSource, SignatureOutcome, VerificationResult
+    from supplychain.verify.sct import check_embedded_scts
+    from supplychain.verify.timestamp import VerifiedTimestamp, verify_timestamps
     from supplychain.verify.transparency import TransparencyLogCheck
     from supplychain.verify.verifier import (
         TLOG_IGNORED_WARNING,
@@ -74,22 +80,31 @@ __all__ = [
     "TlogPolicy",
     "TransparencyLogCheck",
     "VerificationResult",
+    "VerifiedTimestamp",
     "Verifier",
     "VerifyPolicy",
     "VerifyRequest",
     "VerifySetupError",
     "VerifyTarget",
+    "artifact_digest",
     "build_verify_policy",
+    "bundle_evidence",
     "check_descriptions",
+    "check_embedded_scts",
     "gather_evidence",
+    "read_bundle",
     "target_repository",
     "verify_image",
+    "verify_timestamps",
 ]
 
 # mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
 if not TYPE_CHECKING:
     __getattr__, __dir__ = lazy_exports(__name__, {
         "supplychain.limits": ("DEFAULT_MAX_SIGNATURES",),
+        "supplychain.verify.blob": ("artifact_digest", "bundle_evidence", "read_bundle"),
+        "supplychain.verify.sct": ("check_embedded_scts",),
+        "supplychain.verify.timestamp": ("VerifiedTimestamp", "verify_timestamps"),
         "supplychain.verify.certificate": ("CertificateCheck", "CertificatePolicy"),
         "supplychain.verify.check": (
             "AnnotationCheck", "CheckContext", "Claims", "ClaimsCheck", "EvidenceCheck", "ReferenceCheck", "Signer",

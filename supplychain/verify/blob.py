@@ -10,8 +10,10 @@ A bundle holds one signature, of one of two kinds (protobuf-specs ``sigstore_bun
   ``dsse-2sigs`` vector) over the PAE of an in-toto statement whose subject must name the artifact's digest, of any
   predicate type (sigstore-python ``verify identity``; ``PayloadKind.IN_TOTO``).
 
-The bundle's certificate material is the leaf, and for v0.1/v0.2 maybe intermediates: a self-signed (root)
-certificate in it is refused, since roots come only from the trusted root (sigstore-python refuses such a chain).
+The bundle's certificate material is the leaf, and for v0.1/v0.2 maybe intermediates: roots come only from the
+trusted root (protobuf-specs client policy: the chain MUST NOT include a root CA). A self-signed certificate in the
+chain of a v0.3 bundle is refused; in a v0.1/v0.2 bundle, which older clients wrote with the whole chain, it is a
+warning, as sigstore-python warns (the carried chain is never a trust anchor: ``verify.certificate``).
 What cannot be checked is a problem of the one ``SignatureEvidence``, never an exception: the result says why.
 """
 
@@ -33,16 +35,17 @@ from supplychain.verify.result import EvidenceSource
 
 def bundle_evidence(bundle: Bundle, subject: Digest, *, location: str = "bundle") -> Evidence:
     """The one signature of ``bundle`` as evidence about the artifact ``subject`` (its SHA-256)."""
-    return Evidence(subject, (_signature(bundle, subject, location),))
+    problem = _chain_problem(bundle)
+    if problem is not None and bundle.version < 3:
+        return Evidence(subject, (_signature(bundle, subject, location),), warnings=(problem,))
+    signature = _signature(bundle, subject, location)
+    return Evidence(subject, (signature if problem is None else replace(signature, problem=problem),))
 
 
 def _signature(bundle: Bundle, subject: Digest, location: str) -> SignatureEvidence:
     envelope, message = bundle.envelope, bundle.message_signature
     kind = PayloadKind.MESSAGE if envelope is None else PayloadKind.IN_TOTO
     base = SignatureEvidence(EvidenceSource.BUNDLE_FILE, location, kind, bundle=bundle)
-    problem = _chain_problem(bundle)
-    if problem is not None:
-        return replace(base, problem=problem)
     if message is not None:
         if subject.algorithm != "sha256":
             return replace(base, problem=f"expected the artifact's sha256 digest, got {subject.algorithm}")

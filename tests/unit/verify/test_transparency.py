@@ -481,11 +481,13 @@ def test_certificate_needs_a_signed_time(layout: OciLayout, tmp_path: Path):
         assert [c.check for c in outcome.checks if not c.passed] == [CheckName.CERTIFICATE]
         assert outcome.reason == (
             "certificate: expected a signed time to check the certificate at, got none: the log entry has no signed "
-            "entry timestamp, and its integratedTime is not signed by the log")
+            "entry timestamp (its integratedTime is not signed by the log; a Rekor v2 entry has none), and the bundle "
+            "has no RFC 3161 timestamp")
         timestamps = {"rfc3161Timestamps": [{"signedTimestamp": "AA=="}]}
         no_set["verificationMaterial"]["timestampVerificationData"] = timestamps
         store_bundle(layout, amd64, no_set)
         reason = only_reason(verify_image(layout, amd64.digest, keyless))
-        assert reason.endswith("(the bundle's RFC 3161 timestamps are not verified by supplychain)")
+        assert reason.endswith("expected a timestamp authority in the trusted root to verify the bundle's RFC 3161 "
+                               "timestamps with, got none")
     finally:
         log.close()
