@@ -42,7 +42,7 @@ def main() -> None:
     theirs = Command("sigstore", [sigstore, "verify", "identity", "--offline", "--bundle", str(BUNDLE),
                                   "--cert-identity", IDENTITY, "--cert-oidc-issuer", ISSUER, str(ARTIFACT)], env=env)
     for command in (ours, theirs):  # both verify, or the figures mean nothing
-        done = subprocess.run(command.argv, env=command.env, capture_output=True, text=True)
+        done = subprocess.run(command.argv, env=command.env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, (command.name, done.stderr)
         assert "Verified OK" in done.stderr or "OK:" in done.stderr, (command.name, done.stderr)
     results = compare([ours, theirs], rounds=rounds)

@@ -8,12 +8,13 @@ protobuf-specs ``sigstore_trustroot.proto``: ``tlogs[]`` each give a ``baseUrl``
 each with its ``validFor`` window (a ``TimeRange`` whose ``end`` is optional). Every window is kept. Keyrings
 (``LogKeyring``: log keys by log ID) and CA pools (``certificate_authorities``) are derived from one parsed root.
 
-Each key's log ID is *computed* and must equal the one the root declares: SHA-256 of the DER key for Rekor v1, or
-the C2SP signed-note key hash under the log's host name for Rekor v2 (``LogKey.rekor_v2``). An authority is used
-only for a signing time inside its window, as sigstore-go's ``FulcioCertificateAuthority.Verify`` does (a CA retired
-by its ``end`` vouches for nothing issued later). Signed certificate timestamps (CT) and RFC 3161 timestamps are not
-verified by supplychain yet: their logs and authorities are parsed and kept so that the check, when it comes, has
-their windows.
+The document is read by ``trust.document``'s small strict reader (no pydantic: a keyless ``verify`` reads a
+root every run). Each key's log ID is *computed* and must equal the one the root declares: SHA-256 of the DER key
+for Rekor v1, or the C2SP signed-note key hash under the log's host name for Rekor v2 (``LogKey.rekor_v2``). An
+authority is used only for a signing time inside its window, as sigstore-go's
+``FulcioCertificateAuthority.Verify`` does (a CA retired by its ``end`` vouches for nothing issued later). The CT
+logs check a certificate's embedded SCTs (``verify.sct``), the timestamp authorities a bundle's RFC 3161
+timestamps (``verify.timestamp``).
 
 Sigstore's production and staging roots are the ones the ``sigstore`` package ships (``TrustedRoot.sigstore``: read
 offline from its package data, no TUF refresh, and without importing ``sigstore`` itself), as cosign defaults to the
@@ -34,7 +35,6 @@ from urllib.parse import urlsplit
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from supplychain.formats.error import first_error
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.keys.log import LogKey, LogKeyError, load_public_key
 from supplychain.trust.error import NoLogKeyError, TrustedRootError
@@ -132,17 +132,15 @@ class TrustedRoot:
         if len(data) > MAX_TRUSTED_ROOT_BYTES:
             raise TrustedRootError(f"{source} is larger than {MAX_TRUSTED_ROOT_BYTES} bytes")
         try:
-            loads_untrusted(data)  # the strict decoder first: duplicate keys, wide numbers, bad UTF-8, deep nesting
+            document = loads_untrusted(data)  # duplicate keys, wide numbers, bad UTF-8, deep nesting refused
         except JsonFormatError as exc:
             raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
-        from pydantic import ValidationError
-
-        from supplychain.trust.document import TrustedRootModel  # pydantic loads only when a root is read
+        from supplychain.trust.document import read_trusted_root_document
 
         try:
-            root = TrustedRootModel.model_validate_json(data)
-        except ValidationError as exc:
-            raise TrustedRootError(f"{source} is not a trusted root: {first_error(exc)}") from exc
+            root = read_trusted_root_document(document)
+        except ValueError as exc:
+            raise TrustedRootError(f"{source} is not a trusted root: {exc}") from exc
         if root.mediaType != TRUSTED_ROOT_MEDIA_TYPE:
             raise TrustedRootError(
                 f"{source} has media type {root.mediaType!r}, expected {TRUSTED_ROOT_MEDIA_TYPE!r}"

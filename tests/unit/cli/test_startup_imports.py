@@ -130,3 +130,19 @@ def test_key_based_verify_imports_no_heavy_module(tmp_path: Path, data_home: Pat
 
     assert "supplychain.verify.transparency" in modules and "cryptography" in modules  # it did verify
     assert heavy_loaded(modules, "everywhere") == {}
+
+
+def test_keyless_verify_blob_imports_no_pydantic_nor_the_log_client() -> None:
+    # A production keyless bundle verified offline: it needs the trusted root (the sigstore package's data files)
+    # and cryptography, but neither pydantic (the root is read by trust.document's small reader) nor the Rekor
+    # client, nor rfc3161_client (the bundle has no timestamps).
+    vectors = Path(__file__).resolve().parents[2] / ".." / "fixtures" / "vectors" / "tlog" / "sigstore-python"
+    modules = command_modules([
+        "verify-blob", "--offline", "--bundle", str(vectors / "bundle_v3_github.whl.sigstore"),
+        "--certificate-identity", "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml"
+        "@refs/tags/v0.1.2", "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
+        str(vectors / "bundle_v3_github.whl")])
+    assert "supplychain.verify.sct" in modules and "supplychain.trust.document" in modules  # it did verify
+    for heavy in ("pydantic", "pydantic_core", "rfc3161_client", "supplychain.tlog.client", "supplychain.tlog.answer",
+                  "asn1crypto", "nacl", "sqlite3", "rich"):
+        assert heavy not in modules, heavy
