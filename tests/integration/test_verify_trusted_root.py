@@ -139,10 +139,11 @@ def sign_keyless(layout: Path, log: LogProcess, leaf: Issuer, chain: list[x509.C
     put_sig_manifest(store, subject, [(layer, payload)])
 
 
-def verify(layout: Path, root: Path) -> CliResult:
+def verify(layout: Path, root: Path, *, ignore_sct: bool = True) -> CliResult:
     # This TEST-ONLY PKI has no CT log (its root lists none): what is tested here is the CAs' windows.
+    sct = ["--insecure-ignore-sct"] if ignore_sct else []
     return run_cli(["verify", f"oci:{layout}:single", "--trusted-root", str(root), "--certificate-identity", EMAIL,
-                    "--certificate-oidc-issuer", ISSUER, "--insecure-ignore-sct"], env={"SUPPLYCHAIN_REKOR_URL": None})
+                    "--certificate-oidc-issuer", ISSUER, *sct], env={"SUPPLYCHAIN_REKOR_URL": None})
 
 
 def test_a_certificate_issued_after_its_ca_was_retired_is_refused(fixture_layout_copy: Path, log: LogProcess,
@@ -167,6 +168,13 @@ def test_a_certificate_issued_after_its_ca_was_retired_is_refused(fixture_layout
     assert f"whose validity window in the trusted root is {rfc3339(NOW - 30 * DAY)} .. {rfc3339(NOW - DAY)}" \
         in result.stderr
     assert "certificateAuthorities[0]" in result.stderr
+
+    # Certificate transparency: this certificate carries no SCT, and image verify refuses it by default.
+    open_root = write_root(tmp_path / "open.json", log, [authority(chain, NOW - 30 * DAY, None)])
+    unlogged = verify(fixture_layout_copy, open_root, ignore_sct=False)
+    assert unlogged.code == ExitCode.VERIFICATION_FAILED, unlogged
+    assert "certificate: expected an embedded SCT from a trusted CT log in the signing certificate, got none " \
+           "(--insecure-ignore-sct skips this check)" in unlogged.stderr
 
     # Not yet valid: a window that starts tomorrow vouches for nothing today either.
     future = write_root(tmp_path / "future.json", log, [authority(chain, NOW + DAY, None)])
