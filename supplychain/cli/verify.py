@@ -261,7 +261,8 @@ def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--tlog-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Distinct trusted transparency logs that must have recorded the signature.")
 @click.option("--timestamp-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Distinct trusted time sources (logs' signed times, RFC 3161 timestamp authorities) required.")
+              help="Distinct trusted time sources (logs' signed times, RFC 3161 timestamp authorities) a certificate "
+              "bundle needs.")
 def verify_blob_command(
     artifact: str, bundle_path: Path, key_file: str | None, ca_roots: Path | None, ca_intermediates: Path | None,
     certificate_identity: str | None, certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
