@@ -52,6 +52,12 @@ class UnansweredImagesError(SupplyChainError):
 
 
 
+# cosign's opt-out of the SCT requirement, on every command that checks a certificate (verify, verify-blob).
+_ignore_sct_option = click.option(
+    "--insecure-ignore-sct", cls=GoBoolOption, default=False,
+    help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
+
+
 @click.command("verify", cls=GoFlagCommand,
                epilog="Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("references", nargs=-1, required=True)
@@ -72,8 +78,7 @@ class UnansweredImagesError(SupplyChainError):
 @concurrency_option(what="Images verified at once, and reads of one image's signatures at once")
 @verify_tlog_options
 @certificate_options
-@click.option("--insecure-ignore-sct", cls=GoBoolOption, default=False,
-              help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
+@_ignore_sct_option
 @click.option("--output", "-o", type=click.Choice(["json", "text"]), default="json", show_default=True,
               help="json: cosign's output, one JSON array of the verified payloads per image on stdout; text: each "
               "payload on its own line. The checks performed go to stderr either way.")
@@ -138,12 +143,14 @@ def verify_command(
 
 
 def _default_log_keys() -> LogKeyring | None:
-    """The embedded default log's key, trusted by default when no log URL was given (``sign``'s default log)."""
+    """The embedded default log's key, trusted by default when no log URL was given (``sign``'s and
+    ``sign-blob``'s default log); a command without ``--rekor-url`` (``verify-blob``) never names one."""
     from click.core import ParameterSource
 
     from supplychain.tlog.server.directory import default_log_keyring
 
-    if click.get_current_context().get_parameter_source("rekor_url") is not ParameterSource.DEFAULT:
+    source = click.get_current_context().get_parameter_source("rekor_url")
+    if source not in (None, ParameterSource.DEFAULT):
         return None
     return default_log_keyring()
 
@@ -256,8 +263,7 @@ def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
               help="Make no network call (verify-blob never makes one: the trust is the embedded or given root).")
 @click.option("--insecure-ignore-tlog", cls=GoBoolOption, default=False,
               help="Do not require transparency-log evidence (insecure: nothing proves the signature was public).")
-@click.option("--insecure-ignore-sct", cls=GoBoolOption, default=False,
-              help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
+@_ignore_sct_option
 @click.option("--tlog-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Distinct trusted transparency logs that must have recorded the signature.")
 @click.option("--timestamp-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -297,7 +303,7 @@ def verify_blob_command(
     request = VerifyRequest(
         (key_file,) if key_file else (), certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, log_keys=rekor_public_keys,
-        default_log_keys=None if trusted_root is not None or rekor_public_keys else _local_log_keys(),
+        default_log_keys=None if trusted_root is not None or rekor_public_keys else _default_log_keys(),
         insecure_ignore_tlog=insecure_ignore_tlog, insecure_ignore_sct=insecure_ignore_sct,
         tlog_threshold=tlog_threshold, timestamp_threshold=timestamp_threshold, extension_values=claims,
         claims_predicate=None)
@@ -316,10 +322,3 @@ def verify_blob_command(
         raise BlobVerificationError(f"{artifact}: {'; '.join(reasons)}")
     click.echo("Verified OK", err=True)
     return int(ExitCode.OK)
-
-
-def _local_log_keys() -> LogKeyring | None:
-    """The embedded default log's key (what ``sign-blob --key`` logs to by default), trusted with Sigstore's root."""
-    from supplychain.tlog.server.directory import default_log_keyring
-
-    return default_log_keyring()
