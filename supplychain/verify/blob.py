@@ -79,7 +79,6 @@ def _chain_problem(bundle: Bundle) -> str | None:
 
 MAX_BUNDLE_FILE_BYTES = 16 << 20
 """Largest bundle file read (a bundle is a few KiB; 64 log entries and 32 timestamps stay far below this)."""
-_CHUNK = 1 << 20
 
 
 def read_bundle(path: str | Path) -> Bundle:
@@ -103,11 +102,9 @@ def artifact_digest(artifact: str) -> Digest:
     ``verify-blob`` spelling for an artifact not at hand)."""
     if artifact.startswith("sha256:"):
         return Digest.parse(artifact)
-    hasher = hashlib.sha256()
     try:
         with open(artifact, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
+            hasher = hashlib.file_digest(handle, "sha256")  # streamed in chunks by the standard library
     except FileNotFoundError as exc:
         raise NotFoundError(f"artifact {artifact} does not exist",
                             hint="give the file that was signed, or its digest as sha256:<hex>") from exc
