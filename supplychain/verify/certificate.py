@@ -56,7 +56,6 @@ from supplychain.verify.error import SetupProblem, VerifySetupError, compile_pat
 from supplychain.verify.evidence import SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
 from supplychain.verify.sct import check_embedded_scts
-from supplychain.verify.timestamp import verify_timestamps
 
 ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")  # Fulcio: OIDC issuer, raw string (deprecated)
 ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")  # Fulcio: OIDC issuer, DER UTF8String
@@ -232,11 +231,9 @@ class CertificateCheck:
             times.append((datetime.fromtimestamp(context.log_time, UTC), "the log's integratedTime"))
         bundle = evidence.bundle
         if bundle is not None and bundle.rfc3161_timestamps:
-            assert evidence.signature is not None
-            stamps, problem = verify_timestamps(bundle.rfc3161_timestamps, evidence.signature,
-                                                self.policy.timestamp_authorities)
-            if problem is not None:
-                return [], problem
+            if context.timestamp_problem is not None:
+                return [], context.timestamp_problem
+            stamps = context.timestamps  # verified once for the signature (verifier._check_one)
             times.extend((stamp.time, f"RFC 3161 timestamp of {stamp.authority.name or stamp.authority.where}")
                          for stamp in stamps)
             sources = len({stamp.authority.where for stamp in stamps}) + (context.log_time is not None)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, assert_never
+from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 from cryptography import x509
 
@@ -35,6 +35,9 @@ from supplychain.signing.payload import SIMPLE_SIGNING_TYPE, parse_payload
 from supplychain.signing.signature import first_key_verifying_digest, first_verifying_key
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
+
+if TYPE_CHECKING:
+    from supplychain.verify.timestamp import VerifiedTimestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,11 @@ class CheckContext:
     parse_error: str | None = None
     log_time: int | None = None  # Unix seconds: the SET-verified integratedTime of the signature's log entry
     log_verified: bool = False  # the transparency-log check ran and passed
+    # The bundle's RFC 3161 timestamps that trusted authorities verified, verified once per signature before the
+    # checks run (the log check dates an entry without a SET by them, the certificate check holds the chain at
+    # each), and why the bundle's timestamps were refused (None: none refused, or none to verify).
+    timestamps: tuple[VerifiedTimestamp, ...] = ()
+    timestamp_problem: str | None = None
 
 
 def check_signature(

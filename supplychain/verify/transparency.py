@@ -66,11 +66,9 @@ from supplychain.signing import legacy
 from supplychain.tlog.evidence import RekorEntry, bundle_entries, rekor_bundle_entry, verify_entry
 from supplychain.tlog.pki import VerifierKey
 from supplychain.trust.keyring import LogKeyring
-from supplychain.trust.root import CertificateAuthority
 from supplychain.verify.check import CheckContext, Signer
 from supplychain.verify.evidence import PayloadKind, SignatureEvidence
 from supplychain.verify.result import CheckName, CheckOutcome
-from supplychain.verify.timestamp import verify_timestamps
 
 if TYPE_CHECKING:
     from supplychain.tlog.client import RekorClient  # only an online check has one (and loads it)
@@ -98,9 +96,6 @@ class TransparencyLogCheck:
     online: RekorClient | None = None
     clock: Clock = utc_now
     threshold: int = 1
-    # Authorities whose RFC 3161 timestamps date an entry without a SET (Rekor v2): its log key must have been valid
-    # then, not now (a Rekor v2 shard's key retires with the shard).
-    timestamp_authorities: tuple[CertificateAuthority, ...] = ()
     name: CheckName = CheckName.TLOG
 
     @property
@@ -119,7 +114,7 @@ class TransparencyLogCheck:
         require_timestamp = evidence.kind is PayloadKind.SIMPLE_SIGNING  # cosign's annotation carries only the SET
         failures: list[str] = []
         passed: dict[bytes, tuple[RekorEntry, Any]] = {}  # log ID -> its first verified entry
-        clock = self._entry_clock(evidence)
+        clock = _entry_clock(context, self.clock)
         for entry in entries:
             mismatch = _body_mismatch(entry, evidence, context.signer, context.subject)
             if mismatch is not None:
@@ -149,17 +144,14 @@ class TransparencyLogCheck:
         return CheckOutcome(self.name, True, detail, log_time=log_time, optional=_cosign_optional(evidence))
 
 
-    def _entry_clock(self, evidence: SignatureEvidence) -> Callable[[], float]:
-        """The time a log key is checked at for an entry without a SET: the earliest of the bundle's RFC 3161
-        timestamps that trusted authorities vouch for, else the current time."""
-        bundle = evidence.bundle
-        if bundle is not None and bundle.rfc3161_timestamps and self.timestamp_authorities \
-                and evidence.signature is not None:
-            stamps, _ = verify_timestamps(bundle.rfc3161_timestamps, evidence.signature, self.timestamp_authorities)
-            if stamps:
-                earliest = min(stamp.time for stamp in stamps).timestamp()
-                return lambda: earliest
-        return lambda: self.clock().timestamp()
+def _entry_clock(context: CheckContext, clock: Clock) -> Callable[[], float]:
+    """The time a log key is checked at for an entry without a SET (Rekor v2): the earliest of the signature's
+    verified RFC 3161 timestamps (its key must have been valid then, not now: a Rekor v2 shard's key retires with
+    the shard), else the current time."""
+    if context.timestamps:
+        earliest = min(stamp.time for stamp in context.timestamps).timestamp()
+        return lambda: earliest
+    return lambda: clock().timestamp()
 
 
 def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]:

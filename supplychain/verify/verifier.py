@@ -43,6 +43,7 @@ from supplychain.verify.evidence import (
 )
 from supplychain.verify.policy import VerifyPolicy
 from supplychain.verify.result import CheckName, CheckOutcome, SignatureOutcome, VerificationResult
+from supplychain.verify.timestamp import VerifiedTimestamp, verify_timestamps
 from supplychain.verify.transparency import OFFLINE_DESCRIPTION, ONLINE_DESCRIPTION, TransparencyLogCheck
 
 if TYPE_CHECKING:
@@ -171,9 +172,7 @@ class Verifier:
         checks: list[EvidenceCheck] = []
         if not policy.insecure_ignore_tlog:
             checks.append(TransparencyLogCheck(self._keyring(policy), self._online_client(policy),
-                                               clock=policy.clock, threshold=policy.tlog_threshold,
-                                               timestamp_authorities=policy.certificate.timestamp_authorities
-                                               if policy.certificate is not None else ()))
+                                               clock=policy.clock, threshold=policy.tlog_threshold))
         if policy.certificate is not None:
             checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
                                            clock=policy.clock))
@@ -286,7 +285,9 @@ def _check_one(
     if key_index is None:
         return SignatureOutcome(item.source, item.location, (signature,))
     claims, parse_error = parse_claims(item, subject)
-    context = CheckContext(subject, certified or Signer(keys[key_index]), claims, parse_error)
+    stamps, stamp_problem = _verified_timestamps(item, policy)
+    context = CheckContext(subject, certified or Signer(keys[key_index]), claims, parse_error,
+                           timestamps=stamps, timestamp_problem=stamp_problem)
     results = [signature]
     optional: dict[str, Any] = {}
     for check in checks:
@@ -305,6 +306,16 @@ def _check_one(
         key_index=key_index if certified is None else None,
         payload=_printed(claims.shaped, optional) if claims else None,
     )
+
+
+def _verified_timestamps(item: SignatureEvidence, policy: VerifyPolicy
+                         ) -> tuple[tuple[VerifiedTimestamp, ...], str | None]:
+    """A certificate bundle's RFC 3161 timestamps, verified once against the trusted timestamp authorities for
+    every check that needs them (``CheckContext.timestamps``); a key's bundle is dated by its log alone."""
+    bundle = item.bundle
+    if policy.certificate is None or bundle is None or not bundle.rfc3161_timestamps or item.signature is None:
+        return (), None
+    return verify_timestamps(bundle.rfc3161_timestamps, item.signature, policy.certificate.timestamp_authorities)
 
 
 _CLAIM_CHECKS = frozenset({CheckName.CLAIMS, CheckName.ANNOTATIONS, CheckName.REFERENCE})
