@@ -54,6 +54,7 @@ from typing import Any, Literal
 from supplychain.errors import InvalidInputError, VerificationError
 from supplychain.formats.b64 import NonCanonicalBase64Error, decode_canonical
 from supplychain.formats.jcs import canonical_json
+from supplychain.formats.schema import JsonReader, path, type_name
 from supplychain.formats.strictjson import JsonFormatError, NestingError, loads_untrusted
 
 HASHEDREKORD = "hashedrekord"
@@ -182,61 +183,10 @@ def _hex_digest(value: str, what: str) -> bytes:
 # Written out rather than as pydantic models: every ``verify`` of a logged signature reads an entry body, and pydantic
 # (~200 ms to import) would be most of its start-up (docs/architecture.md, "Fast start"). The rules are the ones
 # the models had (strict types: a string is a JSON string, an object a JSON object, no coercion; list lengths
-# bounded where Rekor's schema bounds them), each refusal one ``EntryKindError`` naming the field's path.
+# bounded where Rekor's schema bounds them), each refusal one ``EntryKindError`` naming the field's path; the
+# readers themselves are ``formats.schema``'s, shared with the TrustedRoot reader (``trust.document``).
 
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__)
-
-
-def _object(value: object, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise EntryKindError(f"{where}: expected an object, got {_type_name(value)}")
-    return value
-
-
-def _path(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def _member(obj: dict[str, Any], name: str, where: str) -> Any:
-    if name not in obj:
-        raise EntryKindError(f"{_path(where, name)}: field required")
-    return obj[name]
-
-
-def _string(obj: dict[str, Any], name: str, where: str) -> str:
-    value = _member(obj, name, where)
-    if not isinstance(value, str):
-        raise EntryKindError(f"{_path(where, name)}: expected a string, got {_type_name(value)}")
-    return value
-
-
-def _child(obj: dict[str, Any], name: str, where: str) -> dict[str, Any]:
-    return _object(_member(obj, name, where), _path(where, name))
-
-
-def _array(obj: dict[str, Any], name: str, where: str, *, least: int, most: int | None = None) -> list[Any]:
-    path = _path(where, name)
-    value = _member(obj, name, where)
-    if not isinstance(value, list):
-        raise EntryKindError(f"{path}: expected an array, got {_type_name(value)}")
-    if len(value) < least:
-        raise EntryKindError(f"{path}: expected at least {least} item(s), got {len(value)}")
-    if most is not None and len(value) > most:
-        raise EntryKindError(f"{path}: expected at most {most} items, got {len(value)}")
-    return value
-
-
-def _objects(obj: dict[str, Any], name: str, where: str, *, least: int,
-             most: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """The array ``name`` of objects, each with its path (``signatures.0``) for the messages about its fields."""
-    path = _path(where, name)
-    return [(f"{path}.{number}", _object(item, f"{path}.{number}"))
-            for number, item in enumerate(_array(obj, name, where, least=least, most=most))]
+_read = JsonReader(EntryKindError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +196,9 @@ class _Hash:
 
 
 def _hash(obj: dict[str, Any], name: str, where: str) -> _Hash:
-    item = _child(obj, name, where)
-    path = _path(where, name)
-    return _Hash(_string(item, "algorithm", path), _string(item, "value", path))
+    item = _read.child(obj, name, where)
+    at = path(where, name)
+    return _Hash(_read.string(item, "algorithm", at), _read.string(item, "value", at))
 
 
 def parse_entry(data: bytes | str | dict[str, Any], what: str) -> tuple[str, str, dict[str, Any]]:
@@ -258,9 +208,9 @@ def parse_entry(data: bytes | str | dict[str, Any], what: str) -> tuple[str, str
     except JsonFormatError as exc:
         raise EntryKindError(f"{what} is not a Rekor entry: {json_error_text(exc)}") from exc
     try:
-        entry = _object(document, "document")
-        kind, version = _string(entry, "kind", ""), _string(entry, "apiVersion", "")
-        return kind, version, _child(entry, "spec", "")
+        entry = _read.object(document, "document")
+        kind, version = _read.string(entry, "kind", ""), _read.string(entry, "apiVersion", "")
+        return kind, version, _read.child(entry, "spec", "")
     except EntryKindError as exc:
         raise EntryKindError(f"{what} is not a Rekor entry: {exc.message}") from exc
 
@@ -323,11 +273,12 @@ class HashedRekord:
     def from_spec(cls, spec: dict[str, Any]) -> HashedRekord:
         """Read the ``spec`` of a proposed entry or a body."""
         with _invalid("hashedrekord spec"):
-            root = _object(spec, "spec")
-            data_hash = _hash(_child(root, "data", ""), "hash", "data")
-            signature = _child(root, "signature", "")
-            content = _string(signature, "content", "signature")
-            public_key = _string(_child(signature, "publicKey", "signature"), "content", "signature.publicKey")
+            root = _read.object(spec, "spec")
+            data_hash = _hash(_read.child(root, "data", ""), "hash", "data")
+            signature = _read.child(root, "signature", "")
+            content = _read.string(signature, "content", "signature")
+            public_key = _read.string(_read.child(signature, "publicKey", "signature"), "content",
+                                      "signature.publicKey")
         digest = _hex_digest(data_hash.value, "hashedrekord hash value")
         algorithm = data_hash.algorithm
         if algorithm not in DIGEST_SIZES:
@@ -378,10 +329,10 @@ class DsseRecord:
     def from_spec(cls, spec: dict[str, Any]) -> DsseRecord:
         """Read the ``spec`` of a stored dsse body."""
         with _invalid("dsse body"):
-            root = _object(spec, "spec")
+            root = _read.object(spec, "spec")
             envelope_hash, payload_hash = _hash(root, "envelopeHash", ""), _hash(root, "payloadHash", "")
-            pairs = [(_string(item, "signature", where), _string(item, "verifier", where))
-                     for where, item in _objects(root, "signatures", "", least=1)]
+            pairs = [(_read.string(item, "signature", where), _read.string(item, "verifier", where))
+                     for where, item in _read.objects(root, "signatures", "", least=1)]
         signatures = tuple(DsseSignature(sig, decode_base64(verifier, "dsse verifier")) for sig, verifier in pairs)
         return cls(_sha256(envelope_hash, "dsse envelopeHash"), _sha256(payload_hash, "dsse payloadHash"),
                    signatures)
@@ -411,13 +362,13 @@ class DsseProposal:
     def from_spec(cls, spec: dict[str, Any]) -> DsseProposal:
         """Read the ``spec`` of a proposed dsse entry."""
         with _invalid("dsse proposal"):
-            content = _child(_object(spec, "spec"), "proposedContent", "")
-            envelope = _string(content, "envelope", "proposedContent")
-            verifiers = _array(content, "verifiers", "proposedContent", least=1, most=64)
+            content = _read.child(_read.object(spec, "spec"), "proposedContent", "")
+            envelope = _read.string(content, "envelope", "proposedContent")
+            verifiers = _read.array(content, "verifiers", "proposedContent", least=1, most=64)
             for number, key in enumerate(verifiers):
                 if not isinstance(key, str):
                     raise EntryKindError(f"proposedContent.verifiers.{number}: expected a string, got "
-                                         f"{_type_name(key)}")
+                                         f"{type_name(key)}")
         keys = tuple(decode_base64(key, "dsse verifier") for key in verifiers)
         return cls(envelope.encode("utf-8"), keys)
 
@@ -446,14 +397,13 @@ class IntotoRecord:
     def from_spec(cls, spec: dict[str, Any]) -> IntotoRecord:
         """Read the ``spec`` of a stored intoto 0.0.2 body."""
         with _invalid("intoto body"):
-            content = _child(_object(spec, "spec"), "content", "")
-            envelope = _child(content, "envelope", "content")
-            payload_type = _string(envelope, "payloadType", "content.envelope")
+            content = _read.child(_read.object(spec, "spec"), "content", "")
+            envelope = _read.child(content, "envelope", "content")
+            payload_type = _read.string(envelope, "payloadType", "content.envelope")
             raw = []
-            for where, item in _objects(envelope, "signatures", "content.envelope", least=1, most=64):
-                if item.get("keyid") is not None and not isinstance(item["keyid"], str):
-                    raise EntryKindError(f"{where}.keyid: expected a string, got {_type_name(item['keyid'])}")
-                raw.append((_string(item, "sig", where), _string(item, "publicKey", where)))
+            for where, item in _read.objects(envelope, "signatures", "content.envelope", least=1, most=64):
+                _read.optional_string(item, "keyid", where)
+                raw.append((_read.string(item, "sig", where), _read.string(item, "publicKey", where)))
             content_hash = _hash(content, "hash", "content")
             payload_hash = _hash(content, "payloadHash", "content")
         signatures = []
@@ -497,11 +447,11 @@ class HashedRekordV2:
 
 
 def _v2_bytes(obj: dict[str, Any], name: str, where: str) -> bytes:
-    text = _string(obj, name, where)
+    text = _read.string(obj, name, where)
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise EntryKindError(f"{_path(where, name)} is not valid base64") from exc
+        raise EntryKindError(f"{path(where, name)} is not valid base64") from exc
 
 
 def parse_hashedrekord_v2(body: bytes) -> HashedRekordV2:
@@ -510,18 +460,18 @@ def parse_hashedrekord_v2(body: bytes) -> HashedRekordV2:
     if (kind, version) != (HASHEDREKORD, REKOR_V2_API_VERSION):
         raise EntryKindError(f"entry body is {kind} {version}, not hashedrekord 0.0.2")
     with _invalid("hashedrekord 0.0.2 spec"):
-        root = _child(_object(spec, "spec"), "hashedRekordV002", "spec")
-        data = _child(root, "data", "hashedRekordV002")
-        algorithm = _string(data, "algorithm", "data")
+        root = _read.child(_read.object(spec, "spec"), "hashedRekordV002", "spec")
+        data = _read.child(root, "data", "hashedRekordV002")
+        algorithm = _read.string(data, "algorithm", "data")
         digest = _v2_bytes(data, "digest", "data")
-        signature = _child(root, "signature", "hashedRekordV002")
+        signature = _read.child(root, "signature", "hashedRekordV002")
         content = _v2_bytes(signature, "content", "signature")
-        verifier = _child(signature, "verifier", "signature")
-        key_details = _string(verifier, "keyDetails", "signature.verifier")
+        verifier = _read.child(signature, "verifier", "signature")
+        key_details = _read.string(verifier, "keyDetails", "signature.verifier")
         if ("x509Certificate" in verifier) == ("publicKey" in verifier):
             raise EntryKindError("signature.verifier: expected exactly one of x509Certificate and publicKey")
         is_certificate = "x509Certificate" in verifier
-        material = _child(verifier, "x509Certificate" if is_certificate else "publicKey", "signature.verifier")
+        material = _read.child(verifier, "x509Certificate" if is_certificate else "publicKey", "signature.verifier")
         der = _v2_bytes(material, "rawBytes", "signature.verifier")
     if _V2_DIGEST_SIZES.get(algorithm) != len(digest):
         raise EntryKindError(f"hashedrekord 0.0.2 digest: expected SHA2_256, SHA2_384 or SHA2_512 of its size, got "

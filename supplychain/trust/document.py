@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from supplychain.formats.schema import JsonReader, path
+
 
 @dataclass(frozen=True, slots=True)
 class ValidForModel:
@@ -77,89 +79,45 @@ class TrustedRootModel:
 
 def read_trusted_root_document(document: Any) -> TrustedRootModel:
     """The ``TrustedRootModel`` of a decoded JSON document; ``ValueError("<path>: <problem>")`` if it is not one."""
-    root = _object(document, "")
+    root = _read.object(document, "")
     return TrustedRootModel(
-        _string(root, "mediaType", ""),
-        _list(root, "tlogs", "", _transparency_log),
-        _list(root, "certificateAuthorities", "", _authority),
-        _list(root, "ctlogs", "", _transparency_log),
-        _list(root, "timestampAuthorities", "", _authority),
+        _read.string(root, "mediaType", ""),
+        [_transparency_log(item, where) for where, item in _read.objects(root, "tlogs", "", optional=True)],
+        [_authority(item, where) for where, item in _read.objects(root, "certificateAuthorities", "", optional=True)],
+        [_transparency_log(item, where) for where, item in _read.objects(root, "ctlogs", "", optional=True)],
+        [_authority(item, where) for where, item in _read.objects(root, "timestampAuthorities", "", optional=True)],
     )
 
 
-def _path(where: str, name: str | int) -> str:
-    return f"{where}.{name}" if where else str(name)
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"{where or 'document'}: Input should be an object")
-    return value
-
-
-def _string(obj: dict[str, Any], name: str, where: str, default: str | None = None) -> str:
-    if name not in obj:
-        if default is None:
-            raise ValueError(f"{_path(where, name)}: Field required")
-        return default
-    value = obj[name]
-    if not isinstance(value, str):
-        raise ValueError(f"{_path(where, name)}: Input should be a valid string")
-    return value
-
-
-def _optional_string(obj: dict[str, Any], name: str, where: str) -> str | None:
-    value = obj.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ValueError(f"{_path(where, name)}: Input should be a valid string")
-    return value
-
-
-def _list(obj: dict[str, Any], name: str, where: str, read: Any) -> list[Any]:
-    value = obj.get(name, [])
-    if not isinstance(value, list):
-        raise ValueError(f"{_path(where, name)}: Input should be a valid list")
-    path = _path(where, name)
-    return [read(_object(item, _path(path, number)), _path(path, number)) for number, item in enumerate(value)]
+_read = JsonReader(ValueError)
 
 
 def _valid_for(obj: dict[str, Any], where: str) -> ValidForModel:
-    if "validFor" not in obj:
-        return ValidForModel()
-    window = _object(obj["validFor"], _path(where, "validFor"))
-    path = _path(where, "validFor")
-    return ValidForModel(_optional_string(window, "start", path), _optional_string(window, "end", path))
-
-
-def _child(obj: dict[str, Any], name: str, where: str) -> dict[str, Any]:
-    if name not in obj:
-        raise ValueError(f"{_path(where, name)}: Field required")
-    return _object(obj[name], _path(where, name))
+    window = _read.child(obj, "validFor", where, optional=True)
+    at = path(where, "validFor")
+    return ValidForModel(_read.optional_string(window, "start", at), _read.optional_string(window, "end", at))
 
 
 def _transparency_log(obj: dict[str, Any], where: str) -> TransparencyLogModel:
-    key = _child(obj, "publicKey", where)
-    key_path = _path(where, "publicKey")
-    log_id = _child(obj, "logId", where)
+    key, key_at = _read.child(obj, "publicKey", where), path(where, "publicKey")
     return TransparencyLogModel(
-        _string(obj, "baseUrl", where),
-        PublicKeyModel(_string(key, "rawBytes", key_path), _string(key, "keyDetails", key_path),
-                       _valid_for(key, key_path)),
-        LogIdModel(_string(log_id, "keyId", _path(where, "logId"))),
-        _string(obj, "hashAlgorithm", where, "SHA2_256"),
+        _read.string(obj, "baseUrl", where),
+        PublicKeyModel(_read.string(key, "rawBytes", key_at), _read.string(key, "keyDetails", key_at),
+                       _valid_for(key, key_at)),
+        LogIdModel(_read.string(_read.child(obj, "logId", where), "keyId", path(where, "logId"))),
+        _read.string(obj, "hashAlgorithm", where, "SHA2_256"),
     )
 
 
 def _authority(obj: dict[str, Any], where: str) -> CertificateAuthorityModel:
-    subject = _object(obj.get("subject", {}), _path(where, "subject"))
-    chain = _object(obj.get("certChain", {}), _path(where, "certChain"))
-    chain_path = _path(where, "certChain")
+    subject, subject_at = _read.child(obj, "subject", where, optional=True), path(where, "subject")
+    chain, chain_at = _read.child(obj, "certChain", where, optional=True), path(where, "certChain")
     return CertificateAuthorityModel(
-        DistinguishedNameModel(_string(subject, "organization", _path(where, "subject"), ""),
-                               _string(subject, "commonName", _path(where, "subject"), "")),
-        _string(obj, "uri", where, ""),
-        CertChainModel(_list(chain, "certificates", chain_path,
-                             lambda item, path: RawCertificateModel(_string(item, "rawBytes", path)))),
+        DistinguishedNameModel(_read.string(subject, "organization", subject_at, ""),
+                               _read.string(subject, "commonName", subject_at, "")),
+        _read.string(obj, "uri", where, ""),
+        CertChainModel([RawCertificateModel(_read.string(item, "rawBytes", at))
+                        for at, item in _read.objects(chain, "certificates", chain_at, optional=True)]),
         _valid_for(obj, where),
     )
 
