@@ -194,21 +194,18 @@ def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signe
         return "expected a hashedrekord or dsse 0.0.1 entry, got an intoto 0.0.2 entry, which is not supported"
     payload_hash = hashlib.sha256(evidence.payload).digest()
     match evidence.kind:
-        case PayloadKind.SIMPLE_SIGNING:
+        case PayloadKind.SIMPLE_SIGNING | PayloadKind.MESSAGE:
+            # A hashedrekord records the signed digest: the payload's for a signature layer, the artifact's for a
+            # message signature (which signs the artifact through its digest).
+            if evidence.kind is PayloadKind.SIMPLE_SIGNING:
+                what, wanted = "a signature layer", Digest("sha256", payload_hash.hex())
+                named = f"the payload's digest {wanted}"
+            else:
+                what, wanted, named = "a message signature", subject, f"the artifact's digest {subject}"
             if not isinstance(record, HashedRekord):
-                return "expected a hashedrekord entry for a signature layer, got a dsse entry"
-            if (record.algorithm, record.digest) != ("sha256", payload_hash):
-                return (f"expected an entry for the payload's digest sha256:{payload_hash.hex()}, "
-                        f"got {record.algorithm}:{record.digest.hex()}")
-            if record.signature != evidence.signature:
-                return "expected the entry to record the signature being verified, got another signature"
-            return _key_mismatch(record.public_key, signer)
-        case PayloadKind.MESSAGE:
-            if not isinstance(record, HashedRekord):
-                return "expected a hashedrekord entry for a message signature, got a dsse entry"
-            if (record.algorithm, record.digest.hex()) != (subject.algorithm, subject.hex):
-                return f"expected an entry for the artifact's digest {subject}, got {record.algorithm}:" \
-                       f"{record.digest.hex()}"
+                return f"expected a hashedrekord entry for {what}, got a dsse entry"
+            if (record.algorithm, record.digest.hex()) != (wanted.algorithm, wanted.hex):
+                return f"expected an entry for {named}, got {record.algorithm}:{record.digest.hex()}"
             if record.signature != evidence.signature:
                 return "expected the entry to record the signature being verified, got another signature"
             return _key_mismatch(record.public_key, signer)
