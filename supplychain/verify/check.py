@@ -133,8 +133,11 @@ class EvidenceCheck(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ClaimsCheck:
-    """The signed digest claim equals the digest being verified."""
+    """The signed digest claim equals the digest being verified, and a signed statement is of ``predicate_type``
+    (cosign's sign predicate for an image signature; ``verify-attestation --type``'s for an attestation, where a
+    simple-signing payload, which has no predicate type, does not count)."""
 
+    predicate_type: str = COSIGN_SIGN_PREDICATE
     name: CheckName = CheckName.CLAIMS
     description: str = "The cosign claims were validated"
 
@@ -142,12 +145,14 @@ class ClaimsCheck:
         claims, subject = context.claims, context.subject
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
-        if claims.predicate_type is not None and claims.predicate_type != COSIGN_SIGN_PREDICATE:
-            return CheckOutcome(self.name, False,
-                                f"expected predicateType {COSIGN_SIGN_PREDICATE}, got {claims.predicate_type}")
+        signature = claims.predicate_type is None and self.predicate_type == COSIGN_SIGN_PREDICATE
+        if claims.predicate_type != self.predicate_type and not signature:
+            got = claims.predicate_type or "a simple-signing payload, which has none"
+            return CheckOutcome(self.name, False, f"expected predicateType {self.predicate_type}, got {got}")
         if not claims.names(subject):
             got = ", ".join(claims.claimed_digests)
-            return CheckOutcome(self.name, False, f"expected a signature for {subject}, got one for {got}")
+            what = "a signature" if self.predicate_type == COSIGN_SIGN_PREDICATE else "an attestation"
+            return CheckOutcome(self.name, False, f"expected {what} for {subject}, got one for {got}")
         return CheckOutcome(self.name, True, f"signed digest is {subject}")
 
 

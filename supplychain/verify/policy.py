@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.clock import Clock, utc_now
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE
 from supplychain.keys import PublicKey
 from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_SIGNATURE_BYTES
 from supplychain.trust.keyring import PUBLIC_GOOD_URL, LogKeyring
@@ -45,7 +46,9 @@ class VerifyPolicy:
     verifier's trusted root (``TlogPolicy()``), as cosign requires Rekor evidence unless told otherwise;
     ``insecure_ignore_tlog`` turns that off (cosign's ``--insecure-ignore-tlog``: the signature is then trusted
     without any proof that it was ever made public). ``clock`` is the time a certificate is checked at when no log
-    vouches for one.
+    vouches for one. ``predicate_type``: what is verified, image signatures (cosign's sign predicate, the default)
+    or attestations of this in-toto predicate type (``verify-attestation --type``): only those are gathered, and
+    their signed statement must be of that type.
     """
 
     keys: tuple[PublicKey, ...] = ()
@@ -57,6 +60,12 @@ class VerifyPolicy:
     tlog: TlogPolicy = field(default_factory=TlogPolicy)
     insecure_ignore_tlog: bool = False
     clock: Clock = utc_now
+    predicate_type: str = COSIGN_SIGN_PREDICATE
+
+    @property
+    def attestations(self) -> bool:
+        """Whether attestations are verified (``predicate_type`` is not cosign's sign predicate)."""
+        return self.predicate_type != COSIGN_SIGN_PREDICATE
 
     def __post_init__(self) -> None:
         if not self.keys and self.certificate is None:
@@ -96,6 +105,7 @@ class VerifyRequest:
     default_log_keys: LogKeyring | None = None
     tlog_online: bool = False
     insecure_ignore_tlog: bool = False
+    predicate_type: str = COSIGN_SIGN_PREDICATE  # verify-attestation: the in-toto predicate type to verify
 
     @property
     def certificate_given(self) -> bool:
@@ -129,7 +139,7 @@ def build_verify_policy(request: VerifyRequest) -> VerifyPolicy:
         public_keys, parse_annotations(request.annotations), request.check_claims, request.check_reference, limits,
         certificate=certificate,
         tlog=TlogPolicy(keyring, request.log_url if request.tlog_online and keyring is not None else None),
-        insecure_ignore_tlog=request.insecure_ignore_tlog,
+        insecure_ignore_tlog=request.insecure_ignore_tlog, predicate_type=request.predicate_type,
     )
 
 

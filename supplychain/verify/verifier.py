@@ -175,7 +175,7 @@ class Verifier:
             checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
                                            clock=policy.clock))
         if policy.check_claims:
-            checks.append(ClaimsCheck())
+            checks.append(ClaimsCheck(policy.predicate_type))
         if policy.annotations:
             checks.append(AnnotationCheck(dict(policy.annotations)))
         if policy.check_reference:
@@ -199,7 +199,10 @@ class Verifier:
         descriptor = store.resolve(identifier)
         resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) \
             else identifier
-        found = find_candidates(store, descriptor.digest, policy.limits)
+        # Attestations of an index: BuildKit keeps its (unsigned) ones as entries of the index itself.
+        index = store.get_manifest(descriptor) if policy.attestations and descriptor.is_index else None
+        found = find_candidates(store, descriptor.digest, policy.limits, predicate_type=policy.predicate_type,
+                                index=index)
         # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
         outcomes, skipped = [], list(found.skipped_reasons)
         for item in read_candidates(store, found, policy.limits):
@@ -211,7 +214,8 @@ class Verifier:
         return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
                                   tuple(outcomes), found.problems, found.skipped + read_skips,
                                   (CheckName.SIGNATURE, *(c.name for c in checks)), warnings=found.warnings,
-                                  skipped_reasons=tuple(skipped))
+                                  skipped_reasons=tuple(skipped),
+                                  predicate_type=policy.predicate_type if policy.attestations else None)
 
     def evaluate(self, evidence: Evidence, policy: VerifyPolicy, *, reference: str, repository: str | None = None,
                  resolved_from: str | None = None) -> VerificationResult:
@@ -221,7 +225,8 @@ class Verifier:
         performed = (CheckName.SIGNATURE, *(c.name for c in checks))
         return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
                                   evidence.skipped, performed, warnings=evidence.warnings,
-                                  skipped_reasons=evidence.skipped_reasons)
+                                  skipped_reasons=evidence.skipped_reasons,
+                                  predicate_type=policy.predicate_type if policy.attestations else None)
 
     def verify_images(self, targets: Iterable[VerifyTarget], policy: VerifyPolicy, *,
                       max_workers: int = DEFAULT_WORKERS) -> Iterator[VerificationResult]:
@@ -292,6 +297,7 @@ def _check_one(
         docker_reference=claims.docker_reference if claims else None,
         key_index=key_index if certified is None else None,
         payload=_printed(claims.shaped, optional) if claims else None,
+        envelope=item.envelope.to_go_json() if claims and item.envelope is not None else None,
     )
 
 
