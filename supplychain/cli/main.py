@@ -84,7 +84,7 @@ _SHORT_HELP = {
     "attest": "Attest an image: an in-toto statement of a predicate, signed in DSSE (bundle or .att).",
     "verify-attestation": "Verify an image's in-toto attestations of one predicate type.",
     "attach": "Attach a signature made elsewhere to an image (attach signature).",
-    "download": "Print an image's signatures as cosign does (download signature).",
+    "download": "Print an image's signatures or attestations as cosign does (download signature|attestation).",
     "triangulate": "Print where an image's signatures, attestations, SBOMs or bundles live.",
     "clean": "Remove an image's signatures, attestations, SBOMs and referrers.",
 }
