@@ -18,6 +18,7 @@ import pytest
 from supplychain.attachments.download import download_attestations
 from supplychain.digest import Digest
 from supplychain.formats import gojson
+from supplychain.formats.bundle import Bundle
 from supplychain.formats.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.intoto import PREDICATE_ALIASES, build_statement, parse_statement, predicate_type_for
 from supplychain.keys import KeyPair, generate_key_pair
@@ -29,7 +30,21 @@ from supplychain.signing.attest import attestation_layer
 from supplychain.signing.bundle import BUNDLE_MEDIA_TYPE, build_bundle, bundle_referrer, key_hint
 from supplychain.signing.signature import create_signature
 from supplychain.signing.writer import append_layers
-from supplychain.verify import TlogPolicy, VerificationResult, Verifier, VerifyPolicy
+from supplychain.trust import TrustedRoot
+from supplychain.verify import (
+    Evidence,
+    EvidenceSource,
+    PayloadKind,
+    SignatureEvidence,
+    TlogPolicy,
+    VerificationResult,
+    Verifier,
+    VerifyPolicy,
+    VerifyRequest,
+    build_verify_policy,
+)
+from supplychain.verify.evidence import bundle_evidence
+from tests.support.fixture import fixture_path
 from tests.support.signatures import fixed_clock
 from tests.support.tlog import InProcessLog
 
@@ -291,3 +306,33 @@ def test_buildkit_attestation_manifests_are_listed_as_unsigned(layout: OciLayout
     (item,) = shown.attestations
     assert not item.signed and item.envelope["signatures"] == [] and item.predicate_type == SLSA1
     assert base64.b64decode(item.envelope["payload"]) == statement
+
+
+# -- third-party vectors ----------------------------------------------------------------------------------------
+
+
+def _vector_evidence(name: str, predicate_type: str) -> SignatureEvidence:
+    bundle = Bundle.parse(fixture_path("vectors", "tlog", *name.split("/")).read_bytes())
+    return bundle_evidence(SignatureEvidence(EvidenceSource.REFERRER, f"referrer {name}", PayloadKind.IN_TOTO),
+                           bundle, predicate_type)
+
+
+def test_cosigns_own_oci_attestation_verifies_as_an_attestation_of_its_type() -> None:
+    """cosign's keyless attestation of an image (``oci-attestation.sigstore.json``, public-good Fulcio and Rekor,
+    its custom predicate): verifies offline with the trusted root cosign tests it with, for its type only."""
+    root = fixture_path("vectors", "tlog", "cosign", "trusted_root_pgi.json")
+    subject = Digest("sha256", "732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4")
+    custom = predicate_type_for("custom")
+    wanted = build_verify_policy(VerifyRequest(identity="cody@soyland.com", issuer="https://github.com/login/oauth",
+                                               trusted_root=root, predicate_type=custom))
+    with Verifier(TrustedRoot.read(root)) as verifier:
+        evidence = Evidence(subject, (_vector_evidence("cosign/oci-attestation.sigstore.json", custom),))
+        result = verifier.evaluate(evidence, wanted, reference=f"127.0.0.1:60943/repo@{subject}")
+    assert result.verified, result.reasons()
+    assert [c.check.value for c in result.signatures[0].checks] == ["signature", "tlog", "certificate", "claims"]
+    assert _vector_evidence("cosign/oci-attestation.sigstore.json", SLSA1).skip is not None
+
+
+def test_sigstore_gos_two_signature_envelope_fails() -> None:
+    evidence = _vector_evidence("sigstore-go/dsse-2sigs.sigstore.json", "https://slsa.dev/provenance/v0.2")
+    assert evidence.problem == "expected exactly 1 DSSE signature, got 2"
