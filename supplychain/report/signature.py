@@ -71,7 +71,8 @@ def image_line(result: VerificationResult) -> str:
 def verified_envelope_lines(result: VerificationResult) -> list[str]:
     """``verify-attestation``'s stdout: each verified attestation's DSSE envelope, one compact JSON object per line
     (``{"payloadType", "payload", "signatures"}``, as ``cosign verify-attestation`` prints them)."""
-    return [encode(dict(s.envelope), sort_keys=False).decode("utf-8")
+    # A signature's keyid is the signer's free text: control and bidi characters become JSON escapes (same value).
+    return [escape_json_text(encode(dict(s.envelope), sort_keys=False).decode("utf-8"))
             for s in result.verified_signatures if s.envelope is not None]
 
 
