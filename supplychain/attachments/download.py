@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -159,8 +160,8 @@ def download_signatures(
     return SignatureDownload(subject, tuple(out), tuple(problems))
 
 
-def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSignature:
-    location = f"referrer {desc.digest}"
+def _bundle_bytes(store: ArtifactStore, desc: Descriptor, cap: int) -> bytes:
+    """The bundle blob of a bundle referrer (its manifest read under the manifest cap, the blob under ``cap``)."""
     if desc.size > MAX_MANIFEST_BYTES:
         raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
     manifest = store.get_manifest(desc)
@@ -169,7 +170,12 @@ def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSign
     layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
         raise InvalidManifestError("expected a Sigstore bundle layer, got none")
-    data = store.get_blob(layer, limit=cap)
+    return store.get_blob(layer, limit=cap)
+
+
+def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSignature:
+    location = f"referrer {desc.digest}"
+    data = _bundle_bytes(store, desc, cap)
     Bundle.parse(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
     document = gojson.decode_strict(data)
     return BundleSignature(location, desc.digest, document)
@@ -328,23 +334,22 @@ def download_attestations(
             f"{subject} has {total} attestations ({len(layers)} in {tag}, {len(referrers)} referrers, "
             f"{len(buildkit)} BuildKit manifests), more than the limit of {max_attestations}: none was read"
         )
+    def layer(i: int, desc: Descriptor) -> list[DownloadedAttestation]:
+        envelope = parse_envelope(store.get_blob(desc, limit=max_bytes))
+        return [_downloaded(f"{tag} layer {i}", envelope, signed=True)]
+
+    jobs: list[tuple[str, Callable[[], list[DownloadedAttestation]]]] = [
+        *((f"referrer {d.digest}", functools.partial(_attestation_of_bundle, store, d, max_bytes)) for d in referrers),
+        *((f"{tag} layer {i}", functools.partial(layer, i, d)) for i, d in enumerate(layers)),
+        *((f"BuildKit attestation manifest {a.descriptor.digest}",
+           functools.partial(_buildkit_statements, store, a.descriptor, max_bytes)) for a in buildkit),
+    ]
     out: list[DownloadedAttestation] = []
-    for desc in referrers:
+    for where, read in jobs:  # a damaged one is a problem; the others are still read
         try:
-            out.extend(_attestation_of_bundle(store, desc, max_bytes))
+            out.extend(read())
         except _DAMAGE as exc:
-            problems.append(f"referrer {desc.digest}: {exc}")
-    for i, layer in enumerate(layers):
-        try:
-            envelope = parse_envelope(store.get_blob(layer, limit=max_bytes))
-            out.append(_downloaded(f"{tag} layer {i}", envelope, signed=True))
-        except _DAMAGE as exc:
-            problems.append(f"{tag} layer {i}: {exc}")
-    for attachment in buildkit:
-        try:
-            out.extend(_buildkit_statements(store, attachment.descriptor, max_bytes))
-        except _DAMAGE as exc:
-            problems.append(f"BuildKit attestation manifest {attachment.descriptor.digest}: {exc}")
+            problems.append(f"{where}: {exc}")
     if predicate_type is not None:
         out = [a for a in out if a.predicate_type == predicate_type]
     if not out:
@@ -359,15 +364,7 @@ def download_attestations(
 def _attestation_of_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
     """The envelope of a DSSE bundle referrer that is no image signature (none for a message signature, or a
     statement of cosign's sign predicate)."""
-    if desc.size > MAX_MANIFEST_BYTES:
-        raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
-    manifest = store.get_manifest(desc)
-    if not isinstance(manifest, Manifest):
-        raise InvalidManifestError("expected an image manifest holding a bundle, got an image index")
-    layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
-    if layer is None:
-        raise InvalidManifestError("expected a Sigstore bundle layer, got none")
-    envelope = Bundle.parse(store.get_blob(layer, limit=cap)).envelope
+    envelope = Bundle.parse(_bundle_bytes(store, desc, cap)).envelope
     if envelope is None:
         return []
     shown = _downloaded(f"referrer {desc.digest}", envelope, signed=True)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from supplychain.config import Settings
     from supplychain.registry import RegistryPool
     from supplychain.trust.keyring import LogKeyring
-    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyTarget
+    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyRequest, VerifyTarget
 
 
 class UnansweredImagesError(SupplyChainError):
@@ -113,9 +113,7 @@ def verify_command(
       supplychain verify --certificate-identity dev@example.com \\
           --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
     """
-    from supplychain.cli.hints import flag_hints
-    from supplychain.registry import RegistryPool
-    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
+    from supplychain.verify import VerifyRequest
 
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     request = VerifyRequest(
@@ -123,9 +121,20 @@ def verify_command(
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
         check_reference, max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys,
         _default_log_keys(), tlog_online, insecure_ignore_tlog)
+    return _run_verification(request, settings, references, reference_name, check_reference, output)
+
+
+def _run_verification(request: VerifyRequest, settings: Settings, references: tuple[str, ...],
+                      reference_name: str | None, check_reference: bool, output: str) -> int:
+    """``verify`` and ``verify-attestation``: the one policy set-up and ``Verifier`` run, results rendered as they
+    arrive; the exit status."""
+    from supplychain.cli.hints import flag_hints
+    from supplychain.registry import RegistryPool
+    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, build_verify_policy
+
     with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
         policy = build_verify_policy(request)
-        if insecure_ignore_tlog:
+        if request.insecure_ignore_tlog:
             click.echo(TLOG_IGNORED_WARNING, err=True)
         targets = _verify_targets(references, reference_name, check_reference, settings, registries)
         results = verifier.verify_images(targets, policy, max_workers=settings.concurrency)
@@ -260,10 +269,8 @@ def verify_attestation_command(
           --certificate-identity-regexp '^https://github.com/org/' \\
           --certificate-oidc-issuer https://token.actions.githubusercontent.com registry.example.com/app:1.0
     """
-    from supplychain.cli.hints import flag_hints
     from supplychain.formats.intoto import predicate_type_for
-    from supplychain.registry import RegistryPool
-    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
+    from supplychain.verify import VerifyRequest
 
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     request = VerifyRequest(
@@ -271,10 +278,4 @@ def verify_attestation_command(
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, (), check_claims, False,
         max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys, _default_log_keys(), tlog_online,
         insecure_ignore_tlog, predicate_type_for(predicate_kind))
-    with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
-        policy = build_verify_policy(request)
-        if insecure_ignore_tlog:
-            click.echo(TLOG_IGNORED_WARNING, err=True)
-        targets = _verify_targets(references, None, False, settings, registries)
-        results = verifier.verify_images(targets, policy, max_workers=settings.concurrency)
-        return _render_verified(results, policy, "envelope", several=len(references) > 1)
+    return _run_verification(request, settings, references, None, False, "envelope")

@@ -11,7 +11,8 @@ What ``cosign attest --predicate FILE --type T`` makes (cosign ``cmd/cosign/cli/
 3. with a log, a ``dsse`` entry of the envelope, recorded *before* anything is stored (``signing.transparency``);
 4. stored as a Sigstore bundle v0.3 referrer (cosign v3's default; ``signing.bundle.bundle_referrer`` with the
    ``dev.sigstore.bundle.predicateType`` annotation) or, ``AttestationFormat.LEGACY``, appended as a layer to the
-   ``sha256-<hex>.att`` manifest (cosign v1/v2): media type ``application/vnd.dsse.envelope.v1+json``, the
+   ``sha256-<hex>.att`` manifest (cosign v1/v2, cosign ``specs/ATTESTATION_SPEC.md``: an OCI image manifest, one
+   layer per attestation): media type ``application/vnd.dsse.envelope.v1+json``, the
    envelope JSON as its blob, the ``predicateType`` annotation, and the log entry as cosign's Rekor bundle
    annotation ``dev.sigstore.cosign/bundle`` (``signing.writer.append_layers``, confirmed against concurrent
    writers). cosign v2 logs a legacy attestation as an ``intoto`` entry; we log the same envelope as a ``dsse``

@@ -163,6 +163,9 @@ def test_the_legacy_layer_is_laid_out_as_cosigns(layout: OciLayout, pair: KeyPai
                             log=log)
     manifest = layout.get_manifest(attachment_tag(subject.digest, AttachmentKind.ATTESTATION))
     assert isinstance(manifest, Manifest) and made.tag == attachment_tag(subject.digest, AttachmentKind.ATTESTATION)
+    # cosign specs/ATTESTATION_SPEC.md: an OCI image manifest, an OCI config, one DSSE envelope layer per attestation.
+    assert manifest.media_type == "application/vnd.oci.image.manifest.v1+json"
+    assert manifest.config.media_type == "application/vnd.oci.image.config.v1+json"
     (layer,) = manifest.layers
     assert layer.media_type == "application/vnd.dsse.envelope.v1+json"
     assert layer.annotations[ATTESTATION_PREDICATE_TYPE_ANNOTATION] == SLSA1
