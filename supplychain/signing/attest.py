@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, assert_never
 
 from supplychain.clock import Clock, utc_now
+from supplychain.digest import Digest
 from supplychain.errors import InvalidInputError
 from supplychain.formats import gojson
 from supplychain.formats.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
@@ -156,22 +157,8 @@ def attest_image(
     signed, logged or stored. With ``upload=False`` nothing is stored (the log still records the attestation).
     """
     statement = build_statement(docker_reference, subject.digest, predicate_type=predicate_type, predicate=predicate)
-    # base64 grows the statement by 4/3; refuse early what could not be read back.
-    if len(statement) * 4 // 3 > max_bytes:
-        raise PredicateError(
-            f"the attestation would be about {len(statement) * 4 // 3} bytes, over the {max_bytes}-byte limit "
-            "attestations are read under",
-            hint="raise SUPPLYCHAIN_MAX_SIGNATURE_SIZE (for verifiers too), or attest a smaller predicate",
-        )
-    unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
-    envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signer.sign(unsigned.signed_bytes)),))
+    envelope, entry = sign_statement(statement, signer, log, max_bytes=max_bytes)
     certificate = signer.certificate
-    entry = None
-    if log is not None:
-        from supplychain.signing.transparency import log_envelope
-
-        verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")
-        entry = log_envelope(log, envelope, signer.public_key, verifier_pem=verifier)
     made = Attestation(subject, attestation_format, predicate_type, statement, envelope, None, None,
                        tlog_entry=entry, log_url=None if log is None else log.url)
     match attestation_format:
@@ -183,16 +170,56 @@ def attest_image(
             assert_never(attestation_format)
 
 
-def _store_bundle(store: ArtifactStore, made: Attestation, signer: EnvelopeSigner, clock: Clock,
-                  upload: bool) -> Attestation:
+def sign_statement(statement: bytes, signer: EnvelopeSigner, log: SigningLog | None, *,
+                   max_bytes: int = MAX_SIGNATURE_BYTES) -> tuple[Envelope, RekorEntry | None]:
+    """``statement`` in a DSSE envelope signed by ``signer`` and, with ``log``, recorded there as a ``dsse`` entry
+    (with the signer's certificate, when it has one, as cosign logs it); refused first when its envelope would be
+    over ``max_bytes`` (base64 grows the statement by 4/3), which could not be read back."""
+    if len(statement) * 4 // 3 > max_bytes:
+        raise PredicateError(
+            f"the attestation would be about {len(statement) * 4 // 3} bytes, over the {max_bytes}-byte limit "
+            "attestations are read under",
+            hint="raise SUPPLYCHAIN_MAX_SIGNATURE_SIZE (for verifiers too), or attest a smaller predicate",
+        )
+    unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
+    envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signer.sign(unsigned.signed_bytes)),))
+    if log is None:
+        return envelope, None
+    from supplychain.signing.transparency import log_envelope
+
+    certificate = signer.certificate
+    verifier = None if certificate is None else certificate.leaf_pem.encode("ascii")
+    return envelope, log_envelope(log, envelope, signer.public_key, verifier_pem=verifier)
+
+
+def attestation_bundle(envelope: Envelope, signer: EnvelopeSigner, entry: RekorEntry | None) -> bytes:
+    """The v0.3 bundle of a signed envelope: the signer's key hint (or certificate) and the log entry, if any."""
     tlog_entries = []
-    if made.tlog_entry is not None:
+    if entry is not None:
         from supplychain.tlog.evidence import bundle_tlog_entry
 
-        tlog_entries.append(bundle_tlog_entry(made.tlog_entry))
+        tlog_entries.append(bundle_tlog_entry(entry))
     certificate = signer.certificate
-    bundle = build_bundle(made.envelope, key_hint(signer.public_key), tlog_entries,
-                          certificate=None if certificate is None else certificate.leaf_der)
+    return build_bundle(envelope, key_hint(signer.public_key), tlog_entries,
+                        certificate=None if certificate is None else certificate.leaf_der)
+
+
+def attest_blob(digest: Digest, size: int, name: str, signer: EnvelopeSigner, *, predicate_type: str,
+                predicate: Any, log: SigningLog | None = None, max_bytes: int = MAX_SIGNATURE_BYTES) -> Attestation:
+    """``attest-blob``: an attestation of the file of ``size`` bytes whose SHA-256 is ``digest``, named ``name``
+    (cosign names the subject by the file's base name), as a v0.3 bundle (``Attestation.bundle``) for the caller to
+    write; nothing is stored."""
+    statement = build_statement(name, digest, predicate_type=predicate_type, predicate=predicate)
+    envelope, entry = sign_statement(statement, signer, log, max_bytes=max_bytes)
+    subject = Descriptor("application/octet-stream", digest, size)
+    return Attestation(subject, AttestationFormat.BUNDLE, predicate_type, statement, envelope,
+                       attestation_bundle(envelope, signer, entry), None, tlog_entry=entry,
+                       log_url=None if log is None else log.url)
+
+
+def _store_bundle(store: ArtifactStore, made: Attestation, signer: EnvelopeSigner, clock: Clock,
+                  upload: bool) -> Attestation:
+    bundle = attestation_bundle(made.envelope, signer, made.tlog_entry)
     referrer = bundle_referrer(bundle, made.subject, made.predicate_type, clock())
     if upload:
         for desc, content in ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle)):
@@ -232,7 +259,10 @@ __all__ = [
     "EnvelopeSigner",
     "KeySigner",
     "PredicateError",
+    "attest_blob",
     "attest_image",
+    "attestation_bundle",
     "attestation_layer",
     "build_predicate",
+    "sign_statement",
 ]

@@ -15,6 +15,7 @@ FAIL naming the command that installs them). TEST-ONLY keys.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -192,3 +193,24 @@ def test_attestations_attached_with_sigstore_oci_verify(sigstore_js: Path, fixtu
     assert statements(verified.stdout)[0]["predicate"] == PROVENANCE
     shown = cli("download", "attestation", ref, "--predicate-type", SLSA1)
     assert shown.code == 0 and len(shown.stdout.splitlines()) == 1, shown
+
+
+def test_attest_blob_writes_a_bundle_sigstore_js_verifies(sigstore_js: Path, tmp_path: Path, tlog_server: LogProcess,
+                                                          keys: tuple[Path, Path], predicate: Path):
+    artifact = tmp_path / "app.tar.gz"
+    artifact.write_bytes(b"TEST-ONLY artifact attested by supplychain\n")
+    bundle = tmp_path / "app.tar.gz.sigstore.json"
+    made = cli("attest-blob", str(artifact), "--key", str(keys[0]), "--type", "slsaprovenance1", "--predicate",
+               str(predicate), "--bundle", str(bundle), "--rekor-url", tlog_server.url)
+    assert made.code == 0, made
+    assert "tlog entry created with index:" in made.stderr and bundle.is_file()
+    done = run_node("verify-bundle.js", bundle, keys[1], tlog_server.public_key_path, tlog_server.url,
+                    directory=sigstore_js)
+    out = json.loads(done.stdout)
+    assert done.returncode == 0 and out["ok"], out
+    assert out["tlogEntries"] == 1
+    assert out["statement"]["subject"] == [{"name": "app.tar.gz", "digest": {
+        "sha256": hashlib.sha256(artifact.read_bytes()).hexdigest()}}]
+    missing = cli("attest-blob", str(artifact), "--key", str(keys[0]), "--predicate", str(predicate),
+                  "--bundle", str(tmp_path / "no-such-dir" / "out.json"))
+    assert missing.code == 3 and "does not exist" in missing.stderr and "hint: " in missing.stderr
