@@ -2,9 +2,9 @@
 # The main job end to end on the embedded defaults, offline: build the fixture image into an OCI layout,
 # inspect it, generate a cosign key pair, sign the image in the layout (cosign v2 .sig tag and v3 bundle) and
 # verify it with no log flags (sign records each signature in the default local transparency log, verify trusts
-# its key), copy it into a local registry (Debian's docker-registry, if installed), sign and verify it there,
-# show its tree; then serve that same log (supplychain tlog serve) to prove inclusion online and show its
-# checkpoint.
+# its key), attest an SLSA provenance predicate for it and verify that attestation, copy it into a local registry
+# (Debian's docker-registry, if installed), sign and verify it there, show its tree; then serve that same log
+# (supplychain tlog serve) to prove inclusion online and show its checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -c 'import supplychain, httpx, nacl' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check -e .
@@ -32,6 +32,19 @@ sc generate-key-pair --output-key-prefix "$work/cosign"
 sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app
 sc sign "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app --format bundle
 sc verify "oci:$work/layout:single" --key "$work/cosign.pub" --reference-name demo.example/app --check-reference
+
+# An SLSA v1 provenance predicate for the image, attested (an in-toto statement in DSSE, logged in the same default
+# log, stored as a v0.3 bundle referrer) and verified for that predicate type; stdout is cosign's, one DSSE
+# envelope per line, whose payload is the statement.
+cat >"$work/provenance.json" <<'JSON'
+{"buildDefinition": {"buildType": "https://example.com/demo-build/v1",
+                     "externalParameters": {"source": "git+https://example.com/demo/app@refs/heads/main"}},
+ "runDetails": {"builder": {"id": "https://example.com/demo-builder"}}}
+JSON
+sc attest "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app \
+  --type slsaprovenance1 --predicate "$work/provenance.json"
+sc verify-attestation "oci:$work/layout:single" --key "$work/cosign.pub" --type slsaprovenance1 \
+  | python3 -c 'import base64, json, sys; [print(json.dumps(json.loads(base64.b64decode(json.loads(l)["payload"]))["predicate"])) for l in sys.stdin]'
 
 image=""
 if command -v docker-registry >/dev/null; then

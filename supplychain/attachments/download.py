@@ -1,4 +1,5 @@
-"""``download signature``: every signature attached to one digest, as cosign's command of that name prints it.
+"""``download signature`` and ``download attestation``: every signature (attestation) attached to one digest, as
+cosign's commands of those names print them.
 
 cosign v3 prints the Sigstore bundles of the referrers when there are any, else the legacy ``.sig`` layers; we
 return both (bundles first), so a broken or hostile referrer cannot hide a legacy signature, and vice versa (as
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,12 +26,14 @@ from supplychain.errors import (
 )
 from supplychain.formats import gojson
 from supplychain.formats.bundle import MEDIA_TYPES, Bundle
+from supplychain.formats.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
 from supplychain.formats.error import InvalidPayloadError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
 from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION, EntryFormatError, cosign_bundle_document
 from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
-from supplychain.oci.attachment import AttachmentKind, attachment_tag
-from supplychain.oci.locate import describe, locate
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.attachment import BUNDLE_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
+from supplychain.oci.locate import buildkit_attestations, describe, locate
+from supplychain.oci.model import AnyManifest, Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.signing import legacy
 
@@ -156,8 +160,8 @@ def download_signatures(
     return SignatureDownload(subject, tuple(out), tuple(problems))
 
 
-def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSignature:
-    location = f"referrer {desc.digest}"
+def _bundle_bytes(store: ArtifactStore, desc: Descriptor, cap: int) -> bytes:
+    """The bundle blob of a bundle referrer (its manifest read under the manifest cap, the blob under ``cap``)."""
     if desc.size > MAX_MANIFEST_BYTES:
         raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
     manifest = store.get_manifest(desc)
@@ -166,7 +170,12 @@ def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSign
     layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
         raise InvalidManifestError("expected a Sigstore bundle layer, got none")
-    data = store.get_blob(layer, limit=cap)
+    return store.get_blob(layer, limit=cap)
+
+
+def _read_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> BundleSignature:
+    location = f"referrer {desc.digest}"
+    data = _bundle_bytes(store, desc, cap)
     Bundle.parse(data)  # refuse what is not a bundle (the document is shown as stored, not as parsed)
     document = gojson.decode_strict(data)
     return BundleSignature(location, desc.digest, document)
@@ -260,3 +269,128 @@ def _base64_field(value: Any, what: str) -> str:
         return base64.b64encode(base64.b64decode(value, validate=True)).decode("ascii")
     except binascii.Error as exc:
         raise InvalidPayloadError(f"{what} is not valid base64") from exc
+
+
+# -- download attestation --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadedAttestation:
+    """One attestation as ``cosign download attestation`` prints it: the DSSE envelope (cosign's field order), where
+    it was found, and its statement's predicate type (``None``: the statement does not parse)."""
+
+    location: str
+    envelope: Mapping[str, Any]  # {"payloadType", "payload", "signatures"}; BuildKit's: "signatures": []
+    predicate_type: str | None
+    signed: bool  # False for a BuildKit statement, stored without a signature
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationDownload:
+    """Every readable attestation of one digest (bundle referrers, ``.att`` layers, BuildKit's) and what could not
+    be read."""
+
+    subject: Digest
+    attestations: tuple[DownloadedAttestation, ...]
+    problems: tuple[str, ...] = ()
+
+
+class NoAttestationsError(NotFoundError):
+    """An image with no attestation (of the asked predicate type) attached."""
+
+    default_hint = "attest it (supplychain attest); `supplychain tree` shows what is attached"
+
+
+def download_attestations(
+    store: ArtifactStore,
+    subject: Digest,
+    *,
+    predicate_type: str | None = None,
+    index: AnyManifest | None = None,
+    max_attestations: int = DEFAULT_MAX_SIGNATURES,
+    max_bytes: int = MAX_SIGNATURE_BYTES,
+) -> AttestationDownload:
+    """Read the attestations of ``subject``: DSSE bundle referrers that are no image signature, the ``.att``
+    layers, and, with ``index`` (``subject``'s own image index), BuildKit's attestation manifests in it (their
+    in-toto layers, unsigned: shown as envelopes with no signature). ``predicate_type``: only attestations whose
+    statement is of that type (as cosign's ``--predicate-type``). Counted before any blob is read
+    (``TooManySignaturesError``); a damaged one is a problem and the others are still returned; none is
+    ``NoAttestationsError``. Network and authentication errors propagate."""
+    located = locate(store, subject, tags=(AttachmentKind.ATTESTATION,), read_tags=True)
+    problems: list[str] = []
+    if located.listing_error is not None:
+        problems.append(f"referrers of {subject}: {describe(located.listing_error)}")
+    problems.extend(located.problems)
+    # Bundles with no predicate annotation are read too: @sigstore/oci's may carry none (the statement says).
+    referrers = [a.descriptor for a in located.referrers if a.is_bundle and (
+        a.kind is AttachmentKind.ATTESTATION or BUNDLE_PREDICATE_TYPE_ANNOTATION not in a.descriptor.annotations)]
+    tag = attachment_tag(subject, AttachmentKind.ATTESTATION)
+    found = located.tag(AttachmentKind.ATTESTATION)
+    layers = [la for la in (found.layers if found is not None else ()) if la.media_type == ENVELOPE_MEDIA_TYPE]
+    buildkit = buildkit_attestations(index, None) if index is not None else ()
+    total = len(referrers) + len(layers) + len(buildkit)
+    if total > max_attestations:
+        raise TooManySignaturesError(
+            f"{subject} has {total} attestations ({len(layers)} in {tag}, {len(referrers)} referrers, "
+            f"{len(buildkit)} BuildKit manifests), more than the limit of {max_attestations}: none was read"
+        )
+    def layer(i: int, desc: Descriptor) -> list[DownloadedAttestation]:
+        envelope = parse_envelope(store.get_blob(desc, limit=max_bytes))
+        return [_downloaded(f"{tag} layer {i}", envelope, signed=True)]
+
+    jobs: list[tuple[str, Callable[[], list[DownloadedAttestation]]]] = [
+        *((f"referrer {d.digest}", functools.partial(_attestation_of_bundle, store, d, max_bytes)) for d in referrers),
+        *((f"{tag} layer {i}", functools.partial(layer, i, d)) for i, d in enumerate(layers)),
+        *((f"BuildKit attestation manifest {a.descriptor.digest}",
+           functools.partial(_buildkit_statements, store, a.descriptor, max_bytes)) for a in buildkit),
+    ]
+    out: list[DownloadedAttestation] = []
+    for where, read in jobs:  # a damaged one is a problem; the others are still read
+        try:
+            out.extend(read())
+        except _DAMAGE as exc:
+            problems.append(f"{where}: {exc}")
+    if predicate_type is not None:
+        out = [a for a in out if a.predicate_type == predicate_type]
+    if not out:
+        of = "" if predicate_type is None else f" of predicateType {predicate_type}"
+        if problems:
+            raise UnreadableSignaturesError(f"no readable attestation{of} for {subject} in {store.name}: "
+                                            f"{problems[0]}", hint="inspect them with `supplychain tree`")
+        raise NoAttestationsError(f"no attestations{of} associated with {store.name}@{subject}")
+    return AttestationDownload(subject, tuple(out), tuple(problems))
+
+
+def _attestation_of_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
+    """The envelope of a DSSE bundle referrer that is no image signature (none for a message signature, or a
+    statement of cosign's sign predicate)."""
+    envelope = Bundle.parse(_bundle_bytes(store, desc, cap)).envelope
+    if envelope is None:
+        return []
+    shown = _downloaded(f"referrer {desc.digest}", envelope, signed=True)
+    return [] if shown.predicate_type == COSIGN_SIGN_PREDICATE else [shown]
+
+
+def _buildkit_statements(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
+    """The in-toto layers of a BuildKit attestation manifest, as unsigned envelopes."""
+    if desc.size > MAX_MANIFEST_BYTES:
+        raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
+    manifest = store.get_manifest(desc)
+    if not isinstance(manifest, Manifest):
+        raise InvalidManifestError("expected an attestation manifest, got an image index")
+    out = []
+    for i, layer in enumerate(manifest.layers):
+        if layer.media_type != IN_TOTO_PAYLOAD_TYPE:
+            continue
+        statement = store.get_blob(layer, limit=cap)
+        envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
+        out.append(_downloaded(f"BuildKit attestation manifest {desc.digest} layer {i}", envelope, signed=False))
+    return out
+
+
+def _downloaded(location: str, envelope: Envelope, *, signed: bool) -> DownloadedAttestation:
+    try:
+        predicate: str | None = parse_statement(envelope.payload).predicate_type
+    except InvalidPayloadError:
+        predicate = None
+    return DownloadedAttestation(location, envelope.to_go_json(), predicate, signed)

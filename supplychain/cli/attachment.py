@@ -149,6 +149,51 @@ def download_signature_command(
         click.echo(line)
 
 
+@download_group.command("attestation")
+@click.argument("reference")
+@click.option("--predicate-type", "predicate_kind", metavar="ALIAS|URI",
+              help="Only attestations of this predicate type: one of cosign's --type aliases (slsaprovenance1, "
+              "cyclonedx, ...) or a URI.")
+@click.option("--max-attestations", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="Refuse an image with more attestations than this, before reading any.")
+@registry_options
+def download_attestation_command(
+    reference: str, predicate_kind: str | None, max_attestations: int, ca_file: Path | None,
+    insecure_registries: tuple[str, ...],
+) -> None:
+    """Print every attestation of an image, one DSSE envelope JSON object per line, as cosign prints them.
+
+    {"payloadType", "payload", "signatures"} (the payload is the base64 of the in-toto statement) of each
+    attestation bundle referrer (cosign v3, @sigstore/oci), each layer of the legacy .att manifest (cosign v2), and,
+    for an image index, each in-toto statement of BuildKit's attestation manifests in it: those are unsigned, so
+    their "signatures" is [] (nothing vouches for them; verify-attestation says so). Nothing here is verified.
+    Exit status 4 when the image has no attestation (of --predicate-type).
+
+    \b
+    Examples:
+      supplychain download attestation registry.example.com/app:1.0
+      supplychain download attestation --predicate-type slsaprovenance1 registry.example.com/app:1.0 \\
+          | jq -r .payload | base64 -d | jq .predicate
+    """
+    from supplychain.attachments.download import download_attestations
+    from supplychain.formats.intoto import predicate_type_for
+    from supplychain.reference import parse_reference
+    from supplychain.report.attachment import attestation_lines, problem_lines
+    from supplychain.store import open_store
+
+    settings = build_settings(ca_file, insecure_registries)
+    ref = parse_reference(reference)
+    with open_store(ref, settings) as store:
+        subject = _resolve(store, ref, None)
+        index = store.get_manifest(subject) if subject.is_index else None
+        wanted = None if predicate_kind is None else predicate_type_for(predicate_kind)
+        result = download_attestations(store, subject.digest, predicate_type=wanted, index=index,
+                                       max_attestations=max_attestations, max_bytes=settings.max_signature_bytes)
+    echo_lines(problem_lines(result))
+    for line in attestation_lines(result):
+        click.echo(line)
+
+
 @click.command("triangulate")
 @click.argument("reference")
 @click.option("--type", "kind", type=click.Choice(["signature", "attestation", "sbom", "bundle"]),

@@ -54,6 +54,12 @@ _TAG_WARNING = (
     "    the image you mean."
 )
 
+_ATTEST_TAG_WARNING = (
+    "WARNING: {ref} uses a tag, not a digest, to identify the image to attest. The tag was resolved once, to the\n"
+    "    digest above, and that digest is the statement's subject; attest by digest (NAME@sha256:...) to be sure it\n"
+    "    is the image you mean."
+)
+
 
 class OutputFileError(InvalidInputError):
     """A ``--output-*`` file could not be written."""
@@ -356,3 +362,180 @@ def _close(store: object) -> None:
     close = getattr(store, "close", None)
     if callable(close):
         close()
+
+
+@click.command("attest", cls=GoFlagCommand,
+               epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
+               "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
+@click.argument("reference")
+@click.option("--predicate", "predicate_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The predicate file: SLSA provenance, an SBOM, a VEX document... (JSON; text for custom and spdx).")
+@click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
+              help="The predicate type: one of cosign's aliases (custom, slsaprovenance, slsaprovenance02, "
+              "slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex) or a predicate type URI.")
+@click.option("--key", "-k", "key_file", required=True,
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
+@click.option("--format", "attestation_format", type=click.Choice(["bundle", "legacy"]), default="bundle",
+              show_default=True,
+              help="bundle: a Sigstore bundle v0.3 as an OCI 1.1 referrer (cosign v3); legacy: a DSSE envelope layer "
+              "of the sha256-<hex>.att manifest (cosign v2).")
+@click.option("--certificate", "certificate_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM certificate of the signing key (BYO PKI), stored with the attestation. Must match --key.")
+@click.option("--certificate-chain", "chain_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="PEM chain of --certificate up to the root (legacy: the dev.sigstore.cosign/chain annotation).")
+@click.option("--upload/--no-upload", cls=GoBoolOption, show_negative=True, default=True,
+              help="Store the attestation (default: on; --no-upload prints the bundle or envelope instead).")
+@click.option("--reference-name", "--sign-container-identity", "reference_name", metavar="REGISTRY/REPOSITORY",
+              help="The subject name to attest (default: the image's registry/repository). Required for oci:.")
+@click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
+              help="Accepted for cosign compatibility; attest never prompts, so it has no effect.")
+@sign_tlog_options
+@registry_options
+def attest_command(
+    reference: str, predicate_file: Path, predicate_kind: str, key_file: str, attestation_format: str,
+    certificate_file: Path | None, chain_file: Path | None, upload: bool, reference_name: str | None, yes: bool,
+    ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
+    rekor_public_key: Path | None, trusted_root: Path | None,
+) -> None:
+    """Attest an image: an in-toto statement of the predicate, signed in DSSE, stored next to the image.
+
+    The statement's subject is the image's registry/repository and digest; its predicateType is --type's URI. It
+    is logged first (a dsse entry), in the transparency log at --rekor-url or by default in the local log in
+    ${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog (--tlog-upload=false logs nothing), then stored: as a v0.3
+    bundle referrer with the dev.sigstore.bundle.predicateType annotation (cosign v3), or with --format legacy as
+    a layer of the .att manifest with cosign's predicateType and dev.sigstore.cosign/bundle annotations. The
+    predicate file is read whole, at most SUPPLYCHAIN_MAX_SIGNATURE_SIZE (1 MiB) as verifiers read it.
+
+    \b
+    Examples:
+      supplychain attest --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
+          registry.example.com/app:1.0
+      supplychain attest --key cosign.key --type cyclonedx --predicate sbom.cdx.json --format legacy \\
+          registry.example.com/app@sha256:<hex>
+      supplychain attest --key cosign.key --type https://example.com/review/v1 --predicate review.json \\
+          --reference-name registry.example.com/app oci:./layout:v1
+    """
+    from supplychain.formats.intoto import predicate_type_for
+    from supplychain.report.signature import attested_lines
+    from supplychain.signing.attest import AttestationFormat, KeySigner, attest_image, build_predicate
+    from supplychain.store import open_store
+
+    predicate_type = predicate_type_for(predicate_kind)
+    settings = build_settings(ca_file, insecure_registries)
+    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_type)
+    ((text, ref, identity),) = _sign_targets((reference,), reference_name)
+    private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
+    signer = KeySigner(private_key, _signing_certificate(certificate_file, chain_file, private_key))
+    log, embedded = _open_signing_log(tlog_upload, private_key, "bundle", rekor_url, rekor_public_key,
+                                      trusted_root, settings)
+    try:
+        with open_store(ref, settings) as store:
+            subject = store.resolve(ref.identifier)
+            if ref.digest is None:
+                click.echo(f"attesting {subject.digest} (resolved from tag {ref.tag})", err=True)
+                click.echo(_ATTEST_TAG_WARNING.format(ref=text), err=True)
+            made = attest_image(store, subject, signer, docker_reference=identity, predicate_type=predicate_type,
+                                predicate=predicate, attestation_format=AttestationFormat(attestation_format),
+                                upload=upload, log=log, max_bytes=settings.max_signature_bytes)
+            for line in attested_lines(made, store.name, made.log_url):
+                click.echo(line, err=True)
+    finally:
+        _close(log)
+        if embedded is not None and embedded.created:
+            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
+                       err=True)
+    if not upload:  # stored nowhere: the attestation itself on stdout
+        from supplychain.formats import gojson
+
+        shown = made.bundle if made.bundle is not None else gojson.encode(made.envelope.to_go_json(), sort_keys=False)
+        click.echo(shown.decode("utf-8"))
+
+
+def _read_predicate(path: Path, limit: int) -> bytes:
+    """The predicate file's bytes, refused when missing, empty or over ``limit`` (read no further than that)."""
+    from supplychain.files import FileTooLargeError, read_capped
+    from supplychain.signing.attest import PredicateError
+
+    try:
+        data = read_capped(path, limit)
+    except FileTooLargeError as exc:
+        raise PredicateError(f"the predicate file {path} is larger than {limit} bytes: refused",
+                             hint="attestations are read under SUPPLYCHAIN_MAX_SIGNATURE_SIZE (1 MiB by default); "
+                             "raise it, for verifiers too, to attest a larger predicate") from exc
+    except FileNotFoundError as exc:
+        raise PredicateError(f"the predicate file {path} does not exist", hint="check the path") from exc
+    except OSError as exc:
+        raise PredicateError(f"cannot read the predicate file {path}: {exc.strerror or exc}",
+                             hint="check the path and its permissions") from exc
+    if not data.strip():
+        raise PredicateError(f"the predicate file {path} is empty")
+    return data
+
+
+@click.command("attest-blob", cls=GoFlagCommand,
+               epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
+               "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--predicate", "predicate_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The predicate file (JSON; text for custom and spdx).")
+@click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
+              help="The predicate type: one of cosign's aliases (as attest) or a predicate type URI.")
+@click.option("--key", "-k", "key_file", required=True,
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
+@click.option("--bundle", "bundle_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the Sigstore bundle v0.3 (the DSSE envelope, the key hint, the log entry) here.")
+@click.option("--new-bundle-format", cls=GoBoolOption, default=True,
+              help="Accepted for cosign compatibility: the bundle is always a Sigstore bundle v0.3.")
+@click.option("-y", "--yes", "yes", cls=GoBoolOption, default=False,
+              help="Accepted for cosign compatibility; attest-blob never prompts.")
+@sign_tlog_options
+@registry_options
+def attest_blob_command(
+    file: Path, predicate_file: Path, predicate_kind: str, key_file: str, bundle_file: Path, new_bundle_format: bool,
+    yes: bool, ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None,
+    rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None,
+) -> None:
+    """Attest a file: an in-toto statement of the predicate about the file's SHA-256, signed in DSSE, as a bundle.
+
+    The statement's subject is the file's base name and SHA-256 digest; it is logged first (a dsse entry) in the
+    transparency log at --rekor-url or by default in the local log (--tlog-upload=false logs nothing), then the
+    bundle is written to --bundle, atomically.
+
+    \b
+    Examples:
+      supplychain attest-blob --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
+          --bundle app.tar.gz.sigstore.json app.tar.gz
+    """
+    import hashlib
+
+    from supplychain.formats.intoto import predicate_type_for
+    from supplychain.signing.attest import KeySigner, attest_blob, build_predicate
+
+    _check_output_paths({"--bundle": bundle_file})
+    predicate_type = predicate_type_for(predicate_kind)
+    settings = build_settings(ca_file, insecure_registries)
+    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_type)
+    try:
+        with open(file, "rb") as handle:  # streamed: the file may be large
+            digest, size = hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise OutputFileError(f"cannot read {file}: {exc.strerror or exc}", hint="check the path") from exc
+    private_key = _load_private_key(key_file)
+    log, embedded = _open_signing_log(tlog_upload, private_key, "bundle", rekor_url, rekor_public_key,
+                                      trusted_root, settings)
+    from supplychain.digest import Digest
+
+    try:
+        made = attest_blob(Digest("sha256", digest), size, file.name, KeySigner(private_key),
+                           predicate_type=predicate_type, predicate=predicate, log=log,
+                           max_bytes=settings.max_signature_bytes)
+    finally:
+        _close(log)
+        if embedded is not None and embedded.created:
+            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
+                       err=True)
+    if made.tlog_entry is not None:
+        click.echo(f"tlog entry created with index: {made.tlog_entry.log_index} ({made.log_url})", err=True)
+    assert made.bundle is not None
+    _write_file(bundle_file, made.bundle, "the attestation was logged")
+    click.echo(f"Wrote the attestation bundle ({predicate_type}) for sha256:{digest} to {bundle_file}", err=True)

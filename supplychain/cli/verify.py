@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from supplychain.config import Settings
     from supplychain.registry import RegistryPool
     from supplychain.trust.keyring import LogKeyring
-    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyTarget
+    from supplychain.verify import VerificationResult, VerifyPolicy, VerifyRequest, VerifyTarget
 
 
 class UnansweredImagesError(SupplyChainError):
@@ -52,7 +52,8 @@ class UnansweredImagesError(SupplyChainError):
 
 
 
-# cosign's opt-out of the SCT requirement, on every command that checks a certificate (verify, verify-blob).
+# cosign's opt-out of the SCT requirement, on every command that checks a certificate (verify, verify-attestation,
+# verify-blob).
 _ignore_sct_option = click.option(
     "--insecure-ignore-sct", cls=GoBoolOption, default=False,
     help="Do not require a signed certificate timestamp of a trusted CT log in the certificate (insecure).")
@@ -123,9 +124,7 @@ def verify_command(
       supplychain verify --certificate-identity dev@example.com \\
           --certificate-oidc-issuer https://accounts.example.com registry.example.com/app:1.0
     """
-    from supplychain.cli.hints import flag_hints
-    from supplychain.registry import RegistryPool
-    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
+    from supplychain.verify import VerifyRequest
 
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     request = VerifyRequest(
@@ -133,9 +132,20 @@ def verify_command(
         certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, annotations, check_claims,
         check_reference, max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys,
         _default_log_keys(), tlog_online, insecure_ignore_tlog, insecure_ignore_sct)
+    return _run_verification(request, settings, references, reference_name, check_reference, output)
+
+
+def _run_verification(request: VerifyRequest, settings: Settings, references: tuple[str, ...],
+                      reference_name: str | None, check_reference: bool, output: str) -> int:
+    """``verify`` and ``verify-attestation``: the one policy set-up and ``Verifier`` run, results rendered as they
+    arrive; the exit status."""
+    from supplychain.cli.hints import flag_hints
+    from supplychain.registry import RegistryPool
+    from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, build_verify_policy
+
     with flag_hints(), RegistryPool(settings) as registries, Verifier(settings=settings) as verifier:
         policy = build_verify_policy(request)
-        if insecure_ignore_tlog:
+        if request.insecure_ignore_tlog:
             click.echo(TLOG_IGNORED_WARNING, err=True)
         targets = _verify_targets(references, reference_name, check_reference, settings, registries)
         results = verifier.verify_images(targets, policy, max_workers=settings.concurrency)
@@ -176,13 +186,15 @@ def _verify_targets(references: tuple[str, ...], reference_name: str | None, che
 
 def _render_verified(results: Iterable[VerificationResult], policy: VerifyPolicy, output: str, *,
                      several: bool) -> int:
-    """Print each result as it arrives: its lines on stderr, its payloads on stdout; the exit status."""
+    """Print each result as it arrives: its lines on stderr, its payloads on stdout (``output`` ``envelope``:
+    each verified attestation's DSSE envelope, one per line); the exit status."""
     from supplychain.report.signature import (
         checks_performed_text,
         failure_reasons,
         image_line,
         json_line,
         skipped_lines,
+        verified_envelope_lines,
         verified_payloads_text,
     )
     from supplychain.verify import check_descriptions
@@ -205,7 +217,10 @@ def _render_verified(results: Iterable[VerificationResult], policy: VerifyPolicy
             click.echo(line, err=True)
         if result.verified:  # cosign's header, on stderr, before the image's payloads
             click.echo(checks_performed_text(result.reference, check_descriptions(policy)), err=True)
-        if output == "json":
+        if output == "envelope":
+            for line in verified_envelope_lines(result):
+                click.echo(line)
+        elif output == "json":
             printed = json_line(result, several=several)
             if printed is not None:
                 click.echo(printed)
@@ -306,7 +321,7 @@ def verify_blob_command(
         default_log_keys=None if trusted_root is not None or rekor_public_keys else _default_log_keys(),
         insecure_ignore_tlog=insecure_ignore_tlog, insecure_ignore_sct=insecure_ignore_sct,
         tlog_threshold=tlog_threshold, timestamp_threshold=timestamp_threshold, extension_values=claims,
-        claims_predicate=None)
+        predicate_type=None)
     with flag_hints():
         policy = build_verify_policy(request)
         digest = artifact_digest(artifact)
@@ -322,3 +337,67 @@ def verify_blob_command(
         raise BlobVerificationError(f"{artifact}: {'; '.join(reasons)}")
     click.echo("Verified OK", err=True)
     return int(ExitCode.OK)
+
+
+
+@click.command("verify-attestation", cls=GoFlagCommand,
+               epilog="Boolean flags also take cosign's spelling --flag=true|false.")
+@click.argument("references", nargs=-1, required=True)
+@click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
+              help="The predicate type to verify: one of cosign's aliases (custom, slsaprovenance, slsaprovenance02, "
+              "slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex) or a predicate type URI. "
+              "Attestations of other types do not count.")
+@click.option("--key", "-k", "key_files", multiple=True,
+              help="PEM public key, PKIX or PKCS#1 RSA; env://VAR reads it from the variable (repeatable: an "
+              "attestation by any of them counts). Or the certificate options.")
+@click.option("--check-claims/--no-check-claims", cls=GoBoolOption, default=True,
+              help="Require the statement's subject digest to be the image's and its predicateType --type's "
+              "(default: on).")
+@click.option("--max-signatures", "--max-attestations", "max_signatures", type=click.IntRange(1, 100_000),
+              default=100, show_default=True,
+              help="Refuse an image with more candidate attestations than this, before reading any.")
+@concurrency_option(what="Images verified at once, and reads of one image's attestations at once")
+@verify_tlog_options
+@certificate_options
+@_ignore_sct_option
+@registry_options
+def verify_attestation_command(
+    references: tuple[str, ...], predicate_kind: str, key_files: tuple[str, ...], check_claims: bool,
+    max_signatures: int, concurrency: int | None, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    rekor_url: str, rekor_public_keys: tuple[Path, ...], trusted_root: Path | None, tlog_online: bool,
+    insecure_ignore_tlog: bool, ca_roots: Path | None, ca_intermediates: Path | None,
+    certificate_identity: str | None, certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
+    certificate_oidc_issuer_regexp: str | None, insecure_ignore_sct: bool,
+) -> int:
+    """Verify the in-toto attestations of one or more images against public keys or a certificate identity.
+
+    Only attestations whose signed statement is of --type's predicate type are verified: Sigstore bundle
+    referrers (cosign v3, @sigstore/oci), layers of the cosign tag sha256-<hex>.att (cosign v2), and BuildKit's
+    attestation manifests in an image index (unsigned: listed, never a pass). Each needs a signature by the key
+    (or certificate), transparency-log evidence (as verify) and a statement naming the image's digest. An image
+    passes when at least one attestation passes every check; exit status 1 otherwise, with a reason per
+    attestation on stderr (an attestation of another type is skipped, with its type).
+
+    stdout is cosign's: each verified attestation's DSSE envelope, one JSON object per line
+    ({"payloadType", "payload", "signatures"}; the payload is the base64 of the statement), so
+    `... | jq -r .payload | base64 -d | jq .predicate` shows the predicate. The checks performed go to stderr.
+
+    \b
+    Examples:
+      supplychain verify-attestation --key cosign.pub --type slsaprovenance1 registry.example.com/app:1.0
+      supplychain verify-attestation --key cosign.pub --type cyclonedx registry.example.com/app:1.0 \\
+          | jq -r .payload | base64 -d | jq .predicate
+      supplychain verify-attestation --type https://slsa.dev/provenance/v1 \\
+          --certificate-identity-regexp '^https://github.com/org/' \\
+          --certificate-oidc-issuer https://token.actions.githubusercontent.com registry.example.com/app:1.0
+    """
+    from supplychain.formats.intoto import predicate_type_for
+    from supplychain.verify import VerifyRequest
+
+    settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
+    request = VerifyRequest(
+        key_files, certificate_identity, certificate_identity_regexp, certificate_oidc_issuer,
+        certificate_oidc_issuer_regexp, ca_roots, ca_intermediates, trusted_root, (), check_claims, False,
+        max_signatures, settings.max_signature_bytes, rekor_url, rekor_public_keys, _default_log_keys(), tlog_online,
+        insecure_ignore_tlog, insecure_ignore_sct, predicate_type=predicate_type_for(predicate_kind))
+    return _run_verification(request, settings, references, None, False, "envelope")

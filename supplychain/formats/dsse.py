@@ -62,6 +62,16 @@ class Envelope:
             signatures.append(entry)
         return {"payload": _b64(self.payload), "payloadType": self.payload_type, "signatures": signatures}
 
+    def to_go_json(self) -> dict[str, Any]:
+        """The envelope as cosign writes and prints it (go-securesystemslib ``dsse.Envelope``: field order
+        payloadType, payload, signatures; each signature ``{"keyid", "sig"}``, an empty ``keyid`` kept): the blob of a
+        cosign ``.att`` layer, and each line ``cosign verify-attestation`` and ``download attestation`` print."""
+        return {
+            "payloadType": self.payload_type,
+            "payload": _b64(self.payload),
+            "signatures": [{"keyid": s.keyid, "sig": _b64(s.sig)} for s in self.signatures],
+        }
+
 
 def envelope_from_json(doc: Any) -> Envelope:
     """Read an envelope object; raise ``InvalidPayloadError`` on a malformed one."""

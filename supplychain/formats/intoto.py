@@ -29,6 +29,30 @@ STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 STATEMENT_V01 = "https://in-toto.io/Statement/v0.1"
 # The predicate type of the statement ``cosign sign`` (v3) signs for an image.
 COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
+# cosign's own predicate types (cosign ``pkg/cosign/attestation``): ``--type custom`` wraps the predicate file's
+# text as ``{"Data": <text>, "Timestamp": <RFC 3339>}``; ``vuln`` is its vulnerability-scan predicate.
+COSIGN_CUSTOM_PREDICATE = "https://cosign.sigstore.dev/attestation/v1"
+COSIGN_VULN_PREDICATE = "https://cosign.sigstore.dev/attestation/vuln/v1"
+SPDX_PREDICATE = "https://spdx.dev/Document"
+# cosign's ``--type`` aliases and the predicate type each stands for (cosign ``cmd/cosign/cli/options/predicate.go``
+# ``PredicateTypeMap``); any other ``--type`` value is the predicate type URI itself.
+PREDICATE_ALIASES: Mapping[str, str] = {
+    "custom": COSIGN_CUSTOM_PREDICATE,
+    "slsaprovenance": "https://slsa.dev/provenance/v0.2",
+    "slsaprovenance02": "https://slsa.dev/provenance/v0.2",
+    "slsaprovenance1": "https://slsa.dev/provenance/v1",
+    "spdx": SPDX_PREDICATE,
+    "spdxjson": SPDX_PREDICATE,
+    "cyclonedx": "https://cyclonedx.org/bom",
+    "link": "https://in-toto.io/Link/v1",
+    "vuln": COSIGN_VULN_PREDICATE,
+    "openvex": "https://openvex.dev/ns",
+}
+
+
+def predicate_type_for(name: str) -> str:
+    """The predicate type ``--type name`` means: an alias's URI, else ``name`` itself (cosign's rule)."""
+    return PREDICATE_ALIASES.get(name, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +82,19 @@ class Statement:
         return next((s for s in self.subjects if s.names(digest)), None)
 
 
-def build_statement(name: str, digest: Digest, annotations: Mapping[str, str] | None = None) -> bytes:
-    """The statement cosign v3 signs for ``digest`` named ``name``: compact, keys in the in-toto order."""
+def build_statement(name: str, digest: Digest, annotations: Mapping[str, str] | None = None, *,
+                    predicate_type: str = COSIGN_SIGN_PREDICATE, predicate: Any = None) -> bytes:
+    """The statement for ``digest`` named ``name``: compact, keys in the in-toto order. By default the one cosign v3
+    signs for an image (its sign predicate, ``{}``); ``attest`` gives its predicate type and predicate (a JSON
+    value: an object, or a string for cosign's ``spdx`` tag-value documents)."""
     subject: dict[str, Any] = {"name": name, "digest": {digest.algorithm: digest.hex}}
     if annotations:
         subject["annotations"] = dict(sorted(annotations.items()))
     doc = {
         "_type": STATEMENT_V1,
         "subject": [subject],
-        "predicateType": COSIGN_SIGN_PREDICATE,
-        "predicate": {},
+        "predicateType": predicate_type,
+        "predicate": {} if predicate is None else predicate,
     }
     return gojson.encode(doc, sort_keys=False)
 
@@ -138,13 +165,18 @@ def subject_digests(payload: bytes) -> list[str]:
 
 
 __all__ = [
+    "COSIGN_CUSTOM_PREDICATE",
     "COSIGN_SIGN_PREDICATE",
+    "COSIGN_VULN_PREDICATE",
     "MAX_INDEXED_SUBJECTS",
+    "PREDICATE_ALIASES",
+    "SPDX_PREDICATE",
     "STATEMENT_V01",
     "STATEMENT_V1",
     "Statement",
     "Subject",
     "build_statement",
     "parse_statement",
+    "predicate_type_for",
     "subject_digests",
 ]

@@ -36,6 +36,11 @@ _SUFFIX_KIND = {suffix: kind for kind, suffix in _TAG_SUFFIX.items()}
 BUNDLE_CONTENT_ANNOTATION = "dev.sigstore.bundle.content"
 BUNDLE_PREDICATE_TYPE_ANNOTATION = "dev.sigstore.bundle.predicateType"
 BUNDLE_CONTENT_MESSAGE_SIGNATURE = "message-signature"
+# cosign's annotation on each layer of a ``.att`` manifest (a DSSE envelope): the attested predicate type, a hint
+# outside the signature (the signed statement's predicateType is what counts).
+ATTESTATION_PREDICATE_TYPE_ANNOTATION = "predicateType"
+# BuildKit's annotation on each in-toto layer of an attestation manifest (docker/buildx "Attestation storage").
+INTOTO_PREDICATE_TYPE_ANNOTATION = "in-toto.io/predicate-type"
 
 
 def attachment_tag(subject: Digest, kind: AttachmentKind) -> str:

@@ -254,16 +254,16 @@ def damaged_referrers_tag(store: ArtifactStore, subject: Digest) -> DamagedTag |
     return DamagedTag(tag, found, "an image manifest, not an index")
 
 
-def buildkit_attestations(index: AnyManifest, subject: Digest) -> tuple[Attachment, ...]:
-    """BuildKit's attestation manifests of ``subject`` among the entries of ``index`` (its SBOM and SLSA
-    provenance: in-toto statements as layers)."""
+def buildkit_attestations(index: AnyManifest, subject: Digest | None) -> tuple[Attachment, ...]:
+    """BuildKit's attestation manifests of ``subject`` (``None``: of any of the index's images) among the entries
+    of ``index`` (its SBOM and SLSA provenance: in-toto statements as layers)."""
     if not isinstance(index, Index):
         return ()
     return tuple(
         Attachment(AttachmentKind.ATTESTATION, Location.BUILDKIT, entry)
         for entry in index.manifests
         if entry.annotations.get(BUILDKIT_REFERENCE_TYPE) == BUILDKIT_ATTESTATION_MANIFEST
-        and entry.annotations.get(BUILDKIT_REFERENCE_DIGEST) == str(subject)
+        and (subject is None or entry.annotations.get(BUILDKIT_REFERENCE_DIGEST) == str(subject))
     )
 
 

@@ -12,6 +12,10 @@
 - a Sigstore bundle referrer as cosign v3 prints it: the bundle document itself, compact (it has
   ``mediaType``, ``verificationMaterial`` and ``dsseEnvelope``/``messageSignature`` where the legacy shape has
   ``Base64Signature``: tell the two apart by those keys).
+
+``download attestation`` prints one DSSE envelope per line, as cosign does: ``{"payloadType", "payload",
+"signatures": [{"keyid", "sig"}]}`` (go-securesystemslib's field order; ``payload`` the base64 statement); a
+BuildKit statement, stored unsigned, with ``"signatures": []``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, assert_never
 
 from supplychain.attachments.clean import CleanPlan, CleanResult, Deletion, LeftAlone
 from supplychain.attachments.download import (
+    AttestationDownload,
     BundleSignature,
     DownloadedSignature,
     LegacySignature,
@@ -68,8 +73,14 @@ def signature_json(item: DownloadedSignature) -> str:
             assert_never(item)
 
 
-def problem_lines(download: SignatureDownload) -> list[str]:
-    """stderr lines for the signatures that could not be read."""
+def attestation_lines(download: AttestationDownload) -> list[str]:
+    """One compact DSSE envelope JSON line per attestation (escaped for a terminal like ``download_lines``)."""
+    return [escape_json_text(encode(dict(item.envelope), sort_keys=False).decode("utf-8"))
+            for item in download.attestations]
+
+
+def problem_lines(download: SignatureDownload | AttestationDownload) -> list[str]:
+    """stderr lines for the signatures (attestations) that could not be read."""
     return [f"warning: skipped {escape(p)}" for p in download.problems]
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # Types only: ``verify`` renders through this module and must not load the signing stack (docs/architecture.md,
     # "Fast start").
     from supplychain.signing import SignedImage, SignResult
+    from supplychain.signing.attest import Attestation
 
 
 def verified_payloads_json(result: VerificationResult) -> str:
@@ -61,8 +62,38 @@ def image_line(result: VerificationResult) -> str:
     if result.verified:
         good = result.verified_signatures
         sources = ", ".join(sorted({s.source.value for s in good}))
-        return f"Verified OK {where}: {len(good)} of {len(result.signatures)} signatures ({sources})"
-    return f"Verification FAILED {where}: no signature verified"
+        what = "signatures" if result.predicate_type is None else f"attestations of {escape(result.predicate_type)}"
+        return f"Verified OK {where}: {len(good)} of {len(result.signatures)} {what} ({sources})"
+    what = "signature" if result.predicate_type is None else "attestation"
+    return f"Verification FAILED {where}: no {what} verified"
+
+
+def verified_envelope_lines(result: VerificationResult) -> list[str]:
+    """``verify-attestation``'s stdout: each verified attestation's DSSE envelope, one compact JSON object per line
+    (``{"payloadType", "payload", "signatures"}``, as ``cosign verify-attestation`` prints them)."""
+    # A signature's keyid is the signer's free text: control and bidi characters become JSON escapes (same value).
+    return [escape_json_text(encode(dict(s.envelope), sort_keys=False).decode("utf-8"))
+            for s in result.verified_signatures if s.envelope is not None]
+
+
+def attested_lines(attestation: Attestation, store_name: str, log_url: str | None) -> list[str]:
+    """stderr lines for ``attest``: the transparency-log entry made, then what was stored where (or not)."""
+    lines = []
+    entry = attestation.tlog_entry
+    if entry is not None:
+        lines.append(escape(f"tlog entry created with index: {entry.log_index} (UUID {entry.uuid}, {log_url})"))
+    subject = attestation.subject.digest
+    kind = escape(attestation.predicate_type)
+    artifact = attestation.artifact
+    if artifact is None:
+        lines.append(f"Attested {subject} ({kind}, {attestation.attestation_format.value}); not uploaded")
+    elif attestation.tag is not None:
+        lines.append(escape(f"Pushed attestation ({kind}) for {subject} to {store_name}:{attestation.tag} "
+                            f"({artifact.digest})"))
+    else:
+        lines.append(escape(f"Pushed attestation bundle referrer {artifact.digest} ({kind}) for {subject} to "
+                            f"{store_name}"))
+    return lines
 
 
 def failure_reasons(result: VerificationResult) -> list[str]:

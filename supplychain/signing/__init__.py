@@ -9,7 +9,9 @@
 - ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
 - ``transparency``: what is recorded in a Rekor transparency log at sign time, and how its evidence is stored
   (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's ``tlogEntries``);
-- ``signer``: ``sign_image`` over any ``ArtifactStore``.
+- ``signer``: ``sign_image`` over any ``ArtifactStore``;
+- ``attest``: ``attest_image``, an in-toto attestation in DSSE (bundle referrer or ``.att`` layer), signed by an
+  ``EnvelopeSigner`` (``KeySigner``: a key).
 """
 
 from __future__ import annotations
@@ -19,6 +21,15 @@ from typing import TYPE_CHECKING
 from supplychain.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from supplychain.signing.attest import (
+        Attestation,
+        AttestationFormat,
+        EnvelopeSigner,
+        KeySigner,
+        PredicateError,
+        attest_image,
+        build_predicate,
+    )
     from supplychain.signing.error import (
         InvalidAnnotationError,
         ReferenceNameError,
@@ -30,7 +41,12 @@ if TYPE_CHECKING:
     from supplychain.signing.transparency import TlogUploadError, open_signing_log
 
 __all__ = [
+    "Attestation",
+    "AttestationFormat",
+    "EnvelopeSigner",
     "InvalidAnnotationError",
+    "KeySigner",
+    "PredicateError",
     "ReferenceNameError",
     "SignResult",
     "SignatureFormat",
@@ -38,6 +54,8 @@ __all__ = [
     "SignatureWriteError",
     "SignedImage",
     "TlogUploadError",
+    "attest_image",
+    "build_predicate",
     "check_reference_name",
     "cosign_reference_name",
     "open_signing_log",
@@ -48,6 +66,10 @@ __all__ = [
 # mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
 if not TYPE_CHECKING:
     __getattr__, __dir__ = lazy_exports(__name__, {
+        "supplychain.signing.attest": (
+            "Attestation", "AttestationFormat", "EnvelopeSigner", "KeySigner", "PredicateError", "attest_image",
+            "build_predicate",
+        ),
         "supplychain.signing.error": (
             "InvalidAnnotationError", "ReferenceNameError", "SignatureTagError", "SignatureWriteError",
         ),

@@ -24,7 +24,7 @@ from supplychain.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from supplychain.limits import DEFAULT_MAX_SIGNATURES
-    from supplychain.verify.blob import artifact_digest, bundle_evidence, read_bundle
+    from supplychain.verify.blob import artifact_digest, blob_evidence, read_bundle
     from supplychain.verify.certificate import CertificateCheck, CertificatePolicy
     from supplychain.verify.check import (
         AnnotationCheck,
@@ -87,8 +87,8 @@ __all__ = [
     "VerifySetupError",
     "VerifyTarget",
     "artifact_digest",
+    "blob_evidence",
     "build_verify_policy",
-    "bundle_evidence",
     "check_descriptions",
     "check_embedded_scts",
     "gather_evidence",
@@ -102,7 +102,7 @@ __all__ = [
 if not TYPE_CHECKING:
     __getattr__, __dir__ = lazy_exports(__name__, {
         "supplychain.limits": ("DEFAULT_MAX_SIGNATURES",),
-        "supplychain.verify.blob": ("artifact_digest", "bundle_evidence", "read_bundle"),
+        "supplychain.verify.blob": ("artifact_digest", "blob_evidence", "read_bundle"),
         "supplychain.verify.sct": ("check_embedded_scts",),
         "supplychain.verify.timestamp": ("VerifiedTimestamp", "verify_timestamps"),
         "supplychain.verify.certificate": ("CertificateCheck", "CertificatePolicy"),

@@ -28,21 +28,22 @@ from cryptography import x509
 from supplychain.digest import Digest
 from supplychain.errors import InvalidInputError, NotFoundError
 from supplychain.formats.bundle import Bundle, BundleFormatError
-from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE
-from supplychain.verify.evidence import Evidence, PayloadKind, SignatureEvidence
+from supplychain.verify.evidence import Evidence, PayloadKind, SignatureEvidence, envelope_evidence
 from supplychain.verify.result import EvidenceSource
 
 
-def bundle_evidence(bundle: Bundle, subject: Digest, *, location: str = "bundle") -> Evidence:
-    """The one signature of ``bundle`` as evidence about the artifact ``subject`` (its SHA-256)."""
+def blob_evidence(bundle: Bundle, subject: Digest, *, location: str = "bundle", predicate_type: str | None = None
+                    ) -> Evidence:
+    """The one signature of ``bundle`` as evidence about the artifact ``subject`` (its SHA-256); a DSSE statement
+    of any predicate type, or (``verify-blob-attestation``) only of ``predicate_type``."""
     problem = _chain_problem(bundle)
     if problem is not None and bundle.version < 3:
-        return Evidence(subject, (_signature(bundle, subject, location),), warnings=(problem,))
-    signature = _signature(bundle, subject, location)
+        return Evidence(subject, (_signature(bundle, subject, location, predicate_type),), warnings=(problem,))
+    signature = _signature(bundle, subject, location, predicate_type)
     return Evidence(subject, (signature if problem is None else replace(signature, problem=problem),))
 
 
-def _signature(bundle: Bundle, subject: Digest, location: str) -> SignatureEvidence:
+def _signature(bundle: Bundle, subject: Digest, location: str, predicate_type: str | None) -> SignatureEvidence:
     envelope, message = bundle.envelope, bundle.message_signature
     kind = PayloadKind.MESSAGE if envelope is None else PayloadKind.IN_TOTO
     base = SignatureEvidence(EvidenceSource.BUNDLE_FILE, location, kind, bundle=bundle)
@@ -51,14 +52,9 @@ def _signature(bundle: Bundle, subject: Digest, location: str) -> SignatureEvide
             return replace(base, problem=f"expected the artifact's sha256 digest, got {subject.algorithm}")
         return replace(base, payload=b"", signed_bytes=bytes.fromhex(subject.hex), signature=message.signature)
     assert envelope is not None
-    if len(envelope.signatures) != 1:
-        # Bundle spec: a DSSE envelope in a bundle carries exactly one signature.
-        return replace(base, problem=f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
-    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        return replace(base, problem=f"expected a DSSE payloadType of {IN_TOTO_PAYLOAD_TYPE}, got "
-                                     f"{envelope.payload_type[:200]!r}")
-    return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
-                   signature=envelope.signatures[0].sig)
+    # The one reader of a DSSE envelope as evidence (its payload type, predicate type and single signature), as
+    # for an image's bundles and .att layers; any predicate type names the blob (predicate_type=None).
+    return envelope_evidence(base, envelope, predicate_type, f"a v0.{bundle.version} bundle")
 
 
 def _chain_problem(bundle: Bundle) -> str | None:
@@ -114,4 +110,4 @@ def artifact_digest(artifact: str) -> Digest:
     return Digest("sha256", hasher.hexdigest())
 
 
-__all__ = ["MAX_BUNDLE_FILE_BYTES", "artifact_digest", "bundle_evidence", "read_bundle"]
+__all__ = ["MAX_BUNDLE_FILE_BYTES", "artifact_digest", "blob_evidence", "read_bundle"]

@@ -157,10 +157,12 @@ class EvidenceCheck(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ClaimsCheck:
-    """The signed digest claim equals the digest being verified; a statement's predicateType is ``predicate``
-    (cosign's image signature; ``None``: any, as ``verify-blob`` accepts any statement naming the blob)."""
+    """The signed digest claim equals the digest being verified, and a signed statement is of ``predicate_type``
+    (cosign's sign predicate for an image signature; ``verify-attestation --type``'s for an attestation, where a
+    simple-signing payload, which has no predicate type, does not count; ``None``: any statement, as
+    ``verify-blob`` accepts any statement naming the blob)."""
 
-    predicate: str | None = COSIGN_SIGN_PREDICATE
+    predicate_type: str | None = COSIGN_SIGN_PREDICATE
     name: CheckName = CheckName.CLAIMS
     description: str = "The cosign claims were validated"
 
@@ -168,13 +170,15 @@ class ClaimsCheck:
         claims, subject = context.claims, context.subject
         if claims is None:
             return CheckOutcome(self.name, False, "the signed payload could not be parsed")
-        if (self.predicate is not None and claims.predicate_type is not None
-                and claims.predicate_type != self.predicate):
-            return CheckOutcome(self.name, False,
-                                f"expected predicateType {self.predicate}, got {claims.predicate_type}")
+        if self.predicate_type is not None:
+            signature = claims.predicate_type is None and self.predicate_type == COSIGN_SIGN_PREDICATE
+            if claims.predicate_type != self.predicate_type and not signature:
+                got = claims.predicate_type or "a simple-signing payload, which has none"
+                return CheckOutcome(self.name, False, f"expected predicateType {self.predicate_type}, got {got}")
         if not claims.names(subject):
             got = ", ".join(claims.claimed_digests)
-            return CheckOutcome(self.name, False, f"expected a signature for {subject}, got one for {got}")
+            what = "an attestation" if self.predicate_type not in (None, COSIGN_SIGN_PREDICATE) else "a signature"
+            return CheckOutcome(self.name, False, f"expected {what} for {subject}, got one for {got}")
         return CheckOutcome(self.name, True, f"signed digest is {subject}")
 
 

@@ -21,9 +21,19 @@ that much at once, however many there are (issue 7.4). A referrers listing the s
 
 A bundle that is no image signature (an attestation of another predicate type, by its annotation or its
 statement; a message signature, which signs some other artifact's digest; a DSSE payload that is no in-toto
-statement) is *skipped*, with the reason (``skip``), never silently. Damaged evidence is a *problem* or a
-per-signature failure, not an exception: the image may still verify
-through another signature. That includes JSON nested too deeply for Python's decoder (``RecursionError``, from
+statement) is *skipped*, with the reason (``skip``), never silently.
+
+Attestations (``predicate_type`` other than cosign's sign predicate: ``verify-attestation --type``) are gathered the
+same way from the same places, with the ``.att`` tag for the ``.sig`` tag: bundle referrers and ``.att`` layers (DSSE
+envelopes, cosign's ``predicateType`` layer annotation) of *that* predicate type only; one of another type, by its
+annotation or by its signed statement, is skipped with the reason, so a validly signed attestation of another type
+can never pass (CVE-2022-35929). What claims to be an attestation of that type and is malformed is a failure with
+its reason, not a skip: a DSSE payloadType other than in-toto, more than one DSSE signature (a bundle's envelope
+carries exactly one; CVE-2026-39395), an envelope that does not parse. BuildKit's attestation manifests in the
+image's index (``oci.locate``) hold unsigned in-toto statements: each is listed as evidence that cannot verify.
+
+Damaged evidence is a *problem* or a per-signature failure, not an exception: the image may still verify through
+another signature. That includes JSON nested too deeply for Python's decoder (``RecursionError``, from
 whichever reader of a manifest, index or bundle meets it). Only failures to talk to the store at all (network,
 authentication) propagate.
 """
@@ -37,13 +47,18 @@ from enum import StrEnum
 from supplychain.digest import Digest
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError
 from supplychain.formats.bundle import MEDIA_TYPES, Bundle
-from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE
+from supplychain.formats.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, Envelope, parse_envelope
 from supplychain.formats.error import InvalidPayloadError
 from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE, parse_statement
 from supplychain.limits import DEFAULT_MAX_SIGNATURES, MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES
-from supplychain.oci.attachment import BUNDLE_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
-from supplychain.oci.locate import describe, locate
-from supplychain.oci.model import Descriptor, Manifest
+from supplychain.oci.attachment import (
+    ATTESTATION_PREDICATE_TYPE_ANNOTATION,
+    BUNDLE_PREDICATE_TYPE_ANNOTATION,
+    AttachmentKind,
+    attachment_tag,
+)
+from supplychain.oci.locate import Attachment, buildkit_attestations, describe, locate
+from supplychain.oci.model import AnyManifest, Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore, read_concurrency
 from supplychain.parallel import ordered_map
 from supplychain.signing import legacy
@@ -87,6 +102,7 @@ class SignatureEvidence:
     annotations: Mapping[str, str] = field(default_factory=dict)
     bundle: Bundle | None = None  # the referrer's bundle, parsed once: later checks read it, never the bytes
     skip: str | None = None  # set when the attachment is readable but no image signature: why it is skipped
+    envelope: Envelope | None = None  # in-toto evidence: the DSSE envelope (what verify-attestation prints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +133,20 @@ class Candidates:
     skipped: int = 0
     warnings: tuple[str, ...] = ()
     skipped_reasons: tuple[str, ...] = ()  # "<location>: <why>" of each attachment skipped from its descriptor
+    predicate_type: str = COSIGN_SIGN_PREDICATE  # what is wanted: image signatures, or attestations of this type
+    buildkit: tuple[Attachment, ...] = ()  # BuildKit attestation manifests (attestations only): unsigned
+
+    @property
+    def attestations(self) -> bool:
+        """Whether attestations are wanted (``verify-attestation``), not image signatures."""
+        return self.predicate_type != COSIGN_SIGN_PREDICATE
 
 
-def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Evidence:
-    """Find and read the signatures of ``subject`` in ``store``, all held at once (see the module docstring;
-    ``verify_image`` streams them instead)."""
-    found = find_candidates(store, subject, limits)
+def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limits(), *,
+                    predicate_type: str = COSIGN_SIGN_PREDICATE, index: AnyManifest | None = None) -> Evidence:
+    """Find and read the signatures (or attestations of ``predicate_type``) of ``subject`` in ``store``, all held at
+    once (see the module docstring; ``verify_image`` streams them instead)."""
+    found = find_candidates(store, subject, limits, predicate_type=predicate_type, index=index)
     signatures, skipped = [], list(found.skipped_reasons)
     for item in read_candidates(store, found, limits):
         if item.skip is not None:
@@ -134,11 +158,16 @@ def gather_evidence(store: ArtifactStore, subject: Digest, limits: Limits = Limi
                     tuple(skipped))
 
 
-def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limits()) -> Candidates:
-    """Look for the signatures of ``subject``: descriptors only, counted against ``max_signatures``."""
+def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limits(), *,
+                    predicate_type: str = COSIGN_SIGN_PREDICATE, index: AnyManifest | None = None) -> Candidates:
+    """Look for the signatures of ``subject`` (or, with another ``predicate_type``, its attestations of that type):
+    descriptors only, counted against ``max_signatures``. ``index``: ``subject``'s own manifest when it is an image
+    index, where BuildKit keeps its attestation manifests (attestations only)."""
+    wanted = predicate_type
+    attestations = wanted != COSIGN_SIGN_PREDICATE
+    kind = AttachmentKind.ATTESTATION if attestations else AttachmentKind.SIGNATURE
     # Unfiltered: a listing can filter by one artifactType only, and bundles come in four spellings.
-    located = locate(store, subject, tags=(AttachmentKind.SIGNATURE,),
-                     read_tags=True, max_layers=limits.max_layers)
+    located = locate(store, subject, tags=(kind,), read_tags=True, max_layers=limits.max_layers)
     problems: list[str] = []
     warnings: list[str] = []
     skipped: list[str] = []
@@ -152,22 +181,31 @@ def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limi
         if desc.artifact_type not in MEDIA_TYPES:
             continue  # not a bundle: an SBOM, a notation signature... (download and tree list those)
         predicate = desc.annotations.get(BUNDLE_PREDICATE_TYPE_ANNOTATION)
-        if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
-            # An attestation bundle, not an image signature.
-            skipped.append(f"referrer {desc.digest}: {_other_predicate(predicate)}")
+        if predicate is not None and predicate != wanted:
+            # An attestation bundle, not an image signature (or one of another type than wanted).
+            skipped.append(f"referrer {desc.digest}: {_other_predicate(predicate, wanted)}")
             continue
         referrers.append(found.descriptor)
 
-    tag = attachment_tag(subject, AttachmentKind.SIGNATURE)
+    tag = attachment_tag(subject, kind)
     problems.extend(located.problems)
     layers: list[tuple[int, Descriptor]] = []
-    sig = located.tag(AttachmentKind.SIGNATURE)
-    for i, layer in enumerate(sig.layers if sig is not None else ()):
-        if layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
+    held = located.tag(kind)
+    for i, layer in enumerate(held.layers if held is not None else ()):
+        if attestations:
+            claimed = layer.annotations.get(ATTESTATION_PREDICATE_TYPE_ANNOTATION)
+            if layer.media_type != ENVELOPE_MEDIA_TYPE:
+                skipped.append(f"{tag} layer {i}: media type {layer.media_type[:200]!r} is not a DSSE envelope")
+            elif claimed is not None and claimed != wanted:
+                skipped.append(f"{tag} layer {i}: {_other_predicate(claimed, wanted)}")
+            else:
+                layers.append((i, layer))
+        elif layer.media_type == legacy.SIMPLE_SIGNING_MEDIA_TYPE:
             layers.append((i, layer))
         else:  # containers/image: "sigstore non-signature attachments"
             skipped.append(f"{tag} layer {i}: media type {layer.media_type[:200]!r} is not a simple-signing "
                            "signature")
+    buildkit = buildkit_attestations(index, None) if attestations and index is not None else ()
 
     total = len(referrers) + len(layers)
     if total > limits.max_signatures:
@@ -175,9 +213,10 @@ def find_candidates(store: ArtifactStore, subject: Digest, limits: Limits = Limi
             f"found {total} signatures ({len(layers)} in {tag}, {len(referrers)} referrers), more than the "
             f"limit of {limits.max_signatures} (--max-signatures): none was read"
         )
-        return Candidates(subject, tag, (), (), tuple(problems), len(skipped), tuple(warnings), tuple(skipped))
+        return Candidates(subject, tag, (), (), tuple(problems), len(skipped), tuple(warnings), tuple(skipped),
+                          wanted)
     return Candidates(subject, tag, tuple(layers), tuple(referrers), tuple(problems), len(skipped), tuple(warnings),
-                      tuple(skipped))
+                      tuple(skipped), wanted, buildkit)
 
 
 def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Limits()
@@ -187,12 +226,29 @@ def read_candidates(store: ArtifactStore, found: Candidates, limits: Limits = Li
     declared sizes within ``READ_AHEAD_BYTES``; a larger one is read alone, so big signatures are still held one at
     a time)."""
     workers = read_concurrency(store)
-    yield from ordered_map(lambda item: _read_layer(store, found.tag, item[0], item[1], limits), found.layers,
-                           workers, cost=lambda item: item[1].size)
+
+    def read_layer(item: tuple[int, Descriptor]) -> SignatureEvidence:
+        if found.attestations:
+            return _read_attestation_layer(store, found.tag, item[0], item[1], limits, found.predicate_type)
+        return _read_layer(store, found.tag, item[0], item[1], limits)
+
+    yield from ordered_map(read_layer, found.layers, workers, cost=lambda item: item[1].size)
     manifests = ordered_map(lambda desc: _read_referrer_manifest(store, desc), found.referrers, workers,
                             cost=lambda desc: desc.size)
-    yield from ordered_map(lambda read: _read_bundle(store, read, limits), manifests, workers,
+    yield from ordered_map(lambda read: _read_bundle(store, read, limits, found.predicate_type), manifests, workers,
                            cost=lambda read: read[1].size if read[1] is not None else 0)
+    for attachment in found.buildkit:
+        yield _unsigned_buildkit(attachment)
+
+
+def _unsigned_buildkit(attachment: Attachment) -> SignatureEvidence:
+    """A BuildKit attestation manifest: in-toto statements as plain layers, with no signature to verify."""
+    desc = attachment.descriptor
+    about = desc.annotations.get("vnd.docker.reference.digest", "?")
+    return SignatureEvidence(EvidenceSource.BUILDKIT, f"BuildKit attestation manifest {desc.digest} (of {about[:80]})",
+                             PayloadKind.IN_TOTO,
+                             problem="unsigned: BuildKit stores its in-toto statements without a signature, so "
+                                     "nothing vouches for them (download attestation shows them)")
 
 
 def _read_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, limits: Limits) -> SignatureEvidence:
@@ -234,8 +290,8 @@ def _read_referrer_manifest(store: ArtifactStore, desc: Descriptor
     return base, layer
 
 
-def _read_bundle(store: ArtifactStore, read: tuple[SignatureEvidence, Descriptor | None], limits: Limits
-                 ) -> SignatureEvidence:
+def _read_bundle(store: ArtifactStore, read: tuple[SignatureEvidence, Descriptor | None], limits: Limits,
+                 predicate_type: str = COSIGN_SIGN_PREDICATE) -> SignatureEvidence:
     base, layer = read
     if layer is None:
         return base
@@ -246,23 +302,60 @@ def _read_bundle(store: ArtifactStore, read: tuple[SignatureEvidence, Descriptor
         bundle = Bundle.parse(store.get_blob(layer, limit=limits.max_signature_bytes))
     except _EVIDENCE_ERRORS as exc:
         return _failed(base, f"bundle: {describe(exc)}")
+    return bundle_evidence(base, bundle, predicate_type)
+
+
+def bundle_evidence(base: SignatureEvidence, bundle: Bundle, predicate_type: str = COSIGN_SIGN_PREDICATE
+                    ) -> SignatureEvidence:
+    """The evidence of a parsed bundle for a signature (or an attestation of ``predicate_type``): its envelope's
+    statement and signature, the reason it is skipped, or why it fails (see the module docstring)."""
     envelope = bundle.envelope
+    what = f"a v0.{bundle.version} bundle"
     if envelope is None:
         # A message signature signs an artifact's digest, not claims about this image (cosign v3 signs images
         # with a DSSE statement): nothing here says it is an image signature.
         return replace(base, skip=f"a v0.{bundle.version} message-signature bundle: it signs an artifact's digest, "
                                   "not an in-toto statement naming this image")
+    return replace(envelope_evidence(base, envelope, predicate_type, what), bundle=bundle)
+
+
+def envelope_evidence(base: SignatureEvidence, envelope: Envelope, predicate_type: str | None, what: str
+                      ) -> SignatureEvidence:
+    """The evidence of a DSSE envelope (``what`` names where it is, for reasons): skipped when it is not what is
+    wanted, failed when it is malformed, else its statement and signature. ``predicate_type`` ``None`` wants any
+    in-toto statement (``verify-blob``: the bundle is the one the user named, so what it holds must be one)."""
+    attestations = predicate_type != COSIGN_SIGN_PREDICATE
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
-        return replace(base, skip=f"a v0.{bundle.version} bundle of DSSE payloadType "
-                                  f"{envelope.payload_type[:200]!r}, not an in-toto statement")
+        reason = (f"{what} of DSSE payloadType {envelope.payload_type[:200]!r}, not an in-toto statement "
+                  f"({IN_TOTO_PAYLOAD_TYPE})")
+        # An attestation that is no in-toto statement is malformed (it was stored as one); among image
+        # signatures it is some other tool's DSSE document.
+        return _failed(base, f"expected payloadType {IN_TOTO_PAYLOAD_TYPE}, got {envelope.payload_type[:200]!r}") \
+            if attestations else replace(base, skip=reason)
     predicate = _predicate_type(envelope.payload)
-    if predicate is not None and predicate != COSIGN_SIGN_PREDICATE:
-        return replace(base, skip=f"a v0.{bundle.version} bundle: {_other_predicate(predicate)}")
+    if predicate_type is not None and predicate is not None and predicate != predicate_type:
+        return replace(base, skip=f"{what}: {_other_predicate(predicate, predicate_type)}")
     if len(envelope.signatures) != 1:
-        # Bundle spec: a DSSE envelope in a bundle carries exactly one signature.
+        # Bundle spec: a DSSE envelope in a bundle carries exactly one signature; cosign's .att envelopes too. With
+        # two, which one the log and the key vouch for is ambiguous (CVE-2026-39395).
         return _failed(base, f"expected exactly 1 DSSE signature, got {len(envelope.signatures)}")
     return replace(base, payload=envelope.payload, signed_bytes=envelope.signed_bytes,
-                 signature=envelope.signatures[0].sig, bundle=bundle)
+                   signature=envelope.signatures[0].sig, envelope=envelope)
+
+
+def _read_attestation_layer(store: ArtifactStore, tag: str, index: int, layer: Descriptor, limits: Limits,
+                            predicate_type: str) -> SignatureEvidence:
+    """One layer of cosign's ``.att`` manifest: a DSSE envelope blob; its Rekor bundle in the layer annotations."""
+    location = f"{tag} layer {index}"
+    base = SignatureEvidence(EvidenceSource.LEGACY_TAG, location, PayloadKind.IN_TOTO,
+                             annotations=dict(layer.annotations))
+    if layer.size > limits.max_signature_bytes:
+        return _failed(base, _too_large("DSSE envelope", layer, limits.max_signature_bytes))
+    try:
+        envelope = parse_envelope(store.get_blob(layer, limit=limits.max_signature_bytes))
+    except _EVIDENCE_ERRORS as exc:
+        return _failed(base, f"DSSE envelope: {describe(exc)}")
+    return envelope_evidence(base, envelope, predicate_type, "a DSSE envelope")
 
 
 def _predicate_type(statement: bytes) -> str | None:
@@ -273,8 +366,12 @@ def _predicate_type(statement: bytes) -> str | None:
         return None
 
 
-def _other_predicate(predicate: str) -> str:
-    return f"an attestation of predicateType {predicate[:200]!r}, not an image signature ({COSIGN_SIGN_PREDICATE})"
+def _other_predicate(predicate: str, wanted: str = COSIGN_SIGN_PREDICATE) -> str:
+    if wanted == COSIGN_SIGN_PREDICATE:
+        return f"an attestation of predicateType {predicate[:200]!r}, not an image signature ({wanted})"
+    if predicate == COSIGN_SIGN_PREDICATE:
+        return f"an image signature ({predicate}), not an attestation of predicateType {wanted!r}"
+    return f"an attestation of predicateType {predicate[:200]!r}, not of {wanted!r}"
 
 
 def _too_large(what: str, desc: Descriptor, cap: int) -> str:

@@ -46,7 +46,9 @@ class VerifyPolicy:
     verifier's trusted root (``TlogPolicy()``), as cosign requires Rekor evidence unless told otherwise;
     ``insecure_ignore_tlog`` turns that off (cosign's ``--insecure-ignore-tlog``: the signature is then trusted
     without any proof that it was ever made public). ``clock`` is the time a certificate is checked at when no log
-    vouches for one.
+    vouches for one. ``predicate_type``: what is verified, image signatures (cosign's sign predicate, the default)
+    or attestations of this in-toto predicate type (``verify-attestation --type``): only those are gathered, and
+    their signed statement must be of that type.
     """
 
     keys: tuple[PublicKey, ...] = ()
@@ -58,10 +60,15 @@ class VerifyPolicy:
     tlog: TlogPolicy = field(default_factory=TlogPolicy)
     insecure_ignore_tlog: bool = False
     clock: Clock = utc_now
-    # The predicateType a signed statement must have (cosign's image signature); None: any statement naming the
-    # digest (verify-blob of a DSSE bundle).
-    claims_predicate: str | None = COSIGN_SIGN_PREDICATE
+    # The predicateType a signed statement must have: cosign's image signature by default, verify-attestation's
+    # --type; None: any statement naming the digest (verify-blob of a DSSE bundle).
+    predicate_type: str | None = COSIGN_SIGN_PREDICATE
     tlog_threshold: int = 1  # distinct trusted logs that must have recorded the signature
+
+    @property
+    def attestations(self) -> bool:
+        """Whether attestations of one predicate type are verified (not image signatures, not any statement)."""
+        return self.predicate_type not in (None, COSIGN_SIGN_PREDICATE)
 
     def __post_init__(self) -> None:
         if not self.keys and self.certificate is None:
@@ -106,7 +113,8 @@ class VerifyRequest:
     timestamp_threshold: int = 1  # distinct trusted time sources: logs' signed times and timestamp authorities
     # (Fulcio extension OID, required value): cosign's --certificate-github-workflow-* claims
     extension_values: tuple[tuple[str, str], ...] = ()
-    claims_predicate: str | None = COSIGN_SIGN_PREDICATE
+    # verify-attestation: the in-toto predicate type to verify; None: any statement naming the digest (verify-blob)
+    predicate_type: str | None = COSIGN_SIGN_PREDICATE
 
     @property
     def certificate_given(self) -> bool:
@@ -141,7 +149,7 @@ def build_verify_policy(request: VerifyRequest) -> VerifyPolicy:
         certificate=certificate,
         tlog=TlogPolicy(keyring, request.log_url if request.tlog_online and keyring is not None else None),
         insecure_ignore_tlog=request.insecure_ignore_tlog,
-        claims_predicate=request.claims_predicate,
+        predicate_type=request.predicate_type,
         tlog_threshold=request.tlog_threshold,
     )
 

@@ -23,6 +23,7 @@ class EvidenceSource(StrEnum):
     LEGACY_TAG = "legacy-tag"  # a layer of the cosign sha256-<hex>.sig manifest
     REFERRER = "referrer"  # a Sigstore bundle in an OCI 1.1 referrer
     BUNDLE_FILE = "bundle-file"  # a Sigstore bundle file beside a blob (verify-blob)
+    BUILDKIT = "buildkit"  # a BuildKit attestation manifest in the image index (unsigned in-toto statements)
 
 
 class CheckName(StrEnum):
@@ -60,6 +61,9 @@ class SignatureOutcome:
     key_index: int | None = None  # which --key verified it
     # The verified claims in the cosign simple-signing JSON shape (what `cosign verify -o json` prints).
     payload: Mapping[str, Any] | None = None
+    # In-toto evidence: the DSSE envelope as cosign prints it ({"payloadType", "payload", "signatures"}), what
+    # `verify-attestation` prints for each verified attestation.
+    envelope: Mapping[str, Any] | None = None
 
     @property
     def verified(self) -> bool:
@@ -88,6 +92,7 @@ class VerificationResult:
     warnings: tuple[str, ...] = ()  # shown whatever the verdict: a referrers listing cut at the store's cap
     # "<location>: <why>" of each skipped attachment (an attestation bundle, a message-signature bundle...)
     skipped_reasons: tuple[str, ...] = ()
+    predicate_type: str | None = None  # attestations of this predicate type were verified, not image signatures
 
     @property
     def verified(self) -> bool:
@@ -105,6 +110,10 @@ class VerificationResult:
         lines = [f"{s.location}: {s.reason}" for s in self.signatures if not s.verified]
         lines.extend(self.problems)
         if not self.signatures and not self.problems:
-            extra = f" ({self.skipped} non-signature attachments skipped)" if self.skipped else ""
-            lines.append(f"no signatures found{extra}")
+            if self.predicate_type is not None:
+                extra = f" ({self.skipped} other attachments skipped)" if self.skipped else ""
+                lines.append(f"no attestations of predicateType {self.predicate_type} found{extra}")
+            else:
+                extra = f" ({self.skipped} non-signature attachments skipped)" if self.skipped else ""
+                lines.append(f"no signatures found{extra}")
         return lines

@@ -111,7 +111,7 @@ class TransparencyLogCheck:
         if problem is not None:
             return CheckOutcome(self.name, False, problem)
         keyring = self.keyring
-        require_timestamp = evidence.kind is PayloadKind.SIMPLE_SIGNING  # cosign's annotation carries only the SET
+        require_timestamp = evidence.bundle is None  # cosign's annotation carries only the SET
         failures: list[str] = []
         passed: dict[bytes, tuple[RekorEntry, Any]] = {}  # log ID -> its first verified entry
         clock = _entry_clock(context, self.clock)
@@ -155,21 +155,17 @@ def _entry_clock(context: CheckContext, clock: Clock) -> Callable[[], float]:
 
 
 def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]:
-    """The log entries the evidence carries, or why there are none to check."""
+    """The log entries the evidence carries, or why there are none to check: a layer's (``.sig``, and ``.att``,
+    whose DSSE envelope is logged as a ``dsse`` entry) in cosign's Rekor bundle annotation, a bundle's in its
+    ``tlogEntries``."""
     match evidence.kind:
         case PayloadKind.SIMPLE_SIGNING:
-            value = legacy.annotation_value(evidence.annotations, (REKOR_BUNDLE_ANNOTATION,))
-            if value is None:
-                return [], (f"expected a Rekor bundle in the {REKOR_BUNDLE_ANNOTATION} annotation, got none "
-                            f"(missing {REKOR_BUNDLE_ANNOTATION} annotation; {IGNORE_FLAG} skips this check)")
-            try:
-                return [rekor_bundle_entry(RekorBundle.parse(value))], None
-            except _VERDICT_ERRORS as exc:
-                return [], f"expected a Rekor bundle in {REKOR_BUNDLE_ANNOTATION}, got one that is invalid: " \
-                           f"{exc.message}"
+            return _annotation_entries(evidence)
         case PayloadKind.IN_TOTO | PayloadKind.MESSAGE:
+            if evidence.bundle is None:
+                return _annotation_entries(evidence)
             bundle = evidence.bundle
-            if bundle is None or not bundle.tlog_entries:
+            if not bundle.tlog_entries:
                 return [], ("expected a transparency-log entry in the bundle's verificationMaterial.tlogEntries, "
                             f"got none ({IGNORE_FLAG} skips this check)")
             try:
@@ -178,6 +174,18 @@ def _entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]
                 return [], f"expected valid tlogEntries in the bundle, got: {exc.message}"
         case _:
             assert_never(evidence.kind)
+
+
+def _annotation_entries(evidence: SignatureEvidence) -> tuple[list[RekorEntry], str | None]:
+    """The entry in a layer's ``dev.sigstore.cosign/bundle`` annotation (cosign's Rekor bundle: the SET only)."""
+    value = legacy.annotation_value(evidence.annotations, (REKOR_BUNDLE_ANNOTATION,))
+    if value is None:
+        return [], (f"expected a Rekor bundle in the {REKOR_BUNDLE_ANNOTATION} annotation, got none "
+                    f"(missing {REKOR_BUNDLE_ANNOTATION} annotation; {IGNORE_FLAG} skips this check)")
+    try:
+        return [rekor_bundle_entry(RekorBundle.parse(value))], None
+    except _VERDICT_ERRORS as exc:
+        return [], f"expected a Rekor bundle in {REKOR_BUNDLE_ANNOTATION}, got one that is invalid: {exc.message}"
 
 
 def _body_mismatch(entry: RekorEntry, evidence: SignatureEvidence, signer: Signer, subject: Digest) -> str | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from supplychain.config import Settings
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, SupplyChainError
+from supplychain.formats.intoto import COSIGN_SIGN_PREDICATE
 from supplychain.oci.locate import describe
 from supplychain.oci.store import ArtifactStore
 from supplychain.parallel import ordered_map
@@ -177,7 +178,7 @@ class Verifier:
             checks.append(CertificateCheck(policy.certificate, at_current_time=policy.insecure_ignore_tlog,
                                            clock=policy.clock))
         if policy.check_claims:
-            checks.append(ClaimsCheck(policy.claims_predicate))
+            checks.append(ClaimsCheck(policy.predicate_type))
         if policy.annotations:
             checks.append(AnnotationCheck(dict(policy.annotations)))
         if policy.check_reference:
@@ -201,7 +202,11 @@ class Verifier:
         descriptor = store.resolve(identifier)
         resolved_from = None if isinstance(identifier, Digest) or identifier.startswith(_DIGEST_PREFIXES) \
             else identifier
-        found = find_candidates(store, descriptor.digest, policy.limits)
+        # Attestations of an index: BuildKit keeps its (unsigned) ones as entries of the index itself.
+        index = store.get_manifest(descriptor) if policy.attestations and descriptor.is_index else None
+        # An image's evidence is looked up by type (None, "any statement", is verify-blob's: its bundle is given).
+        found = find_candidates(store, descriptor.digest, policy.limits,
+                                predicate_type=policy.predicate_type or COSIGN_SIGN_PREDICATE, index=index)
         # One signature read, checked and dropped at a time (issue 7.4): only the outcomes are kept.
         outcomes, skipped = [], list(found.skipped_reasons)
         for item in read_candidates(store, found, policy.limits):
@@ -213,7 +218,8 @@ class Verifier:
         return VerificationResult(reference or f"{store.name}@{descriptor.digest}", found.subject, resolved_from,
                                   tuple(outcomes), found.problems, found.skipped + read_skips,
                                   (CheckName.SIGNATURE, *(c.name for c in checks)), warnings=found.warnings,
-                                  skipped_reasons=tuple(skipped))
+                                  skipped_reasons=tuple(skipped),
+                                  predicate_type=policy.predicate_type if policy.attestations else None)
 
     def evaluate(self, evidence: Evidence, policy: VerifyPolicy, *, reference: str, repository: str | None = None,
                  resolved_from: str | None = None) -> VerificationResult:
@@ -223,15 +229,16 @@ class Verifier:
         performed = (CheckName.SIGNATURE, *(c.name for c in checks))
         return VerificationResult(reference, evidence.subject, resolved_from, outcomes, evidence.problems,
                                   evidence.skipped, performed, warnings=evidence.warnings,
-                                  skipped_reasons=evidence.skipped_reasons)
+                                  skipped_reasons=evidence.skipped_reasons,
+                                  predicate_type=policy.predicate_type if policy.attestations else None)
 
     def verify_blob(self, bundle: Bundle, digest: Digest, policy: VerifyPolicy, *,
                     reference: str | None = None) -> VerificationResult:
         """Verify a blob's Sigstore bundle (``verify.blob``): its one signature, against the artifact ``digest``,
         through the same checks as an image's (``evaluate``)."""
-        from supplychain.verify.blob import bundle_evidence
+        from supplychain.verify.blob import blob_evidence
 
-        evidence = bundle_evidence(bundle, digest, location=reference or "bundle")
+        evidence = blob_evidence(bundle, digest, location=reference or "bundle", predicate_type=policy.predicate_type)
         return self.evaluate(evidence, policy, reference=reference or str(digest))
 
     def verify_images(self, targets: Iterable[VerifyTarget], policy: VerifyPolicy, *,
@@ -305,6 +312,7 @@ def _check_one(
         docker_reference=claims.docker_reference if claims else None,
         key_index=key_index if certified is None else None,
         payload=_printed(claims.shaped, optional) if claims else None,
+        envelope=item.envelope.to_go_json() if claims and item.envelope is not None else None,
     )
 
 

@@ -252,6 +252,10 @@ def test_demo_script_runs(tmp_path: Path):
     commands = [line for line in result.stderr.splitlines() if line.startswith(("+ supplychain sign",
                                                                                  "+ supplychain verify"))]
     assert len(commands) >= 4 and all("--rekor" not in line for line in commands[:-1])  # the last: tlog-online
+    # Issue 11.5: an SLSA provenance attestation of the fixture image, verified for its type, on the same defaults.
+    assert "+ supplychain attest " in result.stderr and "--type slsaprovenance1" in result.stderr
+    assert "1 of 1 attestations of https://slsa.dev/provenance/v1 (referrer)" in result.stderr
+    assert '{"buildDefinition": {"buildType": "https://example.com/demo-build/v1"' in result.stdout
 
 
 def _env() -> dict[str, str]:

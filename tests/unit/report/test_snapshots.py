@@ -13,14 +13,21 @@ from datetime import UTC, datetime
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from supplychain.attachments.download import BundleSignature, Certificate, LegacySignature, SignatureDownload
+from supplychain.attachments.download import (
+    AttestationDownload,
+    BundleSignature,
+    Certificate,
+    DownloadedAttestation,
+    LegacySignature,
+    SignatureDownload,
+)
 from supplychain.digest import Digest
 from supplychain.errors import ExitCode, VerificationError
 from supplychain.graph import NodeKind, TreeNode
 from supplychain.keys.log import LogKey
 from supplychain.oci.attachment import AttachmentKind
 from supplychain.oci.model import Descriptor, Platform
-from supplychain.report.attachment import download_lines, problem_lines
+from supplychain.report.attachment import attestation_lines, download_lines, problem_lines
 from supplychain.report.format import Format, Renderer
 from supplychain.report.image import (
     COPY,
@@ -33,7 +40,7 @@ from supplychain.report.image import (
     copy_stderr_lines,
     tree_warning_lines,
 )
-from supplychain.report.signature import image_line, json_line, verified_payloads_text
+from supplychain.report.signature import image_line, json_line, verified_envelope_lines, verified_payloads_text
 from supplychain.report.tlog import ENTRY, INFO, MONITOR, VERDICTS
 from supplychain.summary import ImageConfig, ImageSummary
 from supplychain.tlog.checkpoint import Checkpoint
@@ -178,3 +185,30 @@ def test_verify_lines_match_snapshot(snapshot: Snapshot) -> None:
                                 signatures=(good,))
     lines = [image_line(result), json_line(result, several=True) or "", *verified_payloads_text(result)]
     snapshot("verify.txt", "\n".join(lines))
+
+
+def test_verify_attestation_lines_match_snapshot(snapshot: Snapshot) -> None:
+    envelope = {"payloadType": "application/vnd.in-toto+json", "payload": "eyJfdHlwZSI6Ii4uLiJ9",
+                "signatures": [{"keyid": HOSTILE, "sig": "c2ln"}]}
+    good = SignatureOutcome(EvidenceSource.REFERRER, "referrer sha256:abc",
+                            (CheckOutcome(CheckName.SIGNATURE, True, "key 0"),), envelope=envelope)
+    bad = SignatureOutcome(EvidenceSource.BUILDKIT, "BuildKit attestation manifest sha256:def",
+                           (CheckOutcome(CheckName.READ, False, "unsigned"),))
+    result = VerificationResult("registry.example.com/app:1.0", _digest("image"), resolved_from="1.0",
+                                signatures=(good, bad), predicate_type="https://slsa.dev/provenance/v1")
+    failed = VerificationResult("registry.example.com/app:1.0", _digest("image"), resolved_from="1.0",
+                                skipped=1, predicate_type="https://cyclonedx.org/bom")
+    lines = [image_line(result), *verified_envelope_lines(result), image_line(failed), *failed.reasons()]
+    snapshot("verify-attestation.txt", "\n".join(lines))
+
+
+def test_download_attestation_lines_match_snapshot(snapshot: Snapshot) -> None:
+    download = AttestationDownload(_digest("image"), (
+        DownloadedAttestation("referrer sha256:abc", {"payloadType": "application/vnd.in-toto+json",
+                                                      "payload": "eyJ9", "signatures": [{"keyid": "", "sig": "c2ln"}]},
+                              "https://slsa.dev/provenance/v1", True),
+        DownloadedAttestation("BuildKit attestation manifest sha256:def layer 0",
+                              {"payloadType": "application/vnd.in-toto+json", "payload": "eyJ9", "signatures": []},
+                              "https://spdx.dev/Document", False),
+    ), problems=(f"sha256-abc.att layer 1: {HOSTILE}",))
+    snapshot("download-attestation.txt", "\n".join([*problem_lines(download), *attestation_lines(download)]))
