@@ -80,6 +80,11 @@ class KeylessConfig:
         return str(services[0]["url"]) if services else None
 
     @property
+    def rekor_url(self) -> str | None:
+        services = _json(self.signing_config, "signing config").get("rekorTlogUrls") or []
+        return str(services[0]["url"]) if services else None
+
+    @property
     def has_timestamp_authority(self) -> bool:
         return bool(_json(self.signing_config, "signing config").get("tsaUrls"))
 
@@ -224,11 +229,14 @@ def identity_token(token: str | None, config: KeylessConfig, *, interactive: boo
 
 @dataclass(frozen=True, slots=True)
 class KeylessSignature:
-    """One keyless signature: its v0.3 bundle JSON, the raw signature, the leaf certificate (PEM)."""
+    """One keyless signature: its v0.3 bundle JSON, the raw signature, the leaf certificate (PEM) and the chain
+    above it (PEM, from the trusted root's CA that issued it: a v0.3 bundle carries the leaf only, cosign's legacy
+    ``dev.sigstore.cosign/chain`` annotation the rest)."""
 
     bundle: bytes
     signature: bytes
     certificate_pem: str
+    chain_pem: str | None = None
 
 
 class KeylessSigner:
@@ -269,7 +277,21 @@ class KeylessSigner:
         assert certificate is not None  # sigstore's bundles always carry the signing certificate
         signature = (parsed.envelope.signatures[0].sig if parsed.envelope is not None
                      else parsed.message_signature.signature if parsed.message_signature is not None else b"")
-        return KeylessSignature(data, signature, _pem(certificate))
+        return KeylessSignature(data, signature, _pem(certificate), self._chain(certificate))
+
+    def _chain(self, leaf_der: bytes) -> str | None:
+        """The chain of the trusted root's CA whose certificate issued ``leaf_der``, as PEM."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from supplychain.trust.root import TrustedRoot
+
+        issuer = x509.load_der_x509_certificate(leaf_der).issuer
+        root = TrustedRoot.parse(self.config.trusted_root, source=self.config.source)
+        for authority in root.certificate_authorities:
+            if authority.certificates and authority.certificates[0].subject == issuer:
+                return "".join(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in authority.certificates)
+        return None
 
 
 @contextmanager

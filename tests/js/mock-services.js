@@ -5,12 +5,13 @@
 // Started by tests/support/sigstore_services.py (the `sigstore_services` session fixture).
 //
 // usage: node mock-services.js [PORT]   (0 or absent: a free port)
-// Prints one JSON line once listening: {"url", "ca": PEM, "ctlog": {"publicKey": PEM, "logId": b64}, "tsa": [PEM
-// leaf-signing intermediate, PEM root]}, then serves until killed.
+// Prints one JSON line once listening: {"url", "noSctUrl", "ca": PEM, "ctlog": {"publicKey": PEM, "logId": b64},
+// "tsa": [PEM leaf-signing intermediate, PEM root]}, then serves until killed. `noSctUrl` is a second server (clients
+// join the API path to the host, so it cannot be a path prefix) whose Fulcio is the same CA without a CT log: its
+// certificates have no SCT.
 //
 // Routes:
 //   POST /api/v2/signingCert          Fulcio v2 (JSON; publicKeyRequest or certificateSigningRequest)
-//   POST /nosct/api/v2/signingCert    the same CA, no CT log: a certificate without an SCT
 //   POST /api/v1/timestamp            the TSA: sigstore-js's JSON request, or an RFC 3161 TimeStampReq
 //                                     (application/timestamp-query, what sigstore-python sends)
 //
@@ -66,13 +67,23 @@ async function main() {
     info.nonce = req.nonceHex ? new asn1js.Integer({ valueHex: req.nonceHex }) : undefined;
     return info;
   };
-  const routes = {
-    '/api/v2/signingCert': fulcioHandler(ca).fn,
-    '/nosct/api/v2/signingCert': fulcioHandler(noSct).fn,
-  };
   const timestampJson = tsaHandler(tsa).fn;
+  const server = serve({ '/api/v2/signingCert': fulcioHandler(ca).fn }, tsa, timestampJson);
+  const noSctServer = serve({ '/api/v2/signingCert': fulcioHandler(noSct).fn }, tsa, timestampJson);
+  noSctServer.listen(0, '127.0.0.1', () => server.listen(port, '127.0.0.1', () => {
+    const url = `http://127.0.0.1:${server.address().port}`;
+    console.log(JSON.stringify({
+      url,
+      noSctUrl: `http://127.0.0.1:${noSctServer.address().port}`,
+      ca: PEM(rootCert, 'CERTIFICATE'),
+      ctlog: { publicKey: PEM(ctlog.publicKey, 'PUBLIC KEY'), logId: Buffer.from(ctlog.logID).toString('base64') },
+      tsa: [PEM(tsa.intCertificate, 'CERTIFICATE'), PEM(tsa.rootCertificate, 'CERTIFICATE')],
+    }));
+  }));
+}
 
-  const server = http.createServer((request, response) => {
+function serve(routes, tsa, timestampJson) {
+  return http.createServer((request, response) => {
     const chunks = [];
     let size = 0;
     request.on('data', (chunk) => {
@@ -109,15 +120,6 @@ async function main() {
       response.end(typeof answer.response === 'string' ? answer.response : Buffer.from(answer.response.buffer,
         answer.response.byteOffset, answer.response.byteLength));
     });
-  });
-  server.listen(port, '127.0.0.1', () => {
-    const url = `http://127.0.0.1:${server.address().port}`;
-    console.log(JSON.stringify({
-      url,
-      ca: PEM(rootCert, 'CERTIFICATE'),
-      ctlog: { publicKey: PEM(ctlog.publicKey, 'PUBLIC KEY'), logId: Buffer.from(ctlog.logID).toString('base64') },
-      tsa: [PEM(tsa.intCertificate, 'CERTIFICATE'), PEM(tsa.rootCertificate, 'CERTIFICATE')],
-    }));
   });
 }
 

@@ -28,6 +28,7 @@ class SigstoreServices:
 
     process: subprocess.Popen[str]
     url: str
+    no_sct_url: str
     ca_pem: str
     ctlog_key_pem: str
     tsa_chain_pem: str
@@ -43,7 +44,7 @@ class SigstoreServices:
             process.wait(timeout)
             raise RuntimeError(f"mock-services.js did not start: {process.stderr.read() if process.stderr else ''}")
         info: dict[str, Any] = json.loads(line)
-        return cls(process, info["url"], info["ca"], info["ctlog"]["publicKey"], "".join(info["tsa"]),
+        return cls(process, info["url"], info["noSctUrl"], info["ca"], info["ctlog"]["publicKey"], "".join(info["tsa"]),
                    process.stdout)
 
     @property
@@ -52,8 +53,8 @@ class SigstoreServices:
 
     @property
     def no_sct_fulcio_url(self) -> str:
-        """The same CA without a CT log: certificates without an SCT."""
-        return f"{self.url}/nosct"
+        """The same CA without a CT log (a server of its own): certificates without an SCT."""
+        return self.no_sct_url
 
     @property
     def tsa_url(self) -> str:
