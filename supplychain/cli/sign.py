@@ -153,21 +153,14 @@ def sign_command(
     from supplychain.signing import parse_annotations
 
     several = len(references) > 1
-    if (recursive or several) and (output_signature or output_payload):
-        why = "--recursive" if recursive else "several images"
-        raise click.UsageError(f"--output-signature/--output-payload name one file each: not with {why}")
-    outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
-    _check_output_paths({option: path for option, path in outputs.items() if path is not None})
+    _check_outputs(recursive or several, recursive, output_signature, output_payload)
     claims = parse_annotations(annotations)
     targets = _sign_targets(references, reference_name)  # every reference is checked before anything is signed
     if key_file is None:
-        _sign_keyless(targets, claims, signature_format or "bundle", recursive, upload, concurrency, ca_file,
-                      insecure_registries, tlog_upload, rekor_url, rekor_public_key, trusted_root,
-                      certificate_file, chain_file, output_signature, output_payload, keyless)
-        return
-    if given := keyless_given(keyless):
-        raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
-    signature_format = signature_format or "legacy"
+        return _sign_keyless(targets, claims, signature_format or "bundle", recursive, upload, concurrency, ca_file,
+                             insecure_registries, tlog_upload, rekor_url, rekor_public_key, trusted_root,
+                             certificate_file, chain_file, output_signature, output_payload, keyless)
+    signature_format = _keyed_format(signature_format, keyless)
     private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
     certificate = _signing_certificate(certificate_file, chain_file, private_key)
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
@@ -194,6 +187,22 @@ def sign_command(
             click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
                        err=True)
     _write_outputs(result, upload, output_signature, output_payload)
+
+
+def _check_outputs(many: bool, recursive: bool, output_signature: Path | None, output_payload: Path | None) -> None:
+    """``--output-*`` name one file each (not for ``--recursive`` or several images), writable before signing."""
+    if many and (output_signature or output_payload):
+        why = "--recursive" if recursive else "several images"
+        raise click.UsageError(f"--output-signature/--output-payload name one file each: not with {why}")
+    outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
+    _check_output_paths({option: path for option, path in outputs.items() if path is not None})
+
+
+def _keyed_format(signature_format: str | None, keyless: dict[str, Any]) -> str:
+    """``--format`` with ``--key`` (default legacy, as cosign v2), refusing keyless-only flags."""
+    if given := keyless_given(keyless):
+        raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
+    return signature_format or "legacy"
 
 
 def _sign_keyless(

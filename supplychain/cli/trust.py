@@ -31,7 +31,12 @@ class TrustedRootOutputError(InvalidInputError):
 
 @click.group("trusted-root", cls=Group)
 def trusted_root_group() -> None:
-    """Create Sigstore trusted roots (TrustedRoot v0.1) for private instances."""
+    """Create Sigstore trusted roots (TrustedRoot v0.1) for private instances.
+
+    \b
+    Examples:
+      supplychain trusted-root create --certificate-chain fulcio-chain.pem --ctfe-key ctfe.pub --out root.json
+    """
 
 
 @trusted_root_group.command("create")
@@ -74,21 +79,41 @@ def create_command(
           --ctfe-key ctfe.pub --rekor-key ~/.local/share/supplychain/tlog/log.pub \\
           --rekor-url http://127.0.0.1:3000 --timestamp-certificate-chain tsa-chain.pem --out trusted_root.json
     """
-    from supplychain.trust.certificate import load_certificates
-    from supplychain.trust.create import AuthoritySpec, build_trusted_root, log_spec
-    from supplychain.trust.keyring import read_trust_file
-
+    for option, values, owner, owners in (
+            ("--fulcio-uri", fulcio_uris, "--certificate-chain", chains),
+            ("--ctfe-url", ctfe_urls, "--ctfe-key", ctfe_keys),
+            ("--ctfe-start-time", ctfe_starts, "--ctfe-key", ctfe_keys),
+            ("--ctfe-end-time", ctfe_ends, "--ctfe-key", ctfe_keys),
+            ("--rekor-url", rekor_urls, "--rekor-key", rekor_keys),
+            ("--rekor-start-time", rekor_starts, "--rekor-key", rekor_keys),
+            ("--rekor-end-time", rekor_ends, "--rekor-key", rekor_keys),
+            ("--timestamp-uri", tsa_uris, "--timestamp-certificate-chain", tsa_chains)):
+        _paired(option, values, owner, owners)
     if not (chains or ctfe_keys or rekor_keys or tsa_chains):
         raise click.UsageError("give at least one of --certificate-chain, --ctfe-key, --rekor-key, "
                                "--timestamp-certificate-chain")
-    _paired("--fulcio-uri", fulcio_uris, "--certificate-chain", chains)
-    _paired("--ctfe-url", ctfe_urls, "--ctfe-key", ctfe_keys)
-    _paired("--ctfe-start-time", ctfe_starts, "--ctfe-key", ctfe_keys)
-    _paired("--ctfe-end-time", ctfe_ends, "--ctfe-key", ctfe_keys)
-    _paired("--rekor-url", rekor_urls, "--rekor-key", rekor_keys)
-    _paired("--rekor-start-time", rekor_starts, "--rekor-key", rekor_keys)
-    _paired("--rekor-end-time", rekor_ends, "--rekor-key", rekor_keys)
-    _paired("--timestamp-uri", tsa_uris, "--timestamp-certificate-chain", tsa_chains)
+    document = _build(chains, fulcio_uris, ctfe_keys, ctfe_urls, ctfe_starts, ctfe_ends, rekor_keys, rekor_urls,
+                      rekor_starts, rekor_ends, tsa_chains, tsa_uris)
+    if out is None:
+        click.echo(document.decode(), nl=False)
+        return
+    from supplychain.files import write_atomic
+
+    try:
+        write_atomic(out, document)
+    except OSError as exc:
+        raise TrustedRootOutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {out}", err=True)
+
+
+def _build(chains: tuple[Path, ...], fulcio_uris: tuple[str, ...], ctfe_keys: tuple[Path, ...],
+           ctfe_urls: tuple[str, ...], ctfe_starts: tuple[str, ...], ctfe_ends: tuple[str, ...],
+           rekor_keys: tuple[str, ...], rekor_urls: tuple[str, ...], rekor_starts: tuple[str, ...],
+           rekor_ends: tuple[str, ...], tsa_chains: tuple[Path, ...], tsa_uris: tuple[str, ...]) -> bytes:
+    """The trusted root of the flags, each file read and checked."""
+    from supplychain.trust.certificate import load_certificates
+    from supplychain.trust.create import AuthoritySpec, build_trusted_root, log_spec
+    from supplychain.trust.keyring import read_trust_file
 
     authorities = [AuthoritySpec(load_certificates(path, "certificate chain"), _nth(fulcio_uris, n))
                    for n, path in enumerate(chains)]
@@ -104,18 +129,8 @@ def create_command(
         tlogs.append(log_spec(read_trust_file(path, "log public key"), _nth(rekor_urls, n), name=name or None,
                               start=_time(_nth(rekor_starts, n), "--rekor-start-time"),
                               end=_time(_nth(rekor_ends, n), "--rekor-end-time"), what=path))
-    document = build_trusted_root(certificate_authorities=authorities, tlogs=tlogs, ctlogs=ctlogs,
-                                  timestamp_authorities=timestamp_authorities)
-    if out is None:
-        click.echo(document.decode(), nl=False)
-        return
-    from supplychain.files import write_atomic
-
-    try:
-        write_atomic(out, document)
-    except OSError as exc:
-        raise TrustedRootOutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {out}", err=True)
+    return build_trusted_root(certificate_authorities=authorities, tlogs=tlogs, ctlogs=ctlogs,
+                              timestamp_authorities=timestamp_authorities)
 
 
 def _paired(option: str, values: tuple[object, ...], owner: str, owners: tuple[object, ...]) -> None:

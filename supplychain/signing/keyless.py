@@ -322,7 +322,7 @@ def _sigstore_errors(step: str) -> Iterator[None]:
         raise
     except ValueError as exc:  # sigstore's protobuf models, and its signing config's service checks
         raise KeylessConfigError(f"{step}: {_detail(exc)}") from exc
-    except Exception as exc:  # noqa: BLE001 - sigstore raises private classes too (FulcioClientError, ...)
+    except Exception as exc:
         detail = _detail(exc)
         if "SCT" in detail or "certificate transparency" in detail.lower():
             raise KeylessSigningError(f"{step}: {detail}", hint="the certificate's SCT is from no CT log of the "
@@ -332,7 +332,7 @@ def _sigstore_errors(step: str) -> Iterator[None]:
 
 def _detail(exc: BaseException) -> str:
     """An exception's message with its cause's (sigstore wraps requests' errors in bare ones)."""
-    parts = []
+    parts: list[str] = []
     while exc is not None and len(parts) < 3:
         text = " ".join(str(exc).split())
         if text and text not in parts:

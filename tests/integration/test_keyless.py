@@ -22,9 +22,9 @@ from supplychain.layout import OciLayout
 from supplychain.trust.create import build_client_trust_config, build_signing_config
 from supplychain.trust.root import TrustedRoot
 from tests.support.oidc import IDENTITY, OidcIssuer
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 from tests.support.sigstore_js import run_node
 from tests.support.sigstore_services import SigstoreServices
-from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 from tests.support.tlog import LogProcess
 
 pytestmark = pytest.mark.integration

@@ -39,7 +39,7 @@ class OidcIssuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's spelling
+            def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
                     body: dict[str, Any] = issuer.configuration
                 elif self.path == "/jwks":
@@ -54,7 +54,7 @@ class OidcIssuer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -69,8 +69,8 @@ class OidcIssuer:
                 "token_endpoint": f"{self.url}/token", "response_types_supported": ["id_token"],
                 "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["ES256"]}
 
-    def token(self, *, subject: str = IDENTITY, audience: str = AUDIENCE, lifetime: int = 300, issued: int | None = None,
-              email: str | None = None, drop: tuple[str, ...] = (), **claims: Any) -> str:
+    def token(self, *, subject: str = IDENTITY, audience: str = AUDIENCE, lifetime: int = 300,
+              issued: int | None = None, email: str | None = None, drop: tuple[str, ...] = (), **claims: Any) -> str:
         """A signed identity token; ``drop`` removes claims, ``claims`` adds or overrides them."""
         now = int(time.time()) if issued is None else issued
         body: dict[str, Any] = {"iss": self.url, "sub": subject, "aud": audience, "iat": now, "nbf": now,
