@@ -75,5 +75,5 @@ def test_a_bad_url_or_signing_config_is_refused(tmp_path: Path):
         keyless_config(fulcio_url="fulcio.example.test")
     other = tmp_path / "signing_config.json"
     other.write_text(json.dumps({"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.1+json"}))
-    with pytest.raises(KeylessConfigError, match="is not a SigningConfig v0.2"):
+    with pytest.raises(KeylessConfigError, match=r"is not a SigningConfig v0\.2"):
         keyless_config(signing_config=other)
