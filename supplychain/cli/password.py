@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -52,9 +51,11 @@ class EmptyPasswordError(InvalidInputError):
     )
 
 
-@dataclass(frozen=True, slots=True)
-class PasswordSource:
-    """A password and where it came from: ``--password-stdin``, a variable's name, or ``prompt``."""
+class PasswordSource(NamedTuple):
+    """A password and where it came from: ``--password-stdin``, a variable's name, or ``prompt``.
+
+    A named tuple, not a dataclass: the key commands import this module for ``--help``, which stays clear of
+    ``dataclasses`` (tests/unit/cli/heavy_modules.txt)."""
 
     password: bytes
     source: str

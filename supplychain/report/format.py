@@ -14,9 +14,8 @@ Standard library only: ``cli.options`` imports it to build ``-o`` for ``--help``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, assert_never
+from typing import Any, Generic, NamedTuple, TypeVar, assert_never
 
 R = TypeVar("R")
 
@@ -36,10 +35,12 @@ def indented_json(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Renderer(Generic[R]):
+class Renderer(NamedTuple, Generic[R]):
     """How one result type is written: ``text`` to a string for people, ``json`` to the JSON document (plain
-    dicts and lists, keys in output order), and ``encode_json`` to the printed form of that document."""
+    dicts and lists, keys in output order), and ``encode_json`` to the printed form of that document.
+
+    A (frozen) named tuple rather than a dataclass: ``--help`` imports this module (for ``-o``'s choices), and
+    ``dataclasses`` (with ``copy``) is a measurable part of its start-up (issue 10, item 1)."""
 
     text: Callable[[R], str]
     json: Callable[[R], Any]
