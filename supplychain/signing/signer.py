@@ -209,11 +209,8 @@ def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSign
             payload = build_payload(docker_reference, subject.digest, annotations)
             tag = attachment_tag(subject.digest, AttachmentKind.SIGNATURE)
             read = read_signature_layers(store, tag, sleep=sleep) if upload else None
-            if read is not None and len(read[1]) >= MAX_LAYERS:
-                raise SignatureTagError(
-                    f"{store.name}:{tag} already holds {len(read[1])} layers, the most a manifest may have",
-                    hint="remove old signatures (supplychain clean --type signature) before signing again",
-                )
+            if read is not None:
+                _check_room(store, tag, read[1])
             signed = signer.sign_message(payload)
             entry = bundle_entries(signed.bundle)[0]
             extra = {legacy.CERTIFICATE_ANNOTATIONS[0]: signed.certificate_pem,
@@ -305,12 +302,17 @@ def _sign_legacy(
                             required_annotation=required):
         assert current is not None  # it holds the signature
         return replace(signed, present=current.descriptor())
+    _check_room(store, tag, existing)
+    return replace(signed, read=read)
+
+
+def _check_room(store: ArtifactStore, tag: str, existing: list[Descriptor]) -> None:
+    """Refuse to append to a ``.sig`` manifest that already holds the most layers a manifest may have."""
     if len(existing) >= MAX_LAYERS:
         raise SignatureTagError(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before signing again",
         )
-    return replace(signed, read=read)
 
 
 def _log(log: SigningLog, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:
