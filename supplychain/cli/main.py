@@ -45,6 +45,8 @@ _COMMANDS: dict[str, str] = {
     "download": "supplychain.cli.attachment:download_group",
     "triangulate": "supplychain.cli.attachment:triangulate_command",
     "clean": "supplychain.cli.attachment:clean_command",
+    "sign-blob": "supplychain.cli.signblob:sign_blob_command",
+    "trusted-root": "supplychain.cli.trust:trusted_root_group",
 }
 
 
@@ -91,6 +93,8 @@ _SHORT_HELP = {
     "download": "Print an image's signatures or attestations as cosign does (download signature|attestation).",
     "triangulate": "Print where an image's signatures, attestations, SBOMs or bundles live.",
     "clean": "Remove an image's signatures, attestations, SBOMs and referrers.",
+    "sign-blob": "Sign a file into a Sigstore bundle (keyless, or with --key).",
+    "trusted-root": "Create a Sigstore trusted root for a private instance (trusted-root create).",
 }
 
 

@@ -23,11 +23,12 @@ import functools
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
+from supplychain.cli.keyless import keyless_given, keyless_options, open_keyless
 from supplychain.cli.options import (
     build_settings,
     concurrency_option,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from supplychain.registry import RegistryPool
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
+    from supplychain.signing.keyless import KeylessSigner
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.server.embedded import EmbeddedLog
 
@@ -84,15 +86,15 @@ class UnsignedImagesError(SupplyChainError):
                epilog="The key's password comes from SUPPLYCHAIN_PASSWORD, else COSIGN_PASSWORD, else a hidden "
                "prompt; it may be empty. Boolean flags also take cosign's spelling --flag=true|false.")
 @click.argument("references", nargs=-1, required=True)
-@click.option("--key", "-k", "key_file", required=True,
-              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
+@click.option("--key", "-k", "key_file",
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable. "
+              "Without it, the signature is keyless (a Fulcio certificate for an OIDC identity).")
 @click.option("-a", "--annotations", "annotations", multiple=True, metavar="KEY=VALUE",
               help="Signed annotation (repeatable): in `optional` (legacy) or the statement subject (bundle).")
 @click.option("--recursive", "-r", is_flag=True, help="For an index, also sign every manifest it lists.")
-@click.option("--format", "signature_format", type=click.Choice(["legacy", "bundle"]), default="legacy",
-              show_default=True,
-              help="legacy: a layer of the sha256-<hex>.sig manifest (cosign v2); bundle: a Sigstore bundle "
-              "v0.3 as an OCI 1.1 referrer (cosign v3).")
+@click.option("--format", "signature_format", type=click.Choice(["legacy", "bundle"]),
+              help="legacy: a layer of the sha256-<hex>.sig manifest (cosign v2; the default with --key); bundle: a "
+              "Sigstore bundle v0.3 as an OCI 1.1 referrer (cosign v3; the default keyless).")
 @click.option("--certificate", "certificate_file", type=click.Path(dir_okay=False, path_type=Path),
               help="PEM certificate of the signing key (BYO PKI), stored with the signature: the "
               "dev.sigstore.cosign/certificate annotation (legacy) or the bundle's certificate. Must match --key.")
@@ -114,13 +116,14 @@ class UnsignedImagesError(SupplyChainError):
               help="Accepted for cosign compatibility (skip confirmation prompts); sign never prompts, so it has "
               "no effect.")
 @sign_tlog_options
+@keyless_options
 @registry_options
 def sign_command(
-    references: tuple[str, ...], key_file: str, annotations: tuple[str, ...], recursive: bool,
-    signature_format: str, certificate_file: Path | None, chain_file: Path | None, upload: bool,
+    references: tuple[str, ...], key_file: str | None, annotations: tuple[str, ...], recursive: bool,
+    signature_format: str | None, certificate_file: Path | None, chain_file: Path | None, upload: bool,
     output_signature: Path | None, output_payload: Path | None, reference_name: str | None, concurrency: int | None,
     ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
-    rekor_public_key: Path | None, trusted_root: Path | None, yes: bool,
+    rekor_public_key: Path | None, trusted_root: Path | None, yes: bool, **keyless: Any,
 ) -> None:
     """Sign images by digest, as cosign does, and store each signature next to its image.
 
@@ -131,6 +134,13 @@ def sign_command(
     (legacy), or a dsse entry in the bundle's tlogEntries (bundle). --tlog-upload=false logs nothing. A served
     log's answers are checked with --rekor-public-key or --trusted-root; a log on this machine (a loopback URL)
     given neither is trusted on first use: its own /api/v1/log/publicKey is fetched.
+
+    Without --key the signature is keyless, as cosign's: an ephemeral key, a certificate for your OIDC identity
+    from Fulcio (its SCT checked against the trusted root's CT logs), the signature logged in Rekor, and the
+    certificate stored with it (default --format bundle). The services and trust are Sigstore's production
+    instance (--staging: staging), or --trusted-root and --signing-config of your own, with --fulcio-url,
+    --rekor-url, --timestamp-server-url and --oidc-issuer replacing single services. A keyless signature is never
+    made without a transparency-log entry.
 
     Several REFERENCEs are signed concurrently (--concurrency), with the same key, annotations and
     --reference-name: one result line per image, in argument order (ERROR and the reason for one that failed;
@@ -143,18 +153,20 @@ def sign_command(
       supplychain sign --key cosign.key --format bundle -a env=prod registry.example.com/app:1.0
       supplychain sign --key env://COSIGN_KEY registry.example.com/app:1.0 registry.example.com/api:1.0
       supplychain sign --key cosign.key --rekor-url http://127.0.0.1:3000 oci:./layout:v1
+      supplychain sign --identity-token @token.jwt --trusted-root root.json --signing-config sc.json IMAGE
     """
     from supplychain.registry import RegistryPool
     from supplychain.signing import parse_annotations
 
     several = len(references) > 1
-    if (recursive or several) and (output_signature or output_payload):
-        why = "--recursive" if recursive else "several images"
-        raise click.UsageError(f"--output-signature/--output-payload name one file each: not with {why}")
-    outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
-    _check_output_paths({option: path for option, path in outputs.items() if path is not None})
+    _check_outputs(recursive or several, recursive, output_signature, output_payload)
     claims = parse_annotations(annotations)
     targets = _sign_targets(references, reference_name)  # every reference is checked before anything is signed
+    if key_file is None:
+        return _sign_keyless(targets, claims, signature_format or "bundle", recursive, upload, concurrency, ca_file,
+                             insecure_registries, tlog_upload, rekor_url, rekor_public_key, trusted_root,
+                             certificate_file, chain_file, output_signature, output_payload, keyless)
+    signature_format = _keyed_format(signature_format, keyless)
     private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
     certificate = _signing_certificate(certificate_file, chain_file, private_key)
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
@@ -180,6 +192,59 @@ def sign_command(
         if embedded is not None and embedded.created:
             click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
                        err=True)
+    _write_outputs(result, upload, output_signature, output_payload)
+
+
+def _check_outputs(many: bool, recursive: bool, output_signature: Path | None, output_payload: Path | None) -> None:
+    """``--output-*`` name one file each (not for ``--recursive`` or several images), writable before signing."""
+    if many and (output_signature or output_payload):
+        why = "--recursive" if recursive else "several images"
+        raise click.UsageError(f"--output-signature/--output-payload name one file each: not with {why}")
+    outputs = {"--output-signature": output_signature, "--output-payload": output_payload}
+    _check_output_paths({option: path for option, path in outputs.items() if path is not None})
+
+
+def _keyed_format(signature_format: str | None, keyless: dict[str, Any]) -> str:
+    """``--format`` with ``--key`` (default legacy, as cosign v2), refusing keyless-only flags."""
+    if given := keyless_given(keyless):
+        raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
+    return signature_format or "legacy"
+
+
+def _sign_keyless(
+    targets: list[tuple[str, AnyReference, str]], claims: dict[str, str], signature_format: str, recursive: bool,
+    upload: bool, concurrency: int | None, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    tlog_upload: bool | None, rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None,
+    certificate_file: Path | None, chain_file: Path | None, output_signature: Path | None,
+    output_payload: Path | None, keyless: dict[str, Any],
+) -> None:
+    """``sign`` without ``--key``: one keyless signer (one certificate) for every image of the run."""
+    from supplychain.registry import RegistryPool
+
+    if tlog_upload is False:
+        raise click.UsageError("--tlog-upload=false: a keyless signature is never made without a transparency-log "
+                               "entry (its certificate lives minutes; the entry proves it was valid when used)")
+    if certificate_file is not None or chain_file is not None:
+        raise click.UsageError("--certificate/--certificate-chain need --key (keyless signing gets its certificate "
+                               "from Fulcio)")
+    if rekor_public_key is not None:
+        raise click.UsageError("--rekor-public-key: keyless signing trusts the logs of --trusted-root")
+    settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
+    registries = RegistryPool(settings)
+    several = len(targets) > 1
+    try:
+        with open_keyless(rekor_url=rekor_url, trusted_root=trusted_root, **keyless) as signer:
+            sign_one = functools.partial(_sign_one, private_key=None, certificate=None, claims=claims,
+                                         signature_format=signature_format, recursive=recursive, upload=upload,
+                                         log=None, settings=settings, quiet=several, registries=registries,
+                                         concurrency=1 if several else settings.concurrency, keyless=signer)
+            if several:
+                # One signer, one certificate: its signatures are made one at a time (each is a log entry).
+                _sign_several(sign_one, targets, 1)
+                return
+            result, _ = sign_one(*targets[0])
+    finally:
+        registries.close()
     _write_outputs(result, upload, output_signature, output_payload)
 
 
@@ -237,14 +302,16 @@ def _write_outputs(result: SignResult, upload: bool, output_signature: Path | No
 
 
 def _sign_one(
-    text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey, certificate: SigningCertificate | None,
-    claims: dict[str, str], signature_format: str, recursive: bool, upload: bool, log: SigningLog | None,
-    settings: Settings, quiet: bool, registries: RegistryPool | None = None, concurrency: int = 1,
+    text: str, ref: AnyReference, identity: str, *, private_key: PrivateKey | None,
+    certificate: SigningCertificate | None, claims: dict[str, str], signature_format: str, recursive: bool,
+    upload: bool, log: SigningLog | None, settings: Settings, quiet: bool, registries: RegistryPool | None = None,
+    concurrency: int = 1, keyless: KeylessSigner | None = None,
 ) -> tuple[SignResult, str]:
     """Sign one image. Alone (not ``quiet``), its progress and result lines go to stderr as they happen; among
     several, ``_sign_several`` prints one line for it."""
     from supplychain.report.signature import signed_lines
     from supplychain.signing import SignatureFormat, sign_image
+    from supplychain.signing.signer import sign_image_keyless
     from supplychain.store import open_store
 
     store = None
@@ -257,9 +324,15 @@ def _sign_one(
                 click.echo(_TAG_WARNING.format(ref=text), err=True)
             else:
                 click.echo(f"signing {subject.digest}", err=True)
-        result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
-                            signature_format=SignatureFormat(signature_format), recursive=recursive,
-                            upload=upload, log=log, certificate=certificate, concurrency=concurrency)
+        if keyless is not None:
+            result = sign_image_keyless(store, subject, keyless, docker_reference=identity, annotations=claims,
+                                        signature_format=SignatureFormat(signature_format), recursive=recursive,
+                                        upload=upload, concurrency=concurrency)
+        else:
+            assert private_key is not None
+            result = sign_image(store, subject, private_key, docker_reference=identity, annotations=claims,
+                                signature_format=SignatureFormat(signature_format), recursive=recursive,
+                                upload=upload, log=log, certificate=certificate, concurrency=concurrency)
         if not quiet:
             for line in signed_lines(result, store.name):
                 click.echo(line, err=True)

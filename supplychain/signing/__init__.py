@@ -9,9 +9,11 @@
 - ``signature``: one signature made or checked with the hashes cosign's ecosystem expects;
 - ``transparency``: what is recorded in a Rekor transparency log at sign time, and how its evidence is stored
   (the ``dev.sigstore.cosign/bundle`` annotation, the bundle's ``tlogEntries``);
-- ``signer``: ``sign_image`` over any ``ArtifactStore``;
+- ``signer``: ``sign_image`` (and ``sign_image_keyless``) over any ``ArtifactStore``;
 - ``attest``: ``attest_image``, an in-toto attestation in DSSE (bundle referrer or ``.att`` layer), signed by an
-  ``EnvelopeSigner`` (``KeySigner``: a key).
+  ``EnvelopeSigner`` (``KeySigner``: a key);
+- ``keyless``: keyless signing on the ``sigstore`` package (identity tokens, Fulcio, Rekor, TSA): bytes or an
+  in-toto statement in, a v0.3 bundle out (``open_keyless_signer``).
 """
 
 from __future__ import annotations
@@ -37,15 +39,30 @@ if TYPE_CHECKING:
         SignatureWriteError,
     )
     from supplychain.signing.identity import check_reference_name, cosign_reference_name, parse_annotations
-    from supplychain.signing.signer import SignatureFormat, SignedImage, SignResult, sign_image
+    from supplychain.signing.keyless import (
+        IdentityTokenError,
+        KeylessConfig,
+        KeylessSignature,
+        KeylessSigner,
+        KeylessSigningError,
+        identity_token,
+        keyless_config,
+        open_keyless_signer,
+    )
+    from supplychain.signing.signer import SignatureFormat, SignedImage, SignResult, sign_image, sign_image_keyless
     from supplychain.signing.transparency import TlogUploadError, open_signing_log
 
 __all__ = [
     "Attestation",
     "AttestationFormat",
     "EnvelopeSigner",
+    "IdentityTokenError",
     "InvalidAnnotationError",
     "KeySigner",
+    "KeylessConfig",
+    "KeylessSignature",
+    "KeylessSigner",
+    "KeylessSigningError",
     "PredicateError",
     "ReferenceNameError",
     "SignResult",
@@ -58,9 +75,13 @@ __all__ = [
     "build_predicate",
     "check_reference_name",
     "cosign_reference_name",
+    "identity_token",
+    "keyless_config",
+    "open_keyless_signer",
     "open_signing_log",
     "parse_annotations",
     "sign_image",
+    "sign_image_keyless",
 ]
 
 # mypy reads the imports above; a module __getattr__ it could see would make every unknown name Any.
@@ -74,6 +95,11 @@ if not TYPE_CHECKING:
             "InvalidAnnotationError", "ReferenceNameError", "SignatureTagError", "SignatureWriteError",
         ),
         "supplychain.signing.identity": ("check_reference_name", "cosign_reference_name", "parse_annotations"),
-        "supplychain.signing.signer": ("SignResult", "SignatureFormat", "SignedImage", "sign_image"),
+        "supplychain.signing.keyless": (
+            "IdentityTokenError", "KeylessConfig", "KeylessSignature", "KeylessSigner", "KeylessSigningError",
+            "identity_token", "keyless_config", "open_keyless_signer",
+        ),
+        "supplychain.signing.signer": ("SignResult", "SignatureFormat", "SignedImage", "sign_image",
+                                       "sign_image_keyless"),
         "supplychain.signing.transparency": ("TlogUploadError", "open_signing_log"),
     })

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from supplychain.formats import gojson
-from supplychain.formats.bundle import Bundle, TransparencyLogEntry
+from supplychain.formats.bundle import Bundle, MessageSignature, TransparencyLogEntry
 from supplychain.formats.dsse import Envelope
 from supplychain.keys import PublicKey
 from supplychain.oci.attachment import BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION
@@ -50,6 +50,14 @@ def build_bundle(envelope: Envelope, hint: str, tlog_entries: Sequence[Transpare
     transparency-log entries; built as a checked ``formats.bundle.Bundle`` and written as Go would."""
     bundle = Bundle(BUNDLE_MEDIA_TYPE, envelope, hint if certificate is None else None,
                     () if certificate is None else (certificate,), tuple(tlog_entries))
+    return gojson.encode(bundle.to_json(), sort_keys=False)
+
+
+def build_message_bundle(signature: bytes, digest: bytes, hint: str,
+                         tlog_entries: Sequence[TransparencyLogEntry] = ()) -> bytes:
+    """A v0.3 bundle of a message signature over an artifact whose SHA-256 is ``digest`` (``sign-blob --key``, as
+    cosign's ``sign-blob --bundle``), verification material = the key hint; written as Go would."""
+    bundle = Bundle(BUNDLE_MEDIA_TYPE, MessageSignature(signature, "SHA2_256", digest), hint, (), tuple(tlog_entries))
     return gojson.encode(bundle.to_json(), sort_keys=False)
 
 

@@ -44,6 +44,7 @@ from supplychain.signing.signature import create_signature, signature_verifies
 from supplychain.signing.writer import append_signature_layer, read_signature_layers
 
 if TYPE_CHECKING:  # the log's modules load only when a log is used: sign --tlog-upload=false never imports them
+    from supplychain.signing.keyless import KeylessSigner
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.evidence import RekorEntry
 
@@ -160,6 +161,70 @@ def sign_image(
     return SignResult(tuple(images), upload, None if log is None else log.url)
 
 
+def sign_image_keyless(
+    store: ArtifactStore,
+    subject: Descriptor,
+    signer: KeylessSigner,
+    *,
+    docker_reference: str,
+    annotations: Mapping[str, str] | None = None,
+    signature_format: SignatureFormat = SignatureFormat.BUNDLE,
+    recursive: bool = False,
+    upload: bool = True,
+    clock: Clock = utc_now,
+    sleep: Sleep = time.sleep,
+    concurrency: int = 1,
+) -> SignResult:
+    """``sign_image`` with a keyless signer (``signing.keyless``: an ephemeral key certified by Fulcio): every
+    signature is logged by the signer before anything is stored (it refuses to sign without a log entry), and
+    stored as cosign v3 stores it: the v0.3 bundle referrer carrying the certificate (``BUNDLE``, the default, as
+    cosign v3), or a layer of the ``.sig`` manifest with the certificate, chain and Rekor bundle annotations
+    (``LEGACY``). An ephemeral key never signed before, so there is no duplicate to find. The signatures are made
+    one after another (each is a log entry); they are stored ``concurrency`` at a time."""
+    claims = dict(annotations or {})
+    targets = _targets(store, subject) if recursive else [subject]
+    plans = [_keyless_plan(store, target, signer, docker_reference, claims, signature_format, upload, clock, sleep)
+             for target in targets]
+    images = (list(ordered_map(lambda plan: _write(store, plan, sleep), plans, concurrency)) if upload
+              else [plan.image for plan in plans])
+    return SignResult(tuple(images), upload, signer.config.rekor_url)
+
+
+def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSigner, docker_reference: str,
+                  annotations: dict[str, str], signature_format: SignatureFormat, upload: bool, clock: Clock,
+                  sleep: Sleep) -> _Plan:
+    from supplychain.signing.transparency import rekor_bundle_annotation
+    from supplychain.tlog.evidence import bundle_entries
+
+    match signature_format:
+        case SignatureFormat.BUNDLE:
+            statement = build_statement(docker_reference, subject.digest, annotations)
+            signed = signer.sign_statement(statement)
+            entry = bundle_entries(signed.bundle)[0]
+            referrer = bundle_referrer(signed.bundle, subject, COSIGN_SIGN_PREDICATE, clock())
+            image = SignedImage(subject, signature_format, statement, signed.signature, signed.bundle,
+                                referrer.descriptor(), None, tlog_entry=entry)
+            return _Plan(image, ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], signed.bundle)), referrer)
+        case SignatureFormat.LEGACY:
+            payload = build_payload(docker_reference, subject.digest, annotations)
+            tag = attachment_tag(subject.digest, AttachmentKind.SIGNATURE)
+            read = read_signature_layers(store, tag, sleep=sleep) if upload else None
+            if read is not None:
+                _check_room(store, tag, read[1])
+            signed = signer.sign_message(payload)
+            entry = bundle_entries(signed.bundle)[0]
+            extra = {legacy.CERTIFICATE_ANNOTATIONS[0]: signed.certificate_pem,
+                     _rekor_bundle_annotation(): rekor_bundle_annotation(entry)}
+            if signed.chain_pem:
+                extra[legacy.CHAIN_ANNOTATIONS[0]] = signed.chain_pem
+            image = SignedImage(subject, signature_format, payload, signed.signature, None, None, tag,
+                                tlog_entry=entry)
+            return _Plan(image, layer=legacy.signature_layer(payload, signed.signature, extra) if upload else None,
+                         read=read)
+        case _:
+            assert_never(signature_format)
+
+
 def _targets(store: ArtifactStore, root: Descriptor) -> list[Descriptor]:
     """``root`` and, below an index, every manifest and index it lists (depth-first, each digest once)."""
     seen: set[Digest] = set()
@@ -237,12 +302,17 @@ def _sign_legacy(
                             required_annotation=required):
         assert current is not None  # it holds the signature
         return replace(signed, present=current.descriptor())
+    _check_room(store, tag, existing)
+    return replace(signed, read=read)
+
+
+def _check_room(store: ArtifactStore, tag: str, existing: list[Descriptor]) -> None:
+    """Refuse to append to a ``.sig`` manifest that already holds the most layers a manifest may have."""
     if len(existing) >= MAX_LAYERS:
         raise SignatureTagError(
             f"{store.name}:{tag} already holds {len(existing)} layers, the most a manifest may have",
             hint="remove old signatures (supplychain clean --type signature) before signing again",
         )
-    return replace(signed, read=read)
 
 
 def _log(log: SigningLog, item: _Signed, public_key: PublicKey, certificate: SigningCertificate | None) -> RekorEntry:

@@ -5,6 +5,8 @@
   ``sigstore`` package's data (``TrustedRoot.production()``), and ``select_keyring``;
 - ``keyring``: log keys by log ID (``LogKeyring``, ``TrustedLog``), derived from a root or single key files;
 - ``certificate``: PEM files of CA certificates of one's own (BYO PKI);
+- ``create``: the writers: a TrustedRoot v0.1 for a private instance (``trusted-root create``) and a SigningConfig
+  v0.2 naming a keyless signer's services;
 - ``window``: validity windows; ``error``: the errors.
 
 The names below are the package's public API (``from supplychain.trust import TrustedRoot``); importing the
@@ -19,6 +21,7 @@ from supplychain.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from supplychain.trust.certificate import load_certificates
+    from supplychain.trust.create import AuthoritySpec, LogSpec, build_signing_config, build_trusted_root, log_spec
     from supplychain.trust.error import (
         CertificateError,
         KeyValidityError,
@@ -41,19 +44,24 @@ if TYPE_CHECKING:
 __all__ = [
     "PUBLIC_GOOD_URL",
     "TRUSTED_ROOT_MEDIA_TYPE",
+    "AuthoritySpec",
     "CertificateAuthority",
     "CertificateError",
     "KeyValidityError",
     "LogEntryError",
     "LogKeyring",
+    "LogSpec",
     "NoLogKeyError",
     "SigstoreInstance",
     "TrustedLog",
     "TrustedRoot",
     "TrustedRootError",
     "UnknownLogError",
+    "build_signing_config",
+    "build_trusted_root",
     "load_certificates",
     "load_trusted_root",
+    "log_spec",
     "public_key_keyring",
     "read_public_key",
     "read_trusted_root",
@@ -64,6 +72,9 @@ __all__ = [
 if not TYPE_CHECKING:
     __getattr__, __dir__ = lazy_exports(__name__, {
         "supplychain.trust.certificate": ("load_certificates",),
+        "supplychain.trust.create": (
+            "AuthoritySpec", "LogSpec", "build_signing_config", "build_trusted_root", "log_spec",
+        ),
         "supplychain.trust.error": (
             "CertificateError", "KeyValidityError", "LogEntryError", "NoLogKeyError", "TrustedRootError",
             "UnknownLogError",

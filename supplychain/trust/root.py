@@ -248,23 +248,26 @@ def read_trusted_root(path: str | Path) -> LogKeyring:
     return TrustedRoot.read(path).tlog_keyring()
 
 
-@functools.cache
-def _sigstore_root(instance: SigstoreInstance) -> TrustedRoot:
-    """The trusted root the ``sigstore`` package ships for Sigstore's public-good (or staging) instance, offline.
+def sigstore_document(instance: SigstoreInstance, name: str) -> bytes:
+    """A document the ``sigstore`` package ships for Sigstore's public-good (or staging) instance, offline:
+    ``trusted_root.json`` or ``signing_config.v0.2.json`` (the services a keyless signer uses).
 
     Only the package data is read: ``sigstore`` is not imported beyond its (empty) ``__init__``.
     """
     try:
-        store = importlib.resources.files("sigstore") / "_store" / _SIGSTORE_STORE[instance] / "trusted_root.json"
-        data = store.read_bytes()
+        return (importlib.resources.files("sigstore") / "_store" / _SIGSTORE_STORE[instance] / name).read_bytes()
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError) as exc:
         raise TrustedRootError(
-            f"cannot read Sigstore's {instance} trusted root from the sigstore package: {exc}",
+            f"cannot read Sigstore's {instance} {name} from the sigstore package: {exc}",
             hint="install the sigstore package (pip install sigstore), or name the trusted root or log key to use",
         ) from exc
-    return TrustedRoot.parse(data, source=f"sigstore {instance} trusted root")
 
 
+@functools.cache
+def _sigstore_root(instance: SigstoreInstance) -> TrustedRoot:
+    """The trusted root the ``sigstore`` package ships for Sigstore's public-good (or staging) instance."""
+    return TrustedRoot.parse(sigstore_document(instance, "trusted_root.json"),
+                             source=f"sigstore {instance} trusted root")
 
 
 def select_keyring(url: str | None, public_key: str | Path | None, trusted_root: str | Path | None) -> LogKeyring:

@@ -1,5 +1,6 @@
 """Session fixtures: real registry processes on free loopback ports (plain, htpasswd Basic auth, TLS, mTLS, token
-auth) and the local transparency log (``supplychain tlog serve``). Every process gets its own directory from
+auth), the local transparency log (``supplychain tlog serve``), and the keyless signing services (an OIDC issuer,
+``@sigstore/mock``'s Fulcio and TSA). Every process gets its own directory from
 ``tmp_path_factory`` and its own free port, so pytest-xdist workers each start their own."""
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.oidc import OidcIssuer
 from tests.support.registry import TEST_PASSWORD, TEST_USER, RegistryProcess, close_test_clients, write_htpasswd
+from tests.support.sigstore_services import SigstoreServices
 from tests.support.tlog import LogProcess
 from tests.support.tlsca import TestCertificates, make_certificates
 from tests.support.token_issuer import PUSH_PASSWORD, PUSH_USER, READ_PASSWORD, READ_USER, Account, TokenIssuer
@@ -165,3 +168,31 @@ def mtls_registry(
     proc.start(verify=readiness)
     yield proc
     proc.stop()
+
+
+# -- keyless signing: OIDC issuer, Fulcio + CT log + TSA (@sigstore/mock), trust for them ---------------------------
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer() -> Iterator[OidcIssuer]:
+    """A TEST-ONLY OpenID Connect issuer on 127.0.0.1 (``tests/support/oidc.py``): ``oidc_issuer.token()``."""
+    issuer = OidcIssuer()
+    yield issuer
+    issuer.close()
+
+
+@pytest.fixture(scope="session")
+def sigstore_services(sigstore_js: Path) -> Iterator[SigstoreServices]:
+    """``@sigstore/mock``'s Fulcio (certificates with SCTs) and TSA, served by ``tests/js/mock-services.js``."""
+    services = SigstoreServices.start()
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="session")
+def keyless_trust(sigstore_services: SigstoreServices, tlog_server: LogProcess, oidc_issuer: OidcIssuer,
+                  tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The trust material of the offline services (``SigstoreServices.write_trust``): ``trusted_root.json`` made
+    by ``trusted-root create`` (CA, CT log, TSA, the ``tlog_server`` log) and ``signing_config.json``."""
+    return sigstore_services.write_trust(tmp_path_factory.mktemp("keyless-trust"), rekor_url=tlog_server.url,
+                                         rekor_key=tlog_server.public_key_path, oidc_url=oidc_issuer.url)

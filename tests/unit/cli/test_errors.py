@@ -129,9 +129,11 @@ def test_missing_key(capsys: pytest.CaptureFixture[str]):
     error, hint = two_lines(err)
     assert error == "error: Missing option '--key' / '-k'."
     assert hint == "hint: pass --key/-k; run 'supplychain public-key --help' for what it takes"
-    code, _, err = run(["sign", "oci:/nowhere:x"], capsys)
+    # sign without --key is keyless signing (issue 11): keyless-only flags with --key are the usage error
+    code, _, err = run(["sign", "--key", "k.key", "--staging", "--reference-name", "r.example/a", "oci:/nowhere:x"],
+                       capsys)
     assert code == ExitCode.USAGE
-    assert "'--key'" in two_lines(err)[0]
+    assert "--staging: keyless options, not with --key" in two_lines(err)[0]
 
 
 def test_path_that_does_not_exist(capsys: pytest.CaptureFixture[str], tmp_path: Path):

@@ -1,0 +1,88 @@
+"""A TEST-ONLY OpenID Connect issuer on 127.0.0.1 (the ``oidc_issuer`` session fixture of
+``tests/integration/conftest.py``): ES256-signed identity tokens, their JWKS, and the discovery document.
+
+- ``GET /.well-known/openid-configuration``: ``issuer``, ``jwks_uri``, ``authorization_endpoint``,
+  ``token_endpoint`` (OpenID Connect Discovery 1.0 section 3; sigstore's ``Issuer`` reads the last two);
+- ``GET /jwks``: the signing key as a JWK set (RFC 7517);
+- ``token(...)``: an identity token minted in-process (no OAuth flow: tests pass it with ``--identity-token``), with
+  the claims Fulcio and sigstore's ``IdentityToken`` look at: ``iss``, ``sub``, ``aud`` (``sigstore`` by default),
+  ``iat``, ``nbf``, ``exp``, ``email`` and ``email_verified`` when an email is given; any claim can be dropped or
+  overridden, for the bad-token tests.
+
+Nothing here is for production use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+IDENTITY = "https://ci.example.test/acme/app/.ci/release.yml@refs/heads/main"  # a URI SAN, as CI identities are
+AUDIENCE = "sigstore"
+
+
+class OidcIssuer:
+    """The issuer, serving on a thread of the test process; ``url`` is its issuer URL (``iss``)."""
+
+    def __init__(self) -> None:
+        self.key = ec.generate_private_key(ec.SECP256R1())  # TEST-ONLY
+        jwk = json.loads(ECAlgorithm.to_jwk(self.key.public_key()))
+        self.kid = "TEST-ONLY-key-1"
+        self.jwks = {"keys": [{**jwk, "kid": self.kid, "alg": "ES256", "use": "sig"}]}
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/.well-known/openid-configuration":
+                    body: dict[str, Any] = issuer.configuration
+                elif self.path == "/jwks":
+                    body = issuer.jwks
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    @property
+    def configuration(self) -> dict[str, Any]:
+        return {"issuer": self.url, "jwks_uri": f"{self.url}/jwks", "authorization_endpoint": f"{self.url}/auth",
+                "token_endpoint": f"{self.url}/token", "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["ES256"]}
+
+    def token(self, *, subject: str = IDENTITY, audience: str = AUDIENCE, lifetime: int = 300,
+              issued: int | None = None, email: str | None = None, drop: tuple[str, ...] = (), **claims: Any) -> str:
+        """A signed identity token; ``drop`` removes claims, ``claims`` adds or overrides them."""
+        now = int(time.time()) if issued is None else issued
+        body: dict[str, Any] = {"iss": self.url, "sub": subject, "aud": audience, "iat": now, "nbf": now,
+                                "exp": now + lifetime}
+        if email is not None:
+            body |= {"email": email, "email_verified": True}
+        body |= claims
+        for name in drop:
+            body.pop(name, None)
+        return jwt.encode(body, self.key, algorithm="ES256", headers={"kid": self.kid})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self._thread.join()
+        self.server.server_close()
