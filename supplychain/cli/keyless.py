@@ -1,5 +1,6 @@
-"""The keyless options of ``sign`` and ``sign-blob`` (cosign's names) and the one way the CLI opens a keyless signer
-(``signing.keyless``): which services and trust, which identity token.
+"""The keyless options of ``sign``, ``sign-blob``, ``attest`` and ``attest-blob`` (cosign's names), the options each
+side refuses, and the one way the CLI opens a keyless signer (``signing.keyless``): which services and trust, which
+identity token.
 
 The token: ``--identity-token TOKEN`` or ``@FILE`` (also ``SIGSTORE_ID_TOKEN``, cosign's variable), else the CI
 job's ambient OIDC credentials, else, on a terminal, the interactive login with the signing config's (or
@@ -43,14 +44,30 @@ def keyless_options(func: F) -> F:
     return func
 
 
-def keyless_given(options: dict[str, Any]) -> list[str]:
-    """The keyless-only options given (``--key`` cannot be combined with them)."""
+def refuse_keyless_options(options: dict[str, Any]) -> None:
+    """With ``--key``: the keyless-only options given on the command line are an error, not silently ignored
+    (``SIGSTORE_ID_TOKEN`` in the environment is not: CI sets it for every step)."""
     names = {"identity_token": "--identity-token", "oidc_issuer": "--oidc-issuer", "fulcio_url": "--fulcio-url",
              "timestamp_server_url": "--timestamp-server-url", "signing_config": "--signing-config",
              "staging": "--staging"}
     ctx = click.get_current_context()
-    return [flag for name, flag in names.items()
-            if options.get(name) and ctx.get_parameter_source(name) is not click.core.ParameterSource.ENVIRONMENT]
+    given = [flag for name, flag in names.items()
+             if options.get(name) and ctx.get_parameter_source(name) is not click.core.ParameterSource.ENVIRONMENT]
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
+
+
+def refuse_keyed_options(*, tlog_upload: bool | None, rekor_public_key: Path | None,
+                         certificate: bool = False) -> None:
+    """Without ``--key`` (keyless): the options a keyless signature cannot honour, each an error."""
+    if tlog_upload is False:
+        raise click.UsageError("--tlog-upload=false: a keyless signature is never made without a transparency-log "
+                               "entry (its certificate lives minutes; the entry proves it was valid when used)")
+    if certificate:
+        raise click.UsageError("--certificate/--certificate-chain need --key (keyless signing gets its certificate "
+                               "from Fulcio)")
+    if rekor_public_key is not None:
+        raise click.UsageError("--rekor-public-key: keyless signing trusts the logs of --trusted-root")
 
 
 @contextmanager

@@ -19,6 +19,7 @@ and its ``.sig`` tag, and a guessed name would later fail ``verify --check-refer
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import tempfile
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
-from supplychain.cli.keyless import keyless_given, keyless_options, open_keyless
+from supplychain.cli.keyless import keyless_options, open_keyless, refuse_keyed_options, refuse_keyless_options
 from supplychain.cli.options import (
     build_settings,
     concurrency_option,
@@ -38,7 +39,7 @@ from supplychain.cli.options import (
 from supplychain.errors import InvalidInputError, SupplyChainError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from supplychain.config import Settings
     from supplychain.keys import PrivateKey
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from supplychain.registry import RegistryPool
     from supplychain.signing import SignResult
     from supplychain.signing.attach import SigningCertificate
+    from supplychain.signing.attest import EnvelopeSigner
     from supplychain.signing.keyless import KeylessSigner
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.server.embedded import EmbeddedLog
@@ -206,8 +208,7 @@ def _check_outputs(many: bool, recursive: bool, output_signature: Path | None, o
 
 def _keyed_format(signature_format: str | None, keyless: dict[str, Any]) -> str:
     """``--format`` with ``--key`` (default legacy, as cosign v2), refusing keyless-only flags."""
-    if given := keyless_given(keyless):
-        raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
+    refuse_keyless_options(keyless)
     return signature_format or "legacy"
 
 
@@ -221,14 +222,8 @@ def _sign_keyless(
     """``sign`` without ``--key``: one keyless signer (one certificate) for every image of the run."""
     from supplychain.registry import RegistryPool
 
-    if tlog_upload is False:
-        raise click.UsageError("--tlog-upload=false: a keyless signature is never made without a transparency-log "
-                               "entry (its certificate lives minutes; the entry proves it was valid when used)")
-    if certificate_file is not None or chain_file is not None:
-        raise click.UsageError("--certificate/--certificate-chain need --key (keyless signing gets its certificate "
-                               "from Fulcio)")
-    if rekor_public_key is not None:
-        raise click.UsageError("--rekor-public-key: keyless signing trusts the logs of --trusted-root")
+    refuse_keyed_options(tlog_upload=tlog_upload, rekor_public_key=rekor_public_key,
+                         certificate=certificate_file is not None or chain_file is not None)
     settings = build_settings(ca_file, insecure_registries, concurrency=concurrency)
     registries = RegistryPool(settings)
     several = len(targets) > 1
@@ -446,8 +441,9 @@ def _close(store: object) -> None:
 @click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
               help="The predicate type: one of cosign's aliases (custom, slsaprovenance, slsaprovenance02, "
               "slsaprovenance1, spdx, spdxjson, cyclonedx, link, vuln, openvex) or a predicate type URI.")
-@click.option("--key", "-k", "key_file", required=True,
-              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
+@click.option("--key", "-k", "key_file",
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable. "
+              "Without it, the attestation is keyless (a Fulcio certificate for an OIDC identity).")
 @click.option("--format", "attestation_format", type=click.Choice(["bundle", "legacy"]), default="bundle",
               show_default=True,
               help="bundle: a Sigstore bundle v0.3 as an OCI 1.1 referrer (cosign v3); legacy: a DSSE envelope layer "
@@ -464,11 +460,12 @@ def _close(store: object) -> None:
               help="Accepted for cosign compatibility; attest never prompts, so it has no effect.")
 @sign_tlog_options
 @registry_options
+@keyless_options
 def attest_command(
-    reference: str, predicate_file: Path, predicate_kind: str, key_file: str, attestation_format: str,
+    reference: str, predicate_file: Path, predicate_kind: str, key_file: str | None, attestation_format: str,
     certificate_file: Path | None, chain_file: Path | None, upload: bool, reference_name: str | None, yes: bool,
     ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None, rekor_url: str | None,
-    rekor_public_key: Path | None, trusted_root: Path | None,
+    rekor_public_key: Path | None, trusted_root: Path | None, **keyless: Any,
 ) -> None:
     """Attest an image: an in-toto statement of the predicate, signed in DSSE, stored next to the image.
 
@@ -479,10 +476,15 @@ def attest_command(
     a layer of the .att manifest with cosign's predicateType and dev.sigstore.cosign/bundle annotations. The
     predicate file is read whole, at most SUPPLYCHAIN_MAX_SIGNATURE_SIZE (1 MiB) as verifiers read it.
 
+    Without --key the attestation is keyless, as sign's (see sign --help): a Fulcio certificate for your OIDC
+    identity, stored with it, and a dsse entry in the signing config's Rekor (--rekor-url, e.g. tlog serve);
+    never without the entry.
+
     \b
     Examples:
       supplychain attest --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
           registry.example.com/app:1.0
+      supplychain attest --type slsaprovenance1 --predicate provenance.json registry.example.com/app@sha256:<hex>
       supplychain attest --key cosign.key --type cyclonedx --predicate sbom.cdx.json --format legacy \\
           registry.example.com/app@sha256:<hex>
       supplychain attest --key cosign.key --type https://example.com/review/v1 --predicate review.json \\
@@ -490,38 +492,60 @@ def attest_command(
     """
     from supplychain.formats.intoto import predicate_type_for
     from supplychain.report.signature import attested_lines
-    from supplychain.signing.attest import AttestationFormat, KeySigner, attest_image, build_predicate
+    from supplychain.signing.attest import AttestationFormat, attest_image, build_predicate
     from supplychain.store import open_store
 
     predicate_type = predicate_type_for(predicate_kind)
     settings = build_settings(ca_file, insecure_registries)
     predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_type)
     ((text, ref, identity),) = _sign_targets((reference,), reference_name)
-    private_key = _load_private_key(key_file)  # before touching the store: a wrong password writes nothing
-    signer = KeySigner(private_key, _signing_certificate(certificate_file, chain_file, private_key))
-    log, embedded = _open_signing_log(tlog_upload, private_key, "bundle", rekor_url, rekor_public_key,
-                                      trusted_root, settings)
-    try:
-        with open_store(ref, settings) as store:
-            subject = store.resolve(ref.identifier)
-            if ref.digest is None:
-                click.echo(f"attesting {subject.digest} (resolved from tag {ref.tag})", err=True)
-                click.echo(_ATTEST_TAG_WARNING.format(ref=text), err=True)
-            made = attest_image(store, subject, signer, docker_reference=identity, predicate_type=predicate_type,
-                                predicate=predicate, attestation_format=AttestationFormat(attestation_format),
-                                upload=upload, log=log, max_bytes=settings.max_signature_bytes)
-            for line in attested_lines(made, store.name, made.log_url):
-                click.echo(line, err=True)
-    finally:
-        _close(log)
-        if embedded is not None and embedded.created:
-            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
-                       err=True)
+    with _attestation_signer(key_file, certificate_file, chain_file, tlog_upload, rekor_url, rekor_public_key,
+                             trusted_root, settings, keyless) as (signer, log), open_store(ref, settings) as store:
+        subject = store.resolve(ref.identifier)
+        if ref.digest is None:
+            click.echo(f"attesting {subject.digest} (resolved from tag {ref.tag})", err=True)
+            click.echo(_ATTEST_TAG_WARNING.format(ref=text), err=True)
+        made = attest_image(store, subject, signer, docker_reference=identity, predicate_type=predicate_type,
+                            predicate=predicate, attestation_format=AttestationFormat(attestation_format),
+                            upload=upload, log=log, max_bytes=settings.max_signature_bytes)
+        for line in attested_lines(made, store.name, made.log_url):
+            click.echo(line, err=True)
     if not upload:  # stored nowhere: the attestation itself on stdout
         from supplychain.formats import gojson
 
         shown = made.bundle if made.bundle is not None else gojson.encode(made.envelope.to_go_json(), sort_keys=False)
         click.echo(shown.decode("utf-8"))
+
+
+@contextlib.contextmanager
+def _attestation_signer(
+    key_file: str | None, certificate_file: Path | None, chain_file: Path | None, tlog_upload: bool | None,
+    rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None, settings: Settings,
+    keyless: dict[str, Any],
+) -> Iterator[tuple[EnvelopeSigner | KeylessSigner, SigningLog | None]]:
+    """``attest``'s and ``attest-blob``'s signer and the log it records in: with ``--key``, the key (its password
+    asked before anything is touched: a wrong one writes nothing) and the log at ``--rekor-url`` or the embedded
+    default log; keyless, the Fulcio-certified signer, which logs in its own Rekor."""
+    if key_file is None:
+        refuse_keyed_options(tlog_upload=tlog_upload, rekor_public_key=rekor_public_key,
+                             certificate=certificate_file is not None or chain_file is not None)
+        with open_keyless(rekor_url=rekor_url, trusted_root=trusted_root, **keyless) as keyless_signer:
+            yield keyless_signer, None
+        return
+    from supplychain.signing.attest import KeySigner
+
+    refuse_keyless_options(keyless)
+    private_key = _load_private_key(key_file)
+    signer = KeySigner(private_key, _signing_certificate(certificate_file, chain_file, private_key))
+    log, embedded = _open_signing_log(tlog_upload, private_key, "bundle", rekor_url, rekor_public_key,
+                                      trusted_root, settings)
+    try:
+        yield signer, log
+    finally:
+        _close(log)
+        if embedded is not None and embedded.created:
+            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
+                       err=True)
 
 
 def _read_predicate(path: Path, limit: int) -> bytes:
@@ -553,8 +577,9 @@ def _read_predicate(path: Path, limit: int) -> bytes:
               help="The predicate file (JSON; text for custom and spdx).")
 @click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
               help="The predicate type: one of cosign's aliases (as attest) or a predicate type URI.")
-@click.option("--key", "-k", "key_file", required=True,
-              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable.")
+@click.option("--key", "-k", "key_file",
+              help="Private key: a cosign key file or a PEM private key; env://VAR reads the PEM from the variable. "
+              "Without it, the attestation is keyless.")
 @click.option("--bundle", "bundle_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Write the Sigstore bundle v0.3 (the DSSE envelope, the key hint, the log entry) here.")
 @click.option("--new-bundle-format", cls=GoBoolOption, default=True,
@@ -563,26 +588,31 @@ def _read_predicate(path: Path, limit: int) -> bytes:
               help="Accepted for cosign compatibility; attest-blob never prompts.")
 @sign_tlog_options
 @registry_options
+@keyless_options
 def attest_blob_command(
-    file: Path, predicate_file: Path, predicate_kind: str, key_file: str, bundle_file: Path, new_bundle_format: bool,
-    yes: bool, ca_file: Path | None, insecure_registries: tuple[str, ...], tlog_upload: bool | None,
-    rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None,
+    file: Path, predicate_file: Path, predicate_kind: str, key_file: str | None, bundle_file: Path,
+    new_bundle_format: bool, yes: bool, ca_file: Path | None, insecure_registries: tuple[str, ...],
+    tlog_upload: bool | None, rekor_url: str | None, rekor_public_key: Path | None, trusted_root: Path | None,
+    **keyless: Any,
 ) -> None:
     """Attest a file: an in-toto statement of the predicate about the file's SHA-256, signed in DSSE, as a bundle.
 
     The statement's subject is the file's base name and SHA-256 digest; it is logged first (a dsse entry) in the
     transparency log at --rekor-url or by default in the local log (--tlog-upload=false logs nothing), then the
-    bundle is written to --bundle, atomically.
+    bundle is written to --bundle, atomically. Without --key it is keyless, as attest's.
 
     \b
     Examples:
       supplychain attest-blob --key cosign.key --type slsaprovenance1 --predicate provenance.json \\
           --bundle app.tar.gz.sigstore.json app.tar.gz
+      supplychain attest-blob --type slsaprovenance1 --predicate provenance.json \\
+          --bundle app.tar.gz.sigstore.json app.tar.gz
     """
     import hashlib
 
+    from supplychain.digest import Digest
     from supplychain.formats.intoto import predicate_type_for
-    from supplychain.signing.attest import KeySigner, attest_blob, build_predicate
+    from supplychain.signing.attest import attest_blob, build_predicate
 
     _check_output_paths({"--bundle": bundle_file})
     predicate_type = predicate_type_for(predicate_kind)
@@ -593,20 +623,10 @@ def attest_blob_command(
             digest, size = hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size
     except OSError as exc:
         raise OutputFileError(f"cannot read {file}: {exc.strerror or exc}", hint="check the path") from exc
-    private_key = _load_private_key(key_file)
-    log, embedded = _open_signing_log(tlog_upload, private_key, "bundle", rekor_url, rekor_public_key,
-                                      trusted_root, settings)
-    from supplychain.digest import Digest
-
-    try:
-        made = attest_blob(Digest("sha256", digest), size, file.name, KeySigner(private_key),
-                           predicate_type=predicate_type, predicate=predicate, log=log,
-                           max_bytes=settings.max_signature_bytes)
-    finally:
-        _close(log)
-        if embedded is not None and embedded.created:
-            click.echo(f"created the default transparency log in {embedded.path} (its key: {embedded.public_key_path})",
-                       err=True)
+    with _attestation_signer(key_file, None, None, tlog_upload, rekor_url, rekor_public_key, trusted_root,
+                             settings, keyless) as (signer, log):
+        made = attest_blob(Digest("sha256", digest), size, file.name, signer, predicate_type=predicate_type,
+                           predicate=predicate, log=log, max_bytes=settings.max_signature_bytes)
     if made.tlog_entry is not None:
         click.echo(f"tlog entry created with index: {made.tlog_entry.log_index} ({made.log_url})", err=True)
     assert made.bundle is not None

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from supplychain.cli.boolflag import GoBoolOption, GoFlagCommand
-from supplychain.cli.keyless import keyless_given, keyless_options, open_keyless
+from supplychain.cli.keyless import keyless_options, open_keyless, refuse_keyed_options, refuse_keyless_options
 from supplychain.cli.options import sign_tlog_options
 from supplychain.errors import InvalidInputError
 
@@ -65,18 +65,13 @@ def sign_blob_command(
     data = _read_blob(blob)
     _check_output(bundle_path)
     if key_file is None:
-        if tlog_upload is False:
-            raise click.UsageError("--tlog-upload=false: a keyless signature is never made without a "
-                                   "transparency-log entry")
-        if rekor_public_key is not None:
-            raise click.UsageError("--rekor-public-key: keyless signing trusts the logs of --trusted-root")
+        refuse_keyed_options(tlog_upload=tlog_upload, rekor_public_key=rekor_public_key)
         with open_keyless(rekor_url=rekor_url, trusted_root=trusted_root, **keyless) as signer:
             signed = signer.sign_message(data)
         bundle = signed.bundle
         where = signer.config.rekor_url
     else:
-        if given := keyless_given(keyless):
-            raise click.UsageError(f"{', '.join(given)}: keyless options, not with --key")
+        refuse_keyless_options(keyless)
         bundle, where = _sign_with_key(data, key_file, tlog_upload, rekor_url, rekor_public_key, trusted_root)
     from supplychain.files import write_atomic
 

@@ -18,8 +18,11 @@ What ``cosign attest --predicate FILE --type T`` makes (cosign ``cmd/cosign/cli/
    writers). cosign v2 logs a legacy attestation as an ``intoto`` entry; we log the same envelope as a ``dsse``
    entry, the kind the local log and ``verify`` support (Rekor's successor of ``intoto`` for DSSE).
 
-Who signs is a parameter (``EnvelopeSigner``): a key (``KeySigner``) today; a keyless signer holding a Fulcio
-certificate satisfies the same protocol.
+Who signs is a parameter: an ``EnvelopeSigner`` (a key, ``KeySigner``, with an optional BYO-PKI certificate), whose
+envelope is logged here in ``log``; or a ``signing.keyless.KeylessSigner`` (a Fulcio certificate for an OIDC
+identity), which signs and logs through sigstore (``sign_statement``: the v0.3 bundle with its certificate and log
+entry; never without the entry) and is stored the same two ways (legacy: with cosign's certificate, chain and
+Rekor bundle annotations, as ``cosign attest`` keyless writes them).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from supplychain.signing.signature import create_signature
 from supplychain.signing.writer import append_layers
 
 if TYPE_CHECKING:  # the log's modules load only when a log is used
+    from supplychain.signing.keyless import KeylessSigner
     from supplychain.signing.transparency import SigningLog
     from supplychain.tlog.evidence import RekorEntry
 
@@ -138,7 +142,7 @@ def _text(data: bytes) -> str:
 def attest_image(
     store: ArtifactStore,
     subject: Descriptor,
-    signer: EnvelopeSigner,
+    signer: EnvelopeSigner | KeylessSigner,
     *,
     docker_reference: str,
     predicate_type: str,
@@ -155,19 +159,66 @@ def attest_image(
     ``max_bytes``: the stored document (bundle or envelope) must be at most this large, the cap ``verify-attestation``
     reads attestations under (``SUPPLYCHAIN_MAX_SIGNATURE_SIZE``); a larger one is refused before anything is
     signed, logged or stored. With ``upload=False`` nothing is stored (the log still records the attestation).
+    ``log`` is where an ``EnvelopeSigner``'s envelope is logged; a ``KeylessSigner`` logs in its own Rekor.
     """
     statement = build_statement(docker_reference, subject.digest, predicate_type=predicate_type, predicate=predicate)
-    envelope, entry = sign_statement(statement, signer, log, max_bytes=max_bytes)
-    certificate = signer.certificate
-    made = Attestation(subject, attestation_format, predicate_type, statement, envelope, None, None,
-                       tlog_entry=entry, log_url=None if log is None else log.url)
+    signed = _sign(statement, signer, log, max_bytes)
+    made = Attestation(subject, attestation_format, predicate_type, statement, signed.envelope, None, None,
+                       tlog_entry=signed.entry, log_url=signed.log_url)
     match attestation_format:
         case AttestationFormat.BUNDLE:
-            return _store_bundle(store, made, signer, clock, upload)
+            return _store_bundle(store, made, signed.bundle, clock, upload)
         case AttestationFormat.LEGACY:
-            return _store_legacy(store, made, certificate, upload, sleep)
+            return _store_legacy(store, made, signed.certificate_annotations, upload, sleep)
         case _:
             assert_never(attestation_format)
+
+
+@dataclass(frozen=True, slots=True)
+class _Signed:
+    """A signed statement, whoever signed it: its envelope, log entry, v0.3 bundle, and the certificate
+    annotations a legacy ``.att`` layer carries."""
+
+    envelope: Envelope
+    entry: RekorEntry | None
+    bundle: bytes
+    certificate_annotations: dict[str, str]
+    log_url: str | None
+
+
+def _sign(statement: bytes, signer: EnvelopeSigner | KeylessSigner, log: SigningLog | None,
+          max_bytes: int) -> _Signed:
+    from supplychain.signing.keyless import KeylessSigner
+
+    if not isinstance(signer, KeylessSigner):
+        envelope, entry = sign_statement(statement, signer, log, max_bytes=max_bytes)
+        certificate = signer.certificate
+        return _Signed(envelope, entry, attestation_bundle(envelope, signer, entry),
+                       {} if certificate is None else certificate.annotations(), None if log is None else log.url)
+    if log is not None:
+        raise ValueError("a keyless signer logs in its own Rekor: pass no log")
+    from supplychain.formats.bundle import Bundle
+    from supplychain.tlog.evidence import bundle_entries
+
+    _check_size(statement, max_bytes)
+    keyless = signer.sign_statement(statement)
+    parsed = Bundle.parse(keyless.bundle)
+    assert parsed.envelope is not None  # sign_statement signs a DSSE envelope
+    annotations = keyless.annotations()
+    entries = bundle_entries(parsed)  # none only where the signing config has a TSA and no log
+    return _Signed(parsed.envelope, entries[0] if entries else None, keyless.bundle, annotations,
+                   signer.config.rekor_url)
+
+
+def _check_size(statement: bytes, max_bytes: int) -> None:
+    """Refuse a statement whose envelope would be over ``max_bytes`` (base64 grows it by 4/3): it could not be read
+    back."""
+    if len(statement) * 4 // 3 > max_bytes:
+        raise PredicateError(
+            f"the attestation would be about {len(statement) * 4 // 3} bytes, over the {max_bytes}-byte limit "
+            "attestations are read under",
+            hint="raise SUPPLYCHAIN_MAX_SIGNATURE_SIZE (for verifiers too), or attest a smaller predicate",
+        )
 
 
 def sign_statement(statement: bytes, signer: EnvelopeSigner, log: SigningLog | None, *,
@@ -175,12 +226,7 @@ def sign_statement(statement: bytes, signer: EnvelopeSigner, log: SigningLog | N
     """``statement`` in a DSSE envelope signed by ``signer`` and, with ``log``, recorded there as a ``dsse`` entry
     (with the signer's certificate, when it has one, as cosign logs it); refused first when its envelope would be
     over ``max_bytes`` (base64 grows the statement by 4/3), which could not be read back."""
-    if len(statement) * 4 // 3 > max_bytes:
-        raise PredicateError(
-            f"the attestation would be about {len(statement) * 4 // 3} bytes, over the {max_bytes}-byte limit "
-            "attestations are read under",
-            hint="raise SUPPLYCHAIN_MAX_SIGNATURE_SIZE (for verifiers too), or attest a smaller predicate",
-        )
+    _check_size(statement, max_bytes)
     unsigned = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, ())
     envelope = Envelope(statement, IN_TOTO_PAYLOAD_TYPE, (DsseSignature(signer.sign(unsigned.signed_bytes)),))
     if log is None:
@@ -204,22 +250,21 @@ def attestation_bundle(envelope: Envelope, signer: EnvelopeSigner, entry: RekorE
                         certificate=None if certificate is None else certificate.leaf_der)
 
 
-def attest_blob(digest: Digest, size: int, name: str, signer: EnvelopeSigner, *, predicate_type: str,
-                predicate: Any, log: SigningLog | None = None, max_bytes: int = MAX_SIGNATURE_BYTES) -> Attestation:
+def attest_blob(digest: Digest, size: int, name: str, signer: EnvelopeSigner | KeylessSigner, *,
+                predicate_type: str, predicate: Any, log: SigningLog | None = None,
+                max_bytes: int = MAX_SIGNATURE_BYTES) -> Attestation:
     """``attest-blob``: an attestation of the file of ``size`` bytes whose SHA-256 is ``digest``, named ``name``
     (cosign names the subject by the file's base name), as a v0.3 bundle (``Attestation.bundle``) for the caller to
     write; nothing is stored."""
     statement = build_statement(name, digest, predicate_type=predicate_type, predicate=predicate)
-    envelope, entry = sign_statement(statement, signer, log, max_bytes=max_bytes)
+    signed = _sign(statement, signer, log, max_bytes)
     subject = Descriptor("application/octet-stream", digest, size)
-    return Attestation(subject, AttestationFormat.BUNDLE, predicate_type, statement, envelope,
-                       attestation_bundle(envelope, signer, entry), None, tlog_entry=entry,
-                       log_url=None if log is None else log.url)
+    return Attestation(subject, AttestationFormat.BUNDLE, predicate_type, statement, signed.envelope,
+                       signed.bundle, None, tlog_entry=signed.entry, log_url=signed.log_url)
 
 
-def _store_bundle(store: ArtifactStore, made: Attestation, signer: EnvelopeSigner, clock: Clock,
+def _store_bundle(store: ArtifactStore, made: Attestation, bundle: bytes, clock: Clock,
                   upload: bool) -> Attestation:
-    bundle = attestation_bundle(made.envelope, signer, made.tlog_entry)
     referrer = bundle_referrer(bundle, made.subject, made.predicate_type, clock())
     if upload:
         for desc, content in ((EMPTY_DESCRIPTOR, EMPTY_JSON), (referrer.layers[0], bundle)):
@@ -237,9 +282,9 @@ def attestation_layer(envelope: Envelope, predicate_type: str, extra: Mapping[st
     return Descriptor.for_bytes(ENVELOPE_MEDIA_TYPE, blob, annotations=annotations), blob
 
 
-def _store_legacy(store: ArtifactStore, made: Attestation, certificate: SigningCertificate | None, upload: bool,
+def _store_legacy(store: ArtifactStore, made: Attestation, certificate_annotations: dict[str, str], upload: bool,
                   sleep: Sleep) -> Attestation:
-    extra = {} if certificate is None else certificate.annotations()
+    extra = dict(certificate_annotations)
     if made.tlog_entry is not None:
         from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
         from supplychain.signing.transparency import rekor_bundle_annotation

@@ -238,6 +238,16 @@ class KeylessSignature:
     certificate_pem: str
     chain_pem: str | None = None
 
+    def annotations(self) -> dict[str, str]:
+        """cosign's legacy layer annotations for this certificate and chain (``dev.sigstore.cosign/certificate``,
+        ``.../chain``), as a BYO-PKI ``SigningCertificate`` has them."""
+        from supplychain.signing import legacy
+
+        out = {legacy.CERTIFICATE_ANNOTATIONS[0]: self.certificate_pem}
+        if self.chain_pem:
+            out[legacy.CHAIN_ANNOTATIONS[0]] = self.chain_pem
+        return out
+
 
 class KeylessSigner:
     """One identity's signer: a certificate fetched once (``open_keyless_signer``), then any number of signatures

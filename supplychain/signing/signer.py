@@ -193,6 +193,7 @@ def sign_image_keyless(
 def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSigner, docker_reference: str,
                   annotations: dict[str, str], signature_format: SignatureFormat, upload: bool, clock: Clock,
                   sleep: Sleep) -> _Plan:
+    from supplychain.signing.keyless import KeylessSigningError
     from supplychain.signing.transparency import rekor_bundle_annotation
     from supplychain.tlog.evidence import bundle_entries
 
@@ -200,7 +201,8 @@ def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSign
         case SignatureFormat.BUNDLE:
             statement = build_statement(docker_reference, subject.digest, annotations)
             signed = signer.sign_statement(statement)
-            entry = bundle_entries(signed.bundle)[0]
+            entries = bundle_entries(signed.bundle)  # none only where the signing config has a TSA and no log
+            entry = entries[0] if entries else None
             referrer = bundle_referrer(signed.bundle, subject, COSIGN_SIGN_PREDICATE, clock())
             image = SignedImage(subject, signature_format, statement, signed.signature, signed.bundle,
                                 referrer.descriptor(), None, tlog_entry=entry)
@@ -212,11 +214,13 @@ def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSign
             if read is not None:
                 _check_room(store, tag, read[1])
             signed = signer.sign_message(payload)
-            entry = bundle_entries(signed.bundle)[0]
-            extra = {legacy.CERTIFICATE_ANNOTATIONS[0]: signed.certificate_pem,
-                     _rekor_bundle_annotation(): rekor_bundle_annotation(entry)}
-            if signed.chain_pem:
-                extra[legacy.CHAIN_ANNOTATIONS[0]] = signed.chain_pem
+            entries = bundle_entries(signed.bundle)
+            if not entries:  # cosign's legacy layer carries a log entry (its Rekor bundle annotation), not a TSA's
+                raise KeylessSigningError("--format legacy needs a transparency-log entry, and the signing config "
+                                          "names no log", hint="use --format bundle, or a signing config with a Rekor")
+            entry = entries[0]
+            extra = signed.annotations()
+            extra[_rekor_bundle_annotation()] = rekor_bundle_annotation(entry)
             image = SignedImage(subject, signature_format, payload, signed.signature, None, None, tag,
                                 tlog_entry=entry)
             return _Plan(image, layer=legacy.signature_layer(payload, signed.signature, extra) if upload else None,
