@@ -259,38 +259,44 @@ def _github_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _blob_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``verify-blob`` and ``verify-blob-attestation`` share (cosign's), in their help's order."""
+    for option in reversed((
+        click.argument("artifact", metavar="FILE|sha256:<hex>"),
+        click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                     help="The Sigstore bundle (v0.1 to v0.3: a message signature or a DSSE envelope)."),
+        click.option("--key", "-k", "key_file", help="PEM public key of a managed-key bundle; env://VAR reads it "
+                     "from the variable. Or the certificate identity options, not both."),
+        certificate_options,
+        _github_options,
+        click.option("--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Sigstore trusted_root.json (TrustedRoot v0.1): the logs, Fulcio CAs, CT logs and timestamp "
+                     "authorities to trust (default: Sigstore's production root, embedded)."),
+        click.option("--rekor-public-key", "rekor_public_keys", multiple=True,
+                     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="A trusted log's PEM public key, besides the trusted root's (repeatable; a local log's is "
+                     "DIR/log.pub)."),
+        click.option("--offline", cls=GoBoolOption, default=False,
+                     help="Make no network call (this command never makes one: the trust is the embedded or given "
+                     "root)."),
+        click.option("--insecure-ignore-tlog", cls=GoBoolOption, default=False,
+                     help="Do not require transparency-log evidence (insecure: nothing proves the signature was "
+                     "public)."),
+        _ignore_sct_option,
+        click.option("--tlog-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Distinct trusted transparency logs that must have recorded the signature."),
+        click.option("--timestamp-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
+                     help="Distinct trusted time sources (logs' signed times, RFC 3161 timestamp authorities) a "
+                     "certificate bundle needs."),
+    )):
+        func = option(func)
+    return func
+
+
 @click.command("verify-blob", cls=GoFlagCommand,
                epilog="Boolean flags also take cosign's spelling --flag=true|false.")
-@click.argument("artifact", metavar="FILE|sha256:<hex>")
-@click.option("--bundle", "bundle_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The Sigstore bundle (v0.1 to v0.3: a message signature or a DSSE envelope).")
-@click.option("--key", "-k", "key_file", help="PEM public key of a managed-key bundle; env://VAR reads it from the "
-              "variable. Or the certificate identity options, not both.")
-@certificate_options
-@_github_options
-@click.option("--trusted-root", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Sigstore trusted_root.json (TrustedRoot v0.1): the logs, Fulcio CAs, CT logs and timestamp "
-              "authorities to trust (default: Sigstore's production root, embedded).")
-@click.option("--rekor-public-key", "rekor_public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="A trusted log's PEM public key, besides the trusted root's (repeatable; a local "
-              "log's is DIR/log.pub).")
-@click.option("--offline", cls=GoBoolOption, default=False,
-              help="Make no network call (verify-blob never makes one: the trust is the embedded or given root).")
-@click.option("--insecure-ignore-tlog", cls=GoBoolOption, default=False,
-              help="Do not require transparency-log evidence (insecure: nothing proves the signature was public).")
-@_ignore_sct_option
-@click.option("--tlog-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Distinct trusted transparency logs that must have recorded the signature.")
-@click.option("--timestamp-threshold", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Distinct trusted time sources (logs' signed times, RFC 3161 timestamp authorities) a certificate "
-              "bundle needs.")
-def verify_blob_command(
-    artifact: str, bundle_path: Path, key_file: str | None, ca_roots: Path | None, ca_intermediates: Path | None,
-    certificate_identity: str | None, certificate_identity_regexp: str | None, certificate_oidc_issuer: str | None,
-    certificate_oidc_issuer_regexp: str | None, trusted_root: Path | None, rekor_public_keys: tuple[Path, ...],
-    offline: bool, insecure_ignore_tlog: bool, insecure_ignore_sct: bool, tlog_threshold: int, timestamp_threshold: int,
-    **github: str | None,
-) -> int:
+@_blob_options
+def verify_blob_command(artifact: str, bundle_path: Path, **options: Any) -> int:
     """Verify a file (or its digest, sha256:<hex>) against a Sigstore bundle, as cosign verify-blob does.
 
     The bundle's one signature (a message signature over the file, or a DSSE envelope whose in-toto statement names
@@ -309,6 +315,44 @@ def verify_blob_command(
           --certificate-oidc-issuer https://accounts.google.com a.txt
       supplychain verify-blob --key cosign.pub --bundle a.sigstore.json sha256:5e6ae9de...
     """
+    return _verify_blob(artifact, bundle_path, None, **options)
+
+
+@click.command("verify-blob-attestation", cls=GoFlagCommand,
+               epilog="Boolean flags also take cosign's spelling --flag=true|false.")
+@_blob_options
+@click.option("--type", "predicate_kind", default="custom", show_default=True, metavar="ALIAS|URI",
+              help="The predicate type to verify: one of cosign's aliases (as attest) or a predicate type URI; an "
+              "attestation of another type does not verify.")
+def verify_blob_attestation_command(artifact: str, bundle_path: Path, predicate_kind: str, **options: Any) -> int:
+    """Verify a file's in-toto attestation (attest-blob's bundle) of --type's predicate type, as cosign does.
+
+    As verify-blob, and the bundle must hold a DSSE envelope (a message signature is no attestation) whose signed
+    statement is of --type's predicate type (another type is a failure, never a pass: CVE-2022-35929) and names
+    the file's SHA-256 as a subject. Prints "Verified OK" on stderr and exits 0; otherwise exit 1 with the reason.
+
+    \b
+    Examples:
+      supplychain verify-blob-attestation --key cosign.pub --type slsaprovenance1 \\
+          --bundle app.tar.gz.sigstore.json app.tar.gz
+      supplychain verify-blob-attestation --type https://slsa.dev/provenance/v1 --bundle a.sigstore.json \\
+          --certificate-identity-regexp '^https://github.com/org/' \\
+          --certificate-oidc-issuer https://token.actions.githubusercontent.com app.tar.gz
+    """
+    from supplychain.formats.intoto import predicate_type_for
+
+    return _verify_blob(artifact, bundle_path, predicate_type_for(predicate_kind), **options)
+
+
+def _verify_blob(
+    artifact: str, bundle_path: Path, predicate_type: str | None, *, key_file: str | None, ca_roots: Path | None,
+    ca_intermediates: Path | None, certificate_identity: str | None, certificate_identity_regexp: str | None,
+    certificate_oidc_issuer: str | None, certificate_oidc_issuer_regexp: str | None, trusted_root: Path | None,
+    rekor_public_keys: tuple[Path, ...], offline: bool, insecure_ignore_tlog: bool, insecure_ignore_sct: bool,
+    tlog_threshold: int, timestamp_threshold: int, **github: str | None,
+) -> int:
+    """``verify-blob`` (``predicate_type`` None: any signature about the artifact) and ``verify-blob-attestation``
+    (only a DSSE statement of ``predicate_type``)."""
     from supplychain.cli.hints import flag_hints
     from supplychain.verify import TLOG_IGNORED_WARNING, Verifier, VerifyRequest, build_verify_policy
     from supplychain.verify.blob import artifact_digest, read_bundle
@@ -321,7 +365,7 @@ def verify_blob_command(
         default_log_keys=None if trusted_root is not None or rekor_public_keys else _default_log_keys(),
         insecure_ignore_tlog=insecure_ignore_tlog, insecure_ignore_sct=insecure_ignore_sct,
         tlog_threshold=tlog_threshold, timestamp_threshold=timestamp_threshold, extension_values=claims,
-        predicate_type=None)
+        predicate_type=predicate_type)
     with flag_hints():
         policy = build_verify_policy(request)
         digest = artifact_digest(artifact)
@@ -337,7 +381,6 @@ def verify_blob_command(
         raise BlobVerificationError(f"{artifact}: {'; '.join(reasons)}")
     click.echo("Verified OK", err=True)
     return int(ExitCode.OK)
-
 
 
 @click.command("verify-attestation", cls=GoFlagCommand,

@@ -48,13 +48,19 @@ def _signature(bundle: Bundle, subject: Digest, location: str, predicate_type: s
     kind = PayloadKind.MESSAGE if envelope is None else PayloadKind.IN_TOTO
     base = SignatureEvidence(EvidenceSource.BUNDLE_FILE, location, kind, bundle=bundle)
     if message is not None:
+        if predicate_type is not None:  # verify-blob-attestation: a message signature attests nothing
+            return replace(base, problem=f"expected a DSSE attestation of {predicate_type}, got a message signature "
+                           "(a sign-blob bundle: verify it with verify-blob)")
         if subject.algorithm != "sha256":
             return replace(base, problem=f"expected the artifact's sha256 digest, got {subject.algorithm}")
         return replace(base, payload=b"", signed_bytes=bytes.fromhex(subject.hex), signature=message.signature)
     assert envelope is not None
     # The one reader of a DSSE envelope as evidence (its payload type, predicate type and single signature), as
     # for an image's bundles and .att layers; any predicate type names the blob (predicate_type=None).
-    return envelope_evidence(base, envelope, predicate_type, f"a v0.{bundle.version} bundle")
+    evidence = envelope_evidence(base, envelope, predicate_type, f"a v0.{bundle.version} bundle")
+    if evidence.skip is not None:  # among an image's attachments a skip; the one bundle named here fails
+        return replace(evidence, skip=None, problem=evidence.skip)
+    return evidence
 
 
 def _chain_problem(bundle: Bundle) -> str | None:
