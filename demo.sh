@@ -2,7 +2,8 @@
 # The main job end to end on the embedded defaults, offline: build the fixture image into an OCI layout,
 # inspect it, generate a cosign key pair, sign the image in the layout (cosign v2 .sig tag and v3 bundle) and
 # verify it with no log flags (sign records each signature in the default local transparency log, verify trusts
-# its key), attest an SLSA provenance predicate for it and verify that attestation, copy it into a local registry
+# its key), attest an SLSA provenance predicate for it and verify that attestation, sign-blob and attest-blob a file
+# and verify both (verify-blob, verify-blob-attestation), copy it into a local registry
 # (Debian's docker-registry, if installed), sign and verify it there, show its tree; then serve that same log
 # (supplychain tlog serve) to prove inclusion online and show its checkpoint.
 set -euo pipefail
@@ -45,6 +46,16 @@ sc attest "oci:$work/layout:single" --key "$work/cosign.key" --reference-name de
   --type slsaprovenance1 --predicate "$work/provenance.json"
 sc verify-attestation "oci:$work/layout:single" --key "$work/cosign.pub" --type slsaprovenance1 \
   | python3 -c 'import base64, json, sys; [print(json.dumps(json.loads(base64.b64decode(json.loads(l)["payload"]))["predicate"])) for l in sys.stdin]'
+
+# A file, signed into a Sigstore bundle (a hashedrekord entry in the same default log) and verified offline; then
+# attested with the same provenance predicate and that attestation verified for its predicate type.
+printf 'demo release artifact\n' >"$work/artifact.txt"
+sc sign-blob "$work/artifact.txt" --key "$work/cosign.key" --bundle "$work/artifact.txt.sigstore.json"
+sc verify-blob "$work/artifact.txt" --key "$work/cosign.pub" --bundle "$work/artifact.txt.sigstore.json"
+sc attest-blob "$work/artifact.txt" --key "$work/cosign.key" --type slsaprovenance1 \
+  --predicate "$work/provenance.json" --bundle "$work/artifact.txt.intoto.sigstore.json"
+sc verify-blob-attestation "$work/artifact.txt" --key "$work/cosign.pub" --type slsaprovenance1 \
+  --bundle "$work/artifact.txt.intoto.sigstore.json"
 
 image=""
 if command -v docker-registry >/dev/null; then
