@@ -4,6 +4,10 @@
 - ``GET /.well-known/openid-configuration``: ``issuer``, ``jwks_uri``, ``authorization_endpoint``,
   ``token_endpoint`` (OpenID Connect Discovery 1.0 section 3; sigstore's ``Issuer`` reads the last two);
 - ``GET /jwks``: the signing key as a JWK set (RFC 7517);
+- ``GET /github/token?audience=A`` with ``Authorization: bearer GITHUB_REQUEST_TOKEN``: ``{"value": <token for A>}``,
+  what GitHub Actions' ID-token endpoint answers (``ACTIONS_ID_TOKEN_REQUEST_URL``), so the ``id`` package's ambient
+  detection runs for real (``github_environment()`` gives the variables a job with ``id-token: write`` has);
+  another bearer is a 401;
 - ``token(...)``: an identity token minted in-process (no OAuth flow: tests pass it with ``--identity-token``), with
   the claims Fulcio and sigstore's ``IdentityToken`` look at: ``iss``, ``sub``, ``aud`` (``sigstore`` by default),
   ``iat``, ``nbf``, ``exp``, ``email`` and ``email_verified`` when an email is given; any claim can be dropped or
@@ -19,6 +23,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -26,6 +31,7 @@ from jwt.algorithms import ECAlgorithm
 
 IDENTITY = "https://ci.example.test/acme/app/.ci/release.yml@refs/heads/main"  # a URI SAN, as CI identities are
 AUDIENCE = "sigstore"
+GITHUB_REQUEST_TOKEN = "TEST-ONLY-actions-request-token"  # a test value, not a secret
 
 
 class OidcIssuer:
@@ -40,10 +46,18 @@ class OidcIssuer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
+                path, _, query = self.path.partition("?")
+                if path == "/.well-known/openid-configuration":
                     body: dict[str, Any] = issuer.configuration
-                elif self.path == "/jwks":
+                elif path == "/jwks":
                     body = issuer.jwks
+                elif path == "/github/token":
+                    if self.headers.get("Authorization") != f"bearer {GITHUB_REQUEST_TOKEN}":
+                        self.send_error(401)
+                        return
+                    audience = parse_qs(query).get("audience", [""])[0]
+                    issuer.github_requests.append(audience)
+                    body = {"value": issuer.token(audience=audience)}
                 else:
                     self.send_error(404)
                     return
@@ -57,6 +71,7 @@ class OidcIssuer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        self.github_requests: list[str] = []  # the audience of each GitHub-style token request
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -81,6 +96,11 @@ class OidcIssuer:
         for name in drop:
             body.pop(name, None)
         return jwt.encode(body, self.key, algorithm="ES256", headers={"kid": self.kid})
+
+    def github_environment(self) -> dict[str, str]:
+        """The variables of a GitHub Actions job allowed to request ID tokens, pointing at this issuer."""
+        return {"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.url}/github/token?api-version=2.0",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": GITHUB_REQUEST_TOKEN}
 
     def close(self) -> None:
         self.server.shutdown()
