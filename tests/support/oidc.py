@@ -8,6 +8,10 @@
   what GitHub Actions' ID-token endpoint answers (``ACTIONS_ID_TOKEN_REQUEST_URL``), so the ``id`` package's ambient
   detection runs for real (``github_environment()`` gives the variables a job with ``id-token: write`` has);
   another bearer is a 401;
+- ``GET /auth`` and ``POST /token``: the authorization-code flow with PKCE (RFC 6749 4.1, RFC 7636) that sigstore's
+  interactive ``Issuer.identity_token()`` runs; ``/auth`` grants at once (no login page), redirecting to the
+  client's ``redirect_uri`` with a code, and ``/token`` trades the code and its verifier for a token of audience
+  ``client_id``; ``tests/support/browser.py`` is the "browser" that follows the redirects;
 - ``token(...)``: an identity token minted in-process (no OAuth flow: tests pass it with ``--identity-token``), with
   the claims Fulcio and sigstore's ``IdentityToken`` look at: ``iss``, ``sub``, ``aud`` (``sigstore`` by default),
   ``iat``, ``nbf``, ``exp``, ``email`` and ``email_verified`` when an email is given; any claim can be dropped or
@@ -18,12 +22,15 @@ Nothing here is for production use.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -51,6 +58,16 @@ class OidcIssuer:
                     body: dict[str, Any] = issuer.configuration
                 elif path == "/jwks":
                     body = issuer.jwks
+                elif path == "/auth":  # the user "logs in" at once: back to the client with a code
+                    params = {name: values[0] for name, values in parse_qs(query).items()}
+                    code = secrets.token_urlsafe(16)
+                    issuer.authorizations[code] = params
+                    location = f"{params['redirect_uri']}?{urlencode({'code': code, 'state': params['state']})}"
+                    self.send_response(302)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 elif path == "/github/token":
                     if self.headers.get("Authorization") != f"bearer {GITHUB_REQUEST_TOKEN}":
                         self.send_error(401)
@@ -68,9 +85,31 @@ class OidcIssuer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self) -> None:
+                """The token endpoint: an authorization code from ``/auth`` and its PKCE verifier (RFC 7636 S256)."""
+                form = {name: values[0] for name, values in
+                        parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()).items()}
+                granted = issuer.authorizations.pop(form.get("code", ""), None)
+                verifier = form.get("code_verifier", "").encode()
+                challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
+                if (self.path != "/token" or granted is None or granted["code_challenge"] != challenge
+                        or granted["redirect_uri"] != form.get("redirect_uri")):
+                    body: dict[str, Any] = {"error": "invalid_grant"}
+                    status = 400
+                else:
+                    token = issuer.token(audience=granted["client_id"])
+                    body, status = {"access_token": token, "id_token": token, "token_type": "Bearer"}, 200
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
+        self.authorizations: dict[str, dict[str, str]] = {}  # code -> the /auth request's parameters
         self.github_requests: list[str] = []  # the audience of each GitHub-style token request
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
