@@ -77,3 +77,12 @@ def test_a_bad_url_or_signing_config_is_refused(tmp_path: Path):
     other.write_text(json.dumps({"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.1+json"}))
     with pytest.raises(KeylessConfigError, match=r"is not a SigningConfig v0\.2"):
         keyless_config(signing_config=other)
+
+
+def test_staging_is_sigstores_staging_instance():
+    config = keyless_config(instance="staging")
+    document = json.loads(config.signing_config)
+    assert config.source == "Sigstore staging"
+    assert [s["url"] for s in document["caUrls"]] == ["https://fulcio.sigstage.dev"]
+    assert all("sigstage.dev" in s["url"] for s in document["rekorTlogUrls"])
+    assert b"sigstage" not in keyless_config().signing_config  # production names none of staging's services
