@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -204,6 +204,11 @@ class NoteSigner:
     name: str
     key_id: bytes
     private_key: LogPrivateKey
+    _signer: LogSigner = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The key checked once, not on every checkpoint (the local log signs one per commit).
+        object.__setattr__(self, "_signer", LogSigner(self.private_key))
 
     @classmethod
     def ed25519(cls, name: str, private_key: Ed25519PrivateKey) -> NoteSigner:
@@ -231,7 +236,7 @@ class NoteSigner:
 
     def sign(self, text: bytes) -> bytes:
         """The signature (without key ID) over the note ``text``."""
-        return create_signature(self.private_key, text)
+        return self._signer.sign(text)
 
 
 # -- the log's key ---------------------------------------------------------------------------------
