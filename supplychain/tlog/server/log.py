@@ -1,31 +1,30 @@
 """``LocalLog``: the local transparency log's append path, tree and proofs.
 
-Appends are group-committed (issue 10, item 5), and the commit path holds nothing but the commit:
+Appends are group-committed (issue 10, item 5) by one committer thread, so that the threads serving requests
+never contend for the log's locks:
 
-1. **Sequencing**, in the request's thread under a short lock: the duplicate check (an entry being committed, or
-   one already committed), then the entry's index (the next one) and its ``integratedTime``; the entry joins the
-   commit queue in index order.
-2. **Its SET**, still in the request's thread and outside every lock: the signature over ``{body, integratedTime,
-   logID, logIndex}`` needs only the index, so the signatures of concurrent appends are made side by side (the
-   signing library releases the GIL) and while an earlier batch is being synced.
-3. **The commit**, leader/follower style: whichever waiting thread gets the commit lock commits everything queued
-   (up to ``max_batch`` entries, each with its SET) in one SQLite transaction, then adds the leaves to the
-   in-memory Merkle tree and wakes the batch. A lone client thus commits inline, without a thread switch, and
-   concurrent clients share transactions (and their fsyncs).
-4. **The answer**, in the request's thread again: a checkpoint for the tree as it now is (signed once per tree
-   size, by whichever thread first needs it) and the entry's inclusion proof against it.
+1. **The request's thread** validates the proposal (``kind.canonicalize``: the signature check, which releases
+   the GIL), queues it (``queue.SimpleQueue``) and waits on a lock of its own until the committer answers.
+2. **The committer** takes everything queued (up to ``max_batch``), and for the batch: the duplicate checks (an
+   entry committed before, or the same entry twice in the batch), the indexes and ``integratedTime``, each SET
+   (the signature over ``{body, integratedTime, logID, logIndex}``), then one SQLite transaction for all of it.
+   While that transaction syncs (the GIL released), the request threads validate and queue the next batch.
+3. After the commit, still in the committer: the leaves join the in-memory Merkle tree, the checkpoint of the new
+   size is signed (once per batch), each new entry's inclusion proof is made against it, and each waiting thread
+   is handed its answer.
 
 So:
 
-* an acknowledged entry is durable, SET included: the answer is built only after the commit of its batch synced the
-  WAL (``synchronous=FULL``), and the SET is in the row that commit wrote; its inclusion proof can be rebuilt from
-  the stored leaves at any time;
+* an acknowledged entry is durable, SET included: the answer is handed over only after the commit of its batch
+  synced the WAL (``synchronous=FULL``), and the SET is in the row that commit wrote; its inclusion proof can be
+  rebuilt from the stored leaves at any time;
 * every checkpoint handed out (``GET /api/v1/log``, inclusion proofs) is for a committed prefix of the log: the tree
   grows only after a commit. The log never renumbers: after a crash the tree rebuilt from the database extends
   every checkpoint given out before, so the restarted log can prove consistency with each (RFC 9162 2.1.4);
-* a failed commit (or a SET that could not be made, which leaves a hole in the numbering) stops appends
-  (fail-stop) until a restart rebuilds the tree from what is really on disk; the entries queued behind it are
-  refused, never acknowledged.
+* a duplicate is answered only once the entry it duplicates is durable (one committer: an earlier batch is
+  committed before the next is read);
+* a failed commit, or a SET or checkpoint that could not be made, stops appends (fail-stop) until a restart
+  rebuilds the tree from what is really on disk; the entries queued behind it are refused, never acknowledged.
 
 The Merkle tree (``MerkleTree``) is rebuilt from the stored leaf hashes when the log opens. An open log holds the
 directory's lock (``directory.lock_log_directory``): a second ``LocalLog`` on the same directory, in this process or
@@ -34,13 +33,12 @@ another, is refused until the first is closed.
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from supplychain.errors import UnavailableError
 from supplychain.formats.rekor import LogEntry
@@ -80,19 +78,23 @@ class Duplicate:
 AppendResult = Appended | Duplicate
 
 
-@dataclass(slots=True)
 class _Pending:
-    """One append on its way: numbered, then signed (``row``), then committed (``done``)."""
+    """One append on its way: queued by its request's thread, answered by the committer (``result`` or
+    ``error``), which then releases ``answered``."""
 
-    entry: CanonicalEntry
-    leaf: bytes
-    index: int
-    integrated_time: int
-    row: NewEntry | None = None  # the stored row, SET included, once signed
-    signed: threading.Event = field(default_factory=threading.Event)  # set when ``row`` is made (or failed)
-    done: threading.Event = field(default_factory=threading.Event)  # set when committed (or failed)
-    wake: threading.Event = field(default_factory=threading.Event)  # set when done, or when asked to lead
-    error: BaseException | None = None
+    __slots__ = ("answered", "entry", "error", "leaf", "result")
+
+    def __init__(self, entry: CanonicalEntry, leaf: bytes) -> None:
+        self.entry = entry
+        self.leaf = leaf
+        self.result: AppendResult | None = None
+        self.error: BaseException | None = None
+        self.answered = threading.Lock()  # held until the answer is there: the waiting thread blocks on it
+        self.answered.acquire()
+
+    def answer(self, result: AppendResult | None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.answered.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,31 +147,32 @@ class LocalLog:
         logger.info("opened %s: %d entries, tree rebuilt in %.2fs", self.origin, self._tree.size,
                     time.perf_counter() - started)
         self._changed = threading.Condition()  # guards the tree and the cached head; notified as the tree grows
-        self._sequencer = threading.Lock()  # guards numbering: _next_index, _in_flight and the queue's order
-        self._next_index = self._tree.size
-        self._in_flight: dict[bytes, _Pending] = {}  # leaf hash -> an append numbered but not yet committed
-        self._queue: deque[_Pending] = deque()  # numbered appends in index order; popped by the committer only
-        self._commit_lock = threading.Lock()
         self._head_lock = threading.Lock()  # one checkpoint signature per tree size
-        self._failed: BaseException | None = None
-        self._closing = False
         self._head: SignedTreeHead | None = None
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()  # None: the committer stops
+        self._admission = threading.Lock()  # guards _closing, _queued and the order of queue and stop
+        self._closing = False
+        self._queued = 0  # appends queued or being committed
+        self._failed: BaseException | None = None
         self.commits = 0
         """Transactions committed since the log opened (each holds one batch of appends)."""
+        self._committer = threading.Thread(target=self._run_committer, name="tlog-commit", daemon=True)
+        self._committer.start()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     def start(self) -> LocalLog:
-        """Return the log, ready for appends (no background thread to start: see the module docstring)."""
+        """Return the log, ready for appends (its committer thread runs from the moment it opened)."""
         return self
 
     def close(self) -> None:
         """Refuse new appends, commit what is queued, close the database and release the directory's lock."""
-        with self._sequencer:
-            self._closing = True
         try:
-            with self._commit_lock:
-                self._drain()
+            with self._admission:
+                if not self._closing:
+                    self._closing = True
+                    self._queue.put(None)  # after every append admitted: those are committed first
+            self._committer.join()
             self._storage.close()
         finally:
             self._lock.release()
@@ -188,139 +191,105 @@ class LocalLog:
 
     @property
     def in_flight(self) -> int:
-        """Appends numbered but not yet committed."""
-        with self._sequencer:
-            return len(self._in_flight)
+        """Appends queued or being committed, not yet answered."""
+        with self._admission:
+            return self._queued
 
     # -- appends -------------------------------------------------------------------------------------------------
 
     def append(self, entry: CanonicalEntry, *, timeout: float = 60.0) -> AppendResult:
         """Add a validated entry; return once it is durable (``Appended``) or known (``Duplicate``)."""
-        deadline = time.monotonic() + timeout
-        leaf = hash_leaf(entry.body)
-        pending, earlier = self._number(entry, leaf)
-        if earlier is not None:
-            # The same entry is being committed for another request: it is a duplicate once it is durable.
-            self._wait(earlier, deadline)
-            return Duplicate(entry_uuid(entry.body, self.tree_id))
-        if pending is None:
-            return Duplicate(entry_uuid(entry.body, self.tree_id))
-        self._sign(pending)
-        self._wait(pending, deadline)
-        assert pending.row is not None  # committed, so signed
-        # The answer, off the commit path: a checkpoint of the tree as it is now (it holds this entry) and the proof.
-        return Appended(self._rekor_entry(_stored(pending.row), self.tree_head()))
-
-    def _number(self, entry: CanonicalEntry, leaf: bytes) -> tuple[_Pending | None, _Pending | None]:
-        """Give ``entry`` the next index and queue it; or return the append in flight with the same leaf, or
-        (None, None) when the entry is already committed."""
-        with self._sequencer:
+        pending = _Pending(entry, hash_leaf(entry.body))
+        with self._admission:
             if self._closing or self._failed is not None:
                 raise LogClosedError("the log is not taking appends" + (f": {self._failed}" if self._failed else ""))
-            earlier = self._in_flight.get(leaf)
-            if earlier is not None:
-                return None, earlier
-            # Under the lock: an entry leaves _in_flight only once its commit is visible to this read, so an entry
-            # is always found in one of the two (the UNIQUE constraint never has to catch a duplicate).
-            if self._storage.index_of(leaf) is not None:
-                return None, None
-            pending = _Pending(entry, leaf, self._next_index, int(self._clock()))
-            self._next_index += 1
-            self._in_flight[leaf] = pending
-            self._queue.append(pending)
-            return pending, None
-
-    def _sign(self, pending: _Pending) -> None:
-        """Make the entry's row with its SET (in the caller's thread: see the module docstring)."""
-        entry = pending.entry
-        try:
-            signed = self._entry_signer.sign(LogEntry(entry.body, pending.integrated_time, pending.index,
-                                                      self.key.log_id_hex))
-            pending.row = NewEntry(pending.index, pending.leaf, entry.body, pending.integrated_time, signed,
-                                   entry.kind, entry.api_version, entry.index_keys)
-        except BaseException as exc:  # broad: any failure leaves a hole in the numbering, so the log stops (fail-stop)
-            logger.error("cannot sign entry %d, no longer taking appends: %s", pending.index, exc)
-            self._failed = exc
-            raise
-        finally:
-            pending.signed.set()
-
-    def _wait(self, pending: _Pending, deadline: float) -> None:
-        """Until ``pending`` is committed: lead the commits while no other thread does, else wait to be woken."""
-        while not pending.done.is_set():
-            pending.wake.clear()
-            self._lead(pending)
-            if pending.done.is_set():
-                break
-            if not pending.wake.wait(max(0.0, deadline - time.monotonic())):
-                raise LogClosedError("the entry was not committed in time")
+            self._queued += 1
+            self._queue.put(pending)
+        if not pending.answered.acquire(timeout=timeout):
+            raise LogClosedError("the entry was not committed in time")
         if pending.error is not None:
             raise pending.error
+        assert pending.result is not None
+        return pending.result
 
-    def _lead(self, own: _Pending) -> None:
-        """Commit the queue, oldest first, until ``own`` is done, if no other thread is doing so; then hand over.
+    def _run_committer(self) -> None:
+        """The committer thread: batch after batch, until ``close`` queues its stop."""
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            batch: list[_Pending] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._commit_batch(batch)
 
-        A thread that finds the lock taken waits to be woken. The leader stops once its own proposal is committed
-        (so no client waits on others' traffic for long) and wakes the owner of the oldest queued proposal, if any:
-        a proposal queued while the lock was held is in the queue when the leader looks after releasing it, so
-        none is stranded.
-        """
-        if not self._commit_lock.acquire(blocking=False):
-            return
+    def _commit_batch(self, batch: list[_Pending]) -> None:
+        """Number, sign, commit and answer one batch (see the module docstring); on any failure, stop appends."""
         try:
-            while not own.done.is_set() and self._queue:
-                self._commit(self._take_batch())
+            if self._failed is not None:
+                raise LogClosedError(f"the log stopped taking appends: {self._failed}")
+            self._commit(batch)
+        except BaseException as exc:  # noqa: BLE001 - the committer thread must answer every waiter, and stop appends
+            if not isinstance(exc, LogClosedError):
+                logger.error("cannot commit %d entries, no longer taking appends: %s", len(batch), exc)
+                self._failed = self._failed or exc
+            for pending in batch:
+                if pending.result is None and pending.error is None:
+                    pending.answer(None, exc)
         finally:
-            self._commit_lock.release()
-        with contextlib.suppress(IndexError):  # nothing left to hand over
-            self._queue[0].wake.set()
-
-    def _take_batch(self) -> list[_Pending]:
-        """Up to ``max_batch`` queued appends, oldest first, each waited for until its SET is made (by its own
-        thread, which numbered it a moment before)."""
-        batch: list[_Pending] = []
-        while len(batch) < self._max_batch:
-            try:
-                pending = self._queue.popleft()
-            except IndexError:
-                break
-            if not pending.signed.wait(60.0):
-                self._failed = self._failed or LogStorageError(f"entry {pending.index} was numbered but never signed")
-            batch.append(pending)
-        return batch
-
-    def _drain(self) -> None:
-        while self._queue:
-            self._commit(self._take_batch())
+            with self._admission:
+                self._queued -= len(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
-        rows = [pending.row for pending in batch]
-        if self._failed is not None or any(row is None for row in rows):
-            self._finish(batch, LogClosedError(f"the log stopped taking appends: {self._failed}"))
-            return
-        try:
-            self._storage.append(rows)  # type: ignore[arg-type]  # none is None: checked above
-        except LogStorageError as exc:
-            # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
-            logger.error("storage failure, no longer taking appends: %s", exc)
-            self._failed = exc
-            self._finish(batch, exc)
-            return
-        self.commits += 1
-        with self._changed:
-            for pending in batch:
-                self._tree.append_hash(pending.leaf)
-            self._changed.notify_all()
-        self._finish(batch, None)
-
-    def _finish(self, batch: list[_Pending], error: BaseException | None) -> None:
-        with self._sequencer:
-            for pending in batch:
-                self._in_flight.pop(pending.leaf, None)
+        new: list[tuple[_Pending, NewEntry]] = []
+        again: list[tuple[_Pending, _Pending | None]] = []  # a duplicate, and the new entry of this batch it repeats
+        numbered: dict[bytes, _Pending] = {}
+        index = self._tree.size  # the committer is the only thread that grows the tree
+        log_id = self.key.log_id_hex
         for pending in batch:
-            pending.error = error
-            pending.done.set()
-            pending.wake.set()
+            earlier = numbered.get(pending.leaf)
+            if earlier is not None or self._storage.index_of(pending.leaf) is not None:
+                again.append((pending, earlier))
+                continue
+            entry = pending.entry
+            integrated_time = int(self._clock())
+            signed = self._entry_signer.sign(LogEntry(entry.body, integrated_time, index, log_id))
+            new.append((pending, NewEntry(index, pending.leaf, entry.body, integrated_time, signed, entry.kind,
+                                          entry.api_version, entry.index_keys)))
+            numbered[pending.leaf] = pending
+            index += 1
+        if new:
+            try:
+                self._storage.append([row for _, row in new])
+            except LogStorageError:
+                # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
+                for pending, _ in again:
+                    pending.answer(None, LogClosedError("the log stopped taking appends after a storage failure"))
+                raise
+            self.commits += 1
+            with self._changed:
+                for pending, _ in new:
+                    self._tree.append_hash(pending.leaf)
+                self._changed.notify_all()
+            head = self.tree_head()
+            # Read without the lock: only this thread changes the tree.
+            hashes = [self._tree.inclusion_proof(row.log_index, head.size) for _, row in new]
+            for (pending, row), path in zip(new, hashes, strict=True):
+                pending.answer(Appended(self._rekor_entry(_stored(row), head, path)))
+        for pending, _ in again:
+            # Known, and durable: committed in an earlier batch, or in this one just now.
+            pending.answer(Duplicate(entry_uuid(pending.entry.body, self.tree_id)))
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -408,9 +377,11 @@ class LocalLog:
                     raise LogStorageError(f"entry {size - 1} is committed but did not reach the tree")
                 self._changed.wait(remaining)
 
-    def _rekor_entry(self, stored: StoredEntry, head: SignedTreeHead) -> RekorEntry:
-        with self._changed:
-            hashes = tuple(self._tree.inclusion_proof(stored.log_index, head.size))
+    def _rekor_entry(self, stored: StoredEntry, head: SignedTreeHead, path: list[bytes] | None = None) -> RekorEntry:
+        if path is None:
+            with self._changed:
+                path = self._tree.inclusion_proof(stored.log_index, head.size)
+        hashes = tuple(path)
         proof = InclusionProof(stored.log_index, head.size, head.root_hash, hashes, head.note)
         entry = LogEntry(stored.body, stored.integrated_time, stored.log_index, self.key.log_id_hex)
         return RekorEntry(
