@@ -1,6 +1,7 @@
 """What a service served by ``httpserver.server.HttpServer`` is made of: routes, requests, responses, error answers.
 
-A handler takes a ``Request`` and returns a ``Response``, or raises ``HttpError`` for an error answer. The
+A handler takes a ``Request`` and returns a ``Response`` (or a ``Deferred`` one, when it must wait for other work),
+or raises ``HttpError`` for an error answer. The
 ``Router`` picks the handler by path (an exact path, or a regular expression matched whole, whose groups become
 ``Request.params``) and then by method: an unknown path is 404, a known path with another method 405 with
 ``Allow`` (RFC 9110 section 15.5.6), both as JSON.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -85,7 +87,17 @@ class Request:
             raise HttpError(400, f"the request body is not JSON: {exc}") from exc
 
 
-Handler = Callable[[Request], Response]
+@dataclass(frozen=True)
+class Deferred:
+    """An answer made elsewhere: a handler that must wait for other work (the local log's commit) returns this
+    instead of blocking the server's loop. Once ``future`` is done, ``then(future.result())`` makes the answer, on
+    the server's thread; what either raises is answered as a handler's errors are (``HttpError`` and the rest)."""
+
+    future: Future[Any]
+    then: Callable[[Any], Response]
+
+
+Handler = Callable[[Request], Response | Deferred]
 
 
 class Router:
@@ -127,4 +139,4 @@ class Router:
         return handler, params
 
 
-__all__ = ["JSON", "Handler", "HttpError", "Request", "Response", "Router"]
+__all__ = ["JSON", "Deferred", "Handler", "HttpError", "Request", "Response", "Router"]

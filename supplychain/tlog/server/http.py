@@ -34,13 +34,13 @@ from collections.abc import Callable, Mapping
 
 from supplychain import __version__
 from supplychain.formats.rekor import EntryKindError
-from supplychain.httpserver.route import HttpError, Request, Response, Router
+from supplychain.httpserver.route import Deferred, HttpError, Request, Response, Router
 from supplychain.httpserver.server import IDLE_TIMEOUT, HttpServer, bind_server, serve_until
 from supplychain.tlog.evidence import EntryUuidError, RekorEntry
 from supplychain.tlog.kind import canonicalize, public_key_index
 from supplychain.tlog.merkle import TreeRangeError, hash_leaf
 from supplychain.tlog.pki import VerifierKey
-from supplychain.tlog.server.log import Appended, LocalLog
+from supplychain.tlog.server.log import Appended, AppendResult, LocalLog
 
 logger = logging.getLogger("supplychain.tlog.server")
 
@@ -48,7 +48,7 @@ MAX_BODY_BYTES = 128 * 1024
 """Largest request body accepted (413 above it), as Rekor caps entries."""
 
 MAX_CONNECTIONS = 64
-"""Connections served at once (one thread each); more are answered 503 and closed."""
+"""Connections served at once (all on the server's one event loop); more are answered 503 and closed."""
 
 MAX_SEARCH_RESULTS = 10_000
 MAX_RETRIEVE_ITEMS = 10  # entries per /log/entries/retrieve query, as Rekor's default search limit
@@ -61,7 +61,7 @@ _HASH_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128}
 
 
 class RekorHttpServer(HttpServer):
-    """The threaded server answering Rekor's v1 API from one ``LocalLog``: IPv6 for an IPv6 literal host, else
+    """The server answering Rekor's v1 API from one ``LocalLog``: IPv6 for an IPv6 literal host, else
     IPv4."""
 
     def __init__(
@@ -109,23 +109,14 @@ class _RekorApi:
     def version(self, request: Request) -> Response:
         return Response.json(200, {"version": __version__, "commit": "", "treestate": "", "builddate": ""})
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request) -> Response | Deferred:
         raw = request.body()
         try:
             canonical = canonicalize(raw)
         except EntryKindError as exc:
             raise HttpError(400, str(exc)) from exc
-        result = self.log.append(canonical)
-        if not isinstance(result, Appended):
-            location = f"/api/v1/log/entries/{result.uuid}"
-            raise HttpError(
-                409,
-                f"an equivalent entry already exists in the transparency log with UUID {result.uuid}",
-                {"Location": location},
-            )
-        entry = result.entry
-        headers = {"ETag": entry.uuid, "Location": f"/api/v1/log/entries/{entry.uuid}"}
-        return Response.json(201, entry.to_wire(), headers)
+        # Answered once the committer has made the entry durable: the server's loop serves others meanwhile.
+        return Deferred(self.log.submit(canonical), _created)
 
     def entry_by_index(self, request: Request) -> Response:
         log = self.log
@@ -223,6 +214,20 @@ class _RekorApi:
                 raise HttpError(400, str(exc)) from exc
             found.append(log.entry_by_uuid(hash_leaf(body).hex()))
         return Response.json(200, [entry.to_wire() for entry in found if entry is not None])
+
+
+def _created(result: AppendResult) -> Response:
+    """The answer to an append: 201 with the entry, or 409 naming the entry it duplicates."""
+    if not isinstance(result, Appended):
+        location = f"/api/v1/log/entries/{result.uuid}"
+        raise HttpError(
+            409,
+            f"an equivalent entry already exists in the transparency log with UUID {result.uuid}",
+            {"Location": location},
+        )
+    entry = result.entry
+    headers = {"ETag": entry.uuid, "Location": f"/api/v1/log/entries/{entry.uuid}"}
+    return Response.json(201, entry.to_wire(), headers)
 
 
 def _int_param(query: Mapping[str, list[str]], name: str, *, required: bool, minimum: int) -> int | None:

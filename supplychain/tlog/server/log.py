@@ -38,6 +38,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
 
 from supplychain.errors import UnavailableError
@@ -79,22 +81,24 @@ AppendResult = Appended | Duplicate
 
 
 class _Pending:
-    """One append on its way: queued by its request's thread, answered by the committer (``result`` or
-    ``error``), which then releases ``answered``."""
+    """One append on its way: queued by ``submit``, answered by the committer through ``future``."""
 
-    __slots__ = ("answered", "entry", "error", "leaf", "result")
+    __slots__ = ("entry", "future", "leaf")
 
     def __init__(self, entry: CanonicalEntry, leaf: bytes) -> None:
         self.entry = entry
         self.leaf = leaf
-        self.result: AppendResult | None = None
-        self.error: BaseException | None = None
-        self.answered = threading.Lock()  # held until the answer is there: the waiting thread blocks on it
-        self.answered.acquire()
+        self.future: Future[AppendResult] = Future()
+
+    @property
+    def answered(self) -> bool:
+        return self.future.done()
 
     def answer(self, result: AppendResult | None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.answered.release()
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)  # type: ignore[arg-type]  # a result when there is no error
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,18 +203,23 @@ class LocalLog:
 
     def append(self, entry: CanonicalEntry, *, timeout: float = 60.0) -> AppendResult:
         """Add a validated entry; return once it is durable (``Appended``) or known (``Duplicate``)."""
+        future = self.submit(entry)
+        try:
+            return future.result(timeout)
+        except FutureTimeoutError:
+            raise LogClosedError("the entry was not committed in time") from None
+
+    def submit(self, entry: CanonicalEntry) -> Future[AppendResult]:
+        """Queue a validated entry for the committer; the future is done once the entry is durable
+        (``Appended``) or known (``Duplicate``), or with the error that refused it. ``LogClosedError`` at once
+        when the log is not taking appends."""
         pending = _Pending(entry, hash_leaf(entry.body))
         with self._admission:
             if self._closing or self._failed is not None:
                 raise LogClosedError("the log is not taking appends" + (f": {self._failed}" if self._failed else ""))
             self._queued += 1
             self._queue.put(pending)
-        if not pending.answered.acquire(timeout=timeout):
-            raise LogClosedError("the entry was not committed in time")
-        if pending.error is not None:
-            raise pending.error
-        assert pending.result is not None
-        return pending.result
+        return pending.future
 
     def _run_committer(self) -> None:
         """The committer thread: batch after batch, until ``close`` queues its stop."""
@@ -245,7 +254,7 @@ class LocalLog:
                 logger.error("cannot commit %d entries, no longer taking appends: %s", len(batch), exc)
                 self._failed = self._failed or exc
             for pending in batch:
-                if pending.result is None and pending.error is None:
+                if not pending.answered:
                     pending.answer(None, exc)
         finally:
             with self._admission:
