@@ -3,8 +3,9 @@
 Appends are group-committed (issue 10, item 5) by one committer thread, so that the threads serving requests
 never contend for the log's locks:
 
-1. **The request's thread** validates the proposal (``kind.canonicalize``: the signature check, which releases
-   the GIL), queues it (``queue.SimpleQueue``) and waits on a lock of its own until the committer answers.
+1. **The caller** (the server's loop, ``tlog.server.http``) has validated the proposal (``kind.canonicalize``);
+   ``submit`` queues it (``queue.SimpleQueue``) and returns a future the committer completes (``append`` waits
+   on it; the server hands it to ``httpserver`` as a ``Deferred`` and serves other clients meanwhile).
 2. **The committer** takes everything queued (up to ``max_batch``), and for the batch: the duplicate checks (an
    entry committed before, or the same entry twice in the batch), the indexes and ``integratedTime``, each SET
    (the signature over ``{body, integratedTime, logID, logIndex}``), then one SQLite transaction for all of it.
