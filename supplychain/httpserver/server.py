@@ -231,6 +231,7 @@ class _Connection(asyncio.Protocol):
         self.refusing = False
         self.last_seen = time.monotonic()
         self.paused = False  # the client does not read its answers (asyncio's write high-water mark): read no more
+        self.held = False  # reading paused while an answer is deferred and a whole next request is buffered
         self.eof = False
 
     @property
@@ -268,6 +269,13 @@ class _Connection(asyncio.Protocol):
             return
         self.buffer += data
         self._advance()
+        if self.answering and not self.held and len(self.buffer) > _MAX_HEAD + self.server.max_body_bytes:
+            # A pipelining client whose answer is deferred: nothing is parsed meanwhile, so without this the buffer
+            # would grow with whatever it sends. One whole request (head and body at their caps) is kept; the rest
+            # waits in the kernel (TCP flow control) until the answer has gone out.
+            self.held = True
+            if self.transport is not None:
+                self.transport.pause_reading()
 
     def eof_received(self) -> bool | None:
         if self.head is not None or (self.buffer and not self.answering):
@@ -289,7 +297,7 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.paused = False
-        if self.transport is not None and not self.closing:
+        if self.transport is not None and not self.closing and not self.held:
             self.transport.resume_reading()
             self._advance()
 
@@ -532,6 +540,10 @@ class _Connection(asyncio.Protocol):
                        future: concurrent.futures.Future[Any]) -> None:
         self.answering = False
         self.last_seen = time.monotonic()
+        if self.held:
+            self.held = False
+            if self.transport is not None and not self.paused and not self.closing:
+                self.transport.resume_reading()
         try:
             response = deferred.then(future.result())
         except BaseException as exc:  # noqa: BLE001 - as in _dispatch

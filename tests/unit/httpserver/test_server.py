@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import re
 import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,12 +20,13 @@ import httpx
 import pytest
 
 from supplychain.errors import InvalidInputError, SupplyChainError, UnavailableError
-from supplychain.httpserver.route import HttpError, Request, Response, Router
+from supplychain.httpserver.route import Deferred, HttpError, Request, Response, Router
 from supplychain.httpserver.server import HttpServer, bind_server, serve_until, stop_on_signals
 from tests.support.http import chunked, json_answer, raw_request
 
 LIMIT = 1000
 LOGGER = logging.getLogger("tests.httpserver")
+WAITING: queue.SimpleQueue[Future[str]] = queue.SimpleQueue()  # the futures of /wait's deferred answers, in order
 
 
 class Failure(SupplyChainError):
@@ -47,7 +50,13 @@ def router() -> Router:
     def fail(request: Request) -> Response:
         raise Failure("the TEST store is gone", hint="TEST")
 
+    def wait(request: Request) -> Deferred:
+        future: Future[str] = Future()
+        WAITING.put(future)
+        return Deferred(future, lambda value: Response.json(200, {"value": value}))
+
     routes = Router()
+    routes.add("GET", "/wait", wait)
     routes.add("GET", "/hello", lambda request: Response.json(200, {"hello": dict(request.query)}))
     routes.add("POST", "/echo", echo)
     routes.add("POST", "/json", lambda request: Response.json(200, request.json()))
@@ -273,3 +282,63 @@ def test_a_route_is_registered_once() -> None:
     with pytest.raises(HttpError) as wrong:
         routes.resolve("PUT", "/a")
     assert (wrong.value.status, wrong.value.headers) == (405, {"Allow": "GET, POST"})
+
+
+def _waiting() -> Future[str]:
+    return WAITING.get(timeout=5)
+
+
+def test_a_deferred_answer_does_not_hold_up_other_clients(server: HttpServer) -> None:
+    with (
+        httpx.Client(base_url=server.url, timeout=10) as waiter,
+        httpx.Client(base_url=server.url, timeout=10) as other,
+    ):
+        answers: list[httpx.Response] = []
+        thread = threading.Thread(target=lambda: answers.append(waiter.get("/wait")))
+        thread.start()
+        future = _waiting()
+        assert other.get("/hello").status_code == 200  # served while /wait's answer is being made
+        assert not answers
+        future.set_result("made elsewhere")
+        thread.join(10)
+        assert answers[0].json() == {"value": "made elsewhere"}
+
+
+def test_a_deferred_failure_is_answered_as_a_handler_failure(http: httpx.Client) -> None:
+    answers: list[httpx.Response] = []
+    thread = threading.Thread(target=lambda: answers.append(http.get("/wait")))
+    thread.start()
+    _waiting().set_exception(UnavailableError("the TEST log is stopping"))
+    thread.join(10)
+    assert (answers[0].status_code, answers[0].headers["retry-after"]) == (503, "1")
+
+
+def test_pipelined_requests_are_answered_in_order(server: HttpServer) -> None:
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=10) as conn:
+        conn.sendall(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\nGET /items/7 HTTP/1.1\r\nHost: x\r\n\r\n")
+        _waiting().set_result("first")
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 2:
+            received += conn.recv(65536)
+    assert received.index(b'"first"') < received.index(b'["7"]')
+
+
+def test_a_pipelining_client_cannot_grow_the_buffer_while_its_answer_waits(server: HttpServer) -> None:
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=10) as conn:
+        conn.sendall(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        future = _waiting()
+        conn.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 5
+        while sent < 16 * 1024 * 1024 and time.monotonic() < deadline:  # far more than the kernel buffers hold
+            try:
+                sent += conn.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n" * 256)
+            except BlockingIOError:
+                time.sleep(0.01)
+        held = max(len(connection.buffer) for connection in server._connections)
+        assert held < 2 * (2 * 65536 + LIMIT) + 65536  # one whole request at its caps, plus one read's worth
+        assert sent < 16 * 1024 * 1024  # the client was made to wait (TCP flow control)
+        future.set_result("done")
+        conn.close()
