@@ -338,7 +338,9 @@ def test_a_pipelining_client_cannot_grow_the_buffer_while_its_answer_waits(serve
             except BlockingIOError:
                 time.sleep(0.01)
         held = max(len(connection.buffer) for connection in server._connections)
-        assert held < 2 * (2 * 65536 + LIMIT) + 65536  # one whole request at its caps, plus one read's worth
+        # one whole request at its caps, plus one read's worth (asyncio reads up to 256 KiB at a time: under load the
+        # kernel holds that much by the time the loop reads, which a 64 KiB allowance made fail one run in a few)
+        assert held < 2 * (2 * 65536 + LIMIT) + 256 * 1024
         assert sent < 16 * 1024 * 1024  # the client was made to wait (TCP flow control)
         future.set_result("done")
         conn.close()
