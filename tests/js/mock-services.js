@@ -65,6 +65,9 @@ async function main() {
   tsa.tstInfo = (req) => {
     const info = tstInfo({ ...req, nonce: 1 });
     info.nonce = req.nonceHex ? new asn1js.Integer({ valueHex: req.nonceHex }) : undefined;
+    // Whole seconds: asn1js writes a GeneralizedTime's milliseconds without trailing zeros (".12Z"), which
+    // @sigstore/core's parser (exactly three digits or none) refuses as "invalid time", one timestamp in ten.
+    info.genTime = new Date(Math.floor(info.genTime.getTime() / 1000) * 1000);
     return info;
   };
   const timestampJson = tsaHandler(tsa).fn;
