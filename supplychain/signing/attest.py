@@ -197,12 +197,11 @@ def _sign(statement: bytes, signer: EnvelopeSigner | KeylessSigner, log: Signing
                        {} if certificate is None else certificate.annotations(), None if log is None else log.url)
     if log is not None:
         raise ValueError("a keyless signer logs in its own Rekor: pass no log")
-    from supplychain.formats.bundle import Bundle
     from supplychain.tlog.evidence import bundle_entries
 
     _check_size(statement, max_bytes)
     keyless = signer.sign_statement(statement)
-    parsed = Bundle.parse(keyless.bundle)
+    parsed = keyless.parsed
     assert parsed.envelope is not None  # sign_statement signs a DSSE envelope
     annotations = keyless.annotations()
     entries = bundle_entries(parsed)  # none only where the signing config has a TSA and no log

@@ -35,11 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplychain.errors import AuthError, ConfigurationError, UnavailableError
-from supplychain.trust.root import SigstoreInstance
+from supplychain.trust.root import SigstoreInstance, TrustedRoot
 
 if TYPE_CHECKING:
     from sigstore.oidc import IdentityToken
     from sigstore.sign import Signer
+
+    from supplychain.formats.bundle import Bundle
 
 AUDIENCE = "sigstore"  # Fulcio's client ID: the audience its tokens must be for
 MAX_TOKEN_BYTES = 64 * 1024
@@ -103,7 +105,7 @@ def keyless_config(
     ``trusted_root`` and ``signing_config`` file each replacing its part, then each URL given replacing that
     service in the signing config (one Fulcio, one Rekor v1 log, one TSA, one OIDC issuer)."""
     from supplychain.trust.keyring import read_trust_file
-    from supplychain.trust.root import TrustedRoot, sigstore_document
+    from supplychain.trust.root import sigstore_document
 
     root = (sigstore_document(instance, "trusted_root.json") if trusted_root is None
             else read_trust_file(trusted_root, "trusted root"))
@@ -234,6 +236,7 @@ class KeylessSignature:
     ``dev.sigstore.cosign/chain`` annotation the rest)."""
 
     bundle: bytes
+    parsed: Bundle  # ``bundle`` as read back once when it was made (its envelope and log entries)
     signature: bytes
     certificate_pem: str
     chain_pem: str | None = None
@@ -257,6 +260,7 @@ class KeylessSigner:
         self._signer = signer
         self.config = config
         self.identity = identity
+        self._root: TrustedRoot | None = None
 
     def sign_message(self, data: bytes) -> KeylessSignature:
         """A message signature over ``data`` (ECDSA P-256 over SHA-256), logged as ``hashedrekord``."""
@@ -287,18 +291,17 @@ class KeylessSigner:
         assert certificate is not None  # sigstore's bundles always carry the signing certificate
         signature = (parsed.envelope.signatures[0].sig if parsed.envelope is not None
                      else parsed.message_signature.signature if parsed.message_signature is not None else b"")
-        return KeylessSignature(data, signature, _pem(certificate), self._chain(certificate))
+        return KeylessSignature(data, parsed, signature, _pem(certificate), self._chain(certificate))
 
     def _chain(self, leaf_der: bytes) -> str | None:
         """The chain of the trusted root's CA whose certificate issued ``leaf_der``, as PEM."""
         from cryptography import x509
         from cryptography.hazmat.primitives.serialization import Encoding
 
-        from supplychain.trust.root import TrustedRoot
-
         issuer = x509.load_der_x509_certificate(leaf_der).issuer
-        root = TrustedRoot.parse(self.config.trusted_root, source=self.config.source)
-        for authority in root.certificate_authorities:
+        if self._root is None:  # read once per signer, not per signature (sign --recursive signs many)
+            self._root = TrustedRoot.parse(self.config.trusted_root, source=self.config.source)
+        for authority in self._root.certificate_authorities:
             if authority.certificates and authority.certificates[0].subject == issuer:
                 return "".join(cert.public_bytes(Encoding.PEM).decode("ascii") for cert in authority.certificates)
         return None

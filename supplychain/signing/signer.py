@@ -201,7 +201,7 @@ def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSign
         case SignatureFormat.BUNDLE:
             statement = build_statement(docker_reference, subject.digest, annotations)
             signed = signer.sign_statement(statement)
-            entries = bundle_entries(signed.bundle)  # none only where the signing config has a TSA and no log
+            entries = bundle_entries(signed.parsed)  # none only where the signing config has a TSA and no log
             entry = entries[0] if entries else None
             referrer = bundle_referrer(signed.bundle, subject, COSIGN_SIGN_PREDICATE, clock())
             image = SignedImage(subject, signature_format, statement, signed.signature, signed.bundle,
@@ -214,7 +214,7 @@ def _keyless_plan(store: ArtifactStore, subject: Descriptor, signer: KeylessSign
             if read is not None:
                 _check_room(store, tag, read[1])
             signed = signer.sign_message(payload)
-            entries = bundle_entries(signed.bundle)
+            entries = bundle_entries(signed.parsed)
             if not entries:  # cosign's legacy layer carries a log entry (its Rekor bundle annotation), not a TSA's
                 raise KeylessSigningError("--format legacy needs a transparency-log entry, and the signing config "
                                           "names no log", hint="use --format bundle, or a signing config with a Rekor")

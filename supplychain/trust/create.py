@@ -127,8 +127,10 @@ def build_signing_config(
 def build_client_trust_config(trusted_root: bytes, signing_config: bytes) -> bytes:
     """The ClientTrustConfig v0.1 JSON (what ``sigstore``'s ``ClientTrustConfig.from_json`` reads) of a trusted root
     and a signing config, each a JSON document."""
-    return json.dumps({"mediaType": CLIENT_TRUST_CONFIG_MEDIA_TYPE, "trustedRoot": json.loads(trusted_root),
-                       "signingConfig": json.loads(signing_config)}).encode()
+    from supplychain.formats.strictjson import loads_untrusted
+
+    return json.dumps({"mediaType": CLIENT_TRUST_CONFIG_MEDIA_TYPE, "trustedRoot": loads_untrusted(trusted_root),
+                       "signingConfig": loads_untrusted(signing_config)}).encode()
 
 
 def _time(moment: datetime) -> str:
