@@ -12,6 +12,7 @@ real bytes: nothing in the bundle is forged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -36,8 +37,8 @@ from tests.integration.test_keyless import (
 from tests.support.fixture import fixture_path
 from tests.support.oidc import IDENTITY, OidcIssuer
 from tests.support.signatures import CliResult, run_cli
-from tests.support.sigstore_services import SigstoreServices
 from tests.support.sigstore_js import run_node
+from tests.support.sigstore_services import SigstoreServices
 from tests.support.tlog import InProcessLog, LogProcess
 
 pytestmark = pytest.mark.integration
@@ -64,9 +65,6 @@ def edited_root(root: Path, directory: Path, name: str, edit: Callable[[dict[str
 
 def refused(result: CliResult, reason: str) -> None:
     """Exit 1 (the answer is no), the reason on stderr, no "Verified OK", no traceback."""
-    import os
-    if os.environ.get("KV_DEBUG"):
-        print("\nSTDERR:", result.stderr)
     assert result.code == ExitCode.VERIFICATION_FAILED, result
     assert reason in result.stderr, result
     assert "Verified OK" not in result.stderr and "Traceback" not in result.stderr, result
@@ -103,8 +101,6 @@ def test_keyless_sign_blob_verifies_with_our_verify_blob_and_the_sct_check_runs(
     result = verify_blob(no_ctlog, blob, bundle, oidc_issuer.url, "--insecure-ignore-sct")
     assert result.code == 0 and "Verified OK" in result.stderr, result
     # and by digest, as cosign's verify-blob sha256:<hex>
-    import hashlib
-
     digest = "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest()
     assert verify_blob(root, digest, bundle, oidc_issuer.url).code == 0
 
@@ -188,6 +184,40 @@ def test_a_certificate_outside_the_logs_integrated_time_is_refused(
     refused(verify_blob(root, blob, bundle, oidc_issuer.url),
             "(the log's integratedTime), got: sigstore.mock sigstore")
     refused(verify_blob(root, blob, bundle, oidc_issuer.url), "cert is not valid at validation time")
+
+
+@pytest.fixture
+def late_tsa() -> Iterator[SigstoreServices]:
+    """A second @sigstore/mock process whose TSA's clock is an hour ahead (its CA is not used)."""
+    services = SigstoreServices.start(tsa_clock_offset=3600)
+    yield services
+    services.close()
+
+
+def test_a_certificate_outside_the_timestamps_time_is_refused(
+        keyless_trust: dict[str, Path], sigstore_services: SigstoreServices, late_tsa: SigstoreServices,
+        tlog_server: LogProcess, oidc_issuer: OidcIssuer, tmp_path: Path):
+    """The certificate (10 minutes) is valid at the log's integrated time, but the trusted timestamp, from a TSA
+    whose clock is an hour ahead, is after it expired: every trusted time must be inside the certificate's
+    validity, so the bundle is refused for the timestamp's time."""
+    trust = sigstore_services.write_trust(tmp_path / "trust", rekor_url=tlog_server.url,
+                                          rekor_key=tlog_server.public_key_path, oidc_url=oidc_issuer.url)
+    late_chain = tmp_path / "late-tsa-chain.pem"
+    late_chain.write_text(late_tsa.tsa_chain_pem)
+    created = run_cli(["trusted-root", "create", "--certificate-chain", str(trust["ca"]), "--fulcio-uri",
+                       sigstore_services.fulcio_url, "--ctfe-key", str(trust["ctfe"]), "--ctfe-url",
+                       f"{sigstore_services.url}/ct", "--rekor-key", str(tlog_server.public_key_path),
+                       "--rekor-url", tlog_server.url, "--timestamp-certificate-chain", str(late_chain),
+                       "--timestamp-uri", late_tsa.tsa_url, "--out", str(trust["root"])])
+    assert created.code == 0, created
+    blob, bundle = tmp_path / "artifact.txt", tmp_path / "artifact.sigstore.json"
+    blob.write_bytes(b"TEST-ONLY artifact timestamped late\n")
+    result = sign_blob(trust, oidc_issuer.token(), blob, bundle, "--timestamp-server-url", late_tsa.tsa_url)
+    assert result.code == 0, result
+    assert len(Bundle.parse(bundle.read_bytes()).rfc3161_timestamps) == 1
+    result = verify_blob(trust["root"], blob, bundle, oidc_issuer.url)
+    refused(result, "(RFC 3161 timestamp of sigstore.mock tsa signing), got: sigstore.mock sigstore")
+    refused(result, "cert is not valid at validation time")
 
 
 def test_a_certificate_outside_its_cas_validity_window_is_refused(

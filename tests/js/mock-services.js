@@ -4,7 +4,8 @@
 // server on 127.0.0.1 so that real clients (supplychain, sigstore-python, sigstore-js) talk to it over TCP.
 // Started by tests/support/sigstore_services.py (the `sigstore_services` session fixture).
 //
-// usage: node mock-services.js [PORT]   (0 or absent: a free port)
+// usage: node mock-services.js [PORT [TSA-CLOCK-OFFSET]]   (PORT 0 or absent: a free port; TSA-CLOCK-OFFSET: seconds
+//   added to now for the TSA's fixed clock (@sigstore/mock's `clock`), for timestamps outside a certificate's validity)
 // Prints one JSON line once listening: {"url", "noSctUrl", "ca": PEM, "ctlog": {"publicKey": PEM, "logId": b64},
 // "tsa": [PEM leaf-signing intermediate, PEM root]}, then serves until killed. `noSctUrl` is a second server (clients
 // join the API path to the host, so it cannot be a path prefix) whose Fulcio is the same CA without a CT log: its
@@ -60,7 +61,9 @@ async function main() {
   // issues, and only the missing SCT tells its certificates apart.
   const noSct = await initializeCA(caKeys, undefined);
   noSct.root = ca.root;
-  const tsa = await initializeTSA(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
+  const tsaOffset = Number(process.argv[3] || 0);
+  const tsaClock = tsaOffset ? new Date(Date.now() + tsaOffset * 1000) : undefined;
+  const tsa = await initializeTSA(crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }), tsaClock);
   const tstInfo = tsa.tstInfo.bind(tsa);
   tsa.tstInfo = (req) => {
     const info = tstInfo({ ...req, nonce: 1 });

@@ -35,8 +35,10 @@ class SigstoreServices:
     _stdout: IO[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def start(cls, timeout: float = 30) -> SigstoreServices:
-        process = subprocess.Popen(["node", str(JS_DIR / "mock-services.js"), "0"], cwd=JS_DIR, text=True,
+    def start(cls, timeout: float = 30, *, tsa_clock_offset: int = 0) -> SigstoreServices:
+        """``tsa_clock_offset``: seconds added to now for the TSA's fixed clock (0: the real clock)."""
+        process = subprocess.Popen(["node", str(JS_DIR / "mock-services.js"), "0", str(tsa_clock_offset)],
+                                   cwd=JS_DIR, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert process.stdout is not None
         line = process.stdout.readline()
