@@ -149,6 +149,10 @@ def test_a_certificate_without_an_sct_is_refused_unless_ignored(
             "(--insecure-ignore-sct skips this check)")
     result = verify_blob(keyless_trust["root"], blob, bundle, oidc_issuer.url, "--insecure-ignore-sct")
     assert result.code == 0 and "Verified OK" in result.stderr, result
+    # the peers agree: both refuse it
+    assert sigstore_js_verifies(keyless_trust, bundle, blob, "--identity", IDENTITY, "--issuer",
+                                oidc_issuer.url)["ok"] is False
+    assert sigstore_python_verifies(keyless_trust, bundle, blob, oidc_issuer.url, tmp_path).returncode != 0
 
 
 @pytest.fixture
@@ -218,6 +222,9 @@ def test_a_certificate_outside_the_timestamps_time_is_refused(
     result = verify_blob(trust["root"], blob, bundle, oidc_issuer.url)
     refused(result, "(RFC 3161 timestamp of sigstore.mock tsa signing), got: sigstore.mock sigstore")
     refused(result, "cert is not valid at validation time")
+    # sigstore-js agrees (it checks the certificate at every timestamp's time)
+    verdict = sigstore_js_verifies(trust, bundle, blob, "--identity", IDENTITY, "--issuer", oidc_issuer.url)
+    assert verdict == {"ok": False, "error": "CERTIFICATE_ERROR: Failed to verify certificate chain"}, verdict
 
 
 def test_a_certificate_outside_its_cas_validity_window_is_refused(
