@@ -275,7 +275,9 @@ def test_our_keyless_bundle_against_sigstores_production_root_is_refused(
     """The other side of the staging-bundle-against-production vector (tests/unit/cli/test_verify_blob.py): a
     bundle of another instance names a log the root does not trust."""
     blob, bundle = signed
-    refused(verify_blob(PRODUCTION, blob, bundle, oidc_issuer.url), "tlog: entry 0: no trusted key for log ")
+    entry = Bundle.parse(bundle.read_bytes()).tlog_entries[0]  # the session's log: any index
+    refused(verify_blob(PRODUCTION, blob, bundle, oidc_issuer.url),
+            f"tlog: entry {entry.log_index}: no trusted key for log {entry.log_id.hex()}; trusted logs: ")
 
 
 # -- 3. the peers: sigstore-python signs, and both accept our image bundle --------------------------------------
