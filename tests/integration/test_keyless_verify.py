@@ -177,10 +177,9 @@ def test_a_certificate_outside_the_logs_integrated_time_is_refused(
                                           oidc_url=oidc_issuer.url, tsa=False)
     blob, bundle = tmp_path / "artifact.txt", tmp_path / "artifact.sigstore.json"
     blob.write_bytes(b"TEST-ONLY artifact logged at the wrong time\n")
+    # Our signer takes the log's answer as it comes (as sigstore-python does); the verifier is where it is judged.
     result = sign_blob(trust, oidc_issuer.token(), blob, bundle)
-    if result.code != 0:  # our signer may check the log's time itself: then it says why and writes nothing
-        assert "error: " in result.stderr and not bundle.exists(), result
-        pytest.skip(f"sign-blob refuses the log's time already: {result.stderr.splitlines()[0]}")
+    assert result.code == 0, result
     # The root's CA window is widened back to 2020 so that the check reached is the certificate's own validity
     # (notBefore/notAfter) at the log's time, not the CA's window in the trusted root.
     root = edited_root(trust["root"], tmp_path, "wide-ca.json", lambda d: d["certificateAuthorities"][0].update(
