@@ -3,12 +3,7 @@ bundle) that is not well formed. One class, so that every reader of these format
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from supplychain.errors import InvalidInputError
-
-if TYPE_CHECKING:
-    from pydantic import ValidationError
 
 
 class InvalidPayloadError(InvalidInputError):
@@ -17,11 +12,4 @@ class InvalidPayloadError(InvalidInputError):
     default_hint = "the signature artifact was not written by cosign or supplychain, or was damaged"
 
 
-def first_error(exc: ValidationError) -> str:
-    """``field.path: message`` of a pydantic validation failure, for one-line errors."""
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "document"
-    return f"{where}: {error['msg']}"
-
-
-__all__ = ["InvalidPayloadError", "first_error"]
+__all__ = ["InvalidPayloadError"]

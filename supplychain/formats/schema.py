@@ -54,6 +54,16 @@ class JsonReader:
             raise self.error(f"{path(where, name)}: expected a string, got {type_name(value)}")
         return value
 
+    def integer(self, obj: dict[str, Any], name: str, where: str, default: int | None = None) -> int:
+        """The integer ``name`` (a JSON number without fraction; not a boolean, not a string of digits); when
+        absent, ``default`` (``None``: the field is required)."""
+        if default is not None and name not in obj:
+            return default
+        value = self.member(obj, name, where)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(f"{path(where, name)}: expected an integer, got {type_name(value)}")
+        return value
+
     def optional_string(self, obj: dict[str, Any], name: str, where: str) -> str | None:
         """The string ``name``, or ``None`` when it is absent or null."""
         return None if obj.get(name) is None else self.string(obj, name, where)

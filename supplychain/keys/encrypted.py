@@ -67,13 +67,17 @@ def decrypt_private_key(data: bytes, password: Password) -> PrivateKey:
             hint="give a key written by generate-key-pair or import-key-pair (ENCRYPTED SIGSTORE PRIVATE KEY)",
         )
     plaintext = open_envelope(block.body, password_bytes(password))
-    form = private_key_form(plaintext)
-    if form is not PrivateKeyForm.PKCS8:
-        raise InvalidKeyError(
-            f"the encrypted key holds a {form.value} private key, not PKCS#8",
-            hint="cosign refuses it too; re-import the plain key with import-key-pair",
-        )
-    return load_private_key_der(plaintext, pkcs8_only=True)
+    try:
+        return load_private_key_der(plaintext, pkcs8_only=True)
+    except InvalidKeyError:
+        # Classified only when it fails: a good key loads without asn1crypto (key._canonical_private_key).
+        form = private_key_form(plaintext)
+        if form is not PrivateKeyForm.PKCS8:
+            raise InvalidKeyError(
+                f"the encrypted key holds a {form.value} private key, not PKCS#8",
+                hint="cosign refuses it too; re-import the plain key with import-key-pair",
+            ) from None
+        raise
 
 
 def load_private_key(data: bytes, password: Password | None = None) -> PrivateKey:

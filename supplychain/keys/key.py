@@ -389,6 +389,8 @@ def _wrong_label(label: str, *, wanted: str) -> InvalidKeyError:
 
 
 def _load_private_der(der: bytes, expected: PrivateKeyForm | None) -> PrivateKey:
+    if expected in (None, PrivateKeyForm.PKCS8) and (canonical := _canonical_private_key(der)) is not None:
+        return PrivateKey(canonical)
     form = private_key_form(der)
     if expected is not None and form is not expected:
         raise InvalidKeyError(f"expected a {expected.value} private key, found a {form.value} key")
@@ -412,6 +414,29 @@ def _load_private_der(der: bytes, expected: PrivateKeyForm | None) -> PrivateKey
     if public_key_field is not None:
         _check_public_key_field(private_key, public_key_field)
     return private_key
+
+
+_EC_OR_ED25519_PKCS8_OIDS = (bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06032b6570"))
+"""The DER of id-ecPublicKey (RFC 5480) and id-Ed25519 (RFC 8410), as they open a PKCS#8 key's algorithm."""
+
+
+def _canonical_private_key(der: bytes) -> ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | None:
+    """The key, when ``der`` is an EC or Ed25519 PKCS#8 v1 key exactly as cryptography (OpenSSL) writes it: then
+    its form, version and algorithm are known and the DER is strict, so asn1crypto (~25 ms to import, the most of
+    a ``sign-blob``'s key loading) need not read it. cosign's keys (Go's ``MarshalPKCS8PrivateKey``) are written
+    the same way. Anything else, RSA included (its size is checked before cryptography's costly RSA checks), is
+    ``None``: the caller classifies and checks it with asn1crypto, as before."""
+    if not any(oid in der[:32] for oid in _EC_OR_ED25519_PKCS8_OIDS):
+        return None
+    try:
+        key = serialization.load_der_private_key(der, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        return None
+    written = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key if written == der else None
 
 
 def private_key_form(der: bytes) -> PrivateKeyForm:

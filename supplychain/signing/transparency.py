@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from supplychain import transport
@@ -43,9 +44,11 @@ from supplychain.keys import PrivateKey, PublicKey
 from supplychain.tlog.client import EntryLog, RekorClient, VerifiedEntry
 from supplychain.tlog.evidence import RekorEntry
 from supplychain.tlog.note import SignedNoteError
-from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path
 from supplychain.trust.keyring import LogKeyring, TrustedLog, display_url
 from supplychain.trust.root import select_keyring
+
+if TYPE_CHECKING:
+    from supplychain.tlog.server.embedded import EmbeddedLog
 
 
 class UntrustedLogKeyError(VerificationError):
@@ -156,6 +159,8 @@ def open_default_log(
 ) -> EmbeddedLog:
     """The embedded default log, ``${XDG_DATA_HOME:-~/.local/share}/supplychain/tlog`` (created on its first
     append). Its answers are checked with its own ``log.pub``, or with ``public_key``/``trusted_root`` if given."""
+    from supplychain.tlog.server.embedded import EmbeddedLog, default_log_path  # sqlite3 and the log: ~30 ms
+
     keyring = None if public_key is None and trusted_root is None else select_keyring(None, public_key, trusted_root)
     return EmbeddedLog(default_log_path(), keyring=keyring)
 

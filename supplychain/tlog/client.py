@@ -43,7 +43,6 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from supplychain import transport
 from supplychain.config import Settings
@@ -54,10 +53,11 @@ from supplychain.errors import (
     UnavailableError,
     UnsafeRequestError,
 )
-from supplychain.formats.error import first_error
 from supplychain.formats.rekor import DsseProposal, HashedRekord
+from supplychain.formats.schema import JsonReader
 from supplychain.formats.strictjson import JsonFormatError, NumberError, loads_untrusted
 from supplychain.keys.log import LogKey, LogKeyError, load_public_key
+from supplychain.tlog.answer import read_consistency_proof, read_log_info, read_uuids
 from supplychain.tlog.checkpoint import (
     Checkpoint,
     SignedCheckpoint,
@@ -169,25 +169,6 @@ class ConsistencyProof:
     last_size: int
     root_hash: bytes
     hashes: tuple[bytes, ...]
-
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
-
-
-class _LogInfo(_Wire):
-    rootHash: str
-    treeSize: int
-    signedTreeHead: str
-    treeID: str | None = None
-
-
-class _Proof(_Wire):
-    rootHash: str
-    hashes: list[str] = Field(max_length=128)
-
-
-_UUIDS = TypeAdapter(list[str])
 
 
 class EntryLog(abc.ABC):
@@ -388,11 +369,8 @@ class RekorClient(EntryLog):
         content = json.dumps(query).encode()
         status, _, body = self._call("POST", "/api/v1/index/retrieve", content=content, replayable=True)
         self._expect(status, body, 200, endpoint="POST /api/v1/index/retrieve", rejected_hint=_LOOKUP_REFUSED_HINT)
-        try:
-            uuids = _UUIDS.validate_json(body)
-        except ValidationError as exc:
-            problem = exc.errors()[0]["msg"]
-            raise RekorResponseError(f"the log's search answer is not a list of UUIDs: {problem}") from exc
+        uuids = read_uuids(_answer(body, "the log's search answer is not a list of UUIDs"),
+                           _reader("the log's search answer is not a list of UUIDs"))
         if len(uuids) > MAX_SEARCH_RESULTS:
             raise RekorResponseError(f"the log's search answer lists more than {MAX_SEARCH_RESULTS} entries")
         for uuid in uuids:
@@ -417,10 +395,7 @@ class RekorClient(EntryLog):
         number = int(size) if isinstance(size, str) and size.isdecimal() and size.isascii() else size
         if isinstance(number, int) and not isinstance(number, bool) and not 0 <= number <= MAX_LOG_INDEX:
             raise RekorResponseError(f"the log's treeSize {str(size)[:40]} is out of range (0 to 2^63-1)")
-        try:
-            info = _LogInfo.model_validate(document)
-        except ValidationError as exc:
-            raise RekorResponseError(f"the log's info is malformed: {first_error(exc)}") from exc
+        info = read_log_info(document, _reader("the log's info is malformed"))
         signed = parse_checkpoint(info.signedTreeHead)
         log = self._checkpoint_signer(signed)
         checkpoint = verify_checkpoint(signed, log.note_verifier())
@@ -464,10 +439,8 @@ class RekorClient(EntryLog):
         params = {"firstSize": str(first_size), "lastSize": str(last_size)}
         status, _, body = self._call("GET", "/api/v1/log/proof", params=params)
         self._expect(status, body, 200, endpoint="GET /api/v1/log/proof")
-        try:
-            proof = _Proof.model_validate_json(body)
-        except ValidationError as exc:
-            raise RekorResponseError(f"the log's consistency proof is malformed: {exc.errors()[0]['msg']}") from exc
+        what = "the log's consistency proof is malformed"
+        proof = read_consistency_proof(_answer(body, what), _reader(what))
         hashes = tuple(_hex(value, "consistency proof hash") for value in proof.hashes)
         return ConsistencyProof(first_size, last_size, _hex(proof.rootHash, "rootHash"), hashes)
 
@@ -624,6 +597,19 @@ def _hex(text: str, what: str) -> bytes:
     if len(value) != 32:
         raise RekorResponseError(f"{what} is {len(value)} bytes, expected 32")
     return value
+
+
+def _reader(what: str) -> JsonReader:
+    """The strict reader of one kind of answer, each refusal ``RekorResponseError("<what>: <path>: <problem>")``."""
+    return JsonReader(lambda problem: RekorResponseError(f"{what}: {problem}"))
+
+
+def _answer(body: bytes, what: str) -> Any:
+    """The strict JSON document of an answer, or ``RekorResponseError("<what>: <why>")``."""
+    try:
+        return loads_untrusted(body)
+    except JsonFormatError as exc:
+        raise RekorResponseError(f"{what}: {exc}") from exc
 
 
 def _json_document(body: bytes) -> Any:

@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from supplychain.errors import IntegrityError
 from supplychain.formats.bundle import Bundle, BundleFormatError, KindVersion, TransparencyLogEntry
 from supplychain.formats.bundle import InclusionProof as BundleInclusionProof
-from supplychain.formats.error import first_error
 from supplychain.formats.rekor import (
     MAX_BUNDLE_BYTES,
     EntryFormatError,
@@ -45,6 +43,7 @@ from supplychain.formats.rekor import (
     body_kind,
     json_error_text,
 )
+from supplychain.formats.schema import JsonReader
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.tlog.checkpoint import Checkpoint, CheckpointMismatchError, parse_rekor_origin
 from supplychain.tlog.entry import (
@@ -58,11 +57,6 @@ from supplychain.tlog.merkle import hash_leaf
 from supplychain.trust.error import KeyValidityError, LogEntryError
 from supplychain.trust.keyring import LogKeyring, TrustedLog
 from supplychain.trust.window import format_time
-
-if TYPE_CHECKING:
-    from pydantic import TypeAdapter
-
-    from supplychain.tlog.answer import V1Entry
 
 _UUID_RE = re.compile(r"(?:[0-9a-f]{16})?[0-9a-f]{64}", re.ASCII)
 
@@ -170,36 +164,26 @@ class RekorEntry:
 # -- Rekor v1 API answers ----------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _v1_entries() -> TypeAdapter[dict[str, V1Entry]]:
-    """The pydantic reader of a Rekor v1 ``LogEntry`` map, built on first use: only answers of a log and evidence
-    files in that form need it, so a ``verify`` of an annotation or a bundle never loads pydantic."""
-    from pydantic import TypeAdapter
-
-    from supplychain.tlog.answer import V1Entry
-
-    return TypeAdapter(dict[str, V1Entry])
-
-
 def parse_log_entries(data: bytes | dict[str, Any]) -> list[RekorEntry]:
     """The entries of a Rekor v1 ``LogEntry`` map (``GET /api/v1/log/entries/{uuid}``, ``POST`` answers).
 
     Raise ``RekorResponseError`` for anything malformed (including a UUID that is not its body's leaf hash).
     """
-    from pydantic import ValidationError
+    from supplychain.tlog.answer import read_log_entries  # only answers in this form need it (startup)
 
-    from supplychain.tlog.answer import V1Verification
-
-    adapter = _v1_entries()
-    try:
-        entries = adapter.validate_python(data) if isinstance(data, dict) else adapter.validate_json(data)
-    except ValidationError as exc:
-        raise RekorResponseError(f"the log's entry is malformed: {first_error(exc)}") from exc
+    read = JsonReader(lambda problem: RekorResponseError(f"the log's entry is malformed: {problem}"))
+    if isinstance(data, dict):
+        entries = read_log_entries(data, read)
+    else:
+        try:
+            entries = read_log_entries(loads_untrusted(data), read)
+        except JsonFormatError as exc:
+            raise RekorResponseError(f"the log's entry is malformed: {exc}") from exc
     result = []
     for uuid, raw in entries.items():
         try:
             entry = LogEntry.from_base64(raw.body, raw.integratedTime, raw.logIndex, raw.logID.lower())
-            verification = raw.verification or V1Verification()
+            verification = raw.verification
             proof = verification.inclusionProof
             result.append(
                 RekorEntry(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -54,6 +53,8 @@ class VerifierKey:
     def _parse(cls, data: bytes) -> VerifierKey:
         text = data.lstrip()
         if text.startswith(b"-----BEGIN CERTIFICATE-----"):
+            from cryptography import x509  # ~25 ms to import: only keyless entries carry certificates
+
             try:
                 certificates = x509.load_pem_x509_certificates(data)
             except ValueError as exc:

@@ -38,15 +38,14 @@ def build_client(
     ``httpx.MockTransport``; the TLS context is then unused). Proxies come from ``settings`` only
     (``proxy_for``), never from httpx's own reading of the environment.
     """
-    context = ssl_context(settings, host, insecure=insecure)
     _raise_read_size()
     return httpx.Client(
-        verify=context,
         trust_env=False,
         timeout=httpx.Timeout(settings.timeout),
         headers={"User-Agent": user_agent(settings)},
         follow_redirects=False,
-        transport=RequestLog(transport if transport is not None else ProxySelectingTransport(settings, context)),
+        transport=RequestLog(transport if transport is not None else ProxySelectingTransport(
+            settings, lambda: ssl_context(settings, host, insecure=insecure))),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import threading
+from collections.abc import Callable
 
 import httpx
 
@@ -117,19 +118,42 @@ class ProxySelectingTransport(httpx.BaseTransport):
     handling is off (``trust_env=False``): it proxies loopback and knows no CIDR ``NO_PROXY`` entries.
     """
 
-    def __init__(self, settings: Settings, context: ssl.SSLContext) -> None:
+    def __init__(self, settings: Settings, context: Callable[[], ssl.SSLContext]) -> None:
         self._settings = settings
-        self._context = context
-        self._direct = httpx.HTTPTransport(verify=context, trust_env=False)
+        self._make_context = context
+        self._context: ssl.SSLContext | None = None
+        self._direct: httpx.HTTPTransport | None = None
+        self._plain: httpx.HTTPTransport | None = None
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The TLS context, built on the first request that may need it: loading the system CA store costs ~40 ms,
+        which a run that only talks plain HTTP to loopback (a CI registry on localhost:5000, a local log) never
+        needs. Called with the lock held."""
+        if self._context is None:
+            self._context = self._make_context()
+        return self._context
+
+    def _direct_transport(self, url: httpx.URL) -> httpx.HTTPTransport:
+        with self._lock:
+            if url.scheme == "http":
+                # Plain HTTP straight to the origin never starts TLS. Its pool still needs a context: one that
+                # trusts no CA and checks host names, so that a TLS connection through it could only fail.
+                if self._plain is None:
+                    self._plain = httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+                                                      trust_env=False)
+                return self._plain
+            if self._direct is None:
+                self._direct = httpx.HTTPTransport(verify=self._tls_context(), trust_env=False)
+            return self._direct
 
     def _transport(self, proxy: str) -> httpx.HTTPTransport:
         with self._lock:
             transport = self._proxied.get(proxy)
             if transport is None:
                 origin = "HTTPS_PROXY" if proxy == self._settings.https_proxy else "HTTP_PROXY"
-                transport = httpx.HTTPTransport(verify=self._context, trust_env=False,
+                transport = httpx.HTTPTransport(verify=self._tls_context(), trust_env=False,
                                                 proxy=httpx.Proxy(proxy_url(proxy, origin)))
                 self._proxied[proxy] = transport
             return transport
@@ -137,7 +161,7 @@ class ProxySelectingTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         proxy = proxy_for(request.url, self._settings)
         if proxy is None:
-            return self._direct.handle_request(request)
+            return self._direct_transport(request.url).handle_request(request)
         shown = redact_proxy(proxy if "://" in proxy else f"http://{proxy}")
         try:
             response = self._transport(proxy).handle_request(request)
@@ -153,7 +177,7 @@ class ProxySelectingTransport(httpx.BaseTransport):
         return response
 
     def close(self) -> None:
-        self._direct.close()
-        for transport in self._proxied.values():
-            transport.close()
+        for transport in (self._direct, self._plain, *self._proxied.values()):
+            if transport is not None:
+                transport.close()
 

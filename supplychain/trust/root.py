@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
@@ -52,6 +51,8 @@ from supplychain.trust.keyring import (
 from supplychain.trust.window import covers, describe_window, parse_time
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from supplychain.trust.document import CertificateAuthorityModel, TransparencyLogModel
 
 TRUSTED_ROOT_MEDIA_TYPE = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
@@ -190,6 +191,8 @@ def _keyring(logs: list[TransparencyLogModel], where: str) -> LogKeyring:
 
 
 def _authority(authority: CertificateAuthorityModel, where: str) -> CertificateAuthority:
+    from cryptography import x509  # ~25 ms to import: a key-based signing or verify reads no certificate
+
     certificates = []
     for number, item in enumerate(authority.certChain.certificates):
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import http.server
 import logging
 import ssl
+import threading
 from pathlib import Path
 
 import httpx
@@ -355,3 +357,48 @@ def test_clients_read_responses_in_256_kib_pieces() -> None:
 
     build_client(Settings(), "registry.example", insecure=False).close()
     assert HTTP11Connection.READ_NUM_BYTES >= READ_BYTES == 256 * 1024
+
+
+def _ok_server(tls: ssl.SSLContext | None) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"127.0.0.1:{server.server_address[1]}"
+
+
+def test_plain_http_to_loopback_never_builds_the_tls_context(tmp_path: Path) -> None:
+    """Loading the CA store costs ~40 ms: a run that only talks plain HTTP (a CI registry on localhost:5000, a
+    local log) skips it. Shown with a CA file that cannot load: plain requests work, and the first HTTPS request
+    on the same client is where it is read, and refused."""
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    certs = make_certificates(tmp_path / "certs")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(certs.server_cert, certs.server_key)
+    plain, plain_host = _ok_server(None)
+    secure, secure_host = _ok_server(tls)
+    try:
+        with build_client(Settings(ca_file=bad, certs_dir=tmp_path / "none"), plain_host, insecure=False) as client:
+            assert client.get(f"http://{plain_host}/").text == "ok"
+            with pytest.raises(ConfigurationError, match="cannot load CA certificates"):
+                client.get(f"https://{secure_host}/")
+        # and with a good CA file the same client speaks both, each over its own pool
+        good = Settings(ca_file=certs.ca_cert, certs_dir=tmp_path / "none")
+        with build_client(good, secure_host, insecure=False) as client:
+            assert client.get(f"http://{plain_host}/").text == "ok"
+            assert client.get(f"https://{secure_host}/").text == "ok"
+    finally:
+        for server in (plain, secure):
+            server.shutdown()
+            server.server_close()

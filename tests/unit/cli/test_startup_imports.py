@@ -84,11 +84,16 @@ def heavy_loaded(modules: set[str], where: str) -> dict[str, str]:
             if name in real or any(m.startswith(name + ".") for m in real)}
 
 
-def command_modules(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+LAST_STDERR = [""]
+"""The standard error of the last ``command_modules`` run."""
+
+
+def command_modules(args: list[str], env: dict[str, str] | None = None, *, before: str = "") -> set[str]:
     """``sys.modules`` at the exit of ``supplychain ARGS`` run in a fresh interpreter (through ``cli.main.main``, as
-    the console script runs it); the command must succeed."""
+    the console script runs it), after the code ``before``; the command must succeed."""
     probe = (
         "import atexit, json, sys\n"
+        + before +
         "atexit.register(lambda: print('\\nMODULES ' + json.dumps(sorted(n for n, m in sys.modules.items()"
         " if m is not None)), file=sys.__stderr__))\n"
         "from supplychain.cli.main import main\n"
@@ -96,6 +101,7 @@ def command_modules(args: list[str], env: dict[str, str] | None = None) -> set[s
     )
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
+    LAST_STDERR[0] = done.stderr
     line = [part for part in done.stderr.splitlines() if part.startswith("MODULES ")][-1]
     return set(json.loads(line.removeprefix("MODULES ")))
 
@@ -146,3 +152,37 @@ def test_keyless_verify_blob_imports_no_pydantic_nor_the_log_client() -> None:
     for heavy in ("pydantic", "pydantic_core", "rfc3161_client", "supplychain.tlog.client", "supplychain.tlog.answer",
                   "asn1crypto", "nacl", "sqlite3", "rich"):
         assert heavy not in modules, heavy
+
+
+def test_sign_blob_with_a_key_and_a_log_url_imports_only_the_signing_path(tmp_path: Path, data_home: Path) -> None:
+    """``sign-blob --key`` of a cosign key to a plain-HTTP log on this machine (the sign_blob.py benchmark's case):
+    no pydantic (Rekor's answers are read by ``tlog.answer``'s strict readers), no asn1crypto (a cosign or
+    cryptography PKCS#8 EC key is read without it), no embedded log or sqlite3 (a log URL was given), and no TLS
+    context (nothing spoke TLS; ``transport.proxy`` builds it on the first HTTPS request)."""
+    from tests.support.tlog import InProcessLog
+
+    log = InProcessLog(tmp_path / "log")
+    try:
+        key_file = tmp_path / "log.pub"
+        key_file.write_bytes(log.directory.public_key_pem())
+        pair = keys.generate_key_pair("ecdsa-p256")
+        written = keys.write_key_pair(tmp_path / "cosign", pair, b"TEST-ONLY-startup")
+        blob = tmp_path / "artifact.txt"
+        blob.write_bytes(b"TEST-ONLY artifact\n")
+        env = {**os.environ, "COSIGN_PASSWORD": "TEST-ONLY-startup"}
+        probe = ("import supplychain.transport.tls as tls\n"
+                 "real = tls._new_ssl_context\n"
+                 "def counted(*a, **k):\n    print('TLS CONTEXT BUILT', file=sys.__stderr__)\n"
+                 "    return real(*a, **k)\n"
+                 "tls._new_ssl_context = counted\n")
+        modules = command_modules(["sign-blob", "--key", str(written.private_key), "--bundle",
+                                   str(tmp_path / "b.json"), "--rekor-url", log.url, "--rekor-public-key",
+                                   str(key_file), str(blob)], env=env, before=probe)
+    finally:
+        log.server.shutdown()
+        log.server.server_close()
+    assert (tmp_path / "b.json").is_file() and "supplychain.signing.transparency" in modules  # it did sign and log
+    assert heavy_loaded(modules, "everywhere").keys() <= {"supplychain.signing.transparency",
+                                                          "supplychain.signing.bundle", "supplychain.tlog.client",
+                                                          "supplychain.tlog.answer", "nacl"}  # nacl: the key's box
+    assert "TLS CONTEXT BUILT" not in LAST_STDERR[0]
