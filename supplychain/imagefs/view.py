@@ -1,0 +1,124 @@
+"""The filesystem an image's layers leave, as an index (issue 12, item 2).
+
+A ``FileView`` maps each normalised path (POSIX, relative to the image root, no leading ``/``, no ``.`` or ``..``
+parts: ``usr/lib/os-release``) to a ``FileEntry``: what is there (file, directory, symlink, hard link), its size
+and mode, the layer that last wrote it and every layer that wrote it, oldest first. Only files a reader asked for
+(``Wants``, decided from the tar header alone: path, size, mode) keep their bytes; everything else is metadata.
+
+Layers are named by ``LayerRef``: their position (0 is the base layer), the digest of the blob as stored and the
+digest of its uncompressed tar (the config's ``rootfs.diff_ids[i]``, the ``layerID`` syft and tern report).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+Wants = Callable[[str, int, int], bool]
+"""``wants(path, size, mode)``: whether a reader needs the bytes of the regular file at ``path`` (normalised),
+decided from its tar header before any of its content is read."""
+
+
+class EntryKind(Enum):
+    """What a path is, as its tar header says (POSIX ustar ``typeflag``)."""
+
+    FILE = "file"
+    DIRECTORY = "directory"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    OTHER = "other"  # devices, FIFOs: listed, never read
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRef:
+    """One layer of an image: its position from the base (0), its blob digest, and its uncompressed digest."""
+
+    index: int
+    digest: str
+    diff_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A path in the view: what it is, and which layers wrote it (``history`` oldest first; ``layer`` the last)."""
+
+    path: str
+    kind: EntryKind
+    size: int
+    mode: int
+    layer: LayerRef
+    history: tuple[LayerRef, ...]
+    link: str | None = None  # a symlink's target as written, or a hard link's (normalised) target path
+    data: bytes | None = None  # the content, only for a regular file a reader wanted
+
+
+def normalise(path: str) -> str | None:
+    """``path`` as a view key (``./usr//lib/`` -> ``usr/lib``), or ``None`` when it leaves the root (``..`` past
+    the top). An absolute path is taken relative to the root, as a container runtime extracts it."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
+
+
+@dataclass(frozen=True)
+class FileView:
+    """An immutable index of paths to entries (see the module docstring); ``layers`` oldest first."""
+
+    entries: Mapping[str, FileEntry]
+    layers: tuple[LayerRef, ...]
+    problems: tuple[str, ...] = field(default=())  # what was skipped and why (a hostile entry, a cap reached)
+
+    def get(self, path: str) -> FileEntry | None:
+        """The entry at ``path`` itself (a symlink is not followed)."""
+        key = normalise(path)
+        return None if key is None else self.entries.get(key)
+
+    def files(self) -> Iterator[FileEntry]:
+        """Every entry, sorted by path."""
+        for key in sorted(self.entries):
+            yield self.entries[key]
+
+    def wanted(self) -> Iterator[FileEntry]:
+        """The regular files whose bytes were kept, sorted by path."""
+        for entry in self.files():
+            if entry.data is not None:
+                yield entry
+
+    def under(self, directory: str) -> Iterator[FileEntry]:
+        """The entries below ``directory`` (not itself), sorted by path."""
+        key = normalise(directory)
+        if key is None:
+            return
+        prefix = f"{key}/" if key else ""
+        for path in sorted(self.entries):
+            if path.startswith(prefix) and path != key:
+                yield self.entries[path]
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], *, layer: LayerRef | None = None) -> FileView:
+        """A view of regular files with their bytes, all from one layer: for ``dir:``-like inputs and tests."""
+        ref = layer or LayerRef(0, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+        entries: dict[str, FileEntry] = {}
+        for path, data in files.items():
+            key = normalise(path)
+            if not key:
+                raise ValueError(f"{path!r} is not a path inside the root")
+            entries[key] = FileEntry(key, EntryKind.FILE, len(data), 0o644, ref, (ref,), data=data)
+            parent = posixpath.dirname(key)
+            while parent and parent not in entries:
+                entries[parent] = FileEntry(parent, EntryKind.DIRECTORY, 0, 0o755, ref, (ref,))
+                parent = posixpath.dirname(parent)
+        return cls(entries, (ref,))
+
+
+__all__ = ["EntryKind", "FileEntry", "FileView", "LayerRef", "Wants", "normalise"]
