@@ -52,10 +52,15 @@ class Samples:
     name: str
     seconds: list[float] = field(default_factory=list)
     peak_rss: list[int] = field(default_factory=list)  # 0 when unknown
+    cpu: list[float] = field(default_factory=list)  # user + system CPU seconds of the process and its children
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else 0.0
 
     @property
     def rss_median(self) -> int:
@@ -64,8 +69,9 @@ class Samples:
     def line(self) -> str:
         low, high = min(self.seconds), max(self.seconds)
         rss = f", peak RSS {max(self.peak_rss) / 2**20:.1f} MiB" if any(self.peak_rss) else ""
+        cpu = f", CPU {self.cpu_median * 1000:.1f} ms" if self.cpu else ""
         return (f"{self.name:<28} median {self.median * 1000:9.1f} ms  (min {low * 1000:.1f}, max {high * 1000:.1f},"
-                f" n={len(self.seconds)}){rss}")
+                f" n={len(self.seconds)}){cpu}{rss}")
 
 
 def _vm_hwm(pid: int) -> int | None:
@@ -78,8 +84,12 @@ def _vm_hwm(pid: int) -> int | None:
     return None
 
 
-def run_once(command: Command) -> tuple[float, int]:
-    """Run ``command`` once; its wall time (s) and peak RSS (bytes). Raises when it exits non-zero."""
+def run_once(command: Command) -> tuple[float, int, float]:
+    """Run ``command`` once; its wall time (s), peak RSS (bytes) and CPU time (s, user + system, its children
+    included: ``wait4``'s usage counts the descendants a process reaped). Raises when it exits non-zero.
+
+    CPU time is the steadier figure on a busy machine (wall time waits for the other runs' turns on the CPUs);
+    ``report`` prints both ratios."""
     if command.before is not None:
         command.before()
     env = {**os.environ, **(command.env or {})}
@@ -100,8 +110,10 @@ def run_once(command: Command) -> tuple[float, int]:
         assert process.stdin is not None
         process.stdin.write(command.stdin)
         process.stdin.close()
-    process.wait()
+    _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+    cpu = usage.ru_utime + usage.ru_stime
     stderr = process.stderr.read() if process.stderr is not None else b""
     if process.stderr is not None:
         process.stderr.close()
@@ -113,7 +125,7 @@ def run_once(command: Command) -> tuple[float, int]:
         text = Path(rss_file.name).read_text().strip().splitlines()
         os.unlink(rss_file.name)
         peak = int(text[-1]) * 1024 if text and text[-1].isdigit() else 0  # KiB
-    return elapsed, peak
+    return elapsed, peak, cpu
 
 
 def compare(commands: Sequence[Command], rounds: int = 5, warmup: int = 1) -> dict[str, Samples]:
@@ -126,9 +138,10 @@ def compare(commands: Sequence[Command], rounds: int = 5, warmup: int = 1) -> di
     for index in range(rounds):
         order = list(commands) if index % 2 == 0 else list(reversed(commands))
         for command in order:
-            seconds, peak = run_once(command)
+            seconds, peak, cpu = run_once(command)
             results[command.name].seconds.append(seconds)
             results[command.name].peak_rss.append(peak)
+            results[command.name].cpu.append(cpu)
     return results
 
 
@@ -142,7 +155,10 @@ def measure(name: str, function: Callable[[], object]) -> float:
 def ratio_line(results: dict[str, Samples], ours: str, baseline: str, goal: str) -> str:
     """``ours / baseline`` of the medians, with the goal beside it."""
     ratio = results[ours].median / results[baseline].median
-    return f"ratio {ours} / {baseline}: {ratio:.2f}x (goal {goal})"
+    cpu = ""
+    if results[ours].cpu and results[baseline].cpu_median > 0:
+        cpu = f"; CPU time {results[ours].cpu_median / results[baseline].cpu_median:.2f}x"
+    return f"ratio {ours} / {baseline}: {ratio:.2f}x (goal {goal}){cpu}"
 
 
 def report(results: dict[str, Samples], *, ours: str, baseline: str, goal: str, title: str = "") -> float:
