@@ -6,12 +6,19 @@ time (user + system): on a busy machine wall time also measures the other proces
 ``bench/harness.py`` measures: interleaved rounds, alternating order, medians with min/max, peak RSS.
 What a ``--help`` may import is held by ``tests/unit/cli/test_startup_imports.py``; this measures what it costs.
 
-Usage: python3 bench/startup.py [ROUNDS]
+``--instructions`` counts instructions instead (valgrind's callgrind, one run each: the same count on every run
+of the same interpreter and inputs, whatever else the machine does; Debian's valgrind), for a figure a busy
+machine cannot move.
+
+Usage: python3 bench/startup.py [ROUNDS] | python3 bench/startup.py --instructions
 """
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +45,36 @@ def commands(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ())
             yield (*path, name)
 
 
+def instructions(argv: list[str]) -> int:
+    """Instructions ``argv`` executes (user space, the interpreter and everything it loads), by callgrind."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as harness.run_once runs it
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    match = re.search(r"Collected : (\d+)", done.stderr)
+    if match is None:
+        raise RuntimeError(f"no instruction count from valgrind:\n{done.stderr[-1000:]}")
+    return int(match.group(1))
+
+
+def count_instructions(paths: list[tuple[str, ...]]) -> None:
+    instructions([sys.executable, "-c", "import click"])  # compiles our bytecode first, as the warm-up round does
+    for path in paths:
+        instructions([sys.executable, "-m", "supplychain", *path, "--help"])
+    baseline = instructions([sys.executable, "-c", "import click"])
+    ratios = {}
+    for path in paths:
+        name = " ".join(("supplychain", *path, "--help"))
+        ratios[name] = instructions([sys.executable, "-m", "supplychain", *path, "--help"]) / baseline
+        print(f"  {name:<48} {ratios[name]:.3f}x instructions of import click ({baseline:,})")
+    worst = max(ratios, key=ratios.__getitem__)
+    print(f"== {len(ratios)} commands, instructions: worst {worst}: {ratios[worst]:.3f}x (goal <= {GOAL}x); over "
+          f"the goal: {sum(1 for r in ratios.values() if r > GOAL)}; median {statistics.median(ratios.values()):.3f}x")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--instructions"]:
+        count_instructions(list(commands(cli, click.Context(cli, info_name="supplychain"))))
+        return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     paths = list(commands(cli, click.Context(cli, info_name="supplychain")))
     baseline = Command("import click", [sys.executable, "-c", "import click"])
