@@ -169,9 +169,11 @@ def _gunzip(chunks: Iterable[bytes], inflation: Inflation) -> Iterator[bytes]:
 
 
 def _gzip_step(decompressor: object, data: bytes | memoryview, inflation: Inflation) -> bytes:
+    from isal.igzip_lib import IsalError
+
     try:
         out: bytes = decompressor.decompress(data, _OUTPUT_CHUNK)  # type: ignore[attr-defined]
-    except (OSError, EOFError, ValueError) as exc:  # isal raises IsalError (an OSError) on corrupt deflate data
+    except (IsalError, OSError, EOFError, ValueError) as exc:  # IsalError: corrupt deflate data, a bad header
         raise LayerFormatError(f"{inflation.what} is not a valid gzip stream: {exc}") from exc
     inflation.gave(len(out))
     return out
