@@ -169,14 +169,19 @@ def _gunzip(chunks: Iterable[bytes], inflation: Inflation) -> Iterator[bytes]:
 
 
 def _gzip_step(decompressor: object, data: bytes | memoryview, inflation: Inflation) -> bytes:
-    from isal.igzip_lib import IsalError
-
     try:
         out: bytes = decompressor.decompress(data, _OUTPUT_CHUNK)  # type: ignore[attr-defined]
-    except (IsalError, OSError, EOFError, ValueError) as exc:  # IsalError: corrupt deflate data, a bad header
+    except (_isal_error(), OSError, EOFError, ValueError) as exc:  # IsalError: corrupt deflate data, a bad header
         raise LayerFormatError(f"{inflation.what} is not a valid gzip stream: {exc}") from exc
     inflation.gave(len(out))
     return out
+
+
+def _isal_error() -> type[Exception]:
+    from isal.igzip_lib import IsalError  # an Exception; isal's stubs do not say so
+
+    error: type[Exception] = IsalError  # type: ignore[assignment]
+    return error
 
 
 class _ChunkReader(io.RawIOBase):

@@ -31,6 +31,7 @@ Symlinks are kept as written; ``FileView.resolve`` follows them inside the root 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,6 +52,7 @@ from supplychain.imagefs.compression import (
 )
 from supplychain.imagefs.tar import TarWalker
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, Wants, normalise
+from supplychain.parallel import produced_ahead
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -169,10 +171,13 @@ class _Walk:
                     hint="the manifest and the blob disagree: the image was written by a broken or hostile tool")
             tar = verify_stream(inflate(itertools.chain([head], rest), found, inflation), source.diff_id,
                                 what=f"{what}'s uncompressed tar (the config's rootfs.diff_ids[{index}])")
-            own, whiteouts, opaque = self._read(index, what, TarWalker(
-                tar, what=what, max_header_bytes=self.caps.max_tar_header_bytes))
-            for _ in tar:  # the walker stops at the end-of-archive blocks; the digest needs every byte
-                pass
+            # Reading, hashing and inflating (C code that releases the GIL) run on a thread of their own while
+            # this one walks the headers: on two cores the walk costs little more than the inflating alone.
+            with contextlib.closing(produced_ahead(tar)) as ahead:
+                own, whiteouts, opaque = self._read(index, what, TarWalker(
+                    ahead, what=what, max_header_bytes=self.caps.max_tar_header_bytes))
+                for _ in ahead:  # the walker stops at the end-of-archive blocks; the digests need every byte
+                    pass
             for _ in blob:
                 pass
         if found is Compression.NONE and source.media_type is None and inflation.produced == 0:

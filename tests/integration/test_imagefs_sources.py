@@ -231,7 +231,8 @@ def test_all_layers_scope_from_a_layout(fixture_layout: Path) -> None:
     deleted = ["var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", "var/cache/apt/pkgcache.bin"]
     written_by = [next(i for i, own in enumerate(files.layers) if path in own.entries) for path in deleted]
     assert all(files.squashed.get(path) is None for path in deleted)  # the clean-up layer's whiteouts
-    assert written_by == [written_by[0]] * 2 and files.layers[written_by[0]].get(deleted[0]).layer.index == written_by[0]
+    assert written_by == [written_by[0]] * 2
+    assert files.layers[written_by[0]].get(deleted[0]).layer.index == written_by[0]
     assert all(path not in files.layers[-1].entries for path in deleted)  # markers are not paths
 
 
@@ -259,6 +260,6 @@ def test_a_docker_archive_layer_that_is_not_its_diff_id_is_refused(fixture_layou
                 data = data.replace(b"Debian", b"Ubuntu")
             member.size = len(data)
             target.addfile(member, io.BytesIO(data))
-    with pytest.raises(Exception, match="diff_id|digest mismatch") as caught:
+    with pytest.raises(Exception, match=r"diff_id|digest mismatch") as caught:
         scan(f"docker-archive:{changed}")
     assert getattr(caught.value, "exit_code", None) is ExitCode.INTEGRITY

@@ -213,7 +213,8 @@ def test_hard_links_to_missing_or_escaping_targets_are_skipped_with_a_problem():
 
 
 def test_a_hard_link_shares_its_targets_bytes_across_layers():
-    view = view_of(layer([file("usr/bin/python3.11", b"ELF")]), layer([hardlink("usr/bin/python3", "usr/bin/python3.11")]))
+    view = view_of(layer([file("usr/bin/python3.11", b"ELF")]),
+                   layer([hardlink("usr/bin/python3", "usr/bin/python3.11")]))
     entry = view.get("usr/bin/python3")
     assert entry.kind is EntryKind.HARDLINK and entry.link == "usr/bin/python3.11"
     assert entry.size == 3 and entry.data == b"ELF"
@@ -333,11 +334,12 @@ def test_bytes_that_are_no_tar_at_all_are_refused():
         walk_layers([raw_layer(b"this is not a tar archive" * 40, "tar")], nothing)
 
 
-@pytest.mark.parametrize(("declared", "actual"), [(MediaType.OCI_LAYER_GZIP, "zstd"), (MediaType.OCI_LAYER_ZSTD, "gzip"),
-                                                  (MediaType.OCI_LAYER, "gzip"), (MediaType.OCI_LAYER_GZIP, "tar")])
+@pytest.mark.parametrize(("declared", "actual"), [
+    (MediaType.OCI_LAYER_GZIP, "zstd"), (MediaType.OCI_LAYER_ZSTD, "gzip"), (MediaType.OCI_LAYER, "gzip"),
+    (MediaType.OCI_LAYER_GZIP, "tar")])
 def test_a_media_type_that_contradicts_the_magic_bytes_is_refused(declared, actual):
     tar = tar_bytes([file("a")])
-    with pytest.raises(LayerFormatError, match="is declared .* but its bytes are"):
+    with pytest.raises(LayerFormatError, match=r"is declared .* but its bytes are"):
         walk_layers([source(compress(tar, actual), tar=tar, media_type=declared)], nothing)
 
 
