@@ -27,3 +27,29 @@ MAX_REFERRERS = 1_000
 # cosign's maxAllowedSigsOrAtts (pkg/cosign/fetch.go): more signatures than this on one image is refused, by
 # ``verify`` and ``download signature`` alike (``--max-signatures`` changes it).
 DEFAULT_MAX_SIGNATURES = 100
+
+# -- an image's filesystem read from its layers (imagefs, issue 12 item 2) --
+# A layer's uncompressed tar, summed over the image: the largest public images (CUDA, ML runtimes) unpack to
+# 20-30 GiB; more than this is a decompression bomb, refused before it is read further.
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024 * 1024
+# The ratio uncompressed/compressed of one layer, checked once it has produced _RATIO_FLOOR bytes: real layers
+# compress 2-10x (text-heavy ones up to ~20x); gzip cannot exceed ~1032x, zstd and a tar of zeros can reach
+# millions. 200x is ten times any real layer we know of.
+MAX_COMPRESSION_RATIO = 200
+COMPRESSION_RATIO_FLOOR = 64 * 1024 * 1024
+# Tar entries over the image, counted as they stream: a full Debian with build tools has ~150,000 paths, the
+# largest images we know of ~1,000,000.
+MAX_TAR_ENTRIES = 2_000_000
+# The content of a PAX extended header or a GNU long name/link entry: a path is at most PATH_MAX (4 KiB) on Linux.
+MAX_TAR_HEADER_BYTES = 1024 * 1024
+# The bytes of one file a cataloger wants (an rpmdb.sqlite of a large RHEL image is ~50 MiB); a larger one is
+# skipped with a problem, never read into memory.
+MAX_WANTED_FILE_BYTES = 128 * 1024 * 1024
+# The bytes of every wanted file kept at once (all layers' own views count too): the memory a scan may hold.
+MAX_WANTED_BYTES = 512 * 1024 * 1024
+# Problems listed in a FileView: past this, one line says how many more there were (a hostile tar can repeat a bad
+# entry millions of times).
+MAX_PROBLEMS = 1_000
+# An image config read whole by a scan (the layers' diff_ids, labels): configs are a few KiB, with a long history
+# a few hundred KiB.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024

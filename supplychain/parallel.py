@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+import queue as queues
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-__all__ = ["READ_AHEAD_BYTES", "ordered_map"]
+__all__ = ["READ_AHEAD_BYTES", "ordered_map", "produced_ahead"]
 
 # Calls submitted ahead of the consumer, per worker.
 AHEAD = 2
@@ -64,3 +66,56 @@ def ordered_map(function: Callable[[T], R], items: Iterable[T], workers: int, *,
         for _, future in queue:
             future.cancel()
         pool.shutdown(wait=True)
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+_POLL = 0.05  # seconds a blocked producer waits before it looks whether the consumer has left
+
+
+def produced_ahead(items: Iterable[T], depth: int = 4) -> Generator[T, None, None]:
+    """``items`` produced on a thread of their own, at most ``depth`` ahead of the consumer: a pipeline of two
+    stages for a stream whose producing is C work that releases the GIL (hashing, inflating: ``imagefs`` walks a
+    layer's tar headers while the next chunks are read, hashed and inflated). The producer's exception is raised
+    where its next item would have been; leaving the iteration early (``close``) stops the producer at its next
+    item and waits for it, so nothing it reads from outlives the consumer's ``with`` block."""
+    ahead: queues.Queue[object] = queues.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=_POLL)
+            except queues.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(_Failure(exc))
+
+    thread = threading.Thread(target=produce, name="supplychain-produce", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()

@@ -80,3 +80,31 @@ def test_an_item_over_the_byte_budget_is_read_alone():
         if result == 20:  # item 2, over the budget, ran alone: after 0 and 1 were handed out, before 3 started
             assert sorted(gauge.started) == [0, 1, 2]
     assert out == [0, 10, 20, 30, 40]
+
+
+def test_produced_ahead_yields_in_order_and_raises_the_producers_error_where_it_happened():
+    from supplychain.parallel import produced_ahead
+
+    def items():
+        yield from range(10)
+        raise ValueError("broken at 10")
+
+    got = []
+    with pytest.raises(ValueError, match="broken at 10"):
+        for item in produced_ahead(items(), depth=2):
+            got.append(item)
+    assert got == list(range(10))
+
+
+def test_produced_ahead_stops_the_producer_when_the_consumer_leaves():
+    import itertools
+    import threading
+
+    from supplychain.parallel import produced_ahead
+
+    produced = itertools.count()
+    ahead = produced_ahead((next(produced) for _ in itertools.count()), depth=3)
+    assert [next(ahead) for _ in range(5)] == [0, 1, 2, 3, 4]
+    ahead.close()
+    assert not any(t.name == "supplychain-produce" for t in threading.enumerate())
+    assert next(produced) <= 5 + 3 + 2  # what was queued, plus at most the item in the producer's hand
