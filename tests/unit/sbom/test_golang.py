@@ -1,0 +1,85 @@
+"""Go binaries (sbom.catalogers.golang): a real binary built here in module mode (tests.support.sbom_builds), its
+modules as `go version -m` prints them, and ELF files whose build information is truncated or damaged."""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+from supplychain.imagefs.view import FileView
+from supplychain.sbom.catalogers.golang import GoCataloger, read_build_info
+from tests.support.fileview import scan_directory
+
+BINARY = "usr/local/bin/hello"
+
+
+def _section_header(binary: Path, name: str) -> tuple[int, int, int]:
+    """(index, offset, size) of a section, as binutils' readelf reports it (not our own reader)."""
+    listing = subprocess.run(["readelf", "-S", "-W", str(binary)], check=True, capture_output=True, text=True).stdout
+    match = re.search(rf"\[\s*(\d+)\]\s+{re.escape(name)}\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", listing)
+    assert match, listing
+    return int(match.group(1)), int(match.group(2), 16), int(match.group(3), 16)
+
+
+def test_real_go_binary_modules_as_go_version_m_prints_them(go_root: Path) -> None:
+    printed = subprocess.run(["go", "version", "-m", str(go_root / BINARY)], check=True, capture_output=True,
+                             text=True).stdout
+    assert "=>\t./greet\t(devel)" in printed
+    _, [catalog] = scan_directory(go_root, (GoCataloger(),))
+    assert catalog.problems == ()
+    found = {(package.name, package.version, package.purl) for package in catalog.packages}
+    go_version = printed.split(":", 1)[1].split()[0]  # "go1.19.8"
+    assert found == {
+        ("example.com/hello", "(devel)", "pkg:golang/example.com/hello@%28devel%29"),
+        ("./greet", "(devel)", "pkg:golang/./greet@%28devel%29"),  # the replacement, as syft lists it
+        ("stdlib", go_version, f"pkg:golang/stdlib@{go_version[2:]}"),
+    }
+    main = next(package for package in catalog.packages if package.name == "example.com/hello")
+    assert ("main-module", "true") in main.metadata and main.locations == (BINARY,)
+
+
+def test_truncated_build_info_section_is_a_problem(go_root: Path) -> None:
+    binary = go_root / BINARY
+    data = bytearray(binary.read_bytes())
+    index, _, size = _section_header(binary, ".go.buildinfo")
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    # ELF64 section header: sh_size at byte 32 of the 64-byte entry; keep the header and 8 bytes of strings
+    struct.pack_into("<Q", data, shoff + index * 64 + 32, 40)
+    catalog = GoCataloger().catalog(FileView.from_files({BINARY: bytes(data)}), None)
+    assert catalog.packages == ()
+    [problem] = catalog.problems
+    assert problem.path == BINARY and "truncated" in problem.message and size > 40
+
+
+def test_elf_cut_short_is_a_problem(go_root: Path) -> None:
+    data = (go_root / BINARY).read_bytes()
+    catalog = GoCataloger().catalog(FileView.from_files({BINARY: data[: len(data) // 2]}), None)
+    assert catalog.packages == ()
+    assert "runs past the end of the file" in catalog.problems[0].message
+
+
+def test_pre_118_and_garbage_build_info() -> None:
+    old = b"\xff Go buildinf:" + bytes([8, 0]) + bytes(16)
+    assert "before 1.18" in _error(old)
+    assert "no build information header" in _error(b"not it")
+    inline = b"\xff Go buildinf:" + bytes([8, 2]) + bytes(16) + b"\x08go1.19.8" + b"\xff\xff\xff\xff\x0f"
+    assert "truncated" in _error(inline)
+
+
+def _error(data: bytes) -> str:
+    try:
+        read_build_info(data)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError("accepted")
+
+
+def test_wants_executables_under_the_cap() -> None:
+    cataloger = GoCataloger()
+    assert cataloger.wants("usr/bin/kubectl", 50_000_000, 0o755)
+    assert not cataloger.wants("usr/share/doc/x", 5_000, 0o644)
+    assert not cataloger.wants("usr/bin/huge", 300 * 1024 * 1024, 0o755)
+    # not an ELF (a shell script): nothing, no problem
+    assert GoCataloger().catalog(FileView.from_files({"usr/bin/s": b"#!/bin/sh\n"}), None).problems == ()
