@@ -5,6 +5,9 @@ paragraphs separated by a blank line, each line ``<letter>:<value>``: ``P`` name
 architecture, ``L`` licence, ``o`` origin (the source package, aports' directory), ``T`` description, ``m``
 maintainer, ``U`` URL, ``C`` checksum, then ``F``/``R``/``Z``... for the files it owns. Every package in it is
 installed (apk removes a package's paragraph when it removes the package).
+
+Without an os-release the purl has no namespace and no ``distro=`` (``pkg:apk/musl@1.2.4-r1?arch=x86_64``):
+apk is also Wolfi's and postmarketOS's, so "alpine" would be a guess. syft writes no purl at all then.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class ApkCataloger:
                     type="apk",
                     name=name,
                     version=version,
-                    purl=purl("apk", name, version, namespace=distro.id if distro else "alpine", qualifiers=qualifiers),
+                    purl=purl("apk", name, version, namespace=distro.id if distro else None, qualifiers=qualifiers),
                     locations=(entry.path,),
                     licenses=apk_licenses(fields.get("L", "")),
                     layer=entry.layer,

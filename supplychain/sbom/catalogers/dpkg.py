@@ -11,6 +11,9 @@ wrote it is merely the last layer that ran apt. The per-package ``var/lib/dpkg/i
 ``.md5sums`` are written only when that package is unpacked, so the layer that last wrote them is the layer that
 installed (or last upgraded) it; the status file's layer is the fallback when neither exists.
 
+Without an os-release the purl has no namespace and no ``distro=`` (``pkg:deb/bash@5.2.15-2?arch=amd64``); syft
+writes no purl at all then.
+
 Licences: a machine-readable copyright file (DEP-5) names them in ``License:`` fields; each distinct one is mapped
 to SPDX (``sbom.license``: ``GPL-2+`` is ``GPL-2.0-or-later``, unknown names ``LicenseRef-``). A copyright file that
 is not DEP-5 gives the licences it names by their path in ``/usr/share/common-licenses/``, as syft reads them.

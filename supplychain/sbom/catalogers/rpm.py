@@ -13,7 +13,8 @@ back to rollback-journal (the SQLite file format, "The Database Header", offsets
 still only in ``rpmdb.sqlite-wal`` are not seen (rpm checkpoints when it closes the database).
 
 The older BerkeleyDB ``Packages`` (rpm < 4.16: CentOS 7/8, RHEL 8) and ndb ``Packages.db`` (SUSE) databases are
-found and reported as a problem, not read.
+found and reported as a problem, not read (unless an ``rpmdb.sqlite`` sits beside them: then they are what
+``rpmdb --rebuilddb`` migrated from, and the SQLite database is the current one).
 
 purls as syft writes them: ``pkg:rpm/<distro id>/<name>@<version>-<release>?arch=..&epoch=..&upstream=<source
 rpm>&distro=<id>-<version_id>``.

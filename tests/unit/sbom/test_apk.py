@@ -28,7 +28,7 @@ def test_a_paragraph_without_name_or_version_is_a_problem() -> None:
     catalog = ApkCataloger().catalog(FileView.from_files({"lib/apk/db/installed": data}), None)
     assert [package.name for package in catalog.packages] == ["ok"]
     assert len(catalog.problems) == 2
-    assert catalog.packages[0].purl == "pkg:apk/alpine/ok@1-r0?arch=x86_64"
+    assert catalog.packages[0].purl == "pkg:apk/ok@1-r0?arch=x86_64"  # no os-release: no namespace
 
 
 def test_space_separated_licence_lists() -> None:
