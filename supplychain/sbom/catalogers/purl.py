@@ -12,6 +12,7 @@ def purl(
     *,
     namespace: str | None = None,
     qualifiers: Mapping[str, str | None] | None = None,
+    subpath: str | None = None,
 ) -> str:
     """``pkg:type/namespace/name@version?qualifiers`` (empty qualifiers dropped; packageurl-python sorts them, as
     the purl-spec's canonical form says)."""
@@ -19,7 +20,7 @@ def purl(
 
     kept = {key: value for key, value in (qualifiers or {}).items() if value}
     return str(PackageURL(type=type, namespace=namespace or None, name=name, version=version or None,
-                          qualifiers=kept or None).to_string())
+                          qualifiers=kept or None, subpath=subpath or None).to_string())
 
 
 __all__ = ["purl"]

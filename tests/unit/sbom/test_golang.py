@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from supplychain.imagefs.view import FileView
-from supplychain.sbom.catalogers.golang import GoCataloger, read_build_info
+from supplychain.sbom.catalogers.golang import GoCataloger, go_purl, main_version, read_build_info
 from tests.support.fileview import scan_directory
 
 BINARY = "usr/local/bin/hello"
@@ -83,3 +83,24 @@ def test_wants_executables_under_the_cap() -> None:
     assert not cataloger.wants("usr/bin/huge", 300 * 1024 * 1024, 0o755)
     # not an ELF (a shell script): nothing, no problem
     assert GoCataloger().catalog(FileView.from_files({"usr/bin/s": b"#!/bin/sh\n"}), None).problems == ()
+
+
+def test_purls_as_syft_1_18_1_writes_them() -> None:
+    assert go_purl("stdlib", "1.19.8") == "pkg:golang/stdlib@1.19.8"
+    assert go_purl("example.com/hello", "v1.0.0") == "pkg:golang/example.com/hello@v1.0.0"
+    assert go_purl("github.com/anchore/syft", "v1.18.1") == "pkg:golang/github.com/anchore/syft@v1.18.1"
+    assert go_purl("github.com/Azure/azure-sdk-for-go/sdk/azcore", "v1.17.0") == (
+        "pkg:golang/github.com/Azure/azure-sdk-for-go@v1.17.0#sdk/azcore")
+    assert go_purl("github.com/Masterminds/semver/v3", "v3.3.0") == "pkg:golang/github.com/Masterminds/semver@v3.3.0#v3"
+
+
+def test_main_module_version_from_ldflags_then_vcs_then_devel() -> None:
+    ldflags = {"-ldflags": "-w -s -X main.version=1.18.1 -X main.gitCommit=5e16e50", "vcs.revision": "5e16e5031a13f8a1",
+               "vcs.time": "2024-12-13T18:30:11Z"}
+    assert main_version("(devel)", ldflags) == "v1.18.1"
+    assert main_version("(devel)", {"-ldflags": "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1"}) == (
+        "v0.59.1")
+    vcs = {"vcs.revision": "5e16e5031a13f8a11057feb8544decebfc43b4ed", "vcs.time": "2024-12-13T18:30:11Z"}
+    assert main_version("(devel)", vcs) == "v0.0.0-20241213183011-5e16e5031a13"
+    assert main_version("(devel)", {}) == "(devel)"
+    assert main_version("v1.2.3", ldflags) == "v1.2.3"
