@@ -21,8 +21,8 @@ Disagreements kept, each on purpose:
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import shutil
 import subprocess

@@ -18,7 +18,7 @@ def test_one_of_each_in_a_fixed_order() -> None:
 
 def test_selected_by_name_in_the_fixed_order_and_unknown_names_refused() -> None:
     assert [cataloger.name for cataloger in catalogers_named(["go", "dpkg"])] == ["dpkg", "go"]
-    with pytest.raises(KeyError, match="unknown cataloger.*: cobol"):
+    with pytest.raises(KeyError, match=r"unknown cataloger.*: cobol"):
         catalogers_named(["dpkg", "cobol"])
 
 
