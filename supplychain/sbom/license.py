@@ -56,6 +56,7 @@ def license_ref(name: str) -> str:
     return f"LicenseRef-{cleaned or 'unknown'}"
 
 
+@functools.lru_cache(maxsize=8192)
 def spdx_id(name: str) -> str:
     """One licence name (SPDX id in any case, DEP-5 short name, deprecated ``X+``) as an SPDX id or LicenseRef."""
     name = name.strip()
@@ -78,6 +79,7 @@ def spdx_id(name: str) -> str:
     return license_ref(name)
 
 
+@functools.lru_cache(maxsize=8192)  # a Debian image repeats a few hundred names thousands of times
 def spdx_expression(declared: str) -> str | None:
     """A declared licence (``GPL-2+ or Artistic``, ``MIT and (GPLv2+ or BSD)``, ``LGPL-2.1+ with OpenSSL
     exception``) as a rendered SPDX expression, or ``None`` when nothing is declared. Operators are SPDX's in any

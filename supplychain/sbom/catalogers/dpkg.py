@@ -37,6 +37,7 @@ STATUS_D = "var/lib/dpkg/status.d/"
 INFO = "var/lib/dpkg/info/"
 _DOC = re.compile(r"^usr/share/doc/[^/]+/copyright$")
 _FIELD = re.compile(r"^([!-9;-~][!-9;-~]*):(.*)$")  # deb822(5): a field name is printable US-ASCII but ':'
+_LICENSE_FIELD = re.compile(r"^license:(.*)$", re.IGNORECASE | re.MULTILINE)  # the field's first line: the name
 _COMMON_LICENSE = re.compile(r"/usr/share/common-licenses/([0-9A-Za-z_.+-]+)")
 _SOURCE = re.compile(r"^(\S+)(?:\s+\((\S+)\))?$")  # "Source: glibc (2.36-9)" when the versions differ
 
@@ -182,12 +183,7 @@ def _installer_layer(view: FileView, status: FileEntry, name: str, architecture:
 def copyright_licenses(data: bytes) -> tuple[str, ...]:
     """The distinct licences a DEP-5 copyright file's ``License:`` fields name, as SPDX expressions (sorted)."""
     text = data.decode("utf-8", errors="replace")
-    found: set[str] = set()
-    for line in text.splitlines():
-        if line[:8].lower() == "license:":
-            expression = spdx_expression(line[8:])
-            if expression:
-                found.add(expression)
+    found = {expression for name in _LICENSE_FIELD.findall(text) if (expression := spdx_expression(name.strip()))}
     if not found:  # not DEP-5: the licences it points at in common-licenses, as syft reads them
         found = {spdx_id(name.rstrip(".")) for name in _COMMON_LICENSE.findall(text)}
     return tuple(sorted(found))
