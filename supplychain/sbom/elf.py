@@ -6,6 +6,10 @@ and size checked against the file before it is used.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+
+from supplychain.imagefs.view import FileEntry, FileView
+from supplychain.limits import MAX_BINARY_BYTES
 
 ELF_MAGIC = b"\x7fELF"
 _SHT_NOBITS = 8  # a section that occupies no file space (.bss)
@@ -55,6 +59,26 @@ def section(data: bytes, name: str) -> bytes | None:
     return None
 
 
+def wants_executable(path: str, size: int, mode: int) -> bool:
+    """An executable (any x bit) of a size worth searching: what the binary catalogers keep."""
+    return bool(mode & 0o111) and 0 < size <= MAX_BINARY_BYTES
+
+
+def sections_named(view: FileView, name: str) -> Iterator[tuple[FileEntry, bytes | ElfError]]:
+    """Each kept ELF file of ``view`` with a section called ``name``: its contents, or why it could not be read
+    (files that are not ELF, and ELF files without the section, are left out)."""
+    for entry in view.wanted():
+        if entry.data is None or not is_elf(entry.data):
+            continue
+        try:
+            contents = section(entry.data, name)
+        except ElfError as exc:
+            yield entry, exc
+            continue
+        if contents is not None:
+            yield entry, contents
+
+
 def _contents(data: bytes, header: tuple[int, int, int, int], name: str) -> bytes:
     _, _, offset, size = header
     if offset + size > len(data):
@@ -62,4 +86,4 @@ def _contents(data: bytes, header: tuple[int, int, int, int], name: str) -> byte
     return data[offset:offset + size]
 
 
-__all__ = ["ELF_MAGIC", "ElfError", "is_elf", "section"]
+__all__ = ["ELF_MAGIC", "ElfError", "is_elf", "section", "sections_named", "wants_executable"]

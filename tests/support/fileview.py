@@ -5,6 +5,7 @@ host). The layer walker builds views from images; this builds the same shape fro
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, Wants
@@ -39,3 +40,12 @@ def scan_directory(root: Path, catalogers: tuple[Cataloger, ...]) -> tuple[Distr
     view = view_of_directory(root, lambda path, size, mode: keep(path, size, mode) or distro.wants(path, size, mode))
     found = distro.read_distro(view)
     return found, [cataloger.catalog(view, found) for cataloger in catalogers]
+
+
+def refusal(read: Callable[[bytes], object], data: bytes) -> str:
+    """The message of the ``ValueError`` ``read(data)`` raises (a test failure when it accepts the data)."""
+    try:
+        read(data)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"accepted {data[:40]!r}")

@@ -28,10 +28,9 @@ import re
 from datetime import UTC, datetime
 
 from supplychain.imagefs.view import FileEntry, FileView
-from supplychain.limits import MAX_BINARY_BYTES
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import ElfError, is_elf, section
+from supplychain.sbom.elf import ElfError, sections_named, wants_executable
 from supplychain.sbom.package import Distro, Package, Problem
 
 NAME = "go"
@@ -57,20 +56,16 @@ class GoCataloger:
     name = NAME
 
     def wants(self, path: str, size: int, mode: int) -> bool:
-        return bool(mode & 0o111) and 0 < size <= MAX_BINARY_BYTES
+        return wants_executable(path, size, mode)
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []
-        for entry in view.wanted():
-            assert entry.data is not None
-            if not is_elf(entry.data):
-                continue
+        for entry, contents in sections_named(view, ".go.buildinfo"):
             try:
-                info = section(entry.data, ".go.buildinfo")
-                if info is None:
-                    continue
-                version, modinfo = read_build_info(info)
+                if isinstance(contents, ElfError):
+                    raise contents
+                version, modinfo = read_build_info(contents)
             except (ElfError, BuildInfoError) as exc:
                 problems.append(Problem(NAME, entry.path, f"Go build information not read: {exc}"))
                 continue

@@ -154,16 +154,7 @@ def _pom_package(entry: FileEntry, virtual: str, member: str, properties: dict[s
     group, artifact, version = properties.get("groupId"), properties.get("artifactId"), properties.get("version")
     if not artifact or not version:
         return None
-    return Package(
-        type="maven",
-        name=artifact,
-        version=version,
-        purl=purl("maven", artifact, version, namespace=group),
-        locations=(entry.path,),
-        layer=entry.layer,
-        cataloger=NAME,
-        metadata=tuple(sorted([*([("group-id", group)] if group else []), ("virtual-path", f"{virtual}:{member}")])),
-    )
+    return _maven(entry, group, artifact, version, f"{virtual}:{member}")
 
 
 def _manifest_package(entry: FileEntry, virtual: str, manifest: dict[str, str]) -> Package | None:
@@ -177,15 +168,21 @@ def _manifest_package(entry: FileEntry, virtual: str, manifest: dict[str, str]) 
         return None
     group = manifest.get("Implementation-Vendor-Id") or (manifest.get("Bundle-SymbolicName", "").split(";")[0]
                                                           .rsplit(".", 1)[0] or None) or name
+    return _maven(entry, group, name, version, virtual)
+
+
+def _maven(entry: FileEntry, group: str | None, artifact: str, version: str, virtual: str) -> Package:
+    """``pkg:maven/<group>/<artifact>@<version>``; ``virtual`` the archive path (``outer.war:inner.jar:...``)."""
+    metadata = [("group-id", group or ""), ("virtual-path", virtual)]
     return Package(
         type="maven",
-        name=name,
+        name=artifact,
         version=version,
-        purl=purl("maven", name, version, namespace=group),
+        purl=purl("maven", artifact, version, namespace=group),
         locations=(entry.path,),
         layer=entry.layer,
         cataloger=NAME,
-        metadata=(("virtual-path", virtual),),
+        metadata=tuple(sorted((key, value) for key, value in metadata if value)),
     )
 
 

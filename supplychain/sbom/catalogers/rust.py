@@ -17,10 +17,9 @@ import zlib
 
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.imagefs.view import FileEntry, FileView
-from supplychain.limits import MAX_BINARY_BYTES
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import ElfError, is_elf, section
+from supplychain.sbom.elf import ElfError, sections_named, wants_executable
 from supplychain.sbom.package import Distro, Package, Problem
 
 NAME = "rust"
@@ -38,20 +37,16 @@ class RustCataloger:
     name = NAME
 
     def wants(self, path: str, size: int, mode: int) -> bool:
-        return bool(mode & 0o111) and 0 < size <= MAX_BINARY_BYTES
+        return wants_executable(path, size, mode)
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []
-        for entry in view.wanted():
-            assert entry.data is not None
-            if not is_elf(entry.data):
-                continue
+        for entry, contents in sections_named(view, SECTION):
             try:
-                data = section(entry.data, SECTION)
-                if data is None:
-                    continue
-                packages += _packages(entry, read_audit_data(data))
+                if isinstance(contents, ElfError):
+                    raise contents
+                packages += _packages(entry, read_audit_data(contents))
             except (ElfError, AuditDataError) as exc:
                 problems.append(Problem(NAME, entry.path, f"cargo-auditable data not read: {exc}"))
         return Catalog(tuple(sorted(packages)), tuple(problems))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from supplychain.imagefs.view import FileView
 from supplychain.sbom.catalogers.rust import MAX_AUDIT_JSON_BYTES, RustCataloger, read_audit_data
-from tests.support.fileview import scan_directory
+from tests.support.fileview import refusal, scan_directory
 from tests.support.sbom_builds import AUDIT_DATA
 
 BINARY = "usr/bin/ruster"
@@ -30,20 +30,13 @@ def test_cargo_auditable_section_in_a_real_elf(rust_root: Path) -> None:
 
 
 def test_damaged_audit_data_is_a_problem(rust_root: Path) -> None:
-    assert "not zlib" in _error(b"plain text")
-    assert "no packages list" in _error(zlib.compress(b'{"format": 1}'))
-    assert "not valid JSON" in _error(zlib.compress(b'{"packages": ['))
-    assert "decompresses to more than" in _error(zlib.compress(b" " * (MAX_AUDIT_JSON_BYTES + 10)))
+    assert "not zlib" in refusal(read_audit_data, b"plain text")
+    assert "no packages list" in refusal(read_audit_data, zlib.compress(b'{"format": 1}'))
+    assert "not valid JSON" in refusal(read_audit_data, zlib.compress(b'{"packages": ['))
+    assert "decompresses to more than" in refusal(read_audit_data, zlib.compress(b" " * (MAX_AUDIT_JSON_BYTES + 10)))
     # a binary without the section: nothing, no problem
     data = (rust_root / BINARY).read_bytes()
     stripped = data.replace(b".dep-v0", b".dep-vX")
     assert RustCataloger().catalog(FileView.from_files({BINARY: stripped}), None) == RustCataloger().catalog(
         FileView.from_files({}), None)
 
-
-def _error(data: bytes) -> str:
-    try:
-        read_audit_data(data)
-    except ValueError as exc:
-        return str(exc)
-    raise AssertionError("accepted")
