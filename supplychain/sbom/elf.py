@@ -6,10 +6,12 @@ and size checked against the file before it is used.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_BINARY_BYTES
+from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.package import Package, Problem
 
 ELF_MAGIC = b"\x7fELF"
 _SHT_NOBITS = 8  # a section that occupies no file space (.bss)
@@ -79,6 +81,30 @@ def sections_named(view: FileView, name: str) -> Iterator[tuple[FileEntry, bytes
             yield entry, contents
 
 
+def catalog_sections(
+    view: FileView,
+    name: str,
+    read: Callable[[FileEntry, bytes], list[Package]],
+    *,
+    cataloger: str,
+    what: str,
+    errors: tuple[type[ValueError], ...],
+) -> Catalog:
+    """A binary cataloger's catalog: ``read`` each kept ELF file's section ``name`` into packages; an ELF file
+    that does not parse, or a section ``read`` refuses with one of ``errors``, is a problem naming ``what``."""
+    packages: list[Package] = []
+    problems: list[Problem] = []
+    refused: tuple[type[ValueError], ...] = (ElfError, *errors)
+    for entry, contents in sections_named(view, name):
+        try:
+            if isinstance(contents, ElfError):
+                raise contents
+            packages += read(entry, contents)
+        except refused as exc:
+            problems.append(Problem(cataloger, entry.path, f"{what} not read: {exc}"))
+    return Catalog(tuple(sorted(packages)), tuple(problems))
+
+
 def _contents(data: bytes, header: tuple[int, int, int, int], name: str) -> bytes:
     _, _, offset, size = header
     if offset + size > len(data):
@@ -86,4 +112,4 @@ def _contents(data: bytes, header: tuple[int, int, int, int], name: str) -> byte
     return data[offset:offset + size]
 
 
-__all__ = ["ELF_MAGIC", "ElfError", "is_elf", "section", "sections_named", "wants_executable"]
+__all__ = ["ELF_MAGIC", "ElfError", "catalog_sections", "is_elf", "section", "sections_named", "wants_executable"]

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import ElfError, sections_named, wants_executable
-from supplychain.sbom.package import Distro, Package, Problem
+from supplychain.sbom.elf import catalog_sections, wants_executable
+from supplychain.sbom.package import Distro, Package
 
 NAME = "go"
 MAGIC = b"\xff Go buildinf:"
@@ -59,18 +59,8 @@ class GoCataloger:
         return wants_executable(path, size, mode)
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        packages: list[Package] = []
-        problems: list[Problem] = []
-        for entry, contents in sections_named(view, ".go.buildinfo"):
-            try:
-                if isinstance(contents, ElfError):
-                    raise contents
-                version, modinfo = read_build_info(contents)
-            except (ElfError, BuildInfoError) as exc:
-                problems.append(Problem(NAME, entry.path, f"Go build information not read: {exc}"))
-                continue
-            packages += _packages(entry, version, modinfo)
-        return Catalog(tuple(sorted(packages)), tuple(problems))
+        return catalog_sections(view, ".go.buildinfo", lambda entry, data: _packages(entry, *read_build_info(data)),
+                                cataloger=NAME, what="Go build information", errors=(BuildInfoError,))
 
 
 def read_build_info(data: bytes) -> tuple[str, str]:

@@ -19,8 +19,8 @@ from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import ElfError, sections_named, wants_executable
-from supplychain.sbom.package import Distro, Package, Problem
+from supplychain.sbom.elf import catalog_sections, wants_executable
+from supplychain.sbom.package import Distro, Package
 
 NAME = "rust"
 SECTION = ".dep-v0"
@@ -40,16 +40,8 @@ class RustCataloger:
         return wants_executable(path, size, mode)
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        packages: list[Package] = []
-        problems: list[Problem] = []
-        for entry, contents in sections_named(view, SECTION):
-            try:
-                if isinstance(contents, ElfError):
-                    raise contents
-                packages += _packages(entry, read_audit_data(contents))
-            except (ElfError, AuditDataError) as exc:
-                problems.append(Problem(NAME, entry.path, f"cargo-auditable data not read: {exc}"))
-        return Catalog(tuple(sorted(packages)), tuple(problems))
+        return catalog_sections(view, SECTION, lambda entry, data: _packages(entry, read_audit_data(data)),
+                                cataloger=NAME, what="cargo-auditable data", errors=(AuditDataError,))
 
 
 def read_audit_data(data: bytes) -> list[dict[str, object]]:
