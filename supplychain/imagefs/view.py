@@ -16,6 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
+# Linux's MAXSYMLINKS (fs/namei.c): the links followed in one path lookup before ELOOP.
+MAX_SYMLINK_HOPS = 40
+
 Wants = Callable[[str, int, int], bool]
 """``wants(path, size, mode)``: whether a reader needs the bytes of the regular file at ``path`` (normalised),
 decided from its tar header before any of its content is read."""
@@ -104,6 +107,47 @@ class FileView:
             if path.startswith(prefix) and path != key:
                 yield self.entries[path]
 
+    def resolve(self, path: str, *, max_hops: int = MAX_SYMLINK_HOPS) -> FileEntry | None:
+        """The entry ``path`` names once every symlink on the way is followed inside the root (an absolute target
+        from the root, a relative one from its directory), or ``None``: a missing path, a link that climbs above the
+        root (``..`` past the top: never clamped, an escape is an answer of its own), more than ``max_hops`` links
+        (a loop), or a path through something that is not a directory. A hard link is returned as itself (it
+        carries its target's size and bytes)."""
+        key = normalise(path)
+        if key is None:
+            return None
+        pending = key.split("/")[::-1] if key else []  # components still to walk, next last
+        resolved: list[str] = []
+        hops = 0
+        entry: FileEntry | None = None
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not resolved:
+                    return None
+                resolved.pop()
+                entry = None
+                continue
+            if entry is not None and entry.kind is not EntryKind.DIRECTORY:
+                return None  # "a/b" where "a" is a file
+            resolved.append(part)
+            entry = self.entries.get("/".join(resolved))
+            if entry is None:
+                return None
+            if entry.kind is EntryKind.SYMLINK:
+                hops += 1
+                if hops > max_hops:
+                    return None
+                target = entry.link or ""
+                resolved.pop()
+                if target.startswith("/"):
+                    resolved = []
+                pending.extend(target.split("/")[::-1])
+                entry = self.entries.get("/".join(resolved)) if resolved else None
+        return self.entries.get("/".join(resolved)) if resolved else None
+
     @classmethod
     def from_files(cls, files: Mapping[str, bytes], *, layer: LayerRef | None = None) -> FileView:
         """A view of regular files with their bytes, all from one layer: for ``dir:``-like inputs and tests."""
@@ -121,4 +165,4 @@ class FileView:
         return cls(entries, (ref,))
 
 
-__all__ = ["EntryKind", "FileEntry", "FileView", "LayerRef", "Wants", "normalise"]
+__all__ = ["MAX_SYMLINK_HOPS", "EntryKind", "FileEntry", "FileView", "LayerRef", "Wants", "normalise"]

@@ -2,66 +2,25 @@
 packages (issue 12, item 3).
 
 os-release(5): "The file /etc/os-release takes precedence over /usr/lib/os-release"; on Debian and most others
-``etc/os-release`` is a symlink to ``../usr/lib/os-release``. The symlink is followed through the view (its
-entries, never the host's filesystem), relative to the image root, a bounded number of hops, so a link that
-points above the root stays at the root (as in the container) and a loop names no file.
+``etc/os-release`` is a symlink to ``../usr/lib/os-release``. The symlink is followed through the view
+(``FileView.resolve``: its entries, never the host's filesystem; a link that climbs above the root or loops
+names no file).
 """
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 
-from supplychain.imagefs.view import EntryKind, FileEntry, FileView, normalise
+from supplychain.imagefs.view import FileView
 from supplychain.limits import MAX_PACKAGE_METADATA_BYTES
 from supplychain.sbom.package import Distro
 
 OS_RELEASE_PATHS = ("etc/os-release", "usr/lib/os-release")
-_MAX_HOPS = 40  # Linux's own limit on symlinks followed in one lookup (path_resolution(7): MAXSYMLINKS)
 
 
 def wants(path: str, size: int, mode: int) -> bool:
     """The os-release files, for the walker (both: ``etc/os-release`` may be a symlink to the other)."""
     return path in OS_RELEASE_PATHS and size <= MAX_PACKAGE_METADATA_BYTES
-
-
-def resolve(view: FileView, path: str) -> FileEntry | None:
-    """The entry ``path`` names once symlinks (in any component) and hard links are followed inside the view;
-    ``None`` when it does not exist, escapes the root or loops."""
-    pending = normalise(path)
-    if pending is None:
-        return None
-    done = ""
-    parts = [part for part in pending.split("/") if part]
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        current = f"{done}/{part}" if done else part
-        entry = view.get(current)
-        if entry is None:
-            if not parts:
-                return None
-            done = current  # a tar may leave out a directory's own entry: its files still name it
-            continue
-        if entry.kind is EntryKind.SYMLINK and entry.link is not None:
-            hops += 1
-            if hops > _MAX_HOPS:
-                return None
-            # As inside the container: relative to the link's directory, absolute from the image root, and ".."
-            # at the root stays there (path_resolution(7)), so no target leaves the view.
-            target = posixpath.normpath(posixpath.join("/", done, entry.link)).lstrip("/")
-            parts = [p for p in target.split("/") if p] + parts
-            done = ""
-            continue
-        if entry.kind is EntryKind.HARDLINK and entry.link is not None and not parts:
-            hops += 1
-            if hops > _MAX_HOPS:
-                return None
-            parts = [p for p in entry.link.split("/") if p]
-            done = ""
-            continue
-        done = current
-    return view.get(done) if done else None
 
 
 def parse_os_release(text: str) -> Distro | None:
@@ -91,7 +50,7 @@ def parse_os_release(text: str) -> Distro | None:
 def read_distro(view: FileView) -> Distro | None:
     """The distribution of ``view`` (``etc/os-release`` first, then ``usr/lib/os-release``), or ``None``."""
     for path in OS_RELEASE_PATHS:
-        entry = resolve(view, path)
+        entry = view.resolve(path)
         if entry is not None and entry.data is not None:
             distro = parse_os_release(entry.data.decode("utf-8", errors="replace"))
             if distro is not None:
@@ -107,4 +66,4 @@ def distro_qualifier(distro: Distro | None) -> str | None:
     return f"{distro.id}-{distro.version_id}" if distro.version_id else distro.id
 
 
-__all__ = ["OS_RELEASE_PATHS", "distro_qualifier", "parse_os_release", "read_distro", "resolve", "wants"]
+__all__ = ["OS_RELEASE_PATHS", "distro_qualifier", "parse_os_release", "read_distro", "wants"]

@@ -147,7 +147,8 @@ def _package(view: FileView, status: FileEntry, fields: dict[str, str], distro: 
     qualifiers = {"arch": architecture, "upstream": upstream, "distro": distro_qualifier(distro)}
     locations = [status.path]
     licenses: tuple[str, ...] = ()
-    copyright_entry = view.get(f"usr/share/doc/{name}/copyright")
+    # usr/share/doc/<name> is often a symlink to a sibling's directory (libgcc-s1 -> gcc-12-base)
+    copyright_entry = view.resolve(f"usr/share/doc/{name}/copyright")
     if copyright_entry is not None and copyright_entry.data is not None:
         licenses = copyright_licenses(copyright_entry.data)
         locations.append(copyright_entry.path)

@@ -122,6 +122,19 @@ def test_wants_only_databases_and_copyright_files() -> None:
     assert not cataloger.wants("usr/share/doc/bash/README", 10, 0o644)
 
 
+def test_a_symlinked_doc_directory_gives_its_target_copyright() -> None:
+    """Debian links usr/share/doc/<pkg> to a sibling's directory (libgcc-s1 -> gcc-12-base here)."""
+    stanza = b"Package: libgcc-s1\nStatus: install ok installed\nVersion: 12\nArchitecture: amd64\n"
+    view = FileView.from_files({"var/lib/dpkg/status": stanza, "usr/share/doc/gcc-12-base/copyright":
+                                b"Format: x\n\nFiles: *\nLicense: GPL-3+\n"})
+    entries = dict(view.entries)
+    entries["usr/share/doc/libgcc-s1"] = FileEntry("usr/share/doc/libgcc-s1", EntryKind.SYMLINK, 0, 0o777, BASE,
+                                                   (BASE,), link="gcc-12-base")
+    [package] = DpkgCataloger().catalog(replace(view, entries=entries), BOOKWORM).packages
+    assert package.licenses == ("GPL-3.0-or-later",)
+    assert package.locations == ("var/lib/dpkg/status", "usr/share/doc/gcc-12-base/copyright")
+
+
 def test_parse_stanzas_keeps_continuations() -> None:
     stanzas, broken = parse_stanzas("Package: a\nDescription: short\n long line\n .\n")
     assert broken == []
