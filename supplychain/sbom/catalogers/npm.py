@@ -1,0 +1,104 @@
+"""Installed npm packages: ``node_modules/<name>/package.json`` and ``node_modules/@scope/<name>/package.json``,
+at any depth (npm's nested ``node_modules``), read with the strict JSON decoder (``formats.strictjson``).
+
+A package.json over ``limits.MAX_PACKAGE_JSON_BYTES`` (1 MiB) is never read: the cap applies in ``wants``, from the tar
+header, and the catalog reports it. Only package.json files directly in a package directory count (the ones npm
+reads), not copies inside a package's tests or fixtures. syft's image cataloger reads every ``package.json`` that
+has a name and a version, so an application's own package.json outside ``node_modules`` is a package in syft's
+scan and not in ours (the comparison test says so).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
+from supplychain.imagefs.view import FileEntry, FileView
+from supplychain.limits import MAX_PACKAGE_JSON_BYTES
+from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalogers.purl import purl
+from supplychain.sbom.license import spdx_expression
+from supplychain.sbom.package import Distro, Package, Problem
+
+NAME = "npm"
+
+
+def _is_manifest(path: str) -> bool:
+    parts = path.split("/")
+    if len(parts) < 3 or parts[-1] != "package.json":
+        return False
+    if parts[-3] == "node_modules":
+        return not parts[-2].startswith((".", "@"))
+    return len(parts) >= 4 and parts[-4] == "node_modules" and parts[-3].startswith("@")
+
+
+class NpmCataloger:
+    """Installed npm packages (see the module docstring)."""
+
+    name = NAME
+
+    def wants(self, path: str, size: int, mode: int) -> bool:
+        return size <= MAX_PACKAGE_JSON_BYTES and _is_manifest(path)
+
+    def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
+        packages: list[Package] = []
+        problems: list[Problem] = []
+        for entry in view.files():
+            if not _is_manifest(entry.path):
+                continue
+            if entry.data is None:
+                if entry.size > MAX_PACKAGE_JSON_BYTES:
+                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the "
+                                                              f"{MAX_PACKAGE_JSON_BYTES}-byte cap"))
+                continue
+            package, problem = read_package_json(entry)
+            if problem:
+                problems.append(problem)
+            if package:
+                packages.append(package)
+        return Catalog(tuple(sorted(packages)), tuple(problems))
+
+
+def read_package_json(entry: FileEntry) -> tuple[Package | None, Problem | None]:
+    """One package.json as a package, or why it is not one."""
+    assert entry.data is not None
+    try:
+        document = loads_untrusted(entry.data, what="package.json")
+    except JsonFormatError as exc:
+        return None, Problem(NAME, entry.path, str(exc))
+    if not isinstance(document, dict):
+        return None, Problem(NAME, entry.path, "package.json is not a JSON object")
+    name, version = document.get("name"), document.get("version")
+    if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
+        return None, Problem(NAME, entry.path, "skipped: no name or version string")
+    namespace, _, bare = name.rpartition("/")
+    return Package(
+        type="npm",
+        name=name,
+        version=version,
+        purl=purl("npm", bare, version, namespace=namespace or None),
+        locations=(entry.path,),
+        licenses=_licenses(document),
+        layer=entry.layer,
+        cataloger=NAME,
+    ), None
+
+
+def _licenses(document: dict[str, Any]) -> tuple[str, ...]:
+    """``license`` (an SPDX expression, npm's package.json docs) or the deprecated ``license: {type}`` and
+    ``licenses: [{type}]`` forms."""
+    declared: list[str] = []
+    value = document.get("license")
+    if isinstance(value, str):
+        declared.append(value)
+    elif isinstance(value, dict) and isinstance(value.get("type"), str):
+        declared.append(value["type"])
+    listed = document.get("licenses")
+    if isinstance(listed, list):
+        declared += [item["type"] for item in listed if isinstance(item, dict) and isinstance(item.get("type"), str)]
+        declared += [item for item in listed if isinstance(item, str)]
+    found = {expression for text in declared if (expression := spdx_expression(text))}
+    return tuple(sorted(found))
+
+
+__all__ = ["NpmCataloger", "read_package_json"]

@@ -1,0 +1,80 @@
+"""Installed Ruby gems: the ``specifications/*.gemspec`` files RubyGems writes for each installed gem (under a
+gem directory: ``usr/lib/ruby/gems/3.1.0/specifications/``, ``usr/local/bundle/specifications/``,
+``var/lib/gems/*/specifications/``).
+
+A gemspec is Ruby source; it is never evaluated. RubyGems writes installed specifications in one shape
+(``Gem::Specification#to_ruby``): ``s.name = "rake".freeze``, ``s.version = "13.0.6"``, ``s.licenses =
+["MIT".freeze]``; those assignments are read with regular expressions, as syft's gemspec cataloger does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from supplychain.imagefs.view import FileEntry, FileView
+from supplychain.limits import MAX_PACKAGE_METADATA_BYTES
+from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalogers.purl import purl
+from supplychain.sbom.license import spdx_expression
+from supplychain.sbom.package import Distro, Package, Problem
+
+NAME = "ruby"
+_STRING = r"""["']([^"'\\]*)["'](?:\.freeze)?"""
+_ASSIGN = re.compile(rf"^\s*\w+\.(name|version)\s*=\s*{_STRING}", re.MULTILINE)
+_LICENSES = re.compile(r"^\s*\w+\.licen[sc]es?\s*=\s*\[?([^\]\n]*)\]?", re.MULTILINE)
+_ITEM = re.compile(_STRING)
+
+
+def _is_gemspec(path: str) -> bool:
+    parent, _, leaf = path.rpartition("/")
+    return leaf.endswith(".gemspec") and (parent == "specifications" or parent.endswith("/specifications"))
+
+
+class RubyCataloger:
+    """Installed gems' specifications (see the module docstring)."""
+
+    name = NAME
+
+    def wants(self, path: str, size: int, mode: int) -> bool:
+        return size <= MAX_PACKAGE_METADATA_BYTES and _is_gemspec(path)
+
+    def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
+        packages: list[Package] = []
+        problems: list[Problem] = []
+        for entry in view.files():
+            if not _is_gemspec(entry.path) or entry.data is None:
+                continue
+            package = read_gemspec(entry)
+            if package is None:
+                problems.append(Problem(NAME, entry.path, "skipped: no name or version assignment"))
+            else:
+                packages.append(package)
+        return Catalog(tuple(sorted(packages)), tuple(problems))
+
+
+def read_gemspec(entry: FileEntry) -> Package | None:
+    """One installed gemspec as a package (``None`` when it names no name or version)."""
+    assert entry.data is not None
+    text = entry.data.decode("utf-8", errors="replace")
+    fields: dict[str, str] = {}
+    for key, value in _ASSIGN.findall(text):
+        fields.setdefault(key, value)
+    name, version = fields.get("name"), fields.get("version")
+    if not name or not version:
+        return None
+    licenses: set[str] = set()
+    for listed in _LICENSES.findall(text):
+        licenses |= {expression for item in _ITEM.findall(listed) if (expression := spdx_expression(item))}
+    return Package(
+        type="gem",
+        name=name,
+        version=version,
+        purl=purl("gem", name, version),
+        locations=(entry.path,),
+        licenses=tuple(sorted(licenses)),
+        layer=entry.layer,
+        cataloger=NAME,
+    )
+
+
+__all__ = ["RubyCataloger", "read_gemspec"]

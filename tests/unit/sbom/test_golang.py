@@ -1,0 +1,99 @@
+"""Go binaries (sbom.catalogers.golang): a real binary built here in module mode (tests.support.sbom_builds), its
+modules as `go version -m` prints them, and ELF files whose build information is truncated or damaged."""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+from supplychain.imagefs.view import FileView
+from supplychain.sbom.catalogers.golang import GoCataloger, go_purl, main_version, read_build_info
+from tests.support.fileview import refusal, scan_directory
+
+BINARY = "usr/local/bin/hello"
+
+
+def _section_header(binary: Path, name: str) -> tuple[int, int, int]:
+    """(index, offset, size) of a section, as binutils' readelf reports it (not our own reader)."""
+    listing = subprocess.run(["readelf", "-S", "-W", str(binary)], check=True, capture_output=True, text=True).stdout
+    match = re.search(rf"\[\s*(\d+)\]\s+{re.escape(name)}\s+\S+\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", listing)
+    assert match, listing
+    return int(match.group(1)), int(match.group(2), 16), int(match.group(3), 16)
+
+
+def test_real_go_binary_modules_as_go_version_m_prints_them(go_root: Path) -> None:
+    printed = subprocess.run(["go", "version", "-m", str(go_root / BINARY)], check=True, capture_output=True,
+                             text=True).stdout
+    assert "=>\t./greet\t(devel)" in printed
+    _, [catalog] = scan_directory(go_root, (GoCataloger(),))
+    assert catalog.problems == ()
+    found = {(package.name, package.version, package.purl) for package in catalog.packages}
+    go_version = printed.split(":", 1)[1].split()[0]  # "go1.19.8"
+    assert found == {
+        ("example.com/hello", "(devel)", "pkg:golang/example.com/hello@%28devel%29"),
+        ("./greet", "(devel)", "pkg:golang/./greet@%28devel%29"),  # the replacement, as syft lists it
+        ("stdlib", go_version, f"pkg:golang/stdlib@{go_version[2:]}"),
+    }
+    main = next(package for package in catalog.packages if package.name == "example.com/hello")
+    assert ("main-module", "true") in main.metadata and main.locations == (BINARY,)
+
+
+def test_truncated_build_info_section_is_a_problem(go_root: Path) -> None:
+    binary = go_root / BINARY
+    data = bytearray(binary.read_bytes())
+    index, _, size = _section_header(binary, ".go.buildinfo")
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    # ELF64 section header: sh_size at byte 32 of the 64-byte entry; keep the header and 8 bytes of strings
+    struct.pack_into("<Q", data, shoff + index * 64 + 32, 40)
+    catalog = GoCataloger().catalog(FileView.from_files({BINARY: bytes(data)}), None)
+    assert catalog.packages == ()
+    [problem] = catalog.problems
+    assert problem.path == BINARY and "truncated" in problem.message and size > 40
+
+
+def test_elf_cut_short_is_a_problem(go_root: Path) -> None:
+    data = (go_root / BINARY).read_bytes()
+    catalog = GoCataloger().catalog(FileView.from_files({BINARY: data[: len(data) // 2]}), None)
+    assert catalog.packages == ()
+    assert "runs past the end of the file" in catalog.problems[0].message
+
+
+def test_pre_118_and_garbage_build_info() -> None:
+    old = b"\xff Go buildinf:" + bytes([8, 0]) + bytes(16)
+    assert "before 1.18" in refusal(read_build_info, old)
+    assert "no build information header" in refusal(read_build_info, b"not it")
+    inline = b"\xff Go buildinf:" + bytes([8, 2]) + bytes(16) + b"\x08go1.19.8" + b"\xff\xff\xff\xff\x0f"
+    assert "truncated" in refusal(read_build_info, inline)
+
+
+
+def test_wants_executables_under_the_cap() -> None:
+    cataloger = GoCataloger()
+    assert cataloger.wants("usr/bin/kubectl", 50_000_000, 0o755)
+    assert not cataloger.wants("usr/share/doc/x", 5_000, 0o644)
+    assert not cataloger.wants("usr/bin/huge", 300 * 1024 * 1024, 0o755)
+    # not an ELF (a shell script): nothing, no problem
+    assert GoCataloger().catalog(FileView.from_files({"usr/bin/s": b"#!/bin/sh\n"}), None).problems == ()
+
+
+def test_purls_as_syft_1_18_1_writes_them() -> None:
+    assert go_purl("stdlib", "1.19.8") == "pkg:golang/stdlib@1.19.8"
+    assert go_purl("example.com/hello", "v1.0.0") == "pkg:golang/example.com/hello@v1.0.0"
+    assert go_purl("github.com/anchore/syft", "v1.18.1") == "pkg:golang/github.com/anchore/syft@v1.18.1"
+    assert go_purl("github.com/Azure/azure-sdk-for-go/sdk/azcore", "v1.17.0") == (
+        "pkg:golang/github.com/Azure/azure-sdk-for-go@v1.17.0#sdk/azcore")
+    assert go_purl("github.com/Masterminds/semver/v3", "v3.3.0") == "pkg:golang/github.com/Masterminds/semver@v3.3.0#v3"
+
+
+def test_main_module_version_from_ldflags_then_vcs_then_devel() -> None:
+    ldflags = {"-ldflags": "-w -s -X main.version=1.18.1 -X main.gitCommit=5e16e50", "vcs.revision": "5e16e5031a13f8a1",
+               "vcs.time": "2024-12-13T18:30:11Z"}
+    assert main_version("(devel)", ldflags) == "v1.18.1"
+    assert main_version("(devel)", {"-ldflags": "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1"}) == (
+        "v0.59.1")
+    vcs = {"vcs.revision": "5e16e5031a13f8a11057feb8544decebfc43b4ed", "vcs.time": "2024-12-13T18:30:11Z"}
+    assert main_version("(devel)", vcs) == "v0.0.0-20241213183011-5e16e5031a13"
+    assert main_version("(devel)", {}) == "(devel)"
+    assert main_version("v1.2.3", ldflags) == "v1.2.3"

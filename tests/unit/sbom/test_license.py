@@ -1,0 +1,58 @@
+"""Declared licences to SPDX expressions (sbom.license): SPDX ids in any case, DEP-5's Debian names, rpm's and
+DEP-5's lower-case operators, and LicenseRef- for what SPDX does not know, always a valid expression."""
+
+from __future__ import annotations
+
+import pytest
+from license_expression import get_spdx_licensing
+
+from supplychain.sbom.license import license_ref, spdx_expression, spdx_id
+
+
+@pytest.mark.parametrize(("declared", "expected"), [
+    ("GPL-2+", "GPL-2.0-or-later"),
+    ("GPL-2", "GPL-2.0-only"),
+    ("LGPL-2.1+", "LGPL-2.1-or-later"),
+    ("GPLv3+", "GPL-3.0-or-later"),
+    ("BSD-3-clause", "BSD-3-Clause"),
+    ("Expat", "MIT"),
+    ("GPL-1+ or Artistic", "GPL-1.0-or-later OR Artistic-1.0-Perl"),
+    ("LGPL-3+ or GPL-2+", "LGPL-3.0-or-later OR GPL-2.0-or-later"),
+    ("BSL-1.0 and Jam", "BSL-1.0 AND Jam"),
+    ("MIT and (GPLv2+ or BSD)", "MIT AND (GPL-2.0-or-later OR LicenseRef-BSD)"),  # rpm's style
+    ("MIT, BSD-2-clause", "MIT AND BSD-2-Clause"),
+    ("GPL-3.0-or-later WITH Autoconf-exception-3.0", "GPL-3.0-or-later WITH Autoconf-exception-3.0"),
+    ("GPL-2+ with OpenSSL exception", "GPL-2.0-or-later AND LicenseRef-OpenSSL-exception"),
+    ("GPL-2.0+", "GPL-2.0-or-later"),  # SPDX's deprecated form
+    ("public-domain", "LicenseRef-public-domain"),
+])
+def test_declared_licences_become_spdx(declared: str, expected: str) -> None:
+    assert spdx_expression(declared) == expected
+
+
+def test_free_text_where_a_name_belongs_is_one_licence_ref() -> None:
+    expression = spdx_expression("Permission to use, copy, modify, and distribute this software and its")
+    assert expression is not None and expression.startswith("LicenseRef-Permission-to-use")
+    assert " " not in expression
+
+
+def test_every_result_parses_as_an_spdx_expression() -> None:
+    licensing = get_spdx_licensing()
+    declared_forms = ("GPL-2+ or Artistic", "(MIT", "GPL-2+ with Autoconf exception", "weird/name!",
+                      "LGPLv3+_or_GPLv2+")
+    for declared in declared_forms:
+        expression = spdx_expression(declared)
+        assert expression is not None
+        assert licensing.parse(expression).render() == expression
+
+
+def test_nothing_declared_is_none() -> None:
+    assert spdx_expression("") is None
+    assert spdx_expression("  ") is None
+    assert spdx_expression("()") is None
+
+
+def test_licence_refs_keep_only_idstring_characters() -> None:
+    assert license_ref("LGPLv3+_or_GPLv2+") == "LicenseRef-LGPLv3-or-GPLv2"
+    assert license_ref("!!!") == "LicenseRef-unknown"
+    assert spdx_id("apache-2.0") == "Apache-2.0"

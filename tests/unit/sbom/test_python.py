@@ -1,0 +1,64 @@
+"""Python (sbom.catalogers.python): real dist-info METADATA and egg-info PKG-INFO copied from this machine
+(fixtures/sbom/debian), PEP 503 names in the purl, licences, and METADATA that is not UTF-8."""
+
+from __future__ import annotations
+
+from supplychain.imagefs.view import FileView
+from supplychain.sbom.catalogers.python import PythonCataloger, normalise_name
+from tests.support.fileview import scan_directory
+from tests.support.sbom_builds import DEBIAN_FIXTURE
+
+SITE = "usr/local/lib/python3.11/site-packages"
+
+
+def test_real_dist_info_and_egg_info() -> None:
+    _, [catalog] = scan_directory(DEBIAN_FIXTURE, (PythonCataloger(),))
+    assert catalog.problems == ()
+    packages = {package.name: package for package in catalog.packages}
+    assert sorted(packages) == ["PyJWT", "PyYAML", "lazr.restfulclient", "license-expression", "oauthlib",
+                                "packageurl-python", "typing_extensions"]
+    assert packages["typing_extensions"].purl == "pkg:pypi/typing-extensions@4.16.0"
+    assert packages["lazr.restfulclient"].purl == "pkg:pypi/lazr-restfulclient@0.14.5"
+    assert packages["PyYAML"].purl == "pkg:pypi/pyyaml@6.0.3"
+    assert packages["PyYAML"].locations == (f"{SITE}/pyyaml-6.0.3.dist-info/METADATA",)
+    assert packages["license-expression"].licenses == ("Apache-2.0",)
+    assert packages["typing_extensions"].licenses == ("PSF-2.0",)
+    assert packages["oauthlib"].locations == ("usr/lib/python3/dist-packages/oauthlib-3.2.2.egg-info/PKG-INFO",)
+
+
+def test_invalid_encodings_are_problems() -> None:
+    latin1 = b"Metadata-Version: 2.1\nName: caf\xe9-tools\nVersion: 1.0\n"
+    description = b"Metadata-Version: 2.1\nName: fine\nVersion: 2.0\nSummary: na\xefve\n\nlong text \xff\xfe\n"
+    view = FileView.from_files({f"{SITE}/cafe-1.0.dist-info/METADATA": latin1,
+                                f"{SITE}/fine-2.0.dist-info/METADATA": description})
+    catalog = PythonCataloger().catalog(view, None)
+    # Name unreadable: skipped and said; a bad byte elsewhere: the package, and the problem
+    assert [package.purl for package in catalog.packages] == ["pkg:pypi/fine@2.0"]
+    messages = {problem.path.split("/")[-2]: problem.message for problem in catalog.problems}
+    assert "not UTF-8 at byte" in messages["cafe-1.0.dist-info"]
+    assert "skipped: Name or Version is not readable" in messages["cafe-1.0.dist-info"]
+    assert "not UTF-8 at byte" in messages["fine-2.0.dist-info"]
+
+
+def test_licence_sources_in_order_and_single_file_egg_info() -> None:
+    files = {
+        f"{SITE}/a-1.dist-info/METADATA": b"Name: a\nVersion: 1\nLicense-Expression: MIT OR Apache-2.0\n"
+                                          b"License: ignored\n",
+        f"{SITE}/b-1.dist-info/METADATA": b"Name: b\nVersion: 1\nClassifier: License :: OSI Approved :: "
+                                          b"MIT License\n",
+        f"{SITE}/C_d-1.egg-info": b"Metadata-Version: 1.1\nName: C_d\nVersion: 1\nLicense: BSD-3-Clause\n",
+        f"{SITE}/e-1.dist-info/METADATA": b"Name: e\n",
+    }
+    catalog = PythonCataloger().catalog(FileView.from_files(files), None)
+    assert {package.name: package.licenses for package in catalog.packages} == {
+        "a": ("MIT OR Apache-2.0",), "b": ("MIT",), "C_d": ("BSD-3-Clause",)}
+    assert [package.purl for package in catalog.packages if package.name == "C_d"] == ["pkg:pypi/c-d@1"]
+    assert [problem.message for problem in catalog.problems] == ["skipped: no Name or Version"]
+
+
+def test_wants_and_pep503() -> None:
+    cataloger = PythonCataloger()
+    assert cataloger.wants(f"{SITE}/x-1.dist-info/METADATA", 5000, 0o644)
+    assert not cataloger.wants(f"{SITE}/x-1.dist-info/RECORD", 5000, 0o644)
+    assert not cataloger.wants(f"{SITE}/x-1.dist-info/METADATA", 2 * 1024 * 1024, 0o644)
+    assert normalise_name("Foo.Bar__baz-Qux") == "foo-bar-baz-qux"
