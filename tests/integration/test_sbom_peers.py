@@ -78,3 +78,22 @@ def test_trivy_reads_what_we_write(fmt: SbomFormat, tmp_path: Path) -> None:
     assert found == {(p.name, p.version) for p in inv.packages}
     os_result = next(r for r in doc["Results"] if r.get("Class") == "os-pkgs")
     assert os_result["Type"] == "debian"
+
+
+def test_sbom_diff_reads_what_syft_writes(tmp_path: Path) -> None:
+    """syft's CycloneDX JSON and SPDX JSON of the fixture image, read by ``sbom diff``'s readers (cyclonedx-python-lib
+    and spdx-tools): the same packages from both, so their diff is empty."""
+    from supplychain.sbom.diff import diff_packages, read_sbom_file
+    from tests.support.fixture import build_fixture_layout
+
+    layout = build_fixture_layout(tmp_path)
+    single = tmp_path / "single"  # syft's oci-dir: source takes a layout of one manifest
+    subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:single", f"oci:{single}:single"], check=True, timeout=120)
+    env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
+    cdx, spdx = tmp_path / "syft.cdx.json", tmp_path / "syft.spdx.json"
+    subprocess.run([_syft(), f"oci-dir:{single}", "-q", "-o", f"cyclonedx-json={cdx}", "-o", f"spdx-json={spdx}"],
+                   check=True, env=env, timeout=300)
+    from_cdx, from_spdx = read_sbom_file(cdx), read_sbom_file(spdx)
+    assert ("deb", "base-files") in {(p.type, p.name) for p in from_cdx}
+    assert {p.purl for p in from_cdx} == {p.purl for p in from_spdx}
+    assert diff_packages(from_cdx, from_spdx).empty
