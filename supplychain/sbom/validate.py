@@ -91,7 +91,11 @@ def _validate_cyclonedx(data: bytes, fmt: SbomFormat, what: str) -> None:
 
         error = XmlValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
-        raise InvalidSbomError(f"{what} is not valid CycloneDX: {_first_line(str(error))}")
+        # The library's error wraps jsonschema's (or lxml's): its message and where, not the schema it quotes.
+        detail = getattr(error.data, "message", None) or str(error)
+        where = getattr(error.data, "json_path", None)
+        raise InvalidSbomError(f"{what} is not valid CycloneDX: {_first_line(str(detail))}"
+                               + (f" (at {where})" if where and where != "$" else ""))
 
 
 def _validate_spdx_json(data: bytes, what: str) -> None:
