@@ -255,7 +255,8 @@ def _small_manifest(store: ArtifactStore, desc: Descriptor) -> Manifest:
         raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
     manifest = store.get_manifest(desc)
     if not isinstance(manifest, Manifest):
-        raise IntegrityError("expected an artifact manifest, got an image index")
+        raise IntegrityError("expected an artifact manifest, got an image index",
+                             hint="a referrer is an image manifest; inspect this one with `supplychain tree`")
     return manifest
 
 
@@ -307,12 +308,12 @@ def download_artifacts(store: ArtifactStore, subject: Descriptor, artifact_type:
 __all__ = [
     "ArtifactFile",
     "AttachedArtifact",
+    "CheckedSbom",
     "DownloadedSbom",
     "SbomDownload",
     "attach_artifact",
     "attach_sbom",
     "check_sbom",
-    "CheckedSbom",
     "download_artifacts",
     "download_sboms",
     "safe_title",

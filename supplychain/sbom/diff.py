@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from supplychain.limits import MAX_ATTACHMENT_BYTES
 from supplychain.sbom.formats import SbomFormat
-from supplychain.sbom.validate import InvalidSbomError, sniff_format
+from supplychain.sbom.validate import InvalidSbomError, parsing_messages, sniff_format
 
 if TYPE_CHECKING:
     from supplychain.sbom.package import Inventory
@@ -162,9 +162,9 @@ def _spdx_packages(doc: dict[str, Any], what: str) -> list[ListedPackage]:
     from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
 
     try:
-        document = JsonLikeDictParser().parse(doc)
+        document = JsonLikeDictParser().parse(doc)  # type: ignore[no-untyped-call]
     except SPDXParsingError as exc:
-        message = " ".join("; ".join(exc.get_messages()).split())[:300]
+        message = parsing_messages(exc)
         raise InvalidSbomError(f"{what} is not an SPDX document spdx-tools can read: {message}") from exc
     out: list[ListedPackage] = []
     for package in document.packages:

@@ -40,8 +40,10 @@ class SbomFormat(StrEnum):
 DEFAULT_FORMAT = SbomFormat.CYCLONEDX_JSON
 
 # The spellings syft also takes for them (syft ``format/encoders.go`` aliases).
-_ALIASES = {"cyclonedx": SbomFormat.CYCLONEDX_XML, "cdx-json": SbomFormat.CYCLONEDX_JSON,
-            "cdx-xml": SbomFormat.CYCLONEDX_XML, "spdx": SbomFormat.SPDX_TAG_VALUE, "spdx-tv": SbomFormat.SPDX_TAG_VALUE}
+_ALIASES = {
+    "cyclonedx": SbomFormat.CYCLONEDX_XML, "cdx-json": SbomFormat.CYCLONEDX_JSON, "cdx-xml": SbomFormat.CYCLONEDX_XML,
+    "spdx": SbomFormat.SPDX_TAG_VALUE, "spdx-tv": SbomFormat.SPDX_TAG_VALUE,
+}
 
 # Property and annotation names. Where syft has one (syft ``internal/formats/common/property_encoder``), we use
 # syft's, so grype and other readers of syft's SBOMs find the layer of each package where they look for it.

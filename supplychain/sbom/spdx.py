@@ -146,8 +146,8 @@ def _image_package(inventory: Inventory, root_id: str) -> SpdxPackage:
 
 
 def _distro_package(inventory: Inventory, os_id: str) -> SpdxPackage:
-    from spdx_tools.spdx.model import PackagePurpose, SpdxNoAssertion
     from spdx_tools.spdx.model import Package as SpdxPackage
+    from spdx_tools.spdx.model import PackagePurpose, SpdxNoAssertion
 
     distro = inventory.distro
     assert distro is not None
@@ -169,7 +169,8 @@ def _repository(name: str) -> str:
 
 
 def _package(package: Package, pid: str) -> SpdxPackage:
-    from spdx_tools.common.spdx_licensing import spdx_licensing
+    # spdx-tools' one Licensing (license-expression's SPDX licence list, loaded once per process).
+    from spdx_tools.common.spdx_licensing import spdx_licensing  # type: ignore[import-untyped]
     from spdx_tools.spdx.model import ExternalPackageRef, ExternalPackageRefCategory, SpdxNoAssertion
     from spdx_tools.spdx.model import Package as SpdxPackage
 

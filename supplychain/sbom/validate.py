@@ -26,6 +26,8 @@ The scan itself is ~0.5 s (the issue's floor), so what we chose:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from supplychain.errors import InvalidInputError
 from supplychain.sbom.formats import SbomFormat
 
@@ -85,22 +87,23 @@ def _validate_cyclonedx(data: bytes, fmt: SbomFormat, what: str) -> None:
         except ValueError:
             raise InvalidSbomError(f"{what} names CycloneDX specVersion {version!r}, which is none the validator "
                                    "knows") from None
-        error = JsonStrictValidator(schema).validate_str(text)
+        error: object | None = JsonStrictValidator(schema).validate_str(text)
     else:
         from cyclonedx.validation.xml import XmlValidator
 
         error = XmlValidator(SchemaVersion.V1_6).validate_str(text)
     if error is not None:
         # The library's error wraps jsonschema's (or lxml's): its message and where, not the schema it quotes.
-        detail = getattr(error.data, "message", None) or str(error)
-        where = getattr(error.data, "json_path", None)
+        cause = getattr(error, "data", None)
+        detail = getattr(cause, "message", None) or str(error)
+        where = getattr(cause, "json_path", None)
         raise InvalidSbomError(f"{what} is not valid CycloneDX: {_first_line(str(detail))}"
                                + (f" (at {where})" if where and where != "$" else ""))
 
 
 def _validate_spdx_json(data: bytes, what: str) -> None:
     from spdx_tools.spdx.parser.error import SPDXParsingError
-    from spdx_tools.spdx.parser.json.json_parser import JsonLikeDictParser
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
     from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
@@ -112,9 +115,9 @@ def _validate_spdx_json(data: bytes, what: str) -> None:
     if not isinstance(doc, dict) or not isinstance(doc.get("spdxVersion"), str):
         raise InvalidSbomError(f'{what} is not an SPDX document (no "spdxVersion")')
     try:
-        document = JsonLikeDictParser().parse(doc)
+        document = JsonLikeDictParser().parse(doc)  # type: ignore[no-untyped-call]
     except SPDXParsingError as exc:
-        raise InvalidSbomError(f"{what} is not valid SPDX: {_first_line('; '.join(exc.get_messages()))}") from exc
+        raise InvalidSbomError(f"{what} is not valid SPDX: {parsing_messages(exc)}") from exc
     _check_spdx(validate_full_spdx_document(document), what)
 
 
@@ -124,13 +127,19 @@ def _validate_spdx_tag_value(data: bytes, what: str) -> None:
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
     try:
-        document = Parser().parse(_text(data, what))
+        document = Parser().parse(_text(data, what))  # type: ignore[no-untyped-call]
     except SPDXParsingError as exc:
-        raise InvalidSbomError(f"{what} is not valid SPDX: {_first_line('; '.join(exc.get_messages()))}") from exc
+        raise InvalidSbomError(f"{what} is not valid SPDX: {parsing_messages(exc)}") from exc
     _check_spdx(validate_full_spdx_document(document), what)
 
 
-def _check_spdx(messages: list[object], what: str) -> None:
+def parsing_messages(exc: Exception) -> str:
+    """spdx-tools' parsing error (``SPDXParsingError``: a list of messages) as one line."""
+    messages = exc.get_messages()  # type: ignore[attr-defined]
+    return _first_line("; ".join(str(m) for m in messages))
+
+
+def _check_spdx(messages: Sequence[object], what: str) -> None:
     if messages:
         first = messages[0]
         text = getattr(first, "validation_message", str(first))

@@ -103,7 +103,7 @@ def test_attach_refuses_a_type_that_is_not_the_files(target: Target, tmp_path: P
     result.assert_one_line_error(ExitCode.INVALID_INPUT, "is a cyclonedx document, not spdx")
 
 
-def _buildkit_index(target: Target, spdx: bytes) -> str:
+def _buildkit_index(target: Target, spdx: bytes) -> str:  # noqa: F811 (the fixture's value)
     """Push an index like BuildKit's ``--sbom=true`` output (docs.docker.com "Image attestation storage"): the
     fixture's ``multi`` index plus, for its first image, an attestation manifest (platform unknown/unknown,
     ``vnd.docker.reference.type: attestation-manifest``, ``vnd.docker.reference.digest``) whose layer is an
