@@ -222,11 +222,11 @@ def attach_sbom_command(
       supplychain attach sbom --sbom app.spdx.json --type spdx --legacy oci:./layout@sha256:<hex>
     """
     from supplychain.attachments.artifact import attach_sbom, check_sbom
-    from supplychain.report.attachment import artifact_attached_line
     from supplychain.attachments.triangulate import repository_name
     from supplychain.clock import utc_now
     from supplychain.limits import MAX_ATTACHMENT_BYTES
     from supplychain.reference import parse_reference
+    from supplychain.report.attachment import artifact_attached_line
     from supplychain.signing.attach import read_input_file
     from supplychain.store import open_store
 
@@ -262,11 +262,11 @@ def attach_artifact_command(
           registry.example.com/app:1.0 report.json:application/json
     """
     from supplychain.attachments.artifact import ArtifactFile, attach_artifact
-    from supplychain.report.attachment import artifact_attached_line
     from supplychain.attachments.triangulate import repository_name
     from supplychain.clock import utc_now
     from supplychain.limits import MAX_ATTACHMENT_BYTES
     from supplychain.reference import parse_reference
+    from supplychain.report.attachment import artifact_attached_line
     from supplychain.signing.attach import read_input_file
     from supplychain.store import open_store
 
