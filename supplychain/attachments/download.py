@@ -342,7 +342,7 @@ def download_attestations(
         *((f"referrer {d.digest}", functools.partial(_attestation_of_bundle, store, d, max_bytes)) for d in referrers),
         *((f"{tag} layer {i}", functools.partial(layer, i, d)) for i, d in enumerate(layers)),
         *((f"BuildKit attestation manifest {a.descriptor.digest}",
-           functools.partial(_buildkit_statements, store, a.descriptor, max_bytes)) for a in buildkit),
+           functools.partial(buildkit_statements, store, a.descriptor, max_bytes)) for a in buildkit),
     ]
     out: list[DownloadedAttestation] = []
     for where, read in jobs:  # a damaged one is a problem; the others are still read
@@ -371,7 +371,7 @@ def _attestation_of_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> 
     return [] if shown.predicate_type == COSIGN_SIGN_PREDICATE else [shown]
 
 
-def _buildkit_statements(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
+def buildkit_statements(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
     """The in-toto layers of a BuildKit attestation manifest, as unsigned envelopes."""
     if desc.size > MAX_MANIFEST_BYTES:
         raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")

@@ -194,6 +194,191 @@ def download_attestation_command(
         click.echo(line)
 
 
+@attach_group.command("sbom")
+@click.argument("reference")
+@click.option("--sbom", "sbom_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The SBOM: CycloneDX JSON or SPDX JSON, validated before anything is written.")
+@click.option("--type", "sbom_type", type=click.Choice(["cyclonedx", "spdx"]),
+              help="What the SBOM must be (default: what its content says).")
+@click.option("--legacy", is_flag=True,
+              help="Store it as cosign attach sbom does, as a layer of the sha256-<hex>.sbom tag, instead of an "
+              "OCI 1.1 referrer.")
+@registry_options
+def attach_sbom_command(
+    reference: str, sbom_file: Path, sbom_type: str | None, legacy: bool, ca_file: Path | None,
+    insecure_registries: tuple[str, ...],
+) -> None:
+    """Attach an SBOM to an image, as an OCI 1.1 referrer (or cosign's .sbom tag with --legacy).
+
+    The referrer's artifactType is application/vnd.cyclonedx+json or application/spdx+json, found through the
+    registry's referrers API or, where it has none, the referrers tag sha256-<hex> (oras discover reads both).
+    A file that is not a valid CycloneDX or SPDX JSON document is refused with the validator's message (exit
+    status 3), and nothing is written. The SBOM is not signed: `supplychain attest --type cyclonedx|spdxjson
+    --predicate FILE` signs it.
+
+    \b
+    Examples:
+      supplychain attach sbom --sbom app.cdx.json registry.example.com/app:1.0
+      supplychain attach sbom --sbom app.spdx.json --type spdx --legacy oci:./layout@sha256:<hex>
+    """
+    from supplychain.attachments.artifact import attach_sbom, check_sbom
+    from supplychain.attachments.triangulate import repository_name
+    from supplychain.clock import utc_now
+    from supplychain.limits import MAX_ATTACHMENT_BYTES
+    from supplychain.reference import parse_reference
+    from supplychain.report.attachment import artifact_attached_line
+    from supplychain.signing.attach import read_input_file
+    from supplychain.store import open_store
+
+    ref = parse_reference(reference)
+    # Checked before the registry is contacted: a bad file costs no request.
+    sbom = check_sbom(read_input_file(sbom_file, limit=MAX_ATTACHMENT_BYTES, what="SBOM"), sbom_type,
+                      name=sbom_file.name)
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
+        subject = _resolve(store, ref, "attaching an SBOM to")
+        result = attach_sbom(store, subject, sbom, created=utc_now(), legacy=legacy)
+    click.echo(artifact_attached_line(result, repository_name(ref)), err=True)
+
+
+@attach_group.command("artifact")
+@click.argument("reference")
+@click.argument("files", nargs=-1, required=True, metavar="FILE[:MEDIATYPE]...")
+@click.option("--artifact-type", required=True, help="The referrer's artifactType (a media type).")
+@click.option("--annotation", "-a", "annotations", multiple=True, metavar="KEY=VALUE",
+              help="An annotation of the referrer manifest (repeatable).")
+@registry_options
+def attach_artifact_command(
+    reference: str, files: tuple[str, ...], artifact_type: str, annotations: tuple[str, ...],
+    ca_file: Path | None, insecure_registries: tuple[str, ...],
+) -> None:
+    """Attach files to an image as one OCI 1.1 referrer of --artifact-type, as oras attach does.
+
+    Each FILE is a layer titled with its base name (org.opencontainers.image.title), of MEDIATYPE when given
+    (default application/octet-stream), read at most 128 MiB each. `oras discover` and `oras pull` read it.
+
+    \b
+    Examples:
+      supplychain attach artifact --artifact-type application/vnd.example.report+json \\
+          registry.example.com/app:1.0 report.json:application/json
+    """
+    from supplychain.attachments.artifact import ArtifactFile, attach_artifact
+    from supplychain.attachments.triangulate import repository_name
+    from supplychain.clock import utc_now
+    from supplychain.limits import MAX_ATTACHMENT_BYTES
+    from supplychain.reference import parse_reference
+    from supplychain.report.attachment import artifact_attached_line
+    from supplychain.signing.attach import read_input_file
+    from supplychain.store import open_store
+
+    extra = {}
+    for item in annotations:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"{item!r}: write it as KEY=VALUE", param_hint="--annotation")
+        extra[key] = value
+    parsed = []
+    for spec in files:
+        path, media_type = _file_spec(spec)
+        parsed.append(ArtifactFile(Path(path).name, read_input_file(path, limit=MAX_ATTACHMENT_BYTES, what="artifact"),
+                                   media_type))
+    ref = parse_reference(reference)
+    with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
+        subject = _resolve(store, ref, "attaching an artifact to")
+        result = attach_artifact(store, subject, artifact_type, parsed, created=utc_now(), annotations=extra)
+    click.echo(artifact_attached_line(result, repository_name(ref)), err=True)
+
+
+def _file_spec(spec: str) -> tuple[str, str]:
+    """``FILE[:mediaType]`` as oras spells it: the part after the last ``:`` is a media type when it has a ``/``
+    (so ``C:/x`` or ``a:b`` stays a path) and the whole is no existing file."""
+    path, colon, media_type = spec.rpartition(":")
+    if colon and "/" in media_type and path and not Path(spec).exists():
+        return path, media_type
+    return spec, "application/octet-stream"
+
+
+@download_group.command("sbom")
+@click.argument("reference")
+@click.option("--platform", metavar="OS/ARCH[/VARIANT]",
+              help="For an image index, the SBOMs of this platform's image (BuildKit's and those attached to it).")
+@click.option("--max-sboms", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Refuse an image with more SBOMs than this, before reading any.")
+@registry_options
+def download_sbom_command(
+    reference: str, platform: str | None, max_sboms: int, ca_file: Path | None, insecure_registries: tuple[str, ...]
+) -> None:
+    """Print the SBOMs of an image: OCI referrers, cosign's .sbom tag, BuildKit attestation manifests.
+
+    Each SBOM is printed as stored, one after another (as cosign download sbom), and stderr says where each was
+    found. For an image index, --platform picks one image: its SBOMs, and BuildKit's for it in the index;
+    without it, the index's own SBOMs and BuildKit's for every platform. Nothing here is verified (an unsigned
+    SBOM says what whoever pushed it wants: verify-attestation checks signed ones). Exit status 4 when there is
+    no SBOM.
+
+    \b
+    Examples:
+      supplychain download sbom registry.example.com/app:1.0 > sbom.json
+      supplychain download sbom --platform linux/arm64 registry.example.com/app:1.0
+    """
+    from supplychain.attachments.artifact import download_sboms
+    from supplychain.oci.model import Index, Platform
+    from supplychain.oci.platform import select_platform
+    from supplychain.reference import parse_reference
+    from supplychain.report.attachment import problem_lines, sbom_found_line
+    from supplychain.store import open_store
+
+    settings = build_settings(ca_file, insecure_registries)
+    ref = parse_reference(reference)
+    with open_store(ref, settings) as store:
+        subject = _resolve(store, ref, None)
+        index = store.get_manifest(subject) if subject.is_index else None
+        if platform is not None and isinstance(index, Index):
+            subject = select_platform(index, Platform.parse(platform))
+        result = download_sboms(store, subject, index=index, max_bytes=settings.max_attachment_bytes,
+                                max_sboms=max_sboms)
+    echo_lines(problem_lines(result))
+    out = click.get_binary_stream("stdout")
+    for sbom in result.sboms:
+        click.echo(sbom_found_line(sbom), err=True)
+        out.write(sbom.content if sbom.content.endswith(b"\n") else sbom.content + b"\n")
+    out.flush()
+
+
+@download_group.command("artifact")
+@click.argument("reference")
+@click.option("--artifact-type", required=True, help="Download the referrers of this artifactType.")
+@click.option("--output", "-o", "directory", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The directory to write the files to (created if missing).")
+@registry_options
+def download_artifact_command(
+    reference: str, artifact_type: str, directory: Path, ca_file: Path | None, insecure_registries: tuple[str, ...]
+) -> None:
+    """Write the files of an image's referrers of --artifact-type into a directory, as oras pull does.
+
+    Each file is named by its layer's org.opencontainers.image.title, which must be a plain file name: a title
+    such as ../x or /etc/x is refused (exit status 7) before anything is written. Existing files of the same
+    name are replaced. Exit status 4 when there is no such referrer.
+
+    \b
+    Examples:
+      supplychain download artifact --artifact-type application/vnd.example.report+json -o out/ \\
+          registry.example.com/app:1.0
+    """
+    from supplychain.attachments.artifact import download_artifacts
+    from supplychain.reference import parse_reference
+    from supplychain.report.text import escape
+    from supplychain.store import open_store
+
+    settings = build_settings(ca_file, insecure_registries)
+    ref = parse_reference(reference)
+    with open_store(ref, settings) as store:
+        subject = _resolve(store, ref, None)
+        written = download_artifacts(store, subject, artifact_type, str(directory),
+                                     max_bytes=settings.max_attachment_bytes)
+    for item in written:
+        click.echo(f"{escape(item.path)} ({item.size} bytes, from referrer {item.referrer.digest})")
+
+
 @click.command("triangulate")
 @click.argument("reference")
 @click.option("--type", "kind", type=click.Choice(["signature", "attestation", "sbom", "bundle"]),

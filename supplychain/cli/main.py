@@ -48,6 +48,7 @@ _COMMANDS: dict[str, str] = {
     "clean": "supplychain.cli.attachment:clean_command",
     "sign-blob": "supplychain.cli.signblob:sign_blob_command",
     "trusted-root": "supplychain.cli.trust:trusted_root_group",
+    "sbom": "supplychain.cli.sbom:sbom_group",
 }
 
 
@@ -91,12 +92,13 @@ _SHORT_HELP = {
     "attest": "Attest an image: an in-toto statement of a predicate, signed in DSSE (bundle or .att).",
     "verify-attestation": "Verify an image's in-toto attestations of one predicate type.",
     "attest-blob": "Attest a file: an in-toto statement of a predicate, signed in DSSE, as a bundle.",
-    "attach": "Attach a signature made elsewhere to an image (attach signature).",
-    "download": "Print an image's signatures or attestations as cosign does (download signature|attestation).",
+    "attach": "Attach a signature, an SBOM or any artifact to an image (attach signature|sbom|artifact).",
+    "download": "Print an image's signatures, attestations or SBOMs; fetch artifacts (download ...).",
     "triangulate": "Print where an image's signatures, attestations, SBOMs or bundles live.",
     "clean": "Remove an image's signatures, attestations, SBOMs and referrers.",
     "sign-blob": "Sign a file into a Sigstore bundle (keyless, or with --key).",
     "trusted-root": "Create a Sigstore trusted root for a private instance (trusted-root create).",
+    "sbom": "Software bills of materials: compare two SBOMs (sbom diff).",
 }
 
 

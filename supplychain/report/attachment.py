@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, assert_never
 
+from supplychain.attachments.artifact import AttachedArtifact, DownloadedSbom, SbomDownload
 from supplychain.attachments.clean import CleanPlan, CleanResult, Deletion, LeftAlone
 from supplychain.attachments.download import (
     AttestationDownload,
@@ -79,7 +80,7 @@ def attestation_lines(download: AttestationDownload) -> list[str]:
             for item in download.attestations]
 
 
-def problem_lines(download: SignatureDownload | AttestationDownload) -> list[str]:
+def problem_lines(download: SignatureDownload | AttestationDownload | SbomDownload) -> list[str]:
     """stderr lines for the signatures (attestations) that could not be read."""
     return [f"warning: skipped {escape(p)}" for p in download.problems]
 
@@ -106,6 +107,22 @@ def attached_line(result: AttachedSignature, repository: str) -> str:
     if result.already_present:
         return f"Signature already attached at {where} ({result.artifact.digest}): nothing written"
     return f"Signature attached to {repository}@{result.subject.digest} at {where} ({result.artifact.digest})"
+
+
+def artifact_attached_line(result: AttachedArtifact, repository: str) -> str:
+    """The stderr line after ``attach sbom`` and ``attach artifact``."""
+    if result.tag is not None:
+        where = escape(f"{repository}:{result.tag}")
+        if result.already_present:
+            return f"SBOM already attached at {where} ({result.manifest.digest}): nothing written"
+        return f"SBOM attached to {repository}@{result.subject.digest} at {where} ({result.manifest.digest})"
+    return (f"{escape(result.artifact_type)} attached to {repository}@{result.subject.digest} as referrer "
+            f"{result.manifest.digest}")
+
+
+def sbom_found_line(sbom: DownloadedSbom) -> str:
+    """The stderr line before each SBOM ``download sbom`` prints."""
+    return f"SBOM ({escape(sbom.media_type)}, {len(sbom.content)} bytes) from {escape(sbom.location)}"
 
 
 def clean_warning(plan: CleanPlan) -> str:

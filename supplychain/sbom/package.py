@@ -61,6 +61,7 @@ class ImageInfo:
     platform: str | None = None  # os/architecture[/variant]
     labels: tuple[tuple[str, str], ...] = ()
     layers: tuple[LayerRef, ...] = ()
+    created: str | None = None  # the config's ``created`` (RFC 3339): the documents' timestamp (sbom.formats)
 
 
 @dataclass(frozen=True, slots=True)
