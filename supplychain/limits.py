@@ -50,24 +50,26 @@ MAX_WANTED_BYTES = 512 * 1024 * 1024
 # Problems listed in a FileView: past this, one line says how many more there were (a hostile tar can repeat a bad
 # entry millions of times).
 MAX_PROBLEMS = 1_000
-# An image config read whole by a scan (the layers' diff_ids, labels): configs are a few KiB, with a long history
+# An image config read whole (`inspect`'s platform and labels; a scan's diff_ids and labels): configs are a few KiB, with a long history
 # a few hundred KiB.
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 # Package metadata the SBOM catalogers read whole from an image (issue 12, item 3); a larger file is not kept by
 # the walker (the cap applies in ``wants``, from the tar header) and is reported as a problem, never read.
 # A package database: dpkg's status (3-15 MB on a desktop system), apk's installed, rpmdb.sqlite (5-100 MB).
-MAX_PACKAGE_DB_BYTES = 256 * 1024 * 1024
+MAX_PACKAGE_DB_BYTES = MAX_WANTED_FILE_BYTES
 # One package's metadata: a package.json, METADATA/PKG-INFO, a gemspec, a copyright file, os-release (a few KB;
 # the largest real ones, licence texts and long descriptions, stay under 200 KB).
 MAX_PACKAGE_METADATA_BYTES = 1024 * 1024
 # A package.json (npm's own are 1-5 KB; 100 MB must not be read): the issue's named case of the cap above.
 MAX_PACKAGE_JSON_BYTES = MAX_PACKAGE_METADATA_BYTES
-# An executable searched for Go or Rust build information (kubectl: 50 MB, the largest Go binaries ~200 MB).
-MAX_BINARY_BYTES = 256 * 1024 * 1024
+# An executable searched for Go or Rust build information (kubectl: 50 MB; the largest Go binaries, ~200 MB, are
+# listed with a problem). These whole-file caps are the walker's: a cataloger cannot be given more bytes than the walk
+# keeps of one file, so one number holds both (a larger cap here would only be a promise the walk breaks).
+MAX_BINARY_BYTES = MAX_WANTED_FILE_BYTES
 # A Java archive (jar/war/ear), as stored, and what its entries may expand to, in total and per entry ratio;
 # nested archives are opened this many levels deep (syft opens nested jars too).
-MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
+MAX_ARCHIVE_BYTES = MAX_WANTED_FILE_BYTES
 MAX_ARCHIVE_EXPANDED_BYTES = 1024 * 1024 * 1024
 MAX_ARCHIVE_RATIO = 200
 MAX_ARCHIVE_DEPTH = 4

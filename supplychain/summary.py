@@ -9,13 +9,13 @@ from typing import Any
 from supplychain.digest import Digest
 from supplychain.errors import InvalidManifestError, NotFoundError
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
+from supplychain.limits import MAX_CONFIG_BYTES
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Manifest, Platform
 from supplychain.oci.platform import matches, select_platform
 from supplychain.oci.store import ArtifactStore
 
 # Image config media types (OCI config.md; Docker's container image v1): what a platform is read from.
 _IMAGE_CONFIG_SUFFIXES = ("config.v1+json", "container.image.v1+json")
-_MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 _MAX_PROBED = 32  # index entries probed for a missing platform's hint: one HEAD each on a registry
@@ -157,7 +157,7 @@ def raw_config(store: ArtifactStore, identifier: str | Digest, *, platform: Plat
     elif platform is not None:
         check_platform(store, manifest, platform)
     assert isinstance(manifest, Manifest)
-    return store.get_blob(manifest.config, limit=_MAX_CONFIG_BYTES)
+    return store.get_blob(manifest.config, limit=MAX_CONFIG_BYTES)
 
 
 def _present_platforms(store: ArtifactStore, index: Index, *, skip: Digest) -> list[str]:
@@ -197,7 +197,7 @@ def _require_platform(config: ImageConfig | None, wanted: Platform) -> None:
 
 
 def _read_config(store: ArtifactStore, desc: Descriptor) -> ImageConfig:
-    raw = store.get_blob(desc, limit=_MAX_CONFIG_BYTES)
+    raw = store.get_blob(desc, limit=MAX_CONFIG_BYTES)
     try:
         doc = loads_untrusted(raw)
     except JsonFormatError as exc:
