@@ -50,8 +50,8 @@ MAX_WANTED_BYTES = 512 * 1024 * 1024
 # Problems listed in a FileView: past this, one line says how many more there were (a hostile tar can repeat a bad
 # entry millions of times).
 MAX_PROBLEMS = 1_000
-# An image config read whole (`inspect`'s platform and labels; a scan's diff_ids and labels): configs are a few KiB, with a long history
-# a few hundred KiB.
+# An image config read whole (`inspect`'s platform and labels; a scan's diff_ids and labels): configs are a few
+# KiB, with a long history a few hundred KiB.
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 # Package metadata the SBOM catalogers read whole from an image (issue 12, item 3); a larger file is not kept by
