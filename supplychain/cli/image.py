@@ -14,6 +14,7 @@ from supplychain.cli.options import (
     echo_result,
     output_given,
     output_option,
+    parse_platform,
     registry_options,
 )
 from supplychain.report.format import Format
@@ -27,21 +28,9 @@ if TYPE_CHECKING:
 RegistryFlags = tuple[Path | None, tuple[str, ...]]
 
 
-def _parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> Platform | None:
-    """``--platform os/arch[/variant]``: given empty is a usage error (never read as "no platform"); a
-    malformed one is invalid input (``Platform.parse``)."""
-    from supplychain.oci.model import Platform
-
-    if value is None:
-        return None
-    if not value.strip():
-        raise click.BadParameter("empty: write it as os/arch[/variant], e.g. linux/arm64/v8, or leave it out")
-    return Platform.parse(value)
-
-
 @click.command("inspect")
 @click.argument("reference")
-@click.option("--platform", callback=_parse_platform, metavar="OS/ARCH[/VARIANT]",
+@click.option("--platform", callback=parse_platform, metavar="OS/ARCH[/VARIANT]",
               help="For an index, describe this platform's manifest; for a single image, require this platform.")
 @click.option("--raw", is_flag=True,
               help="Print the manifest (or index) bytes as stored, byte for byte, digest-checked (skopeo's --raw).")
@@ -162,7 +151,7 @@ def tree_command(
 @click.command("copy")
 @click.argument("source")
 @click.argument("destination")
-@click.option("--platform", callback=_parse_platform, metavar="OS/ARCH[/VARIANT]",
+@click.option("--platform", callback=parse_platform, metavar="OS/ARCH[/VARIANT]",
               help="Copy only this platform's manifest of an index (changes the digest); a single image must be "
               "of this platform.")
 @click.option("--all-platforms", is_flag=True,

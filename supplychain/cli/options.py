@@ -15,6 +15,7 @@ from supplychain.report.format import Format
 
 if TYPE_CHECKING:
     from supplychain.config import Settings
+    from supplychain.oci.model import Platform
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,6 +116,18 @@ def output_option(func: F | None = None, *, default: Format = Format.TEXT,
             help=help,
         )(command)
     return decorate if func is None else decorate(func)
+
+
+def parse_platform(ctx: click.Context, param: click.Parameter, value: str | None) -> Platform | None:
+    """The callback of every ``--platform OS/ARCH[/VARIANT]``: given empty is a usage error (never read as "no
+    platform"); a malformed one is invalid input (``Platform.parse``)."""
+    from supplychain.oci.model import Platform
+
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("empty: write it as os/arch[/variant], e.g. linux/arm64/v8, or leave it out")
+    return Platform.parse(value)
 
 
 def output_given(ctx: click.Context) -> bool:

@@ -77,6 +77,10 @@ class Archive:
                     entries[key] = FileEntry(key, header.kind, header.size, header.mode, ref, (ref,), link)
                     if header.kind is EntryKind.FILE:
                         self._members[key] = _Member(walker.offset, header.size)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{path}: no such archive",
+                                hint="check the path (docker save -o FILE, or skopeo copy ... docker-archive:FILE)"
+                                ) from exc
         except OSError as exc:
             raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}") from exc
         self._view = FileView(entries, (ref,))
@@ -167,7 +171,7 @@ def docker_archive_image(path: Path, reference: str | None = None) -> Image:
     layers = tuple(_docker_layer(archive, name, diff_id) for name, diff_id in
                    zip(layer_names, config.diff_ids, strict=True))
     return Image(f"docker-archive:{path}", None, str(config_digest),
-                 str(config.platform) if config.platform else None, config.labels, layers)
+                 str(config.platform) if config.platform else None, config.labels, layers, created=config.created)
 
 
 def _docker_layer(archive: Archive, name: str, diff_id: Digest) -> LayerSource:

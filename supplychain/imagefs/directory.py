@@ -14,14 +14,14 @@ import stat
 from pathlib import Path
 
 from supplychain.errors import NotFoundError, SizeLimitError
-from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, Wants
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, LayerRef, Wants
 from supplychain.imagefs.walk import WalkLimits
 
 # A directory has no layer: its entries are attributed to one pseudo-layer of zero digests.
 DIRECTORY_LAYER = LayerRef(0, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
 
 
-def scan_directory(root: Path, wants: Wants, caps: WalkLimits | None = None) -> FileView:
+def scan_directory(root: Path, wants: Wants, caps: WalkLimits | None = None, keeps: Keeps | None = None) -> FileView:
     """Every path under ``root`` (itself excluded), with the bytes of the regular files ``wants`` asks for."""
     caps = caps or WalkLimits()
     if not root.is_dir():
@@ -68,6 +68,8 @@ def scan_directory(root: Path, wants: Wants, caps: WalkLimits | None = None) -> 
                                         "(limits.MAX_WANTED_BYTES)")
                     else:
                         data = _read(item.path, caps.max_wanted_file_bytes, key, problems)
+                        if data is not None and keeps is not None and not keeps(key, mode, data):
+                            data = None
                         held += len(data) if data is not None else 0
             else:
                 kind = EntryKind.OTHER

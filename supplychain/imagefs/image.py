@@ -35,6 +35,7 @@ class ImageConfig:
     diff_ids: tuple[Digest, ...]
     platform: Platform | None = None
     labels: tuple[tuple[str, str], ...] = ()
+    created: str | None = None  # RFC 3339, as the config says it (an SBOM's timestamp: sbom.formats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Image:
     labels: tuple[tuple[str, str], ...]
     layers: tuple[LayerSource, ...]
     directory: Path | None = field(default=None)
+    created: str | None = None  # the config's ``created``
 
 
 def parse_config(raw: bytes, *, what: str = "image config") -> ImageConfig:
@@ -73,7 +75,9 @@ def parse_config(raw: bytes, *, what: str = "image config") -> ImageConfig:
     if isinstance(doc.get("os"), str) and isinstance(doc.get("architecture"), str):
         variant = doc.get("variant")
         platform = Platform(doc["os"], doc["architecture"], variant if isinstance(variant, str) and variant else None)
-    return ImageConfig(tuple(diff_ids), platform, _labels(doc.get("config")))
+    created = doc.get("created")
+    return ImageConfig(tuple(diff_ids), platform, _labels(doc.get("config")),
+                       created if isinstance(created, str) and created else None)
 
 
 def _labels(config: Any) -> tuple[tuple[str, str], ...]:
@@ -96,7 +100,7 @@ def image_from_manifest(name: str, manifest: Manifest, config_raw: bytes, open_b
         for desc, diff_id in zip(manifest.layers, config.diff_ids, strict=True)
     )
     return Image(name, str(manifest.digest), str(manifest.config.digest),
-                 str(config.platform) if config.platform else None, config.labels, layers)
+                 str(config.platform) if config.platform else None, config.labels, layers, created=config.created)
 
 
 def _opener(open_blob: BlobOpener, desc: Descriptor) -> Callable[[], AbstractContextManager[Iterable[bytes]]]:

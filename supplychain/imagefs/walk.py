@@ -41,7 +41,7 @@ from enum import Enum
 
 from supplychain import limits
 from supplychain.digest import Digest, verify_stream
-from supplychain.errors import SizeLimitError
+from supplychain.errors import InvalidInputError, SizeLimitError
 from supplychain.imagefs.compression import (
     Compression,
     Inflation,
@@ -51,7 +51,7 @@ from supplychain.imagefs.compression import (
     sniff,
 )
 from supplychain.imagefs.tar import TarWalker
-from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, Wants, normalise
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, LayerRef, Wants, normalise
 from supplychain.parallel import produced_ahead
 
 WHITEOUT_PREFIX = ".wh."
@@ -117,11 +117,13 @@ def walk_layers(
     scope: Scope = Scope.SQUASHED,
     caps: WalkLimits | None = None,
     progress: Callable[[LayerRef, int], None] = _no_progress,
+    keeps: Keeps | None = None,
 ) -> ImageFiles:
     """Stream every layer once, base first, into the view ``scope`` asks for (module docstring).
 
-    ``progress(layer, compressed_bytes)`` is called once per layer when it has been walked."""
-    walk = _Walk(layers, wants, scope, caps or WalkLimits())
+    ``progress(layer, compressed_bytes)`` is called once per layer when it has been walked; ``keeps`` (when
+    given) decides, from a wanted file's bytes, whether they are kept."""
+    walk = _Walk(layers, wants, scope, caps or WalkLimits(), keeps)
     for index, layer in enumerate(layers):
         walk.layer(index, layer)
         progress(walk.refs[index], walk.compressed[index])
@@ -131,10 +133,12 @@ def walk_layers(
 class _Walk:
     """The state of one walk: the squashed records, the kept bytes, the problems."""
 
-    def __init__(self, layers: Sequence[LayerSource], wants: Wants, scope: Scope, caps: WalkLimits) -> None:
+    def __init__(self, layers: Sequence[LayerSource], wants: Wants, scope: Scope, caps: WalkLimits,
+                 keeps: Keeps | None = None) -> None:
         self.sources = layers
         self.refs = tuple(LayerRef(i, str(layer.digest), str(layer.diff_id)) for i, layer in enumerate(layers))
         self.wants = wants
+        self.keeps = keeps
         self.scope = scope
         self.caps = caps
         self.squashed: dict[str, _Rec] = {}
@@ -173,11 +177,19 @@ class _Walk:
                                 what=f"{what}'s uncompressed tar (the config's rootfs.diff_ids[{index}])")
             # Reading, hashing and inflating (C code that releases the GIL) run on a thread of their own while
             # this one walks the headers: on two cores the walk costs little more than the inflating alone.
-            with contextlib.closing(produced_ahead(tar)) as ahead:
-                own, whiteouts, opaque = self._read(index, what, TarWalker(
-                    ahead, what=what, max_header_bytes=self.caps.max_tar_header_bytes))
-                for _ in ahead:  # the walker stops at the end-of-archive blocks; the digests need every byte
+            try:
+                with contextlib.closing(produced_ahead(tar)) as ahead:
+                    own, whiteouts, opaque = self._read(index, what, TarWalker(
+                        ahead, what=what, max_header_bytes=self.caps.max_tar_header_bytes))
+                    for _ in ahead:  # the walker stops at the end-of-archive blocks; the digests need every byte
+                        pass
+            except InvalidInputError:
+                # Bytes that do not inflate or are no tar: if they are not the blob the manifest names either,
+                # that is the error to report (exit 7: the data was changed, not merely malformed). Reading on
+                # costs what is left of one blob, and only on the way to an error.
+                for _ in blob:
                     pass
+                raise
             for _ in blob:
                 pass
         if found is Compression.NONE and source.media_type is None and inflation.produced == 0:
@@ -224,7 +236,7 @@ class _Walk:
             data: bytes | None = None
             if kind is EntryKind.FILE:
                 if wants(key, size, mode):
-                    data = self._keep(walker, what, key, size)
+                    data = self._keep(walker, what, key, size, mode)
             elif kind is EntryKind.SYMLINK:
                 link = header.link
             elif kind is EntryKind.HARDLINK:
@@ -251,7 +263,7 @@ class _Walk:
             return None
         return rec[:5]
 
-    def _keep(self, walker: TarWalker, what: str, key: str, size: int) -> bytes | None:
+    def _keep(self, walker: TarWalker, what: str, key: str, size: int, mode: int) -> bytes | None:
         if size > self.caps.max_wanted_file_bytes:
             self.problem(f"{what}: {key!r} is {size} bytes, over the {self.caps.max_wanted_file_bytes}-byte cap on "
                          "a file read (limits.MAX_WANTED_FILE_BYTES): listed, not read")
@@ -261,6 +273,8 @@ class _Walk:
                          f"{self.caps.max_wanted_bytes} (limits.MAX_WANTED_BYTES)")
             return None
         data = walker.read()
+        if self.keeps is not None and not self.keeps(key, mode, data):
+            return None
         self.held += len(data)
         return data
 

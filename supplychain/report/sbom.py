@@ -1,4 +1,4 @@
-"""Render ``sbom diff``'s result as text or JSON (docs/output.md).
+"""Render ``sbom diff``'s result as text or JSON (docs/output.md), and what ``sbom generate`` says on stderr.
 
 Text, for people: one section per kind of change, each line ``TYPE NAME VERSION`` (changed: ``TYPE NAME BEFORE ->
 AFTER``, several versions joined by ``,``), every value from the SBOMs escaped (``report.text.escape``: a package
@@ -8,11 +8,15 @@ name is whatever the file said). JSON, for CI: ``{"before", "after", "added": [{
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supplychain.report.format import Renderer
 from supplychain.report.text import escape
 from supplychain.sbom.diff import ListedPackage, PackageChange, SbomDiff
+
+if TYPE_CHECKING:
+    from supplychain.imagefs.view import LayerRef
+    from supplychain.sbom.package import Inventory
 
 
 def diff_json(diff: SbomDiff) -> dict[str, Any]:
@@ -59,3 +63,33 @@ def _versions(versions: tuple[str, ...]) -> str:
 DIFF: Renderer[SbomDiff] = Renderer(text=render_diff_text, json=diff_json)
 
 __all__ = ["DIFF", "diff_json", "render_diff_text"]
+
+
+def inventory_summary(inventory: Inventory) -> str:
+    """``sbom generate``'s last stderr line: how many packages of each type, the distribution, the problems."""
+    counts: dict[str, int] = {}
+    for package in inventory.packages:
+        counts[package.type] = counts.get(package.type, 0) + 1
+    kinds = ", ".join(f"{n} {escape(kind)}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    line = f"{len(inventory.packages)} packages" + (f" ({kinds})" if kinds else "")
+    if inventory.distro is not None:
+        distro = inventory.distro
+        line += f" on {escape(distro.id)} {escape(distro.version_id or '')}".rstrip()
+    if inventory.problems:
+        line += f"; {len(inventory.problems)} problem(s) above"
+    return f"{line} in {escape(inventory.image.name)}"
+
+
+def problem_lines(inventory: Inventory) -> list[str]:
+    """One ``warning:`` line per problem met (a file a cataloger could not read costs its packages, not the scan)."""
+    out = []
+    for problem in inventory.problems:
+        where = f"/{problem.path.lstrip('/')}: " if problem.path else ""
+        out.append(f"warning: {escape(problem.cataloger)}: {escape(where)}{escape(' '.join(problem.message.split()))}")
+    return out
+
+
+def layer_line(layer: LayerRef, count: int, compressed_bytes: int) -> str:
+    """``sbom generate``'s progress: a layer walked."""
+    return (f"layer {layer.index + 1}/{count} {escape(layer.digest[:19])} "
+            f"{compressed_bytes / 1_000_000:.1f} MB scanned")

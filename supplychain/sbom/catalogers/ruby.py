@@ -38,6 +38,9 @@ class RubyCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return size <= MAX_PACKAGE_METADATA_BYTES and _is_gemspec(path)
 
+    def keeps(self, path: str, data: bytes) -> bool:
+        return True
+
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []

@@ -295,6 +295,36 @@ def test_bytes_a_later_layer_replaces_are_given_back_to_the_budget():
     assert view.get("status").data == b"s" * 800 and view.problems == ()
 
 
+def test_keeps_drops_bytes_read_for_wants_and_gives_them_back_to_the_budget():
+    """A binary cataloger wants every executable and keeps only some: the others cost the walk one file at a
+    time, never the total budget."""
+    layers = layer([file("bin/a", b"a" * 600, mode=0o755), file("bin/go", b"GO" * 50, mode=0o755),
+                    file("bin/c", b"c" * 600, mode=0o755)])
+    seen: list[tuple[str, int]] = []
+
+    def keeps(path: str, mode: int, data: bytes) -> bool:
+        seen.append((path, mode))
+        return data.startswith(b"GO")
+
+    view = walk_layers([layers], everything, keeps=keeps, caps=WalkLimits(max_wanted_bytes=700)).squashed
+    assert seen == [("bin/a", 0o755), ("bin/go", 0o755), ("bin/c", 0o755)]
+    assert [entry.path for entry in view.wanted()] == ["bin/go"]
+    assert view.get("bin/a").size == 600 and view.problems == ()
+
+
+def test_a_changed_blob_that_no_longer_inflates_is_a_digest_mismatch():
+    """The last byte of a gzip blob flipped (its CRC): the inflater fails before the stream ends, but what is wrong
+    is that the bytes are not the blob the manifest names (exit 7), not that some tool wrote bad gzip."""
+    tar = tar_bytes([file("a", bytes(range(256)) * 100)])
+    blob = gzip.compress(tar, mtime=0)
+    good = source(blob, tar=tar)
+    changed = source(blob[:-1] + bytes([blob[-1] ^ 0xFF]), tar=tar, diff_id=good.diff_id)
+    changed = LayerSource(changed.media_type, good.digest, changed.size, good.diff_id, changed.open)
+    with pytest.raises(DigestMismatchError) as caught:
+        walk_layers([changed], nothing)
+    assert caught.value.exit_code is ExitCode.INTEGRITY
+
+
 def test_problems_are_capped_with_a_count_of_the_rest():
     view = view_of(layer([file(f"../x{i}") for i in range(10)]), caps=WalkLimits(max_problems=3))
     assert len(view.problems) == 4 and view.problems[-1] == "... and 7 more problems (limits.MAX_PROBLEMS)"

@@ -78,6 +78,14 @@ def test_wants_executables_under_the_cap() -> None:
     assert GoCataloger().catalog(FileView.from_files({"usr/bin/s": b"#!/bin/sh\n"}), None).problems == ()
 
 
+def test_keeps_only_executables_with_go_build_information(go_root: Path) -> None:
+    cataloger = GoCataloger()
+    binary = next(path for path in go_root.rglob("*") if path.is_file() and path.stat().st_mode & 0o111)
+    assert cataloger.keeps("usr/local/bin/x", binary.read_bytes())
+    assert not cataloger.keeps("usr/bin/script", b"#!/bin/sh\necho hello\n")
+    assert not cataloger.keeps("usr/bin/c", b"\x7fELF" + bytes(200))  # an ELF without Go's build information
+
+
 def test_purls_as_syft_1_18_1_writes_them() -> None:
     assert go_purl("stdlib", "1.19.8") == "pkg:golang/stdlib@1.19.8"
     assert go_purl("example.com/hello", "v1.0.0") == "pkg:golang/example.com/hello@v1.0.0"

@@ -52,10 +52,24 @@ def test_a_100_mb_package_json_is_never_read() -> None:
         f"not read: {size} bytes is over the {MAX_PACKAGE_JSON_BYTES}-byte cap"]
 
 
-def test_only_package_directories_count() -> None:
+def test_every_package_json_with_a_name_and_version_counts_and_only_installed_ones_report_problems() -> None:
+    view = FileView.from_files({
+        "app/package.json": b'{"name": "my-app", "version": "2.0.0", "private": true}',
+        "app/templates/package.json": b'{"name": "{{ name }}"}',  # no version: not a package
+        "app/examples/package.json": b"not json at all",  # not JSON, not installed: skipped without a word
+        f"{MODULES}/broken/package.json": b"{",  # installed by npm: a problem
+    })
+    catalog = NpmCataloger().catalog(view, None)
+    assert [(package.purl, package.locations) for package in catalog.packages] == [
+        ("pkg:npm/my-app@2.0.0", ("app/package.json",))]
+    assert [problem.path for problem in catalog.problems] == [f"{MODULES}/broken/package.json"]
+
+
+def test_which_paths_are_package_json() -> None:
     cataloger = NpmCataloger()
     assert cataloger.wants("app/node_modules/a/package.json", 10, 0o644)
     assert cataloger.wants("app/node_modules/@s/a/package.json", 10, 0o644)
-    assert not cataloger.wants("app/package.json", 10, 0o644)
-    assert not cataloger.wants("app/node_modules/a/test/fixture/package.json", 10, 0o644)
-    assert not cataloger.wants("app/node_modules/.bin/package.json", 10, 0o644)
+    assert cataloger.wants("app/package.json", 10, 0o644)  # an application's own: syft and trivy list it
+    assert cataloger.wants("package.json", 10, 0o644)
+    assert not cataloger.wants("app/package.json.bak", 10, 0o644)
+    assert not cataloger.wants("app/not-package.json", 10, 0o644)
