@@ -2,7 +2,8 @@
 # The main job end to end on the embedded defaults, offline: build the fixture image into an OCI layout,
 # inspect it, generate a cosign key pair, sign the image in the layout (cosign v2 .sig tag and v3 bundle) and
 # verify it with no log flags (sign records each signature in the default local transparency log, verify trusts
-# its key), attest an SLSA provenance predicate for it and verify that attestation, sign-blob and attest-blob a file
+# its key), attest an SLSA provenance predicate for it and verify that attestation, generate its SBOM, attach,
+# attest and download it and diff it against the arm64 image's, sign-blob and attest-blob a file
 # and verify both (verify-blob, verify-blob-attestation), copy it into a local registry
 # (Debian's docker-registry, if installed), sign and verify it there, show its tree; then serve that same log
 # (supplychain tlog serve) to prove inclusion online and show its checkpoint.
@@ -46,6 +47,19 @@ sc attest "oci:$work/layout:single" --key "$work/cosign.key" --reference-name de
   --type slsaprovenance1 --predicate "$work/provenance.json"
 sc verify-attestation "oci:$work/layout:single" --key "$work/cosign.pub" --type slsaprovenance1 \
   | python3 -c 'import base64, json, sys; [print(json.dumps(json.loads(base64.b64decode(json.loads(l)["payload"]))["predicate"])) for l in sys.stdin]'
+
+# The image's SBOM (CycloneDX 1.6 and SPDX 2.3, each package with its layer), attached as an OCI 1.1 referrer,
+# attested (an in-toto statement of predicate type CycloneDX, signed and logged) and that attestation verified,
+# downloaded back byte for byte, then compared with the arm64 image's SBOM (the same packages, built for arm64).
+sc sbom generate "oci:$work/layout:single" -o "cyclonedx-json=$work/sbom.cdx.json" -o "spdx-json=$work/sbom.spdx.json"
+sc attach sbom "oci:$work/layout:single" --sbom "$work/sbom.cdx.json"
+sc attest "oci:$work/layout:single" --key "$work/cosign.key" --reference-name demo.example/app \
+  --type cyclonedx --predicate "$work/sbom.cdx.json"
+sc verify-attestation "oci:$work/layout:single" --key "$work/cosign.pub" --type cyclonedx >/dev/null
+sc download sbom "oci:$work/layout:single" >"$work/downloaded.cdx.json"
+cmp "$work/sbom.cdx.json" "$work/downloaded.cdx.json" && echo "== the downloaded SBOM is the one attached"
+sc sbom generate "oci:$work/layout:multi" --platform linux/arm64 -o "cyclonedx-json=$work/sbom-arm64.cdx.json"
+sc sbom diff "$work/sbom.cdx.json" "$work/sbom-arm64.cdx.json"
 
 # A file, signed into a Sigstore bundle (a hashedrekord entry in the same default log) and verified offline; then
 # attested with the same provenance predicate and that attestation verified for its predicate type.
