@@ -10,11 +10,11 @@ packages it found and the problems it met: a broken record costs that record, ne
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from supplychain.imagefs.view import FileView, Keeps, Wants
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, Wants
 from supplychain.sbom.package import Distro, Package, Problem
 
 
@@ -63,4 +63,36 @@ def keeps_any(catalogers: Sequence[Cataloger]) -> Keeps:
     return keeps
 
 
-__all__ = ["Catalog", "Cataloger", "keeps_any", "wants_any"]
+# A hard link carries its target's size and bytes (imagefs.walk): a regular file to a cataloger.
+_REGULAR = (EntryKind.FILE, EntryKind.HARDLINK)
+
+
+def read_each(view: FileView, matches: Callable[[str], bool], read: Callable[[FileEntry], Read], *, cataloger: str,
+              cap: int, reports: Callable[[str], bool] = lambda path: True) -> Catalog:
+    """The one loop of the catalogers that read one metadata file per package (python, npm, ruby): every regular
+    file (or hard link to one) of ``view`` whose path ``matches``, read by ``read`` into a package and what was wrong with it; a matching
+    file over ``cap`` (the walker did not keep it) is a problem. ``reports(path)`` says whether a file's problems
+    are reported (npm's: only for a package.json npm installed)."""
+    packages: list[Package] = []
+    problems: list[Problem] = []
+    for entry in view.files():
+        if entry.kind not in _REGULAR or not matches(entry.path):
+            continue
+        if entry.data is None:
+            if entry.size > cap and reports(entry.path):
+                problems.append(Problem(cataloger, entry.path, f"not read: {entry.size} bytes is over the "
+                                                               f"{cap}-byte cap"))
+            continue
+        package, problem = read(entry)
+        if problem is not None and reports(entry.path):
+            problems.append(problem)
+        if package is not None:
+            packages.append(package)
+    return Catalog(tuple(sorted(packages)), tuple(problems))
+
+
+Read = tuple[Package | None, Problem | None]
+"""What reading one metadata file gave: its package (if it names one) and what was wrong with it (if anything)."""
+
+
+__all__ = ["Catalog", "Cataloger", "Read", "keeps_any", "read_each", "wants_any"]

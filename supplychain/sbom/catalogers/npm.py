@@ -16,7 +16,7 @@ from typing import Any
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_JSON_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, read_each
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.license import spdx_expression
 from supplychain.sbom.package import Distro, Package, Problem
@@ -50,22 +50,8 @@ class NpmCataloger:
         return True
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        packages: list[Package] = []
-        problems: list[Problem] = []
-        for entry in view.files():
-            if not _is_manifest(entry.path):
-                continue
-            if entry.data is None:
-                if entry.size > MAX_PACKAGE_JSON_BYTES and _is_installed(entry.path):
-                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the "
-                                                              f"{MAX_PACKAGE_JSON_BYTES}-byte cap"))
-                continue
-            package, problem = read_package_json(entry)
-            if problem and _is_installed(entry.path):
-                problems.append(problem)
-            if package:
-                packages.append(package)
-        return Catalog(tuple(sorted(packages)), tuple(problems))
+        return read_each(view, _is_manifest, read_package_json, cataloger=NAME, cap=MAX_PACKAGE_JSON_BYTES,
+                         reports=_is_installed)
 
 
 def read_package_json(entry: FileEntry) -> tuple[Package | None, Problem | None]:

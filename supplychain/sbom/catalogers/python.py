@@ -18,7 +18,7 @@ from email.parser import HeaderParser
 
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_METADATA_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, read_each
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.license import spdx_expression
 from supplychain.sbom.package import Distro, Package, Problem
@@ -72,21 +72,7 @@ class PythonCataloger:
         return True
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        packages: list[Package] = []
-        problems: list[Problem] = []
-        for entry in view.files():
-            if not _is_metadata(entry.path):
-                continue
-            if entry.data is None:
-                if entry.size > MAX_PACKAGE_METADATA_BYTES:
-                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the cap"))
-                continue
-            package, problem = read_metadata(entry)
-            if problem:
-                problems.append(problem)
-            if package:
-                packages.append(package)
-        return Catalog(tuple(sorted(packages)), tuple(problems))
+        return read_each(view, _is_metadata, read_metadata, cataloger=NAME, cap=MAX_PACKAGE_METADATA_BYTES)
 
 
 def read_metadata(entry: FileEntry) -> tuple[Package | None, Problem | None]:

@@ -13,7 +13,7 @@ import re
 
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_METADATA_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, Read, read_each
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.license import spdx_expression
 from supplychain.sbom.package import Distro, Package, Problem
@@ -42,17 +42,12 @@ class RubyCataloger:
         return True
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        packages: list[Package] = []
-        problems: list[Problem] = []
-        for entry in view.files():
-            if not _is_gemspec(entry.path) or entry.data is None:
-                continue
-            package = read_gemspec(entry)
-            if package is None:
-                problems.append(Problem(NAME, entry.path, "skipped: no name or version assignment"))
-            else:
-                packages.append(package)
-        return Catalog(tuple(sorted(packages)), tuple(problems))
+        return read_each(view, _is_gemspec, _read, cataloger=NAME, cap=MAX_PACKAGE_METADATA_BYTES)
+
+
+def _read(entry: FileEntry) -> Read:
+    package = read_gemspec(entry)
+    return package, None if package is not None else Problem(NAME, entry.path, "skipped: no name or version assignment")
 
 
 def read_gemspec(entry: FileEntry) -> Package | None:
