@@ -69,10 +69,10 @@ _REGULAR = (EntryKind.FILE, EntryKind.HARDLINK)
 
 def read_each(view: FileView, matches: Callable[[str], bool], read: Callable[[FileEntry], Read], *, cataloger: str,
               cap: int, reports: Callable[[str], bool] = lambda path: True) -> Catalog:
-    """The one loop of the catalogers that read one metadata file per package (python, npm, ruby): every regular
-    file (or hard link to one) of ``view`` whose path ``matches``, read by ``read`` into a package and what was wrong with it; a matching
-    file over ``cap`` (the walker did not keep it) is a problem. ``reports(path)`` says whether a file's problems
-    are reported (npm's: only for a package.json npm installed)."""
+    """The one loop of the catalogers that read one metadata file per package (python, npm, ruby): every regular file
+    (or hard link to one) of ``view`` whose path ``matches``, read by ``read`` into a package and what was wrong
+    with it; a matching file over ``cap`` (the walker did not keep it) is a problem. ``reports(path)`` says
+    whether a file's problems are reported (npm's: only for a package.json npm installed)."""
     packages: list[Package] = []
     problems: list[Problem] = []
     for entry in view.files():

@@ -24,11 +24,12 @@ from tests.support.snapshot import compare_snapshot
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).parent / "snapshots" / "public_api.txt"
 # supplychain.layout and supplychain.transport get theirs once they are packages (issue 9, item 7).
-LAZY_PACKAGES = ("keys", "signing", "verify", "trust", "oci", "formats")
+LAZY_PACKAGES = ("keys", "signing", "verify", "trust", "oci", "formats", "sbom")
 FORMATS = ("b64", "bundle", "dsse", "error", "gojson", "intoto", "jcs", "rekor", "strictjson")
 PUBLIC = tuple(sorted(
     [f"supplychain.{name}" for name in
-     (*LAZY_PACKAGES, "store", "errors", "reference", "config", "registry", "layout", "transport")]
+     (*LAZY_PACKAGES, "store", "errors", "reference", "config", "registry", "layout", "transport",
+      "imagesource")]
     + [f"supplychain.formats.{name}" for name in FORMATS]
 ))
 HEAVY = ("httpx", "pydantic", "cryptography", "nacl", "sqlite3", "rich", "click")
