@@ -9,6 +9,7 @@ manifest as any registry client would.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -24,6 +25,7 @@ from supplychain.sbom.formats import SbomFormat
 from supplychain.sbom.write import render_sbom
 from tests.integration.test_attachment_cli import Target, run, target  # noqa: F401 (the target fixture)
 from tests.support.inventory import inventory
+from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -193,3 +195,34 @@ def test_download_artifact_refuses_titles_that_leave_the_directory(target: Targe
     result = run(["download", "artifact", "--artifact-type", kind, "-o", str(out), target.ref()], target.config_dir)
     result.assert_one_line_error(ExitCode.INTEGRITY, "title" if not title else "not a plain file name")
     assert not out.exists() and not (tmp_path / "deep" / "x").exists() and not Path("/etc/x").exists()
+
+
+def test_generate_attach_attest_and_read_back_an_images_sbom(target: Target, tmp_path: Path) -> None:  # noqa: F811
+    """The demo's path on both stores: ``sbom generate`` of the image where it lives (a registry is read over the
+    distribution API), attached, attested as a CycloneDX predicate, the attestation verified and its statement's
+    predicate the very document, and ``download sbom`` giving the same bytes back."""
+    sbom = tmp_path / "image.cdx.json"
+    made = run(["sbom", "generate", target.ref(), "-q", "-o", f"cyclonedx-json={sbom}"], target.config_dir)
+    assert made.code == ExitCode.OK, made
+    document = json.loads(sbom.read_bytes())
+    assert len([c for c in document["components"] if c.get("purl")]) == 18  # the fixture's packages, either store
+    assert run(["attach", "sbom", "--sbom", str(sbom), target.ref()], target.config_dir).code == ExitCode.OK
+    key, pub = generate_cli_key_pair(tmp_path / "cosign", "sbom-test-password")
+    name = ["--reference-name", "example.test/app"] if target.kind == "layout" else []  # a layout names no registry
+    attested = run_cli_in_env(target, ["attest", target.ref(), "--key", str(key), "--type", "cyclonedx",
+                                       "--predicate", str(sbom), *name], {"SUPPLYCHAIN_PASSWORD": "sbom-test-password"})
+    assert attested.code == ExitCode.OK, attested
+    verified = run(["verify-attestation", target.ref(), "--key", str(pub), "--type", "cyclonedx"], target.config_dir)
+    assert verified.code == ExitCode.OK, verified
+    (line,) = verified.stdout.splitlines()
+    statement = json.loads(base64.b64decode(json.loads(line)["payload"]))
+    assert statement["predicateType"] == "https://cyclonedx.org/bom"
+    assert statement["predicate"] == document
+    down = run(["download", "sbom", target.ref()], target.config_dir)
+    assert down.code == ExitCode.OK, down
+    assert down.stdout.encode() == sbom.read_bytes()
+
+
+def run_cli_in_env(where: Target, args: list[str], env: dict[str, str]) -> CliResult:
+    """``run`` with ``env`` added (a password for ``attest``)."""
+    return run_cli(args, env={"DOCKER_CONFIG": str(where.config_dir), "SUPPLYCHAIN_INSECURE_REGISTRIES": None, **env})
