@@ -137,6 +137,31 @@ def write_temporary(
     return temporary
 
 
+def replace_all(files: Iterable[tuple[Path, bytes | Iterable[bytes]]], *, mode: int = PUBLIC_MODE,
+                follow_umask: bool = False) -> None:
+    """Replace every ``(target, data)`` (bytes, or chunks that may raise mid-way) or none: each written to a synced
+    temporary beside its target first (``write_temporary``), then each renamed into place, then the directories
+    synced. A target that cannot be written (a missing directory, a full disk) raises its ``OSError``
+    (``filename`` the target) before any target is replaced; an interrupt leaves no temporary behind. ``mode``
+    and ``follow_umask`` as for ``write_atomic``."""
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files:
+            try:
+                temporaries.append((write_temporary(target, data, mode=mode, follow_umask=follow_umask), target))
+            except OSError as exc:  # named after the target, not its temporary: the caller reports which one
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        for temporary, target in temporaries:
+            os.replace(temporary, target)
+    except BaseException:  # broad: an interrupt mid-way must leave no temporary file behind either
+        for temporary, _ in temporaries:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        raise
+    for directory in {target.parent for _, target in temporaries}:
+        fsync_directory(directory)
+
+
 def fsync_directory(directory: str | os.PathLike[str]) -> None:
     """Make the renames and links in ``directory`` durable; best effort (some file systems refuse to sync a
     directory, and the files themselves are synced already)."""

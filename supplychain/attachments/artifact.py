@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, SizeLimitError
@@ -60,6 +61,12 @@ class ArtifactFileError(InvalidInputError):
     """A file to attach that cannot be read, or a ``FILE[:mediaType]`` that names none."""
 
     default_hint = "give existing files: attach artifact REF --artifact-type TYPE FILE[:mediaType]..."
+
+
+class ArtifactWriteError(InvalidInputError):
+    """An output directory or file of ``download artifact`` that cannot be written."""
+
+    default_hint = "check that the -o directory is writable and has space, or give another one"
 
 
 class UnsafeTitleError(IntegrityError):
@@ -275,7 +282,7 @@ def download_artifacts(store: ArtifactStore, subject: Descriptor, artifact_type:
     """Write the files of every referrer of ``subject`` of ``artifact_type`` into ``directory`` (created if
     missing), each named by its title (``safe_title``: every title is checked before anything is written);
     two layers of one title are refused."""
-    from supplychain.files import write_atomic
+    from supplychain.files import replace_all
 
     located = locate(store, subject.digest, tags=(), artifact_type=artifact_type)
     if located.listing_error is not None:
@@ -295,14 +302,25 @@ def download_artifacts(store: ArtifactStore, subject: Descriptor, artifact_type:
             plan.append((desc, layer, name))
     if len(plan) > MAX_FILES:
         raise SizeLimitError(f"{len(plan)} artifact files, more than {MAX_FILES}")
-    os.makedirs(directory, exist_ok=True)
-    out = []
-    for desc, layer, name in plan:
-        content = store.get_blob(layer, limit=max_bytes)
-        path = os.path.join(directory, name)
-        write_atomic(path, content, follow_umask=True)
-        out.append(DownloadedFile(desc, path, len(content)))
-    return out
+    for _, layer, name in plan:
+        if layer.size > max_bytes:
+            raise SizeLimitError(f"the artifact file {name!r} is {layer.size} bytes, over the {max_bytes}-byte cap "
+                                 "(limits.MAX_ATTACHMENT_BYTES)", hint="raise SUPPLYCHAIN_MAX_ATTACHMENT_SIZE if you "
+                                 "expect it")
+    # All or none (files.replace_all): each blob streams, digest-checked, into a temporary beside its file, and the
+    # files are renamed into place only when every blob has arrived whole: one bad blob leaves none written.
+    files = [(Path(directory, name), _blob_chunks(store, layer)) for _, layer, name in plan]
+    try:
+        os.makedirs(directory, exist_ok=True)
+        replace_all(files, follow_umask=True)
+    except OSError as exc:
+        raise ArtifactWriteError(f"cannot write {exc.filename or directory}: {exc.strerror or exc}") from exc
+    return [DownloadedFile(desc, os.path.join(directory, name), layer.size) for desc, layer, name in plan]
+
+
+def _blob_chunks(store: ArtifactStore, layer: Descriptor) -> Iterator[bytes]:
+    with store.open_blob(layer) as chunks:
+        yield from chunks
 
 
 __all__ = [

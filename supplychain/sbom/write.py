@@ -8,8 +8,6 @@ standard-output document is returned for the CLI to print.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,26 +52,14 @@ def write_outputs(inventory: Inventory, specs: Sequence[OutputSpec], *, validate
 
 
 def _install(files: list[tuple[Path, bytes]]) -> None:
-    """Every file synced beside its target first, then each renamed into place: a directory that does not exist or
-    a full disk fails before any output is replaced (``files.write_temporary``)."""
-    from supplychain.files import fsync_directory, write_temporary
+    """All or none (``files.replace_all``): a directory that does not exist or a full disk fails before any
+    output is replaced."""
+    from supplychain.files import replace_all
 
-    temporaries: list[tuple[Path, Path]] = []
     try:
-        for target, data in files:
-            try:
-                temporaries.append((write_temporary(target, data, follow_umask=True), target))
-            except OSError as exc:
-                raise SbomWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        for temporary, target in temporaries:
-            os.replace(temporary, target)
-    except BaseException:  # broad: an interrupt mid-way must leave no temporary file behind either
-        for temporary, _ in temporaries:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        raise
-    for directory in {target.parent for _, target in temporaries}:
-        fsync_directory(directory)
+        replace_all(files, follow_umask=True)
+    except OSError as exc:
+        raise SbomWriteError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
 
 
 class SbomWriteError(InvalidInputError):
