@@ -25,13 +25,16 @@ from supplychain.errors import InvalidReferenceError
 from supplychain.imagefs.archive import docker_archive_image, oci_archive_image
 from supplychain.imagefs.image import Image, image_from_descriptor
 from supplychain.oci.model import Descriptor, Platform
-from supplychain.reference import parse_reference
+from supplychain.reference import names_registry, parse_reference
 from supplychain.store import open_store
 
 if TYPE_CHECKING:
     from supplychain.registry import RegistryPool
 
-__all__ = ["SOURCE_FORMS", "open_image"]
+__all__ = ["SOURCE_FORMS", "names_image", "open_image"]
+
+# The transports of SOURCE_FORMS, as a source starts with them.
+_TRANSPORTS = ("oci:", "docker-archive:", "oci-archive:", "dir:", "docker://")
 
 SOURCE_FORMS = ("[docker://]REGISTRY/NAME[:TAG][@DIGEST]", "oci:DIR[:TAG|@DIGEST]", "docker-archive:PATH[:NAME:TAG]",
                 "oci-archive:PATH[:NAME|@DIGEST]", "dir:PATH")
@@ -44,6 +47,12 @@ def _split(rest: str, transport: str) -> tuple[Path, str | None]:
         raise InvalidReferenceError(f"invalid source {transport}:{rest!r}: no path",
                                     hint=f"write it as {transport}:PATH[:REF]")
     return Path(path), (reference if colon and reference else None)
+
+
+def names_image(source: str) -> bool:
+    """Whether ``source`` names an image unambiguously: with its transport, or as a reference with its registry
+    (``sbom diff`` tells images from SBOM file names with it, and never looks a bare word up on Docker Hub)."""
+    return source.startswith(_TRANSPORTS) or names_registry(source)
 
 
 @contextlib.contextmanager

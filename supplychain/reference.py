@@ -36,6 +36,7 @@ __all__ = [
     "is_ref_name",
     "is_repository_path",
     "is_tag",
+    "names_registry",
     "parse_image_reference",
     "parse_layout_reference",
     "parse_reference",
@@ -235,6 +236,12 @@ def parse_image_reference(text: str) -> ImageReference:
     if tag is None and digest is None:
         tag = DEFAULT_TAG
     return ImageReference(registry, path, tag, digest)
+
+
+def names_registry(text: str) -> bool:
+    """Whether the reference ``text`` names its registry itself (docker's rule, the module docstring), rather than
+    meaning Docker Hub by default: ``registry.example.com/app``, ``localhost:5000/app``, not ``app`` or ``a/b``."""
+    return _split_registry(text)[0] is not None
 
 
 def _split_registry(name: str) -> tuple[str | None, str]:

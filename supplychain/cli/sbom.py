@@ -174,20 +174,16 @@ def sbom_diff_command(before: str, after: str, platform: Platform | None, output
     echo_result(DIFF.render(result, output))
 
 
-# The transports an image source is named with (imagesource.SOURCE_FORMS), spelled here for --help's sake.
-_TRANSPORTS = ("oci:", "docker-archive:", "oci-archive:", "dir:", "docker://")
-
-
 def _listed(side: str, settings: Settings, platform: Platform | None) -> list[ListedPackage]:
     """One side of ``sbom diff``: an SBOM file that exists, else an image named unambiguously (a bare word that is
     no file is refused, never looked up on Docker Hub)."""
     from supplychain.errors import NotFoundError
+    from supplychain.imagesource import names_image
     from supplychain.sbom.diff import listed_packages, read_sbom_file
 
     if Path(side).is_file():
         return read_sbom_file(side)
-    host = side.split("/", 1)[0] if "/" in side else ""
-    if not side.startswith(_TRANSPORTS) and not ("." in host or ":" in host or host == "localhost"):
+    if not names_image(side):
         raise NotFoundError(f"{side}: no such SBOM file",
                             hint="name an SBOM file that exists, or an image with its transport (oci:DIR:TAG, "
                             "docker-archive:PATH, docker://REF) or its registry (registry.example.com/app:1.0)")

@@ -20,12 +20,13 @@ from enum import Enum
 MAX_SYMLINK_HOPS = 40
 
 Wants = Callable[[str, int, int], bool]
-# ``keeps(path, mode, data)``: a second look at a wanted file, once its bytes are read: whether to keep them. A
-# binary cataloger wants every executable (a tar header cannot tell a Go binary from a shell script) but keeps
-# only those whose bytes carry build information, so a scan holds one executable at a time, not all of them.
-Keeps = Callable[[str, int, bytes], bool]
 """``wants(path, size, mode)``: whether a reader needs the bytes of the regular file at ``path`` (normalised),
 decided from its tar header before any of its content is read."""
+
+Keeps = Callable[[str, int, bytes], bool]
+"""``keeps(path, mode, data)``: a second look at a wanted file, once its bytes are read: whether to keep them. A
+binary cataloger wants every executable (a tar header cannot tell a Go binary from a shell script) but keeps only
+those whose bytes carry build information, so a scan holds one executable at a time, not all of them."""
 
 
 class EntryKind(Enum):

@@ -8,6 +8,7 @@ name is whatever the file said). JSON, for CI: ``{"before", "after", "added": [{
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from supplychain.report.format import Renderer
@@ -62,14 +63,10 @@ def _versions(versions: tuple[str, ...]) -> str:
 
 DIFF: Renderer[SbomDiff] = Renderer(text=render_diff_text, json=diff_json)
 
-__all__ = ["DIFF", "diff_json", "render_diff_text"]
-
 
 def inventory_summary(inventory: Inventory) -> str:
     """``sbom generate``'s last stderr line: how many packages of each type, the distribution, the problems."""
-    counts: dict[str, int] = {}
-    for package in inventory.packages:
-        counts[package.type] = counts.get(package.type, 0) + 1
+    counts = Counter(package.type for package in inventory.packages)
     kinds = ", ".join(f"{n} {escape(kind)}" for kind, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     line = f"{len(inventory.packages)} packages" + (f" ({kinds})" if kinds else "")
     if inventory.distro is not None:
@@ -93,3 +90,6 @@ def layer_line(layer: LayerRef, count: int, compressed_bytes: int) -> str:
     """``sbom generate``'s progress: a layer walked."""
     return (f"layer {layer.index + 1}/{count} {escape(layer.digest[:19])} "
             f"{compressed_bytes / 1_000_000:.1f} MB scanned")
+
+
+__all__ = ["DIFF", "diff_json", "inventory_summary", "layer_line", "problem_lines", "render_diff_text"]

@@ -2,8 +2,8 @@
 
 One pass: the layers stream once through the walker (``imagefs.scan.scan_image``), which keeps the bytes of only
 the files some cataloger ``wants`` and ``keeps`` (``sbom.catalog.wants_any``, ``keeps_any``) and of os-release;
-then the distribution is read from the squashed
-view (``sbom.distro``: what qualifies OS package purls) and each cataloger reads the view.
+then the distribution is read from the squashed view (``sbom.distro``: what qualifies OS package purls) and each
+cataloger reads the view.
 
 Scope, as syft's ``--scope``: ``squashed`` (the default) catalogs what a container sees. ``all-layers`` also
 catalogs each layer's own view, so a package that a later layer deleted is listed too, attributed to the layer
@@ -23,7 +23,6 @@ from supplychain.imagefs.view import FileView, LayerRef
 from supplychain.imagefs.walk import Scope, WalkLimits
 from supplychain.sbom import distro as os_release
 from supplychain.sbom.catalog import Cataloger, keeps_any, wants_any
-from supplychain.sbom.distro import read_distro
 from supplychain.sbom.package import Distro, ImageInfo, Inventory, Package, Problem
 
 # The name problems of the walk itself are reported under (a hostile tar entry, a cap reached).
@@ -52,7 +51,7 @@ def generate_inventory(image: Image, catalogers: Sequence[Cataloger], *, scope: 
 
     files = scan_image(image, wants, scope=scope, caps=caps, progress=progress, keeps=keeps)
     squashed = files.squashed
-    distro = read_distro(squashed)
+    distro = os_release.read_distro(squashed)
     packages, problems = _catalog(squashed, catalogers, distro)
     if scope is Scope.ALL_LAYERS:
         seen = {_identity(package) for package in packages}
@@ -80,9 +79,9 @@ def _catalog(view: FileView, catalogers: Sequence[Cataloger], distro: Distro | N
     return packages, problems
 
 
-def _identity(package: Package) -> tuple[str, str, str, str]:
+def _identity(package: Package) -> tuple[str, str]:
     """What makes two findings one package in ``all-layers``: the same purl at the same metadata path."""
-    return package.purl, package.name, package.version, package.locations[0] if package.locations else ""
+    return package.purl, package.locations[0] if package.locations else ""
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

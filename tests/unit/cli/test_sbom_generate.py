@@ -199,3 +199,14 @@ def test_diff_refuses_a_bare_name_that_is_no_file(tmp_path: Path) -> None:
     result = run_cli(["sbom", "diff", "old.cdx.json", str(tmp_path / "new.cdx.json")])
     assert result.code == ExitCode.NOT_FOUND, result
     assert "old.cdx.json: no such SBOM file" in _error_lines(result.stderr)[-2]
+
+
+@pytest.mark.parametrize(("source", "image"), [
+    ("oci:./layout:tag", True), ("docker-archive:app.tar", True), ("dir:/", True), ("docker://app", True),
+    ("registry.example.com/app:1", True), ("localhost:5000/app", True), ("[::1]:5000/app", True),
+    ("old.cdx.json", False), ("library/app", False), ("app", False),
+])
+def test_which_diff_arguments_name_images(source: str, image: bool) -> None:
+    from supplychain.imagesource import names_image
+
+    assert names_image(source) is image  # the registry rule is reference's, IPv6 literals included
