@@ -34,7 +34,7 @@ from typing import Any
 
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, SizeLimitError
 from supplychain.formats import gojson
-from supplychain.formats.intoto import SPDX_PREDICATE, parse_statement
+from supplychain.formats.intoto import CYCLONEDX_PREDICATE, SPDX_PREDICATE, parse_statement
 from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_MANIFEST_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import SBOM_ARTIFACT_TYPES, buildkit_attestations, describe, locate
@@ -45,7 +45,6 @@ from supplychain.sbom.formats import SbomFormat
 
 TITLE_ANNOTATION = "org.opencontainers.image.title"
 CREATED_ANNOTATION = "org.opencontainers.image.created"
-CYCLONEDX_PREDICATE = "https://cyclonedx.org/bom"
 # SBOM type -> (referrer artifact type, cosign .sbom layer media type) (IANA; cosign attach sbom).
 SBOM_MEDIA_TYPES = {
     "cyclonedx": ("application/vnd.cyclonedx+json", "application/vnd.cyclonedx+json"),

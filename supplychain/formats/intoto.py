@@ -34,6 +34,7 @@ COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1"
 COSIGN_CUSTOM_PREDICATE = "https://cosign.sigstore.dev/attestation/v1"
 COSIGN_VULN_PREDICATE = "https://cosign.sigstore.dev/attestation/vuln/v1"
 SPDX_PREDICATE = "https://spdx.dev/Document"
+CYCLONEDX_PREDICATE = "https://cyclonedx.org/bom"
 # cosign's ``--type`` aliases and the predicate type each stands for (cosign ``cmd/cosign/cli/options/predicate.go``
 # ``PredicateTypeMap``); any other ``--type`` value is the predicate type URI itself.
 PREDICATE_ALIASES: Mapping[str, str] = {
@@ -43,7 +44,7 @@ PREDICATE_ALIASES: Mapping[str, str] = {
     "slsaprovenance1": "https://slsa.dev/provenance/v1",
     "spdx": SPDX_PREDICATE,
     "spdxjson": SPDX_PREDICATE,
-    "cyclonedx": "https://cyclonedx.org/bom",
+    "cyclonedx": CYCLONEDX_PREDICATE,
     "link": "https://in-toto.io/Link/v1",
     "vuln": COSIGN_VULN_PREDICATE,
     "openvex": "https://openvex.dev/ns",
@@ -168,6 +169,7 @@ __all__ = [
     "COSIGN_CUSTOM_PREDICATE",
     "COSIGN_SIGN_PREDICATE",
     "COSIGN_VULN_PREDICATE",
+    "CYCLONEDX_PREDICATE",
     "MAX_INDEXED_SUBJECTS",
     "PREDICATE_ALIASES",
     "SPDX_PREDICATE",
