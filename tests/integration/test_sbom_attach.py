@@ -166,6 +166,12 @@ def test_attach_and_download_artifacts(target: Target, tmp_path: Path) -> None: 
     down = run(["download", "artifact", "--artifact-type", kind, "-o", str(out), target.ref()], target.config_dir)
     assert down.code == 0, down
     assert (out / "report.json").read_text() == '{"ok": true}\n' and (out / "notes.txt").read_text() == "hello\n"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory\n")
+    unwritable = run(["download", "artifact", "--artifact-type", kind, "-o", str(blocked / "out"), target.ref()],
+                     target.config_dir)
+    unwritable.assert_one_line_error(ExitCode.INVALID_INPUT, "cannot write")
+    assert blocked.read_text() == "not a directory\n"
     none = run(["download", "artifact", "--artifact-type", "application/x-none", "-o", str(out), target.ref()],
                target.config_dir)
     none.assert_one_line_error(ExitCode.NOT_FOUND, "no referrer of artifact type application/x-none")
