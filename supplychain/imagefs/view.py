@@ -11,6 +11,7 @@ digest of its uncompressed tar (the config's ``rootfs.diff_ids[i]``, the ``layer
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -65,6 +66,13 @@ class FileEntry:
 def normalise(path: str) -> str | None:
     """``path`` as a view key (``./usr//lib/`` -> ``usr/lib``), or ``None`` when it leaves the root (``..`` past
     the top). An absolute path is taken relative to the root, as a container runtime extracts it."""
+    # Most tar names are normal already but for a leading "./" or a directory's trailing "/": answer those without
+    # splitting (the walk normalises every header's name).
+    fast = path[2:] if path.startswith("./") else path
+    if fast.endswith("/"):
+        fast = fast[:-1]
+    if not fast.startswith(("/", ".")) and "//" not in fast and "/." not in fast and not fast.endswith("/"):
+        return fast
     parts: list[str] = []
     for part in path.split("/"):
         if part in ("", "."):
@@ -91,10 +99,17 @@ class FileView:
         key = normalise(path)
         return None if key is None else self.entries.get(key)
 
+    @functools.cached_property
+    def _paths(self) -> tuple[str, ...]:
+        # Sorted once: every cataloger walks the view in path order (cached_property writes the instance __dict__,
+        # which a frozen dataclass without slots allows).
+        return tuple(sorted(self.entries))
+
     def files(self) -> Iterator[FileEntry]:
         """Every entry, sorted by path."""
-        for key in sorted(self.entries):
-            yield self.entries[key]
+        entries = self.entries
+        for key in self._paths:
+            yield entries[key]
 
     def wanted(self) -> Iterator[FileEntry]:
         """The regular files whose bytes were kept, sorted by path."""
@@ -108,7 +123,7 @@ class FileView:
         if key is None:
             return
         prefix = f"{key}/" if key else ""
-        for path in sorted(self.entries):
+        for path in self._paths:
             if path.startswith(prefix) and path != key:
                 yield self.entries[path]
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, Laye
 from supplychain.parallel import produced_ahead
 
 WHITEOUT_PREFIX = ".wh."
+_FEW_MARKERS = 64  # up to this many whiteouts and opaque markers in a layer, they are tested as path prefixes
 OPAQUE_MARKER = ".wh..wh..opq"
 
 
@@ -223,7 +223,7 @@ class _Walk:
                 continue
             if not key:
                 continue  # the root itself ("./")
-            parent, base = posixpath.split(key)
+            parent, _, base = key.rpartition("/")
             if base.startswith(WHITEOUT_PREFIX):
                 if base == OPAQUE_MARKER:
                     opaque.add(parent)
@@ -298,16 +298,23 @@ class _Walk:
             lower = squashed.get(path)
             if lower is not None and lower[0] is EntryKind.DIRECTORY and rec[0] is not EntryKind.DIRECTORY:
                 opaque.add(path)
-        if whiteouts or opaque:
+        if "" in opaque:
+            gone = list(squashed)
+        elif len(whiteouts) + len(opaque) <= _FEW_MARKERS:
+            # Each marker hides its path's subtree: one C-level prefix test per path instead of a walk up its parents.
+            below = tuple(f"{path}/" for path in itertools.chain(whiteouts, opaque))
+            gone = [path for path in squashed if path in whiteouts or path.startswith(below)] if below else []
+        else:
             gone = [path for path in squashed if _hidden(path, whiteouts, opaque)]
+        if gone:
             for path in gone:
                 self._drop(squashed.pop(path)[4])
         implicit: dict[str, _Own] = {}
         for path in own:
-            parent = posixpath.dirname(path)
+            parent = path.rpartition("/")[0]
             while parent and parent not in own and parent not in implicit and parent not in squashed:
                 implicit[parent] = (EntryKind.DIRECTORY, 0, 0o755, None, None)
-                parent = posixpath.dirname(parent)
+                parent = parent.rpartition("/")[0]
         own.update(implicit)
         for path, (kind, size, mode, link, data) in own.items():
             lower = squashed.get(path)

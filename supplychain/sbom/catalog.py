@@ -47,8 +47,14 @@ class Cataloger(Protocol):
 def wants_any(catalogers: Sequence[Cataloger]) -> Wants:
     """One ``Wants`` for the walker: a file is kept when any cataloger wants it."""
 
+    checks = tuple(cataloger.wants for cataloger in catalogers)
+
     def wants(path: str, size: int, mode: int) -> bool:
-        return any(cataloger.wants(path, size, mode) for cataloger in catalogers)
+        # A loop, not any() over a generator: this runs for every file of the image.
+        for check in checks:  # noqa: SIM110
+            if check(path, size, mode):
+                return True
+        return False
 
     return wants
 

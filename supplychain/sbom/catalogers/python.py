@@ -14,7 +14,6 @@ problem and read with replacement characters, and skipped when its Name or Versi
 from __future__ import annotations
 
 import re
-from email.parser import HeaderParser
 
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_METADATA_BYTES
@@ -85,6 +84,8 @@ def read_metadata(entry: FileEntry) -> tuple[Package | None, Problem | None]:
         problem = Problem(NAME, entry.path, f"not UTF-8 at byte {exc.start} (Core Metadata is UTF-8): read with "
                                             "replacement characters")
         text = entry.data.decode("utf-8", errors="replace")
+    from email.parser import HeaderParser  # here: 20 ms to load (socket, email.utils), only for images with Python
+
     headers = HeaderParser().parsestr(text)
     name, version = (headers.get("Name") or "").strip(), (headers.get("Version") or "").strip()
     if not name or not version or "\ufffd" in name + version:

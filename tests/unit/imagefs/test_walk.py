@@ -415,3 +415,69 @@ def test_unwanted_content_is_skipped_without_being_joined():
     view = view_of(layer_source, wants=lambda path, size, mode: path == "after")
     assert view.get("after").data == b"ok" and view.get("big").data is None
     assert hashlib.sha256(tar).hexdigest() == layer_source.diff_id.hex
+
+
+# -- the walk's fast paths give the answers of the general ones -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "key"), [
+    ("usr/bin/sh", "usr/bin/sh"), ("./usr/bin/sh", "usr/bin/sh"), ("usr/lib/", "usr/lib"), ("./", ""), (".", ""),
+    ("", ""), ("/etc/passwd", "etc/passwd"), ("usr//lib", "usr/lib"), ("usr/./lib", "usr/lib"),
+    ("usr/lib/../bin", "usr/bin"), (".bashrc", ".bashrc"), ("./.bashrc", ".bashrc"), ("home/.profile", "home/.profile"),
+    ("a/b..c", "a/b..c"), ("a/..b", "a/..b"), ("usr/lib//", "usr/lib"), ("../x", None), ("a/../../x", None),
+    ("././a", "a"), ("lib.so.6", "lib.so.6"),
+])
+def test_normalise_fast_and_general_paths_agree(name, key):
+    from supplychain.imagefs.view import normalise
+
+    assert normalise(name) == key
+
+
+def _with_field(tar: bytes, start: int, value: bytes) -> bytes:
+    """The first header of ``tar`` with bytes ``start..`` replaced and its checksum made right again."""
+    block = bytearray(tar[:512])
+    block[start:start + len(value)] = value
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    return bytes(block) + tar[512:]
+
+
+@pytest.mark.parametrize("mode", [b"0000644\0", b" 000644 ", b"644\0\0\0\0\0", b"0000644 "])
+def test_octal_fields_padded_with_nuls_or_spaces_are_read(mode):
+    tar = _with_field(tar_bytes([file("a", b"1", 0o600)], fmt=tarfile.USTAR_FORMAT), 100, mode)
+    assert view_of(raw_layer(tar)).get("a").mode == 0o644
+
+
+@pytest.mark.parametrize("size", [b"0000000009\0", b"00000008000\0", b"12x\0"])
+def test_a_size_that_is_not_octal_is_refused(size):
+    tar = _with_field(tar_bytes([file("a", b"1")], fmt=tarfile.USTAR_FORMAT), 124, size.ljust(12, b"\0"))
+    with pytest.raises(LayerFormatError, match="not an octal number"):
+        walk_layers([raw_layer(tar)], nothing)
+
+
+def test_a_base256_size_is_read():
+    data = b"x" * 700
+    tar = _with_field(tar_bytes([file("a", data)], fmt=tarfile.USTAR_FORMAT), 124,
+                      bytes([0x80]) + len(data).to_bytes(11, "big"))
+    assert view_of(raw_layer(tar)).get("a").data == data
+
+
+def test_only_links_carry_a_link_target():
+    tar = _with_field(tar_bytes([file("a", b"1")], fmt=tarfile.USTAR_FORMAT), 157, b"stale-linkname\0")
+    assert view_of(raw_layer(tar)).get("a").link is None
+
+
+@pytest.mark.parametrize("count", [3, 200])  # below and above walk._FEW_MARKERS: two ways to find what is hidden
+def test_many_and_few_whiteouts_hide_the_same_paths(count):
+    base = [directory("d")] + [file(f"d/f{i}") for i in range(count)] + [directory("d/f0x"), file("d/f0x/y"),
+                                                                        directory("o"), file("o/z"), file("o2")]
+    top = [file(f"d/.wh.f{i}", b"") for i in range(1, count)] + [file("o/.wh..wh..opq", b""), file("o/new")]
+    view = view_of(layer(base), layer(top))
+    assert sorted(view.entries) == ["d", "d/f0", "d/f0x", "d/f0x/y", "o", "o/new", "o2"]
+
+
+@pytest.mark.parametrize("count", [1, 100])
+def test_an_opaque_root_hides_every_lower_path(count):
+    top = [file(f".wh.gone{i}", b"") for i in range(count)] + [file(".wh..wh..opq", b""), file("new")]
+    view = view_of(layer([directory("etc"), file("etc/passwd"), file("top")]), layer(top))
+    assert sorted(view.entries) == ["new"]
