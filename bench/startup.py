@@ -20,29 +20,15 @@ import re
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from harness import Command, compare, report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import click
-
-from supplychain.cli.main import cli
+from supplychain.cli.statichelp import all_paths
 
 GOAL = 1.2
-
-
-def commands(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """Every command path of the CLI table, groups and their subcommands included (``()`` is the root)."""
-    yield path
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        if isinstance(command, click.Group):
-            yield from commands(command, click.Context(command, parent=ctx, info_name=name), (*path, name))
-        elif command is not None:
-            yield (*path, name)
 
 
 def instructions(argv: list[str]) -> int:
@@ -73,10 +59,10 @@ def count_instructions(paths: list[tuple[str, ...]]) -> None:
 
 def main() -> None:
     if sys.argv[1:] == ["--instructions"]:
-        count_instructions(list(commands(cli, click.Context(cli, info_name="supplychain"))))
+        count_instructions(all_paths())
         return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    paths = list(commands(cli, click.Context(cli, info_name="supplychain")))
+    paths = all_paths()
     baseline = Command("import click", [sys.executable, "-c", "import click"])
     ratios: dict[str, float] = {}
     cpu_ratios: dict[str, float] = {}

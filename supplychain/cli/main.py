@@ -150,6 +150,13 @@ def _terminate(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn every error into one line on stderr and an exit code."""
     args, debug = _debug_flag(sys.argv[1:] if argv is None else argv)
+    if not debug:
+        from supplychain.cli.statichelp import stored_help
+
+        text = stored_help(args)  # COMMAND... --help: the stored text, without building the command (statichelp)
+        if text is not None:
+            click.echo(text, nl=False)
+            sys.exit(0)
     previous = signal.signal(signal.SIGTERM, _terminate)
     stop_debug_log = _start_debug_log() if debug else None
     try:

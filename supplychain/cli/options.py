@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from supplychain.cli.boolflag import GoBoolOption
+from supplychain.config import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, REKOR_URL_ENV
 from supplychain.errors import ExitCode, InvalidInputError
 from supplychain.report.format import Format
 
@@ -19,12 +20,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# config.MAX_CONCURRENCY and DEFAULT_CONCURRENCY (as CONCURRENCY_LIMIT and CONCURRENCY_DEFAULT) and
-# config.REKOR_URL_ENV, spelled here so that --help does not import config (its frozen Settings dataclass alone
-# costs ~5 ms to build); tests/unit/cli/test_options.py holds them equal.
-CONCURRENCY_LIMIT = 64
-CONCURRENCY_DEFAULT = 8
-REKOR_URL_ENV = "SUPPLYCHAIN_REKOR_URL"
+# config's, under the names the options use. (They were spelled here once, so that --help would not import config;
+# a stored --help builds no options at all now: cli.statichelp.)
+CONCURRENCY_LIMIT = MAX_CONCURRENCY
+CONCURRENCY_DEFAULT = DEFAULT_CONCURRENCY
 
 
 REGISTRY_PASSWORD_ENV = "SUPPLYCHAIN_REGISTRY_PASSWORD"  # noqa: S105 - the variable's name, not a password

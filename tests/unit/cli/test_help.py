@@ -4,27 +4,15 @@ with "..." (click's default cuts short help at 45 characters)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from supplychain.cli.main import _SHORT_HELP, cli
+from supplychain.cli.statichelp import all_paths
 
-
-def walk(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    yield path
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        if isinstance(command, click.Group):
-            yield from walk(command, click.Context(command, parent=ctx, info_name=name), (*path, name))
-        else:
-            yield (*path, name)
-
-
-COMMANDS = list(walk(cli, click.Context(cli, info_name="supplychain")))
+COMMANDS = all_paths()
 
 
 def help_text(path: tuple[str, ...]) -> str:

@@ -1,0 +1,85 @@
+"""Stored --help (issue 10, item 1; cli/statichelp.py): every stored text is what click renders, and main prints
+it without importing the command's module only when click would print the same."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from supplychain.cli._helptext import HELP
+from supplychain.cli.statichelp import all_paths, render, stored_help
+
+PATHS = all_paths()
+REGENERATE = "the stored help is stale: run python3 -m supplychain.cli.statichelp and commit cli/_helptext.py"
+
+
+def test_every_command_has_a_stored_help_and_nothing_else_does():
+    assert sorted(HELP) == sorted(" ".join(path) for path in PATHS), REGENERATE
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "supplychain")
+def test_each_stored_help_is_what_click_renders(path: tuple[str, ...]):
+    live = render(path)
+    assert HELP[" ".join(path)] == live, REGENERATE
+    assert render(path, "-h") == live  # -h is --help everywhere (the root's help_option_names, inherited)
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``supplychain ARGS`` in a fresh interpreter; the last stdout line is the modules it imported."""
+    probe = (
+        "import json, sys\n"
+        f"sys.argv = ['supplychain', *{args!r}]\n"
+        "from supplychain.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "print(); print(json.dumps(sorted(sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "SUPPLYCHAIN_DEBUG")}
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env={**environment, **env})
+
+
+def printed(result: subprocess.CompletedProcess[str]) -> tuple[str, set[str]]:
+    text, _, modules = result.stdout.rpartition("\n\n")
+    return text + "\n", set(json.loads(modules))
+
+
+@pytest.mark.parametrize("args", [["verify", "--help"], ["tlog", "serve", "-h"], ["--help"]])
+def test_a_stored_help_is_printed_without_importing_the_command(args: list[str]):
+    result = run(args)
+    assert result.returncode == 0, result.stderr
+    text, modules = printed(result)
+    assert text == HELP[" ".join(args[:-1])]
+    assert "supplychain.cli.verify" not in modules and "supplychain.cli.tlog" not in modules
+    assert "click._textwrap" not in modules  # nothing was wrapped
+
+
+def test_a_narrow_terminal_gets_click_s_own_rendering():
+    result = run(["verify", "--help"], COLUMNS="60")
+    assert result.returncode == 0, result.stderr
+    text, modules = printed(result)
+    assert "supplychain.cli.verify" in modules
+    description = text.splitlines()[2]  # the first line of prose (option names may overflow any width)
+    assert len(description) <= 58 < len(HELP["verify"].splitlines()[2])
+    assert text.split("\n", 1)[0] == HELP["verify"].split("\n", 1)[0]  # the same help, narrower
+
+
+@pytest.mark.parametrize("args", [["verify", "IMAGE", "--help"], ["--debug", "verify", "--help"],
+                                  ["verify", "--help", "--key"], ["no-such-command", "--help"]])
+def test_anything_but_command_then_help_goes_to_click(args: list[str]):
+    assert stored_help(args) is None
+    result = run(args)
+    _, modules = printed(result)
+    if args[0] == "no-such-command":
+        assert result.returncode == 2 and "no-such-command" in result.stderr
+    else:
+        assert "supplychain.cli.verify" in modules  # click built the command
+
+
+def test_a_wide_terminal_gets_the_stored_text():
+    result = run(["sign", "--help"], COLUMNS="200")  # click caps help at 80 columns whatever the terminal
+    text, modules = printed(result)
+    assert text == HELP["sign"] and "supplychain.cli.sign" not in modules
