@@ -35,7 +35,9 @@ def stored_help(args: list[str]) -> str | None:
     from supplychain.cli._helptext import HELP
 
     text = HELP.get(" ".join(args[:-1]))
-    if text is None or shutil.get_terminal_size().columns < MIN_COLUMNS:  # what click measures, the same way
+    # click's width: FORCED_WIDTH when someone set it (click.testing.CliRunner sets 80), else the terminal's
+    # columns less two, at most 78 (HelpFormatter): the stored text only where click would print the same.
+    if text is None or click.formatting.FORCED_WIDTH is not None or shutil.get_terminal_size().columns < MIN_COLUMNS:
         return None
     return text
 

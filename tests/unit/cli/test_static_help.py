@@ -93,3 +93,16 @@ def test_a_wide_terminal_gets_the_stored_text():
     result = run(["sign", "--help"], COLUMNS="200")  # click caps help at 80 columns whatever the terminal
     text, modules = printed(result)
     assert text == HELP["sign"] and "supplychain.cli.sign" not in modules
+
+
+def test_a_forced_width_gets_click_s_own_rendering():
+    # click.testing.CliRunner forces 80 columns of text (click.formatting.FORCED_WIDTH), a terminal gives 78.
+    from click.testing import CliRunner
+
+    from supplychain.cli.main import main
+
+    with CliRunner().isolation() as (stdout, _, _):
+        with pytest.raises(SystemExit):
+            main(["tlog", "init", "--help"])
+        text = stdout.getvalue().decode()
+    assert text != HELP["tlog init"] and "[default: 127.0.0.1]" in text
