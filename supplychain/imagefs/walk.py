@@ -54,8 +54,8 @@ from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, Laye
 from supplychain.parallel import produced_ahead
 
 WHITEOUT_PREFIX = ".wh."
-_FEW_MARKERS = 64  # up to this many whiteouts and opaque markers in a layer, they are tested as path prefixes
 OPAQUE_MARKER = ".wh..wh..opq"
+_FEW_MARKERS = 64  # up to this many whiteouts and opaque markers in a layer, they are tested as path prefixes
 
 
 class Scope(Enum):
