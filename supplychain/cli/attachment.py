@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import click
 
 from supplychain.cli.group import Group
-from supplychain.cli.options import build_settings, echo_lines, registry_options
+from supplychain.cli.options import build_settings, echo_lines, parse_platform, registry_options
 from supplychain.errors import ExitCode, SupplyChainError
 
 if TYPE_CHECKING:
     from supplychain.attachments.clean import CleanPlan
-    from supplychain.oci.model import Descriptor
+    from supplychain.oci.model import Descriptor, Platform
     from supplychain.oci.store import ArtifactStore
     from supplychain.reference import AnyReference
 
@@ -267,15 +267,11 @@ def attach_artifact_command(
     from supplychain.limits import MAX_ATTACHMENT_BYTES
     from supplychain.reference import parse_reference
     from supplychain.report.attachment import artifact_attached_line
+    from supplychain.signing import parse_annotations
     from supplychain.signing.attach import read_input_file
     from supplychain.store import open_store
 
-    extra = {}
-    for item in annotations:
-        key, eq, value = item.partition("=")
-        if not eq or not key:
-            raise click.BadParameter(f"{item!r}: write it as KEY=VALUE", param_hint="--annotation")
-        extra[key] = value
+    extra = parse_annotations(annotations)
     parsed = []
     for spec in files:
         path, media_type = _file_spec(spec)
@@ -299,13 +295,14 @@ def _file_spec(spec: str) -> tuple[str, str]:
 
 @download_group.command("sbom")
 @click.argument("reference")
-@click.option("--platform", metavar="OS/ARCH[/VARIANT]",
+@click.option("--platform", callback=parse_platform, metavar="OS/ARCH[/VARIANT]",
               help="For an image index, the SBOMs of this platform's image (BuildKit's and those attached to it).")
 @click.option("--max-sboms", type=click.IntRange(1, 10_000), default=100, show_default=True,
               help="Refuse an image with more SBOMs than this, before reading any.")
 @registry_options
 def download_sbom_command(
-    reference: str, platform: str | None, max_sboms: int, ca_file: Path | None, insecure_registries: tuple[str, ...]
+    reference: str, platform: Platform | None, max_sboms: int, ca_file: Path | None,
+    insecure_registries: tuple[str, ...],
 ) -> None:
     """Print the SBOMs of an image: OCI referrers, cosign's .sbom tag, BuildKit attestation manifests.
 
@@ -321,7 +318,7 @@ def download_sbom_command(
       supplychain download sbom --platform linux/arm64 registry.example.com/app:1.0
     """
     from supplychain.attachments.artifact import download_sboms
-    from supplychain.oci.model import Index, Platform
+    from supplychain.oci.model import Index
     from supplychain.oci.platform import select_platform
     from supplychain.reference import parse_reference
     from supplychain.report.attachment import problem_lines, sbom_found_line
@@ -333,7 +330,7 @@ def download_sbom_command(
         subject = _resolve(store, ref, None)
         index = store.get_manifest(subject) if subject.is_index else None
         if platform is not None and isinstance(index, Index):
-            subject = select_platform(index, Platform.parse(platform))
+            subject = select_platform(index, platform)
         result = download_sboms(store, subject, index=index, max_bytes=settings.max_attachment_bytes,
                                 max_sboms=max_sboms)
     echo_lines(problem_lines(result))

@@ -180,6 +180,22 @@ def test_attach_and_download_artifacts(target: Target, tmp_path: Path) -> None: 
         assert kind in {m["artifactType"] for m in listing["manifests"]}  # type: ignore[index, union-attr]
 
 
+def test_bad_annotations_and_platforms_are_refused_before_the_image_is_read(target: Target,  # noqa: F811
+                                                                          tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    for annotation in ("no-equals", "=value"):
+        bad = run(["attach", "artifact", "--artifact-type", "application/x-none", "-a", annotation, target.ref(),
+                   str(notes)], target.config_dir)
+        bad.assert_one_line_error(ExitCode.INVALID_INPUT, f"invalid annotation {annotation!r}: expected key=value")
+    empty = run(["download", "sbom", "--platform", "", target.ref("multi")], target.config_dir)
+    empty.assert_one_line_error(ExitCode.USAGE, "--platform", "empty")
+    malformed = run(["download", "sbom", "--platform", "linux", target.ref("multi")], target.config_dir)
+    malformed.assert_one_line_error(ExitCode.INVALID_INPUT, "linux")
+    listing = run(["tree", "-o", "json", target.ref()], target.config_dir)
+    assert listing.code == 0 and "application/x-none" not in listing.stdout  # nothing was attached
+
+
 @pytest.mark.parametrize("title", ["../x", "/etc/x", "a/b", "..", ""])
 def test_download_artifact_refuses_titles_that_leave_the_directory(target: Target, tmp_path: Path,  # noqa: F811
                                                                   title: str) -> None:
