@@ -35,10 +35,10 @@ from typing import Any
 from supplychain.errors import IntegrityError, InvalidInputError, NotFoundError, SizeLimitError
 from supplychain.formats import gojson
 from supplychain.formats.intoto import CYCLONEDX_PREDICATE, SPDX_PREDICATE, parse_statement
-from supplychain.limits import MAX_ATTACHMENT_BYTES, MAX_MANIFEST_BYTES
+from supplychain.limits import MAX_ATTACHMENT_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import SBOM_ARTIFACT_TYPES, buildkit_attestations, describe, locate
-from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, AnyManifest, Descriptor, Manifest, build_manifest
+from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, AnyManifest, Descriptor, build_manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
 from supplychain.sbom.formats import SbomFormat
@@ -200,7 +200,7 @@ def download_sboms(store: ArtifactStore, subject: Descriptor, *, index: AnyManif
     """Every SBOM of ``subject`` (see the module docstring); ``index``: the image index holding it (or
     ``subject``'s own, for an index), for BuildKit's attestation manifests. Counted before any blob is read; a
     damaged one is a problem and the others are still returned; none is ``NoSbomError``."""
-    from supplychain.attachments.download import buildkit_statements
+    from supplychain.attachments.download import buildkit_statements, small_manifest
 
     located = locate(store, subject.digest, tags=(AttachmentKind.SBOM,), read_tags=True)
     problems: list[str] = []
@@ -220,7 +220,7 @@ def download_sboms(store: ArtifactStore, subject: Descriptor, *, index: AnyManif
     out: list[DownloadedSbom] = []
     for desc in referrers:
         try:
-            manifest = _small_manifest(store, desc)
+            manifest = small_manifest(store, desc, "an artifact manifest")
             out.extend(DownloadedSbom(f"referrer {desc.digest}", la.media_type, store.get_blob(la, limit=max_bytes))
                        for la in manifest.layers if la.media_type in SBOM_ARTIFACT_TYPES)
         except _DAMAGE as exc:
@@ -256,16 +256,6 @@ def _predicate(location: str, predicate_type: str, envelope: Mapping[str, Any]) 
     return DownloadedSbom(location, predicate_type, content)
 
 
-def _small_manifest(store: ArtifactStore, desc: Descriptor) -> Manifest:
-    if desc.size > MAX_MANIFEST_BYTES:
-        raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
-    manifest = store.get_manifest(desc)
-    if not isinstance(manifest, Manifest):
-        raise IntegrityError("expected an artifact manifest, got an image index",
-                             hint="a referrer is an image manifest; inspect this one with `supplychain tree`")
-    return manifest
-
-
 def safe_title(title: str | None) -> str:
     """``title`` if it is a plain file name to create in the output directory, else ``UnsafeTitleError``."""
     if not title:
@@ -281,6 +271,7 @@ def download_artifacts(store: ArtifactStore, subject: Descriptor, artifact_type:
     """Write the files of every referrer of ``subject`` of ``artifact_type`` into ``directory`` (created if
     missing), each named by its title (``safe_title``: every title is checked before anything is written);
     two layers of one title are refused."""
+    from supplychain.attachments.download import small_manifest
     from supplychain.files import replace_all
 
     located = locate(store, subject.digest, tags=(), artifact_type=artifact_type)
@@ -292,7 +283,7 @@ def download_artifacts(store: ArtifactStore, subject: Descriptor, artifact_type:
     plan: list[tuple[Descriptor, Descriptor, str]] = []
     names: set[str] = set()
     for desc in referrers:
-        for layer in _small_manifest(store, desc).layers:
+        for layer in small_manifest(store, desc, "an artifact manifest").layers:
             name = safe_title(layer.annotations.get(TITLE_ANNOTATION))
             if name in names:
                 raise UnsafeTitleError(f"two artifact files are titled {name!r}: refused to overwrite one with the "

@@ -160,13 +160,22 @@ def download_signatures(
     return SignatureDownload(subject, tuple(out), tuple(problems))
 
 
-def _bundle_bytes(store: ArtifactStore, desc: Descriptor, cap: int) -> bytes:
-    """The bundle blob of a bundle referrer (its manifest read under the manifest cap, the blob under ``cap``)."""
+def small_manifest(store: ArtifactStore, desc: Descriptor, expected: str) -> Manifest:
+    """The image manifest ``desc`` names, for an attachment (a referrer, a BuildKit attestation manifest) whose
+    descriptor came from the registry: a declared size over the manifest cap is refused before any request, and
+    an image index where ``expected`` (an image manifest of some kind) is wanted is ``InvalidManifestError``."""
     if desc.size > MAX_MANIFEST_BYTES:
         raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
     manifest = store.get_manifest(desc)
     if not isinstance(manifest, Manifest):
-        raise InvalidManifestError("expected an image manifest holding a bundle, got an image index")
+        raise InvalidManifestError(f"expected {expected}, got an image index",
+                                   hint="an attachment is an image manifest; inspect this one with `supplychain tree`")
+    return manifest
+
+
+def _bundle_bytes(store: ArtifactStore, desc: Descriptor, cap: int) -> bytes:
+    """The bundle blob of a bundle referrer (its manifest read under the manifest cap, the blob under ``cap``)."""
+    manifest = small_manifest(store, desc, "an image manifest holding a bundle")
     layer = next((la for la in manifest.layers if la.media_type in MEDIA_TYPES), None)
     if layer is None:
         raise InvalidManifestError("expected a Sigstore bundle layer, got none")
@@ -373,11 +382,7 @@ def _attestation_of_bundle(store: ArtifactStore, desc: Descriptor, cap: int) -> 
 
 def buildkit_statements(store: ArtifactStore, desc: Descriptor, cap: int) -> list[DownloadedAttestation]:
     """The in-toto layers of a BuildKit attestation manifest, as unsigned envelopes."""
-    if desc.size > MAX_MANIFEST_BYTES:
-        raise SizeLimitError(f"the manifest declares {desc.size} bytes, over the {MAX_MANIFEST_BYTES}-byte limit")
-    manifest = store.get_manifest(desc)
-    if not isinstance(manifest, Manifest):
-        raise InvalidManifestError("expected an attestation manifest, got an image index")
+    manifest = small_manifest(store, desc, "an attestation manifest")
     out = []
     for i, layer in enumerate(manifest.layers):
         if layer.media_type != IN_TOTO_PAYLOAD_TYPE:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from supplychain import keys
+from supplychain.attachments.artifact import download_artifacts, download_sboms
 from supplychain.attachments.clean import (
     AttachmentTagError,
     CleanIncompleteError,
@@ -33,18 +35,21 @@ from supplychain.attachments.download import (
     NoSignaturesError,
     TooManySignaturesError,
     UnreadableSignaturesError,
+    buildkit_statements,
     download_signatures,
+    small_manifest,
 )
 from supplychain.attachments.triangulate import NoBundlesError, repository_name, triangulate, triangulate_bundles
 from supplychain.digest import Digest
-from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError
+from supplychain.errors import ExitCode, InvalidManifestError, NotFoundError, RegistryError, SizeLimitError
 from supplychain.formats.dsse import IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
 from supplychain.formats.rekor import REKOR_BUNDLE_ANNOTATION
 from supplychain.graph import NodeKind, build_tree
 from supplychain.layout import OciLayout
+from supplychain.limits import MAX_MANIFEST_BYTES
 from supplychain.oci.attachment import TAG_KINDS, AttachmentKind, attachment_tag
 from supplychain.oci.mediatype import MediaType
-from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Manifest, build_manifest
+from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, Descriptor, Index, Manifest, build_index, build_manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.reference import parse_reference
 from supplychain.report.attachment import (
@@ -560,3 +565,42 @@ def test_tree_shows_a_damaged_referrers_tag(layout: OciLayout, pair: keys.KeyPai
     text = render_tree_text("oci:l:single", root)
     assert (f"damaged referrers tag: {damaged.digest} (tag {subject.digest.tag_form}) "
             "(an image manifest, not an index)") in text
+
+
+# -- attachment manifests (download.small_manifest: one reader for referrers, bundles, BuildKit's) ----------------
+
+
+def add_index_referrer(store: ArtifactStore, subject: Descriptor, artifact_type: str, inner_type: str) -> Index:
+    """An image index with a subject (allowed by the image spec), where an attachment manifest is expected; it holds
+    a referrer of ``inner_type``."""
+    inner = add_referrer(store, subject, inner_type)
+    index = build_index([inner.descriptor()], subject=subject, artifact_type=artifact_type)
+    store.put_manifest(index)
+    return index
+
+
+def test_attachment_manifest_over_the_cap_is_refused_before_it_is_read(layout: OciLayout):
+    never_stored = Descriptor.for_bytes(MediaType.OCI_MANIFEST, b"x" * 16)
+    declared = dataclasses.replace(never_stored, size=MAX_MANIFEST_BYTES + 1)
+    with pytest.raises(SizeLimitError, match=f"declares {MAX_MANIFEST_BYTES + 1} bytes, over the"):
+        small_manifest(layout, declared, "an artifact manifest")  # read, it would be NotFoundError
+
+
+def test_index_where_an_attachment_manifest_is_expected(layout: OciLayout, tmp_path: Path):
+    subject = layout.resolve("single")
+    index = add_index_referrer(layout, subject, "application/vnd.example+json", "application/vnd.other")
+    with pytest.raises(InvalidManifestError, match="expected an artifact manifest, got an image index") as info:
+        download_artifacts(layout, subject, "application/vnd.example+json", str(tmp_path / "out"))
+    assert "supplychain tree" in (info.value.hint or "")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InvalidManifestError, match="expected an attestation manifest, got an image index"):
+        buildkit_statements(layout, index.descriptor(), 1 << 20)
+
+
+def test_index_sbom_referrer_is_a_problem_beside_the_good_one(layout: OciLayout):
+    subject = layout.resolve("single")
+    add_index_referrer(layout, subject, "application/spdx+json", "application/spdx+json")  # inside: a good one
+    result = download_sboms(layout, subject)
+    assert [s.content for s in result.sboms] == [SPDX]
+    assert len(result.problems) == 1
+    assert "expected an artifact manifest, got an image index" in result.problems[0]
