@@ -7,23 +7,29 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from supplychain.cli import statichelp
-from supplychain.cli._helptext import HELP
-from supplychain.cli.statichelp import all_paths, generated_source, render, stored_help
+from supplychain.cli.statichelp import STORED_HELP, all_paths, generated_text, render, stored_help, stored_texts
 from tests.support.snapshot import UPDATE_ENV, compare_snapshot
 
 PATHS = all_paths()
+HELP = stored_texts() if os.path.exists(STORED_HELP) else {}  # (absent: the first test says how to create it)
 REGENERATE = f"the stored help is stale: {UPDATE_ENV}=1 python3 -m pytest tests/unit/cli/test_static_help.py"
 
 
-def test_the_generated_module_is_every_command_s_help_as_click_renders_it():
+def test_the_stored_file_is_every_command_s_help_as_click_renders_it():
     # The snapshot switch regenerates it (README, Development); a changed help is a changed --help to review.
-    compare_snapshot(Path(statichelp.__file__).with_name("_helptext.py"), generated_source(),
-                     tests="tests/unit/cli/test_static_help.py", note=" (cli/_helptext.py: every --help)")
+    compare_snapshot(Path(STORED_HELP), generated_text(), tests="tests/unit/cli/test_static_help.py",
+                     note=" (cli/stored_help.txt: every --help)")
+
+
+def test_the_stored_file_is_package_data():
+    """An installed wheel has it (setuptools ships only the package data pyproject names beside the modules)."""
+    package_data = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "cli/stored_help.txt" in package_data["package-data"]["supplychain"]
 
 
 def test_every_command_has_a_stored_help_and_nothing_else_does():
@@ -33,7 +39,7 @@ def test_every_command_has_a_stored_help_and_nothing_else_does():
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "supplychain")
 def test_each_stored_help_is_what_click_renders(path: tuple[str, ...]):
     live = render(path)
-    if os.environ.get(UPDATE_ENV) != "1":  # (regenerating: the module is rewritten above, this process has the old)
+    if os.environ.get(UPDATE_ENV) != "1":  # (regenerating: the file is rewritten above, this process read the old)
         assert HELP[" ".join(path)] == live, REGENERATE
     assert render(path, "-h") == live  # -h is --help everywhere (the root's help_option_names, inherited)
 
