@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # triangulate --type values that are a cosign tag, computed from the digest (values of oci.attachment's
 # AttachmentKind, repeated so that this module imports nothing for --help).
 _TAG_KINDS = frozenset({"signature", "attestation", "sbom"})
+# The SBOM and artifact files attach reads (signing.attach.read_input_file's own hint is about payloads).
+_FILE_HINT = "check the path; an SBOM or artifact file to attach is read whole, at most 128 MiB (README, Limits)"
 
 
 class ConfirmationRequiredError(SupplyChainError):
@@ -232,7 +234,7 @@ def attach_sbom_command(
 
     ref = parse_reference(reference)
     # Checked before the registry is contacted: a bad file costs no request.
-    sbom = check_sbom(read_input_file(sbom_file, limit=MAX_ATTACHMENT_BYTES, what="SBOM"), sbom_type,
+    sbom = check_sbom(read_input_file(sbom_file, limit=MAX_ATTACHMENT_BYTES, what="SBOM", hint=_FILE_HINT), sbom_type,
                       name=sbom_file.name)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "attaching an SBOM to")
@@ -275,8 +277,8 @@ def attach_artifact_command(
     parsed = []
     for spec in files:
         path, media_type = _file_spec(spec)
-        parsed.append(ArtifactFile(Path(path).name, read_input_file(path, limit=MAX_ATTACHMENT_BYTES, what="artifact"),
-                                   media_type))
+        content = read_input_file(path, limit=MAX_ATTACHMENT_BYTES, what="artifact", hint=_FILE_HINT)
+        parsed.append(ArtifactFile(Path(path).name, content, media_type))
     ref = parse_reference(reference)
     with open_store(ref, build_settings(ca_file, insecure_registries)) as store:
         subject = _resolve(store, ref, "attaching an artifact to")

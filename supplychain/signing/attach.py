@@ -99,32 +99,33 @@ class AttachedSignature:
     already_present: bool  # an identical layer was there: nothing was written
 
 
-def read_input_file(path: str | os.PathLike[str], *, limit: int, what: str) -> bytes:
-    """The bytes of a small input file, refusing a missing, unreadable, empty or over-``limit`` file."""
+def read_input_file(path: str | os.PathLike[str], *, limit: int, what: str, hint: str | None = None) -> bytes:
+    """The bytes of a small input file, refusing a missing, unreadable, empty or over-``limit`` file; ``hint``
+    replaces the default one (which is about payloads and signatures)."""
     name = os.fspath(path)
     try:
         data = read_capped(path, limit)
     except FileTooLargeError as exc:
-        raise _too_large(f"{what} file {name}", limit) from exc
+        raise _too_large(f"{what} file {name}", limit, hint) from exc
     except FileNotFoundError as exc:
-        raise AttachFileError(f"{what} file {name} does not exist") from exc
+        raise AttachFileError(f"{what} file {name} does not exist", hint=hint) from exc
     except OSError as exc:
-        raise AttachFileError(f"cannot read {what} file {name}: {exc.strerror or exc}") from exc
-    return check_input(data, limit=limit, what=f"{what} file {name}")
+        raise AttachFileError(f"cannot read {what} file {name}: {exc.strerror or exc}", hint=hint) from exc
+    return check_input(data, limit=limit, what=f"{what} file {name}", hint=hint)
 
 
-def _too_large(what: str, limit: int) -> AttachFileError:
+def _too_large(what: str, limit: int, hint: str | None = None) -> AttachFileError:
     return AttachFileError(f"{what} is larger than {_size(limit)}: refused",
-                           hint="a payload is a small JSON document and a signature a few hundred bytes; "
+                           hint=hint or "a payload is a small JSON document and a signature a few hundred bytes; "
                            "check that this is the right file")
 
 
-def check_input(data: bytes, *, limit: int, what: str) -> bytes:
+def check_input(data: bytes, *, limit: int, what: str, hint: str | None = None) -> bytes:
     """``data`` if it is neither empty nor over ``limit`` bytes (``what`` names it in the error)."""
     if len(data) > limit:
-        raise _too_large(what, limit)
+        raise _too_large(what, limit, hint)
     if not data.strip():
-        raise AttachFileError(f"{what} is empty")
+        raise AttachFileError(f"{what} is empty", hint=hint)
     return data
 
 

@@ -180,7 +180,7 @@ def test_attach_and_download_artifacts(target: Target, tmp_path: Path) -> None: 
         assert kind in {m["artifactType"] for m in listing["manifests"]}  # type: ignore[index, union-attr]
 
 
-def test_bad_annotations_and_platforms_are_refused_before_the_image_is_read(target: Target,  # noqa: F811
+def test_bad_arguments_and_files_are_refused_before_the_image_is_read(target: Target,  # noqa: F811
                                                                           tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello\n")
@@ -192,6 +192,18 @@ def test_bad_annotations_and_platforms_are_refused_before_the_image_is_read(targ
     empty.assert_one_line_error(ExitCode.USAGE, "--platform", "empty")
     malformed = run(["download", "sbom", "--platform", "linux", target.ref("multi")], target.config_dir)
     malformed.assert_one_line_error(ExitCode.INVALID_INPUT, "linux")
+    empty_file = tmp_path / "empty.json"
+    empty_file.write_bytes(b"")
+    for path, says in ((tmp_path / "missing.json", "does not exist"), (tmp_path, "cannot read"),
+                       (empty_file, "is empty")):
+        for args in (["attach", "sbom", "--sbom", str(path)], ["attach", "artifact", "--artifact-type",
+                                                                  "application/x-none", "-a", "k=v"]):
+            unread = run([*args, target.ref(), *([str(path)] if args[1] == "artifact" else [])], target.config_dir)
+            if path == tmp_path and args[1] == "sbom":  # --sbom is a click.Path(dir_okay=False): click says so
+                unread.assert_one_line_error(ExitCode.USAGE, "--sbom", "is a directory")
+                continue
+            unread.assert_one_line_error(ExitCode.INVALID_INPUT, f"{path}", says)
+            assert "hint: check the path; an SBOM or artifact file to attach is read whole" in unread.stderr
     listing = run(["tree", "-o", "json", target.ref()], target.config_dir)
     assert listing.code == 0 and "application/x-none" not in listing.stdout  # nothing was attached
 
