@@ -22,7 +22,7 @@ from supplychain import limits
 from supplychain.digest import Digest, verify_stream
 from supplychain.errors import InvalidInputError, InvalidManifestError, NotFoundError
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
-from supplychain.imagefs.compression import Compression, sniff
+from supplychain.imagefs.compression import Compression, LayerFormatError, sniff
 from supplychain.imagefs.image import Image, image_from_descriptor, parse_config
 from supplychain.imagefs.tar import TarWalker
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, normalise
@@ -77,6 +77,8 @@ class Archive:
                     entries[key] = FileEntry(key, header.kind, header.size, header.mode, ref, (ref,), link)
                     if header.kind is EntryKind.FILE:
                         self._members[key] = _Member(walker.offset, header.size)
+        except LayerFormatError as exc:  # the walker's words, the archive's hint (no layer is involved yet)
+            raise ArchiveError(exc.message) from exc
         except FileNotFoundError as exc:
             raise NotFoundError(f"{path}: no such archive",
                                 hint="check the path (docker save -o FILE, or skopeo copy ... docker-archive:FILE)"

@@ -13,7 +13,7 @@ import os
 import stat
 from pathlib import Path
 
-from supplychain.errors import NotFoundError, SizeLimitError
+from supplychain.errors import InvalidInputError, NotFoundError, SizeLimitError
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, Keeps, LayerRef, Wants
 from supplychain.imagefs.walk import WalkLimits
 
@@ -25,7 +25,11 @@ def scan_directory(root: Path, wants: Wants, caps: WalkLimits | None = None, kee
     """Every path under ``root`` (itself excluded), with the bytes of the regular files ``wants`` asks for."""
     caps = caps or WalkLimits()
     if not root.is_dir():
-        raise NotFoundError(f"{root} is not a directory", hint="dir:PATH names a directory (a root filesystem)")
+        hint = "dir:PATH names a directory (a root filesystem)"
+        if root.exists():
+            raise InvalidInputError(f"{root} is not a directory",
+                                    hint=f"{hint}; scan an archive as docker-archive:PATH or oci-archive:PATH")
+        raise NotFoundError(f"{root}: no such directory", hint=hint)
     entries: dict[str, FileEntry] = {}
     problems: list[str] = []
     held = 0

@@ -152,6 +152,23 @@ def test_a_source_that_does_not_exist(source: str) -> None:
     _error_lines(result.stderr)
 
 
+@pytest.mark.parametrize(("transport", "content", "message", "hint"), [
+    ("docker-archive", b"garbage\n", "is a truncated tar", "make the archive again (docker save"),
+    ("oci-archive", b"\x1f\x8b\x08\x00" + bytes(60), "is a compressed archive (gzip)", "decompress it first"),
+    ("oci-archive", bytes(1024), "has no file 'oci-layout'", "make the archive again"),  # an empty tar
+    ("dir", b"a file\n", "is not a directory", "scan an archive as docker-archive:PATH"),
+])
+def test_a_source_that_is_not_what_its_transport_says(tmp_path: Path, transport: str, content: bytes, message: str,
+                                                      hint: str) -> None:
+    path = tmp_path / "image.tar"
+    path.write_bytes(content)
+    result = run_cli(["sbom", "generate", f"{transport}:{path}"])
+    assert result.code == ExitCode.INVALID_INPUT, result
+    error, given = _error_lines(result.stderr)[-2:]
+    assert message in error and hint in given, result.stderr
+    assert "layer" not in given  # no layer is read before the archive's own structure
+
+
 def test_a_layer_that_is_not_its_digest_writes_nothing(fixture_layout_copy: Path, tmp_path: Path) -> None:
     from supplychain.layout import OciLayout
     from supplychain.oci.model import Manifest
