@@ -2,9 +2,11 @@
 real registry (Debian's docker-registry, distribution 2.8: no referrers API, so referrers go through the referrers
 tag), with skopeo reading what we wrote.
 
-oras is not installed and Debian has no ``oras`` package (``apt-cache policy oras`` shows none), so ``oras
-discover``/``oras pull`` interop is not proven here; skopeo reads the referrers tag index and the cosign ``.sbom``
-manifest as any registry client would.
+The ORAS CLI (oras-go) is not installed and Debian has no ``oras`` package (``apt-cache policy oras`` shows none);
+oras-py (PyPI ``oras``, the ORAS project's Python client) is the ORAS peer here: it pulls what ``attach artifact``
+pushed, naming each file by its title as ``oras pull`` does (``oras discover`` has no oras-py counterpart: skopeo
+reads the referrers tag index instead). skopeo also reads the cosign ``.sbom`` manifest as any registry client
+would.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,7 @@ from supplychain.sbom.formats import SbomFormat
 from supplychain.sbom.write import render_sbom
 from tests.integration.test_attachment_cli import Target, run, target  # noqa: F401 (the target fixture)
 from tests.support.inventory import inventory
+from tests.support.registry import RegistryProcess
 from tests.support.signatures import CliResult, generate_cli_key_pair, run_cli
 
 pytestmark = pytest.mark.integration
@@ -206,6 +210,33 @@ def test_bad_arguments_and_files_are_refused_before_the_image_is_read(target: Ta
             assert "hint: check the path; an SBOM or artifact file to attach is read whole" in unread.stderr
     listing = run(["tree", "-o", "json", target.ref()], target.config_dir)
     assert listing.code == 0 and "application/x-none" not in listing.stdout  # nothing was attached
+
+
+def test_oras_pulls_an_attached_artifact_by_its_titles(registry: RegistryProcess, fixture_layout: Path,
+                                                       tmp_path: Path) -> None:
+    import oras.client
+
+    repository = f"{registry.host}/oras/{uuid.uuid4().hex[:12]}"
+    copied = run(["copy", f"oci:{fixture_layout}:single", f"{repository}:single"], tmp_path)
+    assert copied.code == 0, copied
+    report, notes = tmp_path / "report.json", tmp_path / "notes.txt"
+    report.write_bytes(b'{"ok": true}\n')
+    notes.write_bytes(b"hello\n")
+    kind = "application/vnd.example.report.v1+json"
+    attached = run(["attach", "artifact", "--artifact-type", kind, f"{repository}:single",
+                    f"{report}:application/json", str(notes)], tmp_path)
+    assert attached.code == 0, attached
+    # Found without our code: skopeo reads the referrers tag (OCI distribution 1.1, "referrers tag schema").
+    there = Target("registry", repository, tmp_path)
+    subject = Digest.of(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                                        f"docker://{repository}:single"], capture_output=True, check=True).stdout)
+    listing = _skopeo_raw(there, subject.tag_form)
+    (referrer,) = [m for m in listing["manifests"] if m.get("artifactType") == kind]  # type: ignore[union-attr]
+    out = tmp_path / "pulled"
+    client = oras.client.OrasClient(hostname=registry.host, insecure=True)
+    pulled = client.pull(target=f"{repository}@{referrer['digest']}", outdir=str(out))
+    assert sorted(Path(p).name for p in pulled) == ["notes.txt", "report.json"]
+    assert (out / "report.json").read_bytes() == b'{"ok": true}\n' and (out / "notes.txt").read_bytes() == b"hello\n"
 
 
 @pytest.mark.parametrize("title", ["../x", "/etc/x", "a/b", "..", ""])
