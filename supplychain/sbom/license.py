@@ -41,6 +41,18 @@ def _licensing() -> Licensing:
 
 
 @functools.cache
+def _syntax() -> Licensing:
+    """A licensing that knows no symbol: it parses and renders an expression whose names ``spdx_id`` has already
+    chosen, and changes none of them. The SPDX licensing would: ScanCode's database gives it aliases of
+    ``LicenseRef-`` names (``LicenseRef-LICENSE``, the name we give a wheel's ``License: LICENSE``, is its
+    ``LicenseRef-scancode-proprietary-license``; ``LicenseRef-GPL`` its ``GPL-1.0-or-later``), guesses that a
+    name SPDX does not know must not be given."""
+    from license_expression import Licensing
+
+    return Licensing()
+
+
+@functools.cache
 def _known() -> dict[str, str]:
     """SPDX ids (and license-expression's aliases), lower-cased, to their canonical spelling."""
     known: dict[str, str] = {}
@@ -132,7 +144,7 @@ def spdx_expression(declared: str) -> str | None:
     if not any(piece not in ("AND", "OR", "WITH", "(", ")") for piece in pieces):
         return None
     try:
-        return str(_licensing().parse(" ".join(pieces)).render())
+        return str(_syntax().parse(" ".join(pieces)).render())
     except Exception:  # noqa: BLE001 - license-expression raises its own ExpressionError family and others
         return license_ref(declared)
 

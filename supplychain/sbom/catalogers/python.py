@@ -5,7 +5,8 @@ block, email.parser as packaging.metadata does).
 The purl's name is the PEP 503 normalised name (lower case, runs of ``-_.`` as one ``-``), as the purl-spec's
 pypi type requires and syft writes; ``Package.name`` keeps the name as the distribution declares it.
 Licences, in order of authority: ``License-Expression`` (Core Metadata 2.4, PEP 639, already SPDX), ``License``
-when it is a short name rather than the licence's text, then the ``License ::`` trove classifiers.
+when it is a short name rather than the licence's text or the name of the file holding it (``License: LICENSE``,
+as oras 0.2.43 declares, says where the licence is, not which), then the ``License ::`` trove classifiers.
 
 Core Metadata is UTF-8 (Core Metadata specification, "Metadata fields"); a file that is not is reported as a
 problem and read with replacement characters, and skipped when its Name or Version are unreadable.
@@ -24,6 +25,9 @@ from supplychain.sbom.package import Distro, Package, Problem
 
 NAME = "python"
 _NORMALISE = re.compile(r"[-_.]+")
+# A License field that names the licence's file: LICENSE, LICENSE.txt, COPYING.md, "see LICENSE file".
+_LICENSE_FILE = re.compile(r"(?:see\s+)?(?:the\s+)?(?:licen[cs]e|copying)(?:[._-][\w.-]*)?(?:\s+file)?\.?",
+                           re.IGNORECASE)
 # The trove classifiers' licence names (https://pypi.org/classifiers/) that name one SPDX licence.
 _CLASSIFIERS = {
     "MIT License": "MIT",
@@ -114,7 +118,7 @@ def _licenses(expression: str | None, license_field: str | None, classifiers: li
         return (mapped,) if mapped else ()
     if license_field and license_field.strip() and license_field.strip().upper() != "UNKNOWN":
         short = license_field.strip()
-        if "\n" not in short and len(short) <= 100:  # a name, not the licence's text pasted in
+        if "\n" not in short and len(short) <= 100 and not _LICENSE_FILE.fullmatch(short):  # a name: no text, no file
             mapped = spdx_expression(short)
             return (mapped,) if mapped else ()
     found = set()

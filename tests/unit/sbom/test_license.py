@@ -30,6 +30,20 @@ def test_declared_licences_become_spdx(declared: str, expected: str) -> None:
     assert spdx_expression(declared) == expected
 
 
+@pytest.mark.parametrize(("declared", "expected"), [
+    ("LICENSE", "LicenseRef-LICENSE"),  # not ScanCode's LicenseRef-scancode-proprietary-license
+    ("LICENSE.md", "LicenseRef-LICENSE.md"),
+    ("GPL", "LicenseRef-GPL"),  # not GPL-1.0-or-later: which GPL is not said
+    ("Commercial", "LicenseRef-Commercial"),
+    ("MIT or LICENSE", "MIT OR LicenseRef-LICENSE"),
+    ("Apache and GPL-2", "LicenseRef-Apache AND GPL-2.0-only"),
+])
+def test_a_name_spdx_does_not_know_stays_the_licence_ref_it_became(declared: str, expected: str) -> None:
+    """license-expression's SPDX licensing (30.x) carries ScanCode's aliases of LicenseRef- names (LicenseRef-LICENSE
+    is its proprietary licence, LicenseRef-GPL its GPL-1.0-or-later): the expression is parsed without them."""
+    assert spdx_expression(declared) == expected
+
+
 def test_free_text_where_a_name_belongs_is_one_licence_ref() -> None:
     expression = spdx_expression("Permission to use, copy, modify, and distribute this software and its")
     assert expression is not None and expression.startswith("LicenseRef-Permission-to-use")

@@ -48,10 +48,16 @@ def test_licence_sources_in_order_and_single_file_egg_info() -> None:
                                           b"MIT License\n",
         f"{SITE}/C_d-1.egg-info": b"Metadata-Version: 1.1\nName: C_d\nVersion: 1\nLicense: BSD-3-Clause\n",
         f"{SITE}/e-1.dist-info/METADATA": b"Name: e\n",
+        # oras 0.2.43's METADATA: the License field names the licence's file; the classifier names the licence
+        f"{SITE}/oras-0.2.43.dist-info/METADATA": b"Name: oras\nVersion: 0.2.43\nLicense: LICENSE\nClassifier: "
+                                                  b"License :: OSI Approved :: Apache Software License\n",
+        f"{SITE}/f-1.dist-info/METADATA": b"Name: f\nVersion: 1\nLicense: see COPYING.txt file\n",
+        f"{SITE}/g-1.dist-info/METADATA": b"Name: g\nVersion: 1\nLicense: Licensed\n",  # a word, not a file name
     }
     catalog = PythonCataloger().catalog(FileView.from_files(files), None)
     assert {package.name: package.licenses for package in catalog.packages} == {
-        "a": ("MIT OR Apache-2.0",), "b": ("MIT",), "C_d": ("BSD-3-Clause",)}
+        "a": ("MIT OR Apache-2.0",), "b": ("MIT",), "C_d": ("BSD-3-Clause",), "oras": ("Apache-2.0",), "f": (),
+        "g": ("LicenseRef-Licensed",)}
     assert [package.purl for package in catalog.packages if package.name == "C_d"] == ["pkg:pypi/c-d@1"]
     assert [problem.message for problem in catalog.problems] == ["skipped: no Name or Version"]
 
