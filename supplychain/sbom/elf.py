@@ -8,7 +8,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
-from supplychain.imagefs.view import FileEntry, FileView
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView
 from supplychain.limits import MAX_BINARY_BYTES
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.package import Package, Problem
@@ -91,10 +91,15 @@ def catalog_sections(
     errors: tuple[type[ValueError], ...],
 ) -> Catalog:
     """A binary cataloger's catalog: ``read`` each kept ELF file's section ``name`` into packages; an ELF file
-    that does not parse, or a section ``read`` refuses with one of ``errors``, is a problem naming ``what``."""
+    that does not parse, or a section ``read`` refuses with one of ``errors``, is a problem naming ``what``, and so
+    is an executable too large to search (``wants_executable`` left it to the walk's listing, unread)."""
     packages: list[Package] = []
     problems: list[Problem] = []
     refused: tuple[type[ValueError], ...] = (ElfError, *errors)
+    for entry in view.files():
+        if entry.kind is EntryKind.FILE and entry.mode & 0o111 and entry.size > MAX_BINARY_BYTES:
+            problems.append(Problem(cataloger, entry.path, f"{what} not searched: {entry.size} bytes is over the "
+                                                           f"{MAX_BINARY_BYTES}-byte cap (limits.MAX_BINARY_BYTES)"))
     for entry, contents in sections_named(view, name):
         try:
             if isinstance(contents, ElfError):

@@ -34,7 +34,7 @@ import io
 import re
 import zipfile
 
-from supplychain.imagefs.view import FileEntry, FileView
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView
 from supplychain.limits import (
     MAX_ARCHIVE_BYTES,
     MAX_ARCHIVE_DEPTH,
@@ -89,7 +89,12 @@ class JavaCataloger:
         packages: list[Package] = []
         problems: list[Problem] = []
         for entry in view.files():
-            if not entry.path.lower().endswith(ARCHIVE_SUFFIXES) or entry.data is None:
+            if not entry.path.lower().endswith(ARCHIVE_SUFFIXES) or entry.kind is not EntryKind.FILE:
+                continue
+            if entry.data is None:
+                if entry.size > MAX_ARCHIVE_BYTES:  # wants left it unread
+                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the "
+                                            f"{MAX_ARCHIVE_BYTES}-byte cap (limits.MAX_ARCHIVE_BYTES)"))
                 continue
             _read_archive(entry, entry.data, entry.path, 1, packages, problems)
         return Catalog(tuple(sorted(packages)), tuple(problems))

@@ -8,8 +8,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-from supplychain.imagefs.view import FileView
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
+from supplychain.limits import MAX_BINARY_BYTES
 from supplychain.sbom.catalogers.golang import GoCataloger, go_purl, main_version, read_build_info
+from supplychain.sbom.catalogers.rust import RustCataloger
 from tests.support.fileview import refusal, scan_directory
 
 BINARY = "usr/local/bin/hello"
@@ -76,6 +78,20 @@ def test_wants_executables_under_the_cap() -> None:
     assert not cataloger.wants("usr/bin/huge", 300 * 1024 * 1024, 0o755)
     # not an ELF (a shell script): nothing, no problem
     assert GoCataloger().catalog(FileView.from_files({"usr/bin/s": b"#!/bin/sh\n"}), None).problems == ()
+
+
+def test_an_executable_over_the_cap_is_a_problem_not_a_silent_miss() -> None:
+    """trivy 0.59.1's own binary is 147 MB: wants leaves it unread, the catalogers say so (one line each)."""
+    ref = LayerRef(0, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+    big = MAX_BINARY_BYTES + 1
+    view = FileView({"usr": FileEntry("usr", EntryKind.DIRECTORY, 0, 0o755, ref, (ref,)),
+                     "usr/trivy": FileEntry("usr/trivy", EntryKind.FILE, big, 0o755, ref, (ref,)),
+                     "usr/big.dat": FileEntry("usr/big.dat", EntryKind.FILE, big, 0o644, ref, (ref,))}, (ref,))
+    for cataloger, what in ((GoCataloger(), "Go build information"), (RustCataloger(), "cargo-auditable data")):
+        [problem] = cataloger.catalog(view, None).problems
+        assert (problem.path, problem.message) == (
+            "usr/trivy", f"{what} not searched: {big} bytes is over the {MAX_BINARY_BYTES}-byte cap "
+                         "(limits.MAX_BINARY_BYTES)")  # the big file that is no executable is no problem
 
 
 def test_keeps_only_executables_with_go_build_information(go_root: Path) -> None:

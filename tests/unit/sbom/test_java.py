@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from supplychain.imagefs.view import FileView
-from supplychain.limits import MAX_ARCHIVE_DEPTH, MAX_ARCHIVE_EXPANDED_BYTES
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
+from supplychain.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_DEPTH, MAX_ARCHIVE_EXPANDED_BYTES
 from supplychain.sbom.catalogers.java import JavaCataloger, _filename
 from tests.support.fileview import scan_directory
 from tests.support.java_image import EDGE_ARCHIVES
@@ -112,6 +112,15 @@ def test_nesting_deeper_than_the_cap_is_a_problem_not_a_recursion() -> None:
 def test_not_a_zip_is_a_problem() -> None:
     catalog = JavaCataloger().catalog(FileView.from_files({"app/fake.jar": b"not a zip at all"}), None)
     assert "not a readable zip archive" in catalog.problems[0].message
+
+
+def test_an_archive_over_the_cap_is_a_problem_not_a_silent_miss() -> None:
+    ref = LayerRef(0, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+    big = MAX_ARCHIVE_BYTES + 1
+    view = FileView({"app.war": FileEntry("app.war", EntryKind.FILE, big, 0o644, ref, (ref,))}, (ref,))
+    [problem] = JavaCataloger().catalog(view, None).problems
+    assert (problem.path, problem.message) == (
+        "app.war", f"not read: {big} bytes is over the {MAX_ARCHIVE_BYTES}-byte cap (limits.MAX_ARCHIVE_BYTES)")
 
 
 def test_wants_archives_under_the_cap() -> None:
