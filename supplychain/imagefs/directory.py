@@ -72,8 +72,8 @@ def scan_directory(root: Path, wants: Wants, caps: WalkLimits | None = None, kee
                                         "(limits.MAX_WANTED_BYTES)")
                     else:
                         data = _read(item.path, caps.max_wanted_file_bytes, key, problems)
-                        if data is not None and keeps is not None and not keeps(key, mode, data):
-                            data = None
+                        if data is not None and keeps is not None:
+                            data = keeps(key, mode, data)
                         held += len(data) if data is not None else 0
             else:
                 kind = EntryKind.OTHER

@@ -24,10 +24,11 @@ Wants = Callable[[str, int, int], bool]
 """``wants(path, size, mode)``: whether a reader needs the bytes of the regular file at ``path`` (normalised),
 decided from its tar header before any of its content is read."""
 
-Keeps = Callable[[str, int, bytes], bool]
-"""``keeps(path, mode, data)``: a second look at a wanted file, once its bytes are read: whether to keep them. A
-binary cataloger wants every executable (a tar header cannot tell a Go binary from a shell script) but keeps only
-those whose bytes carry build information, so a scan holds one executable at a time, not all of them."""
+Keeps = Callable[[str, int, bytes], "bytes | None"]
+"""``keeps(path, mode, data)``: a second look at a wanted file, once its bytes are read: what of them to keep, all
+(``data`` itself), a part its reader reads the same way, or nothing (``None``). A binary cataloger wants every
+executable (a tar header cannot tell a Go binary from a shell script) but keeps only the section it reads of those
+that have it (``sbom.elf.condense``: a few KB of a 100 MB Go binary), so a scan holds one executable at a time."""
 
 
 class EntryKind(Enum):

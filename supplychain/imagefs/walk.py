@@ -278,8 +278,10 @@ class _Walk:
             self.problem(f"{what}: {key!r} not read: the files kept already hold {self.held} bytes, and the cap is "
                          f"{self.caps.max_wanted_bytes} (limits.MAX_WANTED_BYTES)")
             return None
-        data = walker.read()
-        if self.keeps is not None and not self.keeps(key, mode, data):
+        data: bytes | None = walker.read()
+        if self.keeps is not None and data is not None:
+            data = self.keeps(key, mode, data)
+        if data is None:
             return None
         self.held += len(data)
         return data

@@ -35,8 +35,9 @@ class Cataloger(Protocol):
         """Whether the bytes of the regular file at ``path`` (normalised) are needed."""
         ...
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        """Whether the bytes of a file it wanted, now read, are worth keeping for ``catalog``."""
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        """What ``catalog`` needs of the bytes of a file it wanted, now read: ``data`` itself, a part it reads the
+        same way (the binary catalogers' one ELF section, ``sbom.elf.condense``), or ``None``."""
         ...
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
@@ -60,11 +61,22 @@ def wants_any(catalogers: Sequence[Cataloger]) -> Wants:
 
 
 def keeps_any(catalogers: Sequence[Cataloger]) -> Keeps:
-    """One ``Keeps`` for the walker: a wanted file is kept when a cataloger that wants it keeps it."""
+    """One ``Keeps`` for the walker: what the catalogers that want a file keep of it; when two keep different
+    parts of it (a binary with both Go's and cargo-auditable's section), all of it."""
 
-    def keeps(path: str, mode: int, data: bytes) -> bool:
+    def keeps(path: str, mode: int, data: bytes) -> bytes | None:
         size = len(data)
-        return any(cataloger.wants(path, size, mode) and cataloger.keeps(path, data) for cataloger in catalogers)
+        kept = None
+        for cataloger in catalogers:
+            if not cataloger.wants(path, size, mode):
+                continue
+            part = cataloger.keeps(path, data)
+            if part is None or part is kept:
+                continue
+            if kept is not None and part != kept:
+                return data
+            kept = part
+        return kept
 
     return keeps
 

@@ -46,8 +46,8 @@ def generate_inventory(image: Image, catalogers: Sequence[Cataloger], *, scope: 
 
     kept = keeps_any(catalogers)
 
-    def keeps(path: str, mode: int, data: bytes) -> bool:
-        return os_release.wants(path, len(data), mode) or kept(path, mode, data)
+    def keeps(path: str, mode: int, data: bytes) -> bytes | None:
+        return data if os_release.wants(path, len(data), mode) else kept(path, mode, data)
 
     files = scan_image(image, wants, scope=scope, caps=caps, progress=progress, keeps=keeps)
     squashed = files.squashed

@@ -33,8 +33,8 @@ class ApkCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return path == INSTALLED and size <= MAX_PACKAGE_DB_BYTES
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         entry = view.get(INSTALLED)

@@ -52,8 +52,8 @@ class DpkgCataloger:
             return size <= MAX_PACKAGE_DB_BYTES and not path.endswith(".md5sums")
         return bool(_DOC.match(path)) and size <= MAX_PACKAGE_METADATA_BYTES
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []

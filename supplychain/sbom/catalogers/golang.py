@@ -30,10 +30,11 @@ from datetime import UTC, datetime
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import catalog_sections, is_elf, wants_executable
+from supplychain.sbom.elf import catalog_sections, condense, wants_executable
 from supplychain.sbom.package import Distro, Package
 
 NAME = "go"
+SECTION = ".go.buildinfo"
 MAGIC = b"\xff Go buildinf:"
 _HEADER = 32
 _FLAG_INLINE = 0x2
@@ -58,11 +59,11 @@ class GoCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return wants_executable(path, size, mode)
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return is_elf(data) and MAGIC in data  # the build information's header, wherever its section is
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return condense(data, SECTION, prefilter=MAGIC)  # the magic: the section's header, wherever it is
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        return catalog_sections(view, ".go.buildinfo", lambda entry, data: _packages(entry, *read_build_info(data)),
+        return catalog_sections(view, SECTION, lambda entry, data: _packages(entry, *read_build_info(data)),
                                 cataloger=NAME, what="Go build information", errors=(BuildInfoError,))
 
 

@@ -82,8 +82,8 @@ class JavaCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return path.lower().endswith(ARCHIVE_SUFFIXES) and 0 < size <= MAX_ARCHIVE_BYTES
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []

@@ -46,8 +46,8 @@ class NpmCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return size <= MAX_PACKAGE_JSON_BYTES and _is_manifest(path)
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         return read_each(view, _is_manifest, read_package_json, cataloger=NAME, cap=MAX_PACKAGE_JSON_BYTES,

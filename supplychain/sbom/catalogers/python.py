@@ -71,8 +71,8 @@ class PythonCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return size <= MAX_PACKAGE_METADATA_BYTES and _is_metadata(path)
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         return read_each(view, _is_metadata, read_metadata, cataloger=NAME, cap=MAX_PACKAGE_METADATA_BYTES)

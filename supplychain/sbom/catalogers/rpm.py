@@ -53,8 +53,8 @@ class RpmCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return any(path == directory + SQLITE for directory in DIRECTORIES) and size <= MAX_PACKAGE_DB_BYTES
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []

@@ -38,8 +38,8 @@ class RubyCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return size <= MAX_PACKAGE_METADATA_BYTES and _is_gemspec(path)
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return True
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         return read_each(view, _is_gemspec, _read, cataloger=NAME, cap=MAX_PACKAGE_METADATA_BYTES)

@@ -19,7 +19,7 @@ from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.sbom.catalog import Catalog
 from supplychain.sbom.catalogers.purl import purl
-from supplychain.sbom.elf import catalog_sections, is_elf, wants_executable
+from supplychain.sbom.elf import catalog_sections, condense, wants_executable
 from supplychain.sbom.package import Distro, Package
 
 NAME = "rust"
@@ -39,8 +39,8 @@ class RustCataloger:
     def wants(self, path: str, size: int, mode: int) -> bool:
         return wants_executable(path, size, mode)
 
-    def keeps(self, path: str, data: bytes) -> bool:
-        return is_elf(data) and SECTION.encode() in data  # the section's name, in the section name table
+    def keeps(self, path: str, data: bytes) -> bytes | None:
+        return condense(data, SECTION, prefilter=SECTION.encode())  # its name, in the section name table
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         return catalog_sections(view, SECTION, lambda entry, data: _packages(entry, read_audit_data(data)),

@@ -296,20 +296,20 @@ def test_bytes_a_later_layer_replaces_are_given_back_to_the_budget():
 
 
 def test_keeps_drops_bytes_read_for_wants_and_gives_them_back_to_the_budget():
-    """A binary cataloger wants every executable and keeps only some: the others cost the walk one file at a
-    time, never the total budget."""
+    """A binary cataloger wants every executable and keeps only a part of some: the others cost the walk one file
+    at a time, never the total budget, and what is kept counts only the part."""
     layers = layer([file("bin/a", b"a" * 600, mode=0o755), file("bin/go", b"GO" * 50, mode=0o755),
                     file("bin/c", b"c" * 600, mode=0o755)])
     seen: list[tuple[str, int]] = []
 
-    def keeps(path: str, mode: int, data: bytes) -> bool:
+    def keeps(path: str, mode: int, data: bytes) -> bytes | None:
         seen.append((path, mode))
-        return data.startswith(b"GO")
+        return data[:10] if data.startswith(b"GO") else None
 
     view = walk_layers([layers], everything, keeps=keeps, caps=WalkLimits(max_wanted_bytes=700)).squashed
     assert seen == [("bin/a", 0o755), ("bin/go", 0o755), ("bin/c", 0o755)]
-    assert [entry.path for entry in view.wanted()] == ["bin/go"]
-    assert view.get("bin/a").size == 600 and view.problems == ()
+    assert [(entry.path, entry.data) for entry in view.wanted()] == [("bin/go", b"GO" * 5)]
+    assert view.get("bin/a").size == 600 and view.get("bin/go").size == 100 and view.problems == ()
 
 
 def test_a_changed_blob_that_no_longer_inflates_is_a_digest_mismatch():

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
 from supplychain.limits import MAX_BINARY_BYTES
-from supplychain.sbom.catalogers.golang import GoCataloger, go_purl, main_version, read_build_info
+from supplychain.sbom.catalogers.golang import MAGIC, GoCataloger, go_purl, main_version, read_build_info
 from supplychain.sbom.catalogers.rust import RustCataloger
+from supplychain.sbom.elf import section
 from tests.support.fileview import refusal, scan_directory
 
 BINARY = "usr/local/bin/hello"
@@ -94,12 +95,22 @@ def test_an_executable_over_the_cap_is_a_problem_not_a_silent_miss() -> None:
                          "(limits.MAX_BINARY_BYTES)")  # the big file that is no executable is no problem
 
 
-def test_keeps_only_executables_with_go_build_information(go_root: Path) -> None:
+def test_keeps_only_the_build_information_of_executables_with_it(go_root: Path) -> None:
     cataloger = GoCataloger()
     binary = next(path for path in go_root.rglob("*") if path.is_file() and path.stat().st_mode & 0o111)
-    assert cataloger.keeps("usr/local/bin/x", binary.read_bytes())
-    assert not cataloger.keeps("usr/bin/script", b"#!/bin/sh\necho hello\n")
-    assert not cataloger.keeps("usr/bin/c", b"\x7fELF" + bytes(200))  # an ELF without Go's build information
+    data = binary.read_bytes()
+    kept = cataloger.keeps("usr/local/bin/x", data)
+    assert kept is not None and len(kept) < 4096 < len(data)  # the section, not the binary
+    assert section(kept, ".go.buildinfo") == section(data, ".go.buildinfo")
+    assert read_build_info(section(kept, ".go.buildinfo") or b"") == read_build_info(section(data, ".go.buildinfo")
+                                                                                     or b"")
+    assert cataloger.keeps("usr/bin/script", b"#!/bin/sh\necho hello\n") is None
+    assert cataloger.keeps("usr/bin/c", b"\x7fELF" + bytes(200)) is None  # an ELF without Go's build information
+    broken = bytearray(b"\x7fELF\x02\x01" + bytes(58) + MAGIC)  # Go's magic; a section table past the end
+    struct.pack_into("<Q", broken, 0x28, 1 << 20)  # e_shoff
+    struct.pack_into("<HH", broken, 0x3A, 64, 5)  # e_shentsize, e_shnum
+    broken = bytes(broken)
+    assert cataloger.keeps("usr/bin/broken", broken) is broken  # kept whole: catalog says what is wrong with it
 
 
 def test_purls_as_syft_1_18_1_writes_them() -> None:
