@@ -6,7 +6,7 @@ and size checked against the file before it is used.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView
 from supplychain.limits import MAX_BINARY_BYTES
@@ -64,12 +64,14 @@ def section(data: bytes, name: str) -> bytes | None:
 _SHT_PROGBITS, _SHT_STRTAB = 1, 3
 
 
-def condense(data: bytes, name: str, *, prefilter: bytes) -> bytes | None:
+def condense(data: bytes, name: str, *, prefilter: bytes,
+             also: Callable[[bytes], Mapping[str, bytes]] | None = None) -> bytes | None:
     """What a binary cataloger keeps of an executable it wanted: ``None`` unless ``data`` is an ELF file holding
-    ``prefilter`` (a quick byte test before any parsing); else a minimal ELF file of ``data``'s class and byte order
-    whose only section is ``name`` (a null section, ``name``, a name table: ``section`` reads it back as from the
-    original), so that a scan holds a few KB of a Go binary, not all of it. An ELF file that does not parse is
-    kept whole: ``catalog_sections`` reads it again and says what is wrong with it."""
+    ``prefilter`` (a quick byte test before any parsing) and a section ``name``; else a minimal ELF file of
+    ``data``'s class and byte order whose sections are ``name`` and those ``also(contents)`` adds (a null section,
+    them, a name table: ``section`` reads each back as from the original), so that a scan holds a few KB of a Go
+    binary, not all of it. An ELF file that does not parse is kept whole: ``catalog_sections`` reads it again
+    and says what is wrong with it."""
     if not is_elf(data) or prefilter not in data:
         return None
     try:
@@ -78,25 +80,32 @@ def condense(data: bytes, name: str, *, prefilter: bytes) -> bytes | None:
         return data
     if contents is None:
         return None
+    sections = [(name, contents), *(also(contents) if also is not None else {}).items()]
     order = "<" if data[5] == 1 else ">"
     elf64 = data[4] == 2
-    names = b"\0" + name.encode() + b"\0.shstrtab\0"
     header_size, entry_size = (0x40, 0x40) if elf64 else (0x34, 0x28)
-    names_at = header_size + len(contents)
-    table_at = names_at + len(names)
+    names = b"\0"
+    body = b""
+    placed = []  # (name offset, file offset, size)
+    for section_name, section_contents in sections:
+        placed.append((len(names), header_size + len(body), len(section_contents)))
+        names += section_name.encode() + b"\0"
+        body += section_contents
+    placed.append((len(names), header_size + len(body), len(names) + len(b".shstrtab\0")))
+    names += b".shstrtab\0"
+    table_at = header_size + len(body) + len(names)
+    count = len(placed) + 1
     e_type, e_machine = struct.unpack_from(order + "HH", data, 16)
-    if elf64:  # e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize, e_phentsize, e_phnum, e_shentsize, ...
-        header = struct.pack(order + "HHIQQQIHHHHHH", e_type, e_machine, 1, 0, 0, table_at, 0, header_size, 0, 0,
-                             entry_size, 3, 2)
-        entry = order + "IIQQQQIIQQ"
-    else:
-        header = struct.pack(order + "HHIIIIIHHHHHH", e_type, e_machine, 1, 0, 0, table_at, 0, header_size, 0, 0,
-                             entry_size, 3, 2)
-        entry = order + "IIIIIIIIII"
-    table = (bytes(entry_size)  # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, link, info, align, entsize
-             + struct.pack(entry, 1, _SHT_PROGBITS, 0, 0, header_size, len(contents), 0, 0, 1, 0)
-             + struct.pack(entry, len(name) + 2, _SHT_STRTAB, 0, 0, names_at, len(names), 0, 0, 1, 0))
-    return data[:16] + header + contents + names + table
+    # e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+    layout, entry = (order + "HHIQQQIHHHHHH", order + "IIQQQQIIQQ") if elf64 else (order + "HHIIIIIHHHHHH",
+                                                                                      order + "IIIIIIIIII")
+    header = struct.pack(layout, e_type, e_machine, 1, 0, 0, table_at, 0, header_size, 0, 0, entry_size, count,
+                         count - 1)
+    table = bytes(entry_size)  # the null section; then sh_name, sh_type, flags, addr, offset, size, link, info, ...
+    for index, (name_at, offset, size) in enumerate(placed):
+        kind = _SHT_STRTAB if index == len(placed) - 1 else _SHT_PROGBITS
+        table += struct.pack(entry, name_at, kind, 0, 0, offset, size, 0, 0, 1, 0)
+    return data[:16] + header + body + names + table
 
 
 def wants_executable(path: str, size: int, mode: int) -> bool:

@@ -8,9 +8,21 @@ import struct
 import subprocess
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
 from supplychain.limits import MAX_BINARY_BYTES
-from supplychain.sbom.catalogers.golang import MAGIC, GoCataloger, go_purl, main_version, read_build_info
+from supplychain.sbom.catalogers.golang import (
+    MAGIC,
+    GoCataloger,
+    _packages,
+    go_purl,
+    main_version,
+    read_build_info,
+    version_in_contents,
+)
 from supplychain.sbom.catalogers.rust import RustCataloger
 from supplychain.sbom.elf import section
 from tests.support.fileview import refusal, scan_directory
@@ -122,13 +134,66 @@ def test_purls_as_syft_1_18_1_writes_them() -> None:
     assert go_purl("github.com/Masterminds/semver/v3", "v3.3.0") == "pkg:golang/github.com/Masterminds/semver@v3.3.0#v3"
 
 
-def test_main_module_version_from_ldflags_then_vcs_then_devel() -> None:
+def test_main_module_version_from_ldflags_then_contents_then_vcs_then_devel() -> None:
     ldflags = {"-ldflags": "-w -s -X main.version=1.18.1 -X main.gitCommit=5e16e50", "vcs.revision": "5e16e5031a13f8a1",
                "vcs.time": "2024-12-13T18:30:11Z"}
     assert main_version("(devel)", ldflags) == "v1.18.1"
-    assert main_version("(devel)", {"-ldflags": "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1"}) == (
-        "v0.59.1")
+    trivy = {"-ldflags": "-X github.com/aquasecurity/trivy/pkg/version/app.ver=0.59.1"}
+    assert main_version("(devel)", trivy, "github.com/aquasecurity/trivy") == "v0.59.1"
+    assert main_version("(devel)", trivy, "example.com/other") == "(devel)"  # another module's variable: not ours
+    kubectl = {"-ldflags": "-X k8s.io/component-base/version.gitReleaseVersion=v1.28.15"}  # syft's [rR]elease form
+    assert main_version("(devel)", kubectl, "k8s.io/component-base") == "v1.28.15"
     vcs = {"vcs.revision": "5e16e5031a13f8a11057feb8544decebfc43b4ed", "vcs.time": "2024-12-13T18:30:11Z"}
+    assert main_version("(devel)", vcs, "m", lambda: "1.2.3") == "v1.2.3"  # the contents before the VCS
+    assert main_version("(devel)", ldflags, "m", lambda: "9.9.9") == "v1.18.1"  # ldflags before the contents
     assert main_version("(devel)", vcs) == "v0.0.0-20241213183011-5e16e5031a13"
     assert main_version("(devel)", {}) == "(devel)"
     assert main_version("v1.2.3", ldflags) == "v1.2.3"
+
+
+def _names_and_versions(modinfo: str, contents: str = "") -> set[tuple[str, str]]:
+    view = FileView.from_files({"bin/x": b""})
+    packages = _packages(next(view.files()), "go1.19.8", modinfo, contents_version=lambda: contents)
+    return {(package.name, package.version) for package in packages}
+
+
+def test_the_main_module_of_a_binary_with_no_mod_line_as_syft_finds_it() -> None:
+    # GOPATH mode (Debian's skopeo): the path, at (devel), with the standard library beside it
+    assert _names_and_versions("path\tgithub.com/containers/skopeo/cmd/skopeo\n") == {
+        ("github.com/containers/skopeo/cmd/skopeo", "(devel)"), ("stdlib", "go1.19.8")}
+    # go build main.go with one (devel) dependency: that dependency is the main module, and no longer a dependency
+    only = "path\tcommand-line-arguments\ndep\texample.com/lib\t(devel)\t\ndep\tgolang.org/x/text\tv0.3.0\th1:x\n"
+    assert _names_and_versions(only, "2.0.0") == {("example.com/lib", "v2.0.0"), ("golang.org/x/text", "v0.3.0"),
+                                                  ("stdlib", "go1.19.8")}
+    # with several, syft keeps the path as the main module (cbtemulator)
+    several = "path\tcommand-line-arguments\ndep\ta.example/x\t(devel)\t\ndep\tb.example/y\t(devel)\t\n"
+    assert _names_and_versions(several) == {("command-line-arguments", "(devel)"), ("a.example/x", "(devel)"),
+                                            ("b.example/y", "(devel)"), ("stdlib", "go1.19.8")}
+    # no path and no modules (some of the Cloud SDK's binaries): nothing at all, not even the standard library
+    assert _names_and_versions("build\t-compiler=gc\n") == set()
+
+
+# syft 1.18.1's semverPattern (golang/parse_go_binary.go) in Python, on bytes: the oracle of version_in_contents
+# (a byte from 0x80 up stands for an invalid UTF-8 byte, read as U+FFFD in Go).
+_SYFT_SEMVER = re.compile(rb"(?:\x00|[\x80-\xff])(?:[^\n]L)?(?P<version>v?\d+\.\d+\.\d+[-\w]*[+\w]*)\x00", re.ASCII)
+
+
+def _oracle(data: bytes) -> str:
+    match = _SYFT_SEMVER.search(data)
+    return match.group("version").decode() if match else ""
+
+
+@pytest.mark.parametrize("data", [
+    b"\x001.2.3\x00", b"x\x00v1.2.3-rc1+meta\x00", b"\x00\xa0L1.2.3\x00", b"a1.2.3\x00\x002.3.4\x00",
+    b"\x001.2.3.4\x00\x005.6.7\x00", b"\x0012.34.56-x+y\x00", b"\xff1.2.3", b"\x001.2.3-a+b-c\x00", b"\x00\nL1.2.3\x00",
+    b"9.8.\x001.2.3\x00", b"",
+])
+def test_the_contents_search_finds_what_syft_s_pattern_finds(data: bytes) -> None:
+    assert version_in_contents(data) == _oracle(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"\x00", b"\xa0", b"L", b"v", b"1", b"23", b".", b"-", b"+", b"a", b"\n", b"_"]),
+                max_size=40).map(b"".join))
+def test_the_contents_search_agrees_with_syft_s_pattern_on_any_bytes(data: bytes) -> None:
+    assert version_in_contents(data) == _oracle(data)
