@@ -15,8 +15,9 @@ Disagreements kept, each on purpose:
   leave them out.
 - dpkg and apk without an os-release: syft writes no purl at all (an empty string); we write one without
   namespace or ``distro=`` (``pkg:deb/p@1:2.0-1?arch=amd64``), which still names the package and its version.
-- java: syft lists a war or jar without any version as a package with no version (``pkg:maven/app/app``); a
-  package without a version names nothing a scanner can match, and we leave it out.
+
+A war or jar without any version is listed with none (``pkg:maven/app/app``), as syft lists it: an inventory
+says what is there, versioned or not (we left it out once; sbom.catalogers.java now follows syft's rules).
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from tests.support.sbom_builds import (  # noqa: F401 - session fixtures
 
 ONLY_SYFT = {
     "debian": {"pkg:deb/debian/less@590-2.1~deb12u2?arch=amd64&distro=debian-12"},
-    "java": {"pkg:maven/app/app"},
 }
 
 
