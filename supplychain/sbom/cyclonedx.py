@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from supplychain.sbom import formats
 from supplychain.sbom.formats import SbomFormat
+from supplychain.sbom.license import all_of
 
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
@@ -102,8 +103,9 @@ def _licenses(expressions: tuple[str, ...]) -> list[DisjunctiveLicense | License
     from cyclonedx.model.license import LicenseExpression
 
     given = [e.strip() for e in expressions if e.strip()]
-    if any(_is_compound(e) for e in given):
-        return [LicenseExpression(given[0] if len(given) == 1 else " AND ".join(f"({e})" for e in given))]
+    joined = all_of(given)
+    if joined is not None and any(_is_compound(e) for e in given):
+        return [LicenseExpression(joined)]
     from cyclonedx.exception.factory import InvalidSpdxLicenseException
 
     factory = LicenseFactory()

@@ -16,7 +16,9 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # license-expression loads the SPDX list (~60 ms): only when a licence is first mapped
-    from license_expression import Licensing
+    from collections.abc import Iterable
+
+    from license_expression import LicenseExpression, Licensing
 
 # DEP-5 names for licences SPDX spells differently (DEP-5 "License short name" table; SPDX ids).
 _DEBIAN_NAMES = {
@@ -149,6 +151,23 @@ def spdx_expression(declared: str) -> str | None:
         return license_ref(declared)
 
 
+def all_of(expressions: Iterable[str]) -> str | None:
+    """Several licence expressions (a package's) as the one that holds them all, for a format that takes one
+    (SPDX's ``licenseDeclared``; CycloneDX 1.6 when one of them is compound): joined by ``AND``, a compound one in
+    parentheses; ``None`` for none."""
+    given = [expression.strip() for expression in expressions if expression.strip()]
+    if len(given) < 2:
+        return given[0] if given else None
+    return " AND ".join(f"({expression})" if " " in expression else expression for expression in given)
+
+
+def parse_expression(expression: str) -> LicenseExpression:
+    """An expression as ``spdx_expression`` wrote it, as license-expression's object (what spdx-tools takes),
+    every name as written: not spdx-tools' own ``spdx_licensing``, whose ScanCode aliases rename LicenseRefs
+    (``_syntax``)."""
+    return _syntax().parse(expression)
+
+
 def _exception(name: str) -> str | None:
     key = name.strip().lower()
     for candidate in (key, f"{key}-exception", key.replace(" exception", "-exception")):
@@ -158,4 +177,4 @@ def _exception(name: str) -> str | None:
     return None
 
 
-__all__ = ["license_ref", "spdx_expression", "spdx_id"]
+__all__ = ["all_of", "license_ref", "parse_expression", "spdx_expression", "spdx_id"]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from supplychain.sbom import formats
 from supplychain.sbom.formats import SbomFormat
+from supplychain.sbom.license import all_of, parse_expression
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -169,14 +170,11 @@ def _repository(name: str) -> str:
 
 
 def _package(package: Package, pid: str) -> SpdxPackage:
-    # spdx-tools' one Licensing (license-expression's SPDX licence list, loaded once per process).
-    from spdx_tools.common.spdx_licensing import spdx_licensing  # type: ignore[import-untyped]
     from spdx_tools.spdx.model import ExternalPackageRef, ExternalPackageRefCategory, SpdxNoAssertion
     from spdx_tools.spdx.model import Package as SpdxPackage
 
-    expressions = [e for e in package.licenses if e.strip()]
-    declared = (spdx_licensing.parse(" AND ".join(f"({e})" if len(expressions) > 1 else e for e in expressions))
-                if expressions else SpdxNoAssertion())
+    joined = all_of(package.licenses)
+    declared = parse_expression(joined) if joined is not None else SpdxNoAssertion()
     refs = ([ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", package.purl)]
             if package.purl else [])
     where = ", ".join("/" + p.lstrip("/") for p in package.locations)

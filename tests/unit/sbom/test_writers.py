@@ -147,7 +147,22 @@ def test_cyclonedx_licences_ids_names_and_expressions() -> None:
     by_name = {c["name"]: c.get("licenses") for c in doc["components"]}
     assert by_name["ca-certificates"] == [{"license": {"id": "GPL-2.0-or-later"}}, {"license": {"id": "MPL-2.0"}}]
     # One compound licence among several: CycloneDX 1.6 allows one expression only, so they are joined.
-    assert by_name["libc6"] == [{"expression": "(LGPL-2.1-or-later) AND (GPL-2.0-or-later AND LicenseRef-Unicode)"}]
+    assert by_name["libc6"] == [{"expression": "LGPL-2.1-or-later AND (GPL-2.0-or-later AND LicenseRef-Unicode)"}]
+
+
+@pytest.mark.parametrize("fmt", list(SbomFormat))
+def test_every_format_keeps_each_licence_ref_as_written(fmt: SbomFormat) -> None:
+    """license-expression's SPDX licensing, which spdx-tools parses with, renames LicenseRefs it has ScanCode
+    aliases for (LicenseRef-LICENSE is its LicenseRef-scancode-proprietary-license, LicenseRef-GPL its
+    GPL-1.0-or-later); both writers keep ours, and SPDX declares each one it uses."""
+    licenses = ("LicenseRef-LICENSE", "MIT OR LicenseRef-GPL")
+    text = render_sbom(inventory((deb("tool", "1.0", licenses=licenses),)), fmt)
+    validate_document(text.encode(), fmt, what="the document")
+    assert "LicenseRef-LICENSE AND (MIT OR LicenseRef-GPL)" in text
+    assert "scancode" not in text and "GPL-1.0" not in text
+    if fmt is SbomFormat.SPDX_JSON:
+        assert {"LicenseRef-LICENSE", "LicenseRef-GPL"} <= {
+            e["licenseId"] for e in json.loads(text)["hasExtractedLicensingInfos"]}
 
 
 def test_spdx_annotates_the_layer_and_the_labels() -> None:
