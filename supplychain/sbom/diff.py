@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from supplychain.sbom.package import Inventory
 
 UNKNOWN_TYPE = "unknown"
+# syft's version of a package it found none for, in its CycloneDX and SPDX documents (its purl then has none, and
+# its own JSON an empty version): no version, as ours write it.
+_SYFT_NO_VERSION = "UNKNOWN"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -153,8 +156,9 @@ def _cyclonedx_packages(doc: dict[str, Any], what: str) -> list[ListedPackage]:
         if component.type in (ComponentType.OPERATING_SYSTEM, ComponentType.CONTAINER, ComponentType.FILE):
             continue
         purl = component.purl
+        text = purl.to_string() if purl is not None else ""
         out.append(ListedPackage(purl.type if purl is not None else UNKNOWN_TYPE, component.name,
-                                 component.version or "", purl.to_string() if purl is not None else ""))
+                                 _version(component.version, text), text))
     return out
 
 
@@ -173,8 +177,16 @@ def _spdx_packages(doc: dict[str, Any], what: str) -> list[ListedPackage]:
         if package.primary_package_purpose in (PackagePurpose.CONTAINER, PackagePurpose.OPERATING_SYSTEM):
             continue
         purl = next((r.locator for r in package.external_references if r.reference_type == "purl"), "")
-        out.append(ListedPackage(_purl_type(purl), package.name, package.version or "", purl))
+        out.append(ListedPackage(_purl_type(purl), package.name, _version(package.version, purl), purl))
     return out
+
+
+def _version(version: str | None, purl: str) -> str:
+    """A listed version, syft's placeholder for none read as none when its purl has no version either (a purl's
+    ``@`` is the version's: one in a name or namespace is percent-encoded, purl-spec)."""
+    if version == _SYFT_NO_VERSION and "@" not in purl.split("?", 1)[0].split("#", 1)[0]:
+        return ""
+    return version or ""
 
 
 def _purl_type(purl: str) -> str:

@@ -327,3 +327,22 @@ def test_go_binaries_agree_with_syft(go_layout: Path, tmp_path: Path) -> None:
             ("golang", "example.com/app", "v3.2.1"),  # the contents
             ("golang", "command-line-arguments", "v3.2.1"),  # go build main.go: no mod line
             ("golang", "example.com/tool/cmd", "(devel)")} <= mine  # GOPATH mode: the path, at (devel)
+
+
+def test_sbom_diff_reads_syft_s_cyclonedx_and_spdx_as_listing_our_packages(java_layout: Path, tmp_path: Path) -> None:
+    """syft's own CycloneDX and SPDX documents of the Java image, diffed against ours: only the one kept
+    disagreement (the module docstring) differs; syft's ``UNKNOWN`` version of a versionless archive is none."""
+    ours = tmp_path / "ours.cdx.json"
+    assert run_cli(["sbom", "generate", f"oci:{java_layout}:java", "-q", "-o", f"cyclonedx-json={ours}"]).code == 0
+    for fmt in ("cyclonedx-json", "spdx-json"):
+        theirs = tmp_path / f"syft.{fmt}"
+        done = subprocess.run([syft_binary(), "-q", f"oci-dir:{java_layout}", "-o", f"{fmt}={theirs}"],
+                              capture_output=True, text=True, timeout=600, env={**os.environ, **SYFT_ENV}, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "UNKNOWN" in theirs.read_text()  # what the reader must see through
+        result = run_cli(["sbom", "diff", "-o", "json", str(theirs), str(ours)])
+        assert result.code == ExitCode.OK, result
+        diff = json.loads(result.stdout)
+        assert diff["changed"] == [], diff["changed"]
+        assert [(p["type"], p["name"]) for p in diff["removed"]] == [("maven", "bundle;singleton:=true")]
+        assert [(p["type"], p["name"]) for p in diff["added"]] == [("maven", "bundle")]
