@@ -283,15 +283,20 @@ def java_layout() -> Path:
     return java_image()
 
 
-def test_java_archives_agree_with_syft(java_layout: Path, tmp_path: Path) -> None:
-    out = tmp_path / "java.cdx.json"
-    result = run_cli(["sbom", "generate", f"oci:{java_layout}:java", "-q", "-o", f"cyclonedx-json={out}"])
+def _ours_and_syfts(layout: Path, tag: str, tmp_path: Path) -> tuple[set[PurlKey], set[PurlKey]]:
+    """``key``s of our CycloneDX document and of syft's own JSON for the image ``oci:layout:tag``."""
+    out = tmp_path / f"{tag}.cdx.json"
+    result = run_cli(["sbom", "generate", f"oci:{layout}:{tag}", "-q", "-o", f"cyclonedx-json={out}"])
     assert result.code == ExitCode.OK, result
-    done = subprocess.run([syft_binary(), "-q", f"oci-dir:{java_layout}", "-o", "syft-json"], capture_output=True,
+    done = subprocess.run([syft_binary(), "-q", f"oci-dir:{layout}", "-o", "syft-json"], capture_output=True,
                           text=True, timeout=600, env={**os.environ, **SYFT_ENV}, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     theirs = {key(artifact["purl"]) for artifact in json.loads(done.stdout)["artifacts"] if artifact.get("purl")}
-    mine = our_keys(json.loads(out.read_bytes()))
+    return our_keys(json.loads(out.read_bytes())), theirs
+
+
+def test_java_archives_agree_with_syft(java_layout: Path, tmp_path: Path) -> None:
+    mine, theirs = _ours_and_syfts(java_layout, "java", tmp_path)
     assert len(theirs) >= 40, "Debian's Java packages should give syft a realistic count"
     assert {kind for kind, _, _ in theirs | mine} == {"maven"}
     assert theirs - mine == JAVA_SYFT_ONLY, f"syft lists packages we do not: {sorted(theirs - mine)}"
@@ -313,14 +318,7 @@ def go_layout() -> Path:
 
 
 def test_go_binaries_agree_with_syft(go_layout: Path, tmp_path: Path) -> None:
-    out = tmp_path / "go.cdx.json"
-    result = run_cli(["sbom", "generate", f"oci:{go_layout}:go", "-q", "-o", f"cyclonedx-json={out}"])
-    assert result.code == ExitCode.OK, result
-    done = subprocess.run([syft_binary(), "-q", f"oci-dir:{go_layout}", "-o", "syft-json"], capture_output=True,
-                          text=True, timeout=600, env={**os.environ, **SYFT_ENV}, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    theirs = {key(artifact["purl"]) for artifact in json.loads(done.stdout)["artifacts"] if artifact.get("purl")}
-    mine = our_keys(json.loads(out.read_bytes()))
+    mine, theirs = _ours_and_syfts(go_layout, "go", tmp_path)
     assert mine == theirs, f"syft only: {sorted(theirs - mine)}; ours only: {sorted(mine - theirs)}"
     # each binary's rule took effect (the same wrong answer on both sides would pass the line above)
     assert {("golang", "example.com/app", "v1.4.0"),  # ldflags

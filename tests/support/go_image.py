@@ -16,12 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from tests.support.realistic_image import cache_dir
+from tests.support.realistic_image import cached_layout
 
 TAG = "go"
 RECIPE_VERSION = 1
@@ -50,15 +48,7 @@ def recipe_hash() -> str:
 
 def go_image() -> Path:
     """The cached layout (tag ``go``), built first if needed."""
-    target = cache_dir() / f"go-{recipe_hash()}"
-    if not (target / "index.json").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="go-", dir=target.parent) as tmp:
-            layout = _build(Path(tmp))
-            if not (target / "index.json").is_file():
-                shutil.rmtree(target, ignore_errors=True)
-                layout.rename(target)
-    return target
+    return cached_layout("go", recipe_hash(), _build)
 
 
 def _run(args: list[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None) -> None:

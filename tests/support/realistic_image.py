@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,18 +85,29 @@ def recipe_hash() -> str:
     return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
 
 
-def realistic_image() -> RealisticImage:
-    """The cached image, built first if needed (into a temporary directory renamed into place when complete)."""
-    target = cache_dir() / f"realistic-{recipe_hash()}"
-    if not (target / "ground-truth.json").is_file():
+def cached_layout(name: str, recipe: str, build: Callable[[Path], Path], *, done: str = "index.json") -> Path:
+    """The layout ``cache_dir()/<name>-<recipe>``, built by ``build(work)`` (which returns the layout it made in
+    ``work``) first if needed: in a temporary directory beside it, renamed into place when complete, so that an
+    interrupted build leaves nothing a later run would take as done (``done`` is the file written last)."""
+    target = cache_dir() / f"{name}-{recipe}"
+    if not (target / done).is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="realistic-", dir=target.parent) as tmp:
-            work = Path(tmp)
-            truth = _build(work)
-            (work / "layout" / "ground-truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
-            if not (target / "ground-truth.json").is_file():
+        with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=target.parent) as tmp:
+            layout = build(Path(tmp))
+            if not (target / done).is_file():
                 shutil.rmtree(target, ignore_errors=True)
-                (work / "layout").rename(target)
+                layout.rename(target)
+    return target
+
+
+def realistic_image() -> RealisticImage:
+    """The cached image, built first if needed."""
+    def build(work: Path) -> Path:
+        truth = _build(work)
+        (work / "layout" / "ground-truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
+        return work / "layout"
+
+    target = cached_layout("realistic", recipe_hash(), build, done="ground-truth.json")
     truth = json.loads((target / "ground-truth.json").read_text())
     return RealisticImage(target, TAG, truth)
 

@@ -15,16 +15,9 @@ from supplychain.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_DEPTH, MAX_ARCHIVE
 from supplychain.sbom.catalogers.java import JavaCataloger, _filename
 from tests.support.fileview import scan_directory
 from tests.support.java_image import EDGE_ARCHIVES
+from tests.support.java_image import zip_bytes as _zip
 
 POM = b"groupId=org.example\nartifactId=inner\nversion=4.5\n"
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def test_real_jar_war_and_manifest_fallback(java_root: Path) -> None:
@@ -55,6 +48,14 @@ def test_syft_s_rules_on_the_edge_archives() -> None:
          "opt/edge/shaded-app-1.4.jar:META-INF/maven/org.shaded/dependency/pom.properties"),
         ("pkg:maven/webapp/webapp", "opt/edge/webapp.war"),
     ]
+
+
+def test_the_edge_archives_are_the_same_bytes_in_every_run() -> None:
+    """Their hash keys the cached Java image (tests/support/java_image.py): a date of now in each entry would
+    rebuild it, apt-get download included, on every test run."""
+    for data in EDGE_ARCHIVES.values():
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 @pytest.mark.parametrize(("file_name", "name", "version"), [
