@@ -44,7 +44,8 @@ def stored_help(args: list[str]) -> str | None:
     """The stored ``--help`` text for ``args`` (``COMMAND... --help``), or ``None`` when click must render it."""
     if not args or args[-1] not in HELP_OPTIONS:
         return None
-    text = _stored_text(" ".join((PROGRAM, *args[:-1])))
+    wanted = " ".join(args[:-1])
+    text = next((text for name, text in _records() if name == wanted), None)
     # click's width: FORCED_WIDTH when someone set it (click.testing.CliRunner sets 80), else the terminal's
     # columns less two, at most 78 (HelpFormatter): the stored text only where click would print the same.
     if text is None or click.formatting.FORCED_WIDTH is not None or shutil.get_terminal_size().columns < MIN_COLUMNS:
@@ -52,26 +53,21 @@ def stored_help(args: list[str]) -> str | None:
     return text
 
 
-def _stored_text(name: str) -> str | None:
+def stored_texts() -> dict[str, str]:
+    """Every stored text by command path (``""`` for the root, ``"tlog serve"``)."""
+    return dict(_records())
+
+
+def _records() -> Iterator[tuple[str, str]]:
+    """The file's (command path, text) records in order, read lazily: the one reader of its format (``stored_help``
+    stops at the record it wants, without copying the others)."""
     with open(STORED_HELP, encoding="utf-8") as file:
         stored = file.read()
-    start = stored.find(f"{SEPARATOR}{name}\n")
-    if start < 0:
-        return None
-    start += len(name) + 2
-    end = stored.find(SEPARATOR, start)
-    return stored[start:] if end < 0 else stored[start:end]
-
-
-def stored_texts() -> dict[str, str]:
-    """Every stored text by command path (``""`` for the root, ``"tlog serve"``), as ``stored_help`` finds them."""
-    with open(STORED_HELP, encoding="utf-8") as file:
-        _, *records = file.read().split(SEPARATOR)
-    texts = {}
-    for record in records:
-        name, _, text = record.partition("\n")
-        texts[name.removeprefix(PROGRAM).lstrip()] = text
-    return texts
+    end = stored.find(SEPARATOR)  # past the header
+    while end >= 0:
+        start, end = end + 1, stored.find(SEPARATOR, end + 1)
+        name, _, text = (stored[start:] if end < 0 else stored[start:end]).partition("\n")
+        yield name.removeprefix(PROGRAM).lstrip(), text
 
 
 def command_paths(group: click.Group, ctx: click.Context, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
