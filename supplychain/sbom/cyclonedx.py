@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from supplychain.sbom import formats
 from supplychain.sbom.formats import SbomFormat
-from supplychain.sbom.license import all_of
+from supplychain.sbom.license import all_of, is_compound
 
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
@@ -104,7 +104,7 @@ def _licenses(expressions: tuple[str, ...]) -> list[DisjunctiveLicense | License
 
     given = [e.strip() for e in expressions if e.strip()]
     joined = all_of(given)
-    if joined is not None and any(_is_compound(e) for e in given):
+    if joined is not None and any(is_compound(e) for e in given):
         return [LicenseExpression(joined)]
     from cyclonedx.exception.factory import InvalidSpdxLicenseException
 
@@ -119,12 +119,6 @@ def _licenses(expressions: tuple[str, ...]) -> list[DisjunctiveLicense | License
         except InvalidSpdxLicenseException:
             out.append(factory.make_with_name(expression))
     return out
-
-
-def _is_compound(expression: str) -> bool:
-    """Whether an SPDX license expression combines licences (SPDX 2.3 annex D: AND, OR, WITH, parentheses)."""
-    words = expression.replace("(", " ( ").replace(")", " ) ").split()
-    return any(w in ("AND", "OR", "WITH", "(") for w in words)
 
 
 def serialize(bom: Bom, fmt: SbomFormat) -> str:

@@ -158,7 +158,13 @@ def all_of(expressions: Iterable[str]) -> str | None:
     given = [expression.strip() for expression in expressions if expression.strip()]
     if len(given) < 2:
         return given[0] if given else None
-    return " AND ".join(f"({expression})" if " " in expression else expression for expression in given)
+    return " AND ".join(f"({expression})" if is_compound(expression) else expression for expression in given)
+
+
+def is_compound(expression: str) -> bool:
+    """Whether an SPDX license expression combines licences (SPDX 2.3 annex D: AND, OR, WITH, parentheses)."""
+    words = expression.replace("(", " ( ").replace(")", " ) ").split()
+    return any(word in ("AND", "OR", "WITH", "(") for word in words)
 
 
 def parse_expression(expression: str) -> LicenseExpression:
@@ -177,4 +183,4 @@ def _exception(name: str) -> str | None:
     return None
 
 
-__all__ = ["all_of", "license_ref", "parse_expression", "spdx_expression", "spdx_id"]
+__all__ = ["all_of", "is_compound", "license_ref", "parse_expression", "spdx_expression", "spdx_id"]
