@@ -85,6 +85,13 @@ def keeps_any(catalogers: Sequence[Cataloger]) -> Keeps:
 _REGULAR = (EntryKind.FILE, EntryKind.HARDLINK)
 
 
+def over_cap(cataloger: str, entry: FileEntry, cap: int, *, limit: str = "", what: str = "not read") -> Problem:
+    """The problem of a file a cataloger needs and the walk left unread, its size (from the tar header) over the
+    cataloger's ``cap``: ``what`` was not done, ``limit`` the constant that sets the cap (``limits.MAX_...``)."""
+    named = f" ({limit})" if limit else ""
+    return Problem(cataloger, entry.path, f"{what}: {entry.size} bytes is over the {cap}-byte cap{named}")
+
+
 def read_each(view: FileView, matches: Callable[[str], bool], read: Callable[[FileEntry], Read], *, cataloger: str,
               cap: int, reports: Callable[[str], bool] = lambda path: True) -> Catalog:
     """The one loop of the catalogers that read one metadata file per package (python, npm, ruby): every regular file
@@ -98,8 +105,7 @@ def read_each(view: FileView, matches: Callable[[str], bool], read: Callable[[Fi
             continue
         if entry.data is None:
             if entry.size > cap and reports(entry.path):
-                problems.append(Problem(cataloger, entry.path, f"not read: {entry.size} bytes is over the "
-                                                               f"{cap}-byte cap"))
+                problems.append(over_cap(cataloger, entry, cap))
             continue
         package, problem = read(entry)
         if problem is not None and reports(entry.path):
@@ -113,4 +119,4 @@ Read = tuple[Package | None, Problem | None]
 """What reading one metadata file gave: its package (if it names one) and what was wrong with it (if anything)."""
 
 
-__all__ = ["Catalog", "Cataloger", "Read", "keeps_any", "read_each", "wants_any"]
+__all__ = ["Catalog", "Cataloger", "Read", "keeps_any", "over_cap", "read_each", "wants_any"]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView
 from supplychain.limits import MAX_BINARY_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, over_cap
 from supplychain.sbom.package import Package, Problem
 
 ELF_MAGIC = b"\x7fELF"
@@ -145,8 +145,8 @@ def catalog_sections(
     refused: tuple[type[ValueError], ...] = (ElfError, *errors)
     for entry in view.files():
         if entry.kind is EntryKind.FILE and entry.mode & 0o111 and entry.size > MAX_BINARY_BYTES:
-            problems.append(Problem(cataloger, entry.path, f"{what} not searched: {entry.size} bytes is over the "
-                                                           f"{MAX_BINARY_BYTES}-byte cap (limits.MAX_BINARY_BYTES)"))
+            problems.append(over_cap(cataloger, entry, MAX_BINARY_BYTES, limit="limits.MAX_BINARY_BYTES",
+                                     what=f"{what} not searched"))
     for entry, contents in sections_named(view, name):
         try:
             if isinstance(contents, ElfError):

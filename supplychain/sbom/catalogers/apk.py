@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from supplychain.imagefs.view import EntryKind, FileView
 from supplychain.limits import MAX_PACKAGE_DB_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression
@@ -41,7 +41,7 @@ class ApkCataloger:
         if entry is None or entry.kind is not EntryKind.FILE:
             return Catalog(())
         if entry.data is None:
-            return Catalog((), (Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the cap"),))
+            return Catalog((), (over_cap(NAME, entry, MAX_PACKAGE_DB_BYTES, limit="limits.MAX_PACKAGE_DB_BYTES"),))
         problems: list[Problem] = []
         packages: list[Package] = []
         text = entry.data.decode("utf-8", errors="replace")

@@ -25,7 +25,7 @@ import re
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
 from supplychain.limits import MAX_PACKAGE_DB_BYTES, MAX_PACKAGE_METADATA_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression, spdx_id
@@ -63,7 +63,7 @@ class DpkgCataloger:
         for entry in databases:
             if entry.data is None:
                 if entry.kind is EntryKind.FILE:
-                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the cap"))
+                    problems.append(over_cap(NAME, entry, MAX_PACKAGE_DB_BYTES, limit="limits.MAX_PACKAGE_DB_BYTES"))
                 continue
             found, bad = _read_database(view, entry, distro)
             packages += found

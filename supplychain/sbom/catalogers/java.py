@@ -43,7 +43,7 @@ from supplychain.limits import (
     MAX_ARCHIVE_RATIO,
     MAX_PACKAGE_METADATA_BYTES,
 )
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.package import Distro, Package, Problem
 
@@ -93,8 +93,7 @@ class JavaCataloger:
                 continue
             if entry.data is None:
                 if entry.size > MAX_ARCHIVE_BYTES:  # wants left it unread
-                    problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the "
-                                            f"{MAX_ARCHIVE_BYTES}-byte cap (limits.MAX_ARCHIVE_BYTES)"))
+                    problems.append(over_cap(NAME, entry, MAX_ARCHIVE_BYTES, limit="limits.MAX_ARCHIVE_BYTES"))
                 continue
             _read_archive(entry, entry.data, entry.path, 1, packages, problems)
         return Catalog(tuple(sorted(packages)), tuple(problems))

@@ -26,7 +26,7 @@ import struct
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_DB_BYTES
-from supplychain.sbom.catalog import Catalog
+from supplychain.sbom.catalog import Catalog, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression
@@ -69,7 +69,7 @@ class RpmCataloger:
             if entry is None or entry.kind is not EntryKind.FILE:
                 continue
             if entry.data is None:
-                problems.append(Problem(NAME, entry.path, f"not read: {entry.size} bytes is over the cap"))
+                problems.append(over_cap(NAME, entry, MAX_PACKAGE_DB_BYTES, limit="limits.MAX_PACKAGE_DB_BYTES"))
                 continue
             found, bad = _read_database(entry, distro)
             packages += found

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
+from supplychain.limits import MAX_PACKAGE_DB_BYTES
 from supplychain.sbom.catalog import wants_any
 from supplychain.sbom.catalogers import all_catalogers, catalogers_named
 
@@ -29,3 +31,18 @@ def test_wants_any_keeps_only_metadata_files() -> None:
     assert wants("opt/app.jar", 1000, 0o644)
     assert not wants("usr/share/doc/bash/README", 1000, 0o644)
     assert not wants("etc/passwd", 1000, 0o644)
+
+
+@pytest.mark.parametrize(("name", "path"), [("dpkg", "var/lib/dpkg/status"), ("apk", "lib/apk/db/installed"),
+                                            ("rpm", "var/lib/rpm/rpmdb.sqlite")])
+def test_a_package_database_over_its_cap_is_one_problem_naming_the_cap(name: str, path: str) -> None:
+    """The walk lists it unread (wants refuses it from its tar header); catalog.over_cap says so, for every
+    cataloger alike."""
+    ref = LayerRef(0, "sha256:" + "0" * 64, "sha256:" + "0" * 64)
+    big = MAX_PACKAGE_DB_BYTES + 1
+    view = FileView({path: FileEntry(path, EntryKind.FILE, big, 0o644, ref, (ref,))}, (ref,))
+    [cataloger] = catalogers_named([name])
+    assert not cataloger.wants(path, big, 0o644)
+    [problem] = cataloger.catalog(view, None).problems
+    assert (problem.path, problem.message) == (
+        path, f"not read: {big} bytes is over the {MAX_PACKAGE_DB_BYTES}-byte cap (limits.MAX_PACKAGE_DB_BYTES)")
