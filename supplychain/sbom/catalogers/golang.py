@@ -77,9 +77,9 @@ class GoCataloger:
 
     def keeps(self, path: str, data: bytes) -> bytes | None:
         # the magic: the section's header, wherever it is; beside the section, what the contents say of a
-        # version, when the main module will need it (the only use of the rest of the binary)
-        return condense(data, SECTION, prefilter=MAGIC, also=lambda contents: {_CONTENTS: _contents_answer(
-            contents, data)})
+        # version (the one use of the rest of the binary: main_version asks for it only when it needs it)
+        return condense(data, SECTION, prefilter=MAGIC,
+                        also=lambda contents: {_CONTENTS: version_in_contents(data).encode()})
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         def read(entry: FileEntry, contents: bytes) -> list[Package]:
@@ -136,17 +136,16 @@ class _Module:
 
 @dataclass
 class _BuildInfo:
-    go_version: str
     main_package: str  # the "path" line
     main: _Module | None
     deps: list[_Module]
     settings: dict[str, str]
 
 
-def parse_modinfo(go_version: str, modinfo: str) -> _BuildInfo:
+def parse_modinfo(modinfo: str) -> _BuildInfo:
     """The module information text (runtime/debug.BuildInfo's format), with syft's main module when it has none
     of its own (module docstring)."""
-    info = _BuildInfo(go_version, "", None, [], {})
+    info = _BuildInfo("", None, [], {})
     last: _Module | None = None
     for line in modinfo.splitlines():
         fields = line.split("\t")
@@ -177,7 +176,7 @@ def parse_modinfo(go_version: str, modinfo: str) -> _BuildInfo:
 
 def _packages(entry: FileEntry, go_version: str, modinfo: str, *,
               contents_version: Callable[[], str] = lambda: "") -> list[Package]:
-    info = parse_modinfo(go_version, modinfo)
+    info = parse_modinfo(modinfo)
     packages = [_package(entry, dep.used.path, dep.used.version, go_version, False, "", dep.used.checksum)
                 for dep in info.deps if dep.used.path]
     if info.main is not None and info.main.used.path:
@@ -255,20 +254,6 @@ def version_in_contents(data: bytes) -> str:
 
 def _leads(byte: int) -> bool:
     return byte == 0 or byte >= 0x80
-
-
-def _contents_answer(contents: bytes, data: bytes) -> bytes:
-    """What ``GoCataloger.keeps`` stores beside the build information: the version found in the contents when
-    the main module will ask for it (a ``(devel)`` main module no ``-ldflags`` version answers), else nothing."""
-    try:
-        info = parse_modinfo(*read_build_info(contents))
-    except BuildInfoError:
-        return b""
-    main = info.main.used if info.main is not None else None
-    if main is None or main.version != _DEVEL or ldflags_version(info.settings.get("-ldflags", ""), info.main.path
-                                                                 if info.main else ""):
-        return b""
-    return version_in_contents(data).encode()
 
 
 def _kept_answer(entry: FileEntry) -> str:
