@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # AttachmentKind, repeated so that this module imports nothing for --help).
 _TAG_KINDS = frozenset({"signature", "attestation", "sbom"})
 # The SBOM and artifact files attach reads (signing.attach.read_input_file's own hint is about payloads).
-_FILE_HINT = "check the path; an SBOM or artifact file to attach is read whole, at most 128 MiB (README, Limits)"
+_FILE_HINT = "check the path; an SBOM or artifact file to attach is read whole, at most {limit} (README, Limits)"
 
 
 class ConfirmationRequiredError(SupplyChainError):

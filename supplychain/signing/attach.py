@@ -101,8 +101,9 @@ class AttachedSignature:
 
 def read_input_file(path: str | os.PathLike[str], *, limit: int, what: str, hint: str | None = None) -> bytes:
     """The bytes of a small input file, refusing a missing, unreadable, empty or over-``limit`` file; ``hint``
-    replaces the default one (which is about payloads and signatures)."""
+    replaces the default one (which is about payloads and signatures), ``{limit}`` in it the limit (``128 MiB``)."""
     name = os.fspath(path)
+    hint = hint.format(limit=_size(limit)) if hint is not None else None
     try:
         data = read_capped(path, limit)
     except FileTooLargeError as exc:
