@@ -145,9 +145,11 @@ def spdx_expression(declared: str) -> str | None:
         return license_ref(declared)
     if not any(piece not in ("AND", "OR", "WITH", "(", ")") for piece in pieces):
         return None
+    from license_expression import ExpressionError
+
     try:
         return str(_syntax().parse(" ".join(pieces)).render())
-    except Exception:  # noqa: BLE001 - license-expression raises its own ExpressionError family and others
+    except (ExpressionError, AssertionError, IndexError):  # what its parser raises on a malformed expression
         return license_ref(declared)
 
 

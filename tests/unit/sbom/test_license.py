@@ -4,7 +4,9 @@ DEP-5's lower-case operators, and LicenseRef- for what SPDX does not know, alway
 from __future__ import annotations
 
 import pytest
-from license_expression import get_spdx_licensing
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from license_expression import Licensing, get_spdx_licensing
 
 from supplychain.sbom.license import license_ref, spdx_expression, spdx_id
 
@@ -58,6 +60,17 @@ def test_every_result_parses_as_an_spdx_expression() -> None:
         expression = spdx_expression(declared)
         assert expression is not None
         assert licensing.parse(expression).render() == expression
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["MIT", "GPL-2+", "Expat", "and", "OR", "with", "(", ")", ",", "OpenSSL exception",
+                                 "x y", "WITH", "LicenseRef-a"]), max_size=9).map(" ".join))
+def test_any_declaration_is_none_or_a_valid_expression(declared: str) -> None:
+    """Whatever a package declares, an expression or None, never an exception: the parser's errors on malformed
+    input (its ExpressionError family, AssertionError, IndexError) become one LicenseRef."""
+    expression = spdx_expression(declared)
+    if expression is not None:
+        Licensing().parse(expression)
 
 
 def test_nothing_declared_is_none() -> None:
