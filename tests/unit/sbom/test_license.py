@@ -73,6 +73,11 @@ def test_any_declaration_is_none_or_a_valid_expression(declared: str) -> None:
         Licensing().parse(expression)
 
 
+@pytest.mark.parametrize("declared", ["( MIT , OR ( )", "( with A A"])  # its IndexError, its AssertionError
+def test_a_declaration_the_parser_fails_on_is_one_licence_ref(declared: str) -> None:
+    assert spdx_expression(declared) == license_ref(declared)
+
+
 def test_nothing_declared_is_none() -> None:
     assert spdx_expression("") is None
     assert spdx_expression("  ") is None
