@@ -118,6 +118,8 @@ class HttpServer:
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
         self._stopped.set()
+        self.loop_thread = 0
+        """The thread running the server's loop (``threading.get_ident``), once it runs."""
 
     @property
     def url(self) -> str:
@@ -158,6 +160,8 @@ class HttpServer:
         if self._stop_requested.is_set():  # shutdown came before the loop was there to be told
             return
         server = await loop.create_server(lambda: _Connection(self), sock=self.socket, backlog=self.request_queue_size)
+        self.loop_thread = threading.get_ident()
+        self.loop_started(loop)
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -170,7 +174,14 @@ class HttpServer:
         finally:
             server.close()  # no new connections; the listening socket itself is server_close's
             await self._finish_in_flight()
+            await self.loop_stopping()
             self._loop = None
+
+    def loop_started(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called on the server's loop once it listens (for a subclass whose handlers' work joins the loop)."""
+
+    async def loop_stopping(self) -> None:
+        """Awaited on the server's loop once it has stopped listening and the answers in flight are out."""
 
     async def _finish_in_flight(self) -> None:
         """Let the answers being made go out (the work behind them stands either way), then close every connection."""
@@ -530,7 +541,9 @@ class _Connection(asyncio.Protocol):
             loop = asyncio.get_running_loop()
 
             def done(future: concurrent.futures.Future[Any]) -> None:
-                loop.call_soon_threadsafe(self._deferred_done, head, started, answer, future)
+                # Done on the loop's own thread (work that joined the loop): no wake-up through its self-pipe.
+                schedule = loop.call_soon if threading.get_ident() == server.loop_thread else loop.call_soon_threadsafe
+                schedule(self._deferred_done, head, started, answer, future)
 
             answer.future.add_done_callback(done)
             return

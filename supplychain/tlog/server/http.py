@@ -25,6 +25,7 @@ as ``httpserver`` answers every such error, and a corrupted entry is
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -78,6 +79,13 @@ class RekorHttpServer(HttpServer):
             max_body_bytes=MAX_BODY_BYTES, logger=logger, server_version=f"supplychain-tlog/{__version__}",
             busy_message="the log is serving too many connections; retry",
         )
+
+    def loop_started(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The appends are batched, numbered and answered on this loop; only the transactions leave it.
+        self.log.join_loop(loop)
+
+    async def loop_stopping(self) -> None:
+        await self.log.leave_loop()
 
 
 class _RekorApi:

@@ -1,20 +1,29 @@
 """``LocalLog``: the local transparency log's append path, tree and proofs.
 
-Appends are group-committed (issue 10, item 5) by one committer thread, so that the threads serving requests
-never contend for the log's locks:
+Appends are group-committed (issue 10, item 5): the appends that arrive while a batch is on its way to the disk
+form the next batch, and each batch is one SQLite transaction. For each batch, in order:
 
-1. **The caller** (the server's loop, ``tlog.server.http``) has validated the proposal (``kind.canonicalize``);
-   ``submit`` queues it (``queue.SimpleQueue``) and returns a future the committer completes (``append`` waits
-   on it; the server hands it to ``httpserver`` as a ``Deferred`` and serves other clients meanwhile).
-2. **The committer** takes everything queued (up to ``max_batch``), and for the batch: the duplicate checks (an
-   entry committed before, or the same entry twice in the batch), the indexes and ``integratedTime``, each SET
-   (the signature over ``{body, integratedTime, logID, logIndex}``), then one SQLite transaction for all of it.
-   While that transaction syncs (the GIL released), the request threads validate and queue the next batch.
-3. After the commit, still in the committer: the leaves join the in-memory Merkle tree, the checkpoint of the new
-   size is signed (once per batch), each new entry's inclusion proof is made against it, and each waiting thread
-   is handed its answer.
+1. **Staging**: the duplicate checks (an entry committed before, one query for the batch; or the same entry twice
+   in the batch), the indexes and ``integratedTime``, each SET (the signature over ``{body, integratedTime,
+   logID, logIndex}``).
+2. **Storing**: one SQLite transaction for all of it (``LogStorage.append``), on the committer thread, so that the
+   sync of the WAL (the GIL released) overlaps the work on the next requests.
+3. **Publishing**: the leaves join the in-memory Merkle tree, the checkpoint of the new size is signed (once per
+   batch), each new entry's inclusion proof is made against it, and each append gets its answer.
 
-So:
+Where the stages run depends on who appends:
+
+* **On the server's event loop** (``tlog serve``: ``join_loop``, called by ``tlog.server.http``): the loop thread
+  stages and publishes, and hands only the transaction to the committer thread. The loop validates the requests
+  (``kind.canonicalize``) and writes the answers too, so no append crosses threads to be queued or answered: one
+  hand-over each way per batch, not per entry. (With a committer thread doing stages 1 and 3 while the loop served
+  the requests, the two threads took the GIL from each other some 60 times per entry, and 8 client processes got
+  half the appends per second.) Appends submitted from other threads meanwhile are handed to the loop.
+* **Otherwise** (``EmbeddedLog``, a library user, or the server's loop gone): ``submit`` queues the append
+  (``queue.SimpleQueue``) and the committer thread does all three stages for each batch it takes from the queue
+  (up to ``max_batch``); ``append`` waits for the answer.
+
+One batch is between staging and publishing at a time (``_commit_lock``), whoever runs it. So:
 
 * an acknowledged entry is durable, SET included: the answer is handed over only after the commit of its batch
   synced the WAL (``synchronous=FULL``), and the SET is in the row that commit wrote; its inclusion proof can be
@@ -22,8 +31,8 @@ So:
 * every checkpoint handed out (``GET /api/v1/log``, inclusion proofs) is for a committed prefix of the log: the tree
   grows only after a commit. The log never renumbers: after a crash the tree rebuilt from the database extends
   every checkpoint given out before, so the restarted log can prove consistency with each (RFC 9162 2.1.4);
-* a duplicate is answered only once the entry it duplicates is durable (one committer: an earlier batch is
-  committed before the next is read);
+* a duplicate is answered only once the entry it duplicates is durable (an earlier batch is committed before the
+  next is staged);
 * a failed commit, or a SET or checkpoint that could not be made, stops appends (fail-stop) until a restart
   rebuilds the tree from what is really on disk; the entries queued behind it are refused, never acknowledged.
 
@@ -38,10 +47,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from supplychain.errors import UnavailableError
 from supplychain.formats.rekor import LogEntry
@@ -52,6 +62,9 @@ from supplychain.tlog.kind import CanonicalEntry
 from supplychain.tlog.merkle import MerkleTree, hash_leaf
 from supplychain.tlog.server.directory import LogDirectory, lock_log_directory
 from supplychain.tlog.server.storage import CorruptEntryError, LogStorage, LogStorageError, NewEntry, StoredEntry
+
+if TYPE_CHECKING:
+    import asyncio  # only for the annotations: the loop's methods are called, asyncio is not imported by signers
 
 logger = logging.getLogger("supplychain.tlog.server")
 
@@ -100,6 +113,44 @@ class _Pending:
             self.future.set_exception(error)
         else:
             self.future.set_result(result)  # type: ignore[arg-type]  # a result when there is no error
+
+
+@dataclass(slots=True)
+class _Staged:
+    """A batch numbered and signed (stage 1), its rows not yet stored: the new entries, and the duplicates with
+    the new entry of the same batch each repeats (None: it repeats one committed earlier)."""
+
+    batch: list[_Pending]
+    new: list[tuple[_Pending, NewEntry]] = field(default_factory=list)
+    again: list[tuple[_Pending, _Pending | None]] = field(default_factory=list)
+
+
+class _StoreJob:
+    """The committer thread's part of a batch staged on the server's loop: store its rows, then ``done(error)``."""
+
+    __slots__ = ("done", "rows")
+
+    def __init__(self, rows: Sequence[NewEntry], done: Callable[[BaseException | None], None]) -> None:
+        self.rows = rows
+        self.done = done
+
+    def run(self, storage: LogStorage) -> None:
+        try:
+            storage.append(self.rows)
+        except BaseException as exc:  # noqa: BLE001 - handed to the loop, which answers the batch and fails stop
+            self._report(exc)
+        else:
+            self._report(None)
+
+    def _report(self, error: BaseException | None) -> None:
+        try:
+            self.done(error)
+        except RuntimeError:  # the loop closed without leaving the log first: nobody is left to answer
+            logger.error("a batch of %d entries was %s, but the server's loop is gone", len(self.rows),
+                         "not stored" if error else "stored")
+
+
+_Queued = _Pending | _StoreJob | None  # None: the committer stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +205,13 @@ class LocalLog:
         self._changed = threading.Condition()  # guards the tree and the cached head; notified as the tree grows
         self._head_lock = threading.Lock()  # one checkpoint signature per tree size
         self._head: SignedTreeHead | None = None
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()  # None: the committer stops
-        self._admission = threading.Lock()  # guards _closing, _queued and the order of queue and stop
+        self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
+        self._admission = threading.Lock()  # guards _closing, _queued, _loop and the order of queue and stop
+        self._commit_lock = threading.Lock()  # held by the one batch between staging and publishing
+        self._loop: asyncio.AbstractEventLoop | None = None  # while appends are batched on a server's loop
+        self._loop_thread = 0
+        self._loop_pending: list[_Pending] = []  # appends waiting on the loop for the next batch
+        self._loop_busy = False  # a batch is in flight from the loop, or its next one is scheduled
         self._closing = False
         self._queued = 0  # appends queued or being committed
         self._failed: BaseException | None = None
@@ -178,9 +234,23 @@ class LocalLog:
                     self._closing = True
                     self._queue.put(None)  # after every append admitted: those are committed first
             self._committer.join()
+            self._refuse_leftovers()
             self._storage.close()
         finally:
             self._lock.release()
+
+    def _refuse_leftovers(self) -> None:
+        # Appends that reached the queue behind the stop (handed over by a loop that had not left the log): never
+        # committed, so refused rather than left waiting.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Pending):
+                item.answer(None, LogClosedError("the log closed before the entry was committed"))
+            elif isinstance(item, _StoreJob):
+                item._report(LogClosedError("the log closed before the batch was committed"))
 
     def __enter__(self) -> LocalLog:
         return self.start()
@@ -211,95 +281,205 @@ class LocalLog:
             raise LogClosedError("the entry was not committed in time") from None
 
     def submit(self, entry: CanonicalEntry) -> Future[AppendResult]:
-        """Queue a validated entry for the committer; the future is done once the entry is durable
-        (``Appended``) or known (``Duplicate``), or with the error that refused it. ``LogClosedError`` at once
-        when the log is not taking appends."""
+        """Queue a validated entry; the future is done once the entry is durable (``Appended``) or known
+        (``Duplicate``), or with the error that refused it. ``LogClosedError`` at once when the log is not taking
+        appends. While the log is joined to a loop (``join_loop``), the future is done on that loop's thread."""
         pending = _Pending(entry, hash_leaf(entry.body))
         with self._admission:
             if self._closing or self._failed is not None:
                 raise LogClosedError("the log is not taking appends" + (f": {self._failed}" if self._failed else ""))
             self._queued += 1
-            self._queue.put(pending)
+            loop = self._loop
+            if loop is None:
+                self._queue.put(pending)
+            elif threading.get_ident() == self._loop_thread:
+                self._to_loop_batch(pending)
+            else:
+                loop.call_soon_threadsafe(self._to_loop_batch, pending)
         return pending.future
 
+    # -- batches staged on a server's loop -------------------------------------------------------------------------
+
+    def join_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From now on, batch the appends on ``loop`` (called on its thread, while it runs): it stages and
+        publishes each batch, the committer thread only stores it (see the module docstring). ``leave_loop``
+        before the loop stops."""
+        with self._admission:
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+
+    async def leave_loop(self) -> None:
+        """Stop batching on the loop (awaited on it): the batch in flight is published, and the appends still
+        waiting on the loop, or handed to it by other threads, go to the committer thread's queue."""
+        import asyncio  # imported already: this runs on a loop
+
+        with self._admission:
+            self._loop = None  # submits from now on queue for the committer thread
+        await asyncio.sleep(0)  # the hand-overs scheduled before that run now (and find no loop: _to_loop_batch)
+        while self._loop_busy:
+            await asyncio.sleep(0.001)
+        waiting, self._loop_pending = self._loop_pending, []
+        for pending in waiting:
+            self._queue.put(pending)
+
+    def _to_loop_batch(self, pending: _Pending) -> None:
+        """On the loop's thread: add an append to the next batch, and schedule that batch unless one is in flight."""
+        loop = self._loop
+        if loop is None:  # the loop left the log after this hand-over was scheduled
+            self._queue.put(pending)
+            return
+        self._loop_pending.append(pending)
+        if not self._loop_busy:
+            self._loop_busy = True
+            loop.call_soon(self._next_loop_batch)
+
+    def _next_loop_batch(self) -> None:
+        """On the loop's thread: stage the appends gathered so far and hand their transaction to the committer."""
+        loop = self._loop
+        batch = self._loop_pending[:self._max_batch]
+        if loop is None or not batch:  # nothing waits, or the loop left the log (leave_loop queues what waits)
+            self._loop_busy = False
+            return
+        del self._loop_pending[:len(batch)]
+        self._commit_lock.acquire()  # free unless the committer thread finishes a batch queued before join_loop
+        try:
+            staged = self._stage(batch)
+        except BaseException as exc:  # noqa: BLE001 - every append of the batch is answered; the log fails stop
+            self._stored_on_loop(staged=None, batch=batch, error=exc)
+            return
+        if not staged.new:  # duplicates only: nothing to store
+            self._stored_on_loop(staged, batch, None)
+            return
+
+        def stored(error: BaseException | None) -> None:  # on the committer thread
+            loop.call_soon_threadsafe(self._stored_on_loop, staged, batch, error)
+
+        self._queue.put(_StoreJob([row for _, row in staged.new], stored))
+
+    def _stored_on_loop(self, staged: _Staged | None, batch: list[_Pending], error: BaseException | None) -> None:
+        """On the loop's thread, once a batch's transaction is done (``error`` None) or failed: publish or refuse it,
+        then schedule the next batch (after the answers just made, which are scheduled first)."""
+        try:
+            if error is not None:
+                if staged is not None and isinstance(error, LogStorageError):
+                    self._storage_failed(staged)
+                raise error
+            assert staged is not None
+            self._publish(staged)
+        except BaseException as exc:  # noqa: BLE001 - as in _commit_batch
+            self._refuse(batch, exc)
+        finally:
+            self._commit_lock.release()
+            with self._admission:
+                self._queued -= len(batch)
+        if self._loop is not None:
+            self._loop.call_soon(self._next_loop_batch)
+        else:
+            self._loop_busy = False
+
+    # -- batches taken from the queue by the committer thread ------------------------------------------------------
+
     def _run_committer(self) -> None:
-        """The committer thread: batch after batch, until ``close`` queues its stop."""
+        """The committer thread: batch after batch, and the transactions of the loop's batches, until ``close``
+        queues its stop."""
         stopping = False
         while not stopping:
-            first = self._queue.get()
             batch: list[_Pending] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            while len(batch) < self._max_batch:
+            jobs: list[_StoreJob] = []
+            item = self._queue.get()
+            while True:
+                if item is None:
+                    stopping = True
+                elif isinstance(item, _StoreJob):
+                    jobs.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= self._max_batch:
+                    break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
+            for job in jobs:  # first: each holds the commit lock the batch below would wait for
+                job.run(self._storage)
             if batch:
                 self._commit_batch(batch)
 
     def _commit_batch(self, batch: list[_Pending]) -> None:
-        """Number, sign, commit and answer one batch (see the module docstring); on any failure, stop appends."""
+        """Stage, store and publish one batch on this thread (see the module docstring); on any failure, stop
+        appends."""
         try:
-            if self._failed is not None:
-                raise LogClosedError(f"the log stopped taking appends: {self._failed}")
-            self._commit(batch)
+            with self._commit_lock:
+                staged = self._stage(batch)
+                if staged.new:
+                    try:
+                        self._storage.append([row for _, row in staged.new])
+                    except LogStorageError:
+                        self._storage_failed(staged)
+                        raise
+                self._publish(staged)
         except BaseException as exc:  # noqa: BLE001 - the committer thread must answer every waiter, and stop appends
-            if not isinstance(exc, LogClosedError):
-                logger.error("cannot commit %d entries, no longer taking appends: %s", len(batch), exc)
-                self._failed = self._failed or exc
-            for pending in batch:
-                if not pending.answered:
-                    pending.answer(None, exc)
+            self._refuse(batch, exc)
         finally:
             with self._admission:
                 self._queued -= len(batch)
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        new: list[tuple[_Pending, NewEntry]] = []
-        again: list[tuple[_Pending, _Pending | None]] = []  # a duplicate, and the new entry of this batch it repeats
+    # -- the stages ------------------------------------------------------------------------------------------------
+
+    def _stage(self, batch: list[_Pending]) -> _Staged:
+        """Stage 1: the duplicate checks, the indexes, integratedTime and each SET (the commit lock held)."""
+        if self._failed is not None:
+            raise LogClosedError(f"the log stopped taking appends: {self._failed}")
+        staged = _Staged(batch)
+        known = self._storage.indexes_of([pending.leaf for pending in batch])
         numbered: dict[bytes, _Pending] = {}
-        index = self._tree.size  # the committer is the only thread that grows the tree
+        index = self._tree.size  # only the batch holding the commit lock grows the tree
         log_id = self.key.log_id_hex
         for pending in batch:
             earlier = numbered.get(pending.leaf)
-            if earlier is not None or self._storage.index_of(pending.leaf) is not None:
-                again.append((pending, earlier))
+            if earlier is not None or pending.leaf in known:
+                staged.again.append((pending, earlier))
                 continue
             entry = pending.entry
             integrated_time = int(self._clock())
             signed = self._entry_signer.sign(LogEntry(entry.body, integrated_time, index, log_id))
-            new.append((pending, NewEntry(index, pending.leaf, entry.body, integrated_time, signed, entry.kind,
-                                          entry.api_version, entry.index_keys)))
+            staged.new.append((pending, NewEntry(index, pending.leaf, entry.body, integrated_time, signed,
+                                                 entry.kind, entry.api_version, entry.index_keys)))
             numbered[pending.leaf] = pending
             index += 1
+        return staged
+
+    def _storage_failed(self, staged: _Staged) -> None:
+        # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
+        for pending, _ in staged.again:
+            pending.answer(None, LogClosedError("the log stopped taking appends after a storage failure"))
+
+    def _publish(self, staged: _Staged) -> None:
+        """Stage 3, once the batch is durable: grow the tree, sign its checkpoint, answer each append."""
+        new = staged.new
         if new:
-            try:
-                self._storage.append([row for _, row in new])
-            except LogStorageError:
-                # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
-                for pending, _ in again:
-                    pending.answer(None, LogClosedError("the log stopped taking appends after a storage failure"))
-                raise
             self.commits += 1
             with self._changed:
                 for pending, _ in new:
                     self._tree.append_hash(pending.leaf)
                 self._changed.notify_all()
             head = self.tree_head()
-            # Read without the lock: only this thread changes the tree.
+            # Read without the lock: only the batch holding the commit lock changes the tree.
             hashes = [self._tree.inclusion_proof(row.log_index, head.size) for _, row in new]
             for (pending, row), path in zip(new, hashes, strict=True):
                 pending.answer(Appended(self._rekor_entry(_stored(row), head, path)))
-        for pending, _ in again:
+        for pending, _ in staged.again:
             # Known, and durable: committed in an earlier batch, or in this one just now.
             pending.answer(Duplicate(entry_uuid(pending.entry.body, self.tree_id)))
+
+    def _refuse(self, batch: list[_Pending], exc: BaseException) -> None:
+        """Answer what is left of a failed batch with its error; any failure but a refusal stops appends."""
+        if not isinstance(exc, LogClosedError):
+            logger.error("cannot commit %d entries, no longer taking appends: %s", len(batch), exc)
+            self._failed = self._failed or exc
+        for pending in batch:
+            if not pending.answered:
+                pending.answer(None, exc)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 

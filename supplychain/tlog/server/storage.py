@@ -23,6 +23,7 @@ from supplychain.errors import IntegrityError, UnavailableError
 from supplychain.tlog.merkle import hash_leaf
 
 SCHEMA_VERSION = 1
+_MAX_QUERY_PARAMETERS = 500  # below SQLite's SQLITE_MAX_VARIABLE_NUMBER (999 before 3.32) with room to spare
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     log_index       INTEGER PRIMARY KEY,
@@ -168,6 +169,23 @@ class LogStorage:
     def index_of(self, leaf_hash: bytes) -> int | None:
         """The index of the entry with this leaf hash, if stored."""
         return self._index_of(self._reader(), leaf_hash)
+
+    def indexes_of(self, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
+        """The index of each of ``leaf_hashes`` that is stored (one query for a batch: the committer's duplicate
+        check); at most ``_MAX_QUERY_PARAMETERS`` hashes per query."""
+        found: dict[bytes, int] = {}
+        connection = self._reader()
+        try:
+            for start in range(0, len(leaf_hashes), _MAX_QUERY_PARAMETERS):
+                chunk = leaf_hashes[start:start + _MAX_QUERY_PARAMETERS]
+                placeholders = ", ".join("?" * len(chunk))  # only placeholders go into the text; the hashes are bound
+                rows = connection.execute(
+                    f"SELECT leaf_hash, log_index FROM entries WHERE leaf_hash IN ({placeholders})", chunk  # noqa: S608
+                ).fetchall()
+                found.update((bytes(leaf), int(index)) for leaf, index in rows)
+        except sqlite3.Error as exc:
+            raise LogStorageError(f"cannot read {self.path}: {exc}") from exc
+        return found
 
     def _index_of(self, connection: sqlite3.Connection, leaf_hash: bytes) -> int | None:
         try:

@@ -3,6 +3,8 @@ the Merkle tree rebuilt from disk, and the proofs it hands out."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -45,6 +47,36 @@ def directory(tmp_path: Path) -> LogDirectory:
 def log(directory: LogDirectory) -> Iterator[LocalLog]:
     with LocalLog(directory, clock=lambda: 1_700_000_000) as opened:
         yield opened
+
+
+@contextlib.contextmanager
+def batched_on_a_loop(log: LocalLog) -> Iterator[asyncio.AbstractEventLoop]:
+    """The log joined to an event loop running on a thread, as ``tlog serve``'s server joins it: appends from any
+    thread are handed to the loop, staged and answered there; only the transactions run on the committer thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        joined = threading.Event()
+        loop.call_soon_threadsafe(lambda: (log.join_loop(loop), joined.set()))
+        assert joined.wait(10)
+        yield loop
+        asyncio.run_coroutine_threadsafe(log.leave_loop(), loop).result(30)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+        loop.close()
+
+
+@pytest.fixture(params=["committer thread", "server loop"])
+def batching(request: pytest.FixtureRequest) -> Callable[[LocalLog], contextlib.AbstractContextManager[object]]:
+    """Where a batch is staged and answered: on the committer thread, or on a server's loop (``join_loop``)."""
+    if request.param == "server loop":
+        return batched_on_a_loop
+    return lambda log: contextlib.nullcontext()
+
+
+Batching = Callable[[LocalLog], contextlib.AbstractContextManager[object]]
 
 
 def appended(result: Appended | Duplicate) -> Appended:
@@ -137,7 +169,7 @@ def test_duplicates(log: LocalLog) -> None:
     assert log.size == 1
 
 
-def test_concurrent_appends_share_commits_and_lose_nothing(directory: LogDirectory) -> None:
+def test_concurrent_appends_share_commits_and_lose_nothing(directory: LogDirectory, batching: Batching) -> None:
     commits: list[int] = []
 
     class CountingStorage(LogStorage):
@@ -150,7 +182,7 @@ def test_concurrent_appends_share_commits_and_lose_nothing(directory: LogDirecto
     proposals = [proposal(signer, n) for n in range(200)]
     results: list[Appended | Duplicate] = []
     lock = threading.Lock()
-    with LocalLog(directory, storage=CountingStorage(directory.database_path)) as log:
+    with LocalLog(directory, storage=CountingStorage(directory.database_path)) as log, batching(log):
 
         def worker(chunk: list[CanonicalEntry]) -> None:
             for item in chunk:
@@ -183,9 +215,11 @@ class GatedStorage(LogStorage):
         super().__init__(path)
         self.commits: list[int] = []
         self.gate = threading.Event()
+        self.held = threading.Event()  # the first transaction has begun, and waits for the gate
 
     def append(self, entries: Sequence[NewEntry]) -> None:
         if not self.commits:
+            self.held.set()
             assert self.gate.wait(30)
         self.commits.append(len(entries))
         super().append(entries)
@@ -198,14 +232,15 @@ def wait_until(condition: Callable[[], bool]) -> None:
         threading.Event().wait(0.005)
 
 
-def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(directory: LogDirectory) -> None:
+def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(
+        directory: LogDirectory, batching: Batching) -> None:
     """Group commit, counted: while the first append's transaction is in progress, the others queue up; they are all
     committed by the next transaction, and each answer is durable, numbered consecutively and provable."""
     storage = GatedStorage(directory.database_path)
     signer = Signer()
     proposals = [proposal(signer, n) for n in range(32)]
     keyring = public_key_keyring(directory.public_key_pem(), "http://127.0.0.1")
-    with LocalLog(directory, storage=storage) as log:
+    with LocalLog(directory, storage=storage) as log, batching(log):
         results: list[Appended | Duplicate] = []
         threads = [threading.Thread(target=lambda item=item: results.append(log.append(item))) for item in proposals]
         for thread in threads:
@@ -231,12 +266,77 @@ def test_a_burst_of_appends_is_one_transaction_behind_the_one_in_progress(direct
                 entry.uuid, entry.entry, entry.signed_entry_timestamp)
 
 
-def test_concurrent_duplicates_wait_for_the_first_commit(directory: LogDirectory) -> None:
+def test_on_a_loop_only_the_transaction_leaves_the_loops_thread(directory: LogDirectory) -> None:
+    """Joined to a loop (as ``tlog serve`` joins it), an append submitted on the loop is staged, signed and answered
+    on the loop's thread, and only its transaction runs on the committer thread; appends submitted from other
+    threads are handed to the loop; after ``leave_loop`` the committer thread does it all again."""
+    stored_on: list[int] = []
+
+    class ThreadRecordingStorage(LogStorage):
+        def append(self, entries: Sequence[NewEntry]) -> None:
+            stored_on.append(threading.get_ident())
+            super().append(entries)
+
+    signer = Signer()
+    answered_on: list[int] = []
+    with LocalLog(directory, storage=ThreadRecordingStorage(directory.database_path)) as log:
+        with batched_on_a_loop(log) as loop:
+            loop_thread = asyncio.run_coroutine_threadsafe(_thread_id(), loop).result(10)
+
+            async def on_the_loop() -> list[Appended | Duplicate]:
+                futures = [log.submit(proposal(signer, n)) for n in range(20)]
+                for future in futures:
+                    future.add_done_callback(lambda _: answered_on.append(threading.get_ident()))
+                return [await asyncio.wrap_future(future) for future in futures]
+
+            results = asyncio.run_coroutine_threadsafe(on_the_loop(), loop).result(30)
+            from_a_thread = log.append(proposal(signer, 20))  # handed over to the loop
+            assert appended(from_a_thread).entry.log_index == 20
+        assert set(answered_on) == {loop_thread}
+        assert sorted(appended(r).entry.log_index for r in results) == list(range(20))
+        assert loop_thread not in stored_on and len(set(stored_on)) == 1
+        assert log.commits < 20  # the 20 submitted at once shared transactions
+        after = log.append(proposal(signer, 21))  # left: the committer thread stages and answers it
+        assert appended(after).entry.log_index == 21 and log.in_flight == 0
+    with LocalLog(directory) as reopened:
+        assert reopened.size == 22
+
+
+async def _thread_id() -> int:
+    return threading.get_ident()
+
+
+def test_appends_waiting_on_a_loop_that_leaves_go_to_the_committer_thread(directory: LogDirectory) -> None:
+    """``leave_loop`` while appends wait on the loop for their batch: none is lost or left waiting."""
+    storage = GatedStorage(directory.database_path)
+    signer = Signer()
+    with LocalLog(directory, storage=storage) as log:
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        try:
+            loop.call_soon_threadsafe(log.join_loop, loop)
+            futures = [log.submit(proposal(signer, 0))]  # from this thread: handed to the loop
+            assert storage.held.wait(30)  # its transaction is in progress ...
+            futures += [log.submit(proposal(signer, n)) for n in range(1, 10)]  # ... so these wait on the loop
+            wait_until(lambda: log.in_flight == 10)
+            leaving = asyncio.run_coroutine_threadsafe(log.leave_loop(), loop)
+            storage.gate.set()
+            leaving.result(30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+            loop.close()
+        assert sorted(appended(future.result(30)).entry.log_index for future in futures) == list(range(10))
+        assert log.in_flight == 0 and log.size == 10 and storage.commits[0] == 1
+
+
+def test_concurrent_duplicates_wait_for_the_first_commit(directory: LogDirectory, batching: Batching) -> None:
     """The same entry proposed again while its first append is being committed is a duplicate, answered only once
     that first append is durable: a 409 never names an entry that a crash could still lose."""
     storage = GatedStorage(directory.database_path)
     item = proposal(Signer(), 0)
-    with LocalLog(directory, storage=storage) as log:
+    with LocalLog(directory, storage=storage) as log, batching(log):
         first: list[Appended | Duplicate] = []
         again: list[Appended | Duplicate] = []
         one = threading.Thread(target=lambda: first.append(log.append(item)))
@@ -253,12 +353,12 @@ def test_concurrent_duplicates_wait_for_the_first_commit(directory: LogDirectory
         assert storage.commits == [1] and log.size == 1
 
 
-def test_threads_get_distinct_consecutive_indexes_and_valid_proofs(directory: LogDirectory) -> None:
+def test_threads_get_distinct_consecutive_indexes_and_valid_proofs(directory: LogDirectory, batching: Batching) -> None:
     signer = Signer()
     keyring = public_key_keyring(directory.public_key_pem(), "http://127.0.0.1")
     proposals = [proposal(signer, n) for n in range(160)]
     results: list[Appended | Duplicate] = []
-    with LocalLog(directory) as log:
+    with LocalLog(directory) as log, batching(log):
         start = threading.Barrier(16)
 
         def worker(chunk: list[CanonicalEntry]) -> None:
@@ -293,7 +393,7 @@ def test_reopening_rebuilds_the_same_tree(directory: LogDirectory) -> None:
         verify_consistency(before.size, 11, hashes, before.root_hash, root)
 
 
-def test_storage_failure_stops_appends(directory: LogDirectory) -> None:
+def test_storage_failure_stops_appends(directory: LogDirectory, batching: Batching) -> None:
     class FailingStorage(LogStorage):
         fail = False
 
@@ -304,7 +404,7 @@ def test_storage_failure_stops_appends(directory: LogDirectory) -> None:
 
     storage = FailingStorage(directory.database_path)
     signer = Signer()
-    with LocalLog(directory, storage=storage) as log:
+    with LocalLog(directory, storage=storage) as log, batching(log):
         log.append(proposal(signer, 0))
         storage.fail = True
         with pytest.raises(LogStorageError, match="disk full"):
@@ -322,6 +422,21 @@ def test_closed_log_refuses_appends(directory: LogDirectory) -> None:
     log.close()
     with pytest.raises(LogClosedError):
         log.append(proposal(Signer(), 0))
+
+
+def test_the_duplicate_check_of_a_big_batch_is_chunked(directory: LogDirectory) -> None:
+    """One query per batch, in chunks under SQLite's limit on query parameters: a batch of 1,200 finds every one
+    of its stored entries."""
+    storage = LogStorage(directory.database_path)
+    try:
+        rows = [NewEntry(n, hashlib.sha256(b"%d" % n).digest(), b"{}", 0, b"set", "hashedrekord", "0.0.1", ())
+                for n in range(1200)]
+        storage.append(rows[::2])  # every other one stored (indexes need not be consecutive for this query)
+        asked = [row.leaf_hash for row in rows]
+        assert storage.indexes_of(asked) == {row.leaf_hash: row.log_index for row in rows[::2]}
+        assert storage.indexes_of([]) == {}
+    finally:
+        storage.close()
 
 
 def test_search(log: LocalLog) -> None:
