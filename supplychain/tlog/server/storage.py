@@ -23,7 +23,7 @@ from supplychain.errors import IntegrityError, UnavailableError
 from supplychain.tlog.merkle import hash_leaf
 
 SCHEMA_VERSION = 1
-_MAX_QUERY_PARAMETERS = 500  # below SQLite's SQLITE_MAX_VARIABLE_NUMBER (999 before 3.32) with room to spare
+_HASHES_PER_QUERY = 500  # below SQLite's SQLITE_MAX_VARIABLE_NUMBER (999 before 3.32) with room to spare
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     log_index       INTEGER PRIMARY KEY,
@@ -172,12 +172,12 @@ class LogStorage:
 
     def indexes_of(self, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
         """The index of each of ``leaf_hashes`` that is stored (one query for a batch: the committer's duplicate
-        check); at most ``_MAX_QUERY_PARAMETERS`` hashes per query."""
+        check); at most ``_HASHES_PER_QUERY`` hashes per query."""
         found: dict[bytes, int] = {}
         connection = self._reader()
         try:
-            for start in range(0, len(leaf_hashes), _MAX_QUERY_PARAMETERS):
-                chunk = leaf_hashes[start:start + _MAX_QUERY_PARAMETERS]
+            for start in range(0, len(leaf_hashes), _HASHES_PER_QUERY):
+                chunk = leaf_hashes[start:start + _HASHES_PER_QUERY]
                 placeholders = ", ".join("?" * len(chunk))  # only placeholders go into the text; the hashes are bound
                 rows = connection.execute(
                     f"SELECT leaf_hash, log_index FROM entries WHERE leaf_hash IN ({placeholders})", chunk  # noqa: S608
