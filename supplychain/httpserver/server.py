@@ -17,7 +17,9 @@ One thread runs the loop: it reads, parses, runs the handlers and writes, so con
 switches and no contention for the GIL between connection threads (issue 10, item 5: with a thread per connection,
 eight clients of the local log spent more CPU handing the GIL around than serving). A handler must therefore not
 block: one that waits for other work (the log's commit) returns a ``route.Deferred``, whose future another thread
-completes; its ``then`` makes the answer on the loop. Requests on one connection are answered in order.
+completes, or the loop's own thread (work that joined the loop through the ``loop_started`` and ``loop_stopping``
+hooks of a subclass: the local log's batches); its ``then`` makes the answer on the loop. Requests on one
+connection are answered in order.
 
 ``bind_server`` binds IPv4 or, for an IPv6 literal, IPv6, and turns bind failures into one-line errors with hints;
 ``serve_until`` serves until an event is set; ``stop_on_signals`` sets one on SIGTERM or SIGINT.
