@@ -120,7 +120,6 @@ class _Staged:
     """A batch numbered and signed (stage 1), its rows not yet stored: the new entries, and the duplicates with
     the new entry of the same batch each repeats (None: it repeats one committed earlier)."""
 
-    batch: list[_Pending]
     new: list[tuple[_Pending, NewEntry]] = field(default_factory=list)
     again: list[tuple[_Pending, _Pending | None]] = field(default_factory=list)
 
@@ -138,11 +137,11 @@ class _StoreJob:
         try:
             storage.append(self.rows)
         except BaseException as exc:  # noqa: BLE001 - handed to the loop, which answers the batch and fails stop
-            self._report(exc)
+            self.report(exc)
         else:
-            self._report(None)
+            self.report(None)
 
-    def _report(self, error: BaseException | None) -> None:
+    def report(self, error: BaseException | None) -> None:
         try:
             self.done(error)
         except RuntimeError:  # the loop closed without leaving the log first: nobody is left to answer
@@ -250,7 +249,7 @@ class LocalLog:
             if isinstance(item, _Pending):
                 item.answer(None, LogClosedError("the log closed before the entry was committed"))
             elif isinstance(item, _StoreJob):
-                item._report(LogClosedError("the log closed before the batch was committed"))
+                item.report(LogClosedError("the log closed before the batch was committed"))
 
     def __enter__(self) -> LocalLog:
         return self.start()
@@ -345,7 +344,7 @@ class LocalLog:
         try:
             staged = self._stage(batch)
         except BaseException as exc:  # noqa: BLE001 - every append of the batch is answered; the log fails stop
-            self._stored_on_loop(staged=None, batch=batch, error=exc)
+            self._stored_on_loop(None, batch, exc)
             return
         if not staged.new:  # duplicates only: nothing to store
             self._stored_on_loop(staged, batch, None)
@@ -361,13 +360,11 @@ class LocalLog:
         then schedule the next batch (after the answers just made, which are scheduled first)."""
         try:
             if error is not None:
-                if staged is not None and isinstance(error, LogStorageError):
-                    self._storage_failed(staged)
                 raise error
             assert staged is not None
             self._publish(staged)
         except BaseException as exc:  # noqa: BLE001 - as in _commit_batch
-            self._refuse(batch, exc)
+            self._refuse(batch, exc, staged)
         finally:
             self._commit_lock.release()
             with self._admission:
@@ -408,18 +405,15 @@ class LocalLog:
     def _commit_batch(self, batch: list[_Pending]) -> None:
         """Stage, store and publish one batch on this thread (see the module docstring); on any failure, stop
         appends."""
+        staged: _Staged | None = None
         try:
             with self._commit_lock:
                 staged = self._stage(batch)
                 if staged.new:
-                    try:
-                        self._storage.append([row for _, row in staged.new])
-                    except LogStorageError:
-                        self._storage_failed(staged)
-                        raise
+                    self._storage.append([row for _, row in staged.new])
                 self._publish(staged)
         except BaseException as exc:  # noqa: BLE001 - the committer thread must answer every waiter, and stop appends
-            self._refuse(batch, exc)
+            self._refuse(batch, exc, staged)
         finally:
             with self._admission:
                 self._queued -= len(batch)
@@ -430,7 +424,7 @@ class LocalLog:
         """Stage 1: the duplicate checks, the indexes, integratedTime and each SET (the commit lock held)."""
         if self._failed is not None:
             raise LogClosedError(f"the log stopped taking appends: {self._failed}")
-        staged = _Staged(batch)
+        staged = _Staged()
         known = self._storage.indexes_of([pending.leaf for pending in batch])
         numbered: dict[bytes, _Pending] = {}
         index = self._tree.size  # only the batch holding the commit lock grows the tree
@@ -448,11 +442,6 @@ class LocalLog:
             numbered[pending.leaf] = pending
             index += 1
         return staged
-
-    def _storage_failed(self, staged: _Staged) -> None:
-        # Fail-stop: whether the batch reached the disk is unknown; a restart rebuilds the tree from the disk.
-        for pending, _ in staged.again:
-            pending.answer(None, LogClosedError("the log stopped taking appends after a storage failure"))
 
     def _publish(self, staged: _Staged) -> None:
         """Stage 3, once the batch is durable: grow the tree, sign its checkpoint, answer each append."""
@@ -472,11 +461,17 @@ class LocalLog:
             # Known, and durable: committed in an earlier batch, or in this one just now.
             pending.answer(Duplicate(entry_uuid(pending.entry.body, self.tree_id)))
 
-    def _refuse(self, batch: list[_Pending], exc: BaseException) -> None:
-        """Answer what is left of a failed batch with its error; any failure but a refusal stops appends."""
+    def _refuse(self, batch: list[_Pending], exc: BaseException, staged: _Staged | None) -> None:
+        """Answer what is left of a failed batch (``staged``, if it got that far) with its error; any failure but
+        a refusal stops appends."""
         if not isinstance(exc, LogClosedError):
             logger.error("cannot commit %d entries, no longer taking appends: %s", len(batch), exc)
             self._failed = self._failed or exc
+        if staged is not None and isinstance(exc, LogStorageError):
+            # Fail-stop: whether the batch reached the disk is unknown (a restart rebuilds the tree from the disk),
+            # so its duplicates are told the log stopped, not that their entry is known.
+            for pending, _ in staged.again:
+                pending.answer(None, LogClosedError("the log stopped taking appends after a storage failure"))
         for pending in batch:
             if not pending.answered:
                 pending.answer(None, exc)

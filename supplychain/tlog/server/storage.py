@@ -182,7 +182,7 @@ class LogStorage:
                 rows = connection.execute(
                     f"SELECT leaf_hash, log_index FROM entries WHERE leaf_hash IN ({placeholders})", chunk  # noqa: S608
                 ).fetchall()
-                found.update((bytes(leaf), int(index)) for leaf, index in rows)
+                found.update((leaf, int(index)) for leaf, index in rows)
         except sqlite3.Error as exc:
             raise LogStorageError(f"cannot read {self.path}: {exc}") from exc
         return found

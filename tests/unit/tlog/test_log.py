@@ -417,6 +417,33 @@ def test_storage_failure_stops_appends(directory: LogDirectory, batching: Batchi
         assert appended(log.append(proposal(signer, 1))).entry.log_index == 1
 
 
+def test_a_duplicate_in_a_batch_that_failed_to_store_is_not_called_known(
+        directory: LogDirectory, batching: Batching) -> None:
+    """Whether a batch that failed to store reached the disk is unknown: the entry is refused with the storage's
+    error, and its duplicate in the same batch is told the log stopped (503), never that the entry is known."""
+
+    class FailingSecondCommit(GatedStorage):
+        def append(self, entries: Sequence[NewEntry]) -> None:
+            if self.commits:
+                raise LogStorageError("disk full (TEST)")
+            super().append(entries)
+
+    storage = FailingSecondCommit(directory.database_path)
+    signer = Signer()
+    with LocalLog(directory, storage=storage) as log, batching(log):
+        first = log.submit(proposal(signer, 0))
+        assert storage.held.wait(30)  # the first transaction is in progress: the next two form one batch
+        item = proposal(signer, 1)
+        entry, again = log.submit(item), log.submit(item)
+        wait_until(lambda: log.in_flight == 3)
+        storage.gate.set()
+        assert appended(first.result(30)).entry.log_index == 0
+        with pytest.raises(LogStorageError, match="disk full"):
+            entry.result(30)
+        with pytest.raises(LogClosedError, match="after a storage failure"):
+            again.result(30)
+
+
 def test_closed_log_refuses_appends(directory: LogDirectory) -> None:
     log = LocalLog(directory).start()
     log.close()
