@@ -225,6 +225,17 @@ class GatedStorage(LogStorage):
         super().append(entries)
 
 
+class FailingStorage(GatedStorage):
+    """A ``GatedStorage`` whose transactions fail (a full disk) while ``fail`` is set."""
+
+    fail = False
+
+    def append(self, entries: Sequence[NewEntry]) -> None:
+        if self.fail:
+            raise LogStorageError("disk full (TEST)")
+        super().append(entries)
+
+
 def wait_until(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 30
     while not condition():
@@ -394,15 +405,8 @@ def test_reopening_rebuilds_the_same_tree(directory: LogDirectory) -> None:
 
 
 def test_storage_failure_stops_appends(directory: LogDirectory, batching: Batching) -> None:
-    class FailingStorage(LogStorage):
-        fail = False
-
-        def append(self, entries: Sequence[NewEntry]) -> None:
-            if self.fail:
-                raise LogStorageError("disk full (TEST)")
-            super().append(entries)
-
     storage = FailingStorage(directory.database_path)
+    storage.gate.set()
     signer = Signer()
     with LocalLog(directory, storage=storage) as log, batching(log):
         log.append(proposal(signer, 0))
@@ -421,18 +425,12 @@ def test_a_duplicate_in_a_batch_that_failed_to_store_is_not_called_known(
         directory: LogDirectory, batching: Batching) -> None:
     """Whether a batch that failed to store reached the disk is unknown: the entry is refused with the storage's
     error, and its duplicate in the same batch is told the log stopped (503), never that the entry is known."""
-
-    class FailingSecondCommit(GatedStorage):
-        def append(self, entries: Sequence[NewEntry]) -> None:
-            if self.commits:
-                raise LogStorageError("disk full (TEST)")
-            super().append(entries)
-
-    storage = FailingSecondCommit(directory.database_path)
+    storage = FailingStorage(directory.database_path)
     signer = Signer()
     with LocalLog(directory, storage=storage) as log, batching(log):
         first = log.submit(proposal(signer, 0))
         assert storage.held.wait(30)  # the first transaction is in progress: the next two form one batch
+        storage.fail = True
         item = proposal(signer, 1)
         entry, again = log.submit(item), log.submit(item)
         wait_until(lambda: log.in_flight == 3)
