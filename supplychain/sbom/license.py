@@ -148,7 +148,7 @@ def spdx_expression(declared: str) -> str | None:
     from license_expression import ExpressionError
 
     try:
-        return str(_syntax().parse(" ".join(pieces)).render())
+        return str(parse_expression(" ".join(pieces)).render())
     except (ExpressionError, AssertionError, IndexError):  # what its parser raises on a malformed expression
         return license_ref(declared)
 
