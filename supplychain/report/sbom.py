@@ -1,9 +1,10 @@
 """Render ``sbom diff``'s result as text or JSON (docs/output.md), and what ``sbom generate`` says on stderr.
 
 Text, for people: one section per kind of change, each line ``TYPE NAME VERSION`` (changed: ``TYPE NAME BEFORE ->
-AFTER``, several versions joined by ``,``), every value from the SBOMs escaped (``report.text.escape``: a package
-name is whatever the file said). JSON, for CI: ``{"before", "after", "added": [{type, name, version, purl}],
-"removed": [...], "changed": [{type, name, before: [...], after: [...]}]}``.
+AFTER``, several versions joined by ``,``), the name with its namespace where it has one (``org.alpha/core``),
+every value from the SBOMs escaped (``report.text.escape``: a package name is whatever the file said). JSON, for
+CI: ``{"before", "after", "added": [{type, namespace, name, version, purl}], "removed": [...], "changed": [{type,
+namespace, name, before: [...], after: [...]}]}``.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ def diff_json(diff: SbomDiff) -> dict[str, Any]:
 
 
 def _package_json(package: ListedPackage) -> dict[str, str]:
-    return {"type": package.type, "name": package.name, "version": package.version, "purl": package.purl}
+    return {"type": package.type, "namespace": package.namespace, "name": package.name, "version": package.version,
+            "purl": package.purl}
 
 
 def _change_json(change: PackageChange) -> dict[str, Any]:
-    return {"type": change.type, "name": change.name, "before": list(change.before), "after": list(change.after)}
+    return {"type": change.type, "namespace": change.namespace, "name": change.name, "before": list(change.before),
+            "after": list(change.after)}
 
 
 def render_diff_text(diff: SbomDiff) -> str:
@@ -47,11 +50,11 @@ def render_diff_text(diff: SbomDiff) -> str:
     for title, packages in (("added", diff.added), ("removed", diff.removed)):
         if packages:
             lines.append(f"{title} ({len(packages)}):")
-            lines.extend(f"  {escape(p.type)} {escape(p.name)} {escape(p.version or '(no version)')}"
+            lines.extend(f"  {escape(p.type)} {escape(p.qualified_name)} {escape(p.version or '(no version)')}"
                          for p in packages)
     if diff.changed:
         lines.append(f"changed ({len(diff.changed)}):")
-        lines.extend(f"  {escape(c.type)} {escape(c.name)} {_versions(c.before)} -> {_versions(c.after)}"
+        lines.extend(f"  {escape(c.type)} {escape(c.qualified_name)} {_versions(c.before)} -> {_versions(c.after)}"
                      for c in diff.changed)
     lines.append(f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed")
     return "\n".join(lines)

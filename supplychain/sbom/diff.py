@@ -1,8 +1,14 @@
 """``sbom diff``: the packages added, removed and changed between two SBOMs or two images (issue 12, item 6).
 
-A package is keyed by its type (the purl type: ``deb``, ``pypi``...) and name; a key found in both with other
-versions is *changed*. A name may be installed at several versions at once (npm's ``ms@2.0.0`` and
-``ms@2.1.3``), so each side of a key is the sorted set of its versions, and a change shows both sets.
+A package is keyed by its type (the purl type: ``deb``, ``pypi``...), its namespace and its name, as purl-spec
+identifies a package; a key found in both with other versions is *changed*. The namespace is the purl's (without a
+purl, a CycloneDX component's ``group``): so ``pkg:maven/org.alpha/core`` and ``pkg:maven/com.evil/core`` are two
+packages, one removed and one added (a dependency swapped for a look-alike of another group), never a version
+change of ``core``. For OS packages (``deb``, ``rpm``, ``apk``, ``alpm``) the namespace only names the distribution
+vendor, so it is left out of the key: ``bash`` of Debian and ``bash`` of Ubuntu are one package whose version
+changed, and an SBOM that lists them without the vendor (no os-release) still matches. A name may be installed at
+several versions at once (npm's ``ms@2.0.0`` and ``ms@2.1.3``), so each side of a key is the sorted set of its
+versions, and a change shows both sets.
 
 Two inputs: ``diff_inventories`` for two ``Inventory`` values (``sbom generate``'s scans of two images: the CLI
 scans both, then calls it), ``read_sbom_packages`` + ``diff_packages`` for two SBOM files: CycloneDX JSON, read
@@ -40,16 +46,42 @@ class ListedPackage:
     name: str
     version: str
     purl: str = ""
+    namespace: str = ""  # the purl's namespace (or CycloneDX group), "" for OS packages: part of the key
+
+    @property
+    def qualified_name(self) -> str:
+        """The name with its namespace (``org.alpha/core``), unless the name carries it already (``@scope/x``,
+        ``github.com/a/b``) or there is none."""
+        return _qualified(self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class PackageChange:
-    """One (type, name) at other versions on each side."""
+    """One (type, namespace, name) at other versions on each side."""
 
     type: str
     name: str
     before: tuple[str, ...]
     after: tuple[str, ...]
+    namespace: str = ""
+
+    @property
+    def qualified_name(self) -> str:
+        return _qualified(self.namespace, self.name)
+
+
+# purl types whose namespace is the distribution's vendor (purl-spec's types), not part of the package's identity.
+_VENDOR_NAMESPACED = frozenset({"deb", "rpm", "apk", "alpm"})
+
+
+def _qualified(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace and not name.startswith(f"{namespace}/") else name
+
+
+def listed(type_: str, name: str, version: str, purl: str = "", group: str = "") -> ListedPackage:
+    """A ``ListedPackage``, its namespace taken from ``purl`` (else ``group``) unless ``type_`` is an OS package's."""
+    namespace = "" if type_ in _VENDOR_NAMESPACED else (_purl_namespace(purl) if purl else group or "")
+    return ListedPackage(type_, name, version, purl, namespace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +110,7 @@ def diff_packages(before: Iterable[ListedPackage], after: Iterable[ListedPackage
         was = tuple(sorted({p.version for p in old[key]}))
         now = tuple(sorted({p.version for p in new[key]}))
         if was != now:
-            changed.append(PackageChange(key[0], key[1], was, now))
+            changed.append(PackageChange(key[0], key[2], was, now, key[1]))
     return SbomDiff(before_name, after_name, added, removed, tuple(changed))
 
 
@@ -90,13 +122,13 @@ def diff_inventories(before: Inventory, after: Inventory) -> SbomDiff:
 
 def listed_packages(inventory: Inventory) -> list[ListedPackage]:
     """A scan's packages as an SBOM of it would list them: what ``diff_packages`` compares."""
-    return [ListedPackage(p.type or UNKNOWN_TYPE, p.name, p.version, p.purl) for p in inventory.packages]
+    return [listed(p.type or UNKNOWN_TYPE, p.name, p.version, p.purl) for p in inventory.packages]
 
 
-def _by_key(packages: Iterable[ListedPackage]) -> dict[tuple[str, str], list[ListedPackage]]:
-    out: dict[tuple[str, str], list[ListedPackage]] = {}
+def _by_key(packages: Iterable[ListedPackage]) -> dict[tuple[str, str, str], list[ListedPackage]]:
+    out: dict[tuple[str, str, str], list[ListedPackage]] = {}
     for package in packages:
-        out.setdefault((package.type, package.name), []).append(package)
+        out.setdefault((package.type, package.namespace, package.name), []).append(package)
     return out
 
 
@@ -157,8 +189,8 @@ def _cyclonedx_packages(doc: dict[str, Any], what: str) -> list[ListedPackage]:
             continue
         purl = component.purl
         text = purl.to_string() if purl is not None else ""
-        out.append(ListedPackage(purl.type if purl is not None else UNKNOWN_TYPE, component.name,
-                                 _version(component.version, text), text))
+        out.append(listed(purl.type if purl is not None else UNKNOWN_TYPE, component.name,
+                          _version(component.version, text), text, component.group or ""))
     return out
 
 
@@ -177,7 +209,7 @@ def _spdx_packages(doc: dict[str, Any], what: str) -> list[ListedPackage]:
         if package.primary_package_purpose in (PackagePurpose.CONTAINER, PackagePurpose.OPERATING_SYSTEM):
             continue
         purl = next((r.locator for r in package.external_references if r.reference_type == "purl"), "")
-        out.append(ListedPackage(_purl_type(purl), package.name, _version(package.version, purl), purl))
+        out.append(listed(_purl_type(purl), package.name, _version(package.version, purl), purl))
     return out
 
 
@@ -187,6 +219,17 @@ def _version(version: str | None, purl: str) -> str:
     if version == _SYFT_NO_VERSION and "@" not in purl.split("?", 1)[0].split("#", 1)[0]:
         return ""
     return version or ""
+
+
+def _purl_namespace(purl: str) -> str:
+    """A purl's namespace, decoded as purl-spec says (``%40scope`` is ``@scope``); "" without one or for a purl
+    packageurl-python cannot read (the package is then keyed by type and name, as before purls)."""
+    from packageurl import PackageURL
+
+    try:
+        return PackageURL.from_string(purl).namespace or ""
+    except ValueError:
+        return ""
 
 
 def _purl_type(purl: str) -> str:
@@ -203,6 +246,7 @@ __all__ = [
     "SbomDiff",
     "diff_inventories",
     "diff_packages",
+    "listed",
     "listed_packages",
     "read_sbom_file",
     "read_sbom_packages",

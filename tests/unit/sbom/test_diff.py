@@ -3,6 +3,7 @@ SPDX JSON, read with the libraries' parsers), rendered as text and JSON."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from supplychain.report.format import Format
 from supplychain.report.sbom import DIFF
 from supplychain.sbom.diff import ListedPackage, PackageChange, diff_inventories, read_sbom_file
 from supplychain.sbom.formats import SbomFormat
+from supplychain.sbom.package import Package
 from supplychain.sbom.validate import InvalidSbomError
 from supplychain.sbom.write import render_sbom
-from tests.support.inventory import deb, inventory, npm, pypi
+from tests.support.inventory import PIP, deb, inventory, npm, pypi
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -70,8 +72,54 @@ def test_a_cyclonedx_file_against_an_spdx_file(tmp_path: Path, capsys: pytest.Ca
     assert code == 0, err
     doc = json.loads(out)
     assert [c["name"] for c in doc["changed"]] == ["bash", "ms"]
-    assert doc["changed"][1] == {"type": "npm", "name": "ms", "before": ["2.0.0", "2.1.3"], "after": ["2.1.3"]}
-    assert doc["added"][0] == {"type": "npm", "name": "debug", "version": "2.6.9", "purl": "pkg:npm/debug@2.6.9"}
+    assert doc["changed"][1] == {"type": "npm", "namespace": "", "name": "ms", "before": ["2.0.0", "2.1.3"],
+                                 "after": ["2.1.3"]}
+    assert doc["added"][0] == {"type": "npm", "namespace": "", "name": "debug", "version": "2.6.9",
+                               "purl": "pkg:npm/debug@2.6.9"}
+
+
+def maven(group: str, name: str, version: str) -> Package:
+    return Package("maven", name, version, f"pkg:maven/{group}/{name}@{version}", (f"app/{name}.jar",), (), PIP,
+                   "java")
+
+
+@pytest.mark.parametrize("fmt", [None, SbomFormat.CYCLONEDX_JSON, SbomFormat.SPDX_JSON])
+def test_the_namespace_is_part_of_a_packages_identity(fmt: SbomFormat | None, tmp_path: Path) -> None:
+    """A dependency swapped for a look-alike of another group (``org.alpha/core`` -> ``com.evil/core``, same name
+    and version) is one removed and one added, never no difference; two groups' ``core`` in one image are two
+    packages. OS packages are keyed without their distribution vendor (``debian``/``ubuntu``)."""
+    from supplychain.sbom.diff import diff_packages, listed_packages
+
+    before = inventory((maven("org.alpha", "core", "1.0"), maven("org.beta", "core", "2.0"), deb("bash", "5.1")))
+    ubuntu_bash = dataclasses.replace(deb("bash", "5.2"), purl="pkg:deb/ubuntu/bash@5.2?arch=amd64")
+    after = inventory((maven("com.evil", "core", "1.0"), maven("org.beta", "core", "2.1"), ubuntu_bash))
+    if fmt is None:
+        diff = diff_inventories(before, after)
+    else:
+        (tmp_path / "a").write_text(render_sbom(before, fmt))
+        (tmp_path / "b").write_text(render_sbom(after, fmt))
+        diff = diff_packages(read_sbom_file(tmp_path / "a"), read_sbom_file(tmp_path / "b"))
+    assert [(p.namespace, p.name, p.version) for p in diff.added] == [("com.evil", "core", "1.0")]
+    assert [(p.namespace, p.name, p.version) for p in diff.removed] == [("org.alpha", "core", "1.0")]
+    assert diff.changed == (PackageChange("deb", "bash", ("5.1",), ("5.2",)),
+                            PackageChange("maven", "core", ("2.0",), ("2.1",), "org.beta"))
+    assert diff_inventories(before, before).empty
+    assert [p.namespace for p in listed_packages(before)] == ["", "org.alpha", "org.beta"]  # deb bash first
+    text = DIFF.render(diff, Format.TEXT).splitlines()
+    assert "  maven com.evil/core 1.0" in text and "  maven org.alpha/core 1.0" in text
+    assert "  maven org.beta/core 2.0 -> 2.1" in text and "  deb bash 5.1 -> 5.2" in text
+
+
+def test_a_name_that_carries_its_namespace_is_shown_once() -> None:
+    from supplychain.sbom.diff import listed
+
+    scoped = listed("npm", "@babel/core", "7.0.0", "pkg:npm/%40babel/core@7.0.0")
+    assert (scoped.namespace, scoped.qualified_name) == ("@babel", "@babel/core")
+    module = listed("golang", "github.com/a/b", "v1.0.0", "pkg:golang/github.com/a/b@v1.0.0")
+    assert (module.namespace, module.qualified_name) == ("github.com/a", "github.com/a/b")
+    grouped = listed("maven", "core", "1.0", "", group="org.alpha")  # a CycloneDX component's group, no purl
+    assert grouped.qualified_name == "org.alpha/core"
+    assert listed("pypi", "x", "1", "pkg:not a purl").namespace == ""
 
 
 def test_text_rendering() -> None:
