@@ -38,7 +38,7 @@ from supplychain.formats.intoto import CYCLONEDX_PREDICATE, SPDX_PREDICATE, pars
 from supplychain.limits import MAX_ATTACHMENT_BYTES
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.locate import SBOM_ARTIFACT_TYPES, buildkit_attestations, describe, locate
-from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, AnyManifest, Descriptor, build_manifest
+from supplychain.oci.model import EMPTY_DESCRIPTOR, EMPTY_JSON, AnyManifest, Descriptor, Manifest, build_manifest
 from supplychain.oci.store import ArtifactStore
 from supplychain.oci.tagwriter import Sleep
 from supplychain.sbom.formats import SbomFormat
@@ -221,8 +221,8 @@ def download_sboms(store: ArtifactStore, subject: Descriptor, *, index: AnyManif
     for desc in referrers:
         try:
             manifest = small_manifest(store, desc, "an artifact manifest")
-            out.extend(DownloadedSbom(f"referrer {desc.digest}", la.media_type, store.get_blob(la, limit=max_bytes))
-                       for la in manifest.layers if la.media_type in SBOM_ARTIFACT_TYPES)
+            out.extend(DownloadedSbom(f"referrer {desc.digest}", kind, store.get_blob(la, limit=max_bytes))
+                       for la, kind in _sbom_layers(manifest))
         except _DAMAGE as exc:
             problems.append(f"referrer {desc.digest}: {describe(exc)}")
     for i, layer in enumerate(layers):
@@ -243,6 +243,19 @@ def download_sboms(store: ArtifactStore, subject: Descriptor, *, index: AnyManif
         raise NoSbomError(f"no SBOM attached to {store.name}@{subject.digest}"
                           + (f" ({problems[0]})" if problems else ""))
     return SbomDownload(subject, tuple(out), tuple(problems))
+
+
+def _sbom_layers(manifest: Manifest) -> list[tuple[Descriptor, str]]:
+    """The SBOM layers of an SBOM referrer, each with its media type: those of an SBOM media type; if there are
+    none, every layer, as the manifest's artifact type says (``oras attach --artifact-type
+    application/vnd.cyclonedx+json`` gives its file ``application/vnd.oci.image.layer.v1.tar``; ``attach artifact``
+    ``application/octet-stream``: the OCI image spec 1.1's guidelines put the type on the manifest)."""
+    typed = [(la, la.media_type) for la in manifest.layers if la.media_type in SBOM_ARTIFACT_TYPES]
+    kind = manifest.descriptor().artifact_type
+    if typed or kind not in SBOM_ARTIFACT_TYPES:
+        return typed
+    assert kind is not None
+    return [(la, kind) for la in manifest.layers]
 
 
 def _predicate(location: str, predicate_type: str, envelope: Mapping[str, Any]) -> DownloadedSbom:

@@ -70,6 +70,26 @@ def test_attach_sbom_as_a_referrer_and_download_it(target: Target, tmp_path: Pat
         assert entry["artifactType"] == "application/vnd.cyclonedx+json"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("layer_type", [None, "application/vnd.oci.image.layer.v1.tar"])
+def test_an_sbom_referrer_typed_only_by_its_artifact_type_is_downloaded(target: Target, tmp_path: Path,  # noqa: F811
+                                                                        layer_type: str | None) -> None:
+    """A referrer of artifact type application/vnd.cyclonedx+json whose file has a generic media type (``attach
+    artifact``'s application/octet-stream; ``oras attach --artifact-type ...``'s default layer type) is an SBOM."""
+    sbom = _sbom_file(tmp_path)
+    spec = str(sbom) + (f":{layer_type}" if layer_type else "")
+    result = run(["attach", "artifact", "--artifact-type", "application/vnd.cyclonedx+json", target.ref(), spec],
+                 target.config_dir)
+    assert result.code == 0, result
+    down = run(["download", "sbom", target.ref()], target.config_dir)
+    assert down.code == 0, down
+    assert down.stdout.encode() == sbom.read_bytes()
+    other = run(["attach", "artifact", "--artifact-type", "application/vnd.example.report.v1+json", target.ref("multi"),
+                 spec], target.config_dir)
+    assert other.code == 0, other
+    run(["download", "sbom", target.ref("multi")], target.config_dir).assert_one_line_error(
+        ExitCode.NOT_FOUND, "no SBOM attached")  # a generic file of another artifact type is no SBOM
+
+
 def test_attach_sbom_legacy_writes_cosigns_sbom_tag(target: Target, tmp_path: Path) -> None:  # noqa: F811
     sbom = _sbom_file(tmp_path, SbomFormat.SPDX_JSON)
     result = run(["attach", "sbom", "--sbom", str(sbom), "--type", "spdx", "--legacy", target.ref()],
