@@ -497,7 +497,7 @@ def attest_command(
 
     predicate_type = predicate_type_for(predicate_kind)
     settings = build_settings(ca_file, insecure_registries)
-    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_type)
+    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_kind)
     ((text, ref, identity),) = _sign_targets((reference,), reference_name)
     with _attestation_signer(key_file, certificate_file, chain_file, tlog_upload, rekor_url, rekor_public_key,
                              trusted_root, settings, keyless) as (signer, log), open_store(ref, settings) as store:
@@ -617,7 +617,7 @@ def attest_blob_command(
     _check_output_paths({"--bundle": bundle_file})
     predicate_type = predicate_type_for(predicate_kind)
     settings = build_settings(ca_file, insecure_registries)
-    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_type)
+    predicate = build_predicate(_read_predicate(predicate_file, settings.max_signature_bytes), predicate_kind)
     try:
         with open(file, "rb") as handle:  # streamed: the file may be large
             digest, size = hashlib.file_digest(handle, "sha256").hexdigest(), os.fstat(handle.fileno()).st_size

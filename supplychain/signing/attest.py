@@ -5,7 +5,8 @@ What ``cosign attest --predicate FILE --type T`` makes (cosign ``cmd/cosign/cli/
 1. an in-toto Statement (``formats.intoto.build_statement``): subject = the image's repository name and digest,
    ``predicateType`` = the ``--type`` alias's URI (``formats.intoto.PREDICATE_ALIASES``) or the URI given, the
    predicate = the file (``build_predicate``: cosign's ``custom`` wraps the file's text as ``{"Data", "Timestamp"}``,
-   ``spdx`` keeps tag-value text as a string; every other type needs a JSON object). We write Statement v1
+   ``spdx`` keeps the file as a string, tag-value or JSON; every other type, ``spdxjson`` included, needs a JSON
+   object). We write Statement v1
    (cosign still writes ``_type`` v0.1; both verify the same way);
 2. a DSSE envelope over it (payloadType ``application/vnd.in-toto+json``, one signature over the PAE);
 3. with a log, a ``dsse`` entry of the envelope, recorded *before* anything is stored (``signing.transparency``);
@@ -38,7 +39,7 @@ from supplychain.digest import Digest
 from supplychain.errors import InvalidInputError
 from supplychain.formats import gojson
 from supplychain.formats.dsse import ENVELOPE_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE, DsseSignature, Envelope
-from supplychain.formats.intoto import COSIGN_CUSTOM_PREDICATE, SPDX_PREDICATE, build_statement
+from supplychain.formats.intoto import COSIGN_CUSTOM_PREDICATE, build_statement, predicate_type_for
 from supplychain.keys import PrivateKey, PublicKey
 from supplychain.limits import MAX_SIGNATURE_BYTES
 from supplychain.oci.attachment import ATTESTATION_PREDICATE_TYPE_ANNOTATION, AttachmentKind, attachment_tag
@@ -115,19 +116,27 @@ class Attestation:
     log_url: str | None = None
 
 
-def build_predicate(data: bytes, predicate_type: str, *, clock: Clock = utc_now) -> Any:
-    """The statement's ``predicate`` for the bytes of a predicate file, as cosign builds it (see the module
-    docstring); ``PredicateError`` for what cosign would refuse (a type that needs JSON and gets something else)."""
+# cosign's --type whose predicate is the file's text as it is (GenerateStatement: generateSPDXStatement without
+# parseJSON), where spdxjson, of the same predicate type, parses it.
+SPDX_TEXT_KIND = "spdx"
+
+
+def build_predicate(data: bytes, kind: str, *, clock: Clock = utc_now) -> Any:
+    """The statement's ``predicate`` for the bytes of a predicate file and ``--type kind`` (an alias or a predicate
+    type URI), as cosign's ``GenerateStatement`` builds it (see the module docstring): ``custom`` wraps the text,
+    ``spdx`` keeps the file as text whatever it holds (tag-value, or JSON as a string), and every other kind,
+    ``spdxjson`` included, needs a JSON object; ``PredicateError`` for what cosign would refuse."""
+    predicate_type = predicate_type_for(kind)
     if predicate_type == COSIGN_CUSTOM_PREDICATE:
         return {"Data": _text(data), "Timestamp": rfc3339(clock())}
+    if kind == SPDX_TEXT_KIND:
+        return _text(data)
     try:
         document = gojson.decode_strict(data)
     except ValueError as exc:
-        if predicate_type == SPDX_PREDICATE:  # cosign --type spdx: a tag-value SPDX document, kept as text
-            return _text(data)
-        raise PredicateError(f"the predicate for {predicate_type} is not valid JSON: {exc}") from exc
+        raise PredicateError(f"the predicate for {kind} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
-        raise PredicateError(f"the predicate for {predicate_type} is a JSON {type(document).__name__}, "
+        raise PredicateError(f"the predicate for {kind} is a JSON {type(document).__name__}, "
                              "not an object")
     return document
 

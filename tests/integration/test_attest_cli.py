@@ -120,19 +120,21 @@ def test_an_attestation_without_log_evidence_needs_insecure_ignore_tlog(
     assert accepted.code == 0 and "WARNING: Skipping tlog verification" in accepted.stderr
 
 
-@pytest.mark.parametrize("content, extra, why", [
-    (b"not json at all", (), "is not valid JSON"),
-    (b"[]", (), "is a JSON list, not an object"),
-    (b"", (), "is empty"),
-    (b'{"x": "' + b"y" * 2000 + b'"}', ("SUPPLYCHAIN_MAX_SIGNATURE_SIZE", "1024"), "is larger than 1024 bytes"),
+@pytest.mark.parametrize("content, extra, why, kind", [
+    (b"not json at all", (), "is not valid JSON", "slsaprovenance1"),
+    (b"not json at all\n", (), "the predicate for spdxjson is not valid JSON", "spdxjson"),  # spdx would keep it
+    (b"[]", (), "is a JSON list, not an object", "cyclonedx"),
+    (b"", (), "is empty", "slsaprovenance1"),
+    (b'{"x": "' + b"y" * 2000 + b'"}', ("SUPPLYCHAIN_MAX_SIGNATURE_SIZE", "1024"), "is larger than 1024 bytes",
+     "slsaprovenance1"),
 ])
 def test_a_bad_predicate_file_is_refused_with_a_hint(fixture_layout_copy: Path, keys: tuple[Path, Path],
                                                      tmp_path: Path, content: bytes, extra: tuple[str, ...],
-                                                     why: str):
+                                                     why: str, kind: str):
     path = tmp_path / "predicate.json"
     path.write_bytes(content)
     env = {extra[0]: extra[1]} if extra else {}
-    refused = cli("attest", f"oci:{fixture_layout_copy}:single", "--key", str(keys[0]), "--type", "slsaprovenance1",
+    refused = cli("attest", f"oci:{fixture_layout_copy}:single", "--key", str(keys[0]), "--type", kind,
                   "--predicate", str(path), "--reference-name", "registry.example/app", env=env)
     assert refused.code == 3, refused
     error, hint = refused.stderr.strip().splitlines()[-2:]

@@ -99,8 +99,12 @@ def test_cosigns_aliases_name_their_uris_and_anything_else_is_a_uri() -> None:
 def test_predicates_are_built_as_cosign_builds_them() -> None:
     custom = build_predicate(b"any text\n", predicate_type_for("custom"), clock=fixed_clock)
     assert custom == {"Data": "any text\n", "Timestamp": "2024-01-02T03:04:05Z"}
-    assert build_predicate(b"SPDXVersion: SPDX-2.3\n", predicate_type_for("spdx")) == "SPDXVersion: SPDX-2.3\n"
+    assert build_predicate(b"SPDXVersion: SPDX-2.3\n", "spdx") == "SPDXVersion: SPDX-2.3\n"
+    # cosign's generateSPDXStatement: --type spdx keeps even a JSON file as text; spdxjson parses it
+    assert build_predicate(b'{"spdxVersion": "SPDX-2.3"}', "spdx") == '{"spdxVersion": "SPDX-2.3"}'
+    assert build_predicate(b'{"spdxVersion": "SPDX-2.3"}', "spdxjson") == {"spdxVersion": "SPDX-2.3"}
     assert build_predicate(json.dumps(PROVENANCE).encode(), SLSA1) == PROVENANCE
+    assert build_predicate(json.dumps(PROVENANCE).encode(), "slsaprovenance1") == PROVENANCE
 
 
 @pytest.mark.parametrize("data, why", [
@@ -109,9 +113,10 @@ def test_predicates_are_built_as_cosign_builds_them() -> None:
     (b'{"a": 1, "a": 2}', "is not valid JSON"),  # duplicate keys: refused by the strict decoder
 ])
 def test_a_predicate_that_is_not_a_json_object_is_refused(data: bytes, why: str) -> None:
-    with pytest.raises(PredicateError, match=why) as raised:
-        build_predicate(data, SLSA1)
-    assert raised.value.hint
+    for kind in (SLSA1, "spdxjson", "cyclonedx", "https://spdx.dev/Document"):
+        with pytest.raises(PredicateError, match=why) as raised:
+            build_predicate(data, kind)
+        assert raised.value.hint
 
 
 def test_a_predicate_too_large_to_be_read_back_is_refused_before_signing(layout: OciLayout, pair: KeyPair) -> None:
