@@ -1,6 +1,6 @@
 """Installed Ruby gems: the ``specifications/*.gemspec`` files RubyGems writes for each installed gem (under a
 gem directory: ``usr/lib/ruby/gems/3.1.0/specifications/``, ``usr/local/bundle/specifications/``,
-``var/lib/gems/*/specifications/``).
+``var/lib/gems/*/specifications/``), and Ruby's default gems in ``specifications/default/``.
 
 A gemspec is Ruby source; it is never evaluated. RubyGems writes installed specifications in one shape
 (``Gem::Specification#to_ruby``): ``s.name = "rake".freeze``, ``s.version = "13.0.6"``, ``s.licenses =
@@ -26,8 +26,11 @@ _ITEM = re.compile(_STRING)
 
 
 def _is_gemspec(path: str) -> bool:
+    """Whether ``path`` is under a ``specifications`` directory, at any depth: syft's glob
+    ``**/specifications/**/*.gemspec``, which takes in Ruby's default gems (``specifications/default/json-2.6.1
+    .gemspec``: the gems bundled with Ruby itself, dozens in the official ruby images)."""
     parent, _, leaf = path.rpartition("/")
-    return leaf.endswith(".gemspec") and (parent == "specifications" or parent.endswith("/specifications"))
+    return leaf.endswith(".gemspec") and "/specifications/" in f"/{parent}/"
 
 
 class RubyCataloger:
