@@ -1,6 +1,6 @@
 """Installed Python distributions: ``*.dist-info/METADATA`` (wheels, PEP 376/PEP 627) and ``*.egg-info/PKG-INFO``
-(setuptools' eggs, or an ``*.egg-info`` file holding the same headers), read as Core Metadata (an RFC 822 header
-block, email.parser as packaging.metadata does).
+(setuptools' eggs, or an ``*.egg-info`` file holding the same headers; an unzipped ``*.egg/EGG-INFO/PKG-INFO``),
+read as Core Metadata (an RFC 822 header block, email.parser as packaging.metadata does).
 
 The purl's name is the PEP 503 normalised name (lower case, runs of ``-_.`` as one ``-``), as the purl-spec's
 pypi type requires and syft writes; ``Package.name`` keeps the name as the distribution declares it.
@@ -55,12 +55,15 @@ def normalise_name(name: str) -> str:
 
 
 def _is_metadata(path: str) -> bool:
+    """syft's globs: ``*.dist-info/METADATA``, ``*.egg-info/PKG-INFO`` and a single-file ``*.egg-info``, in either
+    case (``*.DIST-INFO``), and an unzipped egg's ``*.egg/EGG-INFO/PKG-INFO`` (easy_install's layout)."""
     parent, _, leaf = path.rpartition("/")
+    folder = parent.rpartition("/")[2].lower()
     if leaf == "METADATA":
-        return parent.endswith(".dist-info")
+        return folder.endswith(".dist-info")
     if leaf == "PKG-INFO":
-        return parent.endswith(".egg-info")
-    return leaf.endswith(".egg-info")  # a single-file egg-info (distutils' install_egg_info)
+        return folder.endswith(".egg-info") or folder == "egg-info"
+    return leaf.lower().endswith(".egg-info")  # a single-file egg-info (distutils' install_egg_info)
 
 
 class PythonCataloger:

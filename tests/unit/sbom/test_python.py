@@ -68,3 +68,16 @@ def test_wants_and_pep503() -> None:
     assert not cataloger.wants(f"{SITE}/x-1.dist-info/RECORD", 5000, 0o644)
     assert not cataloger.wants(f"{SITE}/x-1.dist-info/METADATA", 2 * 1024 * 1024, 0o644)
     assert normalise_name("Foo.Bar__baz-Qux") == "foo-bar-baz-qux"
+
+
+def test_unzipped_eggs_and_upper_case_folders_as_syft_globs_them() -> None:
+    """syft's ``**/*EGG-INFO/PKG-INFO`` (an unzipped egg, easy_install's ``x.egg/EGG-INFO/``) and
+    ``**/*DIST-INFO/METADATA``: real metadata (Debian's PyJWT egg-info) moved to those places."""
+    data = (DEBIAN_FIXTURE / "usr/lib/python3/dist-packages/PyJWT-2.6.0.egg-info/PKG-INFO").read_bytes()
+    paths = [f"{SITE}/PyJWT-2.6.0-py3.11.egg/EGG-INFO/PKG-INFO", f"{SITE}/PYJWT-2.6.0.DIST-INFO/METADATA"]
+    cataloger = PythonCataloger()
+    assert all(cataloger.wants(path, len(data), 0o644) for path in paths)
+    catalog = cataloger.catalog(FileView.from_files({path: data for path in paths}), None)
+    assert [(p.name, p.version, p.purl) for p in catalog.packages] == [("PyJWT", "2.6.0", "pkg:pypi/pyjwt@2.6.0")] * 2
+    assert not cataloger.wants(f"{SITE}/x.egg/PKG-INFO", 300, 0o644)  # not in EGG-INFO/
+    assert not cataloger.wants(f"{SITE}/EGG-INFO/README", 300, 0o644)
