@@ -257,8 +257,13 @@ class _Walk:
                                  f"{found[0].value}, not a regular file")
                     continue
                 link, size = target, found[1]
-                if found[4] is not None and wants(key, size, mode):
+                if wants(key, size, mode):
                     data = found[4]  # the same bytes object: a hard link costs no memory
+                    if data is None and size:
+                        # A tar holds a hard link's bytes once, at its target, which streamed past unread: a path
+                        # no cataloger asked for (or over a cap). Said, so that a package missing is explained.
+                        self.problem(f"{what}: {key!r} is a hard link to {target!r}, whose contents were not kept "
+                                     "when it was walked: listed, not read")
             own[key] = (kind, size, mode, link, data)
         return own, whiteouts, opaque
 

@@ -220,6 +220,22 @@ def test_a_hard_link_shares_its_targets_bytes_across_layers():
     assert entry.size == 3 and entry.data == b"ELF"
 
 
+def test_a_wanted_hard_link_to_a_target_that_was_not_kept_is_a_problem():
+    """A tar holds the bytes at the target, which streamed past unread (``opt/status-copy`` was not wanted): the
+    wanted link is listed with a problem that says why it has no bytes, never silently empty."""
+    wanted = {"var/lib/dpkg/status"}
+    items = [file("opt/status-copy", b"Package: x\n"), hardlink("var/lib/dpkg/status", "opt/status-copy")]
+    view = view_of(layer(items), wants=lambda path, size, mode: path in wanted)
+    entry = view.get("var/lib/dpkg/status")
+    assert entry.kind is EntryKind.HARDLINK and entry.size == 11 and entry.data is None
+    (problem,) = view.problems
+    assert problem.startswith("layer 0 (sha256:") and problem.endswith(
+        ": 'var/lib/dpkg/status' is a hard link to 'opt/status-copy', whose contents were not kept when it was "
+        "walked: listed, not read")
+    kept = view_of(layer(items))
+    assert kept.get("var/lib/dpkg/status").data == b"Package: x\n" and not kept.problems
+
+
 def test_resolve_follows_symlink_chains_inside_the_root_and_refuses_escapes_and_loops():
     view = view_of(layer([
         directory("usr"), directory("usr/lib"), file("usr/lib/os-release", b"ID=x"),
