@@ -201,7 +201,7 @@ class LocalLog:
             raise
         logger.info("opened %s: %d entries, tree rebuilt in %.2fs", self.origin, self._tree.size,
                     time.perf_counter() - started)
-        self._changed = threading.Condition()  # guards the tree and the cached head; notified as the tree grows
+        self._tree_lock = threading.Lock()  # guards the tree and the cached head
         self._head_lock = threading.Lock()  # one checkpoint signature per tree size
         self._head: SignedTreeHead | None = None
         self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
@@ -260,7 +260,7 @@ class LocalLog:
     @property
     def size(self) -> int:
         """The number of committed entries."""
-        with self._changed:
+        with self._tree_lock:
             return self._tree.size
 
     @property
@@ -448,10 +448,9 @@ class LocalLog:
         new = staged.new
         if new:
             self.commits += 1
-            with self._changed:
+            with self._tree_lock:
                 for pending, _ in new:
                     self._tree.append_hash(pending.leaf)
-                self._changed.notify_all()
             head = self.tree_head()
             # Read without the lock: only the batch holding the commit lock changes the tree.
             hashes = [self._tree.inclusion_proof(row.log_index, head.size) for _, row in new]
@@ -481,19 +480,19 @@ class LocalLog:
     def tree_head(self) -> SignedTreeHead:
         """The signed checkpoint of the current tree: signed once per size (by the first thread to need it), then
         cached. The tree holds committed entries only, so the checkpoint covers nothing that could be lost."""
-        with self._changed:
+        with self._tree_lock:
             head = self._head
             if head is not None and head.size == self._tree.size:
                 return head
         with self._head_lock:
-            with self._changed:
+            with self._tree_lock:
                 size = self._tree.size
                 head = self._head
                 if head is not None and head.size == size:
                     return head
                 root = self._tree.root(size)
             head = SignedTreeHead(size, root, sign_checkpoint(self.origin, size, root, self._signer))
-            with self._changed:
+            with self._tree_lock:
                 if self._head is None or self._head.size < size:
                     self._head = head
             return head
@@ -508,14 +507,16 @@ class LocalLog:
         return self._rekor_entry(stored, self.tree_head())
 
     def entry_by_uuid(self, uuid: str) -> RekorEntry | None:
-        """The entry with this UUID (leaf hash, with or without this log's tree ID); None if absent."""
+        """The entry with this UUID (leaf hash, with or without this log's tree ID); None if absent. An entry whose
+        batch is committed but not yet published (in the database, in no checkpoint, its submitter not yet
+        answered) is absent, as ``entry_by_index`` has it: never waited for, since on a server's loop the wait
+        would hold up the loop that publishes it."""
         tree_id, leaf = split_uuid(uuid)
         if tree_id is not None and tree_id != self.tree_id:
             return None
         index = self._storage.index_of(leaf)
         if index is None:
             return None
-        self._wait_for_size(index + 1)
         return self.entry_by_index(index)
 
     def search(self, keys: list[str], *, match_all: bool, limit: int) -> list[str]:
@@ -534,7 +535,7 @@ class LocalLog:
 
     def consistency_proof(self, first: int, last: int) -> tuple[list[bytes], bytes]:
         """PROOF(first, D[last]) and the root of ``last`` (RFC 9162 2.1.4.1); ``TreeRangeError`` if out of range."""
-        with self._changed:
+        with self._tree_lock:
             return self._tree.consistency_proof(first, last), self._tree.root(last)
 
     def _checked_entry(self, index: int) -> StoredEntry | None:
@@ -543,7 +544,7 @@ class LocalLog:
         stored = self._storage.entry(index)
         if stored is None:
             return None
-        with self._changed:
+        with self._tree_lock:
             leaf = self._tree.leaf_hash(index)
         if leaf != stored.leaf_hash:
             raise CorruptEntryError(
@@ -552,19 +553,9 @@ class LocalLog:
             )
         return stored
 
-    def _wait_for_size(self, size: int, timeout: float = 10.0) -> None:
-        # The database commit precedes the tree append by a moment: a reader that found the row waits for it.
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self._tree.size < size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise LogStorageError(f"entry {size - 1} is committed but did not reach the tree")
-                self._changed.wait(remaining)
-
     def _rekor_entry(self, stored: StoredEntry, head: SignedTreeHead, path: list[bytes] | None = None) -> RekorEntry:
         if path is None:
-            with self._changed:
+            with self._tree_lock:
                 path = self._tree.inclusion_proof(stored.log_index, head.size)
         hashes = tuple(path)
         proof = InclusionProof(stored.log_index, head.size, head.root_hash, hashes, head.note)

@@ -18,9 +18,9 @@ import pytest
 
 from supplychain.errors import ExitCode
 from supplychain.tlog.checkpoint import verify_checkpoint
-from supplychain.tlog.evidence import split_uuid, verify_entry
+from supplychain.tlog.evidence import entry_uuid, split_uuid, verify_entry
 from supplychain.tlog.kind import CanonicalEntry, canonicalize
-from supplychain.tlog.merkle import verify_consistency
+from supplychain.tlog.merkle import hash_leaf, verify_consistency
 from supplychain.tlog.server.directory import (
     LogDirectory,
     LogDirectoryError,
@@ -340,6 +340,38 @@ def test_appends_waiting_on_a_loop_that_leaves_go_to_the_committer_thread(direct
             loop.close()
         assert sorted(appended(future.result(30)).entry.log_index for future in futures) == list(range(10))
         assert log.in_flight == 0 and log.size == 10 and storage.commits[0] == 1
+
+
+def test_an_entry_committed_but_not_yet_in_the_tree_is_absent_at_once(directory: LogDirectory,
+                                                                       batching: Batching) -> None:
+    """Between its batch's COMMIT and its publishing, an entry is in the database but in no checkpoint: a lookup
+    by UUID answers "absent" at once, as the published view says (its submitter has no answer yet either). It
+    waited for the tree before, which on a server's loop blocked the loop that publishes: 10 s of a frozen
+    server, then a 503."""
+    published = threading.Event()
+
+    class CommittedThenHeld(GatedStorage):
+        def append(self, entries: Sequence[NewEntry]) -> None:
+            LogStorage.append(self, entries)  # committed ...
+            self.held.set()
+            assert self.gate.wait(30)  # ... and not yet published
+
+    storage = CommittedThenHeld(directory.database_path)
+    signer = Signer()
+    entry = proposal(signer, 0)
+    with LocalLog(directory, storage=storage) as log, batching(log):
+        uuid = entry_uuid(entry.body, log.tree_id)
+        future = log.submit(entry)
+        future.add_done_callback(lambda _: published.set())
+        assert storage.held.wait(30)
+        assert storage.index_of(hash_leaf(entry.body)) == 0  # the row is there
+        started = time.monotonic()
+        assert log.entry_by_uuid(uuid) is None and log.entry_by_index(0) is None
+        assert time.monotonic() - started < 5
+        storage.gate.set()
+        assert published.wait(30)
+        found = log.entry_by_uuid(uuid)
+        assert found is not None and found.entry.log_index == 0
 
 
 def test_concurrent_duplicates_wait_for_the_first_commit(directory: LogDirectory, batching: Batching) -> None:
