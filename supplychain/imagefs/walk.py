@@ -259,9 +259,10 @@ class _Walk:
                 link, size = target, found[1]
                 if wants(key, size, mode):
                     data = found[4]  # the same bytes object: a hard link costs no memory
-                    if data is None and size:
+                    if data is None and size and not wants(target, size, found[2]):
                         # A tar holds a hard link's bytes once, at its target, which streamed past unread: a path
-                        # no cataloger asked for (or over a cap). Said, so that a package missing is explained.
+                        # no cataloger asked for. Said, so that a package missing is explained. (A target that was
+                        # wanted was read: its bytes were dropped by ``keeps``, or over a cap, said for it.)
                         self.problem(f"{what}: {key!r} is a hard link to {target!r}, whose contents were not kept "
                                      "when it was walked: listed, not read")
             own[key] = (kind, size, mode, link, data)
