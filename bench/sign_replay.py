@@ -5,7 +5,8 @@ the registry speaks plain HTTP, needs no auth, and has none of the signatures ye
 
 Per manifest of the index (the index itself first), as ``sign`` does in its phases: read the ``.sig`` tag (404)
 and sign the simple-signing payload (ECDSA P-256, SHA-256); then upload the payload and the ``.sig`` config (HEAD,
-POST, PUT each), read the tag again, put the ``.sig`` manifest, and read it to confirm.
+POST, PUT each), read the tag again, put the ``.sig`` manifest, and read it twice to confirm (``oci.tagwriter``
+waits a few times the put's duration between the two reads, on a registry; the replay, a floor, does not).
 
 Usage: python3 bench/sign_replay.py HOST REPOSITORY DIGEST KEY.pem IDENTITY CONCURRENCY [--count]
 """
@@ -79,6 +80,7 @@ def main() -> None:
                                    "layers": [layer]}, separators=(",", ":")).encode()
             assert send("GET", sig_tag(target), headers={"Accept": ACCEPT}).status_code == 404
             send("PUT", sig_tag(target), content=manifest, headers={"Content-Type": MANIFEST}).raise_for_status()
+            assert send("GET", sig_tag(target), headers={"Accept": ACCEPT}).content == manifest
             assert send("GET", sig_tag(target), headers={"Accept": ACCEPT}).content == manifest
 
         with ThreadPoolExecutor(max_workers=int(concurrency)) as pool:

@@ -89,6 +89,8 @@ class OciLayout(ClosesOnExit):
         """
         return self._index.deferred()
 
+    locks_every_writer = True  # oci.store.LocksTags: every writer of the layout takes its flock
+
     def lock_tag(self, tag: str) -> contextlib.AbstractContextManager[None]:
         """``oci.store.LocksTags``: within the block no other writer that takes this lock (``oci.tagwriter``, in
         any thread or process of this machine) changes a tag, so a read-change-put of a shared tag is exclusive

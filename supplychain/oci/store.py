@@ -143,6 +143,11 @@ class LocksTags(Protocol):
     user on this machine (a lock file). The distribution spec itself has no lock or compare-and-swap on a tag, so
     ``oci.tagwriter`` also confirms each put by reading the tag again (writers on other machines)."""
 
+    # Whether every writer of the store's tags takes this lock: an OCI layout's ``flock`` (they all write through
+    # its file system), not a registry's lock file (this machine's writers only), whose puts ``oci.tagwriter``
+    # confirms once more a moment later.
+    locks_every_writer: bool
+
     def lock_tag(self, tag: str) -> AbstractContextManager[None]:
         """Within the block, no other writer that takes this lock changes ``tag`` of the store."""
         ...

@@ -14,16 +14,23 @@ first:
   repository's lock file (this user's processes on this machine: the registry has nothing to lock with);
 - in one process, writers of the same tag of the same store (``sign`` of two references to one digest, threads of
   a library user) also take one lock per (store name, tag);
-- writers that share no lock (on other machines) are kept apart by reading the tag again. It is read just before
-  the put (``rebase_attempts``) and once after it: a change missing from that confirming read was overwritten (a
-  race detected), and the writer changes the tag again after a jittered, exponentially growing wait
-  (``backoff``), a bounded number of rounds, and then fails: a lost change is never reported as stored. What no
-  read can see is a rival whose read came before our put and whose put lands after our confirming read; the read
-  just before each put keeps that window to one round trip of the rival. (Earlier versions slept 50-250 ms after
-  every put instead, raced or not, to let that window close; with neither that sleep nor a lock, 6 concurrent
-  signing processes on a loaded 2-core machine lost a signature in 3 of 9 runs of their test.)
+- writers that share no lock (on other machines, or with another lock directory) are kept apart by reading the
+  tag again. It is read just before the put (``rebase_attempts``) and after it: a change missing from a
+  confirming read was overwritten (a race detected), and the writer changes the tag again after a jittered,
+  exponentially growing wait (``backoff``), a bounded number of rounds, and then fails.
 
-So the path without a race never sleeps: read, build, read, put, read.
+What one confirming read cannot see is a rival whose read came before our put and whose put lands after that
+read: the rival's read-to-put gap (one round trip, plus its own scheduling on a loaded machine) outlasts our
+put-to-read one. Six signing processes that shared no lock file, started together against a local registry, lost
+a signature that way in 2 of 4 runs, every one of them reporting success. So on a store whose lock does not bind
+every writer (``LocksTags.locks_every_writer``: a registry; an OCI layout's ``flock`` does), the put is confirmed
+a second time, ``settle(put)`` later: a jittered 2-4 times the put's own duration (5 ms to 1 s), the time a
+rival's read-then-put takes on the same registry and machine, measured rather than fixed. That closes the
+window for rivals up to that slow; one slower still (a process stalled for longer between its read and its put)
+can still undo a change unseen. Neither the distribution spec nor a layout has a compare-and-swap, and cosign
+confirms nothing at all. (Earlier versions slept a fixed 50-250 ms after every put.)
+
+So the path without a race is: read, build, read, put, read, and on a registry a short wait and one more read.
 
 A writer whose put depends on slow uploads (a cosign tag's blobs: its config names the layer list) asks for
 ``rebase_attempts``: after the uploads the tag is read again, and the manifest is put only if the tag did not
@@ -41,6 +48,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -60,6 +68,13 @@ BACKOFF_BASE = 0.05
 BACKOFF_CAP = 1.0
 # The longest wait between two reads of a tag answered with a registry error (see the module docstring).
 READ_BACKOFF_CAP = 0.5
+# Reads of a tag answered with a registry error (a read racing a write, see the module docstring), in all: what
+# the writers of shared tags ask for.
+RACING_READ_ATTEMPTS = 5
+# The second confirming read, after settle(put seconds) (see the module docstring).
+SETTLE_FACTORS = (2.0, 4.0)
+SETTLE_FLOOR = 0.005
+SETTLE_CAP = 1.0
 
 State = TypeVar("State")
 
@@ -112,6 +127,12 @@ def default_backoff(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt))  # noqa: S311 - jitter, not a secret
 
 
+def default_settle(put_seconds: float) -> float:
+    """The wait before the second confirming read: a random 2-4 times the put's duration, within 5 ms and 1 s."""
+    low, high = SETTLE_FACTORS
+    return min(SETTLE_CAP, max(SETTLE_FLOOR, put_seconds * random.uniform(low, high)))  # noqa: S311 - jitter
+
+
 def read_tag(
     store: ArtifactStore,
     tag: str,
@@ -148,6 +169,7 @@ def write_tag(
     lost: Callable[[], Exception],
     sleep: Sleep,
     backoff: Callable[[int], float] = default_backoff,
+    settle: Callable[[float], float] = default_settle,
     read_attempts: int = 1,
     rebase_attempts: int = 0,
     retry_failed_puts: bool = False,
@@ -155,8 +177,9 @@ def write_tag(
 ) -> TagWrite[State]:
     """Make ``edit``'s change hold at ``tag`` of ``store`` and confirm it did (see the module docstring).
 
-    At most ``attempts`` rounds of put and confirming read; a round whose read lacks the change (a race) is
-    followed by a wait of ``backoff(round)``, the only wait of this function. When other writers kept undoing
+    At most ``attempts`` rounds of put and confirming read (two reads, ``settle(put seconds)`` apart, unless the
+    store's lock binds every writer); a round whose reads lack the change (a race) is followed by a wait of
+    ``backoff(round)``. When other writers kept undoing
     the change, ``lost()`` is raised. With ``retry_failed_puts`` a put the registry answers with a
     ``RegistryError`` (distribution's 500 for a write racing another) counts as a lost round, and if no put at
     all succeeded the registry's last error is raised as is; without it the error propagates at once.
@@ -172,9 +195,10 @@ def write_tag(
             return TagWrite(current, None, 0)
         written = 0
         failure: RegistryError | None = None
+        confirms = 1 if isinstance(store, LocksTags) and store.locks_every_writer else 2
         for attempt in range(attempts):
             try:
-                pushed = _put(store, tag, edit, current, sleep, read_attempts, rebase_attempts)
+                pushed, took = _put(store, tag, edit, current, sleep, read_attempts, rebase_attempts)
             except RegistryError as exc:
                 if not retry_failed_puts:
                     raise
@@ -182,8 +206,13 @@ def write_tag(
                 logger.debug("writing %s:%s failed (%s); trying again", store.name, tag, exc)
             else:
                 written += 1
-                current = read_tag(store, tag, edit, attempts=read_attempts, sleep=sleep)
-                if edit.done(current.state):
+                for confirm in range(confirms):
+                    if confirm:
+                        sleep(settle(took))
+                    current = read_tag(store, tag, edit, attempts=read_attempts, sleep=sleep)
+                    if not edit.done(current.state):
+                        break
+                else:
                     return TagWrite(current, pushed, written)
                 logger.debug("%s:%s was overwritten by another writer; changing it again", store.name, tag)
             sleep(backoff(attempt))
@@ -243,10 +272,11 @@ def _put(
     sleep: Sleep,
     read_attempts: int,
     rebase_attempts: int,
-) -> Descriptor:
+) -> tuple[Descriptor, float]:
     """Put ``edit``'s manifest on ``current``. With ``rebase_attempts``, the tag is read again after the manifest
     (and its uploads) is built and, if it changed meanwhile, the manifest is rebuilt on what it holds now; a
-    change found holding already (an earlier put answered with an error did land) is returned as put."""
+    change found holding already (an earlier put answered with an error did land) is returned as put. Also how
+    long the put itself took (0 for none), for ``settle``."""
     manifest = edit.build(current.state)
     for _ in range(rebase_attempts):
         now = read_tag(store, tag, edit, attempts=read_attempts, sleep=sleep)
@@ -254,6 +284,8 @@ def _put(
             break
         current = now
         if now.manifest is not None and edit.done(now.state):
-            return now.manifest.descriptor()
+            return now.manifest.descriptor(), 0.0
         manifest = edit.build(current.state)
-    return store.put_manifest(manifest, tag=tag).descriptor
+    started = time.monotonic()
+    descriptor = store.put_manifest(manifest, tag=tag).descriptor
+    return descriptor, time.monotonic() - started

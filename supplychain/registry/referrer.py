@@ -30,7 +30,7 @@ from supplychain.oci.referrers import (
     with_referrer,
     without_referrer,
 )
-from supplychain.oci.tagwriter import write_tag
+from supplychain.oci.tagwriter import RACING_READ_ATTEMPTS, write_tag
 from supplychain.registry.errors import Action, parse_error_body
 from supplychain.registry.paging import next_link, paginate
 
@@ -146,8 +146,11 @@ def remove_from_referrers_tag(repo: RegistryRepository, subject: Digest, removed
 def _update(repo: RegistryRepository, subject: Digest, edit: _ReferrerEdit) -> None:
     tag = referrers_tag(subject)
     client = repo.client
+    # A read or put of the tag racing another writer's put may be answered 500 (distribution rewrites the tag's
+    # link file in place: oci.tagwriter): tried again, as the writers of cosign's tags do.
     write_tag(
         repo, tag, edit, attempts=TAG_UPDATE_ATTEMPTS, sleep=client.sleep, backoff=client.retry.delay,
+        read_attempts=RACING_READ_ATTEMPTS, retry_failed_puts=True,
         lost=lambda: RegistryError(
             f"could not update the referrers tag {repo.name}:{tag}: other writers kept overwriting it "
             f"({TAG_UPDATE_ATTEMPTS} attempts)",

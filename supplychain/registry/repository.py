@@ -237,6 +237,8 @@ class RegistryRepository(ClosesOnExit):
         """Mount a blob from another repository of this registry; ``False`` when it must be uploaded."""
         return blob.mount_blob(self, desc, from_repository)
 
+    locks_every_writer = False  # oci.store.LocksTags: writers on other machines take no lock of ours
+
     @contextlib.contextmanager
     def lock_tag(self, tag: str) -> Iterator[None]:
         """``oci.store.LocksTags``: the lock of ``tag`` of this repository for the writers of this user on this

@@ -18,7 +18,7 @@ from supplychain.digest import Digest
 from supplychain.limits import MAX_LAYERS
 from supplychain.oci.model import AnyManifest, Descriptor, Manifest
 from supplychain.oci.store import ArtifactStore
-from supplychain.oci.tagwriter import Sleep, TagRead, read_tag, write_tag
+from supplychain.oci.tagwriter import RACING_READ_ATTEMPTS, Sleep, TagRead, read_tag, write_tag
 from supplychain.signing import legacy
 from supplychain.signing.error import SignatureTagError, SignatureWriteError
 
@@ -26,8 +26,6 @@ from supplychain.signing.error import SignatureTagError, SignatureWriteError
 APPEND_ATTEMPTS = 8
 # Rebuilds of one put on a tag that changed while its blobs were uploaded, before putting anyway.
 REBASE_ATTEMPTS = 4
-# Reads of the tag answered with a registry error (a read racing a write, ``oci.tagwriter``), in all.
-READ_ATTEMPTS = 5
 
 _Layers = tuple[Manifest | None, list[Descriptor]]
 
@@ -45,9 +43,9 @@ def read_signature_layers(
     store: ArtifactStore, tag: str, *, sleep: Sleep = time.sleep
 ) -> tuple[Manifest | None, list[Descriptor]]:
     """The ``.sig`` manifest at ``tag`` and its layers (``None`` and none if the tag is absent); an index there
-    is refused with ``SignatureTagError``. A ``RegistryError`` is tried again (``READ_ATTEMPTS`` in all), since a
-    registry may answer 500 to a read racing a concurrent write of the tag (``oci.tagwriter``)."""
-    return read_tag(store, tag, _LayerEdit(store, tag, (), {}), attempts=READ_ATTEMPTS, sleep=sleep).state
+    is refused with ``SignatureTagError``. A ``RegistryError`` is tried again (``RACING_READ_ATTEMPTS`` in all),
+    since a registry may answer 500 to a read racing a concurrent write of the tag (``oci.tagwriter``)."""
+    return read_tag(store, tag, _LayerEdit(store, tag, (), {}), attempts=RACING_READ_ATTEMPTS, sleep=sleep).state
 
 
 def is_listed(layers: Sequence[Descriptor], layer: Descriptor) -> bool:
@@ -98,7 +96,7 @@ def append_layers(
     the put)."""
     edit = _LayerEdit(store, tag, layers, blobs)
     result = write_tag(
-        store, tag, edit, attempts=attempts, sleep=sleep, read_attempts=READ_ATTEMPTS,
+        store, tag, edit, attempts=attempts, sleep=sleep, read_attempts=RACING_READ_ATTEMPTS,
         rebase_attempts=REBASE_ATTEMPTS, retry_failed_puts=True,
         current=None if current is None else TagRead(current[0], current),
         lost=lambda: SignatureWriteError(

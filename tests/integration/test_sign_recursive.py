@@ -62,7 +62,8 @@ def test_sign_recursive_on_the_registry(registry: RegistryProcess, keys: tuple[P
         tag_url = f"/manifests/{attachment_tag(Digest.parse(digest), AttachmentKind.SIGNATURE)}"
         reads = sum(n for (method, url), n in requests.items() if method == "GET" and url.endswith(tag_url))
         puts = sum(n for (method, url), n in requests.items() if method == "PUT" and url.endswith(tag_url))
-        assert (reads, puts) == (3, 1), digest  # read, read again just before the put, confirm; one put
+        # read, read again just before the put, confirm twice (oci.tagwriter: settle apart, on a registry); one put
+        assert (reads, puts) == (4, 1), digest
 
     with open_repository(parse_image_reference(repository), settings) as store:
         for digest in targets:
@@ -72,8 +73,12 @@ def test_sign_recursive_on_the_registry(registry: RegistryProcess, keys: tuple[P
             assert isinstance(sig, Manifest) and len(sig.layers) == 1
 
 
-def test_sign_recursive_takes_no_sleep(registry: RegistryProcess, tmp_path: Path):
-    """The library path the CLI takes, with ``sleep`` counted: signing 21 manifests, 4 at a time, sleeps never."""
+def test_sign_recursive_waits_only_to_confirm_each_put_once_more(registry: RegistryProcess, tmp_path: Path):
+    """The library path the CLI takes, with ``sleep`` counted: signing 21 manifests, 4 at a time, sleeps only
+    before the second confirming read of each ``.sig`` put (``oci.tagwriter``: a registry's tag lock does not bind
+    writers elsewhere), each a measured few times the put's own duration, never a fixed settle delay."""
+    from supplychain.oci.tagwriter import SETTLE_CAP, SETTLE_FLOOR
+
     settings = Settings(docker_config_dir=tmp_path)
     repository = f"{registry.host}/recursive/no-sleep"
     pair = new_key()
@@ -85,7 +90,7 @@ def test_sign_recursive_takes_no_sleep(registry: RegistryProcess, tmp_path: Path
         assert [image.subject.digest for image in result.images] == [index.digest, *(c.digest for c in children)]
         policy = VerifyPolicy((pair.public_key,), insecure_ignore_tlog=True)
         assert all(verify_image(store, image.subject.digest, policy).verified for image in result.images)
-    assert sleeps == []
+    assert len(sleeps) == 1 + PLATFORMS and all(SETTLE_FLOOR <= pause <= SETTLE_CAP for pause in sleeps)
 
 
 def test_sign_recursive_on_a_layout(keys: tuple[Path, Path], tmp_path: Path):

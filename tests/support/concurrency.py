@@ -56,6 +56,46 @@ class RivalStore:
         return getattr(self.inner, attribute)
 
 
+class LateRivalStore(RivalStore):
+    """A ``RivalStore`` whose rival lands later: it read the tag before our put, and its put lands just after our
+    first confirming read (the window one read cannot see). Its lock, like a registry's, does not bind every
+    writer (``LocksTags.locks_every_writer``), so the writer confirms again later."""
+
+    locks_every_writer = False
+
+    def __init__(self, inner: ArtifactStore, overwrites: int) -> None:
+        super().__init__(inner, overwrites)
+        self._pending: list[Descriptor] | None = None
+
+    def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
+        if tag is None or not tag.endswith(".sig"):
+            return self.inner.put_manifest(manifest, tag=tag)
+        try:
+            before = self.inner.get_manifest(tag)
+            read = list(before.layers) if isinstance(before, Manifest) else []
+        except NotFoundError:
+            read = []
+        pushed = self.inner.put_manifest(manifest, tag=tag)
+        self.puts += 1
+        if self.overwrites > 0:
+            self.overwrites -= 1
+            self._pending = read
+        return pushed
+
+    def get_manifest(self, ref: Any) -> AnyManifest:
+        found = self.inner.get_manifest(ref)
+        if self._pending is not None and isinstance(ref, str) and ref.endswith(".sig"):
+            read, self._pending = self._pending, None
+            payload = f"rival payload {len(self.rival_layers)}".encode()
+            layer = legacy.signature_layer(payload, f"rival signature {len(self.rival_layers)}".encode())
+            self.inner.put_blob(layer, [payload])
+            self.rival_layers.append(layer)
+            rival, config = legacy.build_signature_manifest([*read, layer])
+            self.inner.put_blob(rival.config, [config])
+            self.inner.put_manifest(rival, tag=ref)  # after the read that answered: we saw our layer there
+        return found
+
+
 def no_sleep(seconds: float) -> None:
     """A ``sleep`` for tests that need no real pause (a rival is simulated, not racing)."""
 

@@ -14,12 +14,13 @@ from supplychain.errors import ExitCode, RegistryError
 from supplychain.layout import OciLayout
 from supplychain.oci.attachment import AttachmentKind, attachment_tag
 from supplychain.oci.model import Manifest
+from supplychain.oci.tagwriter import RACING_READ_ATTEMPTS as READ_ATTEMPTS
 from supplychain.signing import SignatureWriteError, sign_image
 from supplychain.signing.legacy import SIGNATURE_ANNOTATION, encode_signature
 from supplychain.signing.payload import parse_payload
-from supplychain.signing.writer import APPEND_ATTEMPTS, READ_ATTEMPTS, is_listed
+from supplychain.signing.writer import APPEND_ATTEMPTS, is_listed
 from supplychain.verify import VerifyPolicy, verify_image
-from tests.support.concurrency import RivalStore, no_sleep, run_together
+from tests.support.concurrency import LateRivalStore, RivalStore, no_sleep, run_together
 from tests.support.signatures import new_key
 
 NAME = "registry.example/team/app"
@@ -69,6 +70,34 @@ def test_an_overwritten_signature_is_appended_again(fixture_layout_copy: Path):
     assert [la.annotations[SIGNATURE_ANNOTATION] for la in layers][-1] == encode_signature(image.signature)
     assert image.artifact == sig_manifest(layout, image.tag or "").descriptor()
     assert len(pauses) == 2  # one backoff after each race detected; none after the put that held
+
+
+def test_a_rival_landing_after_the_first_confirming_read_is_caught_by_the_second(fixture_layout_copy: Path):
+    """A rival who read before our put and puts just after our confirming read (seen: signers on two machines, or
+    with two lock directories, started together): on a store whose lock does not bind every writer (a registry)
+    the put is confirmed again ``settle`` later, so the loss is seen and the signature appended again."""
+    from supplychain.oci.tagwriter import SETTLE_CAP, SETTLE_FLOOR
+
+    layout = OciLayout(fixture_layout_copy)
+    subject = layout.resolve("single")
+    store = LateRivalStore(layout, overwrites=1)
+    pauses: list[float] = []
+    result = sign_image(store, subject, new_key().private_key, docker_reference=NAME, sleep=pauses.append)
+    image = result.images[0]
+    layers = sig_manifest(layout, image.tag or "").layers
+    assert store.puts == 2 and len(store.rival_layers) == 1
+    assert is_listed(layers, store.rival_layers[0])
+    assert [la.annotations[SIGNATURE_ANNOTATION] for la in layers][-1] == encode_signature(image.signature)
+    settle_first, _backoff, settle_again = pauses  # confirm, wait, confirm: lost; back off; put, confirm, wait
+    assert all(SETTLE_FLOOR <= pause <= SETTLE_CAP for pause in (settle_first, settle_again))
+
+
+def test_on_a_layout_one_confirming_read_is_enough(fixture_layout_copy: Path):
+    """A layout's flock binds every writer of it: no second confirming read, no wait on the happy path."""
+    layout = OciLayout(fixture_layout_copy)
+    pauses: list[float] = []
+    sign_image(layout, layout.resolve("single"), new_key().private_key, docker_reference=NAME, sleep=pauses.append)
+    assert pauses == []
 
 
 def test_a_signature_that_keeps_being_lost_is_an_error(fixture_layout_copy: Path):
