@@ -85,6 +85,24 @@ def keeps_any(catalogers: Sequence[Cataloger]) -> Keeps:
 _REGULAR = (EntryKind.FILE, EntryKind.HARDLINK)
 
 
+def may_hold(path: str, fixed: str, *, depth: int = 2) -> bool:
+    """Whether the tar path ``path`` may be where the database at ``fixed`` really lives: ``fixed`` itself, or any
+    path ending in its last ``depth`` components, for when a parent of ``fixed`` is a symlink (``var/lib/dpkg ->
+    ../../usr/lib/dpkg``, usr-merge's ``lib -> usr/lib``), which the walk, deciding from each header alone, cannot
+    follow yet. Such a file is kept; the cataloger reads it only when ``located(view, fixed)`` leads to it."""
+    tail = "/".join(fixed.split("/")[-depth:])
+    return path == fixed or path.endswith(f"/{tail}")
+
+
+def located(view: FileView, fixed: str) -> FileEntry | None:
+    """The regular file (or hard link to one) at ``fixed`` with every symlink on the way followed inside the view
+    (``FileView.resolve``); ``None`` when there is none."""
+    entry = view.get(fixed)  # the usual case, found without walking the parents
+    if entry is None or entry.kind is EntryKind.SYMLINK:
+        entry = view.resolve(fixed)
+    return entry if entry is not None and entry.kind in _REGULAR else None
+
+
 def over_cap(cataloger: str, entry: FileEntry, cap: int, *, limit: str = "", what: str = "not read") -> Problem:
     """The problem of a file a cataloger needs and the walk left unread, its size (from the tar header) over the
     cataloger's ``cap``: ``what`` was not done, ``limit`` the constant that sets the cap (``limits.MAX_...``)."""
@@ -119,4 +137,4 @@ Read = tuple[Package | None, Problem | None]
 """What reading one metadata file gave: its package (if it names one) and what was wrong with it (if anything)."""
 
 
-__all__ = ["Catalog", "Cataloger", "Read", "keeps_any", "over_cap", "read_each", "wants_any"]
+__all__ = ["Catalog", "Cataloger", "Read", "keeps_any", "located", "may_hold", "over_cap", "read_each", "wants_any"]

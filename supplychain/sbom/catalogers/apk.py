@@ -12,9 +12,9 @@ apk is also Wolfi's and postmarketOS's, so "alpine" would be a guess. syft write
 
 from __future__ import annotations
 
-from supplychain.imagefs.view import EntryKind, FileView
+from supplychain.imagefs.view import FileView
 from supplychain.limits import MAX_PACKAGE_DB_BYTES
-from supplychain.sbom.catalog import Catalog, over_cap
+from supplychain.sbom.catalog import Catalog, located, may_hold, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression
@@ -31,14 +31,14 @@ class ApkCataloger:
     name = NAME
 
     def wants(self, path: str, size: int, mode: int) -> bool:
-        return path == INSTALLED and size <= MAX_PACKAGE_DB_BYTES
+        return may_hold(path, INSTALLED, depth=3) and size <= MAX_PACKAGE_DB_BYTES
 
     def keeps(self, path: str, data: bytes) -> bytes | None:
         return data
 
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
-        entry = view.get(INSTALLED)
-        if entry is None or entry.kind is not EntryKind.FILE:
+        entry = located(view, INSTALLED)  # lib/ may be usr-merge's symlink to usr/lib
+        if entry is None:
             return Catalog(())
         if entry.data is None:
             return Catalog((), (over_cap(NAME, entry, MAX_PACKAGE_DB_BYTES, limit="limits.MAX_PACKAGE_DB_BYTES"),))

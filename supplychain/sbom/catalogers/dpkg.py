@@ -25,7 +25,7 @@ import re
 
 from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef
 from supplychain.limits import MAX_PACKAGE_DB_BYTES, MAX_PACKAGE_METADATA_BYTES
-from supplychain.sbom.catalog import Catalog, over_cap
+from supplychain.sbom.catalog import Catalog, located, may_hold, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression, spdx_id
@@ -34,7 +34,6 @@ from supplychain.sbom.package import Distro, Package, Problem
 NAME = "dpkg"
 STATUS = "var/lib/dpkg/status"
 STATUS_D = "var/lib/dpkg/status.d/"
-INFO = "var/lib/dpkg/info/"
 _DOC = re.compile(r"^usr/share/doc/[^/]+/copyright$")
 _FIELD = re.compile(r"^([!-9;-~][!-9;-~]*):(.*)$")  # deb822(5): a field name is printable US-ASCII but ':'
 _LICENSE_FIELD = re.compile(r"^license:(.*)$", re.IGNORECASE | re.MULTILINE)  # the field's first line: the name
@@ -48,7 +47,8 @@ class DpkgCataloger:
     name = NAME
 
     def wants(self, path: str, size: int, mode: int) -> bool:
-        if path == STATUS or (path.startswith(STATUS_D) and "/" not in path[len(STATUS_D):]):
+        # var/lib/dpkg (or a parent) may be a symlink: the database's real path ends the same way (catalog.may_hold)
+        if may_hold(path, STATUS) or may_hold(path.rpartition("/")[0], STATUS_D.rstrip("/")):
             return size <= MAX_PACKAGE_DB_BYTES and not path.endswith(".md5sums")
         return bool(_DOC.match(path)) and size <= MAX_PACKAGE_METADATA_BYTES
 
@@ -58,8 +58,10 @@ class DpkgCataloger:
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []
-        databases = [entry for entry in (view.get(STATUS),) if entry is not None]
-        databases += [entry for entry in view.under(STATUS_D) if not entry.path.endswith(".md5sums")]
+        databases = [entry for entry in (located(view, STATUS),) if entry is not None]
+        status_d = view.resolve(STATUS_D.rstrip("/"))  # distroless; through a symlinked parent too
+        if status_d is not None and status_d.kind is EntryKind.DIRECTORY:
+            databases += [entry for entry in view.under(status_d.path) if not entry.path.endswith(".md5sums")]
         for entry in databases:
             if entry.data is None:
                 if entry.kind is EntryKind.FILE:
@@ -171,12 +173,14 @@ def _package(view: FileView, status: FileEntry, fields: dict[str, str], distro: 
 
 def _installer_layer(view: FileView, status: FileEntry, name: str, architecture: str) -> LayerRef:
     """The layer that last wrote the package's own info files (module docstring), else the status file's."""
-    if status.path.startswith(STATUS_D):
-        return status.layer  # distroless: the stanza's file is the package's own
+    database, _, leaf = status.path.rpartition("/")
+    if leaf != "status":
+        return status.layer  # distroless: the stanza's file in status.d is the package's own
+    info = f"{database}/info/" if database else "info/"  # beside the status file: var/lib/dpkg, or where it links
     candidates = []
     for stem in (name, f"{name}:{architecture}"):
         for suffix in (".list", ".md5sums"):
-            entry = view.get(f"{INFO}{stem}{suffix}")
+            entry = view.get(f"{info}{stem}{suffix}")
             if entry is not None:
                 candidates.append(entry.layer)
     if not candidates:

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import struct
 
-from supplychain.imagefs.view import EntryKind, FileEntry, FileView
+from supplychain.imagefs.view import FileEntry, FileView
 from supplychain.limits import MAX_PACKAGE_DB_BYTES
-from supplychain.sbom.catalog import Catalog, over_cap
+from supplychain.sbom.catalog import Catalog, located, may_hold, over_cap
 from supplychain.sbom.catalogers.purl import purl
 from supplychain.sbom.distro import distro_qualifier
 from supplychain.sbom.license import spdx_expression
@@ -51,7 +51,7 @@ class RpmCataloger:
     name = NAME
 
     def wants(self, path: str, size: int, mode: int) -> bool:
-        return any(path == directory + SQLITE for directory in DIRECTORIES) and size <= MAX_PACKAGE_DB_BYTES
+        return any(may_hold(path, directory + SQLITE) for directory in DIRECTORIES) and size <= MAX_PACKAGE_DB_BYTES
 
     def keeps(self, path: str, data: bytes) -> bytes | None:
         return data
@@ -59,15 +59,18 @@ class RpmCataloger:
     def catalog(self, view: FileView, distro: Distro | None) -> Catalog:
         packages: list[Package] = []
         problems: list[Problem] = []
-        for directory in DIRECTORIES:
+        seen: set[str] = set()
+        for directory in DIRECTORIES:  # either may be a symlink to the other (Fedora's var/lib/rpm)
+            entry = located(view, directory + SQLITE)
             for leaf, kind in UNREAD.items():
-                entry = view.get(directory + leaf)
-                if entry is not None and entry.kind is EntryKind.FILE and view.get(directory + SQLITE) is None:
-                    problems.append(Problem(NAME, entry.path, f"a {kind} rpm database: not read (only the SQLite "
+                other = located(view, directory + leaf)
+                if other is not None and entry is None and other.path not in seen:
+                    seen.add(other.path)
+                    problems.append(Problem(NAME, other.path, f"a {kind} rpm database: not read (only the SQLite "
                                                               "rpmdb.sqlite of rpm >= 4.16 is)"))
-            entry = view.get(directory + SQLITE)
-            if entry is None or entry.kind is not EntryKind.FILE:
+            if entry is None or entry.path in seen:
                 continue
+            seen.add(entry.path)
             if entry.data is None:
                 problems.append(over_cap(NAME, entry, MAX_PACKAGE_DB_BYTES, limit="limits.MAX_PACKAGE_DB_BYTES"))
                 continue
