@@ -34,23 +34,30 @@ class RivalStore:
     def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
         if tag is None or not tag.endswith(".sig"):
             return self.inner.put_manifest(manifest, tag=tag)
-        try:
-            before = self.inner.get_manifest(tag)
-            read = list(before.layers) if isinstance(before, Manifest) else []
-        except NotFoundError:
-            read = []
+        read = self._layers(tag)  # what the rival read: the tag before our put
         pushed = self.inner.put_manifest(manifest, tag=tag)
         self.puts += 1
         if self.overwrites > 0:
             self.overwrites -= 1
-            payload = f"rival payload {len(self.rival_layers)}".encode()
-            layer = legacy.signature_layer(payload, f"rival signature {len(self.rival_layers)}".encode())
-            self.inner.put_blob(layer, [payload])
-            self.rival_layers.append(layer)
-            rival, config = legacy.build_signature_manifest([*read, layer])
-            self.inner.put_blob(rival.config, [config])
-            self.inner.put_manifest(rival, tag=tag)
+            self._rival_put(tag, read)
         return pushed
+
+    def _layers(self, tag: str) -> list[Descriptor]:
+        try:
+            before = self.inner.get_manifest(tag)
+        except NotFoundError:
+            return []
+        return list(before.layers) if isinstance(before, Manifest) else []
+
+    def _rival_put(self, tag: str, read: list[Descriptor]) -> None:
+        """The rival's put: what it read, plus its own layer."""
+        payload = f"rival payload {len(self.rival_layers)}".encode()
+        layer = legacy.signature_layer(payload, f"rival signature {len(self.rival_layers)}".encode())
+        self.inner.put_blob(layer, [payload])
+        self.rival_layers.append(layer)
+        rival, config = legacy.build_signature_manifest([*read, layer])
+        self.inner.put_blob(rival.config, [config])
+        self.inner.put_manifest(rival, tag=tag)
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.inner, attribute)
@@ -70,29 +77,19 @@ class LateRivalStore(RivalStore):
     def put_manifest(self, manifest: AnyManifest, *, tag: str | None = None) -> PushResult:
         if tag is None or not tag.endswith(".sig"):
             return self.inner.put_manifest(manifest, tag=tag)
-        try:
-            before = self.inner.get_manifest(tag)
-            read = list(before.layers) if isinstance(before, Manifest) else []
-        except NotFoundError:
-            read = []
+        read = self._layers(tag)
         pushed = self.inner.put_manifest(manifest, tag=tag)
         self.puts += 1
         if self.overwrites > 0:
             self.overwrites -= 1
-            self._pending = read
+            self._pending = read  # the rival's put waits for our confirming read
         return pushed
 
     def get_manifest(self, ref: Any) -> AnyManifest:
         found = self.inner.get_manifest(ref)
         if self._pending is not None and isinstance(ref, str) and ref.endswith(".sig"):
             read, self._pending = self._pending, None
-            payload = f"rival payload {len(self.rival_layers)}".encode()
-            layer = legacy.signature_layer(payload, f"rival signature {len(self.rival_layers)}".encode())
-            self.inner.put_blob(layer, [payload])
-            self.rival_layers.append(layer)
-            rival, config = legacy.build_signature_manifest([*read, layer])
-            self.inner.put_blob(rival.config, [config])
-            self.inner.put_manifest(rival, tag=ref)  # after the read that answered: we saw our layer there
+            self._rival_put(ref, read)  # after the read that answered: we saw our layer there
         return found
 
 
