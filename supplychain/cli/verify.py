@@ -46,7 +46,8 @@ class UnansweredImagesError(SupplyChainError):
     def __init__(self, errors: list[SupplyChainError], total: int) -> None:
         first = errors[0]
         same = all(e.exit_code == first.exit_code for e in errors)
-        super().__init__(f"{len(errors)} of {total} images could not be verified (see the ERROR lines above)",
+        super().__init__(f"{len(errors)} of {total} images could not be checked at all (see the ERROR lines above; "
+                         "the others were)",
                          hint=first.hint if same else "")
         self.exit_code = first.exit_code
 

@@ -355,7 +355,7 @@ def test_verify_json_has_one_line_per_image_in_argument_order(fixture_layout_cop
     result = verify(missing, good, unsigned, good, "--key", str(pub), "-o", "json", "--concurrency", "4")
     assert [json.loads(line) for line in result.stdout.splitlines()] == [[], expected, [], expected]
     # The image that could not be answered: its ERROR line, then one summary line, with its exit status.
-    result.assert_one_line_error(ExitCode.NOT_FOUND, "1 of 4 images could not be verified")
+    result.assert_one_line_error(ExitCode.NOT_FOUND, "1 of 4 images could not be checked at all")
     assert result.stderr.startswith(f"ERROR {missing}: tag 'nope' not found")
     assert result.stderr.count("not found") == 1  # said once
     assert f"Verification FAILED {unsigned}" in result.stderr
