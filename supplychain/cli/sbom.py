@@ -180,9 +180,13 @@ def _listed(side: str, settings: Settings, platform: Platform | None) -> list[Li
     from supplychain.errors import NotFoundError
     from supplychain.imagesource import names_image
     from supplychain.sbom.diff import listed_packages, read_sbom_file
+    from supplychain.sbom.validate import InvalidSbomError
 
     if Path(side).is_file():
         return read_sbom_file(side)
+    if Path(side).exists():
+        raise InvalidSbomError(f"{side} is not a regular file: no SBOM to read",
+                               hint="name an SBOM file (a directory, a FIFO or a device is none)")
     if not names_image(side):
         raise NotFoundError(f"{side}: no such SBOM file",
                             hint="name an SBOM file that exists, or an image with its transport (oci:DIR:TAG, "

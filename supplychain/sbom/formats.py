@@ -99,6 +99,9 @@ def parse_outputs(values: Sequence[str]) -> tuple[OutputSpec, ...]:
         if eq and not path:
             raise OutputFormatError(f"-o {value}: no file after '='")
         specs.append(OutputSpec(parse_format(name), path if eq else None))
+        if eq and os.path.isdir(path):  # refused before the scan, not after it
+            raise OutputFormatError(f"-o {value}: {path} is a directory",
+                                    hint=f"name a file in it: -o {name}={os.path.join(path, 'sbom.json')}")
     if sum(spec.path is None for spec in specs) > 1:
         raise OutputFormatError("more than one -o writes to standard output",
                                 hint="give all but one a file: -o FORMAT=FILE")

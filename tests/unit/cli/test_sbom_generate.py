@@ -190,8 +190,17 @@ def test_an_output_that_cannot_be_written_leaves_the_others_unwritten(fixture_la
     result = run_cli(["sbom", "generate", f"oci:{fixture_layout}:single", "-o", f"cyclonedx-json={good}",
                       "-o", f"spdx-json={tmp_path / 'missing-dir' / 'x.spdx.json'}"])
     assert result.code == ExitCode.INVALID_INPUT, result
-    assert "missing-dir" in _error_lines(result.stderr)[-2]
+    error = _error_lines(result.stderr)[-2]
+    assert f"cannot write {tmp_path / 'missing-dir' / 'x.spdx.json'}: " in error  # the output, not a temporary
     assert list(tmp_path.iterdir()) == []  # good.cdx.json is not written either, and no temporary is left
+
+
+def test_an_output_that_is_a_directory_is_refused_before_the_scan(fixture_layout: Path, tmp_path: Path) -> None:
+    result = run_cli(["sbom", "generate", f"oci:{fixture_layout}:single", "-o", f"cyclonedx-json={tmp_path}"])
+    assert result.code == ExitCode.INVALID_INPUT, result  # as every bad -o value
+    error, hint = _error_lines(result.stderr)[-2:]
+    assert f"{tmp_path} is a directory" in error and f"-o cyclonedx-json={tmp_path / 'sbom.json'}" in hint
+    assert "scanned" not in result.stderr and list(tmp_path.iterdir()) == []
 
 
 def test_diff_of_two_images_and_of_an_image_and_a_file(fixture_layout: Path, tmp_path: Path) -> None:

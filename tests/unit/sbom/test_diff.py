@@ -160,3 +160,8 @@ def test_bad_sbom_files_are_refused(content: bytes, message: str, tmp_path: Path
 def test_a_missing_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["sbom", "diff", str(tmp_path / "a"), str(tmp_path / "b")], capsys)
     assert code == 4 and "a: no such SBOM file" in err  # exit 4: not found (a path is never looked up as an image)
+
+
+def test_a_directory_is_no_sbom_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["sbom", "diff", str(tmp_path), str(tmp_path)], capsys)
+    assert code == 3 and out == "" and f"{tmp_path} is not a regular file" in err and "hint:" in err
