@@ -136,6 +136,21 @@ def _json(archive: Archive, name: str, limit: int) -> object:
 # -- docker save ---------------------------------------------------------------------------------------------------
 
 
+def _same_name(given: str, tagged: str) -> bool:
+    """Whether a ``RepoTags`` entry is the image ``given`` names, as docker references: ``realistic:latest`` is
+    ``docker.io/library/realistic:latest`` (what skopeo writes), a missing tag is ``latest``."""
+    from supplychain.errors import InvalidReferenceError
+    from supplychain.reference import parse_image_reference
+
+    if given == tagged:
+        return True
+    try:
+        one, other = parse_image_reference(given), parse_image_reference(tagged)
+    except InvalidReferenceError:
+        return False
+    return (one.name, one.tag or "latest", one.digest) == (other.name, other.tag or "latest", other.digest)
+
+
 def docker_archive_image(path: Path, reference: str | None = None) -> Image:
     """The image a ``docker save`` archive holds: its ``manifest.json`` entry (the only one, or the one whose
     ``RepoTags`` has ``reference``), config and layers. Its layers have no descriptors: compression is told by
@@ -152,7 +167,7 @@ def docker_archive_image(path: Path, reference: str | None = None) -> Image:
                                f"(tags: {', '.join(t for names in tags for t in names) or 'none'})")
         chosen = doc[0]
     else:
-        matches = [item for item, names in zip(doc, tags, strict=True) if reference in names]
+        matches = [item for item, names in zip(doc, tags, strict=True) if any(_same_name(reference, n) for n in names)]
         if not matches:
             raise NotFoundError(f"{path} has no image tagged {reference!r}",
                                 hint=f"its tags: {', '.join(t for names in tags for t in names) or 'none'}")

@@ -151,6 +151,19 @@ def test_docker_archive_from_skopeo_gives_the_same_view(fixture_layout: Path, tm
         scan(f"docker-archive:{archive}:example.test/app:2")
 
 
+def test_a_docker_archive_name_is_matched_as_a_docker_reference(fixture_layout: Path, tmp_path: Path) -> None:
+    """skopeo stores ``foo/bar:1`` as ``docker.io/foo/bar:1`` in RepoTags, and accepts either spelling; so do we,
+    and a tag left out is ``latest``."""
+    archive = tmp_path / "hub.tar"
+    skopeo("copy", "-q", f"oci:{fixture_layout}:single", f"docker-archive:{archive}:foo/bar:1",
+           "--additional-tag=realistic:latest")
+    _, expected = scan(f"oci:{fixture_layout}:single")
+    for name in ("foo/bar:1", "docker.io/foo/bar:1", "realistic", "docker.io/library/realistic:latest"):
+        assert summary(scan(f"docker-archive:{archive}:{name}")[1]) == summary(expected), name
+    with pytest.raises(NotFoundError, match="no image tagged"):
+        scan(f"docker-archive:{archive}:foo/bar:2")
+
+
 def test_oci_archive_from_skopeo_gives_the_same_view(fixture_layout: Path, tmp_path: Path) -> None:
     archive = tmp_path / "image-oci.tar"
     skopeo("copy", "-q", f"oci:{fixture_layout}:single", f"oci-archive:{archive}:single")
