@@ -35,8 +35,11 @@ from supplychain.sbom.formats import SbomFormat
 class InvalidSbomError(InvalidInputError):
     """A document that is not a valid SBOM of the format it claims to be (the validator's message)."""
 
-    default_hint = ("attach what a generator wrote (supplychain sbom generate, syft, trivy); check the file with "
-                    "the format's validator (cyclonedx validate, pyspdxtools -i FILE)")
+    # Also for sbom diff's inputs; a generator's own output can be invalid (syft 1.18.1's SPDX JSON has npm
+    # downloadLocation values spdx-tools refuses), so the hint does not send the user back to one.
+    default_hint = ("check the file with the format's own validator (cyclonedx validate, pyspdxtools -i FILE); to "
+                    "attach a file the validator refuses anyway: supplychain attach artifact --artifact-type "
+                    "application/spdx+json (or application/vnd.cyclonedx+json) REF FILE")
 
 
 def sniff_format(data: bytes) -> SbomFormat | None:
