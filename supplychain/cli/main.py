@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
+        click.echo(f"hint: {_STOPPED_HINT}", err=True)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()  # a group run bare: its help, as click prints it (exit 2)
@@ -178,9 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
+        click.echo(f"hint: {_STOPPED_HINT}", err=True)
         sys.exit(130)
     except Terminated:
         click.echo("error: terminated", err=True)
+        click.echo(f"hint: {_STOPPED_HINT}", err=True)
         sys.exit(128 + signal.SIGTERM)
     except Exception as exc:  # noqa: BLE001 - the one boundary: a bug becomes a message, not a crash dump
         if debug:
@@ -238,6 +241,8 @@ def _start_debug_log() -> Callable[[], None]:
 
 
 # The hint for an error raised without one (every raise site should give one: tests/unit/cli/test_errors.py).
+# After Ctrl-C, SIGTERM or a declined prompt: what was half-written is removed (README, Exit codes).
+_STOPPED_HINT = "stopped before the end; temporary files were removed: run the command again to finish"
 _GENERIC_HINTS: dict[ExitCode, str] = {
     ExitCode.VERIFICATION_FAILED: "the answer is no: see the lines above for why",
     ExitCode.USAGE: "run 'supplychain --help' for the commands and their options",

@@ -125,5 +125,7 @@ def test_sigterm_unwinds_and_leaves_no_temp_file(tmp_path):
     # returns (EOF) and the pending handler runs at once.
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 128 + signal.SIGTERM
-    assert err.strip().splitlines()[-1] == "error: terminated"
+    assert err.strip().splitlines()[-2:] == [
+        "error: terminated",
+        "hint: stopped before the end; temporary files were removed: run the command again to finish"]
     assert not [p for p in dst.rglob("*") if p.name.startswith(".supplychain-tmp")]
