@@ -15,7 +15,13 @@ What is compared, each round:
   ``COMMIT``) in WAL mode with ``synchronous=FULL`` on a database in the same directory as the log, with rows the
   size of a stored entry: the rate of durable commits the disk gives one writer.
 
-Both sides start their clocks the same way: every process is started and ready (connected, or database open), then
+* **ceiling** (printed beside, not the goal's baseline): ``bench/tlog_ceiling.py``, a Python server doing only
+  the work no Rekor-style log can skip per append (the proposal's ECDSA check, the canonical body and leaf hash,
+  the SET, group commit with ``synchronous=FULL``, a checkpoint signature per batch, a JSON answer), against the
+  same clients: the most a single-process Python server reaches on this machine. Each server's CPU per entry is
+  printed too.
+
+Every side starts its clock the same way: every process is started and ready (connected, or database open), then
 released together through its stdin; the time runs until the last of them reports done. Rounds are interleaved,
 the order alternating between rounds (``harness.compare``'s rule), and the figures are medians with min and max,
 plus the server's peak RSS (VmHWM). After the last round, a sample of the acknowledged entries is fetched back and
@@ -58,6 +64,7 @@ def run_client(port: int, bodies_path: Path, count: int) -> None:
     reader = sock.makefile("rb")
     print("ready", flush=True)
     sys.stdin.readline()
+    cpu = time.process_time()
     for request in requests:
         sock.sendall(request)
         status = reader.readline()
@@ -72,7 +79,7 @@ def run_client(port: int, bodies_path: Path, count: int) -> None:
         body = reader.read(length)
         if not status.startswith(b"HTTP/1.1 201 "):
             raise SystemExit(f"append answered {status!r}: {body[:300]!r}")
-    print("done", flush=True)
+    print(f"done {time.process_time() - cpu}", flush=True)  # the CPU this client used while timed
     sock.close()
 
 
@@ -105,8 +112,9 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
-def released_together(argvs: list[list[str]]) -> float:
-    """Start every process, wait until each says ``ready``, release them all; seconds until the last says done."""
+def released_together(argvs: list[list[str]]) -> tuple[float, float]:
+    """Start every process, wait until each says ``ready``, release them all; seconds until the last says done, and
+    the CPU seconds the processes say they used while timed (``done CPU``; 0 for a process that says ``done``)."""
     processes = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=REPO, env=env())
                  for argv in argvs]
     try:
@@ -119,10 +127,13 @@ def released_together(argvs: list[list[str]]) -> float:
             assert process.stdin is not None
             process.stdin.write(b"go\n")
             process.stdin.flush()
+        cpu = 0.0
         for process in processes:
             assert process.stdout is not None
-            if process.stdout.readline().strip() != b"done":
+            said, *used = process.stdout.readline().split()
+            if said != b"done":
                 raise RuntimeError(f"{' '.join(argvs[0][:4])} failed (exit {process.wait()})")
+            cpu += float(used[0]) if used else 0.0
         elapsed = time.perf_counter() - started
     finally:
         for process in processes:
@@ -132,7 +143,7 @@ def released_together(argvs: list[list[str]]) -> float:
                 raise RuntimeError(f"{' '.join(argvs[0][:4])} exited {process.returncode}")
             if process.stdout is not None:
                 process.stdout.close()
-    return elapsed
+    return elapsed, cpu
 
 
 @dataclass
@@ -215,24 +226,62 @@ def prepare(workdir: Path, clients: int, count: int, rounds: int) -> tuple[list[
     return files, row_size
 
 
-def ours(workdir: Path, name: str, bodies: list[Path], count: int) -> tuple[float, int, Path]:
-    """One round of ours: a fresh log served, the clients released together; (seconds, server peak RSS, log)."""
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user and system, every thread) the process ``pid`` used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def clients(port: int, bodies: list[Path], count: int) -> list[list[str]]:
+    per_client = -(-count // len(bodies))
+    return [[sys.executable, __file__, "client", str(port), str(path), str(per_client)] for path in bodies]
+
+
+@dataclass(frozen=True)
+class Round:
+    """One side's round: wall seconds; the server's CPU seconds and the clients' (while timed); server peak RSS."""
+
+    seconds: float
+    server_cpu: float = 0.0
+    clients_cpu: float = 0.0
+    peak_rss: int = 0
+
+
+def ours(workdir: Path, name: str, bodies: list[Path], count: int) -> tuple[Round, Path]:
+    """One round of ours: a fresh log served, the clients released together; the round and the log."""
     server = Server(workdir / name).start()
+    assert server.process is not None
     try:
-        per_client = -(-count // len(bodies))
-        seconds = released_together([
-            [sys.executable, __file__, "client", str(server.port), str(path), str(per_client)] for path in bodies
-        ])
-        rss = server.peak_rss()
+        before = process_cpu(server.process.pid)
+        seconds, clients_cpu = released_together(clients(server.port, bodies, count))
+        done = Round(seconds, process_cpu(server.process.pid) - before, clients_cpu, server.peak_rss())
     finally:
         server.stop()
-    return seconds, rss, server.directory
+    return done, server.directory
 
 
-def baseline(workdir: Path, name: str, count: int, row_size: int) -> float:
+def ceiling(workdir: Path, name: str, bodies: list[Path], count: int) -> Round:
+    """One round of the ceiling server (``tlog_ceiling.py``) against the same clients."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("tlog_ceiling.py")), str(port),
+                               str(workdir / f"{name}.db")], stdout=subprocess.PIPE, cwd=REPO, env=env())
+    try:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != b"serving":
+            raise RuntimeError(f"tlog_ceiling.py exited {server.wait()}")
+        before = process_cpu(server.pid)
+        seconds, clients_cpu = released_together(clients(port, bodies, count))
+        return Round(seconds, process_cpu(server.pid) - before, clients_cpu)
+    finally:
+        server.kill()
+        server.wait()
+
+
+def baseline(workdir: Path, name: str, count: int, row_size: int) -> Round:
     """One round of the baseline, on a fresh database beside the logs."""
-    return released_together([[sys.executable, __file__, "baseline", str(workdir / f"{name}.db"), str(count),
-                               str(row_size)]])
+    seconds, _ = released_together([[sys.executable, __file__, "baseline", str(workdir / f"{name}.db"),
+                                      str(count), str(row_size)]])
+    return Round(seconds)
 
 
 def check_entries(directory: Path, count: int) -> None:
@@ -288,26 +337,48 @@ def main() -> None:
         count = -(-args.count // args.clients) * args.clients
         ours(workdir, "warmup", files[0], count)
         baseline(workdir, "warmup", count, row_size)
-        mine: list[float] = []
-        bare: list[float] = []
-        rss: list[int] = []
+        rounds: dict[str, list[Round]] = {"ours": [], "ceiling": [], "baseline": []}
         last: Path | None = None
         for round_ in range(args.rounds):
-            sides = ["ours", "baseline"] if round_ % 2 == 0 else ["baseline", "ours"]
-            for side in sides:
+            sides = list(rounds)
+            for side in sides if round_ % 2 == 0 else reversed(sides):
                 if side == "ours":
-                    seconds, peak, last = ours(workdir, f"log-{round_}", files[round_ + 1], count)
-                    mine.append(seconds)
-                    rss.append(peak)
+                    done, last = ours(workdir, f"log-{round_}", files[round_ + 1], count)
+                elif side == "ceiling":
+                    done = ceiling(workdir, f"ceiling-{round_}", files[round_ + 1], count)
                 else:
-                    bare.append(baseline(workdir, f"bare-{round_}", count, row_size))
+                    done = baseline(workdir, f"bare-{round_}", count, row_size)
+                rounds[side].append(done)
         print(f"== tlog serve, durable appends from {args.clients} client processes vs bare SQLite "
               f"synchronous=FULL single-row commits ({row_size}-byte rows), same directory")
-        print(rate_line("tlog serve (201 = durable)", count, mine,
-                        f", server peak RSS {max(rss) / 2**20:.1f} MiB"))
-        print(rate_line("bare SQLite, 1 row per commit", count, bare))
-        ratio = statistics.median(bare) / statistics.median(mine)
-        print(f"  ratio tlog serve / bare SQLite (entries/s): {ratio:.2f}x (goal {GOAL})")
+
+        def seconds(side: str) -> list[float]:
+            return [done.seconds for done in rounds[side]]
+
+        def per_entry(side: str, what: str) -> float:  # median CPU microseconds per entry
+            return statistics.median(getattr(done, what) for done in rounds[side]) / count * 1e6
+
+        rss = max(done.peak_rss for done in rounds["ours"])
+        for side, label in (("ours", "tlog serve (201 = durable)"), ("ceiling", "ceiling (tlog_ceiling.py)")):
+            print(rate_line(label, count, seconds(side),
+                            (f", server peak RSS {rss / 2**20:.1f} MiB" if side == "ours" else "")
+                            + f", CPU us/entry: server {per_entry(side, 'server_cpu'):.0f}, "
+                              f"clients {per_entry(side, 'clients_cpu'):.0f}"))
+        print(rate_line("bare SQLite, 1 row per commit", count, seconds("baseline")))
+        bare = statistics.median(seconds("baseline"))
+        print(f"  ratio tlog serve / bare SQLite (entries/s): {bare / statistics.median(seconds('ours')):.2f}x "
+              f"(goal {GOAL})")
+        print(f"  ceiling / bare SQLite: {bare / statistics.median(seconds('ceiling')):.2f}x: the most a "
+              "single-process Python server doing only the unavoidable work reaches here")
+        # The machine's CPU per entry at the baseline's rate, for the server, its clients and the kernel together.
+        cpus = os.cpu_count() or 1
+        budget = cpus / (count / bare) * 1e6
+        needed = per_entry("ceiling", "server_cpu") + per_entry("ceiling", "clients_cpu")
+        verdict = ("so no split of its work across processes reaches 1.0x on this machine" if needed >= budget
+                   else "so a split of its work across processes could")
+        print(f"  CPU budget at the bare rate: {cpus} CPUs / {count / bare:.0f} entries/s = {budget:.0f} us per "
+              f"entry for server, clients and kernel together; the ceiling and its clients used {needed:.0f}, "
+              f"{verdict}")
         assert last is not None
         check_entries(last, count)
 
