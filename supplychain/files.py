@@ -142,7 +142,8 @@ def replace_all(files: Iterable[tuple[Path, bytes | Iterable[bytes]]], *, mode: 
     """Replace every ``(target, data)`` (bytes, or chunks that may raise mid-way) or none: each written to a synced
     temporary beside its target first (``write_temporary``), then each renamed into place, then the directories
     synced. A target that cannot be written (a missing directory, a full disk) raises its ``OSError``
-    (``filename`` the target) before any target is replaced; an interrupt leaves no temporary behind. ``mode``
+    (``filename`` the target) before any target is replaced; a target that cannot be replaced (a directory) raises
+    with ``filename`` the target too; an interrupt leaves no temporary behind. ``mode``
     and ``follow_umask`` as for ``write_atomic``."""
     temporaries: list[tuple[Path, Path]] = []
     try:
@@ -152,7 +153,10 @@ def replace_all(files: Iterable[tuple[Path, bytes | Iterable[bytes]]], *, mode: 
             except OSError as exc:  # named after the target, not its temporary: the caller reports which one
                 raise OSError(exc.errno, exc.strerror, str(target)) from exc
         for temporary, target in temporaries:
-            os.replace(temporary, target)
+            try:
+                os.replace(temporary, target)
+            except OSError as exc:  # a target that is a directory: named too, not the temporary renamed onto it
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc
     except BaseException:  # broad: an interrupt mid-way must leave no temporary file behind either
         for temporary, _ in temporaries:
             with contextlib.suppress(OSError):

@@ -58,13 +58,8 @@ def _install(files: list[tuple[Path, bytes]]) -> None:
 
     try:
         replace_all(files, follow_umask=True)
-    except OSError as exc:
-        # The failure may name a temporary file beside the output (replace_all writes each one first): name the
-        # output in that directory the user asked for instead.
-        failed = Path(exc.filename) if exc.filename else None
-        named = [path for path, _ in files if failed is not None and path.parent.resolve() == failed.parent.resolve()]
-        where = named[0] if len(named) == 1 else (failed or "the outputs")
-        raise SbomWriteError(f"cannot write {where}: {exc.strerror or exc}") from exc
+    except OSError as exc:  # replace_all names the output, never its temporary
+        raise SbomWriteError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
 
 
 class SbomWriteError(InvalidInputError):

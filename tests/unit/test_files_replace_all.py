@@ -35,3 +35,11 @@ def test_chunks_that_raise_mid_way_leave_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not its digest"):
         replace_all([(tmp_path / "a", b"a"), (tmp_path / "b", broken())])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_that_is_a_directory_is_named_not_its_temporary(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(OSError) as raised:
+        replace_all([(tmp_path / "out", b"x")])
+    assert raised.value.filename == str(tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # and no temporary is left beside it
