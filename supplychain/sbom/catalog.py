@@ -94,13 +94,13 @@ def may_hold(path: str, fixed: str, *, depth: int = 2) -> bool:
     return path == fixed or path.endswith(f"/{tail}")
 
 
-def located(view: FileView, fixed: str) -> FileEntry | None:
-    """The regular file (or hard link to one) at ``fixed`` with every symlink on the way followed inside the view
-    (``FileView.resolve``); ``None`` when there is none."""
+def located(view: FileView, fixed: str, kinds: tuple[EntryKind, ...] = _REGULAR) -> FileEntry | None:
+    """The entry of one of ``kinds`` (by default a regular file, or a hard link to one) at ``fixed``, with every
+    symlink on the way followed inside the view (``FileView.resolve``); ``None`` when there is none."""
     entry = view.get(fixed)  # the usual case, found without walking the parents
     if entry is None or entry.kind is EntryKind.SYMLINK:
         entry = view.resolve(fixed)
-    return entry if entry is not None and entry.kind in _REGULAR else None
+    return entry if entry is not None and entry.kind in kinds else None
 
 
 def over_cap(cataloger: str, entry: FileEntry, cap: int, *, limit: str = "", what: str = "not read") -> Problem:

@@ -33,7 +33,7 @@ from supplychain.sbom.package import Distro, Package, Problem
 
 NAME = "dpkg"
 STATUS = "var/lib/dpkg/status"
-STATUS_D = "var/lib/dpkg/status.d/"
+STATUS_D = "var/lib/dpkg/status.d"
 _DOC = re.compile(r"^usr/share/doc/[^/]+/copyright$")
 _FIELD = re.compile(r"^([!-9;-~][!-9;-~]*):(.*)$")  # deb822(5): a field name is printable US-ASCII but ':'
 _LICENSE_FIELD = re.compile(r"^license:(.*)$", re.IGNORECASE | re.MULTILINE)  # the field's first line: the name
@@ -48,7 +48,7 @@ class DpkgCataloger:
 
     def wants(self, path: str, size: int, mode: int) -> bool:
         # var/lib/dpkg (or a parent) may be a symlink: the database's real path ends the same way (catalog.may_hold)
-        if may_hold(path, STATUS) or may_hold(path.rpartition("/")[0], STATUS_D.rstrip("/")):
+        if may_hold(path, STATUS) or may_hold(path.rpartition("/")[0], STATUS_D):
             return size <= MAX_PACKAGE_DB_BYTES and not path.endswith(".md5sums")
         return bool(_DOC.match(path)) and size <= MAX_PACKAGE_METADATA_BYTES
 
@@ -59,8 +59,8 @@ class DpkgCataloger:
         packages: list[Package] = []
         problems: list[Problem] = []
         databases = [entry for entry in (located(view, STATUS),) if entry is not None]
-        status_d = view.resolve(STATUS_D.rstrip("/"))  # distroless; through a symlinked parent too
-        if status_d is not None and status_d.kind is EntryKind.DIRECTORY:
+        status_d = located(view, STATUS_D, (EntryKind.DIRECTORY,))  # distroless; through a symlinked parent too
+        if status_d is not None:
             databases += [entry for entry in view.under(status_d.path) if not entry.path.endswith(".md5sums")]
         for entry in databases:
             if entry.data is None:
