@@ -20,7 +20,7 @@ from pathlib import Path
 
 from supplychain import limits
 from supplychain.digest import Digest, verify_stream
-from supplychain.errors import InvalidInputError, InvalidManifestError, NotFoundError
+from supplychain.errors import InvalidInputError, InvalidManifestError, InvalidReferenceError, NotFoundError
 from supplychain.formats.strictjson import JsonFormatError, loads_untrusted
 from supplychain.imagefs.compression import Compression, LayerFormatError, sniff
 from supplychain.imagefs.image import Image, image_from_descriptor, parse_config
@@ -29,6 +29,7 @@ from supplychain.imagefs.view import EntryKind, FileEntry, FileView, LayerRef, n
 from supplychain.imagefs.walk import LayerSource
 from supplychain.oci.mediatype import MediaType
 from supplychain.oci.model import AnyManifest, Descriptor, Index, Platform, parse_manifest
+from supplychain.reference import parse_image_reference
 
 _CHUNK = 1024 * 1024
 _BLOB_NAME = re.compile(r"blobs/(sha256|sha512)/([0-9a-f]+)")
@@ -139,9 +140,6 @@ def _json(archive: Archive, name: str, limit: int) -> object:
 def _same_name(given: str, tagged: str) -> bool:
     """Whether a ``RepoTags`` entry is the image ``given`` names, as docker references: ``realistic:latest`` is
     ``docker.io/library/realistic:latest`` (what skopeo writes), a missing tag is ``latest``."""
-    from supplychain.errors import InvalidReferenceError
-    from supplychain.reference import parse_image_reference
-
     if given == tagged:
         return True
     try:
