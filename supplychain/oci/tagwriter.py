@@ -179,12 +179,11 @@ def write_tag(
 
     At most ``attempts`` rounds of put and confirming read (two reads, ``settle(put seconds)`` apart, unless the
     store's lock binds every writer); a round whose reads lack the change (a race) is followed by a wait of
-    ``backoff(round)``. When other writers kept undoing
-    the change, ``lost()`` is raised. With ``retry_failed_puts`` a put the registry answers with a
-    ``RegistryError`` (distribution's 500 for a write racing another) counts as a lost round, and if no put at
-    all succeeded the registry's last error is raised as is; without it the error propagates at once.
-    ``current``, a read of the tag the caller made earlier, saves the first read; it needs ``rebase_attempts``
-    (the tag is read again before the put, so nothing is built on an old read).
+    ``backoff(round)``. When other writers kept undoing the change, ``lost()`` is raised. With ``retry_failed_puts``
+    a put the registry answers with a ``RegistryError`` (distribution's 500 for a write racing another) counts as a
+    lost round, and if no put at all succeeded the registry's last error is raised as is; without it the error
+    propagates at once. ``current``, a read of the tag the caller made earlier, saves the first read; it needs
+    ``rebase_attempts`` (the tag is read again before the put, so nothing is built on an old read).
     """
     if current is not None and rebase_attempts < 1:
         raise ValueError("write_tag(current=...) needs rebase_attempts: the put must not build on an old read")
