@@ -56,15 +56,20 @@ def test_concurrent_signers_keep_every_signature(fixture_layout_copy: Path):
         assert verify_image(layout, subject.digest, policy).verified
 
 
+def sign_through(store: RivalStore, layout: OciLayout) -> tuple[Any, tuple[Any, ...], list[float]]:
+    """Sign ``layout``'s single image through ``store`` (a rival's proxy of it), sleeps recorded: the signed image,
+    the ``.sig`` layers the layout holds afterwards, and the pauses."""
+    pauses: list[float] = []
+    result = sign_image(store, layout.resolve("single"), new_key().private_key, docker_reference=NAME,
+                        sleep=pauses.append)
+    image = result.images[0]
+    return image, sig_manifest(layout, image.tag or "").layers, pauses
+
+
 def test_an_overwritten_signature_is_appended_again(fixture_layout_copy: Path):
     layout = OciLayout(fixture_layout_copy)
-    subject = layout.resolve("single")
     store = RivalStore(layout, overwrites=2)
-    pauses: list[float] = []
-    result = sign_image(store, subject, new_key().private_key, docker_reference=NAME, sleep=pauses.append)
-
-    image = result.images[0]
-    layers = sig_manifest(layout, image.tag or "").layers
+    image, layers, pauses = sign_through(store, layout)
     assert store.puts == 3  # lost twice, kept the third time
     assert all(is_listed(layers, rival) for rival in store.rival_layers)  # the rivals' signatures are kept too
     assert [la.annotations[SIGNATURE_ANNOTATION] for la in layers][-1] == encode_signature(image.signature)
@@ -79,12 +84,8 @@ def test_a_rival_landing_after_the_first_confirming_read_is_caught_by_the_second
     from supplychain.oci.tagwriter import SETTLE_CAP, SETTLE_FLOOR
 
     layout = OciLayout(fixture_layout_copy)
-    subject = layout.resolve("single")
     store = LateRivalStore(layout, overwrites=1)
-    pauses: list[float] = []
-    result = sign_image(store, subject, new_key().private_key, docker_reference=NAME, sleep=pauses.append)
-    image = result.images[0]
-    layers = sig_manifest(layout, image.tag or "").layers
+    image, layers, pauses = sign_through(store, layout)
     assert store.puts == 2 and len(store.rival_layers) == 1
     assert is_listed(layers, store.rival_layers[0])
     assert [la.annotations[SIGNATURE_ANNOTATION] for la in layers][-1] == encode_signature(image.signature)
