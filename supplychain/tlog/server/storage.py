@@ -168,7 +168,7 @@ class LogStorage:
 
     def index_of(self, leaf_hash: bytes) -> int | None:
         """The index of the entry with this leaf hash, if stored."""
-        return self._index_of(self._reader(), leaf_hash)
+        return self.indexes_of((leaf_hash,)).get(leaf_hash)
 
     def indexes_of(self, leaf_hashes: Sequence[bytes]) -> dict[bytes, int]:
         """The index of each of ``leaf_hashes`` that is stored (one query for a batch: the committer's duplicate
@@ -186,13 +186,6 @@ class LogStorage:
         except sqlite3.Error as exc:
             raise LogStorageError(f"cannot read {self.path}: {exc}") from exc
         return found
-
-    def _index_of(self, connection: sqlite3.Connection, leaf_hash: bytes) -> int | None:
-        try:
-            row = connection.execute("SELECT log_index FROM entries WHERE leaf_hash = ?", (leaf_hash,)).fetchone()
-        except sqlite3.Error as exc:
-            raise LogStorageError(f"cannot read {self.path}: {exc}") from exc
-        return None if row is None else int(row[0])
 
     def entry(self, log_index: int) -> StoredEntry | None:
         """The entry at ``log_index``, if stored."""
